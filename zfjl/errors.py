@@ -1,0 +1,81 @@
+"""The one error hierarchy of zfjl.
+
+Library code raises these; the CLI catches `ZfjlError` once, prints `message` (one Chinese
+line) on stderr and exits with `exit_code`. Exit codes are documented in README.md.
+"""
+
+from __future__ import annotations
+
+
+class ZfjlError(Exception):
+    """Base of every error a user can cause or fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(ZfjlError):
+    """A command was called with arguments that do not make sense."""
+
+    exit_code = 2
+
+
+class VaultError(ZfjlError):
+    """The vault is missing, of an unknown format, or unusable."""
+
+    exit_code = 3
+
+
+class VaultNotFound(VaultError):
+    pass
+
+
+class UnsupportedVaultVersion(VaultError):
+    pass
+
+
+class NotFoundError(ZfjlError):
+    """A named input (source folder, recording id, file) does not exist."""
+
+    exit_code = 4
+
+
+class SourceError(ZfjlError):
+    """The folder to ingest is missing or is not a folder."""
+
+    exit_code = 4
+
+
+class AmbiguousIdError(ZfjlError):
+    exit_code = 4
+
+
+class ToolMissing(ZfjlError):
+    """An external program (exiftool, ffprobe) is not installed."""
+
+    exit_code = 5
+
+
+class StorageError(ZfjlError):
+    """Writing to the vault failed (I/O error)."""
+
+    exit_code = 6
+
+
+class DiskFull(StorageError):
+    pass
+
+
+class CalendarError(ZfjlError):
+    """A holiday notice file is malformed."""
+
+    exit_code = 4
+
+
+class Interrupted(ZfjlError):
+    """Ctrl-C or SIGTERM: work done so far is kept, the next run finishes the job."""
+
+    exit_code = 130

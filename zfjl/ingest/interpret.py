@@ -1,0 +1,294 @@
+"""Stage 4: turn a stored file, its name and its metadata into a catalog record.
+
+Three clocks are kept side by side and never rewritten: the time in the file name (what the
+camera's on-screen clock said), the embedded metadata time and the file's mtime. The
+recording time is the file-name time when there is one, else the metadata time, else mtime;
+a disagreement over the vault's threshold is flagged as clock skew.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from zfjl.ingest.discover import SourceFile
+from zfjl.ingest.names import NameInfo
+from zfjl.vault.vault import VaultConfig
+from zfjl.workdays import WorkdayCalendar
+
+EXT_KIND = {
+    **dict.fromkeys("mp4 mov avi mkv ts mts m2ts 3gp flv wmv h264 h265 dav".split(), "video"),
+    **dict.fromkeys("jpg jpeg png bmp gif heic tif tiff".split(), "photo"),
+    **dict.fromkeys("wav amr mp3 aac m4a ogg opus wma".split(), "audio"),
+}
+MIME_KIND = {"video": "video", "image": "photo", "audio": "audio"}
+
+# (tag, clock) in order of preference. "device" follows the vault's metadata_clock policy
+# (QuickTime dates: UTC by spec, local on many body cameras); "local" is wall-clock time.
+TIME_TAGS = (
+    ("EXIF:DateTimeOriginal", "local"),
+    ("QuickTime:CreateDate", "device"),
+    ("QuickTime:MediaCreateDate", "device"),
+    ("QuickTime:TrackCreateDate", "device"),
+    ("XMP:DateTimeOriginal", "local"),
+    ("XMP:CreateDate", "local"),
+    ("RIFF:DateTimeOriginal", "local"),
+    ("EXIF:CreateDate", "local"),
+)
+EXIF_DATE = re.compile(
+    r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+@dataclass
+class Warnings:
+    items: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, code: str, message: str) -> None:
+        self.items.append({"code": code, "message": message})
+
+    def codes(self) -> set[str]:
+        return {w["code"] for w in self.items}
+
+
+@dataclass(frozen=True)
+class Probe:
+    exif: dict[str, Any]
+    ffprobe: dict[str, Any] | None = None
+    ffprobe_error: str | None = None
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def parse_exif_date(text: Any, clock: str, tz: ZoneInfo) -> dt.datetime | None:
+    m = EXIF_DATE.match(str(text)) if text else None
+    if not m:
+        return None
+    y, mo, d, h, mi, s, off = m.groups()
+    if y == "0000" or mo == "00":
+        return None  # cameras write zeros when they have no clock
+    try:
+        naive = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))
+    except ValueError:
+        return None
+    if off:
+        offset = dt.timezone.utc if off == "Z" else _offset(off)
+        return naive.replace(tzinfo=offset).astimezone(tz)
+    if clock == "utc":
+        return naive.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+    return naive.replace(tzinfo=tz)
+
+
+def _offset(text: str) -> dt.timezone:
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def metadata_time(exif: dict[str, Any], device_clock: str, tz: ZoneInfo) -> dt.datetime | None:
+    for tag, clock in TIME_TAGS:
+        when = parse_exif_date(exif.get(tag), device_clock if clock == "device" else clock, tz)
+        if when:
+            return when
+    return None
+
+
+def _first(exif: dict[str, Any], suffixes: tuple[str, ...]) -> Any:
+    for key, value in exif.items():
+        if key.split(":", 1)[-1] in suffixes and value not in (None, ""):
+            return value
+    return None
+
+
+def classify(probe: Probe, name: str) -> str:
+    mime = str(probe.exif.get("File:MIMEType") or "")
+    kind = MIME_KIND.get(mime.split("/", 1)[0])
+    if kind:
+        return kind
+    if probe.ffprobe:
+        types = {s.get("codec_type") for s in probe.ffprobe.get("streams", [])}
+        if "video" in types:
+            return "video"
+        if "audio" in types:
+            return "audio"
+    return EXT_KIND.get(Path(name).suffix.lower().lstrip("."), "other")
+
+
+def duration_of(probe: Probe) -> float | None:
+    for key in ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration"):
+        value = probe.exif.get(key)
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    if probe.ffprobe:
+        try:
+            value = float(probe.ffprobe.get("format", {}).get("duration"))
+        except (TypeError, ValueError):
+            return None
+        return value if value > 0 else None
+    return None
+
+
+def needs_ffprobe(exif: dict[str, Any], size: int) -> bool:
+    """exiftool could not tell what it is, or a media file came without a duration."""
+    if size == 0:
+        return False
+    mime = str(exif.get("File:MIMEType") or "")
+    if "ExifTool:Error" in exif or not mime:
+        return True
+    if mime.startswith(("video/", "audio/")):
+        return not any(isinstance(exif.get(k), int | float) and exif.get(k)
+                       for k in ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration"))
+    return False
+
+
+def _skew(
+    name_time: dt.datetime | None,
+    meta_time: dt.datetime | None,
+    mtime: dt.datetime,
+    duration: float | None,
+) -> tuple[float, list[str]]:
+    """Largest disagreement (seconds) between the clocks, and which pairs disagree."""
+    pairs: list[tuple[str, float]] = []
+    start = name_time or meta_time
+    if name_time and meta_time:
+        pairs.append(("文件名时间与元数据时间", abs((name_time - meta_time).total_seconds())))
+    if start:
+        end = start + dt.timedelta(seconds=duration or 0)
+        # A camera closes the file when it stops recording: mtime should fall in [start, end].
+        gap = max((start - mtime).total_seconds(), (mtime - end).total_seconds(), 0.0)
+        pairs.append(("录制时间与文件修改时间", gap))
+    worst = max((s for _, s in pairs), default=0.0)
+    return worst, [label for label, s in pairs if s == worst and s > 0]
+
+
+@dataclass(frozen=True)
+class Context:
+    config: VaultConfig
+    calendar: WorkdayCalendar
+    ingested_at: dt.datetime
+    run: str
+    device: str | None = None  # --device, when file names and metadata do not say
+    officer: str | None = None
+
+
+def build_recording(
+    sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context
+) -> dict[str, Any]:
+    cfg = ctx.config
+    tz = cfg.tz
+    warn = Warnings()
+    exif = probe.exif
+    serial = _first(exif, ("SerialNumber", "InternalSerialNumber", "CameraSerialNumber"))
+    device = info.device or _device_by_serial(cfg, serial) or ctx.device
+    if ctx.device and info.device and ctx.device.upper() != info.device.upper():
+        warn.add("device_mismatch", f"文件名中的设备 {info.device} 与指定设备 {ctx.device} 不一致")
+    officer = info.officer or ctx.officer
+    kind = classify(probe, sf.name)
+    media = kind != "other"
+    if device is None and media:
+        warn.add("no_device", "未能从文件名或元数据确定记录仪编号（可用 --device 指定）")
+
+    name_time = info.time.replace(tzinfo=tz) if info.time else None
+    if info.bad_time:
+        warn.add("bad_name_time", f"文件名中的时间 {info.bad_time} 不是有效日期")
+    meta_time = metadata_time(exif, cfg.metadata_clock_for(device), tz)
+    mtime = dt.datetime.fromtimestamp(sf.identity.mtime_ns / 1e9, tz)
+    duration = duration_of(probe)
+    recorded_at, source = next(
+        ((t, s) for t, s in ((name_time, "name"), (meta_time, "metadata"), (mtime, "mtime")) if t),
+        (None, None),
+    )
+    if source == "mtime" and media:
+        warn.add("time_from_mtime", "文件名与元数据均无录制时间，暂以文件修改时间为准")
+
+    skew, pairs = _skew(name_time, meta_time, mtime, duration)
+    threshold = cfg.clock_skew_seconds
+    clock_skew = skew > threshold
+    if clock_skew:
+        warn.add("clock_skew", f"时钟偏差 {skew:.0f} 秒（{'、'.join(pairs)}），超过 {threshold} 秒：记录仪时钟可能不准")
+    if recorded_at and recorded_at > ctx.ingested_at + dt.timedelta(seconds=threshold):
+        clock_skew = True
+        warn.add("future_time", "录制时间晚于入库时间：记录仪时钟可能不准")
+
+    late, deadline, late_note = upload_lateness(recorded_at, ctx, cfg.upload_deadline_working_days)
+    if late_note:
+        warn.add("late_unknown", late_note)
+
+    _media_warnings(sf, probe, kind, warn)
+    gps_lat = _first(exif, ("GPSLatitude",))
+    gps_lon = _first(exif, ("GPSLongitude",))
+    metadata = dict(exif)
+    if probe.ffprobe:
+        metadata["ffprobe"] = {"format": probe.ffprobe.get("format", {}),
+                               "streams": probe.ffprobe.get("streams", [])}
+    return {
+        "kind": kind,
+        "mime": exif.get("File:MIMEType"),
+        "file_type": exif.get("File:FileType") or (probe.ffprobe or {}).get("format", {}).get("format_name"),
+        "device": device,
+        "officer": officer,
+        "recorded_at": iso(recorded_at),
+        "time_source": source,
+        "duration": duration,
+        "original_name": sf.name,
+        "late": late,
+        "late_deadline": deadline,
+        "late_note": late_note,
+        "important": info.important,
+        "make": _first(exif, ("Make",)),
+        "model": _first(exif, ("Model",)),
+        "serial": None if serial is None else str(serial),
+        "gps_lat": gps_lat if isinstance(gps_lat, int | float) else None,
+        "gps_lon": gps_lon if isinstance(gps_lon, int | float) else None,
+        "name_time": iso(name_time),
+        "meta_time": iso(meta_time),
+        "mtime": iso(mtime),
+        "clock_skew": clock_skew,
+        "skew_seconds": round(skew, 3),
+        "warnings": warn.items,
+        "metadata": metadata,
+        "run": ctx.run,
+    }
+
+
+def upload_lateness(
+    recorded_at: dt.datetime | None, ctx: Context, working_days: int
+) -> tuple[bool | None, str | None, str | None]:
+    """Art. 37: stored within N working days after the day it was made, or late, or unknown."""
+    if recorded_at is None:
+        return None, None, "无录制时间，无法判断是否按时存储（第三十七条）"
+    made = recorded_at.astimezone(ctx.config.tz).date()
+    deadline = ctx.calendar.nth_workday_after(made, working_days)
+    if deadline is None:
+        return None, None, (
+            f"工作日历未覆盖 {made.year} 至 {ctx.ingested_at.year} 年的全部日期，无法判断是否逾期"
+            "（请用 zfjl calendar add 录入国务院节假日安排）"
+        )
+    return ctx.ingested_at.date() > deadline, deadline.isoformat(), None
+
+
+def _device_by_serial(cfg: VaultConfig, serial: Any) -> str | None:
+    if serial is None:
+        return None
+    for device, info in cfg.devices.items():
+        if str(info.get("serial", "")) == str(serial):
+            return device
+    return None
+
+
+def _media_warnings(sf: SourceFile, probe: Probe, kind: str, warn: Warnings) -> None:
+    if sf.size == 0:
+        warn.add("empty_file", "空文件（0 字节），已照样入库")
+        return
+    if kind in ("video", "audio") and probe.ffprobe_error:
+        warn.add("corrupt_media", f"媒体文件损坏或不完整，已照样入库：{probe.ffprobe_error}")
+    elif "ExifTool:Warning" in probe.exif and kind in ("video", "audio", "photo"):
+        warn.add("metadata_warning", f"元数据读取告警：{probe.exif['ExifTool:Warning']}")
+    if kind == "other" and "ExifTool:Error" in probe.exif:
+        warn.add("unknown_type", "无法识别的文件类型，已作为其他文件入库")

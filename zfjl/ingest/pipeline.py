@@ -1,0 +1,436 @@
+"""`ingest`: discover → store → probe → catalog → (clear source) → report.
+
+Files are stored by a small thread pool (hashing and I/O release the GIL) while the main
+thread probes and catalogs finished files in batches. A batch is committed only after its
+objects and their directory entries are durable, so a crash at any point leaves objects at
+worst uncatalogued, and the next run adopts them (link finds the object, the catalog row
+is written). Nothing is ever half-stored: a copy lives in tmp/ until it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zfjl.errors import Interrupted, StorageError
+from zfjl.ingest.discover import Skipped, SourceFile, discover
+from zfjl.ingest.interpret import Context, Probe, build_recording, iso, needs_ffprobe
+from zfjl.ingest.names import parse_name
+from zfjl.ingest.probe import Prober, clean_exif, ffprobe
+from zfjl.vault.objects import (
+    Cancelled,
+    Digests,
+    FileIdentity,
+    SourceChanged,
+    hash_source,
+    reread_uncached,
+)
+from zfjl.vault.vault import Vault
+from zfjl.workdays import load_calendar
+
+WORKERS = 3
+CHANGE_RETRIES = 3
+BATCH_FILES = 64
+BATCH_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    device: str | None = None
+    officer: str | None = None
+    clear_source: bool = False
+    workers: int = WORKERS
+
+
+@dataclass(frozen=True)
+class Progress:
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    current: str
+
+
+@dataclass
+class Stored:
+    source: SourceFile
+    digests: Digests
+    created: bool
+    fanout_dir: Path | None
+
+
+@dataclass
+class Failed:
+    source_rel: str
+    code: str  # unreadable | changing | copy_mismatch | clear_failed
+    reason: str
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # new | already_stored | failed | skipped
+    id: str | None = None
+    kind: str | None = None
+    late: bool | None = None
+    important: bool = False
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class IngestReport:
+    run: str
+    source: str
+    files: list[FileResult] = field(default_factory=list)
+    bytes_total: int = 0
+    bytes_copied: int = 0
+    seconds: float = 0.0
+    cleared: int = 0
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    def summary(self) -> dict[str, Any]:
+        stored = [f for f in self.files if f.status in ("new", "already_stored")]
+        return {
+            "files": len(self.files),
+            "new": self.count("new"),
+            "already_stored": self.count("already_stored"),
+            "failed": self.failed,
+            "skipped": self.count("skipped"),
+            "late": sum(1 for f in stored if f.late),
+            "late_unknown": sum(1 for f in stored if f.status == "new" and f.late is None),
+            "clock_skew": sum(1 for f in stored if any(w["code"] in ("clock_skew", "future_time")
+                                                     for w in f.warnings)),
+            "warnings": sum(len(f.warnings) for f in stored),
+            "cleared": self.cleared,
+            "bytes": self.bytes_total,
+            "bytes_copied": self.bytes_copied,
+            "seconds": round(self.seconds, 3),
+            "mb_per_s": round(self.bytes_total / 1e6 / self.seconds, 1) if self.seconds else None,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "source": self.source,
+            "interrupted": self.interrupted,
+            "summary": self.summary(),
+            "files": [f.__dict__ for f in self.files],
+        }
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def ingest(
+    vault: Vault,
+    source: Path,
+    options: IngestOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Store every file under `source` in the vault; never changes the source unless
+    `clear_source` is set, and then only after the stored copy was re-read and matched."""
+    options = options or IngestOptions()
+    files, skipped = discover(source)
+    with Prober() as prober:
+        return _Run(vault, Path(source), files, skipped, options, prober, progress).execute()
+
+
+class _Run:
+    def __init__(
+        self,
+        vault: Vault,
+        source: Path,
+        files: list[SourceFile],
+        skipped: list[Skipped],
+        options: IngestOptions,
+        prober: Prober,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.vault = vault
+        self.files = files
+        self.skipped = skipped
+        self.options = options
+        self.prober = prober
+        self.progress = progress
+        self.cancel = threading.Event()
+        self.report = IngestReport(run=uuid.uuid4().hex[:12], source=str(source.resolve()))
+        self.report.bytes_total = sum(f.size for f in files)
+        self.known_sizes = {r[0] for r in vault.conn.execute("SELECT DISTINCT size FROM objects")}
+        self.ctx = Context(
+            config=vault.config,
+            calendar=load_calendar(vault.conn),
+            ingested_at=vault.now(),
+            run=self.report.run,
+            device=options.device,
+            officer=options.officer,
+        )
+        self.done_files = 0
+        self.done_bytes = 0
+
+    # -- orchestration --------------------------------------------------------------------
+    def execute(self) -> IngestReport:
+        started = time.perf_counter()
+        self.vault.objects.clean_stale_temps()
+        self.vault.record("ingest.begin", f"run:{self.report.run}", self._begin_data())
+        self._record_skipped()
+        status = "failed"
+        batch: list[Stored | Failed] = []
+        try:
+            for result in self._store_all():
+                batch.append(result)
+                if self._batch_full(batch):
+                    self._flush(batch)
+                    batch = []
+            self._flush(batch)
+            status = "completed" if not self.report.failed else "completed_with_failures"
+        except StorageError:
+            # Disk full or I/O error in the vault: catalog what is complete if we still can.
+            with contextlib.suppress(Exception):
+                self._flush([r for r in batch if isinstance(r, Stored)])
+            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            self.report.interrupted = True
+            raise Interrupted(
+                f"入库已中断：已完成 {self._done_count()} 个文件，其余未入库；重新运行同一命令即可继续"
+            ) from None
+        finally:
+            self.report.seconds = time.perf_counter() - started
+            with contextlib.suppress(Exception):  # the disk may be full: never mask the cause
+                self.vault.record(
+                    "ingest.end",
+                    f"run:{self.report.run}",
+                    {"run": self.report.run, "status": status, "summary": self.report.summary()},
+                )
+        return self.report
+
+    def _begin_data(self) -> dict[str, Any]:
+        return {
+            "run": self.report.run,
+            "source": self.report.source,
+            "host": self.vault.host,
+            "options": {
+                "device": self.options.device,
+                "officer": self.options.officer,
+                "clear_source": self.options.clear_source,
+            },
+            "files": len(self.files),
+            "bytes": self.report.bytes_total,
+        }
+
+    def _done_count(self) -> int:
+        return self.report.count("new") + self.report.count("already_stored")
+
+    def _batch_full(self, batch: list[Stored | Failed]) -> bool:
+        size = sum(r.digests.size for r in batch if isinstance(r, Stored))
+        return len(batch) >= BATCH_FILES or size >= BATCH_BYTES
+
+    # -- store stage ----------------------------------------------------------------------
+    def _store_all(self) -> Iterator[Stored | Failed]:
+        """Store files on worker threads; yield results in dump order."""
+        window = max(4, self.options.workers * 4)
+        pending: deque[Future[Stored | Failed]] = deque()
+        queue = iter(self.files)
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="zfjl-store") as pool:
+            try:
+                for sf in queue:
+                    pending.append(pool.submit(self._store_one, sf))
+                    if len(pending) >= window:
+                        yield self._finish(pending.popleft().result())
+                while pending:
+                    yield self._finish(pending.popleft().result())
+            except BaseException:
+                self.cancel.set()
+                for fut in pending:
+                    fut.cancel()
+                raise
+
+    def _finish(self, result: Stored | Failed) -> Stored | Failed:
+        self.done_files += 1
+        if isinstance(result, Stored):
+            self.done_bytes += result.digests.size
+            self.report.bytes_copied += result.digests.size if result.created else 0
+            name = result.source.rel
+        else:
+            name = result.source_rel
+        if self.progress:
+            self.progress(
+                Progress(self.done_files, len(self.files), self.done_bytes,
+                         self.report.bytes_total, name)
+            )
+        return result
+
+    def _store_one(self, sf: SourceFile) -> Stored | Failed:
+        objects = self.vault.objects
+        for attempt in range(CHANGE_RETRIES):
+            try:
+                if attempt:  # it changed: read it again as it is now
+                    sf = dataclasses.replace(sf, identity=FileIdentity.of(sf.path.stat()))
+                if sf.size in self.known_sizes:
+                    # Probably seen before: hash without copying; copy only if it is new.
+                    digests = hash_source(sf.path, sf.identity)
+                    if objects.exists(digests.blake3):
+                        return Stored(sf, digests, False, None)
+                result = objects.store_from_source(sf.path, sf.identity, self.cancel)
+                return Stored(sf, result.digests, result.created, result.fanout_dir)
+            except SourceChanged:
+                time.sleep(0.2 * (attempt + 1))
+            except Cancelled:
+                return Failed(sf.rel, "cancelled", "已取消")
+            except FileNotFoundError:
+                return Failed(sf.rel, "vanished", "文件在入库前消失（存储卡被拔出？）")
+            except OSError as exc:  # the source, not the vault: vault errors are StorageError
+                return Failed(sf.rel, "unreadable", f"文件无法读取：{exc.strerror or exc}")
+        return Failed(sf.rel, "changing", "文件在读取过程中一直在变化，未入库（请待记录仪停止写入后重试）")
+
+    # -- probe, catalog, clear ------------------------------------------------------------
+    def _flush(self, batch: list[Stored | Failed]) -> None:
+        if not batch:
+            return
+        stored = [r for r in batch if isinstance(r, Stored)]
+        self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
+        oids = {r.digests.blake3 for r in stored}
+        probes = self._probe([r for r in stored if r.digests.blake3 not in self._catalogued(oids)])
+        results: list[FileResult] = []
+        with self.vault.writing() as w:
+            # Asked again inside the write lock: another ingest may have catalogued it meanwhile.
+            known = self._catalogued(oids)
+            for r in batch:
+                if isinstance(r, Failed):
+                    w.append("ingest.file_failed", f"run:{self.report.run}",
+                             {"run": self.report.run, "source_path": r.source_rel,
+                              "code": r.code, "reason": r.reason})
+                    results.append(FileResult(r.source_rel, "failed", reason=r.reason))
+                else:
+                    results.append(self._catalog_one(w, r, known, probes))
+        self.report.files.extend(results)
+        if self.options.clear_source:
+            self._clear_sources(stored)
+
+    def _catalogued(self, oids: set[str]) -> dict[str, str]:
+        """oid → sha256 for objects the catalog already has."""
+        if not oids:
+            return {}
+        marks = ",".join("?" for _ in oids)
+        rows = self.vault.conn.execute(
+            f"SELECT id, sha256 FROM objects WHERE id IN ({marks})", tuple(oids)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def _probe(self, new: list[Stored]) -> dict[str, Probe]:
+        unique = {r.digests.blake3: r for r in new}
+        paths = [self.vault.objects.path_for(oid) for oid in unique]
+        probes: dict[str, Probe] = {}
+        for (oid, r), exif in zip(unique.items(), self.prober.exif(paths), strict=True):
+            exif = clean_exif(exif)
+            info, err = (None, None)
+            if needs_ffprobe(exif, r.digests.size):
+                info, err = ffprobe(self.vault.objects.path_for(oid))
+            probes[oid] = Probe(exif, info, err)
+        return probes
+
+    def _catalog_one(
+        self, w: Any, r: Stored, known: dict[str, str], probes: dict[str, Probe]
+    ) -> FileResult:
+        sf = r.source
+        oid = r.digests.blake3
+        info = parse_name(sf.name, tuple(self.vault.config.name_patterns))
+        recording: dict[str, Any] | None = None
+        is_new = oid not in known and oid in probes
+        if is_new:
+            recording = build_recording(sf, info, probes.pop(oid), self.ctx)
+            w.append("object.add", oid, {
+                "object": {"id": oid, "sha256": r.digests.sha256, "size": r.digests.size},
+                "recording": recording,
+                "run": self.report.run,
+            })
+            known[oid] = r.digests.sha256
+        elif r.created:
+            # The catalog had it but the file was gone: the source put it back.
+            w.append("object.restored", oid, {"run": self.report.run, "source_path": sf.rel})
+        w.append("object.seen", oid, {
+            "id": oid,
+            "run": self.report.run,
+            "source_path": sf.rel,
+            "original_name": sf.name,
+            "name_hex": sf.name_hex,
+            "size": sf.size,
+            "mtime": _mtime_iso(sf, self.vault),
+            "device": info.device or self.options.device,
+            "officer": info.officer or self.options.officer,
+            "important": info.important,
+        })
+        if recording is None:
+            row = self.vault.conn.execute(
+                "SELECT kind, late FROM recordings WHERE id = ?", (oid,)
+            ).fetchone()
+            kind, late = (row[0], None if row[1] is None else bool(row[1])) if row else (None, None)
+            return FileResult(sf.rel, "already_stored", oid, kind, late, info.important)
+        return FileResult(sf.rel, "new", oid, recording["kind"], recording["late"],
+                          info.important, recording["warnings"])
+
+    def _clear_sources(self, stored: list[Stored]) -> None:
+        """--clear-source: delete a source file only once its stored copy, re-read from the
+        disk (not the page cache), matches."""
+        cleared: list[Stored] = []
+        for r in stored:
+            oid = r.digests.blake3
+            try:
+                if reread_uncached(self.vault.objects.path_for(oid)) != oid:
+                    self._fail_clear(r, "copy_mismatch", "入库副本回读校验不一致，源文件保留")
+                    continue
+                r.source.path.unlink()
+                cleared.append(r)
+            except OSError as exc:
+                self._fail_clear(r, "clear_failed", f"源文件未能删除（已入库）：{exc.strerror}")
+        if cleared:
+            with self.vault.writing() as w:
+                for r in cleared:
+                    w.append("source.cleared", r.digests.blake3,
+                             {"id": r.digests.blake3, "run": self.report.run,
+                              "source_path": r.source.rel})
+            self.report.cleared += len(cleared)
+
+    def _fail_clear(self, r: Stored, code: str, reason: str) -> None:
+        for f in self.report.files:
+            if f.path == r.source.rel:
+                f.warnings = [*f.warnings, {"code": code, "message": reason}]
+        self.vault.record("ingest.file_warning", r.digests.blake3,
+                          {"run": self.report.run, "source_path": r.source.rel,
+                           "code": code, "reason": reason})
+
+    def _record_skipped(self) -> None:
+        if not self.skipped:
+            return
+        with self.vault.writing() as w:
+            for s in self.skipped:
+                w.append("ingest.file_failed", f"run:{self.report.run}",
+                         {"run": self.report.run, "source_path": s.rel, "code": s.code,
+                          "reason": s.reason})
+                status = "failed" if s.code.startswith("unreadable") else "skipped"
+                self.report.files.append(FileResult(s.rel, status, reason=s.reason))
+
+
+def _mtime_iso(sf: SourceFile, vault: Vault) -> str | None:
+    return iso(dt.datetime.fromtimestamp(sf.identity.mtime_ns / 1e9, vault.config.tz))
+
+
+__all__ = ["IngestOptions", "IngestReport", "Progress", "StorageError", "ingest"]

@@ -1,0 +1,145 @@
+"""A small, realistic body-camera dump made with ffmpeg and exiftool: for the demo, the tests
+and the benchmarks (the repository ships no media).
+
+It holds what real dumps hold: videos named by three vendors' patterns (one marked IMP), a
+photo with EXIF time, WAV and AMR audio, a vendor's settings file, a zero-byte file, a
+truncated MP4 and a file whose name is in GBK bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from zfjl.ingest.probe import require_tools
+
+GBK_NAME = "执法记录_询问.mp4".encode("gbk")
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    rel: str  # display path inside the dump
+    kind: str  # what ingest should classify it as
+    device: str | None
+    officer: str | None
+    important: bool = False
+    note: str = ""
+
+
+def _run(*args: str) -> None:
+    subprocess.run(args, check=True, stdin=subprocess.DEVNULL, capture_output=True)
+
+
+def make_video(path: Path, when: dt.datetime, seconds: float = 2.0, size: str = "320x240") -> None:
+    """An H.264 + AAC MP4 whose QuickTime dates hold `when` as camera-local wall time."""
+    _run(
+        "ffmpeg", "-nostdin", "-y", "-v", "error",
+        "-f", "lavfi", "-i", f"testsrc=size={size}:rate=15:duration={seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        "-metadata", f"creation_time={when.strftime('%Y-%m-%dT%H:%M:%S')}",
+        "-shortest", str(path),
+    )  # fmt: skip
+
+
+def make_photo(path: Path, when: dt.datetime) -> None:
+    _run("ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
+         "testsrc=size=640x480", "-frames:v", "1", str(path))
+    _run("exiftool", "-q", "-overwrite_original",
+         f"-DateTimeOriginal={when.strftime('%Y:%m:%d %H:%M:%S')}",
+         "-Make=ZFJL-SAMPLE", "-Model=DSJ-V9", "-SerialNumber=SN0003", str(path))
+
+
+def make_wav(path: Path, seconds: float = 2.0) -> None:
+    _run("ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
+         f"sine=frequency=300:duration={seconds}", "-ac", "1", "-ar", "16000", str(path))
+
+
+def make_amr(path: Path, seconds: float = 2.0, seed: int = 0) -> None:
+    """AMR-NB narrowband speech, as dictaphone-style cameras record it.
+
+    Debian's ffmpeg has an AMR decoder but no encoder, so the file is assembled from
+    12.2 kbit/s frames (a 1-byte frame header and 31 payload bytes per 20 ms) — a valid
+    stream that ffprobe reads and that exiftool cannot identify, as with real AMR files.
+    """
+    rng = random.Random(seed)
+    frames = int(seconds / 0.02)
+    path.write_bytes(b"#!AMR\n" + b"".join(b"\x3c" + rng.randbytes(31) for _ in range(frames)))
+
+
+def set_mtime(path: Path, when: dt.datetime) -> None:
+    ts = when.timestamp()
+    os.utime(path, (ts, ts))
+
+
+def make_camera_dump(dest: Path, recorded: dt.datetime | None = None) -> list[SampleFile]:
+    """Write a small dump under dest (a DCIM-like tree); return what each file should become.
+
+    `recorded` is the camera-local start of the first recording (aware); the others follow
+    at a few minutes' interval. mtime is set to the end of each recording, as cameras do.
+    """
+    require_tools("ffmpeg", "exiftool")
+    tz = dt.timezone(dt.timedelta(hours=8))
+    recorded = (recorded or dt.datetime.now(tz) - dt.timedelta(hours=3)).astimezone(tz)
+    video_dir = dest / "DCIM" / "100MEDIA"
+    other_dir = dest / "RECORD"
+    video_dir.mkdir(parents=True, exist_ok=True)
+    other_dir.mkdir(parents=True, exist_ok=True)
+    files: list[SampleFile] = []
+
+    def at(minutes: int) -> dt.datetime:
+        return recorded + dt.timedelta(minutes=minutes)
+
+    t = at(0)
+    name = f"DSJ01_{t:%Y%m%d_%H%M%S}_0001.MP4"
+    make_video(video_dir / name, t)
+    set_mtime(video_dir / name, t + dt.timedelta(seconds=2))
+    files.append(SampleFile(f"DCIM/100MEDIA/{name}", "video", "DSJ01", None))
+
+    t = at(5)
+    name = f"012345_DSJ02_{t:%Y%m%d%H%M%S}_0002_IMP.MP4"
+    make_video(video_dir / name, t)
+    set_mtime(video_dir / name, t + dt.timedelta(seconds=2))
+    files.append(SampleFile(f"DCIM/100MEDIA/{name}", "video", "DSJ02", "012345", True))
+
+    t = at(10)
+    name = f"DSJ_DSJ03_012345_{t:%Y%m%d_%H%M%S}_IMP.JPG"
+    make_photo(video_dir / name, t)
+    set_mtime(video_dir / name, t)
+    files.append(SampleFile(f"DCIM/100MEDIA/{name}", "photo", "DSJ03", "012345", True))
+
+    t = at(15)
+    name = f"DSJ01_{t:%Y%m%d_%H%M%S}_0003.WAV"
+    make_wav(other_dir / name)
+    set_mtime(other_dir / name, t + dt.timedelta(seconds=2))
+    files.append(SampleFile(f"RECORD/{name}", "audio", "DSJ01", None))
+
+    t = at(20)
+    name = f"DSJ01_{t:%Y%m%d_%H%M%S}_0004.AMR"
+    make_amr(other_dir / name)
+    set_mtime(other_dir / name, t + dt.timedelta(seconds=2))
+    files.append(SampleFile(f"RECORD/{name}", "audio", "DSJ01", None))
+
+    t = at(25)
+    name = f"DSJ01_{t:%Y%m%d_%H%M%S}_0005.MP4"
+    make_video(video_dir / name, t)
+    data = (video_dir / name).read_bytes()
+    (video_dir / name).write_bytes(data[: len(data) // 3])  # battery died mid-write
+    set_mtime(video_dir / name, t + dt.timedelta(seconds=2))
+    files.append(SampleFile(f"DCIM/100MEDIA/{name}", "video", "DSJ01", None, note="truncated"))
+
+    (dest / "DEVICE.INI").write_text("[device]\nid=DSJ01\nfirmware=V2.3.1\n", encoding="ascii")
+    files.append(SampleFile("DEVICE.INI", "other", None, None, note="unknown"))
+    (other_dir / "EMPTY.LOG").write_bytes(b"")
+    files.append(SampleFile("RECORD/EMPTY.LOG", "other", None, None, note="empty"))
+
+    t = at(30)
+    gbk_path = os.path.join(os.fsencode(other_dir), GBK_NAME)
+    make_video(Path(os.fsdecode(gbk_path)), t, seconds=1.0)
+    set_mtime(Path(os.fsdecode(gbk_path)), t + dt.timedelta(seconds=1))
+    files.append(SampleFile("RECORD/执法记录_询问.mp4", "video", None, None, note="gbk"))
+    return files

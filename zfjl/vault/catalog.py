@@ -1,0 +1,282 @@
+"""Tables derived from the journal: what `ls`, `show` and the checks read.
+
+Every table here is a projection of journal events. `apply` folds one event into them in the
+same transaction that appends the event, and `rebuild` replays the whole journal, so the
+catalog can always be thrown away and made again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from zfjl.vault.journal import Event, events
+
+DERIVED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    stored_at TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_size ON objects(size);
+CREATE TABLE IF NOT EXISTS recordings (
+    id TEXT PRIMARY KEY REFERENCES objects(id),
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    mime TEXT,
+    file_type TEXT,
+    device TEXT,
+    officer TEXT,
+    recorded_at TEXT,
+    time_source TEXT,
+    duration REAL,
+    original_name TEXT,
+    ingested_at TEXT NOT NULL,
+    late INTEGER,
+    late_deadline TEXT,
+    late_note TEXT,
+    important INTEGER NOT NULL DEFAULT 0,
+    make TEXT,
+    model TEXT,
+    serial TEXT,
+    gps_lat REAL,
+    gps_lon REAL,
+    name_time TEXT,
+    meta_time TEXT,
+    mtime TEXT,
+    clock_skew INTEGER NOT NULL DEFAULT 0,
+    skew_seconds REAL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    run TEXT
+);
+CREATE INDEX IF NOT EXISTS recordings_device_time ON recordings(device, recorded_at);
+CREATE INDEX IF NOT EXISTS recordings_officer_time ON recordings(officer, recorded_at);
+CREATE INDEX IF NOT EXISTS recordings_time ON recordings(recorded_at);
+CREATE TABLE IF NOT EXISTS sightings (
+    seq INTEGER PRIMARY KEY,
+    object_id TEXT NOT NULL,
+    run TEXT,
+    seen_at TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    original_name TEXT NOT NULL,
+    name_hex TEXT,
+    size INTEGER NOT NULL,
+    mtime TEXT,
+    device TEXT,
+    officer TEXT,
+    important INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sightings_object ON sightings(object_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    host TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    ended_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS failures (
+    seq INTEGER PRIMARY KEY,
+    run TEXT,
+    at TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cleared_sources (
+    seq INTEGER PRIMARY KEY,
+    object_id TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calendar_years (
+    year INTEGER PRIMARY KEY,
+    notice TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calendar_days (
+    date TEXT PRIMARY KEY,
+    workday INTEGER NOT NULL,
+    name TEXT
+);
+"""
+
+DERIVED_TABLES = (
+    "objects",
+    "recordings",
+    "sightings",
+    "runs",
+    "failures",
+    "cleared_sources",
+    "calendar_years",
+    "calendar_days",
+)
+
+RECORDING_COLUMNS = (
+    "kind mime file_type device officer recorded_at time_source duration original_name "
+    "late late_deadline late_note important make model serial gps_lat gps_lon name_time "
+    "meta_time mtime clock_skew skew_seconds warnings metadata run"
+).split()
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(DERIVED_SCHEMA)
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any], verb: str = "INSERT") -> None:
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    conn.execute(f"{verb} INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+
+
+def _as_text(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+def _on_object_add(conn: sqlite3.Connection, ev: Event) -> None:
+    obj = ev.data["object"]
+    _insert(
+        conn,
+        "objects",
+        {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "stored_at": ev.ts,
+         "seq": ev.seq},
+        "INSERT OR IGNORE",
+    )
+    rec = ev.data.get("recording")
+    if rec is None:
+        return
+    row = {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "ingested_at": ev.ts}
+    row.update({c: _as_text(rec.get(c)) for c in RECORDING_COLUMNS if c in rec})
+    _insert(conn, "recordings", row, "INSERT OR IGNORE")
+
+
+def _on_object_seen(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(
+        conn,
+        "sightings",
+        {
+            "seq": ev.seq,
+            "object_id": d["id"],
+            "run": d.get("run"),
+            "seen_at": ev.ts,
+            "source_path": d["source_path"],
+            "original_name": d["original_name"],
+            "name_hex": d.get("name_hex"),
+            "size": d["size"],
+            "mtime": d.get("mtime"),
+            "device": d.get("device"),
+            "officer": d.get("officer"),
+            "important": int(bool(d.get("important"))),
+        },
+    )
+    # A later sighting can only add facts: the IMP mark, or a device/officer the first lacked.
+    conn.execute(
+        "UPDATE recordings SET important = MAX(important, ?), device = COALESCE(device, ?),"
+        " officer = COALESCE(officer, ?) WHERE id = ?",
+        (int(bool(d.get("important"))), d.get("device"), d.get("officer"), d["id"]),
+    )
+
+
+def _on_ingest_begin(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(
+        conn,
+        "runs",
+        {"id": d["run"], "started_at": ev.ts, "source": d["source"], "actor": ev.actor,
+         "host": d.get("host"), "options": _as_text(d.get("options", {}))},
+    )
+
+
+def _on_ingest_end(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    conn.execute(
+        "UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?",
+        (ev.ts, d["status"], _as_text(d.get("summary", {})), d["run"]),
+    )
+
+
+def _on_file_failed(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(
+        conn,
+        "failures",
+        {"seq": ev.seq, "run": d.get("run"), "at": ev.ts, "source_path": d["source_path"],
+         "code": d["code"], "reason": d["reason"]},
+    )
+
+
+def _on_source_cleared(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(
+        conn,
+        "cleared_sources",
+        {"seq": ev.seq, "object_id": d["id"], "source_path": d["source_path"], "at": ev.ts},
+    )
+
+
+def _on_calendar_add(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    year = int(d["year"])
+    # A newer notice for a year replaces the older one's days (the journal keeps both).
+    conn.execute("DELETE FROM calendar_days WHERE date LIKE ?", (f"{year:04d}-%",))
+    _insert(
+        conn,
+        "calendar_years",
+        {"year": year, "notice": d["notice"], "seq": ev.seq},
+        "INSERT OR REPLACE",
+    )
+    for day in d["days"]:
+        _insert(
+            conn,
+            "calendar_days",
+            {"date": day["date"], "workday": int(day["workday"]), "name": day.get("name")},
+            "INSERT OR REPLACE",  # a notice may name days of the adjacent year (元旦)
+        )
+
+
+def _ignore(conn: sqlite3.Connection, ev: Event) -> None:
+    """Events kept for the record only (vault.init, object.restored, …)."""
+
+
+HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
+    "object.add": _on_object_add,
+    "object.seen": _on_object_seen,
+    "ingest.begin": _on_ingest_begin,
+    "ingest.end": _on_ingest_end,
+    "ingest.file_failed": _on_file_failed,
+    "source.cleared": _on_source_cleared,
+    "calendar.add": _on_calendar_add,
+}
+
+
+def apply(conn: sqlite3.Connection, ev: Event) -> None:
+    HANDLERS.get(ev.kind, _ignore)(conn, ev)
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    """Drop and replay every derived table from the journal; returns events replayed."""
+    for table in DERIVED_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+    count = 0
+    for ev in events(conn):
+        apply(conn, ev)
+        count += 1
+    return count
+
+
+def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every derived row, ordered: to compare the live catalog with a replay."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for table in DERIVED_TABLES:
+        out[table] = [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+    return out

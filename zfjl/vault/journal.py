@@ -1,0 +1,155 @@
+"""The append-only, hash-chained journal: the vault's single source of truth.
+
+Each row stores the hash of the previous row and its own hash over its canonical content,
+so editing, deleting or inserting a row shows up in `verify`. SQLite triggers stop
+UPDATE, DELETE and out-of-sequence INSERT (which `INSERT OR REPLACE` would need), but they
+stop mistakes only: the chain is what makes tampering visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject);
+CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: DELETE refused'); END;
+CREATE TRIGGER IF NOT EXISTS journal_in_sequence BEFORE INSERT ON journal
+WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal)
+BEGIN SELECT RAISE(ABORT, 'journal rows are appended in sequence only'); END;
+"""
+
+GUARD_TRIGGERS = ("journal_no_update", "journal_no_delete", "journal_in_sequence")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    ts: str
+    actor: str
+    kind: str
+    subject: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "actor": self.actor,
+            "kind": self.kind,
+            "subject": self.subject,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def row_hash(
+    prev_hash: str, seq: int, ts: str, actor: str, kind: str, subject: str | None, data: str
+) -> str:
+    body = canonical_json([seq, ts, actor, kind, subject, data])
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+def last_link(conn: sqlite3.Connection) -> tuple[int, str]:
+    row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+def append(
+    conn: sqlite3.Connection,
+    *,
+    ts: str,
+    actor: str,
+    kind: str,
+    subject: str | None,
+    data: dict[str, Any],
+) -> Event:
+    """Append one event; the caller holds the write transaction (BEGIN IMMEDIATE)."""
+    last_seq, prev = last_link(conn)
+    seq = last_seq + 1
+    text = canonical_json(data)
+    digest = row_hash(prev, seq, ts, actor, kind, subject, text)
+    conn.execute(
+        "INSERT INTO journal (seq, ts, actor, kind, subject, data, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, ts, actor, kind, subject, text, prev, digest),
+    )
+    return Event(seq, ts, actor, kind, subject, data, prev, digest)
+
+
+def _event_from_row(row: tuple[Any, ...]) -> Event:
+    seq, ts, actor, kind, subject, data, prev, digest = row
+    return Event(int(seq), ts, actor, kind, subject, json.loads(data), prev, digest)
+
+
+def events(conn: sqlite3.Connection, subject: str | None = None) -> Iterator[Event]:
+    cols = "seq, ts, actor, kind, subject, data, prev_hash, hash"
+    if subject is None:
+        cur = conn.execute(f"SELECT {cols} FROM journal ORDER BY seq")
+    else:
+        cur = conn.execute(f"SELECT {cols} FROM journal WHERE subject = ? ORDER BY seq", (subject,))
+    for row in cur:
+        yield _event_from_row(row)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    code: str  # row_changed | chain_broken | row_missing | trigger_missing
+    seq: int | None
+    expected: str
+    found: str
+
+
+def check_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
+    """Recompute every row hash and link; name each row that does not fit."""
+    problems: list[ChainProblem] = []
+    prev_seq, prev_hash = 0, GENESIS
+    cur = conn.execute(
+        "SELECT seq, ts, actor, kind, subject, data, prev_hash, hash FROM journal ORDER BY seq"
+    )
+    for seq, ts, actor, kind, subject, data, stored_prev, stored_hash in cur:
+        if seq != prev_seq + 1:
+            problems.append(ChainProblem("row_missing", seq, f"#{prev_seq + 1}", f"#{seq}"))
+        if stored_prev != prev_hash:
+            problems.append(ChainProblem("chain_broken", seq, prev_hash, stored_prev))
+        recomputed = row_hash(stored_prev, seq, ts, actor, kind, subject, data)
+        if recomputed != stored_hash:
+            problems.append(ChainProblem("row_changed", seq, recomputed, stored_hash))
+        prev_seq, prev_hash = seq, stored_hash
+    present = {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    for name in GUARD_TRIGGERS:
+        if name not in present:
+            problems.append(ChainProblem("trigger_missing", None, name, "缺失"))
+    return problems

@@ -1,0 +1,297 @@
+"""Content-addressed object store: write-once, read-only files named by their BLAKE3 digest.
+
+Layout (like restic and dvc-objects): ``objects/ab/cdef…`` where ``abcdef…`` is the BLAKE3
+hex digest. An object is written to ``tmp/`` in the same file system, fsynced, made
+read-only and then hard-linked into place. ``link`` fails when the name exists, so an
+existing object is never overwritten, even by another process racing on the same content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import blake3
+
+from zfjl.errors import DiskFull, StorageError
+
+CHUNK = 4 << 20  # large reads keep syscalls and hashing overhead low on video files
+OID_RE = re.compile(r"^[0-9a-f]{64}$")
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class SourceChanged(Exception):
+    """The source file changed while it was read; nothing was stored."""
+
+
+class Cancelled(Exception):
+    """The caller asked to stop (Ctrl-C); the temporary copy was removed."""
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Digests:
+    blake3: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    digests: Digests
+    created: bool  # False when the object already existed (content seen before)
+    fanout_dir: Path  # to fsync before the catalog refers to the object
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What must not change while a source file is read."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+    dev: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileIdentity:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def is_oid(name: str) -> bool:
+    return bool(OID_RE.match(name))
+
+
+def _storage_error(exc: OSError, what: str) -> StorageError:
+    if exc.errno in NO_SPACE:
+        return DiskFull(f"保管库磁盘空间不足（{what}）：已入库的文件完好，释放空间后重新运行即可继续")
+    return StorageError(f"写入保管库失败（{what}）：{exc.strerror}")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_source_readonly(path: Path) -> int:
+    """Open a source file read-only without touching its access time when allowed."""
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+    noatime = getattr(os, "O_NOATIME", 0)
+    if noatime:
+        try:
+            return os.open(path, flags | noatime)
+        except PermissionError:
+            pass  # O_NOATIME needs ownership; fall back to a plain read-only open
+    return os.open(path, flags)
+
+
+def hash_fd(fd: int, *, with_sha256: bool, threads: bool = False) -> Digests:
+    """Stream a file descriptor through BLAKE3 (and SHA-256) without holding it in memory."""
+    b3 = blake3.blake3(max_threads=blake3.blake3.AUTO if threads else 1)
+    sha = hashlib.sha256() if with_sha256 else None
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    size = 0
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            chunk = view[:n]
+            b3.update(chunk)
+            if sha is not None:
+                sha.update(chunk)
+            size += n
+    return Digests(b3.hexdigest(), sha.hexdigest() if sha else "", size)
+
+
+def hash_source(src: Path, before: FileIdentity) -> Digests:
+    """BLAKE3 of a source file (no copy), refusing a file that changes while read."""
+    fd = open_source_readonly(src)
+    try:
+        digests = hash_fd(fd, with_sha256=False, threads=True)
+        _check_unchanged(src, fd, before, digests.size)
+        return digests
+    finally:
+        os.close(fd)
+
+
+def hash_path(path: Path, *, with_sha256: bool = False, threads: bool = True) -> Digests:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return hash_fd(fd, with_sha256=with_sha256, threads=threads)
+    finally:
+        os.close(fd)
+
+
+def reread_uncached(path: Path) -> str:
+    """BLAKE3 of a file read back from the disk, not from the page cache.
+
+    The object was fsynced, so its pages are clean and POSIX_FADV_DONTNEED drops them;
+    the following read must come from the device.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return hash_fd(fd, with_sha256=False).blake3
+    finally:
+        os.close(fd)
+
+
+class ObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.tmp = root / "tmp"
+
+    # -- naming ---------------------------------------------------------------------------
+    def path_for(self, oid: str) -> Path:
+        if not is_oid(oid):
+            raise ValueError(f"not an object id: {oid!r}")
+        return self.objects / oid[:2] / oid[2:]
+
+    def exists(self, oid: str) -> bool:
+        return self.path_for(oid).is_file()
+
+    def iter_oids(self) -> Iterator[tuple[str | None, Path]]:
+        """Every file under objects/: (oid, path), oid None for a stray file."""
+        for sub in sorted(self.objects.iterdir()):
+            if not sub.is_dir():
+                yield None, sub
+                continue
+            for f in sorted(sub.iterdir()):
+                oid = sub.name + f.name
+                yield (oid if is_oid(oid) and len(sub.name) == 2 else None), f
+
+    # -- writing --------------------------------------------------------------------------
+    def _new_temp(self) -> tuple[int, Path]:
+        # The pid in the name lets a later run tell a dead writer's leftovers from a live one's.
+        path = self.tmp / f"{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise _storage_error(exc, "创建临时文件") from exc
+        return fd, path
+
+    def store_from_source(
+        self, src: Path, before: FileIdentity, cancel: CancelFlag | None = None
+    ) -> StoreResult:
+        """Copy a source file into the store while hashing it, in one streaming read.
+
+        Raises SourceChanged when the file's size, mtime or inode moved during the read;
+        the temporary copy is removed and nothing is stored.
+        """
+        src_fd = open_source_readonly(src)
+        tmp_fd, tmp_path = self._new_temp()
+        try:
+            digests = self._copy_and_hash(src_fd, tmp_fd, cancel)
+            _check_unchanged(src, src_fd, before, digests.size)
+            try:
+                os.fsync(tmp_fd)
+                os.fchmod(tmp_fd, 0o444)
+            except OSError as exc:
+                raise _storage_error(exc, "同步临时文件") from exc
+            os.close(tmp_fd)
+            tmp_fd = -1
+            created, fanout = self._link_into_place(tmp_path, digests.blake3)
+            return StoreResult(digests, created, fanout)
+        finally:
+            os.close(src_fd)
+            if tmp_fd >= 0:
+                os.close(tmp_fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_path)
+
+    def _copy_and_hash(self, src_fd: int, dst_fd: int, cancel: CancelFlag | None) -> Digests:
+        b3 = blake3.blake3()
+        sha = hashlib.sha256()
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        size = 0
+        with os.fdopen(os.dup(src_fd), "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                chunk = view[:n]
+                b3.update(chunk)
+                sha.update(chunk)
+                _write_all(dst_fd, chunk)
+                size += n
+        return Digests(b3.hexdigest(), sha.hexdigest(), size)
+
+    def _link_into_place(self, tmp_path: Path, oid: str) -> tuple[bool, Path]:
+        dest = self.path_for(oid)
+        fanout = dest.parent
+        try:
+            if not fanout.is_dir():
+                fanout.mkdir(mode=0o755, exist_ok=True)
+                fsync_dir(self.objects)
+            os.link(tmp_path, dest)
+            return True, fanout
+        except FileExistsError:
+            return False, fanout  # content already stored: never overwrite
+        except OSError as exc:
+            raise _storage_error(exc, "写入对象") from exc
+
+    def sync_fanout_dirs(self, dirs: set[Path]) -> None:
+        """Make new directory entries durable before the catalog refers to them."""
+        for d in sorted(dirs):
+            fsync_dir(d)
+
+    # -- housekeeping ---------------------------------------------------------------------
+    def clean_stale_temps(self) -> int:
+        """Remove temp files left by writers that are no longer running (crash, kill -9)."""
+        removed = 0
+        for f in self.tmp.glob("*.tmp"):
+            pid_text = f.name.split("-", 1)[0]
+            if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                f.unlink()
+                removed += 1
+        return removed
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except OSError as exc:
+            raise _storage_error(exc, "写入临时文件") from exc
+        data = data[n:]
+
+
+def _check_unchanged(src: Path, fd: int, before: FileIdentity, size_read: int) -> None:
+    after = FileIdentity.of(os.fstat(fd))
+    if after != before or size_read != before.size or _path_moved(src, before):
+        raise SourceChanged(str(src))
+
+
+def _path_moved(src: Path, before: FileIdentity) -> bool:
+    try:
+        return FileIdentity.of(os.stat(src)) != before
+    except FileNotFoundError:
+        return True
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

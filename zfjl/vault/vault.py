@@ -1,0 +1,264 @@
+"""The vault: a folder with vault.json, objects/, tmp/ and catalog.db.
+
+`Vault` is the library entry point (like sqlite-utils' `Database`): it finds and opens a
+vault, hands out the object store, and runs journal writes in short IMMEDIATE transactions
+that wait for other writers instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import platformdirs
+import sqlite_utils
+
+from zfjl.errors import DiskFull, UnsupportedVaultVersion, VaultError, VaultNotFound
+from zfjl.vault import catalog, journal
+from zfjl.vault.journal import Event
+from zfjl.vault.objects import ObjectStore, fsync_dir
+
+FORMAT = "zfjl-vault"
+VERSION = 1
+BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
+
+DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
+
+
+@dataclass
+class VaultConfig:
+    """The settings in vault.json; unknown keys are kept as they are."""
+
+    id: str
+    created_at: str
+    bureau: str = DEFAULT_BUREAU
+    timezone: str = "Asia/Shanghai"
+    # How to read QuickTime/MP4 dates, which are UTC by spec but local time on most body
+    # cameras. "local" or "utc"; overridable per device under devices.<ID>.metadata_clock.
+    metadata_clock: str = "local"
+    clock_skew_seconds: int = 300
+    upload_deadline_working_days: int = 2  # art. 37
+    name_patterns: list[str] = field(default_factory=list)  # tried before the built-in ones
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    KNOWN = (
+        "id created_at bureau timezone metadata_clock clock_skew_seconds "
+        "upload_deadline_working_days name_patterns devices"
+    ).split()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VaultConfig:
+        known = {k: data[k] for k in cls.KNOWN if k in data}
+        extra = {
+            k: v for k, v in data.items() if k not in cls.KNOWN and k not in ("format", "version")
+        }
+        return cls(**known, extra=extra)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        out.update({k: getattr(self, k) for k in self.KNOWN})
+        out.update(self.extra)
+        return out
+
+    def metadata_clock_for(self, device: str | None) -> str:
+        if device and device in self.devices:
+            return str(self.devices[device].get("metadata_clock", self.metadata_clock))
+        return self.metadata_clock
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def default_vault_path() -> Path:
+    return Path(platformdirs.user_data_dir("zfjl")) / "vault"
+
+
+def resolve_vault_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--vault, else $ZFJL_VAULT, else the per-user default."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("ZFJL_VAULT")
+    return Path(env) if env else default_vault_path()
+
+
+def current_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+Clock = Callable[[], datetime]
+
+
+class Vault:
+    def __init__(self, root: Path, config: VaultConfig, clock: Clock | None = None) -> None:
+        self.root = root
+        self.config = config
+        self.objects = ObjectStore(root)
+        self.actor = current_actor()
+        self.host = socket.gethostname()
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = None
+
+    # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path, *, bureau: str | None = None, clock: Clock | None = None) -> Vault:
+        root = Path(root)
+        if (root / "vault.json").exists():
+            raise VaultError(f"此处已有保管库：{root}")
+        try:
+            for sub in ("", "objects", "tmp"):
+                (root / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VaultError(f"无法创建保管库目录 {root}：{exc.strerror}") from exc
+        config = VaultConfig(id=str(uuid.uuid4()), created_at="")
+        if bureau:
+            config.bureau = bureau
+        vault = cls(root, config, clock)
+        config.created_at = vault.now_iso()
+        with vault.writing() as w:
+            w.append("vault.init", None, {"format": FORMAT, "version": VERSION, **config.to_json()})
+        vault._write_config()
+        return vault
+
+    @classmethod
+    def open(cls, root: Path, *, clock: Clock | None = None) -> Vault:
+        root = Path(root)
+        cfg_path = root / "vault.json"
+        if not cfg_path.is_file():
+            raise VaultNotFound(
+                f"未找到保管库：{root}（请先运行 zfjl init，或用 --vault / ZFJL_VAULT 指定位置）"
+            )
+        try:
+            data = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
+        if data.get("format") != FORMAT or data.get("version") != VERSION:
+            raise UnsupportedVaultVersion(
+                f"保管库格式版本 {data.get('version')!r} 不受支持（本程序支持 {FORMAT} 第 {VERSION} 版），"
+                "请使用对应版本的 zfjl"
+            )
+        return cls(root, VaultConfig.from_json(data), clock)
+
+    def _write_config(self) -> None:
+        path = self.root / "vault.json"
+        tmp = self.root / "vault.json.tmp"
+        tmp.write_text(
+            json.dumps(self.config.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(self.root)
+
+    # -- time -----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The trusted host clock, in the bureau's time zone."""
+        if self._clock is not None:
+            return self._clock().astimezone(self.config.tz)
+        return datetime.now(self.config.tz)
+
+    def now_iso(self) -> str:
+        return self.now().isoformat(timespec="milliseconds")
+
+    # -- database -------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self.conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.root / "catalog.db", timeout=BUSY_WAIT_SECONDS, isolation_level=None
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_SECONDS * 1000)}")
+        journal.create_schema(conn)
+        catalog.create_schema(conn)
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _begin_immediate(self) -> None:
+        deadline = time.monotonic() + BUSY_WAIT_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise VaultError("保管库长时间被其他进程占用，请稍后重试") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """One write transaction: journal events and their derived rows land together."""
+        self._begin_immediate()
+        try:
+            yield Writer(self)
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                raise DiskFull("保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续") from exc
+            raise
+
+    def record(self, kind: str, subject: str | None, data: dict[str, Any]) -> Event:
+        with self.writing() as w:
+            return w.append(kind, subject, data)
+
+    def rebuild_catalog(self) -> int:
+        with self.writing():
+            return catalog.rebuild(self.conn)
+
+
+class Writer:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def append(self, kind: str, subject: str | None, data: dict[str, Any]) -> Event:
+        ev = journal.append(
+            self.vault.conn,
+            ts=self.vault.now_iso(),
+            actor=self.vault.actor,
+            kind=kind,
+            subject=subject,
+            data=data,
+        )
+        catalog.apply(self.vault.conn, ev)
+        return ev
