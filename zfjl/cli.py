@@ -56,7 +56,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序�
 
 class State:
     vault_path: str | None = None
-    json: bool = False
 
 
 STATE = State()
@@ -67,8 +66,8 @@ def _vault() -> Vault:
 
 
 def _emit_json(value: Any) -> None:
-    STATE.json = True
-    out.print_json(json.dumps(value, ensure_ascii=False, default=str), ensure_ascii=False)
+    # Plain write, not rich: a console would wrap long lines and break the JSON.
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 @app.callback()

@@ -134,13 +134,18 @@ def duration_of(probe: Probe) -> float | None:
     return None
 
 
-def needs_ffprobe(exif: dict[str, Any], size: int) -> bool:
-    """exiftool could not tell what it is, or a media file came without a duration."""
+def needs_ffprobe(exif: dict[str, Any], size: int, name: str) -> bool:
+    """exiftool could not tell a media file's type (AMR) or duration, or it is damaged.
+
+    Unknown files with a non-media extension (.INI, .LOG, .BIN) are not sent to ffprobe:
+    one process per file is what makes naive ingesters slow.
+    """
     if size == 0:
         return False
     mime = str(exif.get("File:MIMEType") or "")
     if "ExifTool:Error" in exif or not mime:
-        return True
+        ext = Path(name).suffix.lower().lstrip(".")
+        return ext in EXT_KIND or not ext
     if mime.startswith(("video/", "audio/")):
         return not any(isinstance(exif.get(k), int | float) and exif.get(k)
                        for k in ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration"))

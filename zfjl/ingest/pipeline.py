@@ -342,7 +342,7 @@ class _Run:
         for (oid, r), exif in zip(unique.items(), self.prober.exif(paths), strict=True):
             exif = clean_exif(exif)
             info, err = (None, None)
-            if needs_ffprobe(exif, r.digests.size):
+            if needs_ffprobe(exif, r.digests.size, r.source.name):
                 info, err = ffprobe(self.vault.objects.path_for(oid))
             probes[oid] = Probe(exif, info, err)
         return probes

@@ -80,6 +80,16 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
+def has_table(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'")
+    return row.fetchone() is not None
+
+
+def missing_guards(conn: sqlite3.Connection) -> list[str]:
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    return [name for name in GUARD_TRIGGERS if name not in present]
+
+
 def last_link(conn: sqlite3.Connection) -> tuple[int, str]:
     row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
@@ -146,10 +156,12 @@ def check_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
         if recomputed != stored_hash:
             problems.append(ChainProblem("row_changed", seq, recomputed, stored_hash))
         prev_seq, prev_hash = seq, stored_hash
-    present = {
-        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-    }
-    for name in GUARD_TRIGGERS:
-        if name not in present:
-            problems.append(ChainProblem("trigger_missing", None, name, "缺失"))
+    for name in missing_guards(conn):
+        problems.append(ChainProblem("trigger_missing", None, name, "缺失"))
+    restored = conn.execute(
+        "SELECT seq, data FROM journal WHERE kind = 'vault.guards_restored' ORDER BY seq"
+    )
+    for seq, data in restored:
+        names = "、".join(json.loads(data).get("missing", []))
+        problems.append(ChainProblem("guards_were_removed", seq, "防改触发器始终存在", f"{names} 曾被删除"))
     return problems

@@ -181,7 +181,16 @@ class Vault:
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = self._connect()
+            self._restore_guards()
         return self._conn
+
+    def _restore_guards(self) -> None:
+        """Put back journal triggers someone dropped, and journal that it happened."""
+        missing = journal.missing_guards(self.conn)
+        if not missing:
+            return
+        journal.create_schema(self.conn)
+        self.record("vault.guards_restored", None, {"missing": missing})
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -194,7 +203,8 @@ class Vault:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_SECONDS * 1000)}")
-        journal.create_schema(conn)
+        if not journal.has_table(conn):
+            journal.create_schema(conn)
         catalog.create_schema(conn)
         return conn
 

@@ -30,6 +30,7 @@ MESSAGES = {
     "chain_broken": "日志哈希链断裂",
     "row_missing": "日志记录缺失（被删除）",
     "trigger_missing": "日志防改触发器被删除",
+    "guards_were_removed": "日志防改触发器曾被删除（打开保管库时已恢复），其间日志可能被改动",
     "catalog_drift": "目录表与日志重放结果不一致",
     "stray_file": "对象目录中有不属于保管库的文件",
     "not_readonly": "对象文件不是只读",

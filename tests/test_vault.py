@@ -1,0 +1,226 @@
+"""The vault: layout, objects, the append-only journal, the derived catalog, verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from zfjl.errors import UnsupportedVaultVersion, VaultError, VaultNotFound
+from zfjl.vault import Vault, resolve_vault_path
+from zfjl.vault import catalog as catalog_mod
+from zfjl.vault.objects import FileIdentity, ObjectStore
+from zfjl.vault.verify import verify
+
+from .conftest import write_random_files
+
+
+def sqlite3_shell(db: Path, sql: str) -> subprocess.CompletedProcess[str]:
+    """What a person with shell access would do: the sqlite3 command-line tool."""
+    return subprocess.run(["sqlite3", str(db)], input=sql, capture_output=True, text=True)
+
+
+def test_vault_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = resolve_vault_path(None)
+    assert str(default).startswith(str(tmp_path / "home"))
+    monkeypatch.setenv("ZFJL_VAULT", str(tmp_path / "env"))
+    assert resolve_vault_path(None) == tmp_path / "env"
+    assert resolve_vault_path(str(tmp_path / "opt")) == tmp_path / "opt"
+
+
+def test_init_writes_versioned_layout(vault: Vault) -> None:
+    cfg = json.loads((vault.root / "vault.json").read_text(encoding="utf-8"))
+    assert cfg["format"] == "zfjl-vault" and cfg["version"] == 1
+    assert (vault.root / "objects").is_dir() and (vault.root / "tmp").is_dir()
+    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal")]
+    assert kinds == ["vault.init"]
+    with pytest.raises(VaultError, match="已有保管库"):
+        Vault.create(vault.root)
+
+
+def test_unknown_version_and_missing_vault_are_refused(vault: Vault, tmp_path: Path) -> None:
+    cfg_path = vault.root / "vault.json"
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    cfg["version"] = 99
+    cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
+    with pytest.raises(UnsupportedVaultVersion, match="99"):
+        Vault.open(vault.root)
+    with pytest.raises(VaultNotFound, match="zfjl init"):
+        Vault.open(tmp_path / "nowhere")
+
+
+def _store(store: ObjectStore, path: Path):  # type: ignore[no-untyped-def]
+    return store.store_from_source(path, FileIdentity.of(path.stat()))
+
+
+def test_objects_are_fanned_out_read_only_and_never_overwritten(
+    vault: Vault, tmp_path: Path
+) -> None:
+    (src,) = write_random_files(tmp_path / "src", 1, 300_000)
+    first = _store(vault.objects, src)
+    oid = first.digests.blake3
+    path = vault.objects.path_for(oid)
+    assert path == vault.root / "objects" / oid[:2] / oid[2:]
+    assert first.created and stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert first.digests.size == 300_000 and len(first.digests.sha256) == 64
+    inode = path.stat().st_ino
+    again = _store(vault.objects, src)
+    assert not again.created and path.stat().st_ino == inode
+    assert list((vault.root / "tmp").iterdir()) == []  # no temp file left behind
+
+
+def test_store_refuses_a_file_that_changed_since_it_was_listed(
+    vault: Vault, tmp_path: Path
+) -> None:
+    from zfjl.vault.objects import SourceChanged
+
+    (src,) = write_random_files(tmp_path / "src", 1, 10_000)
+    listed = FileIdentity.of(src.stat())
+    with open(src, "ab") as f:
+        f.write(b"more")
+    with pytest.raises(SourceChanged):
+        vault.objects.store_from_source(src, listed)
+    assert list((vault.root / "tmp").iterdir()) == []
+    assert not any(vault.objects.iter_oids())
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE journal SET actor = 'x' WHERE seq = 1;",
+        "DELETE FROM journal WHERE seq = 1;",
+        "INSERT OR REPLACE INTO journal SELECT * FROM journal WHERE seq = 1;",
+        "INSERT INTO journal (seq, ts, actor, kind, data, prev_hash, hash)"
+        " VALUES (99, 't', 'a', 'k', '{}', 'p', 'h');",
+    ],
+)
+def test_journal_refuses_changes_from_a_raw_connection(vault: Vault, sql: str) -> None:
+    vault.close()
+    proc = sqlite3_shell(vault.root / "catalog.db", sql)
+    assert "append-only" in proc.stderr or "in sequence" in proc.stderr
+    conn = sqlite3.connect(vault.root / "catalog.db")
+    rows = conn.execute("SELECT seq, actor FROM journal").fetchall()
+    assert rows == [(1, vault.actor)]
+
+
+def _two_events(vault: Vault) -> None:
+    vault.record("test.event", "a", {"n": 1})
+    vault.record("test.event", "b", {"n": 2})
+
+
+def test_verify_names_an_edited_journal_row(vault: Vault) -> None:
+    _two_events(vault)
+    vault.close()
+    proc = sqlite3_shell(
+        vault.root / "catalog.db",
+        "DROP TRIGGER journal_no_update;"
+        " UPDATE journal SET data = '{\"n\":7}' WHERE seq = 2;",
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = verify(Vault.open(vault.root))
+    codes = {(f.code, f.subject) for f in report.findings}
+    assert ("row_changed", "日志 #2") in codes
+    # Opening the vault put the trigger back and journaled that it had been removed.
+    assert ("guards_were_removed", "日志 #4") in codes
+    assert report.ok is False
+
+
+def test_verify_names_a_rehashed_row_by_the_broken_link_after_it(vault: Vault) -> None:
+    from zfjl.vault.journal import row_hash
+
+    _two_events(vault)
+    row = vault.conn.execute(
+        "SELECT seq, ts, actor, kind, subject, prev_hash FROM journal WHERE seq = 2"
+    ).fetchone()
+    forged = row_hash(row[5], row[0], row[1], row[2], row[3], row[4], '{"n":9}')
+    vault.close()
+    sqlite3_shell(
+        vault.root / "catalog.db",
+        "DROP TRIGGER journal_no_update;"
+        f" UPDATE journal SET data = '{{\"n\":9}}', hash = '{forged}' WHERE seq = 2;",
+    )
+    report = verify(Vault.open(vault.root))
+    assert ("chain_broken", "日志 #3") in {(f.code, f.subject) for f in report.findings}
+
+
+def test_verify_names_a_deleted_journal_row(vault: Vault) -> None:
+    _two_events(vault)
+    vault.close()
+    sqlite3_shell(
+        vault.root / "catalog.db", "DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq = 2;"
+    )
+    report = verify(Vault.open(vault.root))
+    codes = {f.code for f in report.findings}
+    assert {"row_missing", "chain_broken"} <= codes
+
+
+def test_catalog_is_derived_and_rebuilds_identically(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
+    run_ingest(dump)
+    run_ingest(dump)
+    before = catalog_mod.snapshot(vault.conn)
+    assert before["recordings"] and before["sightings"]
+    replayed = vault.rebuild_catalog()
+    assert replayed == vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    assert catalog_mod.snapshot(vault.conn) == before
+
+
+def test_verify_reports_an_edited_catalog_row(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
+    run_ingest(dump)
+    vault.conn.execute("UPDATE recordings SET device = 'FORGED' WHERE device = 'DSJ02'")
+    report = verify(vault)
+    assert any(f.code == "catalog_drift" and f.subject.startswith("recordings:")
+               for f in report.findings)
+    assert not report.ok
+
+
+def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
+    vault: Vault, dump: Path, run_ingest
+) -> None:  # type: ignore[no-untyped-def]
+    run_ingest(dump)
+    assert verify(vault).ok
+    oid = vault.conn.execute("SELECT id FROM recordings WHERE kind = 'video' LIMIT 1").fetchone()[0]
+    path = vault.objects.path_for(oid)
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.chmod(path, 0o444)
+    report = verify(vault)
+    damaged = [f for f in report.findings if f.code == "digest_mismatch"]
+    assert [f.subject for f in damaged] == [oid]
+    assert path.read_bytes() == bytes(data)  # reported, never moved or deleted
+    sha_report = verify(vault, sha256=True)
+    assert {f.code for f in sha_report.findings} >= {"digest_mismatch", "sha256_mismatch"}
+
+
+def test_verify_reports_a_missing_object(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
+    run_ingest(dump)
+    oid = vault.conn.execute("SELECT id FROM objects LIMIT 1").fetchone()[0]
+    vault.objects.path_for(oid).unlink()
+    report = verify(vault, read_data=False)
+    assert [(f.code, f.subject) for f in report.findings] == [("object_missing", oid)]
+    assert report.bytes_read == 0
+
+
+def test_verify_subset_reads_a_slice_and_the_slices_cover_everything(
+    vault: Vault, dump: Path, run_ingest
+) -> None:  # type: ignore[no-untyped-def]
+    run_ingest(dump)
+    total = vault.conn.execute("SELECT COUNT(*) FROM objects").fetchone()[0]
+    counts = [verify(vault, subset=f"{n}/3").objects_checked for n in (1, 2, 3)]
+    assert sum(counts) == total and max(counts) < total
+    from zfjl.errors import UsageError
+
+    with pytest.raises(UsageError):
+        verify(vault, subset="4/3")
+
+
+def test_verify_is_journaled(vault: Vault) -> None:
+    verify(vault)
+    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
+    assert kinds[-1] == "vault.verify"

@@ -1,0 +1,3 @@
+from zfjl.cli import run
+
+run()
