@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -44,6 +44,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 calendar_app = typer.Typer(help="工作日历：国务院节假日安排（含调休上班日）。", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
@@ -70,18 +71,23 @@ def _emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"zfjl {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     vault: Annotated[
         str | None,
         typer.Option("--vault", help="保管库目录（默认：$ZFJL_VAULT，否则用户数据目录）。"),
     ] = None,
-    version: Annotated[bool, typer.Option("--version", help="显示版本。")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="显示版本。", callback=_show_version, is_eager=True)
+    ] = False,
 ) -> None:
     STATE.vault_path = vault
-    if version:
-        out.print(f"zfjl {__version__}")
-        raise typer.Exit()
 
 
 # -- init -------------------------------------------------------------------------------------
@@ -312,12 +318,18 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False)
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        return _fail(f"用法错误：{exc.format_message()}（用 --help 查看用法）", 2, "UsageError")
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except typer.TyperException as exc:  # typer's usage errors (bad option, missing argument)
+        text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return _fail(f"用法错误：{text}（用 --help 查看用法）", 2, "UsageError")
+    except (KeyboardInterrupt, typer.Abort):
         return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted")
+    except Exception as exc:  # a bug, not a user mistake: still one line, details on request
+        if os.environ.get("ZFJL_DEBUG"):
+            raise
+        return _fail(f"内部错误（{type(exc).__name__}: {exc}）；设置 ZFJL_DEBUG=1 可查看详情并请报告",
+                     70, "InternalError")
     return rc if isinstance(rc, int) else 0
 
 

@@ -108,6 +108,8 @@ def parse_notice(text: str, origin: str = "通知文件") -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         line = f"第 {mark.line + 1} 行" if mark else ""
         raise CalendarError(f"{origin} {line} 不是合法的 YAML：{exc}") from None
+    except ValueError as exc:  # YAML read 2028-13-01 as a date and could not build it
+        raise CalendarError(f"{origin}：日期无效（{exc}），应为 YYYY-MM-DD") from None
     if not isinstance(data, dict):
         raise CalendarError(f"{origin}：应为含 year、notice、holidays、workdays 的映射")
     for key in ("year", "notice", "holidays"):
