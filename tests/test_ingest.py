@@ -59,7 +59,9 @@ def test_metadata_times_and_durations(vault: Vault, dump: Path, run_ingest) -> N
     assert (photo["make"], photo["model"], photo["serial"]) == ("ZFJL-SAMPLE", "DSJ-V9", "SN0003")
     amr = show_recording(vault, rows["DSJ01_20240503_103530_0004.AMR"]["id"])
     assert amr["kind"] == "audio" and amr["duration"] == pytest.approx(2.0, abs=0.1)
-    assert amr["metadata"]["ffprobe"]["format"]["format_name"] == "amr"
+    assert amr["metadata"]["zfjl:AMR"] == {"codec": "amr_nb", "frames": 100, "duration": 2.0,
+                                           "damaged": False}
+    assert amr["file_type"] == "AMR"
     wav = rows["DSJ01_20240503_103030_0003.WAV"]
     assert wav["kind"] == "audio" and wav["duration"] == pytest.approx(2.0, abs=0.1)
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,13 +31,14 @@ from rich.table import Table
 
 from zfjl import __version__
 from zfjl.errors import ZfjlError
-from zfjl.ingest import IngestOptions, ingest
-from zfjl.ingest import Progress as IngestProgress
-from zfjl.sample import make_camera_dump
-from zfjl.vault import Vault, resolve_vault_path
-from zfjl.vault.query import RecordingFilter, list_recordings, show_recording
-from zfjl.vault.verify import verify
-from zfjl.workdays import add_notice, load_calendar
+
+if TYPE_CHECKING:
+    from zfjl.ingest import IngestReport
+    from zfjl.ingest import Progress as IngestProgress
+    from zfjl.vault import Vault
+
+# Library modules are imported inside the commands that use them: `zfjl verify` from cron
+# and `zfjl ls` should not pay for loading exiftool, ffmpeg and calendar bindings.
 
 app = typer.Typer(
     help="执法记录（zfjl）：执法音像记录保管库与执法全过程记录合规检查。",
@@ -63,6 +64,8 @@ STATE = State()
 
 
 def _vault() -> Vault:
+    from zfjl.vault import Vault, resolve_vault_path
+
     return Vault.open(resolve_vault_path(STATE.vault_path))
 
 
@@ -96,6 +99,8 @@ def init_cmd(
     bureau: Annotated[str | None, typer.Option(help="执法机关名称（写入文书与案卷）。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.vault import Vault, resolve_vault_path
+
     vault = Vault.create(resolve_vault_path(STATE.vault_path), bureau=bureau)
     if as_json:
         _emit_json({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau})
@@ -138,6 +143,8 @@ def ingest_cmd(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.ingest import IngestOptions, ingest
+
     vault = _vault()
     options = IngestOptions(device=device, officer=officer, clear_source=clear_source)
     with _progress_bar(not as_json and err.is_terminal) as update:
@@ -150,7 +157,7 @@ def ingest_cmd(
         raise typer.Exit(1)
 
 
-def _print_ingest(report: Any) -> None:
+def _print_ingest(report: IngestReport) -> None:
     s = report.summary()
     for f in report.files:
         if f.status in ("failed", "skipped"):
@@ -184,6 +191,8 @@ def ls_cmd(
     limit: Annotated[int | None, typer.Option(help="最多列出条数。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.vault.query import RecordingFilter, list_recordings
+
     flt = RecordingFilter(device, officer, since, until, kind, late, important, limit)
     rows = list_recordings(_vault(), flt)
     if as_json:
@@ -205,6 +214,8 @@ def show_cmd(
     id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。")],
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.vault.query import show_recording
+
     rec = show_recording(_vault(), id)
     if as_json:
         _emit_json(rec)
@@ -246,6 +257,8 @@ def verify_cmd(
     sha256: Annotated[bool, typer.Option("--sha256", help="同时重算 SHA-256（较慢）。")] = False,
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.vault.verify import verify
+
     report = verify(_vault(), subset=subset, read_data=read_data, sha256=sha256)
     if as_json:
         _emit_json(report.as_dict())
@@ -277,6 +290,8 @@ def rebuild_cmd(as_json: JsonOpt = False) -> None:
 def calendar_add_cmd(
     file: Annotated[Path, typer.Argument(help="节假日安排文件。")], as_json: JsonOpt = False
 ) -> None:
+    from zfjl.workdays import add_notice
+
     payload = add_notice(_vault(), file)
     if as_json:
         _emit_json(payload)
@@ -286,6 +301,8 @@ def calendar_add_cmd(
 
 @calendar_app.command("ls", help="列出工作日历覆盖的年份及来源。")
 def calendar_ls_cmd(as_json: JsonOpt = False) -> None:
+    from zfjl.workdays import load_calendar
+
     sources = load_calendar(_vault().conn).sources()
     if as_json:
         _emit_json([{"year": s.year, "source": s.source} for s in sources])
@@ -300,6 +317,8 @@ def calendar_ls_cmd(as_json: JsonOpt = False) -> None:
 def sample_cmd(
     dest: Annotated[Path, typer.Argument(help="输出目录。")], as_json: JsonOpt = False
 ) -> None:
+    from zfjl.sample import make_camera_dump
+
     files = make_camera_dump(dest, dt.datetime.now().astimezone() - dt.timedelta(hours=3))
     if as_json:
         _emit_json([f.__dict__ for f in files])

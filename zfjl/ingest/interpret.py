@@ -17,14 +17,10 @@ from zoneinfo import ZoneInfo
 
 from zfjl.ingest.discover import SourceFile
 from zfjl.ingest.names import NameInfo
+from zfjl.ingest.probe import DURATION_TAGS, MEDIA_EXT, Probe
 from zfjl.vault.vault import VaultConfig
 from zfjl.workdays import WorkdayCalendar
 
-EXT_KIND = {
-    **dict.fromkeys("mp4 mov avi mkv ts mts m2ts 3gp flv wmv h264 h265 dav".split(), "video"),
-    **dict.fromkeys("jpg jpeg png bmp gif heic tif tiff".split(), "photo"),
-    **dict.fromkeys("wav amr mp3 aac m4a ogg opus wma".split(), "audio"),
-}
 MIME_KIND = {"video": "video", "image": "photo", "audio": "audio"}
 
 # (tag, clock) in order of preference. "device" follows the vault's metadata_clock policy
@@ -53,13 +49,6 @@ class Warnings:
 
     def codes(self) -> set[str]:
         return {w["code"] for w in self.items}
-
-
-@dataclass(frozen=True)
-class Probe:
-    exif: dict[str, Any]
-    ffprobe: dict[str, Any] | None = None
-    ffprobe_error: str | None = None
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -111,17 +100,21 @@ def classify(probe: Probe, name: str) -> str:
     kind = MIME_KIND.get(mime.split("/", 1)[0])
     if kind:
         return kind
+    if probe.amr:
+        return "audio"
     if probe.ffprobe:
         types = {s.get("codec_type") for s in probe.ffprobe.get("streams", [])}
         if "video" in types:
             return "video"
         if "audio" in types:
             return "audio"
-    return EXT_KIND.get(Path(name).suffix.lower().lstrip("."), "other")
+    return MEDIA_EXT.get(Path(name).suffix.lower().lstrip("."), "other")
 
 
 def duration_of(probe: Probe) -> float | None:
-    for key in ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration"):
+    if probe.amr:
+        return float(probe.amr["duration"]) or None
+    for key in DURATION_TAGS:
         value = probe.exif.get(key)
         if isinstance(value, int | float) and value > 0:
             return float(value)
@@ -132,24 +125,6 @@ def duration_of(probe: Probe) -> float | None:
             return None
         return value if value > 0 else None
     return None
-
-
-def needs_ffprobe(exif: dict[str, Any], size: int, name: str) -> bool:
-    """exiftool could not tell a media file's type (AMR) or duration, or it is damaged.
-
-    Unknown files with a non-media extension (.INI, .LOG, .BIN) are not sent to ffprobe:
-    one process per file is what makes naive ingesters slow.
-    """
-    if size == 0:
-        return False
-    mime = str(exif.get("File:MIMEType") or "")
-    if "ExifTool:Error" in exif or not mime:
-        ext = Path(name).suffix.lower().lstrip(".")
-        return ext in EXT_KIND or not ext
-    if mime.startswith(("video/", "audio/")):
-        return not any(isinstance(exif.get(k), int | float) and exif.get(k)
-                       for k in ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration"))
-    return False
 
 
 def _skew(
@@ -229,13 +204,15 @@ def build_recording(
     gps_lat = _first(exif, ("GPSLatitude",))
     gps_lon = _first(exif, ("GPSLongitude",))
     metadata = dict(exif)
+    if probe.amr:
+        metadata["zfjl:AMR"] = probe.amr
     if probe.ffprobe:
         metadata["ffprobe"] = {"format": probe.ffprobe.get("format", {}),
                                "streams": probe.ffprobe.get("streams", [])}
     return {
         "kind": kind,
         "mime": exif.get("File:MIMEType"),
-        "file_type": exif.get("File:FileType") or (probe.ffprobe or {}).get("format", {}).get("format_name"),
+        "file_type": _file_type(probe),
         "device": device,
         "officer": officer,
         "recorded_at": iso(recorded_at),
@@ -260,6 +237,15 @@ def build_recording(
         "metadata": metadata,
         "run": ctx.run,
     }
+
+
+def _file_type(probe: Probe) -> str | None:
+    if probe.exif.get("File:FileType"):
+        return str(probe.exif["File:FileType"])
+    if probe.amr:
+        return "AMR-WB" if probe.amr["codec"] == "amr_wb" else "AMR"
+    name = (probe.ffprobe or {}).get("format", {}).get("format_name")
+    return str(name) if name else None
 
 
 def upload_lateness(
@@ -291,7 +277,9 @@ def _media_warnings(sf: SourceFile, probe: Probe, kind: str, warn: Warnings) -> 
     if sf.size == 0:
         warn.add("empty_file", "空文件（0 字节），已照样入库")
         return
-    if kind in ("video", "audio") and probe.ffprobe_error:
+    if probe.amr and probe.amr["damaged"]:
+        warn.add("corrupt_media", "AMR 音频不完整或有损坏的帧，已照样入库")
+    elif kind in ("video", "audio") and probe.ffprobe_error:
         warn.add("corrupt_media", f"媒体文件损坏或不完整，已照样入库：{probe.ffprobe_error}")
     elif "ExifTool:Warning" in probe.exif and kind in ("video", "audio", "photo"):
         warn.add("metadata_warning", f"元数据读取告警：{probe.exif['ExifTool:Warning']}")

@@ -24,9 +24,9 @@ from typing import Any
 
 from zfjl.errors import Interrupted, StorageError
 from zfjl.ingest.discover import Skipped, SourceFile, discover
-from zfjl.ingest.interpret import Context, Probe, build_recording, iso, needs_ffprobe
+from zfjl.ingest.interpret import Context, build_recording, iso
 from zfjl.ingest.names import parse_name
-from zfjl.ingest.probe import Prober, clean_exif, ffprobe
+from zfjl.ingest.probe import Probe, Prober
 from zfjl.vault.objects import (
     Cancelled,
     Digests,
@@ -98,6 +98,10 @@ class IngestReport:
     seconds: float = 0.0
     cleared: int = 0
     interrupted: bool = False
+    probed: int = 0  # new objects whose metadata was read
+    stage_seconds: dict[str, float] = field(
+        default_factory=lambda: {"probe": 0.0, "catalog": 0.0, "sync": 0.0, "clear": 0.0}
+    )
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -124,6 +128,8 @@ class IngestReport:
             "bytes_copied": self.bytes_copied,
             "seconds": round(self.seconds, 3),
             "mb_per_s": round(self.bytes_total / 1e6 / self.seconds, 1) if self.seconds else None,
+            "probed": self.probed,
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -306,11 +312,15 @@ class _Run:
         if not batch:
             return
         stored = [r for r in batch if isinstance(r, Stored)]
-        self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
+        with self._timed("sync"):
+            self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
         oids = {r.digests.blake3 for r in stored}
-        probes = self._probe([r for r in stored if r.digests.blake3 not in self._catalogued(oids)])
+        with self._timed("probe"):
+            probes = self._probe(
+                [r for r in stored if r.digests.blake3 not in self._catalogued(oids)]
+            )
         results: list[FileResult] = []
-        with self.vault.writing() as w:
+        with self._timed("catalog"), self.vault.writing() as w:
             # Asked again inside the write lock: another ingest may have catalogued it meanwhile.
             known = self._catalogued(oids)
             for r in batch:
@@ -323,7 +333,16 @@ class _Run:
                     results.append(self._catalog_one(w, r, known, probes))
         self.report.files.extend(results)
         if self.options.clear_source:
-            self._clear_sources(stored)
+            with self._timed("clear"):
+                self._clear_sources(stored)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.report.stage_seconds[stage] += time.perf_counter() - start
 
     def _catalogued(self, oids: set[str]) -> dict[str, str]:
         """oid → sha256 for objects the catalog already has."""
@@ -337,14 +356,10 @@ class _Run:
 
     def _probe(self, new: list[Stored]) -> dict[str, Probe]:
         unique = {r.digests.blake3: r for r in new}
-        paths = [self.vault.objects.path_for(oid) for oid in unique]
-        probes: dict[str, Probe] = {}
-        for (oid, r), exif in zip(unique.items(), self.prober.exif(paths), strict=True):
-            exif = clean_exif(exif)
-            info, err = (None, None)
-            if needs_ffprobe(exif, r.digests.size, r.source.name):
-                info, err = ffprobe(self.vault.objects.path_for(oid))
-            probes[oid] = Probe(exif, info, err)
+        items = [(self.vault.objects.path_for(oid), r.source.name, r.digests.size)
+                 for oid, r in unique.items()]
+        probes = dict(zip(unique, self.prober.probe(items), strict=True))
+        self.report.probed += len(probes)
         return probes
 
     def _catalog_one(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,14 @@ from exiftool.exceptions import ExifToolException
 from zfjl.errors import ToolMissing
 
 BATCH = 64
+FFPROBE_PARALLEL = 4  # ffprobe is a process per file: overlap their start-up
+
+MEDIA_EXT = {
+    **dict.fromkeys("mp4 mov avi mkv ts mts m2ts 3gp flv wmv h264 h265 dav".split(), "video"),
+    **dict.fromkeys("jpg jpeg png bmp gif heic tif tiff".split(), "photo"),
+    **dict.fromkeys("wav amr mp3 aac m4a ogg opus wma".split(), "audio"),
+}
+DURATION_TAGS = ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration")
 EXIFTOOL_ARGS = ["-G", "-n", "-api", "largefilesupport=1"]
 # Tags that describe the vault's copy, not the recording: dropped from the raw metadata.
 COPY_TAGS = {
@@ -45,8 +55,19 @@ def require_tools(*names: str) -> None:
             raise ToolMissing(f"未找到 {name}，请先安装：{INSTALL_HINT[name]}")
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What was read of one stored object."""
+
+    exif: dict[str, Any]
+    ffprobe: dict[str, Any] | None = None
+    ffprobe_error: str | None = None
+    amr: dict[str, Any] | None = None
+
+
 class Prober:
-    """Context manager around one exiftool process."""
+    """Context manager around one exiftool process, started when first needed (a re-ingest
+    of an already-stored dump never needs it)."""
 
     def __init__(self) -> None:
         require_tools("exiftool", "ffprobe")
@@ -56,17 +77,38 @@ class Prober:
         )
 
     def __enter__(self) -> Prober:
-        self._et.run()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            self._et.terminate()
-        except ExifToolException:
-            pass
+        if self._et.running:
+            try:
+                self._et.terminate()
+            except ExifToolException:
+                pass
+
+    def probe(self, items: Sequence[tuple[Path, str, int]]) -> list[Probe]:
+        """Probe stored objects, given as (object path, original name, size)."""
+        exifs = [clean_exif(e) for e in self.exif([path for path, _, _ in items])]
+        probes: list[Probe | None] = [None] * len(items)
+        need_ffprobe: list[int] = []
+        for i, ((path, name, size), exif) in enumerate(zip(items, exifs, strict=True)):
+            amr = amr_info(path) if "ExifTool:Error" in exif and size else None
+            if amr is not None:
+                probes[i] = Probe(exif, amr=amr)
+            elif needs_ffprobe(exif, size, name):
+                need_ffprobe.append(i)
+            else:
+                probes[i] = Probe(exif)
+        with ThreadPoolExecutor(FFPROBE_PARALLEL) as pool:
+            answers = pool.map(ffprobe, [items[i][0] for i in need_ffprobe])
+            for i, (info, err) in zip(need_ffprobe, answers, strict=True):
+                probes[i] = Probe(exifs[i], info, err)
+        return [p for p in probes if p is not None]
 
     def exif(self, paths: Sequence[Path]) -> list[dict[str, Any]]:
         """exiftool metadata for each path, in order; {} with an error note when unreadable."""
+        if paths and not self._et.running:
+            self._et.run()
         out: list[dict[str, Any]] = []
         for start in range(0, len(paths), BATCH):
             out.extend(self._exif_batch(paths[start : start + BATCH]))
@@ -100,3 +142,57 @@ def ffprobe(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 def clean_exif(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in COPY_TAGS}
+
+
+def needs_ffprobe(exif: dict[str, Any], size: int, name: str) -> bool:
+    """exiftool could not tell a media file's type or duration, or it is damaged.
+
+    Unknown files with a non-media extension (.INI, .LOG, .BIN) are not sent to ffprobe:
+    one process per file is what makes naive ingesters slow.
+    """
+    if size == 0:
+        return False
+    mime = str(exif.get("File:MIMEType") or "")
+    if "ExifTool:Error" in exif or not mime:
+        ext = Path(name).suffix.lower().lstrip(".")
+        return ext in MEDIA_EXT or not ext
+    if mime.startswith(("video/", "audio/")):
+        return not any(isinstance(exif.get(k), int | float) and exif.get(k) for k in DURATION_TAGS)
+    return False
+
+
+# AMR (RFC 4867 storage format): a magic line, then frames whose first byte gives the frame
+# type and so the frame's length; every frame is 20 ms. exiftool does not read AMR, and an
+# ffprobe process per file is 40x slower than walking the frame headers.
+AMR_FORMATS = (
+    (b"#!AMR-WB\n", "amr_wb", (17, 23, 32, 36, 40, 46, 50, 58, 60, 5, 0, 0, 0, 0, 0, 0)),
+    (b"#!AMR\n", "amr_nb", (12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0)),
+)
+AMR_RESERVED_NB = range(9, 15)
+AMR_RESERVED_WB = range(10, 14)
+
+
+def amr_info(path: Path) -> dict[str, Any] | None:
+    """Codec, frame count and duration of an AMR file; None when it is not AMR."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+        for magic, codec, sizes in AMR_FORMATS:
+            if head.startswith(magic):
+                break
+        else:
+            return None
+        f.seek(len(magic))
+        data = f.read()  # audio at 12.2 kbit/s: an hour is 5.5 MB
+    reserved = AMR_RESERVED_WB if codec == "amr_wb" else AMR_RESERVED_NB
+    frames, pos, damaged = 0, 0, False
+    while pos < len(data):
+        ft = (data[pos] >> 3) & 0x0F
+        if ft in reserved:
+            damaged = True
+            break
+        pos += 1 + sizes[ft]
+        frames += 1
+    if pos > len(data):
+        damaged, frames = True, frames - 1  # the last frame is cut short
+    return {"codec": codec, "frames": frames, "duration": round(frames * 0.02, 3),
+            "damaged": damaged}

@@ -1,0 +1,36 @@
+# zfjl — the two set-up commands of the README, and the developer's checks.
+#   make demo   generate a sample camera dump, ingest it into build/demo/vault, list it
+#   make test   run the test suite
+# Both install what is missing first (scripts/setup.sh).
+
+ZFJL := .venv/bin/zfjl
+DEMO := build/demo
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	rm -rf $(DEMO)
+	$(ZFJL) sample $(DEMO)/DSJ01
+	$(ZFJL) --vault $(DEMO)/vault init
+	$(ZFJL) --vault $(DEMO)/vault ingest $(DEMO)/DSJ01
+	@echo "--- 再次入库同一存储卡：不应新增任何对象 ---"
+	$(ZFJL) --vault $(DEMO)/vault ingest $(DEMO)/DSJ01
+	$(ZFJL) --vault $(DEMO)/vault ls
+	$(ZFJL) --vault $(DEMO)/vault verify
+
+test: setup
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check zfjl tests bench
+	.venv/bin/mypy
+
+bench: setup
+	@ZFJL_BENCH=1 bash scripts/setup.sh
+	.venv/bin/python bench/ingest_bench.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .mypy_cache
