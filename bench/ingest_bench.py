@@ -47,39 +47,107 @@ def make_dump(dest: Path, size_gb: float) -> None:
 
     tmp = dest.with_name(dest.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    video_dir, photo_dir, audio_dir = tmp / "DCIM" / "100MEDIA", tmp / "DCIM" / "PHOTO", tmp / "RECORD"
+    video_dir, photo_dir, audio_dir = (
+        tmp / "DCIM" / "100MEDIA",
+        tmp / "DCIM" / "PHOTO",
+        tmp / "RECORD",
+    )
     for d in (video_dir, photo_dir, audio_dir):
         d.mkdir(parents=True)
     base = tmp / "base.mp4"
     print("生成基础视频（60 秒 1280x720，20 Mbit/s CBR）…", flush=True)
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=60",
-           "-f", "lavfi", "-i", "sine=frequency=440:duration=60",
-           "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "20M", "-minrate", "20M",
-           "-maxrate", "20M", "-bufsize", "20M", "-x264-params", "nal-hrd=cbr:force-cfr=1",
-           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", base)
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=25:duration=60",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=60",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-b:v",
+        "20M",
+        "-minrate",
+        "20M",
+        "-maxrate",
+        "20M",
+        "-bufsize",
+        "20M",
+        "-x264-params",
+        "nal-hrd=cbr:force-cfr=1",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        base,
+    )
     start = dt.datetime(2024, 5, 6, 8, 0, 0, tzinfo=TZ)
     n_videos = max(1, int(size_gb * 1e9 / base.stat().st_size) + 1)
-    names = ["{d}_{t:%Y%m%d_%H%M%S}_{i:04d}.MP4", "{o}_{d}_{t:%Y%m%d%H%M%S}_{i:04d}_IMP.MP4",
-             "DSJ_{d}_{o}_{t:%Y%m%d_%H%M%S}.MP4"]
+    names = [
+        "{d}_{t:%Y%m%d_%H%M%S}_{i:04d}.MP4",
+        "{o}_{d}_{t:%Y%m%d%H%M%S}_{i:04d}_IMP.MP4",
+        "DSJ_{d}_{o}_{t:%Y%m%d_%H%M%S}.MP4",
+    ]
     print(f"封装 {n_videos} 个视频…", flush=True)
     for i in range(n_videos):
         t = start + dt.timedelta(minutes=2 * i)
         name = names[i % 3].format(d=f"DSJ{i % 5 + 1:02d}", o=f"01{i % 7:04d}", t=t, i=i)
-        ffmpeg("-i", base, "-c", "copy", "-metadata",
-               f"creation_time={t:%Y-%m-%dT%H:%M:%S}", video_dir / name)
+        ffmpeg(
+            "-i",
+            base,
+            "-c",
+            "copy",
+            "-metadata",
+            f"creation_time={t:%Y-%m-%dT%H:%M:%S}",
+            video_dir / name,
+        )
         stamp = (t + dt.timedelta(seconds=60)).timestamp()
         os.utime(video_dir / name, (stamp, stamp))
     base.unlink()
     print("生成照片与音频…", flush=True)
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=1", "-frames:v", "300",
-           "-q:v", "2", photo_dir / "IMG_%04d.JPG")
-    run("exiftool", "-q", "-overwrite_original", "-DateTimeOriginal=2024:05:06 09:00:00",
-        "-Make=ZFJL", "-Model=DSJ-V9", photo_dir)
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1920x1080:rate=1",
+        "-frames:v",
+        "300",
+        "-q:v",
+        "2",
+        photo_dir / "IMG_%04d.JPG",
+    )
+    run(
+        "exiftool",
+        "-q",
+        "-overwrite_original",
+        "-DateTimeOriginal=2024:05:06 09:00:00",
+        "-Make=ZFJL",
+        "-Model=DSJ-V9",
+        photo_dir,
+    )
     for i, p in enumerate(sorted(photo_dir.iterdir())):
         t = start + dt.timedelta(minutes=i)
         p.rename(photo_dir / f"DSJ_DSJ{i % 5 + 1:02d}_01{i % 7:04d}_{t:%Y%m%d_%H%M%S}.JPG")
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=400", "-ac", "1", "-ar", "16000",
-           "-f", "segment", "-segment_time", "10", audio_dir / "REC_%04d.WAV")
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:duration=400",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        "-f",
+        "segment",
+        "-segment_time",
+        "10",
+        audio_dir / "REC_%04d.WAV",
+    )
     for i in range(40):
         t = start + dt.timedelta(minutes=3 * i)
         make_amr(audio_dir / f"DSJ{i % 5 + 1:02d}_{t:%Y%m%d_%H%M%S}_{i:04d}.AMR", 10.0, seed=i)
@@ -114,8 +182,10 @@ def probe_rate(vault: Path) -> tuple[int, float]:
     from zfjl.vault import Vault
 
     with Vault.open(vault) as v:
-        items = [(v.objects.path_for(oid), name, size) for oid, name, size in
-                 v.conn.execute("SELECT id, original_name, size FROM recordings")]
+        items = [
+            (v.objects.path_for(oid), name, size)
+            for oid, name, size in v.conn.execute("SELECT id, original_name, size FROM recordings")
+        ]
     start = time.perf_counter()
     with Prober() as prober:
         prober.probe(items)
@@ -152,8 +222,18 @@ def main() -> int:
     if shutil.which("b3sum"):
         t_b3 = timed(lambda: run("b3sum", *all_files, stdout=subprocess.DEVNULL))
 
-    t_exif = timed(lambda: run("exiftool", "-r", "-j", "-G", "-n", dump, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL))
+    t_exif = timed(
+        lambda: run(
+            "exiftool",
+            "-r",
+            "-j",
+            "-G",
+            "-n",
+            dump,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
 
     run(*ZFJL, "--vault", vault, "init", stdout=subprocess.DEVNULL)
     first_out: dict[str, object] = {}
@@ -163,8 +243,9 @@ def main() -> int:
         first_out.update(json.loads(proc.stdout))
 
     t_ingest = timed(first)
-    t_reingest = timed(lambda: run(*ZFJL, "--vault", vault, "ingest", dump, "--json",
-                                   stdout=subprocess.DEVNULL))
+    t_reingest = timed(
+        lambda: run(*ZFJL, "--vault", vault, "ingest", dump, "--json", stdout=subprocess.DEVNULL)
+    )
     t_verify = timed(lambda: run(*ZFJL, "--vault", vault, "verify", stdout=subprocess.DEVNULL))
     summary = first_out["summary"]
     assert isinstance(summary, dict)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from zfjl.errors import DiskFull, SourceError
-from zfjl.ingest import IngestOptions, ingest
+from zfjl.ingest import ingest
 from zfjl.vault import Vault
 from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.verify import verify
@@ -148,15 +148,20 @@ def test_file_changing_while_read_is_never_stored_half(vault: Vault, tmp_path: P
     assert verify(vault).ok
     again = ingest(vault, card)  # the camera stopped: the next run stores it whole
     assert {f.path: f.status for f in again.files}["GROWING.MP4"] == "new"
-    row = [r for r in list_recordings(vault, RecordingFilter()) if r["original_name"] == "GROWING.MP4"]
+    row = [
+        r for r in list_recordings(vault, RecordingFilter()) if r["original_name"] == "GROWING.MP4"
+    ]
     assert row[0]["size"] == growing.stat().st_size
 
 
 @contextlib.contextmanager
 def small_tmpfs(where: Path, size: str) -> Iterator[Path]:
     where.mkdir(parents=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a small file system here: {proc.stderr.strip()}")
     try:
@@ -202,7 +207,10 @@ def test_disk_full_raises_a_clear_error_in_the_library(tmp_path: Path) -> None:
 def _start_ingest(vault_root: Path, card: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "zfjl", "--vault", str(vault_root), "ingest", str(card)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -245,7 +253,9 @@ def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig:
     assert list((root / "tmp").iterdir()) == []  # leftovers of the killed run were cleaned
 
 
-def test_stale_temp_files_are_cleaned_but_a_live_writers_are_kept(vault: Vault, tmp_path: Path) -> None:
+def test_stale_temp_files_are_cleaned_but_a_live_writers_are_kept(
+    vault: Vault, tmp_path: Path
+) -> None:
     dead = vault.root / "tmp" / "999999999-deadbeef.tmp"
     dead.write_bytes(b"half an object")
     live = vault.root / "tmp" / f"{os.getppid()}-cafe.tmp"
@@ -273,8 +283,9 @@ def _path_without(tool: str, tmp_path: Path) -> str:
 def test_missing_tool_names_the_package(
     vault: Vault, dump: Path, tmp_path: Path, tool: str, package: str
 ) -> None:
-    proc = zfjl_cli("--vault", str(vault.root), "ingest", str(dump),
-                    env={"PATH": _path_without(tool, tmp_path)})
+    proc = zfjl_cli(
+        "--vault", str(vault.root), "ingest", str(dump), env={"PATH": _path_without(tool, tmp_path)}
+    )
     assert proc.returncode == 5
     assert tool in proc.stderr and package in proc.stderr and "Traceback" not in proc.stderr
     assert list_recordings(vault, RecordingFilter()) == []
@@ -300,5 +311,7 @@ def test_concurrent_ingests_into_one_vault(tmp_path: Path, dump: Path) -> None:
         names = [r["original_name"] for r in rows]
         assert len(names) == len(set(names)) == 450 + 9
         assert verify(v).ok
-        adds = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.add'").fetchone()[0]
+        adds = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.add'").fetchone()[
+            0
+        ]
         assert adds == 459

@@ -82,7 +82,8 @@ def test_verify_fails_after_a_journal_row_is_edited_with_the_sqlite3_shell(
         ["sqlite3", str(tmp_path / "v" / "catalog.db")],
         input="DROP TRIGGER journal_no_update;"
         " UPDATE journal SET actor = 'someone-else' WHERE seq = 5;",
-        text=True, check=True,
+        text=True,
+        check=True,
     )
     proc = zfjl_cli("verify", env=env)
     assert proc.returncode == 1
@@ -95,8 +96,9 @@ def test_ls_show_and_filters_from_the_command_line(tmp_path: Path, dump: Path) -
     zfjl_cli("ingest", str(dump), env=env, check=True)
     imp = json.loads(zfjl_cli("ls", "--imp", "--json", env=env, check=True).stdout)
     assert len(imp) == 2 and all(r["important"] for r in imp)
-    videos = json.loads(zfjl_cli("ls", "--kind", "video", "--device", "DSJ01", "--json",
-                                 env=env, check=True).stdout)
+    videos = json.loads(
+        zfjl_cli("ls", "--kind", "video", "--device", "DSJ01", "--json", env=env, check=True).stdout
+    )
     assert len(videos) == 2
     table = zfjl_cli("ls", env=env, check=True).stdout
     assert "共 9 条" in table
@@ -151,20 +153,24 @@ def test_calendar_commands(tmp_path: Path) -> None:
     years = json.loads(zfjl_cli("calendar", "ls", "--json", env=env, check=True).stdout)
     assert {y["year"] for y in years} >= {2024, 2025, 2026}
     notice = tmp_path / "2027.yaml"
-    notice.write_text("year: 2027\nnotice: 测试\nholidays:\n  - {name: 元旦, from: 2027-01-01}\n",
-                      encoding="utf-8")
+    notice.write_text(
+        "year: 2027\nnotice: 测试\nholidays:\n  - {name: 元旦, from: 2027-01-01}\n",
+        encoding="utf-8",
+    )
     assert zfjl_cli("calendar", "add", str(notice), env=env).returncode == 0
     years = json.loads(zfjl_cli("calendar", "ls", "--json", env=env, check=True).stdout)
     assert {"year": 2027, "source": "保管库（局方录入）"} in years
     broken = tmp_path / "bad.yaml"
-    broken.write_text("year: 2028\nnotice: x\nholidays:\n  - {name: a, from: 2028-13-01}\n",
-                      encoding="utf-8")
+    broken.write_text(
+        "year: 2028\nnotice: x\nholidays:\n  - {name: a, from: 2028-13-01}\n", encoding="utf-8"
+    )
     proc = zfjl_cli("calendar", "add", str(broken), env=env)
     assert proc.returncode == 4 and "日期无效" in proc.stderr
     reversed_range = tmp_path / "reversed.yaml"
     reversed_range.write_text(
         "year: 2028\nnotice: x\nholidays:\n  - {name: a, from: 2028-02-05, to: 2028-02-01}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     proc = zfjl_cli("calendar", "add", str(reversed_range), env=env)
     assert proc.returncode == 4 and "holidays 第 1 项" in proc.stderr
     unparsable = tmp_path / "worse.yaml"
@@ -177,8 +183,9 @@ def test_clear_source_deletes_only_verified_copies(tmp_path: Path, dump: Path) -
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
     zfjl_cli("init", env=env, check=True)
     files_before = sorted(p for p in dump.rglob("*") if p.is_file())
-    out = json.loads(zfjl_cli("ingest", str(dump), "--clear-source", "--json",
-                              env=env, check=True).stdout)
+    out = json.loads(
+        zfjl_cli("ingest", str(dump), "--clear-source", "--json", env=env, check=True).stdout
+    )
     assert out["summary"]["cleared"] == len(files_before) == 9
     assert not [p for p in dump.rglob("*") if p.is_file()]
     rows = json.loads(zfjl_cli("ls", "--json", env=env, check=True).stdout)
@@ -186,8 +193,11 @@ def test_clear_source_deletes_only_verified_copies(tmp_path: Path, dump: Path) -
     root = tmp_path / "v"
     import sqlite3
 
-    cleared = sqlite3.connect(root / "catalog.db").execute(
-        "SELECT COUNT(*) FROM journal WHERE kind = 'source.cleared'").fetchone()[0]
+    cleared = (
+        sqlite3.connect(root / "catalog.db")
+        .execute("SELECT COUNT(*) FROM journal WHERE kind = 'source.cleared'")
+        .fetchone()[0]
+    )
     assert cleared == 9
     assert zfjl_cli("verify", env=env).returncode == 0
 

@@ -57,10 +57,15 @@ def test_metadata_times_and_durations(vault: Vault, dump: Path, run_ingest) -> N
     photo = show_recording(vault, rows["DSJ_DSJ03_012345_20240503_102530_IMP.JPG"]["id"])
     assert photo["meta_time"] == "2024-05-03T10:25:30+08:00"
     assert (photo["make"], photo["model"], photo["serial"]) == ("ZFJL-SAMPLE", "DSJ-V9", "SN0003")
+    assert photo["gps_lat"] == pytest.approx(27.8274) and photo["gps_lon"] == pytest.approx(113.134)
     amr = show_recording(vault, rows["DSJ01_20240503_103530_0004.AMR"]["id"])
     assert amr["kind"] == "audio" and amr["duration"] == pytest.approx(2.0, abs=0.1)
-    assert amr["metadata"]["zfjl:AMR"] == {"codec": "amr_nb", "frames": 100, "duration": 2.0,
-                                           "damaged": False}
+    assert amr["metadata"]["zfjl:AMR"] == {
+        "codec": "amr_nb",
+        "frames": 100,
+        "duration": 2.0,
+        "damaged": False,
+    }
     assert amr["file_type"] == "AMR"
     wav = rows["DSJ01_20240503_103030_0003.WAV"]
     assert wav["kind"] == "audio" and wav["duration"] == pytest.approx(2.0, abs=0.1)
@@ -92,7 +97,9 @@ def test_source_is_byte_identical_afterwards(vault: Vault, dump: Path, run_inges
     assert {p: p.stat().st_atime_ns for p in atimes} == atimes  # opened with O_NOATIME
 
 
-def test_reingest_adds_nothing_and_records_the_sighting(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
+def test_reingest_adds_nothing_and_records_the_sighting(
+    vault: Vault, dump: Path, run_ingest
+) -> None:  # type: ignore[no-untyped-def]
     first = run_ingest(dump)
     objects = sorted(p.name for p in (vault.root / "objects").rglob("*") if p.is_file())
     second = run_ingest(dump)
@@ -100,11 +107,15 @@ def test_reingest_adds_nothing_and_records_the_sighting(vault: Vault, dump: Path
     assert s["new"] == 0 and s["already_stored"] == len(first.files) and s["bytes_copied"] == 0
     assert sorted(p.name for p in (vault.root / "objects").rglob("*") if p.is_file()) == objects
     assert vault.conn.execute("SELECT COUNT(*) FROM recordings").fetchone()[0] == len(first.files)
-    assert vault.conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 2 * len(first.files)
+    assert vault.conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 2 * len(
+        first.files
+    )
     assert verify(vault).ok
 
 
-def test_file_renamed_imp_on_the_camera_is_the_same_object(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
+def test_file_renamed_imp_on_the_camera_is_the_same_object(
+    vault: Vault, dump: Path, run_ingest
+) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     old = dump / "DCIM/100MEDIA/DSJ01_20240503_101530_0001.MP4"
     new = old.with_name("DSJ01_20240503_101530_0001_IMP.MP4")
@@ -121,8 +132,20 @@ def test_file_renamed_imp_on_the_camera_is_the_same_object(vault: Vault, dump: P
 def test_ls_json_fields_and_filters(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     rows = list_recordings(vault, RecordingFilter())
-    required = {"id", "sha256", "size", "kind", "device", "officer", "recorded_at", "duration",
-                "original_name", "ingested_at", "late", "important"}
+    required = {
+        "id",
+        "sha256",
+        "size",
+        "kind",
+        "device",
+        "officer",
+        "recorded_at",
+        "duration",
+        "original_name",
+        "ingested_at",
+        "late",
+        "important",
+    }
     assert all(required <= set(r) for r in rows)
     dsj01 = list_recordings(vault, RecordingFilter(device="DSJ01"))
     assert {r["device"] for r in dsj01} == {"DSJ01"} and len(dsj01) == 4
@@ -133,7 +156,9 @@ def test_ls_json_fields_and_filters(vault: Vault, dump: Path, run_ingest) -> Non
         vault, RecordingFilter(since="2024-05-03T10:21", until="2024-05-03T10:31")
     )
     assert [r["original_name"] for r in window] == [
-        "DSJ_DSJ03_012345_20240503_102530_IMP.JPG", "DSJ01_20240503_103030_0003.WAV"]
+        "DSJ_DSJ03_012345_20240503_102530_IMP.JPG",
+        "DSJ01_20240503_103030_0003.WAV",
+    ]
     assert list_recordings(vault, RecordingFilter(late=True)) == []
 
 
@@ -162,8 +187,11 @@ def _single_video(tmp_path: Path, when: dt.datetime, name: str | None = None) ->
 
 
 def _ingest_at(tmp_path: Path, clock: dt.datetime, folder: Path) -> dict:  # type: ignore[type-arg]
-    v = Vault.open(tmp_path / "vault", clock=fixed_clock(clock)) if (
-        tmp_path / "vault").exists() else Vault.create(tmp_path / "vault", clock=fixed_clock(clock))
+    v = (
+        Vault.open(tmp_path / "vault", clock=fixed_clock(clock))
+        if (tmp_path / "vault").exists()
+        else Vault.create(tmp_path / "vault", clock=fixed_clock(clock))
+    )
     with v:
         ingest(v, folder)
         rows = list_recordings(v, RecordingFilter())
@@ -211,8 +239,9 @@ def test_uncovered_year_is_unknown_until_the_bureau_adds_its_notice(tmp_path: Pa
     )
     with Vault.open(tmp_path / "vault") as v:
         add_notice(v, notice)
-    folder2 = _single_video(tmp_path, dt.datetime(2031, 1, 2, 10, 0, tzinfo=TZ),
-                            "DSJ02_20310102_100000_0001.MP4")
+    folder2 = _single_video(
+        tmp_path, dt.datetime(2031, 1, 2, 10, 0, tzinfo=TZ), "DSJ02_20310102_100000_0001.MP4"
+    )
     rec2 = _ingest_at(tmp_path, dt.datetime(2031, 1, 7, 9, 0, tzinfo=TZ), folder2)
     # Holidays 1-3 Jan; Sat 4 Jan is a make-up working day; Mon 6 Jan is the second.
     assert rec2["late_deadline"] == "2031-01-06" and rec2["late"] is True
@@ -239,7 +268,7 @@ def test_metadata_clock_policy_utc(tmp_path: Path) -> None:
     folder = tmp_path / "card"
     folder.mkdir()
     path = folder / f"DSJ09_{named:%Y%m%d_%H%M%S}_0001.MP4"
-    make_video(path, named.astimezone(dt.timezone.utc).replace(tzinfo=None), seconds=1.0)
+    make_video(path, named.astimezone(dt.UTC).replace(tzinfo=None), seconds=1.0)
     set_mtime(path, named + dt.timedelta(seconds=1))
     v = Vault.create(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
     cfg = json.loads((v.root / "vault.json").read_text(encoding="utf-8"))
@@ -255,9 +284,21 @@ def test_metadata_clock_policy_utc(tmp_path: Path) -> None:
     ("name", "device", "officer", "time", "imp"),
     [
         ("DSJ01_20240503_101530_0001.MP4", "DSJ01", None, "2024-05-03 10:15:30", False),
-        ("012345_DSJ02_20240503101530_0002_IMP.MP4", "DSJ02", "012345", "2024-05-03 10:15:30", True),
+        (
+            "012345_DSJ02_20240503101530_0002_IMP.MP4",
+            "DSJ02",
+            "012345",
+            "2024-05-03 10:15:30",
+            True,
+        ),
         ("012345_DSJ02_20240503101530_0002.MP4", "DSJ02", "012345", "2024-05-03 10:15:30", False),
-        ("DSJ_DSJ03_012345_20240503_101530_IMP.JPG", "DSJ03", "012345", "2024-05-03 10:15:30", True),
+        (
+            "DSJ_DSJ03_012345_20240503_101530_IMP.JPG",
+            "DSJ03",
+            "012345",
+            "2024-05-03 10:15:30",
+            True,
+        ),
         ("DSJ_DSJ03_012345_20240503_101530.JPG", "DSJ03", "012345", "2024-05-03 10:15:30", False),
         ("DSJ01_20240503_101530_0001imp.mp4", "DSJ01", None, "2024-05-03 10:15:30", True),
         ("VID0001.MP4", None, None, None, False),
@@ -270,8 +311,9 @@ def test_builtin_name_patterns(name: str, device, officer, time, imp) -> None:  
 
 
 def test_configured_pattern_comes_first_and_bad_dates_are_reported() -> None:
-    info = parse_name("ZF-0042-DSJ07-20240503-101530.mp4",
-                      ("ZF-{officer}-{device}-{YYYYMMDD}-{hhmmss}",))
+    info = parse_name(
+        "ZF-0042-DSJ07-20240503-101530.mp4", ("ZF-{officer}-{device}-{YYYYMMDD}-{hhmmss}",)
+    )
     assert (info.officer, info.device, str(info.time)) == ("0042", "DSJ07", "2024-05-03 10:15:30")
     bad = parse_name("DSJ01_20241399_101530_0001.MP4")
     assert bad.time is None and bad.bad_time == "20241399101530"
@@ -288,3 +330,36 @@ def test_device_option_fills_in_and_a_conflict_is_warned(tmp_path: Path, vault: 
     assert rows["DSJ05_20240503_101530_0001.MP4"]["device"] == "DSJ05"
     codes = {w["code"] for f in report.files for w in f.warnings}
     assert "device_mismatch" in codes
+
+
+def test_device_from_the_serial_number_in_the_metadata(tmp_path: Path) -> None:
+    import json
+
+    from zfjl.sample import make_photo
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    make_photo(folder / "IMG_0001.JPG", RECORDED)  # the sample photo carries serial SN0003
+    v = Vault.create(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
+    cfg = json.loads((v.root / "vault.json").read_text(encoding="utf-8"))
+    cfg["devices"] = {"DSJ03": {"serial": "SN0003"}}
+    (v.root / "vault.json").write_text(json.dumps(cfg), encoding="utf-8")
+    v.close()
+    rec = _ingest_at(tmp_path, INGEST_CLOCK, folder)
+    assert rec["device"] == "DSJ03" and rec["serial"] == "SN0003"
+    assert rec["time_source"] == "metadata" and rec["recorded_at"] == "2024-05-03T10:15:30+08:00"
+
+
+def test_amr_frames_are_counted_and_damage_is_noticed(tmp_path: Path) -> None:
+    from zfjl.ingest.probe import amr_info
+    from zfjl.sample import make_amr
+
+    good = tmp_path / "a.amr"
+    make_amr(good, seconds=1.0)
+    assert amr_info(good) == {"codec": "amr_nb", "frames": 50, "duration": 1.0, "damaged": False}
+    cut = tmp_path / "cut.amr"
+    cut.write_bytes(good.read_bytes()[:-10])
+    assert amr_info(cut) == {"codec": "amr_nb", "frames": 49, "duration": 0.98, "damaged": True}
+    other = tmp_path / "x.bin"
+    other.write_bytes(b"RIFF....")
+    assert amr_info(other) is None

@@ -118,8 +118,7 @@ def test_verify_names_an_edited_journal_row(vault: Vault) -> None:
     vault.close()
     proc = sqlite3_shell(
         vault.root / "catalog.db",
-        "DROP TRIGGER journal_no_update;"
-        " UPDATE journal SET data = '{\"n\":7}' WHERE seq = 2;",
+        "DROP TRIGGER journal_no_update; UPDATE journal SET data = '{\"n\":7}' WHERE seq = 2;",
     )
     assert proc.returncode == 0, proc.stderr
     report = verify(Vault.open(vault.root))
@@ -152,7 +151,8 @@ def test_verify_names_a_deleted_journal_row(vault: Vault) -> None:
     _two_events(vault)
     vault.close()
     sqlite3_shell(
-        vault.root / "catalog.db", "DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq = 2;"
+        vault.root / "catalog.db",
+        "DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq = 2;",
     )
     report = verify(Vault.open(vault.root))
     codes = {f.code for f in report.findings}
@@ -173,8 +173,9 @@ def test_verify_reports_an_edited_catalog_row(vault: Vault, dump: Path, run_inge
     run_ingest(dump)
     vault.conn.execute("UPDATE recordings SET device = 'FORGED' WHERE device = 'DSJ02'")
     report = verify(vault)
-    assert any(f.code == "catalog_drift" and f.subject.startswith("recordings:")
-               for f in report.findings)
+    assert any(
+        f.code == "catalog_drift" and f.subject.startswith("recordings:") for f in report.findings
+    )
     assert not report.ok
 
 

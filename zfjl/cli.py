@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -47,7 +46,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-calendar_app = typer.Typer(help="工作日历：国务院节假日安排（含调休上班日）。", no_args_is_help=True)
+calendar_app = typer.Typer(
+    help="工作日历：国务院节假日安排（含调休上班日）。", no_args_is_help=True
+)
 app.add_typer(calendar_app, name="calendar")
 
 out = Console(highlight=False)
@@ -117,7 +118,7 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
     bar = Progress(
         TextColumn("入库"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[files]} 个文件"),
         DownloadColumn(binary_units=False),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
@@ -125,10 +126,15 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
         transient=True,
     )
     with bar:
-        task = bar.add_task("ingest", total=None)
+        task = bar.add_task("ingest", total=None, files="0/?")
 
         def update(p: IngestProgress) -> None:
-            bar.update(task, total=p.bytes_total, completed=p.bytes_done)
+            bar.update(
+                task,
+                total=p.bytes_total,
+                completed=p.bytes_done,
+                files=f"{p.files_done}/{p.files_total}",
+            )
 
         yield update
 
@@ -136,7 +142,9 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
 @app.command("ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库。")
 def ingest_cmd(
     source: Annotated[Path, typer.Argument(help="记录仪挂载目录，如 /media/DSJ01。")],
-    device: Annotated[str | None, typer.Option(help="文件名与元数据未载明时使用的记录仪编号。")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="文件名与元数据未载明时使用的记录仪编号。")
+    ] = None,
     officer: Annotated[str | None, typer.Option(help="文件名未载明时使用的执法人员编号。")] = None,
     clear_source: Annotated[
         bool, typer.Option("--clear-source", help="入库并回读校验一致后删除源文件（默认不删）。")
@@ -183,11 +191,17 @@ def _yes_no(value: Any) -> str:
 def ls_cmd(
     device: Annotated[str | None, typer.Option(help="记录仪编号。")] = None,
     officer: Annotated[str | None, typer.Option(help="执法人员编号。")] = None,
-    since: Annotated[str | None, typer.Option("--from", help="录制时间起（YYYY-MM-DD[THH:MM]）。")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="录制时间起（YYYY-MM-DD[THH:MM]）。")
+    ] = None,
     until: Annotated[str | None, typer.Option("--to", help="录制时间止（含当日）。")] = None,
     kind: Annotated[str | None, typer.Option(help="video / photo / audio / other。")] = None,
-    late: Annotated[bool | None, typer.Option("--late/--not-late", help="只看逾期（或按时）存储的。")] = None,
-    important: Annotated[bool | None, typer.Option("--imp/--not-imp", help="只看标记为重要（IMP）的。")] = None,
+    late: Annotated[
+        bool | None, typer.Option("--late/--not-late", help="只看逾期（或按时）存储的。")
+    ] = None,
+    important: Annotated[
+        bool | None, typer.Option("--imp/--not-imp", help="只看标记为重要（IMP）的。")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="最多列出条数。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -198,7 +212,9 @@ def ls_cmd(
     if as_json:
         _emit_json(rows)
         return
-    table = Table("编号", "类型", "设备", "人员", "录制时间", "时长(秒)", "原文件名", "逾期", "重要")
+    table = Table(
+        "编号", "类型", "设备", "人员", "录制时间", "时长(秒)", "原文件名", "逾期", "重要"
+    )
     for r in rows:
         table.add_row(
             r["id"][:12], r["kind"], r["device"] or "—", r["officer"] or "—",
@@ -296,7 +312,9 @@ def calendar_add_cmd(
     if as_json:
         _emit_json(payload)
     else:
-        out.print(f"已录入 {payload['year']} 年节假日安排：{payload['notice']}（{len(payload['days'])} 天）")
+        out.print(
+            f"已录入 {payload['year']} 年节假日安排：{payload['notice']}（{len(payload['days'])} 天）"
+        )
 
 
 @calendar_app.command("ls", help="列出工作日历覆盖的年份及来源。")
@@ -347,16 +365,22 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
         if os.environ.get("ZFJL_DEBUG"):
             raise
-        return _fail(f"内部错误（{type(exc).__name__}: {exc}）；设置 ZFJL_DEBUG=1 可查看详情并请报告",
-                     70, "InternalError")
+        return _fail(
+            f"内部错误（{type(exc).__name__}: {exc}）；设置 ZFJL_DEBUG=1 可查看详情并请报告",
+            70,
+            "InternalError",
+        )
     return rc if isinstance(rc, int) else 0
 
 
 def _fail(message: str, code: int, kind: str) -> int:
     err.print(f"错误：{message}", markup=False, soft_wrap=True)
     if "--json" in sys.argv:
-        print(json.dumps({"error": {"type": kind, "message": message, "exit_code": code}},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {"error": {"type": kind, "message": message, "exit_code": code}}, ensure_ascii=False
+            )
+        )
     return code
 
 

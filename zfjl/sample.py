@@ -47,16 +47,53 @@ def make_video(path: Path, when: dt.datetime, seconds: float = 2.0, size: str = 
 
 
 def make_photo(path: Path, when: dt.datetime) -> None:
-    _run("ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
-         "testsrc=size=640x480", "-frames:v", "1", str(path))
-    _run("exiftool", "-q", "-overwrite_original",
-         f"-DateTimeOriginal={when.strftime('%Y:%m:%d %H:%M:%S')}",
-         "-Make=ZFJL-SAMPLE", "-Model=DSJ-V9", "-SerialNumber=SN0003", str(path))
+    _run(
+        "ffmpeg",
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=640x480",
+        "-frames:v",
+        "1",
+        str(path),
+    )
+    _run(
+        "exiftool",
+        "-q",
+        "-overwrite_original",
+        f"-DateTimeOriginal={when.strftime('%Y:%m:%d %H:%M:%S')}",
+        "-Make=ZFJL-SAMPLE",
+        "-Model=DSJ-V9",
+        "-SerialNumber=SN0003",
+        "-GPSLatitude=27.8274",
+        "-GPSLatitudeRef=N",
+        "-GPSLongitude=113.134",
+        "-GPSLongitudeRef=E",
+        str(path),
+    )
 
 
 def make_wav(path: Path, seconds: float = 2.0) -> None:
-    _run("ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
-         f"sine=frequency=300:duration={seconds}", "-ac", "1", "-ar", "16000", str(path))
+    _run(
+        "ffmpeg",
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=300:duration={seconds}",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        str(path),
+    )
 
 
 def make_amr(path: Path, seconds: float = 2.0, seed: int = 0) -> None:

@@ -87,7 +87,9 @@ def _parse_date(value: Any, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise CalendarError(f"节假日通知 {where}：日期 {value!r} 格式不对，应为 YYYY-MM-DD") from None
+        raise CalendarError(
+            f"节假日通知 {where}：日期 {value!r} 格式不对，应为 YYYY-MM-DD"
+        ) from None
 
 
 def parse_notice(text: str, origin: str = "通知文件") -> dict[str, Any]:

@@ -67,10 +67,10 @@ def parse_exif_date(text: Any, clock: str, tz: ZoneInfo) -> dt.datetime | None:
     except ValueError:
         return None
     if off:
-        offset = dt.timezone.utc if off == "Z" else _offset(off)
+        offset = dt.UTC if off == "Z" else _offset(off)
         return naive.replace(tzinfo=offset).astimezone(tz)
     if clock == "utc":
-        return naive.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+        return naive.replace(tzinfo=dt.UTC).astimezone(tz)
     return naive.replace(tzinfo=tz)
 
 
@@ -157,9 +157,7 @@ class Context:
     officer: str | None = None
 
 
-def build_recording(
-    sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context
-) -> dict[str, Any]:
+def build_recording(sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context) -> dict[str, Any]:
     cfg = ctx.config
     tz = cfg.tz
     warn = Warnings()
@@ -191,7 +189,10 @@ def build_recording(
     threshold = cfg.clock_skew_seconds
     clock_skew = skew > threshold
     if clock_skew:
-        warn.add("clock_skew", f"时钟偏差 {skew:.0f} 秒（{'、'.join(pairs)}），超过 {threshold} 秒：记录仪时钟可能不准")
+        warn.add(
+            "clock_skew",
+            f"时钟偏差 {skew:.0f} 秒（{'、'.join(pairs)}），超过 {threshold} 秒：记录仪时钟可能不准",
+        )
     if recorded_at and recorded_at > ctx.ingested_at + dt.timedelta(seconds=threshold):
         clock_skew = True
         warn.add("future_time", "录制时间晚于入库时间：记录仪时钟可能不准")
@@ -207,8 +208,10 @@ def build_recording(
     if probe.amr:
         metadata["zfjl:AMR"] = probe.amr
     if probe.ffprobe:
-        metadata["ffprobe"] = {"format": probe.ffprobe.get("format", {}),
-                               "streams": probe.ffprobe.get("streams", [])}
+        metadata["ffprobe"] = {
+            "format": probe.ffprobe.get("format", {}),
+            "streams": probe.ffprobe.get("streams", []),
+        }
     return {
         "kind": kind,
         "mime": exif.get("File:MIMEType"),
@@ -257,9 +260,13 @@ def upload_lateness(
     made = recorded_at.astimezone(ctx.config.tz).date()
     deadline = ctx.calendar.nth_workday_after(made, working_days)
     if deadline is None:
-        return None, None, (
-            f"工作日历未覆盖 {made.year} 至 {ctx.ingested_at.year} 年的全部日期，无法判断是否逾期"
-            "（请用 zfjl calendar add 录入国务院节假日安排）"
+        return (
+            None,
+            None,
+            (
+                f"工作日历未覆盖 {made} 之后的日期，无法判断是否逾期"
+                "（请用 zfjl calendar add 录入国务院节假日安排）"
+            ),
         )
     return ctx.ingested_at.date() > deadline, deadline.isoformat(), None
 

@@ -100,5 +100,5 @@ def _parse_time(date: str | None, time: str | None) -> tuple[dt.datetime | None,
 def identity_name(name: str) -> str:
     """The name without its IMP mark: a file renamed to …_IMP on the camera is the same file."""
     stem = _stem(name)
-    ext = name[len(stem):]
+    ext = name[len(stem) :]
     return re.sub(r"[_-]?IMP$", "", stem, flags=re.IGNORECASE) + ext

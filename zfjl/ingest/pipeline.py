@@ -120,8 +120,11 @@ class IngestReport:
             "skipped": self.count("skipped"),
             "late": sum(1 for f in stored if f.late),
             "late_unknown": sum(1 for f in stored if f.status == "new" and f.late is None),
-            "clock_skew": sum(1 for f in stored if any(w["code"] in ("clock_skew", "future_time")
-                                                     for w in f.warnings)),
+            "clock_skew": sum(
+                1
+                for f in stored
+                if any(w["code"] in ("clock_skew", "future_time") for w in f.warnings)
+            ),
             "warnings": sum(len(f.warnings) for f in stored),
             "cleared": self.cleared,
             "bytes": self.bytes_total,
@@ -279,8 +282,9 @@ class _Run:
             name = result.source_rel
         if self.progress:
             self.progress(
-                Progress(self.done_files, len(self.files), self.done_bytes,
-                         self.report.bytes_total, name)
+                Progress(
+                    self.done_files, len(self.files), self.done_bytes, self.report.bytes_total, name
+                )
             )
         return result
 
@@ -305,7 +309,9 @@ class _Run:
                 return Failed(sf.rel, "vanished", "文件在入库前消失（存储卡被拔出？）")
             except OSError as exc:  # the source, not the vault: vault errors are StorageError
                 return Failed(sf.rel, "unreadable", f"文件无法读取：{exc.strerror or exc}")
-        return Failed(sf.rel, "changing", "文件在读取过程中一直在变化，未入库（请待记录仪停止写入后重试）")
+        return Failed(
+            sf.rel, "changing", "文件在读取过程中一直在变化，未入库（请待记录仪停止写入后重试）"
+        )
 
     # -- probe, catalog, clear ------------------------------------------------------------
     def _flush(self, batch: list[Stored | Failed]) -> None:
@@ -325,9 +331,16 @@ class _Run:
             known = self._catalogued(oids)
             for r in batch:
                 if isinstance(r, Failed):
-                    w.append("ingest.file_failed", f"run:{self.report.run}",
-                             {"run": self.report.run, "source_path": r.source_rel,
-                              "code": r.code, "reason": r.reason})
+                    w.append(
+                        "ingest.file_failed",
+                        f"run:{self.report.run}",
+                        {
+                            "run": self.report.run,
+                            "source_path": r.source_rel,
+                            "code": r.code,
+                            "reason": r.reason,
+                        },
+                    )
                     results.append(FileResult(r.source_rel, "failed", reason=r.reason))
                 else:
                     results.append(self._catalog_one(w, r, known, probes))
@@ -356,8 +369,10 @@ class _Run:
 
     def _probe(self, new: list[Stored]) -> dict[str, Probe]:
         unique = {r.digests.blake3: r for r in new}
-        items = [(self.vault.objects.path_for(oid), r.source.name, r.digests.size)
-                 for oid, r in unique.items()]
+        items = [
+            (self.vault.objects.path_for(oid), r.source.name, r.digests.size)
+            for oid, r in unique.items()
+        ]
         probes = dict(zip(unique, self.prober.probe(items), strict=True))
         self.report.probed += len(probes)
         return probes
@@ -372,35 +387,50 @@ class _Run:
         is_new = oid not in known and oid in probes
         if is_new:
             recording = build_recording(sf, info, probes.pop(oid), self.ctx)
-            w.append("object.add", oid, {
-                "object": {"id": oid, "sha256": r.digests.sha256, "size": r.digests.size},
-                "recording": recording,
-                "run": self.report.run,
-            })
+            w.append(
+                "object.add",
+                oid,
+                {
+                    "object": {"id": oid, "sha256": r.digests.sha256, "size": r.digests.size},
+                    "recording": recording,
+                    "run": self.report.run,
+                },
+            )
             known[oid] = r.digests.sha256
         elif r.created:
             # The catalog had it but the file was gone: the source put it back.
             w.append("object.restored", oid, {"run": self.report.run, "source_path": sf.rel})
-        w.append("object.seen", oid, {
-            "id": oid,
-            "run": self.report.run,
-            "source_path": sf.rel,
-            "original_name": sf.name,
-            "name_hex": sf.name_hex,
-            "size": sf.size,
-            "mtime": _mtime_iso(sf, self.vault),
-            "device": info.device or self.options.device,
-            "officer": info.officer or self.options.officer,
-            "important": info.important,
-        })
+        w.append(
+            "object.seen",
+            oid,
+            {
+                "id": oid,
+                "run": self.report.run,
+                "source_path": sf.rel,
+                "original_name": sf.name,
+                "name_hex": sf.name_hex,
+                "size": sf.size,
+                "mtime": _mtime_iso(sf, self.vault),
+                "device": info.device or self.options.device,
+                "officer": info.officer or self.options.officer,
+                "important": info.important,
+            },
+        )
         if recording is None:
             row = self.vault.conn.execute(
                 "SELECT kind, late FROM recordings WHERE id = ?", (oid,)
             ).fetchone()
             kind, late = (row[0], None if row[1] is None else bool(row[1])) if row else (None, None)
             return FileResult(sf.rel, "already_stored", oid, kind, late, info.important)
-        return FileResult(sf.rel, "new", oid, recording["kind"], recording["late"],
-                          info.important, recording["warnings"])
+        return FileResult(
+            sf.rel,
+            "new",
+            oid,
+            recording["kind"],
+            recording["late"],
+            info.important,
+            recording["warnings"],
+        )
 
     def _clear_sources(self, stored: list[Stored]) -> None:
         """--clear-source: delete a source file only once its stored copy, re-read from the
@@ -419,27 +449,42 @@ class _Run:
         if cleared:
             with self.vault.writing() as w:
                 for r in cleared:
-                    w.append("source.cleared", r.digests.blake3,
-                             {"id": r.digests.blake3, "run": self.report.run,
-                              "source_path": r.source.rel})
+                    w.append(
+                        "source.cleared",
+                        r.digests.blake3,
+                        {
+                            "id": r.digests.blake3,
+                            "run": self.report.run,
+                            "source_path": r.source.rel,
+                        },
+                    )
             self.report.cleared += len(cleared)
 
     def _fail_clear(self, r: Stored, code: str, reason: str) -> None:
         for f in self.report.files:
             if f.path == r.source.rel:
                 f.warnings = [*f.warnings, {"code": code, "message": reason}]
-        self.vault.record("ingest.file_warning", r.digests.blake3,
-                          {"run": self.report.run, "source_path": r.source.rel,
-                           "code": code, "reason": reason})
+        self.vault.record(
+            "ingest.file_warning",
+            r.digests.blake3,
+            {"run": self.report.run, "source_path": r.source.rel, "code": code, "reason": reason},
+        )
 
     def _record_skipped(self) -> None:
         if not self.skipped:
             return
         with self.vault.writing() as w:
             for s in self.skipped:
-                w.append("ingest.file_failed", f"run:{self.report.run}",
-                         {"run": self.report.run, "source_path": s.rel, "code": s.code,
-                          "reason": s.reason})
+                w.append(
+                    "ingest.file_failed",
+                    f"run:{self.report.run}",
+                    {
+                        "run": self.report.run,
+                        "source_path": s.rel,
+                        "code": s.code,
+                        "reason": s.reason,
+                    },
+                )
                 status = "failed" if s.code.startswith("unreadable") else "skipped"
                 self.report.files.append(FileResult(s.rel, status, reason=s.reason))
 

@@ -8,6 +8,7 @@ encoding the camera used for the original name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -26,9 +27,26 @@ BATCH = 64
 FFPROBE_PARALLEL = 4  # ffprobe is a process per file: overlap their start-up
 
 MEDIA_EXT = {
-    **dict.fromkeys("mp4 mov avi mkv ts mts m2ts 3gp flv wmv h264 h265 dav".split(), "video"),
-    **dict.fromkeys("jpg jpeg png bmp gif heic tif tiff".split(), "photo"),
-    **dict.fromkeys("wav amr mp3 aac m4a ogg opus wma".split(), "audio"),
+    **dict.fromkeys(
+        [
+            "mp4",
+            "mov",
+            "avi",
+            "mkv",
+            "ts",
+            "mts",
+            "m2ts",
+            "3gp",
+            "flv",
+            "wmv",
+            "h264",
+            "h265",
+            "dav",
+        ],
+        "video",
+    ),
+    **dict.fromkeys(["jpg", "jpeg", "png", "bmp", "gif", "heic", "tif", "tiff"], "photo"),
+    **dict.fromkeys(["wav", "amr", "mp3", "aac", "m4a", "ogg", "opus", "wma"], "audio"),
 }
 DURATION_TAGS = ("QuickTime:Duration", "Composite:Duration", "RIFF:Duration")
 EXIFTOOL_ARGS = ["-G", "-n", "-api", "largefilesupport=1"]
@@ -81,10 +99,8 @@ class Prober:
 
     def __exit__(self, *exc: object) -> None:
         if self._et.running:
-            try:
+            with contextlib.suppress(ExifToolException):
                 self._et.terminate()
-            except ExifToolException:
-                pass
 
     def probe(self, items: Sequence[tuple[Path, str, int]]) -> list[Probe]:
         """Probe stored objects, given as (object path, original name, size)."""
@@ -123,8 +139,10 @@ class Prober:
         by_source = {r.get("SourceFile"): r for r in results}
         if len(paths) > 1 and len(by_source) < len(paths):
             # A batch that lost files: ask again one by one so each gets its own answer.
-            return [self._exif_batch([p])[0] if n not in by_source else by_source[n]
-                    for p, n in zip(paths, names, strict=True)]
+            return [
+                self._exif_batch([p])[0] if n not in by_source else by_source[n]
+                for p, n in zip(paths, names, strict=True)
+            ]
         return [by_source.get(n) or {"ExifTool:Error": "exiftool 无法读取"} for n in names]
 
 
@@ -172,15 +190,17 @@ AMR_RESERVED_NB = range(9, 15)
 AMR_RESERVED_WB = range(10, 14)
 
 
+def _amr_format(head: bytes) -> tuple[bytes, str, tuple[int, ...]] | None:
+    return next((fmt for fmt in AMR_FORMATS if head.startswith(fmt[0])), None)
+
+
 def amr_info(path: Path) -> dict[str, Any] | None:
     """Codec, frame count and duration of an AMR file; None when it is not AMR."""
     with open(path, "rb") as f:
-        head = f.read(9)
-        for magic, codec, sizes in AMR_FORMATS:
-            if head.startswith(magic):
-                break
-        else:
+        fmt = _amr_format(f.read(9))
+        if fmt is None:
             return None
+        magic, codec, sizes = fmt
         f.seek(len(magic))
         data = f.read()  # audio at 12.2 kbit/s: an hour is 5.5 MB
     reserved = AMR_RESERVED_WB if codec == "amr_wb" else AMR_RESERVED_NB
@@ -194,5 +214,9 @@ def amr_info(path: Path) -> dict[str, Any] | None:
         frames += 1
     if pos > len(data):
         damaged, frames = True, frames - 1  # the last frame is cut short
-    return {"codec": codec, "frames": frames, "duration": round(frames * 0.02, 3),
-            "damaged": damaged}
+    return {
+        "codec": codec,
+        "frames": frames,
+        "duration": round(frames * 0.02, 3),
+        "damaged": damaged,
+    }

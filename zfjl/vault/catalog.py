@@ -121,25 +121,54 @@ DERIVED_TABLES = (
     "calendar_days",
 )
 
-RECORDING_COLUMNS = (
-    "kind mime file_type device officer recorded_at time_source duration original_name "
-    "late late_deadline late_note important make model serial gps_lat gps_lon name_time "
-    "meta_time mtime clock_skew skew_seconds warnings metadata run"
-).split()
+RECORDING_COLUMNS = [
+    "kind",
+    "mime",
+    "file_type",
+    "device",
+    "officer",
+    "recorded_at",
+    "time_source",
+    "duration",
+    "original_name",
+    "late",
+    "late_deadline",
+    "late_note",
+    "important",
+    "make",
+    "model",
+    "serial",
+    "gps_lat",
+    "gps_lon",
+    "name_time",
+    "meta_time",
+    "mtime",
+    "clock_skew",
+    "skew_seconds",
+    "warnings",
+    "metadata",
+    "run",
+]
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(DERIVED_SCHEMA)
 
 
-def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any], verb: str = "INSERT") -> None:
+def _insert(
+    conn: sqlite3.Connection, table: str, row: dict[str, Any], verb: str = "INSERT"
+) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     conn.execute(f"{verb} INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
 
 
 def _as_text(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict | list) else value
+    return (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if isinstance(value, dict | list)
+        else value
+    )
 
 
 def _on_object_add(conn: sqlite3.Connection, ev: Event) -> None:
@@ -147,8 +176,13 @@ def _on_object_add(conn: sqlite3.Connection, ev: Event) -> None:
     _insert(
         conn,
         "objects",
-        {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "stored_at": ev.ts,
-         "seq": ev.seq},
+        {
+            "id": obj["id"],
+            "sha256": obj["sha256"],
+            "size": obj["size"],
+            "stored_at": ev.ts,
+            "seq": ev.seq,
+        },
         "INSERT OR IGNORE",
     )
     rec = ev.data.get("recording")
@@ -192,8 +226,14 @@ def _on_ingest_begin(conn: sqlite3.Connection, ev: Event) -> None:
     _insert(
         conn,
         "runs",
-        {"id": d["run"], "started_at": ev.ts, "source": d["source"], "actor": ev.actor,
-         "host": d.get("host"), "options": _as_text(d.get("options", {}))},
+        {
+            "id": d["run"],
+            "started_at": ev.ts,
+            "source": d["source"],
+            "actor": ev.actor,
+            "host": d.get("host"),
+            "options": _as_text(d.get("options", {})),
+        },
     )
 
 
@@ -210,8 +250,14 @@ def _on_file_failed(conn: sqlite3.Connection, ev: Event) -> None:
     _insert(
         conn,
         "failures",
-        {"seq": ev.seq, "run": d.get("run"), "at": ev.ts, "source_path": d["source_path"],
-         "code": d["code"], "reason": d["reason"]},
+        {
+            "seq": ev.seq,
+            "run": d.get("run"),
+            "at": ev.ts,
+            "source_path": d["source_path"],
+            "code": d["code"],
+            "reason": d["reason"],
+        },
     )
 
 

@@ -163,5 +163,7 @@ def check_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
     )
     for seq, data in restored:
         names = "、".join(json.loads(data).get("missing", []))
-        problems.append(ChainProblem("guards_were_removed", seq, "防改触发器始终存在", f"{names} 曾被删除"))
+        problems.append(
+            ChainProblem("guards_were_removed", seq, "防改触发器始终存在", f"{names} 曾被删除")
+        )
     return problems

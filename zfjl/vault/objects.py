@@ -74,7 +74,9 @@ def is_oid(name: str) -> bool:
 
 def _storage_error(exc: OSError, what: str) -> StorageError:
     if exc.errno in NO_SPACE:
-        return DiskFull(f"保管库磁盘空间不足（{what}）：已入库的文件完好，释放空间后重新运行即可继续")
+        return DiskFull(
+            f"保管库磁盘空间不足（{what}）：已入库的文件完好，释放空间后重新运行即可继续"
+        )
     return StorageError(f"写入保管库失败（{what}）：{exc.strerror}")
 
 

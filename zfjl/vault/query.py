@@ -10,10 +10,21 @@ from zfjl.errors import AmbiguousIdError, NotFoundError, UsageError
 from zfjl.vault.journal import events
 from zfjl.vault.vault import Vault
 
-LS_FIELDS = (
-    "id sha256 size kind device officer recorded_at duration original_name ingested_at "
-    "late important clock_skew"
-).split()
+LS_FIELDS = [
+    "id",
+    "sha256",
+    "size",
+    "kind",
+    "device",
+    "officer",
+    "recorded_at",
+    "duration",
+    "original_name",
+    "ingested_at",
+    "late",
+    "important",
+    "clock_skew",
+]
 KINDS = ("video", "photo", "audio", "other")
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import platformdirs
@@ -54,10 +54,17 @@ class VaultConfig:
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    KNOWN = (
-        "id created_at bureau timezone metadata_clock clock_skew_seconds "
-        "upload_deadline_working_days name_patterns devices"
-    ).split()
+    KNOWN: ClassVar[tuple[str, ...]] = (
+        "id",
+        "created_at",
+        "bureau",
+        "timezone",
+        "metadata_clock",
+        "clock_skew_seconds",
+        "upload_deadline_working_days",
+        "name_patterns",
+        "devices",
+    )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VaultConfig:
@@ -245,7 +252,9 @@ class Vault:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
-                raise DiskFull("保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续") from exc
+                raise DiskFull(
+                    "保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续"
+                ) from exc
             raise
 
     def record(self, kind: str, subject: str | None, data: dict[str, Any]) -> Event:

@@ -128,9 +128,7 @@ def verify(
         for p in check_chain(conn)
     )
     report.findings.extend(_catalog_drift(conn))
-    catalogued = {
-        r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")
-    }
+    catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
     for oid, (sha, size) in sorted(catalogued.items()):
         if in_subset(oid, n, t):
             report.findings.extend(_check_object(vault, oid, sha, size, read_data, sha256, report))
@@ -149,7 +147,12 @@ def verify(
 
 
 def _check_object(
-    vault: Vault, oid: str, sha: str, size: int, read_data: bool, sha256: bool,
+    vault: Vault,
+    oid: str,
+    sha: str,
+    size: int,
+    read_data: bool,
+    sha256: bool,
     report: VerifyReport,
 ) -> Iterator[Finding]:
     path = vault.objects.path_for(oid)
@@ -180,7 +183,9 @@ def _check_object(
 def _stray_and_uncatalogued(vault: Vault, catalogued: dict[str, Any]) -> Iterator[Finding]:
     for oid, path in vault.objects.iter_oids():
         if oid is None:
-            yield Finding("stray_file", str(path.relative_to(vault.root)), "对象文件", "无法识别的文件")
+            yield Finding(
+                "stray_file", str(path.relative_to(vault.root)), "对象文件", "无法识别的文件"
+            )
         elif oid not in catalogued:
             yield Finding("uncatalogued_object", oid, "已登记", "未登记")
 
