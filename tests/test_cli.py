@@ -213,3 +213,23 @@ def test_version(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("zfjl ")
     assert os.environ.get("ZFJL_VAULT") is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("metadata_clock", "gmt", "local 或 utc"),
+        ("timezone", "Mars/Olympus", "时区"),
+        ("name_patterns", ["{camera}_{seq}"], "文件名模式"),
+    ],
+)
+def test_bad_vault_settings_are_refused_clearly(
+    tmp_path: Path, dump: Path, key: str, value: object, needle: str
+) -> None:
+    root = tmp_path / "v"
+    zfjl_cli("--vault", str(root), "init", check=True)
+    cfg = json.loads((root / "vault.json").read_text(encoding="utf-8"))
+    cfg[key] = value
+    (root / "vault.json").write_text(json.dumps(cfg), encoding="utf-8")
+    proc = zfjl_cli("--vault", str(root), "ingest", str(dump))
+    assert proc.returncode == 3 and needle in proc.stderr and "Traceback" not in proc.stderr

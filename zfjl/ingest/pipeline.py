@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zfjl.errors import Interrupted, StorageError
+from zfjl.errors import Interrupted, StorageError, VaultError
 from zfjl.ingest.discover import Skipped, SourceFile, discover
 from zfjl.ingest.interpret import Context, build_recording, iso
-from zfjl.ingest.names import parse_name
+from zfjl.ingest.names import compile_pattern, parse_name
 from zfjl.ingest.probe import Probe, Prober
 from zfjl.vault.objects import (
     Cancelled,
@@ -182,6 +182,7 @@ class _Run:
         self.cancel = threading.Event()
         self.report = IngestReport(run=uuid.uuid4().hex[:12], source=str(source.resolve()))
         self.report.bytes_total = sum(f.size for f in files)
+        self.patterns = _checked_patterns(vault.config.name_patterns)
         self.known_sizes = {r[0] for r in vault.conn.execute("SELECT DISTINCT size FROM objects")}
         self.ctx = Context(
             config=vault.config,
@@ -203,11 +204,13 @@ class _Run:
         status = "failed"
         batch: list[Stored | Failed] = []
         try:
-            for result in self._store_all():
-                batch.append(result)
-                if self._batch_full(batch):
-                    self._flush(batch)
-                    batch = []
+            # closing(): on Ctrl-C the store workers are told to stop and joined right here.
+            with contextlib.closing(self._store_all()) as results:
+                for result in results:
+                    batch.append(result)
+                    if self._batch_full(batch):
+                        self._flush(batch)
+                        batch = []
             self._flush(batch)
             status = "completed" if not self.report.failed else "completed_with_failures"
         except StorageError:
@@ -382,7 +385,7 @@ class _Run:
     ) -> FileResult:
         sf = r.source
         oid = r.digests.blake3
-        info = parse_name(sf.name, tuple(self.vault.config.name_patterns))
+        info = parse_name(sf.name, self.patterns)
         recording: dict[str, Any] | None = None
         is_new = oid not in known and oid in probes
         if is_new:
@@ -487,6 +490,15 @@ class _Run:
                 )
                 status = "failed" if s.code.startswith("unreadable") else "skipped"
                 self.report.files.append(FileResult(s.rel, status, reason=s.reason))
+
+
+def _checked_patterns(patterns: list[str]) -> tuple[str, ...]:
+    for pattern in patterns:
+        try:
+            compile_pattern(pattern)
+        except ValueError as exc:
+            raise VaultError(f"vault.json 中的文件名模式 {pattern!r} 有误：{exc}") from None
+    return tuple(patterns)
 
 
 def _mtime_iso(sf: SourceFile, vault: Vault) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 import sqlite_utils
@@ -72,7 +72,28 @@ class VaultConfig:
         extra = {
             k: v for k, v in data.items() if k not in cls.KNOWN and k not in ("format", "version")
         }
-        return cls(**known, extra=extra)
+        config = cls(**known, extra=extra)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Refuse settings that would make times or deadlines silently wrong."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise VaultError(
+                f"vault.json：时区 {self.timezone!r} 无效（例：Asia/Shanghai）"
+            ) from None
+        clocks = [("metadata_clock", self.metadata_clock)] + [
+            (f"devices.{d}.metadata_clock", v["metadata_clock"])
+            for d, v in self.devices.items()
+            if "metadata_clock" in v
+        ]
+        for key, value in clocks:
+            if value not in ("local", "utc"):
+                raise VaultError(f"vault.json：{key} 只能是 local 或 utc，收到 {value!r}")
+        if not isinstance(self.clock_skew_seconds, int) or self.clock_skew_seconds <= 0:
+            raise VaultError("vault.json：clock_skew_seconds 应为正整数（秒）")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
