@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from zfjl import __version__
 from zfjl.errors import ZfjlError
@@ -50,8 +50,17 @@ calendar_app = typer.Typer(
     help="工作日历：国务院节假日安排（含调休上班日）。", no_args_is_help=True
 )
 app.add_typer(calendar_app, name="calendar")
+case_app = typer.Typer(help="案件：立案、导入导出、文书、历史。", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+rules_app = typer.Typer(
+    help="检查规则：逐条对应《行政执法全过程记录制度》及相关法律期限。", no_args_is_help=True
+)
+app.add_typer(rules_app, name="rules")
 
-out = Console(highlight=False)
+# `zfjl check` exit codes (besides 2 usage, 3 vault, 4 unknown case): see README.
+CHECK_EXIT = {"pass": 0, "warnings": 10, "violations": 11}
+
+out = Console(highlight=False, soft_wrap=True)  # prose wraps in the terminal, not in files
 err = Console(stderr=True, highlight=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序读取）。")]
@@ -328,6 +337,361 @@ def calendar_ls_cmd(as_json: JsonOpt = False) -> None:
     for s in sources:
         out.print(f"{s.year}  {s.source}")
     out.print("未列出的年份：无法判断工作日（相关期限报告为“无法判断”）")
+
+
+# -- cases ----------------------------------------------------------------------------------
+@case_app.command("open", help="立案：新建一个案件。")
+def case_open_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号，如 CASE-2024-031。")],
+    kind: Annotated[str, typer.Option(help="处罚 / 许可 / 强制 / 确认 / 征收。")],
+    cause: Annotated[str, typer.Option(help="案由。")],
+    party: Annotated[str, typer.Option(help="当事人名称（姓名）。")],
+    origin: Annotated[str, typer.Option(help="申请 / 依职权 / 投诉举报 / 移送。")],
+    procedure: Annotated[str, typer.Option(help="一般 / 简易。")] = "一般",
+    party_type: Annotated[str, typer.Option(help="个人 / 单位。")] = "个人",
+    opened_at: Annotated[str | None, typer.Option(help="立案时间（默认现在）。")] = None,
+    major: Annotated[bool, typer.Option("--major", help="情节复杂或重大。")] = False,
+    expert_review: Annotated[bool, typer.Option("--expert-review", help="须专家论证。")] = False,
+    legal_review: Annotated[bool, typer.Option("--legal-review", help="须法制审核。")] = False,
+    confidential: Annotated[bool, typer.Option("--confidential", help="涉密。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import open_case
+
+    vault = _vault()
+    header = {
+        "case": case, "kind": kind, "procedure": procedure, "cause": cause,
+        "party": {"type": party_type, "name": party}, "origin": origin,
+        "opened_at": opened_at or vault.now().strftime("%Y-%m-%dT%H:%M"),
+        "flags": {"major": major, "expert_review": expert_review,
+                  "legal_review": legal_review, "confidential": confidential},
+    }  # fmt: skip
+    data = open_case(vault, header)
+    _emit_json(data) if as_json else out.print(f"已立案：{case}（{kind}，{cause}，{party}）")
+
+
+@case_app.command(
+    "import", help="导入案件文件（YAML，格式见 docs/case-format.md）；已有同号案件则更新。"
+)
+def case_import_cmd(
+    file: Annotated[Path, typer.Argument(help="案件文件。")], as_json: JsonOpt = False
+) -> None:
+    from zfjl.cases.io import read_case_file
+    from zfjl.cases.store import import_case
+
+    data = import_case(_vault(), read_case_file(file))
+    if as_json:
+        _emit_json(data)
+    else:
+        out.print(f"已导入案件 {data['case']}：文书 {len(data.get('documents', []))} 份，"
+                  f"音像记录 {len(data.get('media', []))} 条")  # fmt: skip
+
+
+@case_app.command("export", help="导出案件为 YAML（可编辑后再导入）。")
+def case_export_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="输出文件（默认标准输出）。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.io import dump_case
+    from zfjl.cases.store import get_case
+
+    data = get_case(_vault(), case)
+    if as_json:
+        _emit_json(data)
+    elif output:
+        output.write_text(dump_case(data), encoding="utf-8")
+        out.print(f"已导出到 {output}")
+    else:
+        sys.stdout.write(dump_case(data))
+
+
+@case_app.command("doc", help="向案件添加（或按代号替换）一份文书，文书以 YAML 写成。")
+def case_doc_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    file: Annotated[Path, typer.Argument(help="文书 YAML（一份文书的映射）。")],
+    as_json: JsonOpt = False,
+) -> None:
+    import yaml
+
+    from zfjl.cases.store import add_document
+    from zfjl.errors import CaseFormatError, NotFoundError
+
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotFoundError(f"找不到文书文件：{file}") from None
+    except yaml.YAMLError as exc:
+        raise CaseFormatError(f"{file} 不是合法的 YAML：{exc}") from None
+    added = add_document(_vault(), case, doc)
+    _emit_json(added) if as_json else out.print(
+        f"已添加文书 {added['type']}（{added['id']}）到 {case}"
+    )
+
+
+@case_app.command("ls", help="列出案件。")
+def case_ls_cmd(
+    status: Annotated[str | None, typer.Option(help="办理中 / 已结案 / 已归档。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import list_cases
+
+    rows = list_cases(_vault(), status)
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(Column("案件编号", no_wrap=True), "类别", "程序", "案由", "当事人", "来源", "状态",
+                  Column("立案时间", no_wrap=True))  # fmt: skip
+    for r in rows:
+        table.add_row(r["id"], r["kind"], r["procedure"], r["cause"], r["party"], r["origin"],
+                      r["status"], r["opened_at"][:16])  # fmt: skip
+    out.print(table)
+    out.print(f"共 {len(rows)} 件")
+
+
+@case_app.command("show", help="显示案件的文书和关联的音像记录。")
+def case_show_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
+) -> None:
+    from zfjl.cases.store import get_case
+
+    data = get_case(_vault(), case)
+    if as_json:
+        _emit_json(data)
+        return
+    party = data["party"]["name"]
+    out.print(f"{data['case']}  {data['kind']}（{data['procedure']}程序）  {data['cause']}  "
+              f"当事人：{party}  来源：{data['origin']}  状态：{data.get('status', '办理中')}")  # fmt: skip
+    docs = Table("代号", "文书", "文号", "日期", "签名")
+    for d in data.get("documents", []):
+        docs.add_row(d["id"], d["type"], d.get("number") or "—", (d.get("date") or "—")[:16],
+                     "、".join(x["role"] for x in d.get("signatures", [])) or "—")  # fmt: skip
+    out.print(docs)
+    media = Table("录音录像", "类型", "活动", "文书", "开始", "结束", "证明对象")
+    for m in data.get("media", []):
+        media.add_row(m["recording"][:12], m["kind"], m["activity"], m.get("document") or "—",
+                      (m.get("start") or "—")[:19], (m.get("end") or "—")[:19], m.get("proves") or "—")  # fmt: skip
+    out.print(media)
+
+
+@case_app.command("history", help="案件的全部变更记录（日志事件）。")
+def case_history_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
+) -> None:
+    from zfjl.cases.store import history
+
+    events = history(_vault(), case)
+    if as_json:
+        _emit_json(events)
+        return
+    for e in events:
+        out.print(f"#{e['seq']}  {e['ts']}  {e['actor']}  {e['kind']}")
+
+
+@app.command(
+    "attach", help="把录音录像关联到案件（按编号，或按设备和时间段），不复制、不改动原件。"
+)
+def attach_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    recordings: Annotated[
+        list[str] | None, typer.Argument(help="录音录像编号（或唯一前缀）。")
+    ] = None,
+    activity: Annotated[
+        str, typer.Option(help="所记录的执法活动：询问、现场检查、送达、强制拆除…")
+    ] = "",
+    proves: Annotated[str | None, typer.Option(help="证明对象（第三十八条）。")] = None,
+    document: Annotated[str | None, typer.Option(help="对应文书的代号。")] = None,
+    device: Annotated[str | None, typer.Option(help="按设备附加：记录仪编号。")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="时间段起。")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="时间段止。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import attach
+    from zfjl.errors import UsageError
+
+    if not activity:
+        raise UsageError("请用 --activity 写明所记录的执法活动（如 询问、现场检查、送达）")
+    links = attach(_vault(), case, recordings=recordings, device=device, since=since, until=until,
+                   activity=activity, proves=proves, document=document)  # fmt: skip
+    if as_json:
+        _emit_json(links)
+    else:
+        out.print(f"已关联 {len(links)} 条音像记录到 {case}（{activity}）")
+
+
+# -- check ----------------------------------------------------------------------------------
+def _parse_day(text: str | None) -> dt.date | None:
+    from zfjl.errors import UsageError
+
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of 应为日期 YYYY-MM-DD，收到 {text!r}") from None
+
+
+@app.command("check", help="按制度逐环节、逐条检查案件缺什么、晚了什么。")
+def check_cmd(
+    case: Annotated[str | None, typer.Argument(help="案件编号。")] = None,
+    all_cases: Annotated[
+        bool, typer.Option("--all", help="检查全部未归档案件，输出汇总表。")
+    ] = False,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="与 --all 同用：也检查已归档案件。")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="以该日期为“今天”判断期限（默认今天）。")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--verbose", "-v", help="也列出符合与不适用的条目。")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.checklists import check, check_all
+    from zfjl.errors import UsageError
+
+    today = _parse_day(as_of)
+    if all_cases == bool(case):
+        raise UsageError("请给出一个案件编号，或使用 --all")
+    vault = _vault()
+    if all_cases:
+        reports = list(check_all(vault, today=today, include_closed=archived))
+        if as_json:
+            _emit_json([r.as_dict() for r in reports])
+        else:
+            _print_summary(reports)
+        worst = max((CHECK_EXIT[r.verdict] for r in reports), default=0)
+        raise typer.Exit(worst)
+    report = check(vault, case or "", today=today)
+    if as_json:
+        _emit_json(report.as_dict())
+    else:
+        _print_report(report, show_all)
+    raise typer.Exit(CHECK_EXIT[report.verdict])
+
+
+def _print_report(report: Any, show_all: bool) -> None:
+    out.print(f"[bold]{report.case}[/] 逐环节检查")
+    for stage, findings in report.by_stage().items():
+        shown = [f for f in findings if show_all or f.status not in ("pass", "na")]
+        passed = sum(1 for f in findings if f.status == "pass")
+        na = sum(1 for f in findings if f.status == "na")
+        mark = (
+            "✘"
+            if any(f.status == "fail" for f in findings)
+            else ("⚠" if any(f.status in ("warn", "unknown") for f in findings) else "✔")
+        )
+        out.print(f"\n{mark} [bold]{stage}[/]（符合 {passed}，不适用 {na}）")
+        for f in shown:
+            status = "无法判断" if f.status == "unknown" else f.symbol
+            out.print(f"  {status} {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
+            if f.status not in ("pass", "na"):
+                out.print(f"      应为：{f.expected}", markup=False)
+                out.print(f"      实为：{f.found}", markup=False)
+                out.print(f"      整改：{f.fix}", markup=False)
+    out.print("\n" + report.verdict_line())
+
+
+def _print_summary(reports: list[Any]) -> None:
+    from zfjl.cases.doctypes import STAGES
+
+    table = Table(Column("案件", no_wrap=True), *STAGES, Column("结论", no_wrap=True))
+    verdicts = {"pass": "✔ 符合", "warnings": "⚠ 警示", "violations": "✘ 不符合"}
+    for r in reports:
+        cells = []
+        for findings in r.by_stage().values():
+            fails = sum(1 for f in findings if f.status == "fail")
+            warns = sum(1 for f in findings if f.status in ("warn", "unknown"))
+            cells.append(f"✘{fails}" if fails else (f"⚠{warns}" if warns else "✔"))
+        table.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict])
+    out.print(table)
+    n_fail = sum(1 for r in reports if r.verdict == "violations")
+    n_warn = sum(1 for r in reports if r.verdict == "warnings")
+    out.print(
+        f"共 {len(reports)} 件：不符合 {n_fail}，有警示 {n_warn}，符合 {len(reports) - n_fail - n_warn}"
+    )
+
+
+# -- rules ----------------------------------------------------------------------------------
+def _rules() -> list[Any]:
+    from zfjl.checklists import vault_rules
+    from zfjl.checklists.engine import load_rules
+    from zfjl.errors import VaultNotFound
+
+    try:
+        return vault_rules(_vault())
+    except VaultNotFound:
+        return load_rules()  # no vault yet: the built-in packs
+
+
+@rules_app.command("ls", help="列出全部检查规则。")
+def rules_ls_cmd(as_json: JsonOpt = False) -> None:
+    rules = _rules()
+    if as_json:
+        _emit_json([{"id": r.id, "article": r.article, "stage": r.stage, "title": r.title,
+                     "severity": r.severity, "kind": r.kind, "pack": r.pack} for r in rules])  # fmt: skip
+        return
+    table = Table("规则", "条款", "环节", "内容", "程度")
+    for r in rules:
+        table.add_row(
+            r.id, r.article, r.stage, r.title, "违反" if r.severity == "error" else "警示"
+        )
+    out.print(table)
+    out.print(f"共 {len(rules)} 条")
+
+
+@rules_app.command("show", help="显示一条规则、所依据条文，以及符合与不符合的示例。")
+def rules_show_cmd(
+    rule_id: Annotated[str, typer.Argument(help="规则编号，如 R31-lodged-service。")],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.checklists.engine import find_rule
+    from zfjl.checklists.examples import describe_edits
+    from zfjl.checklists.regulation import article_text
+
+    rule = find_rule(_rules(), rule_id)
+    text = rule.text or article_text(rule.article)
+    ex = rule.examples
+    data = {"id": rule.id, "article": rule.article, "basis": rule.basis, "stage": rule.stage,
+            "title": rule.title, "when": rule.when, "check": rule.check, "severity": rule.severity,
+            "message": rule.message, "fix": rule.fix, "article_text": text,
+            "example_pass": {"case": ex.get("case"), "edits": describe_edits(ex.get("pass", []))},
+            "example_fail": {"case": ex.get("case"), "edits": describe_edits(ex.get("fail", []))}}  # fmt: skip
+    if as_json:
+        _emit_json(data)
+        return
+    out.print(f"[bold]{rule.id}[/]  {rule.article}（{rule.stage}）  {rule.title}")
+    out.print(f"依据：{rule.basis}", markup=False)
+    if text:
+        out.print(f"条文：{text}", markup=False)
+    out.print(f"适用：{rule.when or '所有案件'}", markup=False)
+    out.print(f"检查：{rule.check}", markup=False)
+    out.print(f"不符合时：{rule.message}；整改：{rule.fix}", markup=False)
+    if ex:
+        out.print(
+            f"符合的示例：样例案件 {ex['case']}"
+            + "".join(f"\n    {line}" for line in data["example_pass"]["edits"]),
+            markup=False,
+        )
+        out.print(
+            f"不符合的示例：样例案件 {ex['case']}"
+            + "".join(f"\n    {line}" for line in data["example_fail"]["edits"]),
+            markup=False,
+        )
+
+
+@rules_app.command("doctypes", help="列出可用的文书类型（按环节）。")
+def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
+    from zfjl.cases.doctypes import DOCTYPES, STAGES
+
+    if as_json:
+        _emit_json(DOCTYPES)
+        return
+    for stage in STAGES:
+        out.print(f"{stage}：{'、'.join(t for t, s in DOCTYPES.items() if s == stage)}")
 
 
 # -- sample -----------------------------------------------------------------------------------

@@ -69,6 +69,18 @@ class DiskFull(StorageError):
     pass
 
 
+class CaseFormatError(ZfjlError):
+    """A case file (YAML) is malformed: the message names the field and the line."""
+
+    exit_code = 4
+
+
+class CaseError(ZfjlError):
+    """An unknown case, a case that exists already, or an attach that cannot be done."""
+
+    exit_code = 4
+
+
 class CalendarError(ZfjlError):
     """A holiday notice file is malformed."""
 

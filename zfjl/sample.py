@@ -46,6 +46,16 @@ def make_video(path: Path, when: dt.datetime, seconds: float = 2.0, size: str = 
     )  # fmt: skip
 
 
+def make_long_video(path: Path, when: dt.datetime, seconds: float) -> None:
+    """A long recording made cheaply (tiny frame, 1 frame/s, no sound): hours in a second."""
+    _run(
+        "ffmpeg", "-nostdin", "-y", "-v", "error",
+        "-f", "lavfi", "-i", f"testsrc=size=64x48:rate=1:duration={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-an",
+        "-metadata", f"creation_time={when.strftime('%Y-%m-%dT%H:%M:%S')}", str(path),
+    )  # fmt: skip
+
+
 def make_photo(path: Path, when: dt.datetime) -> None:
     _run(
         "ffmpeg",
@@ -180,3 +190,40 @@ def make_camera_dump(dest: Path, recorded: dt.datetime | None = None) -> list[Sa
     set_mtime(Path(os.fsdecode(gbk_path)), t + dt.timedelta(seconds=1))
     files.append(SampleFile("RECORD/执法记录_询问.mp4", "video", None, None, note="gbk"))
     return files
+
+
+# The recordings the three sample cases (zfjl/checklists/samples) refer to: device, start
+# (camera-local), length in seconds, or None for a photo.
+CASE_RECORDINGS = (
+    ("DSJ01", "2024-05-06T10:05:00", 45 * 60),
+    ("DSJ01", "2024-05-09T16:00:00", None),
+    ("DSJ01", "2024-05-13T10:00:00", None),
+    ("DSJ02", "2024-06-03T09:00:00", 40 * 60),
+    ("DSJ02", "2024-06-04T09:58:00", 34 * 60),
+    ("DSJ02", "2024-06-14T14:55:00", 10 * 60),
+    ("DSJ02", "2024-06-24T09:55:00", 10 * 60),
+    ("DSJ02", "2024-07-08T09:55:00", 10 * 60),
+    ("DSJ02", "2024-07-22T09:55:00", 10 * 60),
+    ("DSJ03", "2024-07-29T07:58:00", 3 * 3600 + 4 * 60),
+    ("DSJ04", "2024-07-15T10:00:00", None),
+)
+
+
+def make_case_dump(dest: Path) -> list[Path]:
+    """Write the sample cases' recordings under dest, named as the cameras name them."""
+    require_tools("ffmpeg", "exiftool")
+    tz = dt.timezone(dt.timedelta(hours=8))
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (device, start, seconds) in enumerate(CASE_RECORDINGS, 1):
+        when = dt.datetime.fromisoformat(start).replace(tzinfo=tz)
+        if seconds is None:
+            path = dest / f"DSJ_{device}_0100{i:02d}_{when:%Y%m%d_%H%M%S}.JPG"
+            make_photo(path, when)
+            set_mtime(path, when)
+        else:
+            path = dest / f"{device}_{when:%Y%m%d_%H%M%S}_{i:04d}.MP4"
+            make_long_video(path, when, seconds)
+            set_mtime(path, when + dt.timedelta(seconds=seconds))
+        paths.append(path)
+    return paths

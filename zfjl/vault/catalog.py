@@ -103,6 +103,26 @@ CREATE TABLE IF NOT EXISTS calendar_years (
     notice TEXT NOT NULL,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    procedure TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    party TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    status TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS case_media (
+    case_id TEXT NOT NULL,
+    recording_id TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    document TEXT,
+    PRIMARY KEY (case_id, recording_id, activity, document)
+);
+CREATE INDEX IF NOT EXISTS case_media_recording ON case_media(recording_id);
 CREATE TABLE IF NOT EXISTS calendar_days (
     date TEXT PRIMARY KEY,
     workday INTEGER NOT NULL,
@@ -119,6 +139,8 @@ DERIVED_TABLES = (
     "cleared_sources",
     "calendar_years",
     "calendar_days",
+    "cases",
+    "case_media",
 )
 
 RECORDING_COLUMNS = [
@@ -290,6 +312,44 @@ def _on_calendar_add(conn: sqlite3.Connection, ev: Event) -> None:
         )
 
 
+def _store_case(conn: sqlite3.Connection, case: dict[str, Any], seq: int) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO cases (id, kind, procedure, cause, party, origin, status,"
+        " opened_at, data, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (case["case"], case["kind"], case["procedure"], case["cause"], case["party"]["name"],
+         case["origin"], case.get("status", "办理中"), case["opened_at"],
+         json.dumps(case, ensure_ascii=False, sort_keys=True), seq),
+    )  # fmt: skip
+    conn.execute("DELETE FROM case_media WHERE case_id = ?", (case["case"],))
+    conn.executemany(
+        "INSERT OR IGNORE INTO case_media VALUES (?, ?, ?, ?)",
+        [(case["case"], m["recording"], m["activity"], m.get("document") or "")
+         for m in case.get("media", [])],
+    )  # fmt: skip
+
+
+def _load_case(conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
+    row = conn.execute("SELECT data FROM cases WHERE id = ?", (case_id,)).fetchone()
+    return json.loads(row[0])  # type: ignore[no-any-return]
+
+
+def _on_case_state(conn: sqlite3.Connection, ev: Event) -> None:
+    _store_case(conn, ev.data["case"], ev.seq)
+
+
+def _on_case_document(conn: sqlite3.Connection, ev: Event) -> None:
+    case = _load_case(conn, ev.data["case"])
+    doc = ev.data["document"]
+    case["documents"] = [d for d in case["documents"] if d["id"] != doc["id"]] + [doc]
+    _store_case(conn, case, ev.seq)
+
+
+def _on_case_attach(conn: sqlite3.Connection, ev: Event) -> None:
+    case = _load_case(conn, ev.data["case"])
+    case["media"] = case.get("media", []) + ev.data["links"]
+    _store_case(conn, case, ev.seq)
+
+
 def _ignore(conn: sqlite3.Connection, ev: Event) -> None:
     """Events kept for the record only (vault.init, object.restored, …)."""
 
@@ -302,6 +362,10 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
     "ingest.file_failed": _on_file_failed,
     "source.cleared": _on_source_cleared,
     "calendar.add": _on_calendar_add,
+    "case.open": _on_case_state,
+    "case.import": _on_case_state,
+    "case.document": _on_case_document,
+    "case.attach": _on_case_attach,
 }
 
 

@@ -1,0 +1,181 @@
+"""Cases in the vault: every change is a journal event (`case.*`), the state a derived row.
+
+Attaching links a recording to a case by id; the object itself is never copied or touched.
+The link keeps the recording's time span, kind and lateness as they were catalogued, so a
+check needs no join and a case file travels with what it relied on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from zfjl.cases.io import parse_case
+from zfjl.errors import CaseError, NotFoundError
+from zfjl.vault.query import resolve_id
+from zfjl.vault.vault import Vault
+
+CATALOG_FACTS = {"device", "from", "to", "recording", "kind", "start", "end", "late", "officer"}
+
+
+def parse_when(text: str, tz: dt.tzinfo) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text.replace(" ", "T"))
+    return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+def _normalise_times(obj: Any, tz: dt.tzinfo) -> Any:
+    """Every date-time the clerk wrote, as ISO 8601 in the bureau's time zone."""
+    keys = {"date", "start", "end", "received_at", "opened_at", "from", "to"}
+    if isinstance(obj, dict):
+        return {
+            k: (parse_when(v, tz).isoformat() if k in keys and isinstance(v, str) and "T" in
+                v.replace(" ", "T") else _normalise_times(v, tz))
+            for k, v in obj.items()
+        }  # fmt: skip
+    if isinstance(obj, list):
+        return [_normalise_times(v, tz) for v in obj]
+    return obj
+
+
+def case_exists(vault: Vault, case_id: str) -> bool:
+    return vault.conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is not None
+
+
+def get_case(vault: Vault, case_id: str) -> dict[str, Any]:
+    row = vault.conn.execute("SELECT data FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if row is None:
+        raise CaseError(f"没有案件 {case_id}（用 zfjl case ls 查看已有案件）")
+    return json.loads(row[0])  # type: ignore[no-any-return]
+
+
+def list_cases(vault: Vault, status: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT id, kind, procedure, cause, party, origin, status, opened_at FROM cases"
+    params: list[Any] = []
+    if status:
+        sql += " WHERE status = ?"
+        params.append(status)
+    return list(vault.db.query(sql + " ORDER BY id", params))
+
+
+def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
+    data = {"documents": [], "media": [], "status": "办理中", **header}
+    data = parse_case(json.dumps(data, ensure_ascii=False), "案件")
+    data = _normalise_times(data, vault.config.tz)
+    with vault.writing() as w:
+        if case_exists(vault, data["case"]):
+            raise CaseError(f"案件 {data['case']} 已存在")
+        w.append("case.open", f"case:{data['case']}", {"case": data})
+    return data
+
+
+def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
+    """Store a validated case file as the case's new state (the journal keeps every version)."""
+    tz = vault.config.tz
+    data = _normalise_times(data, tz)
+    data.setdefault("status", "办理中")
+    data["media"] = [link for m in data.get("media", []) for link in resolve_media(vault, m)]
+    vault.record("case.import", f"case:{data['case']}", {"case": data})
+    return data
+
+
+def add_document(vault: Vault, case_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    case = get_case(vault, case_id)
+    candidate = {
+        **case,
+        "documents": [d for d in case["documents"] if d["id"] != doc["id"]] + [doc],
+    }
+    parse_case(json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}")
+    doc = _normalise_times(doc, vault.config.tz)
+    vault.record("case.document", f"case:{case_id}", {"case": case_id, "document": doc})
+    return doc
+
+
+def attach(
+    vault: Vault,
+    case_id: str,
+    *,
+    recordings: list[str] | None = None,
+    device: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    activity: str,
+    proves: str | None = None,
+    document: str | None = None,
+) -> list[dict[str, Any]]:
+    case = get_case(vault, case_id)
+    if document and document not in {d["id"] for d in case["documents"]}:
+        raise CaseError(f"案件 {case_id} 没有代号为 {document} 的文书")
+    base = {"activity": activity, "proves": proves, "document": document}
+    links: list[dict[str, Any]] = []
+    for rec in recordings or []:
+        links.extend(resolve_media(vault, {**base, "recording": rec}))
+    if device:
+        links.extend(resolve_media(vault, {**base, "device": device, "from": since, "to": until}))
+    if not links:
+        raise CaseError("请指定要附加的录音录像编号，或 --device 与 --from/--to 时间段")
+    vault.record("case.attach", f"case:{case_id}", {"case": case_id, "links": links})
+    return links
+
+
+def _link(rec: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    start = rec["recorded_at"]
+    end = None
+    if start and rec["duration"]:
+        end = (dt.datetime.fromisoformat(start) + dt.timedelta(seconds=rec["duration"])).isoformat()
+    # What the catalog knows (kind, span, lateness…) always comes from the catalog, never
+    # from the file: an exported case re-imported cannot rewrite a recording's facts.
+    keep = {k: v for k, v in extra.items() if k not in CATALOG_FACTS and v}
+    return {
+        "recording": rec["id"],
+        "kind": rec["kind"],
+        "start": start,
+        "end": end or start,
+        "device": rec["device"],
+        "officer": rec["officer"],
+        "late": None if rec["late"] is None else bool(rec["late"]),
+        **keep,
+    }
+
+
+def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
+    """A media entry of a case file → links to catalogued recordings (by id, or by device and
+    time window: every recording of that device overlapping the window)."""
+    cols = "id, kind, recorded_at, duration, device, officer, late"
+    if sel.get("recording"):
+        try:
+            oid = resolve_id(vault, sel["recording"])
+        except NotFoundError:
+            raise CaseError(
+                f"要附加的录音录像 {sel['recording']} 不在保管库中（请先入库）"
+            ) from None
+        rows = list(vault.db.query(f"SELECT {cols} FROM recordings WHERE id = ?", [oid]))
+        return [_link(rows[0], sel)]
+    tz = vault.config.tz
+    if not sel.get("from") or not sel.get("to"):
+        raise CaseError("按设备附加时须同时给出 --from 与 --to")
+    lo, hi = parse_when(sel["from"], tz), parse_when(sel["to"], tz)
+    # Recordings may start before the window and run into it: look back a day, then overlap.
+    rows = vault.db.query(
+        f"SELECT {cols} FROM recordings WHERE device = ? AND recorded_at >= ? AND recorded_at < ?"
+        " ORDER BY recorded_at",
+        [sel["device"], (lo - dt.timedelta(days=1)).isoformat(), hi.isoformat()],
+    )
+    links = []
+    for rec in rows:
+        start = dt.datetime.fromisoformat(rec["recorded_at"])
+        end = start + dt.timedelta(seconds=rec["duration"] or 0)
+        if end >= lo and start < hi:
+            links.append(_link(rec, sel))
+    if not links:
+        raise CaseError(
+            f"保管库中没有设备 {sel['device']} 在 {sel['from']} 至 {sel['to']} 之间的录音录像"
+        )
+    return links
+
+
+def history(vault: Vault, case_id: str) -> list[dict[str, Any]]:
+    get_case(vault, case_id)
+    from zfjl.vault.journal import events
+
+    return [e.as_dict() for e in events(vault.conn, f"case:{case_id}")]

@@ -1,0 +1,239 @@
+"""Rule packs (data) and the check of a case against them.
+
+A rule is one requirement: id, article, stage, when it applies, which predicate checks it and
+with what parameters, severity, a Chinese message and a fix hint. Packs are YAML files: the
+built-in ones in `zfjl/checklists/rules/`, then the vault's `rules/` folder (art. 56: a county
+bureau adds or overrides rules without touching code; a rule with an existing id replaces it,
+`disabled: true` removes it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zfjl.cases.doctypes import STAGES
+from zfjl.checklists.predicates import NA, PASS, PREDICATES, UNKNOWN, CaseView, Context, Outcome
+from zfjl.errors import ZfjlError
+
+SEVERITIES = ("error", "warning")
+SYMBOL = {"pass": "✔", "fail": "✘", "warn": "⚠", "unknown": "⚠", "na": "不适用"}
+STATUS_NAME = {
+    "pass": "符合",
+    "fail": "违反",
+    "warn": "警示",
+    "unknown": "无法判断",
+    "na": "不适用",
+}
+
+
+class RuleError(ZfjlError):
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    article: str
+    stage: str
+    title: str
+    check: dict[str, Any]
+    severity: str
+    message: str
+    fix: str
+    when: dict[str, Any] = field(default_factory=dict)
+    examples: dict[str, Any] = field(default_factory=dict)
+    basis: str = "行政执法全过程记录制度"
+    text: str = ""  # the statute's words, for rules outside the regulation
+    pack: str = "core"
+
+    @property
+    def kind(self) -> str:
+        return str(self.check["kind"])
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    article: str
+    stage: str
+    status: str  # pass | fail | warn | unknown | na
+    title: str
+    expected: str
+    found: str
+    message: str
+    fix: str
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.status]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "symbol": self.symbol, "status_name": STATUS_NAME[self.status]}
+
+
+@dataclass
+class CaseReport:
+    case: str
+    findings: list[Finding]
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.findings if f.status == status)
+
+    @property
+    def verdict(self) -> str:
+        if self.count("fail"):
+            return "violations"
+        if self.count("warn") or self.count("unknown"):
+            return "warnings"
+        return "pass"
+
+    def by_stage(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {s: [] for s in STAGES}
+        for f in self.findings:
+            out.setdefault(f.stage, []).append(f)
+        return out
+
+    def verdict_line(self) -> str:
+        fails, warns = self.count("fail"), self.count("warn") + self.count("unknown")
+        head = {"pass": "✔ 符合", "warnings": "⚠ 基本符合，有警示", "violations": "✘ 不符合"}
+        return (f"{head[self.verdict]}：违反 {fails} 项，警示/无法判断 {warns} 项，"
+                f"符合 {self.count('pass')} 项，不适用 {self.count('na')} 项")  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "verdict": self.verdict,
+            "summary": {s: self.count(s) for s in ("pass", "fail", "warn", "unknown", "na")},
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+# -- loading ----------------------------------------------------------------------------------
+REQUIRED = ("id", "article", "stage", "title", "check", "severity", "message", "fix")
+
+
+def _rule_from(data: dict[str, Any], pack: str, origin: str) -> Rule:
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise RuleError(
+            f"规则包 {origin} 中的规则 {data.get('id', '?')} 缺少：{'、'.join(missing)}"
+        )
+    if data["stage"] not in STAGES:
+        raise RuleError(
+            f"规则 {data['id']}：未知环节 {data['stage']!r}（可选：{'、'.join(STAGES)}）"
+        )
+    if data["check"].get("kind") not in PREDICATES:
+        raise RuleError(f"规则 {data['id']}：未知检查类型 {data['check'].get('kind')!r}")
+    if data["severity"] not in SEVERITIES:
+        raise RuleError(f"规则 {data['id']}：severity 只能是 error 或 warning")
+    known = set(REQUIRED) | {"when", "examples", "basis", "text", "disabled"}
+    fields = {k: v for k, v in data.items() if k in known and k != "disabled"}
+    return Rule(**fields, pack=pack)
+
+
+def _read_pack(text: str, origin: str) -> tuple[str, list[dict[str, Any]]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError(f"规则包 {origin} 不是合法的 YAML：{exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleError(f"规则包 {origin}：应含 pack 与 rules 列表")
+    return str(data.get("pack", origin)), data["rules"]
+
+
+def builtin_pack_texts() -> list[tuple[str, str]]:
+    folder = resources.files("zfjl.checklists").joinpath("rules")
+    return sorted((f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir()
+                  if f.name.endswith(".yaml"))  # fmt: skip
+
+
+def load_rules(extra_dirs: Iterable[Path] = ()) -> list[Rule]:
+    """Built-in packs, then each extra folder's *.yaml in name order (later ones override)."""
+    texts = builtin_pack_texts()
+    for folder in extra_dirs:
+        if folder.is_dir():
+            texts += [
+                (str(p), p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.yaml"))
+            ]
+    rules: dict[str, Rule] = {}
+    for origin, text in texts:
+        pack, items = _read_pack(text, origin)
+        for item in items:
+            if item.get("disabled"):
+                rules.pop(item.get("id"), None)
+                continue
+            rid = item.get("id")
+            if rid in rules and "check" not in item:
+                rules[rid] = _merge(rules[rid], item, pack, origin)
+            else:
+                rules[rid] = _rule_from(item, pack, origin)
+    return list(rules.values())
+
+
+def _merge(base: Rule, patch: dict[str, Any], pack: str, origin: str) -> Rule:
+    """An override naming only some keys (say, severity) keeps the rest of the rule."""
+    data = {**asdict(base), **patch}
+    data.pop("pack", None)
+    return _rule_from(data, pack, origin)
+
+
+def find_rule(rules: list[Rule], rule_id: str) -> Rule:
+    for r in rules:
+        if r.id == rule_id:
+            return r
+    raise RuleError(f"没有规则 {rule_id}（用 zfjl rules ls 查看）")
+
+
+# -- checking ---------------------------------------------------------------------------------
+def applies(rule: Rule, view: CaseView) -> bool:
+    case = view.case
+    for key, want in rule.when.items():
+        if key == "has":
+            if not view.of_types(want if isinstance(want, list) else [want]):
+                return False
+        elif key == "has_service":
+            if not view.of_types(["送达回证"], {"method": want}):
+                return False
+        elif key == "flags":
+            flags = case.get("flags", {})
+            if any(bool(flags.get(k)) != v for k, v in want.items()):
+                return False
+        else:
+            have = case.get(key)
+            if isinstance(want, list) and have not in want:
+                return False
+            if not isinstance(want, list) and have != want:
+                return False
+    return True
+
+
+def evaluate(rule: Rule, view: CaseView, ctx: Context) -> Finding:
+    if not applies(rule, view):
+        outcome = Outcome(NA, "", "本案不适用")
+    else:
+        outcome = PREDICATES[rule.kind](view, rule.check, ctx)
+    status = outcome.status
+    if status == "fail" and rule.severity == "warning":
+        status = "warn"
+    return Finding(rule.id, rule.article, rule.stage, status, rule.title, outcome.expected,
+                   outcome.found, rule.message if status not in (PASS, NA) else "",
+                   rule.fix if status not in (PASS, NA) else "")  # fmt: skip
+
+
+def check_case(case: dict[str, Any], rules: list[Rule], ctx: Context) -> CaseReport:
+    view = CaseView(case)
+    return CaseReport(case["case"], [evaluate(r, view, ctx) for r in rules])
+
+
+def context_for(calendar: Any, tz: dt.tzinfo, today: dt.date) -> Context:
+    return Context(today=today, calendar=calendar, tz=tz)
+
+
+__all__ = ["UNKNOWN", "CaseReport", "Finding", "Rule", "check_case", "load_rules"]
