@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -560,7 +561,9 @@ def check_cmd(
     if all_cases:
         reports = list(check_all(vault, today=today, include_closed=archived))
         if as_json:
-            _emit_json([r.as_dict() for r in reports])
+            # One case per line: 10,000 cases stay a few MB and stream to jq line by line.
+            lines = (json.dumps(r.summary_dict(), ensure_ascii=False) for r in reports)
+            sys.stdout.write("[\n" + ",\n".join(lines) + "\n]\n")
         else:
             _print_summary(reports)
         worst = max((CHECK_EXIT[r.verdict] for r in reports), default=0)
@@ -719,12 +722,11 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False)
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__)
-    except typer.Exit as exc:
+    except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except typer.TyperException as exc:  # typer's usage errors (bad option, missing argument)
-        text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        return _fail(f"用法错误：{text}（用 --help 查看用法）", 2, "UsageError")
-    except (KeyboardInterrupt, typer.Abort):
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        return _fail(f"用法错误：{exc.format_message()}（用 --help 查看用法）", 2, "UsageError")
+    except (KeyboardInterrupt, click.exceptions.Abort):
         return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted")
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
         if os.environ.get("ZFJL_DEBUG"):

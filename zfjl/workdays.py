@@ -38,11 +38,19 @@ class WorkdayCalendar:
     ) -> None:
         self.added_years = frozenset(added_years)
         self.added_days = added_days or {}
+        self._memo: dict[dt.date, bool | None] = {}  # deadlines ask about the same days often
 
     def covers(self, day: dt.date) -> bool:
         return day.year in self.added_years or day.year in BUILTIN_YEARS
 
     def is_workday(self, day: dt.date) -> bool | None:
+        try:
+            return self._memo[day]
+        except KeyError:
+            answer = self._memo[day] = self._lookup(day)
+            return answer
+
+    def _lookup(self, day: dt.date) -> bool | None:
         if day in self.added_days:
             return self.added_days[day]
         if day.year in self.added_years:

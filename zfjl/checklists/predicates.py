@@ -18,7 +18,7 @@ from zfjl.workdays import WorkdayCalendar
 PASS, FAIL, NA, UNKNOWN = "pass", "fail", "na", "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     status: str  # pass | fail | na | unknown
     expected: str

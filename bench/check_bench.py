@@ -1,0 +1,92 @@
+"""`zfjl check --all` over 10,000 cases of realistic size, and one `zfjl check` from a cold start.
+
+    .venv/bin/python bench/check_bench.py [--cases 10000]
+
+The cases are the three sample cases (13, 27 and 7 documents; 1-9 media links) cloned with
+new numbers and dates shifted over a year, marked open, and imported as journal events.
+Targets (issue #3, 2-core machine): ≥ 1,000 cases checked per second end to end;
+one case in under 0.3 s including start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from zfjl.checklists.examples import SAMPLES, load_sample  # noqa: E402
+from zfjl.vault import Vault  # noqa: E402
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+
+
+def shifted(value: object, days: int) -> object:
+    if isinstance(value, dict):
+        return {k: shifted(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shifted(v, days) for v in value]
+    if isinstance(value, str) and ISO.match(value):
+        return (dt.datetime.fromisoformat(value) + dt.timedelta(days=days)).isoformat()
+    return value
+
+
+def populate(vault: Vault, n: int) -> float:
+    samples = [load_sample(name) for name in SAMPLES]
+    start = time.perf_counter()
+    batch = 500
+    for base in range(0, n, batch):
+        with vault.writing() as w:
+            for i in range(base, min(base + batch, n)):
+                case = copy.deepcopy(shifted(samples[i % 3], (i * 7) % 365))
+                assert isinstance(case, dict)
+                case["case"] = f"CASE-B-{i:05d}"
+                case["status"] = "办理中"
+                w.append("case.import", f"case:{case['case']}", {"case": case})
+    return time.perf_counter() - start
+
+
+def timed(*args: str) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "zfjl", *args], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, check=False)  # fmt: skip
+    return time.perf_counter() - start, proc.returncode
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=10_000)
+    args = ap.parse_args()
+    root = HERE / "data" / "check-vault"
+    shutil.rmtree(root, ignore_errors=True)
+    with Vault.create(root) as vault:
+        t_import = populate(vault, args.cases)
+    print(
+        f"导入 {args.cases} 件：{t_import:.2f} s（{args.cases / t_import:.0f} 件/s，日志事件直写）"
+    )
+    t_all, rc = timed("--vault", str(root), "check", "--all", "--as-of", "2025-06-30", "--json")
+    rate = args.cases / t_all
+    print(
+        f"zfjl check --all：{t_all:.2f} s，{rate:.0f} 件/s（退出码 {rc}）   目标 ≥ 1000 件/s  "
+        f"{'达标' if rate >= 1000 else '未达标'}"
+    )
+    singles = [timed("--vault", str(root), "check", "CASE-B-00001")[0] for _ in range(5)]
+    best = min(singles)
+    print(
+        f"zfjl check 单件（含启动）：最快 {best:.3f} s，中位 {sorted(singles)[2]:.3f} s   "
+        f"目标 < 0.3 s  {'达标' if best < 0.3 else '未达标'}"
+    )
+    shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
