@@ -20,6 +20,15 @@ demo: setup
 	$(ZFJL) --vault $(DEMO)/vault ingest $(DEMO)/DSJ01
 	$(ZFJL) --vault $(DEMO)/vault ls
 	$(ZFJL) --vault $(DEMO)/vault verify
+	@echo "--- 三个样例案件：入库其录像，导入案件，逐条检查 ---"
+	$(ZFJL) sample --cases $(DEMO)/CASES
+	$(ZFJL) --vault $(DEMO)/vault ingest $(DEMO)/CASES
+	for c in penalty demolition licensing; do \
+	  $(ZFJL) --vault $(DEMO)/vault case import zfjl/checklists/samples/$$c.yaml || exit 1; done
+	$(ZFJL) --vault $(DEMO)/vault case ls
+	@echo "--- 演示录像按 2024 年生成、今天才入库：第三十七条（2 个工作日内存储）应报违反，其余各条应符合 ---"
+	-$(ZFJL) --vault $(DEMO)/vault check CASE-2024-045 --as-of 2024-09-02
+	-$(ZFJL) --vault $(DEMO)/vault check --all --archived --as-of 2024-09-02
 
 test: setup
 	.venv/bin/python -m pytest -q

@@ -98,6 +98,16 @@ def zfjl_cli(
     return proc
 
 
+def edit_vault_json(root: Path, **changes: object) -> None:
+    """Change settings in a vault's vault.json as an administrator would, by hand."""
+    import json
+
+    path = root / "vault.json"
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    cfg.update(changes)
+    path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
+
+
 def write_random_files(folder: Path, count: int, size: int, prefix: str = "BLOB") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -11,7 +11,7 @@ import pytest
 
 from zfjl.cli import app, main
 
-from .conftest import tree_digest, zfjl_cli
+from .conftest import edit_vault_json, tree_digest, zfjl_cli
 
 
 def _commands() -> list[list[str]]:
@@ -130,9 +130,7 @@ def test_unknown_vault_version_and_double_init(tmp_path: Path) -> None:
     zfjl_cli("--vault", str(root), "init", check=True)
     twice = zfjl_cli("--vault", str(root), "init")
     assert twice.returncode == 3 and "已有保管库" in twice.stderr
-    cfg = json.loads((root / "vault.json").read_text(encoding="utf-8"))
-    cfg["version"] = 7
-    (root / "vault.json").write_text(json.dumps(cfg), encoding="utf-8")
+    edit_vault_json(root, version=7)
     proc = zfjl_cli("--vault", str(root), "ls", "--json")
     assert proc.returncode == 3 and "不受支持" in proc.stderr
     assert json.loads(proc.stdout)["error"]["exit_code"] == 3
@@ -228,8 +226,6 @@ def test_bad_vault_settings_are_refused_clearly(
 ) -> None:
     root = tmp_path / "v"
     zfjl_cli("--vault", str(root), "init", check=True)
-    cfg = json.loads((root / "vault.json").read_text(encoding="utf-8"))
-    cfg[key] = value
-    (root / "vault.json").write_text(json.dumps(cfg), encoding="utf-8")
+    edit_vault_json(root, **{key: value})
     proc = zfjl_cli("--vault", str(root), "ingest", str(dump))
     assert proc.returncode == 3 and needle in proc.stderr and "Traceback" not in proc.stderr

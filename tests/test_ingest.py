@@ -15,7 +15,7 @@ from zfjl.vault import Vault
 from zfjl.vault.query import RecordingFilter, list_recordings, show_recording
 from zfjl.vault.verify import verify
 
-from .conftest import INGEST_CLOCK, RECORDED, TZ, fixed_clock, tree_digest
+from .conftest import INGEST_CLOCK, RECORDED, TZ, edit_vault_json, fixed_clock, tree_digest
 
 
 def by_name(vault: Vault) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -262,19 +262,14 @@ def test_clock_skew_between_name_and_metadata_is_flagged(tmp_path: Path) -> None
 
 
 def test_metadata_clock_policy_utc(tmp_path: Path) -> None:
-    import json
-
     named = dt.datetime(2024, 5, 3, 10, 0, 0, tzinfo=TZ)
     folder = tmp_path / "card"
     folder.mkdir()
     path = folder / f"DSJ09_{named:%Y%m%d_%H%M%S}_0001.MP4"
     make_video(path, named.astimezone(dt.UTC).replace(tzinfo=None), seconds=1.0)
     set_mtime(path, named + dt.timedelta(seconds=1))
-    v = Vault.create(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
-    cfg = json.loads((v.root / "vault.json").read_text(encoding="utf-8"))
-    cfg["devices"] = {"DSJ09": {"metadata_clock": "utc"}}
-    (v.root / "vault.json").write_text(json.dumps(cfg), encoding="utf-8")
-    v.close()
+    Vault.create(tmp_path / "vault").close()
+    edit_vault_json(tmp_path / "vault", devices={"DSJ09": {"metadata_clock": "utc"}})
     rec = _ingest_at(tmp_path, INGEST_CLOCK, folder)
     assert rec["meta_time"] == "2024-05-03T10:00:00+08:00" and rec["clock_skew"] is False
 
@@ -333,18 +328,13 @@ def test_device_option_fills_in_and_a_conflict_is_warned(tmp_path: Path, vault: 
 
 
 def test_device_from_the_serial_number_in_the_metadata(tmp_path: Path) -> None:
-    import json
-
     from zfjl.sample import make_photo
 
     folder = tmp_path / "card"
     folder.mkdir()
     make_photo(folder / "IMG_0001.JPG", RECORDED)  # the sample photo carries serial SN0003
-    v = Vault.create(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
-    cfg = json.loads((v.root / "vault.json").read_text(encoding="utf-8"))
-    cfg["devices"] = {"DSJ03": {"serial": "SN0003"}}
-    (v.root / "vault.json").write_text(json.dumps(cfg), encoding="utf-8")
-    v.close()
+    Vault.create(tmp_path / "vault").close()
+    edit_vault_json(tmp_path / "vault", devices={"DSJ03": {"serial": "SN0003"}})
     rec = _ingest_at(tmp_path, INGEST_CLOCK, folder)
     assert rec["device"] == "DSJ03" and rec["serial"] == "SN0003"
     assert rec["time_source"] == "metadata" and rec["recorded_at"] == "2024-05-03T10:15:30+08:00"

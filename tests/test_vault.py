@@ -17,7 +17,7 @@ from zfjl.vault import catalog as catalog_mod
 from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
 
-from .conftest import write_random_files
+from .conftest import edit_vault_json, write_random_files
 
 
 def sqlite3_shell(db: Path, sql: str) -> subprocess.CompletedProcess[str]:
@@ -44,10 +44,7 @@ def test_init_writes_versioned_layout(vault: Vault) -> None:
 
 
 def test_unknown_version_and_missing_vault_are_refused(vault: Vault, tmp_path: Path) -> None:
-    cfg_path = vault.root / "vault.json"
-    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    cfg["version"] = 99
-    cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
+    edit_vault_json(vault.root, version=99)
     with pytest.raises(UnsupportedVaultVersion, match="99"):
         Vault.open(vault.root)
     with pytest.raises(VaultNotFound, match="zfjl init"):

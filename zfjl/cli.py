@@ -700,10 +700,21 @@ def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
 # -- sample -----------------------------------------------------------------------------------
 @app.command("sample", help="生成一个示例记录仪存储卡目录（演示与测试用）。")
 def sample_cmd(
-    dest: Annotated[Path, typer.Argument(help="输出目录。")], as_json: JsonOpt = False
+    dest: Annotated[Path, typer.Argument(help="输出目录。")],
+    cases: Annotated[
+        bool, typer.Option("--cases", help="改为生成三个样例案件所引用的录像和照片（2024 年）。")
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.sample import make_camera_dump
+    from zfjl.sample import make_camera_dump, make_case_dump
 
+    if cases:
+        paths = make_case_dump(dest)
+        if as_json:
+            _emit_json([str(p) for p in paths])
+        else:
+            out.print(f"已生成样例案件的录音录像：{dest}（{len(paths)} 个文件）")
+        return
     files = make_camera_dump(dest, dt.datetime.now().astimezone() - dt.timedelta(hours=3))
     if as_json:
         _emit_json([f.__dict__ for f in files])

@@ -34,10 +34,13 @@ def _run(*args: str) -> None:
     subprocess.run(args, check=True, stdin=subprocess.DEVNULL, capture_output=True)
 
 
+def _ffmpeg(*args: str) -> None:
+    _run("ffmpeg", "-nostdin", "-y", "-v", "error", *args)
+
+
 def make_video(path: Path, when: dt.datetime, seconds: float = 2.0, size: str = "320x240") -> None:
     """An H.264 + AAC MP4 whose QuickTime dates hold `when` as camera-local wall time."""
-    _run(
-        "ffmpeg", "-nostdin", "-y", "-v", "error",
+    _ffmpeg(
         "-f", "lavfi", "-i", f"testsrc=size={size}:rate=15:duration={seconds}",
         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
@@ -48,8 +51,7 @@ def make_video(path: Path, when: dt.datetime, seconds: float = 2.0, size: str = 
 
 def make_long_video(path: Path, when: dt.datetime, seconds: float) -> None:
     """A long recording made cheaply (tiny frame, 1 frame/s, no sound): hours in a second."""
-    _run(
-        "ffmpeg", "-nostdin", "-y", "-v", "error",
+    _ffmpeg(
         "-f", "lavfi", "-i", f"testsrc=size=64x48:rate=1:duration={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-an",
         "-metadata", f"creation_time={when.strftime('%Y-%m-%dT%H:%M:%S')}", str(path),
@@ -57,12 +59,7 @@ def make_long_video(path: Path, when: dt.datetime, seconds: float) -> None:
 
 
 def make_photo(path: Path, when: dt.datetime) -> None:
-    _run(
-        "ffmpeg",
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
+    _ffmpeg(
         "-f",
         "lavfi",
         "-i",
@@ -88,12 +85,7 @@ def make_photo(path: Path, when: dt.datetime) -> None:
 
 
 def make_wav(path: Path, seconds: float = 2.0) -> None:
-    _run(
-        "ffmpeg",
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
+    _ffmpeg(
         "-f",
         "lavfi",
         "-i",
