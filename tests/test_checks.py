@@ -14,6 +14,7 @@ from zfjl.cases.store import attach, get_case, import_case
 from zfjl.checklists import check, check_all, load_rules
 from zfjl.checklists.engine import Rule, check_case
 from zfjl.checklists.examples import SAMPLES, apply_edits, example_cases, load_sample, sample_text
+from zfjl.checklists.examples import offline_links as offline
 from zfjl.checklists.predicates import Context
 from zfjl.errors import CaseError, CaseFormatError
 from zfjl.ingest import ingest
@@ -182,6 +183,16 @@ def test_case_file_errors_name_field_and_line(edit: tuple[str, str], needle: str
     with pytest.raises(CaseFormatError) as exc:
         parse_case(text, "penalty.yaml")
     assert needle in exc.value.message and "第" in exc.value.message
+
+
+def test_dates_without_a_time_are_read_in_the_bureau_time_zone(tmp_path: Path) -> None:
+    from zfjl.cases.store import normalise_times
+
+    text = sample_text("penalty").replace("date: 2024-06-03T10:00", "date: 2024-06-03", 1)
+    case = normalise_times(parse_case(text), TZ)
+    archive = next(d for d in case["documents"] if d["type"] == "归档记录")
+    assert archive["date"] == "2024-06-03T00:00:00+08:00"
+    assert finding(offline(case), "R39-archive-30days").status == "pass"
 
 
 def test_samples_are_valid_against_the_published_json_schema() -> None:

@@ -12,29 +12,35 @@ import json
 from typing import Any
 
 from zfjl.cases.io import parse_case
-from zfjl.errors import CaseError, NotFoundError
+from zfjl.errors import CaseError, NotFoundError, UsageError
 from zfjl.vault.query import resolve_id
 from zfjl.vault.vault import Vault
 
 CATALOG_FACTS = {"device", "from", "to", "recording", "kind", "start", "end", "late", "officer"}
 
 
+TIME_KEYS = frozenset({"date", "start", "end", "received_at", "opened_at", "from", "to"})
+
+
 def parse_when(text: str, tz: dt.tzinfo) -> dt.datetime:
-    when = dt.datetime.fromisoformat(text.replace(" ", "T"))
+    """A clerk's date or date-time (bureau time zone unless it carries an offset)."""
+    try:
+        when = dt.datetime.fromisoformat(str(text).strip().replace(" ", "T"))
+    except ValueError:
+        raise UsageError(f"时间 {text!r} 格式不对，应写作 2024-05-06 或 2024-05-06T10:32") from None
     return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
-def _normalise_times(obj: Any, tz: dt.tzinfo) -> Any:
-    """Every date-time the clerk wrote, as ISO 8601 in the bureau's time zone."""
-    keys = {"date", "start", "end", "received_at", "opened_at", "from", "to"}
+def normalise_times(obj: Any, tz: dt.tzinfo) -> Any:
+    """Every date and time the clerk wrote, as ISO 8601 with the offset: checks compare them."""
     if isinstance(obj, dict):
         return {
-            k: (parse_when(v, tz).isoformat() if k in keys and isinstance(v, str) and "T" in
-                v.replace(" ", "T") else _normalise_times(v, tz))
+            k: parse_when(v, tz).isoformat() if k in TIME_KEYS and isinstance(v, str)
+            else normalise_times(v, tz)
             for k, v in obj.items()
         }  # fmt: skip
     if isinstance(obj, list):
-        return [_normalise_times(v, tz) for v in obj]
+        return [normalise_times(v, tz) for v in obj]
     return obj
 
 
@@ -61,7 +67,7 @@ def list_cases(vault: Vault, status: str | None = None) -> list[dict[str, Any]]:
 def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
     data = {"documents": [], "media": [], "status": "办理中", **header}
     data = parse_case(json.dumps(data, ensure_ascii=False), "案件")
-    data = _normalise_times(data, vault.config.tz)
+    data = normalise_times(data, vault.config.tz)
     with vault.writing() as w:
         if case_exists(vault, data["case"]):
             raise CaseError(f"案件 {data['case']} 已存在")
@@ -72,7 +78,7 @@ def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
 def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
     """Store a validated case file as the case's new state (the journal keeps every version)."""
     tz = vault.config.tz
-    data = _normalise_times(data, tz)
+    data = normalise_times(data, tz)
     data.setdefault("status", "办理中")
     data["media"] = [link for m in data.get("media", []) for link in resolve_media(vault, m)]
     vault.record("case.import", f"case:{data['case']}", {"case": data})
@@ -86,7 +92,7 @@ def add_document(vault: Vault, case_id: str, doc: dict[str, Any]) -> dict[str, A
         "documents": [d for d in case["documents"] if d["id"] != doc["id"]] + [doc],
     }
     parse_case(json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}")
-    doc = _normalise_times(doc, vault.config.tz)
+    doc = normalise_times(doc, vault.config.tz)
     vault.record("case.document", f"case:{case_id}", {"case": case_id, "document": doc})
     return doc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,8 +33,6 @@ def check(vault: Vault, case_id: str, *, today: dt.date | None = None,
 def check_all(vault: Vault, *, today: dt.date | None = None, include_closed: bool = False,
               rules: list[Rule] | None = None) -> Iterator[CaseReport]:  # fmt: skip
     """Every open case (or every case), streamed from the catalog in id order."""
-    import json
-
     rules = rules or vault_rules(vault)
     ctx = vault_context(vault, today)
     sql = "SELECT data FROM cases" + ("" if include_closed else " WHERE status != '已归档'")

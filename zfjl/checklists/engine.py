@@ -9,7 +9,6 @@ bureau adds or overrides rules without touching code; a rule with an existing id
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -245,10 +244,6 @@ def evaluate(rule: Rule, view: CaseView, ctx: Context) -> Finding:
 def check_case(case: dict[str, Any], rules: list[Rule], ctx: Context) -> CaseReport:
     view = CaseView(case)
     return CaseReport(case["case"], [evaluate(r, view, ctx) for r in rules])
-
-
-def context_for(calendar: Any, tz: dt.tzinfo, today: dt.date) -> Context:
-    return Context(today=today, calendar=calendar, tz=tz)
 
 
 __all__ = ["UNKNOWN", "CaseReport", "Finding", "Rule", "check_case", "load_rules"]

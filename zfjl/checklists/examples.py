@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zfjl.cases.io import parse_case
-from zfjl.cases.store import _normalise_times
+from zfjl.cases.store import normalise_times
 from zfjl.checklists.predicates import value_of
 
 SAMPLES = ("penalty", "demolition", "licensing")
@@ -56,7 +56,7 @@ def offline_links(case: dict[str, Any]) -> dict[str, Any]:
 
 def load_sample(name: str, tz: str = "Asia/Shanghai") -> dict[str, Any]:
     case = parse_case(sample_text(name), f"样例 {name}")
-    return offline_links(_normalise_times(case, ZoneInfo(tz)))
+    return offline_links(normalise_times(case, ZoneInfo(tz)))
 
 
 def _targets(root: Any, path: str) -> list[tuple[Any, Any]]:
