@@ -227,7 +227,7 @@ def ls_cmd(
     )
     for r in rows:
         table.add_row(
-            r["id"][:12], r["kind"], r["device"] or "—", r["officer"] or "—",
+            r["id"][:10], r["kind"], r["device"] or "—", r["officer"] or "—",
             (r["recorded_at"] or "—")[:19], f"{r['duration']:.1f}" if r["duration"] else "—",
             r["original_name"], _yes_no(r["late"]), "IMP" if r["important"] else "",
         )  # fmt: skip
@@ -732,13 +732,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = app(args=argv, standalone_mode=False)
     except ZfjlError as exc:
-        return _fail(exc.message, exc.exit_code, type(exc).__name__)
+        return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:  # usage errors: bad option, missing argument
-        return _fail(f"用法错误：{exc.format_message()}（用 --help 查看用法）", 2, "UsageError")
+        return _fail(
+            f"用法错误：{exc.format_message()}（用 --help 查看用法）", 2, "UsageError", argv
+        )
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted")
+        return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
         if os.environ.get("ZFJL_DEBUG"):
             raise
@@ -746,13 +748,14 @@ def main(argv: list[str] | None = None) -> int:
             f"内部错误（{type(exc).__name__}: {exc}）；设置 ZFJL_DEBUG=1 可查看详情并请报告",
             70,
             "InternalError",
+            argv,
         )
     return rc if isinstance(rc, int) else 0
 
 
-def _fail(message: str, code: int, kind: str) -> int:
+def _fail(message: str, code: int, kind: str, argv: list[str] | None) -> int:
     err.print(f"错误：{message}", markup=False, soft_wrap=True)
-    if "--json" in sys.argv:
+    if "--json" in (sys.argv if argv is None else argv):
         print(
             json.dumps(
                 {"error": {"type": kind, "message": message, "exit_code": code}}, ensure_ascii=False

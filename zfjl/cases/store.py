@@ -76,7 +76,8 @@ def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
 
 
 def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
-    """Store a validated case file as the case's new state (the journal keeps every version)."""
+    """Store a case file as the case's new state (the journal keeps every version)."""
+    data = parse_case(json.dumps(data, ensure_ascii=False), f"案件 {data.get('case', '')}")
     tz = vault.config.tz
     data = normalise_times(data, tz)
     data.setdefault("status", "办理中")
