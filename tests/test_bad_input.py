@@ -315,3 +315,26 @@ def test_concurrent_ingests_into_one_vault(tmp_path: Path, dump: Path) -> None:
             0
         ]
         assert adds == 459
+
+
+def test_content_left_uncatalogued_by_a_crash_is_adopted_with_both_digests(
+    vault: Vault, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from zfjl.vault.objects import FileIdentity
+
+    first, second = tmp_path / "a" / "A.BIN", tmp_path / "b" / "B.BIN"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(os.urandom(50_000))  # same size: the hash-only path is taken for B
+    ingest(vault, first.parent)
+    # A crash after B's object was linked but before its catalog row was written:
+    vault.objects.store_from_source(second, FileIdentity.of(second.stat()))
+    report = ingest(vault, second.parent)
+    assert [f.status for f in report.files] == ["new"]
+    row = vault.conn.execute(
+        "SELECT sha256 FROM recordings WHERE original_name = 'B.BIN'"
+    ).fetchone()
+    assert row[0] == hashlib.sha256(second.read_bytes()).hexdigest()
+    assert verify(vault, sha256=True).ok

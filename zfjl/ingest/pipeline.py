@@ -324,10 +324,15 @@ class _Run:
         with self._timed("sync"):
             self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
         oids = {r.digests.blake3 for r in stored}
+        catalogued = self._catalogued(oids)
+        new = [r for r in stored if r.digests.blake3 not in catalogued]
+        changed = {id(r) for r in self._complete_digests(new)}
+        if changed:
+            batch = [Failed(r.source.rel, "changing", "文件在读取过程中发生变化，未入库")
+                     if id(r) in changed else r for r in batch]  # fmt: skip
+            new = [r for r in new if id(r) not in changed]
         with self._timed("probe"):
-            probes = self._probe(
-                [r for r in stored if r.digests.blake3 not in self._catalogued(oids)]
-            )
+            probes = self._probe(new)
         results: list[FileResult] = []
         with self._timed("catalog"), self.vault.writing() as w:
             # Asked again inside the write lock: another ingest may have catalogued it meanwhile.
@@ -359,6 +364,25 @@ class _Run:
             yield
         finally:
             self.report.stage_seconds[stage] += time.perf_counter() - start
+
+    def _complete_digests(self, new: list[Stored]) -> list[Stored]:
+        """Content found in the store by the hash-only path but not in the catalog (left by an
+        interrupted run) still needs its SHA-256: read the source once more for it. Returns
+        the files whose content changed meanwhile."""
+        changed = []
+        for r in new:
+            if r.digests.sha256:
+                continue
+            try:
+                digests = hash_source(r.source.path, r.source.identity, with_sha256=True)
+            except (SourceChanged, OSError):
+                changed.append(r)
+                continue
+            if digests.blake3 != r.digests.blake3:
+                changed.append(r)
+            else:
+                r.digests = digests
+        return changed
 
     def _catalogued(self, oids: set[str]) -> dict[str, str]:
         """oid → sha256 for objects the catalog already has."""

@@ -117,11 +117,11 @@ def hash_fd(fd: int, *, with_sha256: bool, threads: bool = False) -> Digests:
     return Digests(b3.hexdigest(), sha.hexdigest() if sha else "", size)
 
 
-def hash_source(src: Path, before: FileIdentity) -> Digests:
-    """BLAKE3 of a source file (no copy), refusing a file that changes while read."""
+def hash_source(src: Path, before: FileIdentity, *, with_sha256: bool = False) -> Digests:
+    """Digests of a source file (no copy), refusing a file that changes while read."""
     fd = open_source_readonly(src)
     try:
-        digests = hash_fd(fd, with_sha256=False, threads=True)
+        digests = hash_fd(fd, with_sha256=with_sha256, threads=True)
         _check_unchanged(src, fd, before, digests.size)
         return digests
     finally:
