@@ -269,6 +269,17 @@ def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
     assert linked == [("CASE-2024-031",)]
 
 
+def test_a_document_scan_is_an_object_in_the_vault(case_vault: Vault) -> None:
+    from zfjl.cases.store import add_document
+
+    import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
+    photo = case_vault.conn.execute("SELECT id FROM recordings WHERE kind = 'photo'").fetchone()[0]
+    doc = {"id": "d-extra", "type": "复查记录", "date": "2024-05-20T10:00", "scan": photo[:12]}
+    assert add_document(case_vault, "CASE-2024-031", doc)["scan"] == photo
+    with pytest.raises(CaseError, match="扫描件 abcdef123456 不在保管库中"):
+        add_document(case_vault, "CASE-2024-031", {**doc, "scan": "abcdef123456"})
+
+
 def test_attach_errors(case_vault: Vault) -> None:
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
     with pytest.raises(CaseError, match="不在保管库中"):

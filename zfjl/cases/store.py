@@ -81,6 +81,7 @@ def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
     tz = vault.config.tz
     data = normalise_times(data, tz)
     data.setdefault("status", "办理中")
+    data["documents"] = [resolve_scan(vault, d) for d in data.get("documents", [])]
     data["media"] = [link for m in data.get("media", []) for link in resolve_media(vault, m)]
     vault.record("case.import", f"case:{data['case']}", {"case": data})
     return data
@@ -93,7 +94,7 @@ def add_document(vault: Vault, case_id: str, doc: dict[str, Any]) -> dict[str, A
         "documents": [d for d in case["documents"] if d["id"] != doc["id"]] + [doc],
     }
     parse_case(json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}")
-    doc = normalise_times(doc, vault.config.tz)
+    doc = resolve_scan(vault, normalise_times(doc, vault.config.tz))
     vault.record("case.document", f"case:{case_id}", {"case": case_id, "document": doc})
     return doc
 
@@ -123,6 +124,19 @@ def attach(
         raise CaseError("请指定要附加的录音录像编号，或 --device 与 --from/--to 时间段")
     vault.record("case.attach", f"case:{case_id}", {"case": case_id, "links": links})
     return links
+
+
+def resolve_scan(vault: Vault, doc: dict[str, Any]) -> dict[str, Any]:
+    """The scan of the signed paper document is an object already in the vault (ingested like
+    any file); the case keeps its full id."""
+    if not doc.get("scan"):
+        return doc
+    try:
+        return {**doc, "scan": resolve_id(vault, doc["scan"])}
+    except NotFoundError:
+        raise CaseError(
+            f"文书 {doc['id']} 的扫描件 {doc['scan']} 不在保管库中（请先用 zfjl ingest 存入扫描件）"
+        ) from None
 
 
 def _link(rec: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
