@@ -365,15 +365,16 @@ def test_case_commands_round_trip(tmp_path: Path, case_dump: Path) -> None:
     assert reimported.returncode == 0, reimported.stderr
     shown = json.loads(zfjl_cli("case", "show", "CASE-2024-099", "--json", env=env).stdout)
     assert shown["documents"][0]["type"] == "立案审批表" and len(shown["media"]) == 1
+    assert zfjl_cli("case", "status", "CASE-2024-099", "已结案", env=env).returncode == 0
+    assert zfjl_cli("case", "status", "CASE-2024-099", "结了", env=env).returncode == 2
     history = json.loads(zfjl_cli("case", "history", "CASE-2024-099", "--json", env=env).stdout)
-    assert [e["kind"] for e in history] == [
-        "case.open",
-        "case.document",
-        "case.attach",
-        "case.import",
-    ]
+    kinds = [e["kind"] for e in history]
+    assert kinds == ["case.open", "case.document", "case.attach", "case.import", "case.status"]
+    rec = shown["media"][0]["recording"]
+    linked = json.loads(zfjl_cli("show", rec, "--json", env=env).stdout)["cases"]
+    assert linked == [{"case_id": "CASE-2024-099", "activity": "现场检查", "document": ""}]
     listed = json.loads(zfjl_cli("case", "ls", "--json", env=env).stdout)
-    assert [c["id"] for c in listed] == ["CASE-2024-099"]
+    assert [(c["id"], c["status"]) for c in listed] == [("CASE-2024-099", "已结案")]
     check = zfjl_cli("check", "CASE-2024-099", "--json", env=env)
     assert check.returncode == 11  # a bare case: many requirements are missing
     fails = {f["rule"] for f in json.loads(check.stdout)["findings"] if f["status"] == "fail"}

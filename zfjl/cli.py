@@ -266,6 +266,10 @@ def show_cmd(
     out.print("入库经过：")
     for s in rec["sightings"]:
         out.print(f"  {s['seen_at']}  {s['source_path']}" + ("  [IMP]" if s["important"] else ""))
+    if rec["cases"]:
+        out.print(
+            "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"])
+        )
     out.print("日志事件：")
     for e in rec["events"]:
         out.print(f"  #{e['seq']} {e['ts']} {e['actor']} {e['kind']}")
@@ -475,6 +479,18 @@ def case_show_cmd(
         media.add_row(m["recording"][:12], m["kind"], m["activity"], m.get("document") or "—",
                       (m.get("start") or "—")[:19], (m.get("end") or "—")[:19], m.get("proves") or "—")  # fmt: skip
     out.print(media)
+
+
+@case_app.command("status", help="变更案件状态：办理中 / 已结案 / 已归档。")
+def case_status_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    status: Annotated[str, typer.Argument(help="办理中 / 已结案 / 已归档。")],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import set_status
+
+    set_status(_vault(), case, status)
+    _emit_json({"case": case, "status": status}) if as_json else out.print(f"{case}：{status}")
 
 
 @case_app.command("history", help="案件的全部变更记录（日志事件）。")

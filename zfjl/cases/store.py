@@ -99,6 +99,16 @@ def add_document(vault: Vault, case_id: str, doc: dict[str, Any]) -> dict[str, A
     return doc
 
 
+STATUSES = ("办理中", "已结案", "已归档")
+
+
+def set_status(vault: Vault, case_id: str, status: str) -> None:
+    if status not in STATUSES:
+        raise UsageError(f"案件状态只能是：{'、'.join(STATUSES)}")
+    get_case(vault, case_id)
+    vault.record("case.status", f"case:{case_id}", {"case": case_id, "status": status})
+
+
 def attach(
     vault: Vault,
     case_id: str,

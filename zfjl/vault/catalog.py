@@ -344,6 +344,12 @@ def _on_case_document(conn: sqlite3.Connection, ev: Event) -> None:
     _store_case(conn, case, ev.seq)
 
 
+def _on_case_status(conn: sqlite3.Connection, ev: Event) -> None:
+    case = _load_case(conn, ev.data["case"])
+    case["status"] = ev.data["status"]
+    _store_case(conn, case, ev.seq)
+
+
 def _on_case_attach(conn: sqlite3.Connection, ev: Event) -> None:
     case = _load_case(conn, ev.data["case"])
     case["media"] = case.get("media", []) + ev.data["links"]
@@ -366,6 +372,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
     "case.import": _on_case_state,
     "case.document": _on_case_document,
     "case.attach": _on_case_attach,
+    "case.status": _on_case_status,
 }
 
 

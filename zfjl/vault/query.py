@@ -113,4 +113,11 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
         vault.db.query("SELECT * FROM sightings WHERE object_id = ? ORDER BY seq", [oid])
     )
     rec["events"] = [e.as_dict() for e in events(vault.conn, oid)]
+    rec["cases"] = list(
+        vault.db.query(
+            "SELECT case_id, activity, document FROM case_media WHERE recording_id = ?"
+            " ORDER BY case_id",
+            [oid],
+        )
+    )
     return rec
