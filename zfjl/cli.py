@@ -634,6 +634,33 @@ def _print_summary(reports: list[Any]) -> None:
     )
 
 
+# -- render ---------------------------------------------------------------------------------
+@app.command("render", help="制作执法文书（PDF/A，A4 印刷版；或 HTML 预览）。")
+def render_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    doctype: Annotated[
+        str | None,
+        typer.Argument(help="文书类型（如 行政处罚决定书、送达回证、案卷封面）；省略则制作全部。"),
+    ] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出目录。")] = Path("."),
+    fmt: Annotated[str, typer.Option("--format", help="pdf / html / both。")] = "pdf",
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.errors import UsageError
+    from zfjl.render import render_case
+
+    formats = {"pdf": ("pdf",), "html": ("html",), "both": ("pdf", "html")}.get(fmt)
+    if formats is None:
+        raise UsageError("--format 只能是 pdf、html 或 both")
+    paths = render_case(_vault(), case, output, doctype=doctype, formats=formats)
+    if as_json:
+        _emit_json([str(p) for p in paths])
+    else:
+        for p in paths:
+            out.print(str(p))
+        out.print(f"已制作 {len(paths)} 个文件")
+
+
 # -- rules ----------------------------------------------------------------------------------
 def _rules() -> list[Any]:
     from zfjl.checklists import vault_rules

@@ -117,6 +117,22 @@ def hash_fd(fd: int, *, with_sha256: bool, threads: bool = False) -> Digests:
     return Digests(b3.hexdigest(), sha.hexdigest() if sha else "", size)
 
 
+def write_file_atomically(path: Path, data: bytes) -> Path:
+    """Write a small output file (a rendered document, a manifest) whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise _storage_error(exc, f"写入 {path.name}") from exc
+    return path
+
+
 def hash_source(src: Path, before: FileIdentity, *, with_sha256: bool = False) -> Digests:
     """Digests of a source file (no copy), refusing a file that changes while read."""
     fd = open_source_readonly(src)
