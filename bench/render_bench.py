@@ -42,7 +42,9 @@ def main() -> int:
             paths = render_case(vault, case["case"], work / "out")
             total = time.perf_counter() - start
         per_doc = total / len(paths)
-        print(f"案件文书 {n_docs} 份，制作 PDF {len(paths)} 个：共 {total:.2f} s，平均 {per_doc:.3f} s/份")
+        print(
+            f"案件文书 {n_docs} 份，制作 PDF {len(paths)} 个：共 {total:.2f} s，平均 {per_doc:.3f} s/份"
+        )
         print(f"  每份 ≤ 1 s：{'达标' if per_doc <= 1 else '未达标'}；"
               f"20 份案卷 ≤ 10 s：{'达标' if total * 20 / len(paths) <= 10 else '未达标'}"
               f"（折合 20 份 {total * 20 / len(paths):.2f} s）")  # fmt: skip

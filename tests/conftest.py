@@ -55,6 +55,39 @@ def fixed_clock(when: dt.datetime) -> Callable[[], dt.datetime]:
     return lambda: when
 
 
+SAMPLE_CASES = Path(__file__).resolve().parent.parent / "zfjl" / "checklists" / "samples"
+
+
+@pytest.fixture(scope="session")
+def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The footage the three sample cases refer to (2024), generated once per run."""
+    from zfjl.sample import make_case_dump
+
+    dest = tmp_path_factory.mktemp("casedump") / "DSJ"
+    make_case_dump(dest)
+    return dest
+
+
+@pytest.fixture
+def case_vault(tmp_path: Path, case_dump: Path) -> Iterator[Vault]:
+    """A vault holding that footage, stored on time (the day after the first recording)."""
+    v = Vault.create(tmp_path / "vault", clock=fixed_clock(dt.datetime(2024, 5, 7, 9, tzinfo=TZ)))
+    ingest(v, case_dump)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def sample_cases_vault(case_vault: Vault) -> Vault:
+    """case_vault with the three sample cases imported."""
+    from zfjl.cases.io import read_case_file
+    from zfjl.cases.store import import_case
+
+    for name in ("penalty", "demolition", "licensing"):
+        import_case(case_vault, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
+    return case_vault
+
+
 @pytest.fixture
 def vault(tmp_path: Path) -> Iterator[Vault]:
     v = Vault.create(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))

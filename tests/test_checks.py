@@ -17,12 +17,10 @@ from zfjl.checklists.examples import SAMPLES, apply_edits, example_cases, load_s
 from zfjl.checklists.examples import offline_links as offline
 from zfjl.checklists.predicates import Context
 from zfjl.errors import CaseError, CaseFormatError
-from zfjl.ingest import ingest
-from zfjl.sample import make_case_dump
 from zfjl.vault import Vault
 from zfjl.workdays import WorkdayCalendar
 
-from .conftest import fixed_clock, zfjl_cli
+from .conftest import zfjl_cli
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.date(2024, 9, 2)
@@ -211,22 +209,6 @@ def test_samples_are_valid_against_the_published_json_schema() -> None:
 
 
 # -- with a real vault: ingest the footage, import the cases, attach, check -------------------
-@pytest.fixture(scope="session")
-def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("casedump") / "DSJ"
-    make_case_dump(dest)
-    return dest
-
-
-@pytest.fixture
-def case_vault(tmp_path: Path, case_dump: Path) -> Vault:
-    # Stored the day after the first recording: everything is on time (art. 37).
-    v = Vault.create(tmp_path / "vault", clock=fixed_clock(
-        dt.datetime(2024, 5, 7, 9, 0, tzinfo=TZ)))  # fmt: skip
-    ingest(v, case_dump)
-    return v
-
-
 def test_sample_cases_import_and_check_against_real_footage(case_vault: Vault) -> None:
     for name in SAMPLES:
         data = import_case(case_vault, read_case_file(SAMPLE_DIR / f"{name}.yaml"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import subprocess
@@ -11,13 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zfjl.cases.io import read_case_file
 from zfjl.cases.store import add_document, get_case, import_case
-from zfjl.ingest import ingest
 from zfjl.render import CASE_PARTS, TEMPLATES, RenderError, render_case
 from zfjl.vault import Vault
 
-from .conftest import fixed_clock, zfjl_cli
+from .conftest import zfjl_cli
 
 SAMPLES = Path(__file__).resolve().parent.parent / "zfjl" / "checklists" / "samples"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -29,29 +26,11 @@ def pdf_text(path: Path) -> str:
     return re.sub(r"[ \t]+", " ", out.stdout)
 
 
-@pytest.fixture
-def rendered_vault(tmp_path: Path, case_dump: Path) -> Vault:
-    v = Vault.create(tmp_path / "vault", clock=fixed_clock(dt.datetime(2024, 5, 7, 9, tzinfo=TZ)))
-    ingest(v, case_dump)
-    for name in ("penalty", "demolition", "licensing"):
-        import_case(v, read_case_file(SAMPLES / f"{name}.yaml"))
-    return v
-
-
-@pytest.fixture(scope="session")
-def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from zfjl.sample import make_case_dump
-
-    dest = tmp_path_factory.mktemp("render-dump") / "DSJ"
-    make_case_dump(dest)
-    return dest
-
-
 def test_every_document_of_the_demolition_case_renders_with_its_data(
-    rendered_vault: Vault, tmp_path: Path
+    sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
-    paths = render_case(rendered_vault, "CASE-2024-045", tmp_path / "out")
-    case = get_case(rendered_vault, "CASE-2024-045")
+    paths = render_case(sample_cases_vault, "CASE-2024-045", tmp_path / "out")
+    case = get_case(sample_cases_vault, "CASE-2024-045")
     expected = sum(1 for d in case["documents"] if d["type"] in TEMPLATES) + len(CASE_PARTS)
     assert len(paths) == expected and all(p.suffix == ".pdf" for p in paths)
     texts = {p.name: pdf_text(p) for p in paths}
@@ -71,19 +50,21 @@ def test_every_document_of_the_demolition_case_renders_with_its_data(
 
 
 def test_extraction_list_carries_sha256_and_sm3_of_each_recording(
-    rendered_vault: Vault, tmp_path: Path
+    sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
-    (path,) = render_case(rendered_vault, "CASE-2024-031", tmp_path, doctype="视听资料提取清单")
+    (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="视听资料提取清单")
     text = pdf_text(path).replace(" ", "").replace("\n", "")
-    for link in get_case(rendered_vault, "CASE-2024-031")["media"]:
-        obj = rendered_vault.objects.path_for(link["recording"]).read_bytes()
+    for link in get_case(sample_cases_vault, "CASE-2024-031")["media"]:
+        obj = sample_cases_vault.objects.path_for(link["recording"]).read_bytes()
         assert hashlib.sha256(obj).hexdigest() in text
         assert hashlib.new("sm3", obj).hexdigest() in text
 
 
-def test_pdf_is_pdfa_with_fonts_embedded_and_reproducible(rendered_vault: Vault, tmp_path: Path) -> None:
-    (first,) = render_case(rendered_vault, "CASE-2024-031", tmp_path / "a", doctype="询问笔录")
-    (second,) = render_case(rendered_vault, "CASE-2024-031", tmp_path / "b", doctype="询问笔录")
+def test_pdf_is_pdfa_with_fonts_embedded_and_reproducible(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    (first,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path / "a", doctype="询问笔录")
+    (second,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path / "b", doctype="询问笔录")
     data = first.read_bytes()
     assert data == second.read_bytes()
     assert b"pdfaid:part" in data
@@ -91,25 +72,33 @@ def test_pdf_is_pdfa_with_fonts_embedded_and_reproducible(rendered_vault: Vault,
     rows = [line for line in fonts.splitlines()[2:] if line.strip()]
     assert rows and all(" yes " in line for line in rows)  # every font embedded
     assert "CJK" in fonts
-    kinds = [r[0] for r in rendered_vault.conn.execute(
-        "SELECT kind FROM journal WHERE subject = 'case:CASE-2024-031' ORDER BY seq")]
+    kinds = [
+        r[0]
+        for r in sample_cases_vault.conn.execute(
+            "SELECT kind FROM journal WHERE subject = 'case:CASE-2024-031' ORDER BY seq"
+        )
+    ]
     assert kinds.count("case.render") == 2
 
 
-def test_a_decision_missing_an_article_23_item_is_refused(rendered_vault: Vault, tmp_path: Path) -> None:
-    case = get_case(rendered_vault, "CASE-2024-031")
+def test_a_decision_missing_an_article_23_item_is_refused(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    case = get_case(sample_cases_vault, "CASE-2024-031")
     decision = next(d for d in case["documents"] if d["type"] == "行政处罚决定书")
     fields = {k: v for k, v in decision["fields"].items() if k not in ("救济途径和期限", "印章")}
-    add_document(rendered_vault, "CASE-2024-031", {**decision, "fields": fields})
+    add_document(sample_cases_vault, "CASE-2024-031", {**decision, "fields": fields})
     with pytest.raises(RenderError, match="救济途径和期限、印章"):
-        render_case(rendered_vault, "CASE-2024-031", tmp_path / "out", doctype="行政处罚决定书")
+        render_case(sample_cases_vault, "CASE-2024-031", tmp_path / "out", doctype="行政处罚决定书")
     assert not list(tmp_path.rglob("*行政处罚决定书*"))
 
 
-def test_blank_lines_for_what_is_filled_in_by_hand(rendered_vault: Vault, tmp_path: Path) -> None:
+def test_blank_lines_for_what_is_filled_in_by_hand(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
     from zfjl.render import environment, render_typst
 
-    case = get_case(rendered_vault, "CASE-2024-031")
+    case = get_case(sample_cases_vault, "CASE-2024-031")
     interview = next(d for d in case["documents"] if d["type"] == "询问笔录")
     env = environment()
     source = render_typst(env, "询问笔录", case, "某局", interview)
@@ -117,45 +106,48 @@ def test_blank_lines_for_what_is_filled_in_by_hand(rendered_vault: Vault, tmp_pa
     assert "stroke: (bottom" in place_line  # no place recorded: a line to write it on paper
     with_place = render_typst(env, "询问笔录", case, "某局", {**interview, "place": "建设路 18 号"})
     assert "stroke: (bottom" not in next(line for line in with_place.splitlines() if "地点" in line)
-    (path,) = render_case(rendered_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
+    (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
     text = pdf_text(path)
     assert "陈某某" in text and "43020001" in text and "已向当事人出示执法证件" in text
 
 
-def test_markup_in_values_is_printed_literally(rendered_vault: Vault, tmp_path: Path) -> None:
-    case = get_case(rendered_vault, "CASE-2024-031")
+def test_markup_in_values_is_printed_literally(sample_cases_vault: Vault, tmp_path: Path) -> None:
+    case = get_case(sample_cases_vault, "CASE-2024-031")
     case["party"]["name"] = "#set text(red) *张三* $x$ [李四] @ref"
-    import_case(rendered_vault, case)
-    (path,) = render_case(rendered_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
+    import_case(sample_cases_vault, case)
+    (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
     assert "#set text(red) *张三* $x$ [李四] @ref" in pdf_text(path)
 
 
 def test_a_bureau_overrides_a_template_and_undefined_data_is_an_error(
-    rendered_vault: Vault, tmp_path: Path
+    sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
-    local = rendered_vault.root / "templates"
+    local = sample_cases_vault.root / "templates"
     local.mkdir()
     (local / "询问笔录.typ.j2").write_text(
         '{% extends "_base.typ.j2" %}{% set title = "询问笔录（本局格式）" %}'
-        "{% block body %}被询问人：{{ case.party.name }}{% endblock %}\n", encoding="utf-8")
-    (path,) = render_case(rendered_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
+        "{% block body %}被询问人：{{ case.party.name }}{% endblock %}\n",
+        encoding="utf-8",
+    )
+    (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
     assert "询问笔录（本局格式）" in pdf_text(path).replace(" ", "")
     (local / "询问笔录.typ.j2").write_text(
         '{% extends "_base.typ.j2" %}{% set title = "x" %}{% block body %}{{ case.nothing }}{% endblock %}',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with pytest.raises(RenderError, match="缺少数据"):
-        render_case(rendered_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
+        render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
 
 
-def test_html_preview(rendered_vault: Vault, tmp_path: Path) -> None:
-    (path,) = render_case(rendered_vault, "CASE-2024-052", tmp_path, doctype="送达回证",
+def test_html_preview(sample_cases_vault: Vault, tmp_path: Path) -> None:
+    (path,) = render_case(sample_cases_vault, "CASE-2024-052", tmp_path, doctype="送达回证",
                           formats=("html",))  # fmt: skip
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
 
 
-def test_render_errors_from_the_command_line(rendered_vault: Vault, tmp_path: Path) -> None:
-    env = {"ZFJL_VAULT": str(rendered_vault.root)}
+def test_render_errors_from_the_command_line(sample_cases_vault: Vault, tmp_path: Path) -> None:
+    env = {"ZFJL_VAULT": str(sample_cases_vault.root)}
     missing = zfjl_cli("render", "CASE-2024-052", "询问笔录", "-o", str(tmp_path), env=env)
     assert missing.returncode == 4 and "没有 询问笔录" in missing.stderr
     unknown = zfjl_cli("render", "CASE-2024-052", "起诉状", "-o", str(tmp_path), env=env)

@@ -661,6 +661,76 @@ def render_cmd(
         out.print(f"已制作 {len(paths)} 个文件")
 
 
+# -- bundle ---------------------------------------------------------------------------------
+BUNDLE_PROBLEMS = {
+    "checksum_mismatch": "校验值不符", "file_missing": "文件缺失", "unexpected_file": "多出文件",
+    "not_in_vault": "保管库中没有该原始记录", "vault_mismatch": "与保管库中的原始记录不符",
+    "custody_changed": "保管日志被改动", "invalid_bag": "不是合法的 BagIt 包",
+}  # fmt: skip
+
+
+@app.command(
+    "bundle",
+    help="案件包（BagIt 1.0，任何人可用 bagit.py、sha256sum 校验）：zfjl bundle CASE --purpose court -o PATH；"
+    "校验：zfjl bundle verify PATH。",
+)
+def bundle_cmd(
+    target: Annotated[str, typer.Argument(help="案件编号；或 verify。")],
+    path: Annotated[
+        Path | None, typer.Argument(help="与 verify 同用：案件包目录或 .tar 文件。")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="输出目录，或以 .tar 结尾的文件。")
+    ] = None,
+    purpose: Annotated[
+        str | None, typer.Option(help="court（法院）/ review（法规科审查）/ archive（归档）。")
+    ] = None,
+    approval: Annotated[
+        str | None, typer.Option(help="涉密内容的提供批准文号（第四十四条）；无则涉密内容不入包。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.errors import UsageError
+
+    if target == "verify":
+        if path is None:
+            raise UsageError("请给出要校验的案件包：zfjl bundle verify PATH")
+        _bundle_verify(path, as_json)
+        return
+    if output is None or purpose is None:
+        raise UsageError("打包须给出 -o PATH 与 --purpose court|review|archive")
+    from zfjl.bundle import bundle_case
+
+    report = bundle_case(_vault(), target, output, purpose=purpose, approval=approval)
+    if as_json:
+        _emit_json(report.as_dict())
+        return
+    out.print(f"已生成案件包：{report.path}（{report.files} 个文件，{report.bytes / 1e6:.1f} MB）")
+    out.print(f"manifest-sha256.txt 的 SHA-256：{report.manifest_sha256}（已记入日志）")
+    for w in report.withheld:
+        out.print(f"⚠ 未入包：{w['id'][:12]}（{w['reason']}）")
+
+
+def _bundle_verify(path: Path, as_json: bool) -> None:
+    from zfjl.bundle import verify_bundle
+    from zfjl.errors import VaultNotFound
+
+    try:
+        vault = _vault()
+    except VaultNotFound:
+        vault = None  # a recipient without the vault still checks the bag and the log
+    report = verify_bundle(path, vault)
+    if as_json:
+        _emit_json(report.as_dict())
+    else:
+        for f in report.findings:
+            detail = f"（应为 {f.expected}，实为 {f.found}）" if f.expected else ""
+            out.print(f"✘ {BUNDLE_PROBLEMS.get(f.code, f.code)}：{f.file}{detail}", markup=False)
+        out.print("✔ 案件包完好" if report.ok else f"✘ 案件包有 {len(report.findings)} 处问题")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 # -- rules ----------------------------------------------------------------------------------
 def _rules() -> list[Any]:
     from zfjl.checklists import vault_rules

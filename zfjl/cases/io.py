@@ -65,7 +65,13 @@ def _schema_message(err: Any) -> str:
     if err.validator == "additionalProperties":
         return f"有未知字段（{err.message}）"
     if err.validator == "pattern":
-        return f"格式不对：{err.instance!r}（日期时间写作 2024-05-03T10:15）"
+        if str(err.validator_value).startswith("^\\d{4}"):
+            return f"格式不对：{err.instance!r}（日期时间写作 2024-05-03T10:15）"
+        if list(err.absolute_path) == ["case"]:
+            return (
+                f"案件编号 {err.instance!r} 不合规（3–64 位字母、数字、- 或 _，如 CASE-2024-031）"
+            )
+        return f"格式不对：{err.instance!r}（只能含字母、数字、- 和 _）"
     if err.validator == "type":
         return f"类型不对：应为 {err.validator_value}，实为 {type(err.instance).__name__}"
     return err.message

@@ -40,7 +40,8 @@ TEMPLATES = {
     "结案审批表": "结案审批表",
 }
 # Parts of the case file (案卷), rendered from the whole case rather than one document.
-CASE_PARTS = ("案卷封面", "卷内文件目录", "卷内备考表", "视听资料提取清单")
+EVIDENCE_LIST = "视听资料提取清单"
+CASE_PARTS = ("案卷封面", "卷内文件目录", "卷内备考表", EVIDENCE_LIST)
 
 # Art. 23: a decision missing one of these is refused, with the missing items named.
 DECISION_ITEMS = (
@@ -118,7 +119,13 @@ def builtin_template_dirs() -> list[Path]:
     return dirs
 
 
-def environment(override_dirs: list[Path] | None = None) -> jinja2.Environment:
+def render_cache(env: jinja2.Environment) -> Path | None:
+    return env.globals.get("_cache")  # type: ignore[return-value]
+
+
+def environment(
+    override_dirs: list[Path] | None = None, cache: Path | None = None
+) -> jinja2.Environment:
     loader = jinja2.FileSystemLoader([*(override_dirs or []), *builtin_template_dirs()])
     env = jinja2.Environment(
         loader=loader,
@@ -128,6 +135,7 @@ def environment(override_dirs: list[Path] | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time, raw=Markup)
+    env.globals["_cache"] = cache
     return env
 
 
@@ -174,11 +182,27 @@ def render_typst(
         raise RenderError(f"模板 {template} 有误：{exc}") from None
 
 
-def compile_pdf(source: str, when: dt.datetime | None = None) -> bytes:
-    """Typst → PDF/A-2b, fonts embedded. A fixed timestamp makes the bytes reproducible."""
+def compile_pdf(source: str, when: dt.datetime | None = None, cache: Path | None = None) -> bytes:
+    """Typst → PDF/A-2b, fonts embedded. A fixed timestamp makes the bytes reproducible, and
+    so cacheable: the same source and time give the same PDF, kept under `cache` by digest
+    (a derived cache, safe to delete: it only saves re-typesetting an unchanged document)."""
+    stamp = int((when or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).timestamp())
+    key = hashlib.sha256(f"{stamp}\n{source}".encode()).hexdigest()
+    cached = cache / f"{key}.pdf" if cache is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    pdf = _typeset(source, stamp)
+    if cached is not None:
+        from zfjl.vault.objects import write_file_atomically
+
+        cache.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+        write_file_atomically(cached, pdf)
+    return pdf
+
+
+def _typeset(source: str, stamp: int) -> bytes:
     import typst
 
-    stamp = int((when or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).timestamp())
     try:
         return bytes(typst.compile(source.encode("utf-8"), pdf_standards=["a-2b"], timestamp=stamp))
     except typst.TypstError as exc:
@@ -203,14 +227,6 @@ def compile_html(source: str, title: str) -> str:
 def output_name(case: dict[str, Any], template: str, doc: dict[str, Any] | None) -> str:
     date = ((doc or {}).get("date") or case["opened_at"])[:10]
     return f"{date}_{template}" + (f"_{doc['id']}" if doc else "")
-
-
-def sm3_of(path: Path) -> str:
-    h = hashlib.new("sm3")
-    with open(path, "rb") as f:
-        while chunk := f.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def documents_to_render(
@@ -238,26 +254,79 @@ KIND_CN = {"video": "录像", "photo": "照片", "audio": "录音", "other": "�
 
 
 def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per recording linked to the case, for the extraction list (提取清单). SM3 is
-    computed from the stored object (OpenSSL's, ~360 MB/s)."""
+    """One row per recording linked to the case, for the extraction list (提取清单)."""
+    from zfjl.errors import NotFoundError
+    from zfjl.vault.query import object_digests
+
     rows: dict[str, dict[str, Any]] = {}
     for link in case.get("media", []):
         oid = link["recording"]
         if oid in rows:
             continue
         found = vault.conn.execute(
-            "SELECT r.size, r.sha256, r.file_type FROM recordings r WHERE r.id = ?", (oid,)
+            "SELECT size, file_type FROM recordings WHERE id = ?", (oid,)
         ).fetchone()
-        if found is None:
-            raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中")
-        size, sha256, file_type = found
-        path = vault.objects.path_for(oid)
+        try:
+            digests = object_digests(vault, oid)
+        except (NotFoundError, FileNotFoundError):
+            raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中") from None
         rows[oid] = {
-            **link, "id": oid, "size": size, "sha256": sha256, "format": file_type,
+            **link, "id": oid, "size": found[0], "format": found[1], **digests,
             "kind_cn": KIND_CN.get(link["kind"], link["kind"]),
-            "sm3": sm3_of(path) if path.exists() else "（对象缺失）",
         }  # fmt: skip
     return sorted(rows.values(), key=lambda r: (r.get("start") or "", r["id"]))
+
+
+def render_pairs(
+    env: jinja2.Environment,
+    case: dict[str, Any],
+    bureau: str,
+    pairs: list[tuple[str, dict[str, Any] | None]],
+    out_dir: Path,
+    *,
+    formats: tuple[str, ...] = ("pdf",),
+    evidence: list[dict[str, Any]] | None = None,
+) -> list[Path]:
+    """Render (template, document) pairs into out_dir. Touches no database, so a caller may
+    run it on another thread (bundles render while they copy)."""
+    from zfjl.vault.objects import write_file_atomically
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"evidence": evidence or []}
+    cache = render_cache(env)
+    written: list[Path] = []
+    for template, doc in pairs:
+        source = render_typst(env, template, case, bureau, doc, extra)
+        name = output_name(case, template, doc)
+        when = dt.datetime.fromisoformat((doc or {}).get("date") or case["opened_at"])
+        if "pdf" in formats:
+            pdf = compile_pdf(source, when, cache)
+            written.append(write_file_atomically(out_dir / f"{name}.pdf", pdf))
+        if "html" in formats:
+            html = compile_html(source, f"{template} {case['case']}").encode("utf-8")
+            written.append(write_file_atomically(out_dir / f"{name}.html", html))
+    return written
+
+
+def vault_environment(vault: Any) -> jinja2.Environment:
+    """Templates: the vault's own first, then the shipped ones; PDFs cached in the vault."""
+    return environment([vault.root / "templates"], cache=vault.root / "cache" / "render")
+
+
+def render_case_files(
+    vault: Any,
+    case: dict[str, Any],
+    out_dir: Path,
+    *,
+    doctype: str | None = None,
+    formats: tuple[str, ...] = ("pdf",),
+) -> list[Path]:
+    """Render a case's documents into out_dir (no journal entry: callers record their own)."""
+    pairs = documents_to_render(case, doctype)
+    needs_list = any(t == EVIDENCE_LIST for t, _ in pairs)
+    return render_pairs(vault_environment(vault), case, vault.config.bureau, pairs,
+                        out_dir, formats=formats,
+                        evidence=evidence_items(vault, case) if needs_list else None)  # fmt: skip
 
 
 def render_case(
@@ -271,26 +340,9 @@ def render_case(
     """Render one document type (or every document and the case-file parts) of a case into
     out_dir; journaled as `case.render` with each file's SHA-256."""
     from zfjl.cases.store import get_case
-    from zfjl.vault.objects import write_file_atomically
 
-    case = get_case(vault, case_id)
-    env = environment([vault.root / "templates"])
-    pairs = documents_to_render(case, doctype)
-    extra = {"evidence": evidence_items(vault, case)} if any(
-        t == "视听资料提取清单" for t, _ in pairs) else {"evidence": []}  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for template, doc in pairs:
-        source = render_typst(env, template, case, vault.config.bureau, doc, extra)
-        name = output_name(case, template, doc)
-        when = dt.datetime.fromisoformat((doc or {}).get("date") or case["opened_at"])
-        if "pdf" in formats:
-            written.append(
-                write_file_atomically(out_dir / f"{name}.pdf", compile_pdf(source, when))
-            )
-        if "html" in formats:
-            html = compile_html(source, f"{template} {case_id}").encode("utf-8")
-            written.append(write_file_atomically(out_dir / f"{name}.html", html))
+    written = render_case_files(vault, get_case(vault, case_id), out_dir, doctype=doctype,
+                                formats=formats)  # fmt: skip
     vault.record("case.render", f"case:{case_id}", {
         "case": case_id, "doctype": doctype,
         "files": [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],

@@ -123,6 +123,11 @@ CREATE TABLE IF NOT EXISTS case_media (
     PRIMARY KEY (case_id, recording_id, activity, document)
 );
 CREATE INDEX IF NOT EXISTS case_media_recording ON case_media(recording_id);
+CREATE TABLE IF NOT EXISTS object_digests (
+    id TEXT PRIMARY KEY,
+    sha512 TEXT NOT NULL,
+    sm3 TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS calendar_days (
     date TEXT PRIMARY KEY,
     workday INTEGER NOT NULL,
@@ -141,6 +146,7 @@ DERIVED_TABLES = (
     "calendar_days",
     "cases",
     "case_media",
+    "object_digests",
 )
 
 RECORDING_COLUMNS = [
@@ -356,6 +362,14 @@ def _on_case_attach(conn: sqlite3.Connection, ev: Event) -> None:
     _store_case(conn, case, ev.seq)
 
 
+def _on_object_digests(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    conn.execute(
+        "INSERT OR IGNORE INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?)",
+        (d["id"], d["sha512"], d["sm3"]),
+    )
+
+
 def _ignore(conn: sqlite3.Connection, ev: Event) -> None:
     """Events kept for the record only (vault.init, object.restored, …)."""
 
@@ -373,6 +387,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
     "case.document": _on_case_document,
     "case.attach": _on_case_attach,
     "case.status": _on_case_status,
+    "object.digests": _on_object_digests,
 }
 
 

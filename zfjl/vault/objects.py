@@ -144,6 +144,17 @@ def hash_source(src: Path, before: FileIdentity, *, with_sha256: bool = False) -
         os.close(fd)
 
 
+def sha512_and_sm3(path: Path) -> tuple[str, str]:
+    """The digests some recipients need besides SHA-256 and BLAKE3 (BagIt's SHA-512, the
+    national SM3), in one streaming read."""
+    sha512, sm3 = hashlib.sha512(), hashlib.new("sm3")
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            sha512.update(chunk)
+            sm3.update(chunk)
+    return sha512.hexdigest(), sm3.hexdigest()
+
+
 def hash_path(path: Path, *, with_sha256: bool = False, threads: bool = True) -> Digests:
     fd = os.open(path, os.O_RDONLY)
     try:

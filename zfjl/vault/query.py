@@ -121,3 +121,22 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
         )
     )
     return rec
+
+
+def object_digests(vault: Vault, oid: str) -> dict[str, str]:
+    """All four digests of an object. SHA-512 and SM3 are computed the first time they are
+    asked for (bundles, extraction lists) and journaled, so later bundles read nothing twice."""
+    from zfjl.vault.objects import sha512_and_sm3
+
+    row = vault.conn.execute(
+        "SELECT o.sha256, d.sha512, d.sm3 FROM objects o LEFT JOIN object_digests d ON d.id = o.id"
+        " WHERE o.id = ?",
+        (oid,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"保管库中没有编号为 {oid} 的文件")
+    sha256, sha512, sm3 = row
+    if sha512 is None:
+        sha512, sm3 = sha512_and_sm3(vault.objects.path_for(oid))
+        vault.record("object.digests", oid, {"id": oid, "sha512": sha512, "sm3": sm3})
+    return {"blake3": oid, "sha256": sha256, "sha512": sha512, "sm3": sm3}

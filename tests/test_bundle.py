@@ -1,0 +1,228 @@
+"""`zfjl bundle`: a BagIt 1.0 case package that the Library of Congress `bagit.py`, plain
+`sha256sum -c` and `zfjl bundle verify` all accept, and all reject once a byte changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from zfjl.bundle import BundleError, bundle_case, verify_bundle
+from zfjl.cases.store import get_case, import_case
+from zfjl.vault import Vault
+
+from .conftest import zfjl_cli
+
+BAGIT = str(Path(sys.executable).with_name("bagit.py"))
+
+
+def bagit_validate(bag: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, BAGIT, "--validate", str(bag)], capture_output=True,
+                          text=True)  # fmt: skip
+
+
+def sha256sum_check(bag: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sha256sum", "-c", "manifest-sha256.txt"], cwd=bag, capture_output=True,
+                          text=True)  # fmt: skip
+
+
+@pytest.fixture
+def bag(sample_cases_vault: Vault, tmp_path: Path) -> Path:
+    out = tmp_path / "CASE-2024-045-court"
+    bundle_case(sample_cases_vault, "CASE-2024-045", out, purpose="court")
+    return out
+
+
+def test_bag_validates_with_standard_tools(bag: Path, sample_cases_vault: Vault) -> None:
+    proc = bagit_validate(bag)
+    assert proc.returncode == 0 and "is valid" in proc.stderr
+    assert sha256sum_check(bag).returncode == 0
+    assert verify_bundle(bag, sample_cases_vault).ok
+    assert (
+        bag / "bagit.txt"
+    ).read_text() == "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8")
+    assert "External-Identifier: CASE-2024-045" in info
+    assert "Source-Organization: 株洲市城市管理和综合执法局" in info
+    assert "Bagging-Date: 2024-05-07" in info and "Payload-Oxum: " in info
+    assert not (bag / "fetch.txt").exists()
+    for name in ("manifest-sha512.txt", "tagmanifest-sha256.txt", "tagmanifest-sha512.txt",
+                 "zfjl/manifest-blake3.txt", "zfjl/manifest-sm3.txt"):  # fmt: skip
+        assert (bag / name).is_file(), name
+
+
+def test_payload_holds_originals_documents_case_data_and_custody(
+    bag: Path, sample_cases_vault: Vault
+) -> None:
+    originals = sorted(p.name for p in (bag / "data" / "originals").iterdir())
+    assert "20240729_075800_DSJ03_强制拆除.mp4" in originals
+    assert "20240604_095800_DSJ02_询问.mp4" in originals
+    blake = dict(line.split("  ")[::-1] for line in
+                 (bag / "zfjl" / "manifest-blake3.txt").read_text("utf-8").splitlines())  # fmt: skip
+    for name in originals:
+        oid = blake[f"data/originals/{name}"]
+        assert (bag / "data" / "originals" / name).read_bytes() == \
+            sample_cases_vault.objects.path_for(oid).read_bytes()  # fmt: skip
+    docs = {p.name for p in (bag / "data" / "documents").iterdir()}
+    assert (
+        "2024-06-24_行政处罚决定书_d-decision.pdf" in docs
+        and "2024-06-03_视听资料提取清单.pdf" in docs
+    )
+    case = json.loads((bag / "data" / "case.json").read_text("utf-8"))
+    assert case == get_case(sample_cases_vault, "CASE-2024-045")
+    custody = json.loads((bag / "data" / "custody" / "custody-log.json").read_text("utf-8"))
+    kinds = {e["kind"] for e in custody}
+    assert {"case.import", "object.add", "object.seen"} <= kinds
+    assert all(len(e["hash"]) == 64 and len(e["prev_hash"]) == 64 for e in custody)
+
+
+def test_bundling_twice_gives_identical_payload_and_manifests(
+    sample_cases_vault: Vault, tmp_path: Path, bag: Path
+) -> None:
+    again = tmp_path / "again"
+    bundle_case(sample_cases_vault, "CASE-2024-045", again, purpose="court")
+    for name in ("manifest-sha256.txt", "manifest-sha512.txt", "zfjl/manifest-blake3.txt",
+                 "zfjl/manifest-sm3.txt"):  # fmt: skip
+        assert (bag / name).read_bytes() == (again / name).read_bytes(), name
+    for p in (bag / "data").rglob("*"):
+        if p.is_file():
+            assert p.read_bytes() == (again / p.relative_to(bag)).read_bytes(), p.name
+
+
+@pytest.mark.parametrize(
+    "victim",
+    ["data/originals/20240604_095800_DSJ02_询问.mp4", "data/documents/2024-06-24_行政处罚决定书_d-decision.pdf",
+     "data/case.json"],
+)  # fmt: skip
+def test_one_changed_byte_is_caught_and_named_by_all_three(
+    bag: Path, sample_cases_vault: Vault, victim: str
+) -> None:
+    path = bag / victim
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    proc = bagit_validate(bag)
+    assert proc.returncode != 0 and victim in proc.stderr
+    check = sha256sum_check(bag)
+    assert check.returncode != 0 and f"{victim}: FAILED" in check.stdout
+    report = verify_bundle(bag, sample_cases_vault)
+    assert victim in {f.file for f in report.findings}
+    cli = zfjl_cli("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(sample_cases_vault.root)})
+    assert cli.returncode == 1 and victim in cli.stdout
+
+
+def test_a_removed_file_is_caught_and_named_by_all_three(
+    bag: Path, sample_cases_vault: Vault
+) -> None:
+    victim = "data/originals/20240729_075800_DSJ03_强制拆除.mp4"
+    (bag / victim).unlink()
+    proc = bagit_validate(bag)
+    # bagit-python checks Payload-Oxum (file count and bytes) before the manifests, and stops
+    # there: it fails and says a file is missing; sha256sum and zfjl name the file.
+    assert proc.returncode != 0 and "Expected 26 files" in proc.stderr
+    check = sha256sum_check(bag)
+    assert check.returncode != 0 and victim in check.stdout + check.stderr
+    assert ("file_missing", victim) in {(f.code, f.file) for f in verify_bundle(bag).findings}
+
+
+def test_rewritten_manifests_do_not_fool_the_vault_check(
+    bag: Path, sample_cases_vault: Vault
+) -> None:
+    """A forger who swaps an original and recomputes every manifest gets a valid bag, but not
+    past the vault's digests."""
+    import bagit
+
+    victim = "data/originals/20240604_095800_DSJ02_询问.mp4"
+    (bag / victim).chmod(0o644)
+    (bag / victim).write_bytes(b"forged footage")
+    shutil.rmtree(bag / "zfjl")
+    bagit.Bag(str(bag)).save(manifests=True)  # bagit-python recomputes every manifest
+    assert bagit_validate(bag).returncode == 0
+    findings = verify_bundle(bag, sample_cases_vault).findings
+    assert ("not_in_vault", victim) in {(f.code, f.file) for f in findings} or \
+        ("vault_mismatch", victim) in {(f.code, f.file) for f in findings}  # fmt: skip
+
+
+def test_an_edited_custody_log_is_named(bag: Path) -> None:
+    log = bag / "data" / "custody" / "custody-log.json"
+    rows = json.loads(log.read_text("utf-8"))
+    rows[0]["actor"] = "someone-else"
+    log.write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+    findings = verify_bundle(bag).findings
+    assert any(
+        f.code == "custody_changed" and f.file.endswith(f"#{rows[0]['seq']}") for f in findings
+    )
+
+
+def test_tar_bundle_verifies_and_is_reproducible(sample_cases_vault: Vault, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.tar", tmp_path / "b.tar"
+    bundle_case(sample_cases_vault, "CASE-2024-031", first, purpose="review")
+    bundle_case(sample_cases_vault, "CASE-2024-031", second, purpose="review")
+    assert verify_bundle(first, sample_cases_vault).ok
+    with tarfile.open(first) as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    assert bagit_validate(tmp_path / "x" / "a").returncode == 0
+    with tarfile.open(first) as a, tarfile.open(second) as b:
+
+        def payload(t: tarfile.TarFile) -> dict[str, bytes]:
+            return {m.name.split("/", 1)[1]: t.extractfile(m).read() for m in t.getmembers()  # type: ignore[union-attr]
+                    if m.isfile() and "/data/" in f"/{m.name.split('/', 1)[1]}"}  # fmt: skip
+
+        assert payload(a) == payload(b)
+
+
+def test_every_bundle_is_journaled_with_its_manifest_digest(
+    bag: Path, sample_cases_vault: Vault
+) -> None:
+    row = sample_cases_vault.conn.execute(
+        "SELECT data FROM journal WHERE kind = 'case.bundle' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    data = json.loads(row[0])
+    assert data["purpose"] == "court" and data["case"] == "CASE-2024-045"
+    assert (
+        data["manifest_sha256"]
+        == hashlib.sha256((bag / "manifest-sha256.txt").read_bytes()).hexdigest()
+    )
+
+
+def test_confidential_items_are_left_out_unless_approved(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    case = get_case(sample_cases_vault, "CASE-2024-031")
+    case["flags"]["confidential"] = True
+    import_case(sample_cases_vault, case)
+    kept_out = tmp_path / "no-approval"
+    report = bundle_case(sample_cases_vault, "CASE-2024-031", kept_out, purpose="court")
+    assert len(report.withheld) == 3 and not (kept_out / "data" / "originals").exists()
+    assert "Zfjl-Withheld: 3" in (kept_out / "bag-info.txt").read_text("utf-8")
+    assert len(json.loads((kept_out / "data" / "withheld.json").read_text("utf-8"))) == 3
+    assert bagit_validate(kept_out).returncode == 0
+    approved = tmp_path / "approved"
+    report = bundle_case(sample_cases_vault, "CASE-2024-031", approved, purpose="court",
+                         approval="株城管复〔2024〕7号")  # fmt: skip
+    assert report.withheld == [] and len(list((approved / "data" / "originals").iterdir())) == 3
+
+
+def test_never_overwrites_and_errors_are_clear(
+    bag: Path, sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    before = (bag / "manifest-sha256.txt").read_bytes()
+    with pytest.raises(BundleError, match="已存在"):
+        bundle_case(sample_cases_vault, "CASE-2024-045", bag, purpose="court")
+    assert (bag / "manifest-sha256.txt").read_bytes() == before
+    env = {"ZFJL_VAULT": str(sample_cases_vault.root)}
+    bad = zfjl_cli(
+        "bundle", "CASE-2024-045", "--purpose", "party", "-o", str(tmp_path / "x"), env=env
+    )
+    assert bad.returncode == 2 and "--purpose" in bad.stderr
+    missing = zfjl_cli("bundle", "verify", str(tmp_path / "nothing"), env=env)
+    assert missing.returncode == 4 and "找不到案件包" in missing.stderr
+    no_vault = zfjl_cli("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(tmp_path / "none")})
+    assert no_vault.returncode == 0 and "完好" in no_vault.stdout
