@@ -29,6 +29,12 @@ demo: setup
 	@echo "--- 演示录像按 2024 年生成、今天才入库：第三十七条（2 个工作日内存储）应报违反，其余各条应符合 ---"
 	-$(ZFJL) --vault $(DEMO)/vault check CASE-2024-045 --as-of 2024-09-02
 	-$(ZFJL) --vault $(DEMO)/vault check --all --archived --as-of 2024-09-02
+	@echo "--- 制作文书（PDF/A）与案件包（BagIt 1.0），并用三种工具校验 ---"
+	$(ZFJL) --vault $(DEMO)/vault render CASE-2024-045 -o $(DEMO)/documents
+	$(ZFJL) --vault $(DEMO)/vault bundle CASE-2024-045 --purpose court -o $(DEMO)/CASE-2024-045-court
+	.venv/bin/bagit.py --validate $(DEMO)/CASE-2024-045-court
+	cd $(DEMO)/CASE-2024-045-court && sha256sum -c --quiet manifest-sha256.txt && echo "sha256sum: OK"
+	$(ZFJL) --vault $(DEMO)/vault bundle verify $(DEMO)/CASE-2024-045-court
 
 test: setup
 	.venv/bin/python -m pytest -q
