@@ -29,8 +29,7 @@ from zfjl import __version__
 from zfjl.cases.store import get_case
 from zfjl.errors import NotFoundError, UsageError, ZfjlError
 from zfjl.vault.journal import canonical_json, events, row_hash
-from zfjl.vault.objects import sha512_and_sm3
-from zfjl.vault.query import object_digests
+from zfjl.vault.query import ensure_digests, object_digests
 from zfjl.vault.vault import Vault
 
 PURPOSES = {"court": "向人民法院提供", "review": "报送法规科审查", "archive": "归档"}
@@ -201,7 +200,6 @@ def bundle_case(
 def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
            approval: str | None) -> BundleReport:  # fmt: skip
     from zfjl.render import (
-        EVIDENCE_LIST,
         documents_to_render,
         evidence_items,
         render_pairs,
@@ -212,26 +210,18 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
     pairs = documents_to_render(case, None)
     documents = bag / "data" / "documents"
     env = vault_environment(vault)
-    uncached = [(src, oid) for src, _, oid in originals if not _cached_digests(vault, oid)]
-    # The extraction list needs every original's SM3: rendered with the others, beside the
-    # copy, when the digests are known already; after the copy when they are computed now.
-    early = [p for p in pairs if p[0] != EVIDENCE_LIST or not uncached]
-    late = [p for p in pairs if p not in early]
-    evidence = evidence_items(vault, case) if not uncached else None
-    with ThreadPoolExecutor(2) as pool:
-        rendering = pool.submit(render_pairs, env, case, vault.config.bureau, early, documents,
-                                evidence=evidence)  # fmt: skip
-        hashing = {oid: pool.submit(sha512_and_sm3, src) for src, oid in uncached}
+    # SHA-512 and SM3 of the originals were fixed when they became the case's evidence
+    # (import/attach); computed here only for links made before that rule.
+    ensure_digests(vault, [oid for _, _, oid in originals])
+    with ThreadPoolExecutor(1) as pool:  # Typst works while the kernel copies
+        rendering = pool.submit(render_pairs, env, case, vault.config.bureau, pairs, documents,
+                                evidence=evidence_items(vault, case))  # fmt: skip
         for src, rel, oid in originals:
             _copy(src, bag / rel)
             if (bag / rel).stat().st_size != src.stat().st_size:
                 raise BundleError(f"复制原始记录 {oid[:12]} 不完整（磁盘已满？）")
-        _record_digests(vault, {oid: fut.result() for oid, fut in hashing.items()})
         rendering.result()
     known = {rel: object_digests(vault, oid) for _, rel, oid in originals}
-    if late:
-        render_pairs(env, case, vault.config.bureau, late, documents,
-                     evidence=evidence_items(vault, case))  # fmt: skip
     for doc in case.get("documents", []):
         if doc.get("scan"):
             _copy(
@@ -260,21 +250,6 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
     _write_manifests(bag, "tagmanifest", tag_digests, PAYLOAD_ALGORITHMS)
     manifest_sha = hashlib.sha256((bag / "manifest-sha256.txt").read_bytes()).hexdigest()
     return BundleReport(bag, len(files), size, withheld, manifest_sha)
-
-
-def _cached_digests(vault: Vault, oid: str) -> bool:
-    return (
-        vault.conn.execute("SELECT 1 FROM object_digests WHERE id = ?", (oid,)).fetchone()
-        is not None
-    )
-
-
-def _record_digests(vault: Vault, computed: dict[str, tuple[str, str]]) -> None:
-    if not computed:
-        return
-    with vault.writing() as w:
-        for oid, (sha512, sm3) in computed.items():
-            w.append("object.digests", oid, {"id": oid, "sha512": sha512, "sm3": sm3})
 
 
 def _write_bag_info(bag: Path, vault: Vault, case: dict[str, Any], purpose: str,

@@ -13,7 +13,7 @@ from typing import Any
 
 from zfjl.cases.io import parse_case
 from zfjl.errors import CaseError, NotFoundError, UsageError
-from zfjl.vault.query import resolve_id
+from zfjl.vault.query import ensure_digests, resolve_id
 from zfjl.vault.vault import Vault
 
 CATALOG_FACTS = {"device", "from", "to", "recording", "kind", "start", "end", "late", "officer"}
@@ -83,6 +83,7 @@ def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
     data.setdefault("status", "办理中")
     data["documents"] = [resolve_scan(vault, d) for d in data.get("documents", [])]
     data["media"] = [link for m in data.get("media", []) for link in resolve_media(vault, m)]
+    ensure_digests(vault, [m["recording"] for m in data["media"]])
     vault.record("case.import", f"case:{data['case']}", {"case": data})
     return data
 
@@ -132,6 +133,7 @@ def attach(
         links.extend(resolve_media(vault, {**base, "device": device, "from": since, "to": until}))
     if not links:
         raise CaseError("请指定要附加的录音录像编号，或 --device 与 --from/--to 时间段")
+    ensure_digests(vault, [m["recording"] for m in links])
     vault.record("case.attach", f"case:{case_id}", {"case": case_id, "links": links})
     return links
 

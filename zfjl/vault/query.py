@@ -140,3 +140,24 @@ def object_digests(vault: Vault, oid: str) -> dict[str, str]:
         sha512, sm3 = sha512_and_sm3(vault.objects.path_for(oid))
         vault.record("object.digests", oid, {"id": oid, "sha512": sha512, "sm3": sm3})
     return {"blake3": oid, "sha256": sha256, "sha512": sha512, "sm3": sm3}
+
+
+def ensure_digests(vault: Vault, oids: list[str]) -> int:
+    """Compute and journal SHA-512 and SM3 for the objects that lack them (two at a time: the
+    hashes release the GIL). Called when recordings become a case's evidence, so bundles and
+    extraction lists later only copy and print. Returns how many were computed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zfjl.vault.objects import sha512_and_sm3
+
+    known = {r[0] for r in vault.conn.execute("SELECT id FROM object_digests")} if oids else set()
+    # An object whose file is gone is verify's finding to report; linking it is still a record.
+    missing = sorted({o for o in oids if o not in known and vault.objects.exists(o)})
+    if not missing:
+        return 0
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(sha512_and_sm3, [vault.objects.path_for(o) for o in missing]))
+    with vault.writing() as w:
+        for oid, (sha512, sm3) in zip(missing, results, strict=True):
+            w.append("object.digests", oid, {"id": oid, "sha512": sha512, "sm3": sm3})
+    return len(missing)
