@@ -226,3 +226,16 @@ def test_never_overwrites_and_errors_are_clear(
     assert missing.returncode == 4 and "找不到案件包" in missing.stderr
     no_vault = zfjl_cli("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(tmp_path / "none")})
     assert no_vault.returncode == 0 and "完好" in no_vault.stdout
+
+
+def test_disk_full_while_bundling_leaves_nothing_behind(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    from zfjl.errors import DiskFull
+
+    from .test_bad_input import small_tmpfs
+
+    with small_tmpfs(tmp_path / "small", "4m") as mnt:
+        with pytest.raises(DiskFull, match="空间不足"):
+            bundle_case(sample_cases_vault, "CASE-2024-045", mnt / "bag", purpose="court")
+        assert list(mnt.iterdir()) == []  # no half bag, no temporary folder

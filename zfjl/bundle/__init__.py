@@ -29,6 +29,7 @@ from zfjl import __version__
 from zfjl.cases.store import get_case
 from zfjl.errors import NotFoundError, UsageError, ZfjlError
 from zfjl.vault.journal import canonical_json, events, row_hash
+from zfjl.vault.objects import storage_error
 from zfjl.vault.query import ensure_digests, object_digests
 from zfjl.vault.vault import Vault
 
@@ -176,9 +177,12 @@ def bundle_case(
         raise BundleError(f"{out} 已存在：案件包从不覆盖已有文件，请换一个路径")
     case = get_case(vault, case_id)
     as_tar = out.suffix == ".tar"
-    work = Path(
-        tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None)
-    )
+    try:
+        # Built beside the target (same file system), renamed into place only when complete.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise storage_error(exc, f"创建 {out.parent}") from exc
     bag = work / (out.stem if as_tar else out.name)
     try:
         report = _build(vault, case, bag, purpose, approval)
@@ -186,6 +190,8 @@ def bundle_case(
             _write_tar(bag, out)
         else:
             os.replace(bag, out)
+    except OSError as exc:  # disk full, read-only target: nothing half-written stays behind
+        raise storage_error(exc, f"写入案件包 {out.name}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.path = out

@@ -72,7 +72,7 @@ def is_oid(name: str) -> bool:
     return bool(OID_RE.match(name))
 
 
-def _storage_error(exc: OSError, what: str) -> StorageError:
+def storage_error(exc: OSError, what: str) -> StorageError:
     if exc.errno in NO_SPACE:
         return DiskFull(
             f"保管库磁盘空间不足（{what}）：已入库的文件完好，释放空间后重新运行即可继续"
@@ -129,7 +129,7 @@ def write_file_atomically(path: Path, data: bytes) -> Path:
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise _storage_error(exc, f"写入 {path.name}") from exc
+        raise storage_error(exc, f"写入 {path.name}") from exc
     return path
 
 
@@ -210,7 +210,7 @@ class ObjectStore:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise _storage_error(exc, "创建临时文件") from exc
+            raise storage_error(exc, "创建临时文件") from exc
         return fd, path
 
     def store_from_source(
@@ -230,7 +230,7 @@ class ObjectStore:
                 os.fsync(tmp_fd)
                 os.fchmod(tmp_fd, 0o444)
             except OSError as exc:
-                raise _storage_error(exc, "同步临时文件") from exc
+                raise storage_error(exc, "同步临时文件") from exc
             os.close(tmp_fd)
             tmp_fd = -1
             created, fanout = self._link_into_place(tmp_path, digests.blake3)
@@ -271,7 +271,7 @@ class ObjectStore:
         except FileExistsError:
             return False, fanout  # content already stored: never overwrite
         except OSError as exc:
-            raise _storage_error(exc, "写入对象") from exc
+            raise storage_error(exc, "写入对象") from exc
 
     def sync_fanout_dirs(self, dirs: set[Path]) -> None:
         """Make new directory entries durable before the catalog refers to them."""
@@ -297,7 +297,7 @@ def _write_all(fd: int, data: memoryview) -> None:
         try:
             n = os.write(fd, data)
         except OSError as exc:
-            raise _storage_error(exc, "写入临时文件") from exc
+            raise storage_error(exc, "写入临时文件") from exc
         data = data[n:]
 
 
