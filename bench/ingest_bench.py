@@ -213,14 +213,38 @@ def main() -> int:
     vault = DATA / "vault"
     for p in (copy_dest, vault):
         shutil.rmtree(p, ignore_errors=True)
-    t_cp = timed(lambda: (run("cp", "-r", dump, copy_dest), run("sync")))
-    shutil.rmtree(copy_dest)
-    run("sync")
+
+    # cp -r + sync against a first ingest into a fresh vault: each starts after a `sync`,
+    # rounds alternate which goes first, the best of three is kept (this disk's speed swings
+    # two-fold from minute to minute; a single pair of runs can land either way).
+    def cp_once() -> None:
+        run("cp", "-r", dump, copy_dest)
+        run("sync")
+
+    first_out: dict[str, object] = {}
+
+    def ingest_once() -> None:
+        proc = run(*ZFJL, "--vault", vault, "ingest", dump, "--json", capture_output=True)
+        first_out.update(json.loads(proc.stdout))
+
+    t_cps, t_ingests = [], []
+    for n in range(3):
+        pair = [(t_cps, cp_once, copy_dest), (t_ingests, ingest_once, vault)]
+        for times, fn, target in pair if n % 2 == 0 else reversed(pair):
+            shutil.rmtree(target, ignore_errors=True)
+            if target == vault:
+                run(*ZFJL, "--vault", vault, "init", stdout=subprocess.DEVNULL)
+            run("sync")
+            times.append(timed(fn))
+    shutil.rmtree(copy_dest, ignore_errors=True)
+    t_cp, t_ingest = min(t_cps), min(t_ingests)
 
     all_files = sorted(str(p) for p in dump.rglob("*") if p.is_file())
     t_b3 = None
     if shutil.which("b3sum"):
-        t_b3 = timed(lambda: run("b3sum", *all_files, stdout=subprocess.DEVNULL))
+        t_b3 = min(
+            timed(lambda: run("b3sum", *all_files, stdout=subprocess.DEVNULL)) for _ in range(3)
+        )
 
     t_exif = timed(
         lambda: run(
@@ -235,14 +259,6 @@ def main() -> int:
         )
     )
 
-    run(*ZFJL, "--vault", vault, "init", stdout=subprocess.DEVNULL)
-    first_out: dict[str, object] = {}
-
-    def first() -> None:
-        proc = run(*ZFJL, "--vault", vault, "ingest", dump, "--json", capture_output=True)
-        first_out.update(json.loads(proc.stdout))
-
-    t_ingest = timed(first)
     t_reingest = timed(
         lambda: run(*ZFJL, "--vault", vault, "ingest", dump, "--json", stdout=subprocess.DEVNULL)
     )
@@ -252,12 +268,12 @@ def main() -> int:
     probed, probe_s = probe_rate(vault)
 
     print("\n参考（同一会话、同一样本、热缓存）：")
-    print(f"  cp -r + sync          {t_cp:7.2f} s   {mb / t_cp:7.0f} MB/s")
+    print(f"  cp -r + sync（最快）  {t_cp:7.2f} s   {mb / t_cp:7.0f} MB/s")
     if t_b3:
         print(f"  b3sum                 {t_b3:7.2f} s   {mb / t_b3:7.0f} MB/s")
     print(f"  exiftool -r -j        {t_exif:7.2f} s   {n_files / t_exif:7.0f} 文件/s")
     print("zfjl：")
-    print(f"  ingest（首次）        {t_ingest:7.2f} s   {mb / t_ingest:7.0f} MB/s")
+    print(f"  ingest（首次，最快）  {t_ingest:7.2f} s   {mb / t_ingest:7.0f} MB/s")
     print(f"  元数据阶段            {probe_s:7.2f} s   {probed / probe_s:7.0f} 文件/s")
     print(f"  ingest（再次）        {t_reingest:7.2f} s")
     print(f"  verify                {t_verify:7.2f} s   {mb / t_verify:7.0f} MB/s")
