@@ -238,6 +238,7 @@ def main() -> int:
             times.append(timed(fn))
     shutil.rmtree(copy_dest, ignore_errors=True)
     t_cp, t_ingest = min(t_cps), min(t_ingests)
+    median = sorted(t_cps)[1] / sorted(t_ingests)[1]
 
     all_files = sorted(str(p) for p in dump.rglob("*") if p.is_file())
     t_b3 = None
@@ -279,7 +280,11 @@ def main() -> int:
     print(f"  verify                {t_verify:7.2f} s   {mb / t_verify:7.0f} MB/s")
     print("\n比值：")
     r_ingest = t_cp / t_ingest
-    print(line("首次入库吞吐 / cp -r+sync 吞吐", r_ingest, "≥ 0.8", r_ingest >= 0.8))
+    print(line("首次入库吞吐 / cp -r+sync 吞吐（各取最快）", r_ingest, "≥ 0.8", r_ingest >= 0.8))
+    print(
+        f"  （各取中位数：{median:.2f}；三轮 cp {', '.join(f'{t:.2f}' for t in t_cps)} s，"
+        f"ingest {', '.join(f'{t:.2f}' for t in t_ingests)} s）"
+    )
     if t_b3:
         r_re = t_reingest / t_b3
         print(line("再次入库耗时 / b3sum 耗时", r_re, "≤ 3", r_re <= 3))

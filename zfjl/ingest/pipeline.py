@@ -31,6 +31,7 @@ from zfjl.vault.objects import (
     Cancelled,
     Digests,
     FileIdentity,
+    Pending,
     SourceChanged,
     hash_source,
     reread_uncached,
@@ -67,6 +68,7 @@ class Stored:
     digests: Digests
     created: bool
     fanout_dir: Path | None
+    pending: Pending | None = None  # a copy in tmp/, linked into place when its batch commits
 
 
 @dataclass
@@ -225,6 +227,7 @@ class _Run:
                 f"入库已中断：已完成 {self._done_count()} 个文件，其余未入库；重新运行同一命令即可继续"
             ) from None
         finally:
+            self.vault.objects.remove_own_temps()  # copies of a batch that never committed
             self.report.seconds = time.perf_counter() - started
             with contextlib.suppress(Exception):  # the disk may be full: never mask the cause
                 self.vault.record(
@@ -258,7 +261,9 @@ class _Run:
     # -- store stage ----------------------------------------------------------------------
     def _store_all(self) -> Iterator[Stored | Failed]:
         """Store files on worker threads; yield results in dump order."""
-        window = max(4, self.options.workers * 4)
+        # Workers run a whole batch ahead, so storing goes on while the main thread probes,
+        # syncs and catalogs the previous batch.
+        window = 2 * BATCH_FILES
         pending: deque[Future[Stored | Failed]] = deque()
         queue = iter(self.files)
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="zfjl-store") as pool:
@@ -279,7 +284,6 @@ class _Run:
         self.done_files += 1
         if isinstance(result, Stored):
             self.done_bytes += result.digests.size
-            self.report.bytes_copied += result.digests.size if result.created else 0
             name = result.source.rel
         else:
             name = result.source_rel
@@ -302,8 +306,8 @@ class _Run:
                     digests = hash_source(sf.path, sf.identity)
                     if objects.exists(digests.blake3):
                         return Stored(sf, digests, False, None)
-                result = objects.store_from_source(sf.path, sf.identity, self.cancel)
-                return Stored(sf, result.digests, result.created, result.fanout_dir)
+                pending = objects.write_temp(sf.path, sf.identity, self.cancel)
+                return Stored(sf, pending.digests, False, None, pending)
             except SourceChanged:
                 time.sleep(0.2 * (attempt + 1))
             except Cancelled:
@@ -321,8 +325,6 @@ class _Run:
         if not batch:
             return
         stored = [r for r in batch if isinstance(r, Stored)]
-        with self._timed("sync"):
-            self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
         oids = {r.digests.blake3 for r in stored}
         catalogued = self._catalogued(oids)
         new = [r for r in stored if r.digests.blake3 not in catalogued]
@@ -331,8 +333,17 @@ class _Run:
             batch = [Failed(r.source.rel, "changing", "文件在读取过程中发生变化，未入库")
                      if id(r) in changed else r for r in batch]  # fmt: skip
             new = [r for r in new if id(r) not in changed]
-        with self._timed("probe"):
-            probes = self._probe(new)
+        pendings = [r.pending for r in stored if r.pending is not None]
+        with ThreadPoolExecutor(1, thread_name_prefix="zfjl-sync") as syncer:
+            # The device flush of the new copies runs while exiftool reads them (in tmp/).
+            durable = syncer.submit(self.vault.objects.make_durable, pendings)
+            with self._timed("probe"):
+                probes = self._probe(new)
+            with self._timed("sync"):
+                durable.result()
+        with self._timed("sync"):
+            self._link_copies(stored)
+            self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
         results: list[FileResult] = []
         with self._timed("catalog"), self.vault.writing() as w:
             # Asked again inside the write lock: another ingest may have catalogued it meanwhile.
@@ -365,6 +376,18 @@ class _Run:
         finally:
             self.report.stage_seconds[stage] += time.perf_counter() - start
 
+    def _link_copies(self, stored: list[Stored]) -> None:
+        """Link the batch's durable new copies into place."""
+        copies = [r for r in stored if r.pending is not None]
+        pendings = [r.pending for r in copies if r.pending is not None]
+        try:
+            results = self.vault.objects.link(pendings)
+        finally:
+            self.vault.objects.discard(pendings)
+        for r, result in zip(copies, results, strict=True):
+            r.created, r.fanout_dir, r.pending = result.created, result.fanout_dir, None
+            self.report.bytes_copied += result.digests.size if result.created else 0
+
     def _complete_digests(self, new: list[Stored]) -> list[Stored]:
         """Content found in the store by the hash-only path but not in the catalog (left by an
         interrupted run) still needs its SHA-256: read the source once more for it. Returns
@@ -395,11 +418,13 @@ class _Run:
         return {r[0]: r[1] for r in rows}
 
     def _probe(self, new: list[Stored]) -> dict[str, Probe]:
+        """Metadata of each new content, read from its copy (in tmp/ until linked)."""
         unique = {r.digests.blake3: r for r in new}
         items = [
-            (self.vault.objects.path_for(oid), r.source.name, r.digests.size)
+            (r.pending.tmp_path if r.pending else self.vault.objects.path_for(oid), r.source.name,
+             r.digests.size)
             for oid, r in unique.items()
-        ]
+        ]  # fmt: skip
         probes = dict(zip(unique, self.prober.probe(items), strict=True))
         self.report.probed += len(probes)
         return probes

@@ -9,6 +9,7 @@ existing object is never overwritten, even by another process racing on the same
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import hashlib
 import mmap
@@ -54,6 +55,14 @@ class StoreResult:
     digests: Digests
     created: bool  # False when the object already existed (content seen before)
     fanout_dir: Path  # to fsync before the catalog refers to the object
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A complete, read-only copy in tmp/, waiting for ObjectStore.commit()."""
+
+    digests: Digests
+    tmp_path: Path
 
 
 @dataclass(frozen=True)
@@ -229,36 +238,78 @@ class ObjectStore:
             raise storage_error(exc, "创建临时文件") from exc
         return fd, path
 
-    def store_from_source(
+    def write_temp(
         self, src: Path, before: FileIdentity, cancel: CancelFlag | None = None
-    ) -> StoreResult:
-        """Copy a source file into the store while hashing it, in one streaming read.
+    ) -> Pending:
+        """Copy a source file to a read-only temp file in the store and hash the bytes copied.
 
-        Raises SourceChanged when the file's size, mtime or inode moved during the read;
-        the temporary copy is removed and nothing is stored.
+        Raises SourceChanged when the file's size, mtime or inode moved during the copy; the
+        temp file is then removed. The copy is not yet durable nor in place: see commit().
         """
         src_fd = open_source_readonly(src)
         tmp_fd, tmp_path = self._new_temp()
+        kept = False
         try:
             digests = self._copy_in_kernel(src_fd, tmp_fd, cancel)
             if digests is None:  # another file system: copy through a buffer, hashing it
                 digests = self._copy_and_hash(src_fd, tmp_fd, cancel)
             _check_unchanged(src, src_fd, before, digests.size)
             try:
-                os.fsync(tmp_fd)
                 os.fchmod(tmp_fd, 0o444)
             except OSError as exc:
-                raise storage_error(exc, "同步临时文件") from exc
-            os.close(tmp_fd)
-            tmp_fd = -1
-            created, fanout = self._link_into_place(tmp_path, digests.blake3)
-            return StoreResult(digests, created, fanout)
+                raise storage_error(exc, "设置临时文件只读") from exc
+            kept = True
+            return Pending(digests, tmp_path)
         finally:
             os.close(src_fd)
-            if tmp_fd >= 0:
-                os.close(tmp_fd)
+            os.close(tmp_fd)
+            if not kept:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_path)
+
+    def commit(self, pendings: list[Pending]) -> list[StoreResult]:
+        """Make temp copies durable, then link each into place (never over an existing object).
+
+        One syncfs for the whole batch replaces an fsync per file: each fsync is a flush of
+        the device's cache, and a camera dump is hundreds of files.
+        """
+        try:
+            self.make_durable(pendings)
+            return self.link(pendings)
+        finally:
+            self.discard(pendings)
+
+    def link(self, pendings: list[Pending]) -> list[StoreResult]:
+        """Link durable temp copies into place; an existing object is never replaced."""
+        return [StoreResult(p.digests, *self._link_into_place(p.tmp_path, p.digests.blake3))
+                for p in pendings]  # fmt: skip
+
+    def discard(self, pendings: list[Pending]) -> None:
+        for p in pendings:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_path)
+                os.unlink(p.tmp_path)
+
+    def make_durable(self, pendings: list[Pending]) -> None:
+        """Flush temp copies to the device (releases the GIL: may run beside other work)."""
+        if not pendings:
+            return
+        try:
+            if _syncfs(self.tmp):
+                return
+            for path in (p.tmp_path for p in pendings):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            raise storage_error(exc, "同步临时文件") from exc
+
+    def store_from_source(
+        self, src: Path, before: FileIdentity, cancel: CancelFlag | None = None
+    ) -> StoreResult:
+        """Copy, hash, make durable and link one source file."""
+        return self.commit([self.write_temp(src, before, cancel)])[0]
 
     def _copy_in_kernel(
         self, src_fd: int, dst_fd: int, cancel: CancelFlag | None
@@ -322,6 +373,12 @@ class ObjectStore:
             fsync_dir(d)
 
     # -- housekeeping ---------------------------------------------------------------------
+    def remove_own_temps(self) -> None:
+        """Temp files this process left (an interrupted batch): nothing half-stored remains."""
+        for f in self.tmp.glob(f"{os.getpid()}-*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                f.unlink()
+
     def clean_stale_temps(self) -> int:
         """Remove temp files left by writers that are no longer running (crash, kill -9)."""
         removed = 0
@@ -355,6 +412,22 @@ def _path_moved(src: Path, before: FileIdentity) -> bool:
         return FileIdentity.of(os.stat(src)) != before
     except FileNotFoundError:
         return True
+
+
+def _syncfs(folder: Path) -> bool:
+    """syncfs(2) on the file system holding folder; False where the C library lacks it."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if fn(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return True
+    finally:
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
