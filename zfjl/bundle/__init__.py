@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import blake3
-
 from zfjl import __version__
 from zfjl.cases.store import get_case
 from zfjl.errors import NotFoundError, UsageError, ZfjlError
 from zfjl.vault.journal import canonical_json, events, row_hash
-from zfjl.vault.objects import storage_error
+from zfjl.vault.objects import file_digests, storage_error
 from zfjl.vault.query import ensure_digests, object_digests
 from zfjl.vault.vault import Vault
 
@@ -58,16 +56,6 @@ class BundleReport:
 
 
 # -- writing --------------------------------------------------------------------------------
-def _digests(path: Path, algorithms: tuple[str, ...]) -> dict[str, str]:
-    hashers: dict[str, Any] = {a: (blake3.blake3() if a == "blake3" else hashlib.new(a))
-                               for a in algorithms}  # fmt: skip
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            for h in hashers.values():
-                h.update(chunk)
-    return {a: h.hexdigest() for a, h in hashers.items()}
-
-
 def _copy(src: Path, dest: Path) -> None:
     """In-kernel copy with copy_file_range, as `cp` does (a reflink where the file system
     shares extents); sendfile through shutil where it is not available."""
@@ -240,7 +228,7 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
     if withheld:
         _write_json(bag / "data" / "withheld.json", withheld)
     files = {
-        rel: known.get(rel) or _digests(bag / rel, PAYLOAD_ALGORITHMS + EXTRA_ALGORITHMS)
+        rel: known.get(rel) or file_digests(bag / rel, PAYLOAD_ALGORITHMS + EXTRA_ALGORITHMS)
         for rel in (p.relative_to(bag).as_posix() for p in sorted((bag / "data").rglob("*"))
                     if p.is_file())
     }  # fmt: skip
@@ -252,7 +240,7 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
     tags = ["bagit.txt", "bag-info.txt"]
     tags += _write_manifests(bag, "manifest", files, PAYLOAD_ALGORITHMS)
     tags += _write_manifests(bag, "manifest", files, EXTRA_ALGORITHMS, folder="zfjl/")
-    tag_digests = {t: _digests(bag / t, PAYLOAD_ALGORITHMS) for t in tags}
+    tag_digests = {t: file_digests(bag / t, PAYLOAD_ALGORITHMS) for t in tags}
     _write_manifests(bag, "tagmanifest", tag_digests, PAYLOAD_ALGORITHMS)
     manifest_sha = hashlib.sha256((bag / "manifest-sha256.txt").read_bytes()).hexdigest()
     return BundleReport(bag, len(files), size, withheld, manifest_sha)
@@ -366,7 +354,7 @@ def _manifest_findings(bag: Path) -> list[BundleFinding]:
             if not target.is_file():
                 found.setdefault(("file_missing", rel), BundleFinding("file_missing", rel))
                 continue
-            actual = _digests(target, (alg,))[alg]
+            actual = file_digests(target, (alg,))[alg]
             if actual != digest:
                 found.setdefault(("checksum_mismatch", rel),
                                  BundleFinding("checksum_mismatch", rel, f"{alg} {digest}", actual))  # fmt: skip
@@ -461,7 +449,7 @@ def _vault_findings(bag: Path, vault: Vault) -> list[BundleFinding]:
     originals = bag / "data" / "originals"
     for p in sorted(originals.iterdir()) if originals.is_dir() else []:
         rel = p.relative_to(bag).as_posix()
-        oid = _digests(p, ("blake3",))["blake3"]
+        oid = file_digests(p, ("blake3",))["blake3"]
         row = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()
         if row is None:
             out.append(BundleFinding("not_in_vault", rel, "保管库中的原始记录", oid))

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import blake3
 
@@ -169,15 +169,23 @@ def hash_source(src: Path, before: FileIdentity, *, with_sha256: bool = False) -
         os.close(fd)
 
 
+def file_digests(path: Path, algorithms: tuple[str, ...]) -> dict[str, str]:
+    """Any of blake3 / hashlib's algorithms (sha256, sha512, sm3…) of a file, in one read."""
+    hashers: dict[str, Any] = {
+        a: blake3.blake3() if a == "blake3" else hashlib.new(a) for a in algorithms
+    }
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            for h in hashers.values():
+                h.update(chunk)
+    return {a: h.hexdigest() for a, h in hashers.items()}
+
+
 def sha512_and_sm3(path: Path) -> tuple[str, str]:
     """The digests some recipients need besides SHA-256 and BLAKE3 (BagIt's SHA-512, the
     national SM3), in one streaming read."""
-    sha512, sm3 = hashlib.sha512(), hashlib.new("sm3")
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            sha512.update(chunk)
-            sm3.update(chunk)
-    return sha512.hexdigest(), sm3.hexdigest()
+    d = file_digests(path, ("sha512", "sm3"))
+    return d["sha512"], d["sm3"]
 
 
 def hash_path(path: Path, *, with_sha256: bool = False, threads: bool = True) -> Digests:
