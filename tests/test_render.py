@@ -49,6 +49,24 @@ def test_every_document_of_the_demolition_case_renders_with_its_data(
     assert all(d["type"] in contents for d in case["documents"])
 
 
+@pytest.mark.parametrize("case_id", ["CASE-2024-031", "CASE-2024-052"])
+def test_the_other_sample_cases_render_with_their_data(
+    sample_cases_vault: Vault, tmp_path: Path, case_id: str
+) -> None:
+    case = get_case(sample_cases_vault, case_id)
+    paths = render_case(sample_cases_vault, case_id, tmp_path)
+    assert len(paths) == sum(1 for d in case["documents"] if d["type"] in TEMPLATES) + len(
+        CASE_PARTS
+    )
+    for p in paths:
+        text = pdf_text(p).replace(" ", "")
+        assert case["party"]["name"] in text or case_id in text, p.name
+    numbered = [d for d in case["documents"] if d.get("number") and d["type"] in TEMPLATES]
+    for d in numbered:
+        (pdf,) = [p for p in paths if p.name.endswith(f"_{d['id']}.pdf")]
+        assert d["number"].replace(" ", "") in pdf_text(pdf).replace(" ", ""), d["id"]
+
+
 def test_extraction_list_carries_sha256_and_sm3_of_each_recording(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
