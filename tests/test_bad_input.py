@@ -230,7 +230,7 @@ def _wait_for_first_batch(vault_root: Path, proc: subprocess.Popen[str]) -> None
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig: int) -> None:
     card = tmp_path / "card"
-    write_random_files(card, 400, 256 << 10)
+    write_random_files(card, 800, 128 << 10)  # many files: many batches to land a signal in
     root = tmp_path / "vault"
     Vault.create(root).close()
     proc = _start_ingest(root, card)
@@ -242,7 +242,7 @@ def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig:
     else:
         assert proc.returncode == -signal.SIGKILL
     with Vault.open(root) as v:
-        assert len(list_recordings(v, RecordingFilter())) < 400  # it really was mid-way
+        assert len(list_recordings(v, RecordingFilter())) < 800  # it really was mid-way
     rerun = zfjl_cli("--vault", str(root), "ingest", str(card), "--json")
     assert rerun.returncode == 0, rerun.stderr
     with Vault.open(root) as v:
