@@ -160,6 +160,9 @@ def ingest(
     `clear_source` is set, and then only after the stored copy was re-read and matched."""
     options = options or IngestOptions()
     files, skipped = discover(source)
+    # Small files first: their metadata (exiftool's work, on the main thread) is read while the
+    # workers are still hashing the large videos, instead of after them.
+    files.sort(key=lambda f: f.size)
     with Prober() as prober:
         return _Run(vault, Path(source), files, skipped, options, prober, progress).execute()
 
@@ -228,6 +231,7 @@ class _Run:
             ) from None
         finally:
             self.vault.objects.remove_own_temps()  # copies of a batch that never committed
+            self.report.files.sort(key=lambda f: f.path)  # the dump's order, not the work's
             self.report.seconds = time.perf_counter() - started
             with contextlib.suppress(Exception):  # the disk may be full: never mask the cause
                 self.vault.record(
