@@ -337,6 +337,7 @@ class _Run:
             batch = [Failed(r.source.rel, "changing", "文件在读取过程中发生变化，未入库")
                      if id(r) in changed else r for r in batch]  # fmt: skip
             new = [r for r in new if id(r) not in changed]
+            stored = [r for r in stored if id(r) not in changed]  # never cleared, never catalogued
         pendings = [r.pending for r in stored if r.pending is not None]
         with ThreadPoolExecutor(1, thread_name_prefix="zfjl-sync") as syncer:
             # The device flush of the new copies runs while exiftool reads them (in tmp/).
