@@ -71,18 +71,6 @@ class WorkdayCalendar:
             found += int(work)
         return current
 
-    def working_days_between(self, start: dt.date, end: dt.date) -> int | None:
-        """Working days after `start` up to and including `end` (0 when end <= start)."""
-        count = 0
-        current = start
-        while current < end:
-            current += dt.timedelta(days=1)
-            work = self.is_workday(current)
-            if work is None:
-                return None
-            count += int(work)
-        return count
-
     def sources(self) -> list[YearSource]:
         years = {y: BUILTIN_SOURCE for y in BUILTIN_YEARS}
         years.update({y: "保管库（局方录入）" for y in self.added_years})

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from zfjl.cases.doctypes import STAGES
-from zfjl.checklists.predicates import NA, PASS, PREDICATES, UNKNOWN, CaseView, Context, Outcome
+from zfjl.checklists.predicates import NA, PASS, PREDICATES, CaseView, Context, Outcome
 from zfjl.errors import ZfjlError
 
 SEVERITIES = ("error", "warning")
@@ -246,4 +246,4 @@ def check_case(case: dict[str, Any], rules: list[Rule], ctx: Context) -> CaseRep
     return CaseReport(case["case"], [evaluate(r, view, ctx) for r in rules])
 
 
-__all__ = ["UNKNOWN", "CaseReport", "Finding", "Rule", "check_case", "load_rules"]
+__all__ = ["CaseReport", "Finding", "Rule", "check_case", "load_rules"]

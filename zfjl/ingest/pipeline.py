@@ -559,4 +559,4 @@ def _mtime_iso(sf: SourceFile, vault: Vault) -> str | None:
     return iso(dt.datetime.fromtimestamp(sf.identity.mtime_ns / 1e9, vault.config.tz))
 
 
-__all__ = ["IngestOptions", "IngestReport", "Progress", "StorageError", "ingest"]
+__all__ = ["IngestOptions", "IngestReport", "Progress", "ingest"]

@@ -26,19 +26,10 @@ from zfjl.cases.doctypes import DOCTYPES
 from zfjl.errors import ZfjlError
 
 # The templates shipped with zfjl: one per document type (file name = type).
-TEMPLATES = {
-    "立案审批表": "立案审批表",
-    "询问笔录": "询问笔录",
-    "现场检查笔录": "现场检查笔录",
-    "先行登记保存通知书": "先行登记保存通知书",
-    "责令改正通知书": "责令改正通知书",
-    "行政处罚事先告知书": "行政处罚事先告知书",
-    "听证通知书": "听证通知书",
-    "行政处罚决定书": "行政处罚决定书",
-    "送达回证": "送达回证",
-    "催告书": "催告书",
-    "结案审批表": "结案审批表",
-}
+TEMPLATES = (
+    "立案审批表", "询问笔录", "现场检查笔录", "先行登记保存通知书", "责令改正通知书",
+    "行政处罚事先告知书", "听证通知书", "行政处罚决定书", "送达回证", "催告书", "结案审批表",
+)  # fmt: skip
 # Parts of the case file (案卷), rendered from the whole case rather than one document.
 EVIDENCE_LIST = "视听资料提取清单"
 CASE_PARTS = ("案卷封面", "卷内文件目录", "卷内备考表", EVIDENCE_LIST)
@@ -243,9 +234,9 @@ def documents_to_render(
         chosen = [d for d in docs if d["type"] == doctype]
         if not chosen:
             raise RenderError(f"案件 {case['case']} 没有 {doctype}")
-        return [(TEMPLATES.get(doctype, doctype), d) for d in chosen]
+        return [(doctype, d) for d in chosen]
     pairs: list[tuple[str, dict[str, Any] | None]] = [
-        (TEMPLATES[d["type"]], d) for d in docs if d["type"] in TEMPLATES
+        (d["type"], d) for d in docs if d["type"] in TEMPLATES
     ]
     return pairs + [(part, None) for part in CASE_PARTS]
 
@@ -268,7 +259,7 @@ def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
         ).fetchone()
         try:
             digests = object_digests(vault, oid)
-        except (NotFoundError, FileNotFoundError):
+        except NotFoundError:
             raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中") from None
         rows[oid] = {
             **link, "id": oid, "size": found[0], "format": found[1], **digests,

@@ -124,21 +124,18 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
 
 
 def object_digests(vault: Vault, oid: str) -> dict[str, str]:
-    """All four digests of an object. SHA-512 and SM3 are computed the first time they are
-    asked for (bundles, extraction lists) and journaled, so later bundles read nothing twice."""
-    from zfjl.vault.objects import sha512_and_sm3
-
+    """All four digests of an object (SHA-512 and SM3 computed and journaled if missing)."""
+    ensure_digests(vault, [oid])
     row = vault.conn.execute(
         "SELECT o.sha256, d.sha512, d.sm3 FROM objects o LEFT JOIN object_digests d ON d.id = o.id"
         " WHERE o.id = ?",
         (oid,),
     ).fetchone()
-    if row is None:
-        raise NotFoundError(f"保管库中没有编号为 {oid} 的文件")
+    if row is None or row[1] is None:
+        raise NotFoundError(
+            f"保管库中没有编号为 {oid} 的文件（或其对象文件缺失，请运行 zfjl verify）"
+        )
     sha256, sha512, sm3 = row
-    if sha512 is None:
-        sha512, sm3 = sha512_and_sm3(vault.objects.path_for(oid))
-        vault.record("object.digests", oid, {"id": oid, "sha512": sha512, "sm3": sm3})
     return {"blake3": oid, "sha256": sha256, "sha512": sha512, "sm3": sm3}
 
 
@@ -150,9 +147,12 @@ def ensure_digests(vault: Vault, oids: list[str]) -> int:
 
     from zfjl.vault.objects import sha512_and_sm3
 
-    known = {r[0] for r in vault.conn.execute("SELECT id FROM object_digests")} if oids else set()
+    wanted = sorted(set(oids))
+    marks = ",".join("?" for _ in wanted)
+    known = {r[0] for r in vault.conn.execute(
+        f"SELECT id FROM object_digests WHERE id IN ({marks})", wanted)} if wanted else set()  # fmt: skip
     # An object whose file is gone is verify's finding to report; linking it is still a record.
-    missing = sorted({o for o in oids if o not in known and vault.objects.exists(o)})
+    missing = [o for o in wanted if o not in known and vault.objects.exists(o)]
     if not missing:
         return 0
     with ThreadPoolExecutor(2) as pool:
