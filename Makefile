@@ -35,6 +35,13 @@ demo: setup
 	.venv/bin/bagit.py --validate $(DEMO)/CASE-2024-045-court
 	cd $(DEMO)/CASE-2024-045-court && sha256sum -c --quiet manifest-sha256.txt && echo "sha256sum: OK"
 	$(ZFJL) --vault $(DEMO)/vault bundle verify $(DEMO)/CASE-2024-045-court
+	@echo "--- 保存与保管链：长期保存、预览一年后的拟销毁清册、签名检查点、未经批准的查阅被拒并记入日志 ---"
+	$(ZFJL) --vault $(DEMO)/vault hold CASE-2024-045 --reason dispute --note 当事人申请行政复议
+	$(ZFJL) --vault $(DEMO)/vault sweep --as-of $$(date -d '+1 year' +%F) --pdf $(DEMO)/拟销毁清册.pdf
+	$(ZFJL) --vault $(DEMO)/vault checkpoint | tee $(DEMO)/checkpoint.txt
+	-$(ZFJL) --vault $(DEMO)/vault view $$($(ZFJL) --vault $(DEMO)/vault ls --json --limit 1 | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+	$(ZFJL) --vault $(DEMO)/vault log CASE-2024-045 --pdf $(DEMO)/保管日志.pdf | tail -4
+	$(ZFJL) --vault $(DEMO)/vault checkpoint --verify $(DEMO)/checkpoint.txt
 
 test: setup
 	.venv/bin/python -m pytest -q

@@ -131,6 +131,11 @@ def zfjl_cli(
     return proc
 
 
+def sqlite3_shell(db: Path, sql: str) -> subprocess.CompletedProcess[str]:
+    """What a person with shell access would do: the sqlite3 command-line tool."""
+    return subprocess.run(["sqlite3", str(db)], input=sql, capture_output=True, text=True)
+
+
 def edit_vault_json(root: Path, **changes: object) -> None:
     """Change settings in a vault's vault.json as an administrator would, by hand."""
     import json

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -126,7 +127,7 @@ def test_a_removed_file_is_caught_and_named_by_all_three(
     proc = bagit_validate(bag)
     # bagit-python checks Payload-Oxum (file count and bytes) before the manifests, and stops
     # there: it fails and says a file is missing; sha256sum and zfjl name the file.
-    assert proc.returncode != 0 and "Expected 26 files" in proc.stderr
+    assert proc.returncode != 0 and "Payload-Oxum validation failed" in proc.stderr
     check = sha256sum_check(bag)
     assert check.returncode != 0 and victim in check.stdout + check.stderr
     assert ("file_missing", victim) in {(f.code, f.file) for f in verify_bundle(bag).findings}
@@ -239,3 +240,69 @@ def test_disk_full_while_bundling_leaves_nothing_behind(
         with pytest.raises(DiskFull, match="空间不足"):
             bundle_case(sample_cases_vault, "CASE-2024-045", mnt / "bag", purpose="court")
         assert list(mnt.iterdir()) == []  # no half bag, no temporary folder
+
+
+# -- the checkpoint and inclusion proofs a bundle carries --------------------------------------
+def test_bundle_carries_a_signed_checkpoint_and_a_proof_for_every_custody_row(
+    bag: Path, sample_cases_vault: Vault
+) -> None:
+    from zfjl.vault.checkpoint import Checkpoint, PublicKey
+
+    custody = bag / "data" / "custody"
+    cp = Checkpoint.parse((custody / "checkpoint.txt").read_text("utf-8"))
+    (key,) = [PublicKey.from_vkey(x) for x in (custody / "checkpoint-key.txt").read_text().split()]
+    assert cp.signed_by(key)
+    rows = json.loads((custody / "custody-log.json").read_text("utf-8"))
+    proofs = json.loads((custody / "inclusion-proofs.json").read_text("utf-8"))
+    assert proofs["tree_size"] == cp.size and proofs["uncovered"] == []
+    assert sorted(map(int, proofs["proofs"])) == [r["seq"] for r in rows]
+    # Offline: no vault at hand, the bag alone proves each row was in the signed journal.
+    report = verify_bundle(bag, None)
+    assert report.ok, report.findings
+    assert "checkpoint.txt" in (bag / "manifest-sha256.txt").read_text("utf-8")
+
+
+def test_a_forged_proof_or_checkpoint_is_caught_offline(bag: Path) -> None:
+    custody = bag / "data" / "custody"
+    proofs_file = custody / "inclusion-proofs.json"
+    proofs = json.loads(proofs_file.read_text("utf-8"))
+    seq = sorted(proofs["proofs"], key=int)[0]
+    proofs["proofs"][seq][0] = base64.b64encode(bytes(32)).decode()
+    other = sorted(proofs["proofs"], key=int)[1]
+    proofs["proofs"][other][0] = "not base64!"
+    proofs_file.chmod(0o644)
+    proofs_file.write_text(json.dumps(proofs), "utf-8")
+    codes = {(f.code, f.file) for f in verify_bundle(bag, None).findings}
+    assert ("proof_invalid", f"data/custody/custody-log.json#{seq}") in codes
+    assert ("proof_invalid", f"data/custody/custody-log.json#{other}") in codes
+    cp_file = custody / "checkpoint.txt"
+    lines = cp_file.read_text("utf-8").split("\n")
+    lines[1] = str(int(lines[1]) + 1)
+    cp_file.chmod(0o644)
+    cp_file.write_text("\n".join(lines), "utf-8")
+    assert ("checkpoint_invalid", "data/custody/checkpoint.txt") in {
+        (f.code, f.file) for f in verify_bundle(bag, None).findings
+    }
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused_when_the_vault_is_at_hand(
+    bag: Path, sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    """A forger re-signs the bag's checkpoint with a key of their own and ships that key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from zfjl.vault.checkpoint import Checkpoint, PublicKey
+
+    custody = bag / "data" / "custody"
+    cp = Checkpoint.parse((custody / "checkpoint.txt").read_text("utf-8"))
+    mine = Ed25519PrivateKey.generate()
+    pub = PublicKey(cp.origin, mine.public_key().public_bytes_raw())
+    forged = Checkpoint(cp.origin, cp.size, cp.root, cp.extensions,
+                        ((pub.name, pub.key_id, mine.sign(cp.body.encode())),))  # fmt: skip
+    for name, text in (("checkpoint.txt", forged.text), ("checkpoint-key.txt", pub.vkey + "\n")):
+        (custody / name).chmod(0o644)
+        (custody / name).write_text(text, "utf-8")
+    offline = {f.code for f in verify_bundle(bag, None).findings}
+    assert "checkpoint_invalid" not in offline  # consistent in itself: only the key differs
+    with_vault = {f.code for f in verify_bundle(bag, sample_cases_vault).findings}
+    assert "checkpoint_invalid" in with_vault

@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,7 @@ from zfjl.vault import catalog as catalog_mod
 from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, write_random_files
-
-
-def sqlite3_shell(db: Path, sql: str) -> subprocess.CompletedProcess[str]:
-    """What a person with shell access would do: the sqlite3 command-line tool."""
-    return subprocess.run(["sqlite3", str(db)], input=sql, capture_output=True, text=True)
+from .conftest import edit_vault_json, sqlite3_shell, write_random_files
 
 
 def test_vault_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +32,9 @@ def test_init_writes_versioned_layout(vault: Vault) -> None:
     assert cfg["format"] == "zfjl-vault" and cfg["version"] == 1
     assert (vault.root / "objects").is_dir() and (vault.root / "tmp").is_dir()
     kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal")]
-    assert kinds == ["vault.init"]
+    assert kinds == ["vault.init", "checkpoint.key"]
+    key = vault.root / "keys" / "checkpoint.key"
+    assert key.stat().st_mode & 0o777 == 0o400 and key.parent.stat().st_mode & 0o777 == 0o700
     with pytest.raises(VaultError, match="已有保管库"):
         Vault.create(vault.root)
 
@@ -102,7 +98,7 @@ def test_journal_refuses_changes_from_a_raw_connection(vault: Vault, sql: str) -
     assert "append-only" in proc.stderr or "in sequence" in proc.stderr
     conn = sqlite3.connect(vault.root / "catalog.db")
     rows = conn.execute("SELECT seq, actor FROM journal").fetchall()
-    assert rows == [(1, vault.actor)]
+    assert rows == [(1, vault.actor), (2, vault.actor)]
 
 
 def _two_events(vault: Vault) -> None:
@@ -115,14 +111,14 @@ def test_verify_names_an_edited_journal_row(vault: Vault) -> None:
     vault.close()
     proc = sqlite3_shell(
         vault.root / "catalog.db",
-        "DROP TRIGGER journal_no_update; UPDATE journal SET data = '{\"n\":7}' WHERE seq = 2;",
+        "DROP TRIGGER journal_no_update; UPDATE journal SET data = '{\"n\":7}' WHERE seq = 3;",
     )
     assert proc.returncode == 0, proc.stderr
     report = verify(Vault.open(vault.root))
     codes = {(f.code, f.subject) for f in report.findings}
-    assert ("row_changed", "日志 #2") in codes
+    assert ("row_changed", "日志 #3") in codes
     # Opening the vault put the trigger back and journaled that it had been removed.
-    assert ("guards_were_removed", "日志 #4") in codes
+    assert ("guards_were_removed", "日志 #5") in codes
     assert report.ok is False
 
 

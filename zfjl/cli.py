@@ -270,6 +270,16 @@ def show_cmd(
         out.print(
             "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"])
         )
+    for h in rec["holds"]:
+        out.print(
+            f"长期保存：{h['id']}"
+            + (f"（已解除 {h['released_at'][:10]}）" if h["released_at"] else "")
+        )
+    if rec["destroyed"]:
+        d = rec["destroyed"]
+        out.print(
+            f"已销毁：{d['at'][:16]}，批准 {d['approval']}，清理编号 {d['sweep']}（内容已删除，摘要与记录保留）"
+        )
     out.print("日志事件：")
     for e in rec["events"]:
         out.print(f"  #{e['seq']} {e['ts']} {e['actor']} {e['kind']}")
@@ -666,6 +676,8 @@ BUNDLE_PROBLEMS = {
     "checksum_mismatch": "校验值不符", "file_missing": "文件缺失", "unexpected_file": "多出文件",
     "not_in_vault": "保管库中没有该原始记录", "vault_mismatch": "与保管库中的原始记录不符",
     "custody_changed": "保管日志被改动", "invalid_bag": "不是合法的 BagIt 包",
+    "checkpoint_invalid": "签名检查点无效", "proof_invalid": "保管日志记录的包含证明不成立",
+    "not_covered": "保管日志记录晚于检查点（无包含证明，仅提示）",
 }  # fmt: skip
 
 
@@ -712,7 +724,7 @@ def bundle_cmd(
 
 
 def _bundle_verify(path: Path, as_json: bool) -> None:
-    from zfjl.bundle import verify_bundle
+    from zfjl.bundle import BUNDLE_WARNINGS, verify_bundle
     from zfjl.errors import VaultNotFound
 
     try:
@@ -726,9 +738,300 @@ def _bundle_verify(path: Path, as_json: bool) -> None:
         for f in report.findings:
             detail = f"（应为 {f.expected}，实为 {f.found}）" if f.expected else ""
             out.print(f"✘ {BUNDLE_PROBLEMS.get(f.code, f.code)}：{f.file}{detail}", markup=False)
-        out.print("✔ 案件包完好" if report.ok else f"✘ 案件包有 {len(report.findings)} 处问题")
+        problems = [f for f in report.findings if f.code not in BUNDLE_WARNINGS]
+        out.print("✔ 案件包完好" if report.ok else f"✘ 案件包有 {len(problems)} 处问题")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _emit_rows(rows: list[dict[str, Any]], as_json: bool, print_row: Any, empty: str) -> None:
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        print_row(row)
+    if not rows:
+        out.print(empty)
+
+
+# -- retention: hold and sweep ----------------------------------------------------------------
+def _print_hold(h: dict[str, Any]) -> None:
+    state = (
+        f"已解除（{h['released_at'][:16]}，{h['release_approval']}）"
+        if h["released_at"]
+        else "有效"
+    )
+    kind = "案件" if h["target_kind"] == "case" else "记录"
+    out.print(f"{h['id']}　{kind} {h['target'][:16]}　{h['reason_text']}"
+              f"{'：' + h['note'] if h['note'] else ''}　{h['placed_by']} {h['placed_at'][:16]}　{state}",
+              markup=False)  # fmt: skip
+
+
+@app.command("hold", help="长期保存（第四十三条）：zfjl hold 记录或案件 --reason dispute|obstruction|incident|other；"
+             "解除：zfjl hold --release H-12 --approval-no 文号；列表：zfjl hold ls。")  # fmt: skip
+def hold_cmd(
+    target: Annotated[
+        str | None, typer.Argument(help="记录编号（前缀）、案件编号；或 ls。")
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="dispute 异议投诉上访 / obstruction 阻碍殴打执法人员 / "
+            "incident 群体性突发事件 / other 其他重要情况。"
+        ),
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="情况说明。")] = None,
+    release: Annotated[str | None, typer.Option(help="解除的长期保存编号（H-…）。")] = None,
+    approval_no: Annotated[
+        str | None, typer.Option("--approval-no", help="解除的批准文号。")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="ls 时含已解除的。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.errors import UsageError
+    from zfjl.retention import holds
+
+    vault = _vault()
+    if target == "ls":
+        _emit_rows(holds.list_holds(vault, include_released=show_all), as_json, _print_hold,
+                   "没有长期保存的记录")  # fmt: skip
+        return
+    if release:
+        h = holds.release_hold(vault, release, approval_no, note)
+    elif target and reason:
+        h = holds.place_hold(vault, target, reason, note)
+    else:
+        raise UsageError(
+            "用法：zfjl hold 记录或案件 --reason …，或 zfjl hold --release H-… --approval-no …"
+        )
+    if as_json:
+        _emit_json(h)
+    else:
+        _print_hold(h)
+
+
+@app.command("sweep", help="按保存期限清理（第四十二条）：默认只列出到期的日常巡查资料（拟销毁清册）；"
+             "--execute 且有批准文号时才销毁。供 cron 使用：无事可做时不输出。")  # fmt: skip
+def sweep_cmd(
+    execute: Annotated[bool, typer.Option("--execute", help="执行销毁（须有批准）。")] = False,
+    approval_no: Annotated[
+        str | None, typer.Option("--approval-no", help="销毁的批准文号。")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="按此日期计算到期（默认今天；仅限预览）。")
+    ] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="另存清册为 PDF。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.errors import UsageError
+    from zfjl.retention import sweep
+
+    vault = _vault()
+    day = _parse_day(as_of)
+    when = None
+    if day is not None:
+        if execute:
+            raise UsageError("--as-of 只用于预览：执行销毁一律按今天计算")
+        when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
+    result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
+    if pdf is not None and result.due:
+        from zfjl.vault.objects import write_file_atomically
+
+        write_file_atomically(pdf, sweep.register_pdf(vault, result))
+    if as_json:
+        _emit_json(result.as_dict())
+        return
+    if execute and not result.due and not result.finished_pending:
+        return  # quiet for cron
+    _print_sweep(result)
+
+
+def _print_sweep(result: Any) -> None:
+    title = "已销毁" if result.executed else "到期（拟销毁）"
+    for i in result.due:
+        out.print(f"{i.id[:16]}　{i.device or '-'}　{i.officer or '-'}　{(i.recorded_at or '')[:16]}　"
+                  f"{i.size / 1e6:.1f} MB　{i.why}", markup=False)  # fmt: skip
+    mb = sum(i.size for i in result.due) / 1e6
+    out.print(f"{title}：{len(result.due)} 件，{mb:.1f} MB" +
+              (f"（批准文号 {result.approval}，清理编号 {result.sweep}）" if result.executed and result.due else ""))  # fmt: skip
+    if result.finished_pending:
+        out.print(f"已完成上次中断的销毁：{result.finished_pending} 件")
+    from zfjl.retention.sweep import classes
+
+    kept = "，".join(f"{classes()[c]['name']} {n}" for c, n in sorted(result.kept.items()))
+    out.print(f"保留：未到期日常巡查 {result.patrol_not_yet_due if hasattr(result, 'patrol_not_yet_due') else result.not_yet_due}"
+              + (f"，{kept}" if kept else ""))  # fmt: skip
+
+
+# -- access: grant, view, export, log -------------------------------------------------------
+def _print_grant(g: dict[str, Any]) -> None:
+    from zfjl.access import SCOPES
+
+    state = f"已撤销（{g['revoked_at'][:16]}）" if g["revoked_at"] else f"至 {g['until']}"
+    kind = "案件" if g["target_kind"] == "case" else "记录"
+    out.print(f"{g['id']}　{g['user']}　{SCOPES[g['scope']]}　{kind} {g['target'][:16]}　"
+              f"{g['approved_by']} 批准（{g['approval_no']}）　{state}", markup=False)  # fmt: skip
+
+
+@app.command("grant", help="查阅、复制批准（第四十四条、第四十七条）：zfjl grant 用户 --case 案件|--recording 编号 "
+             "--scope view|copy --approved-by 批准人 --approval-no 文号 --until 日期；zfjl grant ls；"
+             "zfjl grant revoke G-12。")  # fmt: skip
+def grant_cmd(
+    user: Annotated[str, typer.Argument(help="被批准的用户（操作系统用户名）；或 ls、revoke。")],
+    grant_id: Annotated[str | None, typer.Argument(help="与 revoke 同用：批准编号 G-…。")] = None,
+    case: Annotated[str | None, typer.Option(help="批准范围：整个案件。")] = None,
+    recording: Annotated[str | None, typer.Option(help="批准范围：一条记录。")] = None,
+    scope: Annotated[str, typer.Option(help="view 查阅 / copy 复制（含查阅）。")] = "view",
+    approved_by: Annotated[
+        str | None, typer.Option("--approved-by", help="批准人（局长）。")
+    ] = None,
+    approval_no: Annotated[str | None, typer.Option("--approval-no", help="批准文号。")] = None,
+    until: Annotated[str | None, typer.Option(help="有效期至（含当日），YYYY-MM-DD。")] = None,
+    purpose: Annotated[str | None, typer.Option(help="用途。")] = None,
+    reason: Annotated[str | None, typer.Option(help="撤销原因。")] = None,
+    for_user: Annotated[str | None, typer.Option("--user", help="ls：只列此用户。")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="ls：含过期和已撤销的。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import access
+    from zfjl.errors import UsageError
+
+    vault = _vault()
+    if user == "ls":
+        _emit_rows(access.list_grants(vault, for_user, include_inactive=show_all), as_json,
+                   _print_grant, "没有有效的批准")  # fmt: skip
+        return
+    if user == "revoke":
+        if not grant_id:
+            raise UsageError("用法：zfjl grant revoke G-… [--reason …]")
+        g = access.revoke_grant(vault, grant_id, reason)
+    else:
+        if bool(case) == bool(recording):
+            raise UsageError("须给出 --case 或 --recording 之一")
+        if not (approved_by and approval_no and until):
+            raise UsageError("批准须写明 --approved-by、--approval-no 和 --until")
+        g = access.add_grant(vault, user, case or recording or "", scope=scope, approved_by=approved_by,
+                             approval_no=approval_no, until=until, purpose=purpose)  # fmt: skip
+    if as_json:
+        _emit_json(g)
+    else:
+        _print_grant(g)
+
+
+@app.command(
+    "view",
+    help="查阅一条记录（须有查阅批准，每次查阅记入日志）：给出只读副本的路径，或用 --open 打开。",
+)
+def view_cmd(
+    recording: Annotated[str, typer.Argument(help="记录编号（前缀）。")],
+    purpose: Annotated[str | None, typer.Option(help="查阅用途。")] = None,
+    open_it: Annotated[bool, typer.Option("--open", help="用系统播放器打开。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import access
+
+    result = access.view(_vault(), recording, purpose)
+    if as_json:
+        _emit_json(result.as_dict())
+    else:
+        out.print(str(result.path), markup=False)
+    if open_it:
+        import shutil
+        import subprocess
+
+        opener = shutil.which("xdg-open")
+        if opener is None:
+            err.print("未找到 xdg-open：请用播放器打开上面的文件")
+        else:
+            subprocess.Popen(
+                [opener, str(result.path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+
+
+@app.command(
+    "export", help="复制记录到目录（须有复制批准，第四十四条；逐件记入日志，附 SHA256SUMS）。"
+)
+def export_cmd(
+    recordings: Annotated[list[str], typer.Argument(help="记录编号（前缀），可多个。")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出目录。")],
+    purpose: Annotated[str | None, typer.Option(help="用途。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import access
+
+    report = access.export(_vault(), recordings, output, purpose)
+    if as_json:
+        _emit_json(report.as_dict())
+        return
+    for f in report.files:
+        out.print(f"{f['path']}　SHA-256 {f['sha256']}（依据 {f['grant']}）", markup=False)
+    out.print(
+        f"已复制 {len(report.files)} 件到 {report.dest}（校验：cd 该目录 && sha256sum -c SHA256SUMS）"
+    )
+
+
+@app.command(
+    "log", help="保管日志（证据保管链）：入库、关联、查阅、复制、打包、长期保存、销毁，谁在何时。"
+)
+def log_cmd(
+    target: Annotated[str, typer.Argument(help="案件编号或记录编号（前缀）。")],
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF（供法院）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import access
+
+    vault = _vault()
+    log = access.custody_log(vault, target)
+    if pdf is not None:
+        from zfjl.vault.objects import write_file_atomically
+
+        write_file_atomically(pdf, access.custody_log_pdf(vault, log))
+    if as_json:
+        _emit_json(log.as_dict())
+        return
+    table = Table("序号", "时间", "操作人", "事项", Column("内容", overflow="fold"))
+    for e in log.entries:
+        table.add_row(
+            str(e["seq"]), e["at"][:19].replace("T", " "), e["actor"], e["what"], e["detail"]
+        )
+    out.print(table)
+
+
+@app.command("checkpoint", help="签名检查点（供 cron）：对日志当前状态签名并记入日志，打印可留存于纸面的文本；"
+             "--verify 文件：核对留存的检查点与今日日志是否一致。")  # fmt: skip
+def checkpoint_cmd(
+    verify_file: Annotated[
+        Path | None, typer.Option("--verify", help="留存的检查点文本文件。")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="不打印检查点文本。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault import checkpoint
+
+    vault = _vault()
+    if verify_file is not None:
+        try:
+            text = verify_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            from zfjl.errors import SourceError
+
+            raise SourceError(f"无法读取 {verify_file}：{exc.strerror}") from exc
+        problems = checkpoint.check_external(vault, text)
+        if as_json:
+            _emit_json({"ok": not problems, "problems": [p.__dict__ for p in problems]})
+        else:
+            for p in problems:
+                out.print(f"✘ {p.code}：应为 {p.expected}，实为 {p.found}", markup=False)
+            if not problems:
+                out.print("✔ 检查点有效：签名正确，今日日志的前段与之完全一致")
+        if problems:
+            raise typer.Exit(1)
+        return
+    cp, seq = checkpoint.append_checkpoint(vault)
+    if as_json:
+        _emit_json({"seq": seq, "size": cp.size, "root": cp.root.hex(), "note": cp.text})
+    elif not quiet:
+        sys.stdout.write(cp.text)
 
 
 # -- rules ----------------------------------------------------------------------------------

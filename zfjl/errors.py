@@ -91,3 +91,19 @@ class Interrupted(ZfjlError):
     """Ctrl-C or SIGTERM: work done so far is kept, the next run finishes the job."""
 
     exit_code = 130
+
+
+class Busy(ZfjlError):
+    """Another run holds a lock this one needs (two sweeps at once)."""
+
+    exit_code = 7
+
+
+class NotPermitted(ZfjlError):
+    """No grant, role or approval on file for what was asked (arts. 44, 47, 42)."""
+
+    exit_code = 8
+
+
+class AccessDenied(NotPermitted):
+    """A view or export without a valid grant: refused, and the refusal is journaled."""

@@ -10,6 +10,7 @@ complete; never over an existing path. Every bundle is journaled (art. 46).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import hashlib
@@ -25,7 +26,9 @@ from typing import Any
 
 from zfjl import __version__
 from zfjl.cases.store import get_case
-from zfjl.errors import NotFoundError, UsageError, ZfjlError
+from zfjl.errors import NotFoundError, UsageError, VaultError, ZfjlError
+from zfjl.vault import checkpoint, merkle
+from zfjl.vault.checkpoint import Checkpoint, PublicKey
 from zfjl.vault.journal import canonical_json, events, row_hash
 from zfjl.vault.objects import file_digests, storage_error
 from zfjl.vault.query import ensure_digests, object_digests
@@ -133,6 +136,38 @@ def _custody_log(vault: Vault, case_id: str, oids: list[str]) -> list[dict[str, 
     return sorted(rows, key=lambda r: r["seq"])
 
 
+def _checkpoint_covering(vault: Vault, last_seq: int) -> Checkpoint | None:
+    """The latest checkpoint if it already covers `last_seq` (so bundling twice gives the same
+    bytes), else a new one; the latest, covering less, when this user cannot sign."""
+    latest = checkpoint.latest_checkpoint(vault)
+    if latest is not None and latest.size >= last_seq:
+        return latest
+    try:
+        return checkpoint.append_checkpoint(vault)[0]
+    except VaultError:
+        return latest  # rows after it travel without a proof; verify says which
+
+
+def _write_proofs(vault: Vault, folder: Path, seqs: list[int]) -> None:
+    """The signed checkpoint, its public key, and each custody row's inclusion proof: a court
+    checks them offline against a checkpoint printed months earlier (RFC 9162 2.1.3)."""
+    cp = _checkpoint_covering(vault, max(seqs, default=0))
+    if cp is None:
+        return
+    levels = merkle.tree_levels(checkpoint.leaves(vault, cp.size))
+    proofs = {
+        str(seq): [base64.b64encode(h).decode() for h in merkle.inclusion_proof(levels, seq - 1)]
+        for seq in seqs if seq <= cp.size
+    }  # fmt: skip
+    (folder / "checkpoint.txt").write_text(cp.text, "utf-8")
+    keys = [k.vkey for k in checkpoint.journal_keys(vault) if cp.signed_by(k)]
+    (folder / "checkpoint-key.txt").write_text("".join(f"{k}\n" for k in keys), "utf-8")
+    _write_json(folder / "inclusion-proofs.json", {
+        "tree_size": cp.size, "leaf": "SHA-256(0x00 || 由记录各列重算的日志哈希 32 字节)",
+        "proofs": proofs, "uncovered": [s for s in seqs if s > cp.size],
+    })  # fmt: skip
+
+
 def _write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
@@ -223,8 +258,9 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
                 bag / "data" / "scans" / _safe(f"{doc['id']}_{doc['type']}.pdf"),
             )
     _write_json(bag / "data" / "case.json", case)
-    _write_json(bag / "data" / "custody" / "custody-log.json",
-                _custody_log(vault, case["case"], [oid for _, _, oid in originals]))  # fmt: skip
+    custody = _custody_log(vault, case["case"], [oid for _, _, oid in originals])
+    _write_json(bag / "data" / "custody" / "custody-log.json", custody)
+    _write_proofs(vault, bag / "data" / "custody", [r["seq"] for r in custody])
     if withheld:
         _write_json(bag / "data" / "withheld.json", withheld)
     files = {
@@ -283,6 +319,11 @@ def _write_tar(bag: Path, out: Path) -> None:
 
 
 # -- verifying ------------------------------------------------------------------------------
+BUNDLE_WARNINGS = {
+    "not_covered"
+}  # a custody row newer than the bag's checkpoint: unproven, not wrong
+
+
 @dataclass(frozen=True)
 class BundleFinding:
     code: str  # checksum_mismatch | file_missing | unexpected_file | not_in_vault | vault_mismatch | custody_changed | invalid_bag
@@ -306,7 +347,7 @@ class BundleVerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not any(f.code not in BUNDLE_WARNINGS for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "findings": [f.as_dict() for f in self.findings]}
@@ -324,6 +365,7 @@ def verify_bundle(path: Path, vault: Vault | None = None) -> BundleVerifyReport:
         if not report.findings:
             report.findings += _bagit_findings(bag)  # a second opinion on the structure
         report.findings += _custody_findings(bag, vault)
+        report.findings += _proof_findings(bag, vault)
         if vault is not None:
             report.findings += _vault_findings(bag, vault)
     return report
@@ -438,6 +480,49 @@ def _custody_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
             if row is None or row[0] != r["hash"]:
                 out.append(BundleFinding("custody_changed", f"{rel}#{r['seq']}",
                                          row[0] if row else "保管库中无此记录", r["hash"]))  # fmt: skip
+    return out
+
+
+def _proof_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
+    """The checkpoint's signature, by the key in the bag (and, with the vault at hand, a key
+    the vault journaled), and each custody row's inclusion proof against its root."""
+    folder = bag / "data" / "custody"
+    cp_file, rel = folder / "checkpoint.txt", "data/custody/checkpoint.txt"
+    if not cp_file.is_file():
+        return [BundleFinding("checkpoint_invalid", rel, "签名检查点", "缺失")]
+    try:
+        cp = Checkpoint.parse(cp_file.read_text("utf-8"))
+        keys = [PublicKey.from_vkey(line) for line in
+                (folder / "checkpoint-key.txt").read_text("utf-8").splitlines() if line.strip()]  # fmt: skip
+        proofs = json.loads((folder / "inclusion-proofs.json").read_text("utf-8"))
+        rows = json.loads((folder / "custody-log.json").read_text("utf-8"))
+    except (OSError, ValueError, VaultError) as exc:
+        return [
+            BundleFinding("checkpoint_invalid", rel, "可读的检查点、公钥与证明", str(exc)[:120])
+        ]
+    out = []
+    if vault is not None:
+        known = {k.key_id for k in checkpoint.journal_keys(vault)}
+        keys = [k for k in keys if k.key_id in known]
+    if not any(cp.signed_by(k) for k in keys):
+        out.append(BundleFinding("checkpoint_invalid", rel, "保管库密钥的有效签名", "签名无效"))
+    for r in rows:
+        path = proofs["proofs"].get(str(r["seq"]))
+        where = f"data/custody/custody-log.json#{r['seq']}"
+        if path is None:
+            out.append(BundleFinding("not_covered", where, f"检查点前 {cp.size} 条", "无包含证明"))
+            continue
+        digest = row_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["kind"], r["subject"],
+                          canonical_json(r["data"]))  # fmt: skip
+        leaf = merkle.leaf_hash(bytes.fromhex(digest))
+        try:
+            audit = [base64.b64decode(h, validate=True) for h in path]
+        except ValueError:
+            audit = None
+        if audit is None or not merkle.verify_inclusion(
+            leaf, r["seq"] - 1, cp.size, audit, cp.root
+        ):
+            out.append(BundleFinding("proof_invalid", where, "包含于检查点的日志树", "证明不成立"))
     return out
 
 

@@ -173,6 +173,21 @@ def render_typst(
         raise RenderError(f"模板 {template} 有误：{exc}") from None
 
 
+def render_report_pdf(
+    template: str, context: dict[str, Any], *, bureau: str, when: dt.datetime | None = None
+) -> bytes:
+    """A register or report that is not a case document (custody log, 销毁清册, 检查台帐,
+    通报): the same layout, fonts and PDF/A output as the documents."""
+    env = environment()
+    try:
+        source = env.get_template(f"{template}.typ.j2").render(bureau=bureau, **context)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"没有模板 {template}") from None
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"制作 {template} 缺少数据：{exc.message}") from None
+    return compile_pdf(source, when)
+
+
 def compile_pdf(source: str, when: dt.datetime | None = None, cache: Path | None = None) -> bytes:
     """Typst → PDF/A-2b, fonts embedded. A fixed timestamp makes the bytes reproducible, and
     so cacheable: the same source and time give the same PDF, kept under `cache` by digest

@@ -133,6 +133,48 @@ CREATE TABLE IF NOT EXISTS calendar_days (
     workday INTEGER NOT NULL,
     name TEXT
 );
+CREATE TABLE IF NOT EXISTS holds (
+    id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    note TEXT,
+    placed_at TEXT NOT NULL,
+    placed_by TEXT NOT NULL,
+    released_at TEXT,
+    released_by TEXT,
+    release_approval TEXT,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holds_target ON holds(target);
+CREATE TABLE IF NOT EXISTS grants (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    target TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    approval_no TEXT NOT NULL,
+    until TEXT NOT NULL,
+    purpose TEXT,
+    granted_at TEXT NOT NULL,
+    granted_by TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT,
+    revoke_reason TEXT,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grants_user ON grants(user, target);
+CREATE TABLE IF NOT EXISTS tombstones (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    sweep TEXT NOT NULL,
+    class TEXT NOT NULL,
+    approval TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+);
 """
 
 DERIVED_TABLES = (
@@ -147,6 +189,9 @@ DERIVED_TABLES = (
     "cases",
     "case_media",
     "object_digests",
+    "holds",
+    "grants",
+    "tombstones",
 )
 
 RECORDING_COLUMNS = [
@@ -370,8 +415,54 @@ def _on_object_digests(conn: sqlite3.Connection, ev: Event) -> None:
     )
 
 
+def _on_hold_place(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(conn, "holds", {
+        "id": f"H-{ev.seq}", "target": d["target"], "target_kind": d["target_kind"],
+        "reason": d["reason"], "note": d.get("note"), "placed_at": ev.ts, "placed_by": ev.actor,
+        "seq": ev.seq,
+    })  # fmt: skip
+
+
+def _on_hold_release(conn: sqlite3.Connection, ev: Event) -> None:
+    conn.execute(
+        "UPDATE holds SET released_at = ?, released_by = ?, release_approval = ? WHERE id = ?",
+        (ev.ts, ev.actor, ev.data["approval"], ev.data["hold"]),
+    )
+
+
+def _on_grant_add(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(conn, "grants", {
+        "id": f"G-{ev.seq}", "user": d["user"], "target": d["target"],
+        "target_kind": d["target_kind"], "scope": d["scope"], "approved_by": d["approved_by"],
+        "approval_no": d["approval_no"], "until": d["until"], "purpose": d.get("purpose"),
+        "granted_at": ev.ts, "granted_by": ev.actor, "seq": ev.seq,
+    })  # fmt: skip
+
+
+def _on_grant_revoke(conn: sqlite3.Connection, ev: Event) -> None:
+    conn.execute(
+        "UPDATE grants SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?",
+        (ev.ts, ev.actor, ev.data.get("reason"), ev.data["grant"]),
+    )
+
+
+def _on_tombstone(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(conn, "tombstones", {
+        "id": d["id"], "at": ev.ts, "actor": ev.actor, "sweep": d["sweep"], "class": d["class"],
+        "approval": d["approval"], "size": d["size"], "seq": ev.seq,
+    }, "INSERT OR IGNORE")  # fmt: skip
+
+
+def _on_object_restored(conn: sqlite3.Connection, ev: Event) -> None:
+    # The bytes are back (a device presented them again): the object is no longer destroyed.
+    conn.execute("DELETE FROM tombstones WHERE id = ?", (ev.subject,))
+
+
 def _ignore(conn: sqlite3.Connection, ev: Event) -> None:
-    """Events kept for the record only (vault.init, object.restored, …)."""
+    """Events kept for the record only (vault.init, vault.verify, …)."""
 
 
 HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
@@ -388,6 +479,12 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
     "case.attach": _on_case_attach,
     "case.status": _on_case_status,
     "object.digests": _on_object_digests,
+    "hold.place": _on_hold_place,
+    "hold.release": _on_hold_release,
+    "grant.add": _on_grant_add,
+    "grant.revoke": _on_grant_revoke,
+    "object.tombstone": _on_tombstone,
+    "object.restored": _on_object_restored,
 }
 
 

@@ -38,6 +38,7 @@ class RecordingFilter:
     late: bool | None = None
     important: bool | None = None
     limit: int | None = None
+    include_destroyed: bool = False  # swept recordings keep their rows; ls hides them
 
 
 def _ls_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +74,8 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
     if flt.important is not None:
         where.append("important = ?")
         params.append(int(flt.important))
+    if not flt.include_destroyed:
+        where.append("id NOT IN (SELECT id FROM tombstones)")
     sql = "SELECT * FROM recordings"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -109,6 +112,9 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     rec["important"] = bool(rec.get("important"))
     rec["clock_skew"] = bool(rec.get("clock_skew"))
     rec["path"] = str(vault.objects.path_for(oid))
+    gone = list(vault.db.query("SELECT * FROM tombstones WHERE id = ?", [oid]))
+    rec["destroyed"] = gone[0] if gone else None
+    rec["holds"] = list(vault.db.query("SELECT * FROM holds WHERE target = ? ORDER BY seq", [oid]))
     rec["sightings"] = list(
         vault.db.query("SELECT * FROM sightings WHERE object_id = ? ORDER BY seq", [oid])
     )

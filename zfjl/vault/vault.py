@@ -35,6 +35,8 @@ VERSION = 1
 BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
 
 DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
+MIN_PATROL_MONTHS = 6  # art. 42
+ROLES = {"clerk": "承办人员", "legal": "法规科", "director": "局长", "admin": "保管库管理员"}
 
 
 @dataclass
@@ -52,6 +54,10 @@ class VaultConfig:
     upload_deadline_working_days: int = 2  # art. 37
     name_patterns: list[str] = field(default_factory=list)  # tried before the built-in ones
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Art. 42: patrol footage kept at least 6 months; a standing approval lets cron sweep it.
+    retention: dict[str, Any] = field(default_factory=dict)
+    # Operating-system user -> roles (clerk, legal, director, admin); see docs/access.md.
+    roles: dict[str, list[str]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     KNOWN: ClassVar[tuple[str, ...]] = (
@@ -64,6 +70,8 @@ class VaultConfig:
         "upload_deadline_working_days",
         "name_patterns",
         "devices",
+        "retention",
+        "roles",
     )
 
     @classmethod
@@ -94,6 +102,26 @@ class VaultConfig:
                 raise VaultError(f"vault.json：{key} 只能是 local 或 utc，收到 {value!r}")
         if not isinstance(self.clock_skew_seconds, int) or self.clock_skew_seconds <= 0:
             raise VaultError("vault.json：clock_skew_seconds 应为正整数（秒）")
+        months = self.retention.get("patrol_months", MIN_PATROL_MONTHS)
+        if not isinstance(months, int) or months < MIN_PATROL_MONTHS:
+            raise VaultError(
+                "vault.json：retention.patrol_months 不得少于 6（第四十二条：日常巡查声像资料"
+                f"保存期限不少于6个月），收到 {months!r}"
+            )
+        for user, roles in self.roles.items():
+            unknown = set(roles) - set(ROLES) if isinstance(roles, list) else {repr(roles)}
+            if unknown:
+                raise VaultError(
+                    f"vault.json：roles.{user} 含未知角色 {'、'.join(sorted(unknown))}"
+                    f"（可用：{'、'.join(ROLES)}）"
+                )
+
+    @property
+    def patrol_months(self) -> int:
+        return int(self.retention.get("patrol_months", MIN_PATROL_MONTHS))
+
+    def roles_of(self, user: str) -> set[str]:
+        return set(self.roles.get(user, []))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
@@ -158,10 +186,14 @@ class Vault:
         if bureau:
             config.bureau = bureau
         vault = cls(root, config, clock)
+        config.roles = {vault.actor: ["admin"]}  # whoever makes the vault administers it
         config.created_at = vault.now_iso()
         with vault.writing() as w:
             w.append("vault.init", None, {"format": FORMAT, "version": VERSION, **config.to_json()})
         vault._write_config()
+        from zfjl.vault.checkpoint import create_key  # circular: checkpoint uses Vault
+
+        create_key(vault)
         return vault
 
     @classmethod

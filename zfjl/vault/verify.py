@@ -17,6 +17,7 @@ import blake3
 
 from zfjl.errors import UsageError
 from zfjl.vault import catalog
+from zfjl.vault.checkpoint import check_checkpoints
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import hash_path
 from zfjl.vault.vault import Vault
@@ -35,6 +36,10 @@ MESSAGES = {
     "stray_file": "对象目录中有不属于保管库的文件",
     "not_readonly": "对象文件不是只读",
     "uncatalogued_object": "对象未登记（多为中断的入库，下次入库时自动补登）",
+    "checkpoint_signature": "检查点签名无效（检查点被改动或不是本保管库签发）",
+    "checkpoint_mismatch": "检查点与日志不一致（其签名覆盖的日志记录被改动、删除或插入）",
+    "checkpoint_unreadable": "检查点或公钥记录无法读取",
+    "tombstone_pending": "对象已登记销毁但文件尚在（清理中断），下次 zfjl sweep --execute 完成",
 }
 ERRORS = {
     "object_missing",
@@ -46,6 +51,9 @@ ERRORS = {
     "row_missing",
     "trigger_missing",
     "catalog_drift",
+    "checkpoint_signature",
+    "checkpoint_mismatch",
+    "checkpoint_unreadable",
 }
 
 
@@ -127,10 +135,19 @@ def verify(
         Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
         for p in check_chain(conn)
     )
+    report.findings.extend(
+        Finding(p.code, f"日志 #{p.seq}" if p.seq else "checkpoint", p.expected, p.found)
+        for p in check_checkpoints(vault)
+    )
     report.findings.extend(_catalog_drift(conn))
     catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
+    # Destroyed by a sweep: the tombstone stands for the bytes, which must be gone.
+    destroyed = {r[0] for r in conn.execute("SELECT id FROM tombstones")}
     for oid, (sha, size) in sorted(catalogued.items()):
-        if in_subset(oid, n, t):
+        if oid in destroyed:
+            if vault.objects.exists(oid):
+                report.findings.append(Finding("tombstone_pending", oid, "已删除", "文件仍在"))
+        elif in_subset(oid, n, t):
             report.findings.extend(_check_object(vault, oid, sha, size, read_data, sha256, report))
     report.findings.extend(_stray_and_uncatalogued(vault, catalogued))
     vault.record(

@@ -1,0 +1,94 @@
+"""Holds (art. 43): a held recording, or every recording of a held case, is never swept.
+
+A hold is a journal event; its release needs an approval reference and is an event too, so
+the custody log shows who held what, why, and who let it go on whose authority.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zfjl.errors import NotFoundError, UsageError
+from zfjl.vault.query import resolve_id
+from zfjl.vault.vault import Vault
+
+# Art. 43's four reasons, by a short code a clerk can type.
+REASONS = {
+    "dispute": "（一）当事人对现场执法、办案有异议或者投诉、上访",
+    "obstruction": "（二）当事人逃避、拒绝、阻碍执法，或者谩骂、侮辱、殴打执法人员",
+    "incident": "（三）执法人员参与处置群体性事件、突发事件",
+    "other": "（四）其他需要长期保存的重要情况",
+}
+REASON_ALIASES = {"1": "dispute", "2": "obstruction", "3": "incident", "4": "other"}
+
+
+def resolve_target(vault: Vault, target: str) -> tuple[str, str, str]:
+    """A case id or a recording id (prefix) -> (journal subject, target, kind)."""
+    from zfjl.cases.store import case_exists
+
+    if case_exists(vault, target):
+        return f"case:{target}", target, "case"
+    if target.upper().startswith("CASE-"):
+        raise NotFoundError(f"没有案件 {target}（用 zfjl case ls 查看已有案件）")
+    oid = resolve_id(vault, target)
+    return oid, oid, "recording"
+
+
+def place_hold(vault: Vault, target: str, reason: str, note: str | None) -> dict[str, Any]:
+    code = REASON_ALIASES.get(reason, reason)
+    if code not in REASONS:
+        raise UsageError(
+            f"保存理由 {reason!r} 无效，可用：" + "；".join(f"{k} {v}" for k, v in REASONS.items())
+        )
+    if code == "other" and not (note and note.strip()):
+        raise UsageError("理由为 other（其他重要情况）时须用 --note 写明情况")
+    subject, resolved, kind = resolve_target(vault, target)
+    ev = vault.record(
+        "hold.place",
+        subject,
+        {"target": resolved, "target_kind": kind, "reason": code, "note": note},
+    )
+    return hold(vault, f"H-{ev.seq}")
+
+
+def release_hold(
+    vault: Vault, hold_id: str, approval: str | None, note: str | None
+) -> dict[str, Any]:
+    if not (approval and approval.strip()):
+        raise UsageError("解除长期保存须给出批准文号：--approval-no …")
+    h = hold(vault, hold_id)
+    if h["released_at"]:
+        raise UsageError(f"{hold_id} 已于 {h['released_at'][:16]} 解除")
+    subject = f"case:{h['target']}" if h["target_kind"] == "case" else h["target"]
+    vault.record("hold.release", subject, {"hold": hold_id, "approval": approval, "note": note})
+    return hold(vault, hold_id)
+
+
+def hold(vault: Vault, hold_id: str) -> dict[str, Any]:
+    rows = list(vault.db.query("SELECT * FROM holds WHERE id = ?", [hold_id.upper()]))
+    if not rows:
+        raise NotFoundError(f"没有长期保存记录 {hold_id}（用 zfjl hold ls 查看）")
+    return _with_label(rows[0])
+
+
+def list_holds(vault: Vault, *, include_released: bool = False) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM holds" + ("" if include_released else " WHERE released_at IS NULL")
+    return [_with_label(r) for r in vault.db.query(sql + " ORDER BY seq")]
+
+
+def _with_label(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "reason_text": REASONS.get(row["reason"], row["reason"])}
+
+
+def held_ids(vault: Vault) -> dict[str, str]:
+    """Every recording under an active hold -> the hold's id (direct, or through its case)."""
+    out: dict[str, str] = {}
+    rows = vault.conn.execute(
+        "SELECT h.id, h.target FROM holds h WHERE h.released_at IS NULL"
+        " AND h.target_kind = 'recording'"
+        " UNION ALL SELECT h.id, m.recording_id FROM holds h JOIN case_media m"
+        " ON m.case_id = h.target WHERE h.released_at IS NULL AND h.target_kind = 'case'"
+    )
+    for hold_id, oid in rows:
+        out.setdefault(oid, hold_id)
+    return out

@@ -1,0 +1,311 @@
+"""`zfjl sweep`: destroy patrol footage after its period, with a tombstone for each object.
+
+Two phases, like restic's forget/prune: first the plan (what is due and why, the 销毁清册),
+then, only with `execute` and an approval on file, the destruction. Each object's tombstone is
+journaled *before* its bytes are unlinked, so a crash can leave a tombstone whose file is still
+there (the next sweep finishes it, `verify` reports it meanwhile) but never a missing file
+without a trace. Classification is done again inside the write transaction that journals the
+tombstones: a hold or a case link that arrived after the plan still saves the recording.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from zfjl.errors import Busy, NotPermitted
+from zfjl.retention.holds import held_ids
+from zfjl.vault.objects import fsync_dir, storage_error
+from zfjl.vault.vault import Vault
+
+RECORDING_KINDS = {"video", "audio", "photo"}
+BATCH = 200  # tombstones per transaction: one fsync'd commit, then their unlinks
+
+
+@cache
+def classes() -> dict[str, dict[str, Any]]:
+    text = resources.files("zfjl.retention").joinpath("classes.yaml").read_text("utf-8")
+    return yaml.safe_load(text)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Item:
+    id: str
+    cls: str
+    size: int
+    kind: str | None
+    device: str | None
+    officer: str | None
+    original_name: str | None
+    recorded_at: str | None
+    ingested_at: str
+    counted_from: str | None = None
+    expires_at: str | None = None
+    due: bool = False
+    why: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["class"] = d.pop("cls")
+        d["class_name"] = classes()[self.cls]["name"]
+        d["basis"] = classes()[self.cls]["basis"]
+        return d
+
+
+@dataclass
+class SweepPlan:
+    as_of: str
+    patrol_months: int
+    due: list[Item] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)
+    not_yet_due: int = 0
+    executed: bool = False
+    sweep: str | None = None
+    approval: str | None = None
+    deleted: int = 0
+    deleted_bytes: int = 0
+    finished_pending: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "patrol_months": self.patrol_months,
+            "executed": self.executed,
+            "sweep": self.sweep,
+            "approval": self.approval,
+            "due": [i.as_dict() for i in self.due],
+            "due_bytes": sum(i.size for i in self.due),
+            "kept": {c: {"count": n, "name": classes()[c]["name"]} for c, n in self.kept.items()},
+            "patrol_not_yet_due": self.not_yet_due,
+            "deleted": self.deleted,
+            "deleted_bytes": self.deleted_bytes,
+            "finished_pending": self.finished_pending,
+        }
+
+
+# -- classification --------------------------------------------------------------------------
+def add_months(when: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months, the last day clamped (2024-08-31 + 6 months = 2025-02-28)."""
+    y, m = divmod(when.month - 1 + months, 12)
+    year, month = when.year + y, m + 1
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    last = (nxt - dt.timedelta(days=1)).day
+    return when.replace(year=year, month=month, day=min(when.day, last))
+
+
+def _case_objects(vault: Vault) -> set[str]:
+    linked = {r[0] for r in vault.conn.execute("SELECT recording_id FROM case_media")}
+    for (data,) in vault.conn.execute("SELECT data FROM cases"):
+        for doc in json.loads(data).get("documents", []):
+            if doc.get("scan"):
+                linked.add(doc["scan"])
+    return linked
+
+
+def _restored_at(vault: Vault, oid: str) -> str | None:
+    row = vault.conn.execute(
+        "SELECT MAX(ts) FROM journal WHERE subject = ? AND kind = 'object.restored'", (oid,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _later(*stamps: str | None) -> dt.datetime:
+    return max(dt.datetime.fromisoformat(s) for s in stamps if s)
+
+
+def classify(vault: Vault, as_of: dt.datetime) -> Iterator[Item]:
+    held = held_ids(vault)
+    linked = _case_objects(vault)
+    months = vault.config.patrol_months
+    rows = vault.conn.execute(
+        "SELECT o.id, o.size, o.stored_at, r.kind, r.device, r.officer, r.original_name,"
+        " r.recorded_at, r.ingested_at, r.important FROM objects o"
+        " LEFT JOIN recordings r ON r.id = o.id"
+        " WHERE o.id NOT IN (SELECT id FROM tombstones) ORDER BY r.recorded_at, o.id"
+    )
+    for oid, size, stored_at, kind, device, officer, name, rec_at, ing_at, important in rows:
+        item = Item(oid, "patrol", size, kind, device, officer, name, rec_at, ing_at or stored_at)
+        if oid in held:
+            item.cls, item.why = "held", f"长期保存 {held[oid]}"
+        elif oid in linked:
+            item.cls, item.why = "case", "已关联案件"
+        elif important:
+            item.cls, item.why = "important", "现场标记为重要（IMP）"
+        elif kind not in RECORDING_KINDS:
+            item.cls, item.why = "unknown", f"文件类型 {kind or '未知'}"
+        else:
+            start = _later(item.ingested_at, rec_at, _restored_at(vault, oid))
+            item.counted_from = start.isoformat()
+            expires = add_months(start, months)
+            item.expires_at = expires.isoformat()
+            item.due = expires <= as_of
+            item.why = f"日常巡查资料，自 {start:%Y-%m-%d} 起保存满 {months} 个月（{expires:%Y-%m-%d} 到期）"
+        yield item
+
+
+def plan(vault: Vault, as_of: dt.datetime | None = None) -> SweepPlan:
+    as_of = as_of or vault.now()
+    result = SweepPlan(as_of=as_of.isoformat(), patrol_months=vault.config.patrol_months)
+    for item in classify(vault, as_of):
+        if item.due:
+            result.due.append(item)
+        elif item.cls == "patrol":
+            result.not_yet_due += 1
+        else:
+            result.kept[item.cls] += 1
+    return result
+
+
+# -- execution -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def sweep_lock(vault: Vault) -> Iterator[None]:
+    path = vault.root / "sweep.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy("另一个清理任务（zfjl sweep）正在运行，本次未执行") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _approval(vault: Vault, approval: str | None) -> str:
+    standing = vault.config.retention.get("standing_approval")
+    chosen = (approval or "").strip() or (str(standing).strip() if standing else "")
+    if not chosen:
+        raise NotPermitted(
+            "执行销毁须有批准：--approval-no 批准文号，或在 vault.json 的"
+            " retention.standing_approval 中登记对日常巡查资料的常设批准"
+        )
+    return chosen
+
+
+def execute(vault: Vault, approval: str | None, as_of: dt.datetime | None = None) -> SweepPlan:
+    chosen = _approval(vault, approval)
+    with sweep_lock(vault):
+        finished = finish_pending(vault)
+        result = plan(vault, as_of)
+        result.executed, result.approval, result.finished_pending = True, chosen, finished
+        if not result.due:
+            return result
+        result.sweep = f"S-{vault.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+        as_of_dt = dt.datetime.fromisoformat(result.as_of)
+        for start in range(0, len(result.due), BATCH):
+            batch = result.due[start : start + BATCH]
+            done = _tombstone_batch(vault, batch, result, as_of_dt)
+            _unlink_objects(vault, [i.id for i in done])
+            result.deleted += len(done)
+            result.deleted_bytes += sum(i.size for i in done)
+        vault.record(
+            "retention.sweep",
+            None,
+            {"sweep": result.sweep, "as_of": result.as_of, "approval": chosen,
+             "deleted": result.deleted, "bytes": result.deleted_bytes,
+             "patrol_months": result.patrol_months},
+        )  # fmt: skip
+        result.due = [i for i in result.due if i.due]
+        return result
+
+
+def _tombstone_batch(
+    vault: Vault, batch: list[Item], result: SweepPlan, as_of: dt.datetime
+) -> list[Item]:
+    done = []
+    with vault.writing() as w:
+        # Asked again under the write lock: a hold or link placed since the plan wins.
+        still_due = {i.id for i in classify(vault, as_of) if i.due}
+        for item in batch:
+            if item.id not in still_due:
+                item.due = False
+                continue
+            w.append("object.tombstone", item.id, _tombstone(vault, item, result))
+            done.append(item)
+    return done
+
+
+def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> dict[str, Any]:
+    row = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (item.id,)).fetchone()
+    return {
+        "id": item.id,
+        "sha256": row[0],
+        "size": item.size,
+        "class": item.cls,
+        "recording": {
+            "kind": item.kind, "device": item.device, "officer": item.officer,
+            "original_name": item.original_name, "recorded_at": item.recorded_at,
+            "ingested_at": item.ingested_at,
+        },
+        "reason": item.why,
+        "policy": {"basis": classes()[item.cls]["basis"], "months": result.patrol_months,
+                   "counted_from": item.counted_from, "expires_at": item.expires_at},
+        "approval": result.approval,
+        "sweep": result.sweep,
+    }  # fmt: skip
+
+
+def _unlink_objects(vault: Vault, oids: list[str]) -> None:
+    dirs = set()
+    for oid in oids:
+        path = vault.objects.path_for(oid)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise storage_error(exc, f"删除已登记销毁的对象 {oid[:12]}") from exc
+        dirs.add(path.parent)
+    for d in dirs:
+        fsync_dir(d)
+
+
+def pending_tombstones(vault: Vault) -> list[str]:
+    """Tombstoned objects whose bytes are still on disk (a sweep stopped between the two)."""
+    rows = vault.conn.execute("SELECT id FROM tombstones ORDER BY id")
+    return [r[0] for r in rows if vault.objects.path_for(r[0]).exists()]
+
+
+def finish_pending(vault: Vault) -> int:
+    pending = pending_tombstones(vault)
+    _unlink_objects(vault, pending)
+    return len(pending)
+
+
+def destruction_register(vault: Vault) -> list[dict[str, Any]]:
+    """Every object ever destroyed, from its tombstone event: printable at any time."""
+    rows = vault.conn.execute(
+        "SELECT seq, ts, actor, data FROM journal WHERE kind = 'object.tombstone' ORDER BY seq"
+    )
+    return [{"seq": s, "at": ts, "operator": a, **json.loads(d)} for s, ts, a, d in rows]
+
+
+def register_pdf(vault: Vault, result: SweepPlan) -> bytes:
+    """The 销毁清册 of this sweep (or, for a dry run, the list proposed for approval)."""
+    from zfjl.render import render_report_pdf
+
+    items = [i.as_dict() for i in result.due]
+    return render_report_pdf(
+        "销毁清册",
+        {
+            "items": items,
+            "total_bytes": sum(i["size"] for i in items),
+            "executed": result.executed,
+            "approval": result.approval,
+            "as_of": result.as_of,
+            "patrol_months": result.patrol_months,
+        },
+        bureau=vault.config.bureau,
+    )

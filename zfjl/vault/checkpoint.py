@@ -1,0 +1,305 @@
+"""Signed checkpoints of the journal (C2SP tlog-checkpoint, signed-note format, Ed25519).
+
+A checkpoint states "the journal's first N rows have Merkle root R", signed with the vault's
+key. It is appended to the journal itself (kind `journal.checkpoint`), so later checkpoints
+cover earlier ones, and it prints as a short text block that can be kept on paper or sent to
+someone outside the bureau. Whoever holds a printed checkpoint can later prove that the
+journal still begins with exactly those N rows; a bundle carries one, with the inclusion
+proof of each of its custody events.
+
+The private key lives in `keys/checkpoint.key` (readable by the vault's service account
+only, see docs/deployment.md); its public half is journaled as `checkpoint.key` when made.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from zfjl.errors import VaultError
+from zfjl.vault import merkle
+from zfjl.vault.journal import row_hash
+from zfjl.vault.objects import fsync_dir
+
+if TYPE_CHECKING:
+    from zfjl.vault.vault import Vault
+
+KEY_FILE = Path("keys") / "checkpoint.key"
+EVENT = "journal.checkpoint"
+KEY_EVENT = "checkpoint.key"
+ED25519_TYPE = b"\x01"  # the signature-type byte of an Ed25519 key in signed notes
+SIG_PREFIX = "\u2014 "  # an em dash and a space open each signature line of a signed note
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    name: str
+    key: bytes  # 32 raw bytes
+
+    @property
+    def key_id(self) -> bytes:
+        return hashlib.sha256(self.name.encode() + b"\n\x01" + self.key).digest()[:4]
+
+    @property
+    def vkey(self) -> str:
+        """The verifier key string of the signed-note format: name+keyid+base64(type||key)."""
+        encoded = base64.b64encode(ED25519_TYPE + self.key).decode()
+        return f"{self.name}+{self.key_id.hex()}+{encoded}"
+
+    @classmethod
+    def from_vkey(cls, text: str) -> PublicKey:
+        try:
+            name, key_id, b64 = text.strip().split("+", 2)  # base64 may hold "+"
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise VaultError(f"公钥格式不正确：{text[:60]!r}") from None
+        if len(raw) != 33 or raw[0] != 1:
+            raise VaultError("公钥不是 Ed25519 公钥")
+        pk = cls(name, raw[1:])
+        if pk.key_id.hex() != key_id:
+            raise VaultError("公钥的密钥标识与公钥不符")
+        return pk
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        try:
+            Ed25519PublicKey.from_public_bytes(self.key).verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    extensions: tuple[str, ...]
+    signatures: tuple[tuple[str, bytes, bytes], ...]  # (key name, key id, signature)
+
+    @property
+    def body(self) -> str:
+        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode()]
+        return "\n".join([*lines, *self.extensions]) + "\n"
+
+    @property
+    def text(self) -> str:
+        sigs = "".join(
+            f"{SIG_PREFIX}{name} {base64.b64encode(kid + sig).decode()}\n"
+            for name, kid, sig in self.signatures
+        )
+        return f"{self.body}\n{sigs}"
+
+    def signed_by(self, key: PublicKey) -> bool:
+        return any(
+            name == key.name and kid == key.key_id and key.verify(self.body.encode(), sig)
+            for name, kid, sig in self.signatures
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        body, sep, sig_block = text.partition("\n\n")
+        lines = body.split("\n")
+        if not sep or len(lines) < 3:
+            raise VaultError("检查点格式不正确：应为 来源、条数、根哈希 三行，空行后接签名行")
+        try:
+            size = int(lines[1])
+            root = base64.b64decode(lines[2], validate=True)
+        except ValueError:
+            raise VaultError("检查点格式不正确：条数或根哈希无法读取") from None
+        signatures = []
+        for line in sig_block.splitlines():
+            if not line.startswith(SIG_PREFIX):
+                continue
+            name, _, b64 = line[len(SIG_PREFIX) :].rpartition(" ")
+            try:
+                raw = base64.b64decode(b64, validate=True)
+            except ValueError:
+                raise VaultError("检查点签名行无法读取") from None
+            signatures.append((name, raw[:4], raw[4:]))
+        return cls(lines[0], size, root, tuple(lines[3:]), tuple(signatures))
+
+
+# -- keys -------------------------------------------------------------------------------------
+def origin_of(vault: Vault) -> str:
+    return f"zfjl/{vault.config.id}"
+
+
+def create_key(vault: Vault) -> PublicKey:
+    """Make the vault's signing key (at `zfjl init`) and journal its public half."""
+    path = vault.root / KEY_FILE
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(path.parent)
+    public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
+    vault.record(KEY_EVENT, None, {"name": public.name, "vkey": public.vkey})
+    return public
+
+
+def journal_keys(vault: Vault) -> list[PublicKey]:
+    rows = vault.conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq", (KEY_EVENT,))
+    return [PublicKey.from_vkey(json.loads(r[0])["vkey"]) for r in rows]
+
+
+def _load_private(vault: Vault) -> Ed25519PrivateKey:
+    path = vault.root / KEY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise VaultError(
+            f"保管库没有检查点签名密钥（{KEY_FILE}）：请由管理员运行 zfjl checkpoint --new-key"
+        ) from None
+    except PermissionError:
+        raise VaultError(
+            f"无权读取检查点签名密钥 {path}：检查点应由保管库服务账户运行（见 docs/deployment.md）"
+        ) from None
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise VaultError(f"{path} 不是 Ed25519 私钥")
+    return key
+
+
+# -- the tree over the journal --------------------------------------------------------------
+ROW_COLUMNS = "seq, ts, actor, kind, subject, data, prev_hash"
+
+
+def row_leaf(row: tuple[Any, ...]) -> bytes:
+    """Leaf of one journal row: its chain hash recomputed from the row's own columns, so an
+    edited column changes the leaf even when the stored hash was left alone."""
+    seq, ts, actor, kind, subject, data, prev = row[:7]
+    return merkle.leaf_hash(bytes.fromhex(row_hash(prev, seq, ts, actor, kind, subject, data)))
+
+
+def leaves(vault: Vault, upto: int | None = None) -> list[bytes]:
+    sql = f"SELECT {ROW_COLUMNS} FROM journal ORDER BY seq"
+    args: tuple[Any, ...] = ()
+    if upto is not None:
+        sql = f"SELECT {ROW_COLUMNS} FROM journal WHERE seq <= ? ORDER BY seq"
+        args = (upto,)
+    return [row_leaf(r) for r in vault.conn.execute(sql, args)]
+
+
+def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
+    """Sign the journal as it stands and append the checkpoint; returns it and its seq."""
+    private = _load_private(vault)
+    public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
+    known = {k.key_id for k in journal_keys(vault)}
+    if public.key_id not in known:
+        raise VaultError("检查点签名密钥与日志中登记的公钥不符：密钥文件可能被替换")
+    with vault.writing() as w:
+        tree = leaves(vault)
+        unsigned = Checkpoint(
+            public.name, len(tree), merkle.root_from_leaves(tree), (f"time {vault.now_iso()}",), ()
+        )
+        sig = private.sign(unsigned.body.encode())
+        cp = Checkpoint(
+            unsigned.origin,
+            unsigned.size,
+            unsigned.root,
+            unsigned.extensions,
+            ((public.name, public.key_id, sig),),
+        )
+        ev = w.append(EVENT, None, {"size": cp.size, "root": cp.root.hex(), "note": cp.text})
+    return cp, ev.seq
+
+
+def latest_checkpoint(vault: Vault) -> Checkpoint | None:
+    row = vault.conn.execute(
+        "SELECT data FROM journal WHERE kind = ? ORDER BY seq DESC LIMIT 1", (EVENT,)
+    ).fetchone()
+    if row is None:
+        return None
+    return Checkpoint.parse(json.loads(row[0])["note"])
+
+
+@dataclass(frozen=True)
+class CheckpointProblem:
+    code: str  # checkpoint_signature | checkpoint_mismatch | checkpoint_unreadable
+    seq: int | None
+    expected: str
+    found: str
+
+
+def check_checkpoints(vault: Vault) -> Iterator[CheckpointProblem]:
+    """One pass over the journal: each checkpoint row must be signed by a journaled key and
+    its root must be the tree head of the rows before it."""
+    keys: dict[bytes, PublicKey] = {}
+    cr = merkle.CompactRange()
+    cur = vault.conn.execute(f"SELECT {ROW_COLUMNS} FROM journal ORDER BY seq")
+    for row in cur:
+        seq, kind, data = row[0], row[3], row[5]
+        if kind == KEY_EVENT:
+            try:
+                k = PublicKey.from_vkey(json.loads(data)["vkey"])
+                keys[k.key_id] = k
+            except (VaultError, ValueError, KeyError):
+                yield CheckpointProblem("checkpoint_unreadable", seq, "Ed25519 公钥", "无法读取")
+        elif kind == EVENT:
+            yield from _check_one(seq, data, cr, keys)
+        cr.append(row_leaf(row))
+
+
+def _check_one(
+    seq: int, data: str, cr: merkle.CompactRange, keys: dict[bytes, PublicKey]
+) -> Iterator[CheckpointProblem]:
+    try:
+        cp = Checkpoint.parse(json.loads(data)["note"])
+    except (VaultError, ValueError, KeyError):
+        yield CheckpointProblem("checkpoint_unreadable", seq, "签名检查点", "无法读取")
+        return
+    if not any(k.key_id in keys and cp.signed_by(keys[k.key_id]) for k in _named(cp, keys)):
+        yield CheckpointProblem("checkpoint_signature", seq, "日志登记的密钥签名有效", "签名无效")
+    if cp.size != cr.size or cp.root != cr.root():
+        yield CheckpointProblem(
+            "checkpoint_mismatch",
+            seq,
+            f"前 {cr.size} 条的根 {base64.b64encode(cr.root()).decode()}",
+            f"前 {cp.size} 条的根 {base64.b64encode(cp.root).decode()}",
+        )
+
+
+def _named(cp: Checkpoint, keys: dict[bytes, PublicKey]) -> list[PublicKey]:
+    return [keys[kid] for _, kid, _ in cp.signatures if kid in keys]
+
+
+def check_external(vault: Vault, text: str) -> list[CheckpointProblem]:
+    """A checkpoint kept outside (on paper, sent to the court): is it ours, and does today's
+    journal still begin with the rows it signed?"""
+    cp = Checkpoint.parse(text)
+    problems = []
+    keys = {k.key_id: k for k in journal_keys(vault)}
+    if not any(cp.signed_by(k) for k in _named(cp, keys)):
+        problems.append(
+            CheckpointProblem("checkpoint_signature", None, "本保管库密钥的有效签名", "签名无效")
+        )
+    tree = leaves(vault, cp.size)
+    root = merkle.root_from_leaves(tree)
+    if len(tree) != cp.size or root != cp.root:
+        problems.append(
+            CheckpointProblem(
+                "checkpoint_mismatch",
+                None,
+                f"日志前 {cp.size} 条的根 {base64.b64encode(cp.root).decode()}",
+                f"{len(tree)} 条，根 {base64.b64encode(root).decode()}",
+            )
+        )
+    return problems
