@@ -859,8 +859,7 @@ def _print_sweep(result: Any) -> None:
     from zfjl.retention.sweep import classes
 
     kept = "，".join(f"{classes()[c]['name']} {n}" for c, n in sorted(result.kept.items()))
-    out.print(f"保留：未到期日常巡查 {result.patrol_not_yet_due if hasattr(result, 'patrol_not_yet_due') else result.not_yet_due}"
-              + (f"，{kept}" if kept else ""))  # fmt: skip
+    out.print(f"保留：未到期日常巡查 {result.not_yet_due}" + (f"，{kept}" if kept else ""))
 
 
 # -- access: grant, view, export, log -------------------------------------------------------
