@@ -29,6 +29,13 @@ demo: setup
 	@echo "--- 演示录像按 2024 年生成、今天才入库：第三十七条（2 个工作日内存储）应报违反，其余各条应符合 ---"
 	-$(ZFJL) --vault $(DEMO)/vault check CASE-2024-045 --as-of 2024-09-02
 	-$(ZFJL) --vault $(DEMO)/vault check --all --archived --as-of 2024-09-02
+	@echo "--- 记录仪登记与维护、抽查（同一种子抽到同样的项目）、月度通报（HTML 与 PDF，含图表）---"
+	$(ZFJL) --vault $(DEMO)/vault device add DSJ02 --unit 天元大队 --assigned-to 012345 --since 2024-01-01
+	$(ZFJL) --vault $(DEMO)/vault device add DSJ03 --unit 天元大队 --since 2024-01-01
+	$(ZFJL) --vault $(DEMO)/vault device log DSJ03 --event fault --note 无法开机 --at 2024-06-20
+	$(ZFJL) --vault $(DEMO)/vault spotcheck draw --unit 天元大队 --period 2024-06 --n 2 --seed demo-2024-06
+	$(ZFJL) --vault $(DEMO)/vault report --period 2024-06 -o $(DEMO)/通报-2024-06.html
+	$(ZFJL) --vault $(DEMO)/vault report --period 2024-06 -o $(DEMO)/通报-2024-06.pdf
 	@echo "--- 制作文书（PDF/A）与案件包（BagIt 1.0），并用三种工具校验 ---"
 	$(ZFJL) --vault $(DEMO)/vault render CASE-2024-045 -o $(DEMO)/documents
 	$(ZFJL) --vault $(DEMO)/vault bundle CASE-2024-045 --purpose court -o $(DEMO)/CASE-2024-045-court

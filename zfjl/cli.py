@@ -182,11 +182,15 @@ def _print_ingest(report: IngestReport) -> None:
             out.print(f"[red]✘[/] {f.path}：{f.reason}")
         for w in f.warnings:
             out.print(f"[yellow]⚠[/] {f.path}：{w['message']}")
+    if s["unregistered_devices"]:
+        out.print(f"[yellow]⚠[/] 未登记的记录仪：{'、'.join(s['unregistered_devices'])}"
+                  "（已记为“未登记”，请用 zfjl device add 补登，第四十八条）")  # fmt: skip
     speed = f"，{s['mb_per_s']} MB/s" if s["mb_per_s"] else ""
     out.print(
         f"入库完成：共 {s['files']} 个文件，新入库 {s['new']}，已存在 {s['already_stored']}，"
         f"失败 {s['failed']}，跳过 {s['skipped']}；逾期存储 {s['late']}，"
         f"无法判断逾期 {s['late_unknown']}，时钟偏差 {s['clock_skew']}，告警 {s['warnings']}"
+        + (f"，故障或报废设备录制 {s['device_fault']}" if s["device_fault"] else "")
         + (f"，已清除源文件 {s['cleared']}" if s["cleared"] else "")
         + f"（{s['bytes'] / 1e6:.1f} MB，{s['seconds']:.1f} 秒{speed}）"
     )
@@ -1031,6 +1035,233 @@ def checkpoint_cmd(
         _emit_json({"seq": seq, "size": cp.size, "root": cp.root.hex(), "note": cp.text})
     elif not quiet:
         sys.stdout.write(cp.text)
+
+
+# -- devices, spot checks, reports (arts. 48-54) --------------------------------------------
+device_app = typer.Typer(
+    help="记录仪登记、配发与维护（第四十八条、第五十一条、第五十二条）。", no_args_is_help=True
+)
+app.add_typer(device_app, name="device")
+spotcheck_app = typer.Typer(
+    help="抽查（第五十三条）：随机抽取、逐项检查、检查台帐。", no_args_is_help=True
+)
+app.add_typer(spotcheck_app, name="spotcheck")
+
+
+def _print_device(d: dict[str, Any]) -> None:
+    out.print(f"{d['id']}　{d['status_text']}　{d.get('unit') or '-'}　{d.get('model') or '-'}　"
+              f"{d.get('serial') or '-'}　使用人 {d.get('officer') or '-'}", markup=False)  # fmt: skip
+
+
+@device_app.command("add", help="登记记录仪（也用于把入库时发现的“未登记”设备补登）。")
+def device_add_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号，如 DSJ01。")],
+    model: Annotated[str | None, typer.Option(help="型号。")] = None,
+    serial: Annotated[str | None, typer.Option(help="序列号。")] = None,
+    unit: Annotated[str | None, typer.Option(help="所属单位（科室、中队）。")] = None,
+    assigned_to: Annotated[
+        str | None, typer.Option("--assigned-to", help="配发给（执法人员编号，与文件名中一致）。")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="配发时间（默认现在）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import devices
+
+    d = devices.add_device(_vault(), device, model=model, serial=serial, unit=unit,
+                           assigned_to=assigned_to, since=since)  # fmt: skip
+    _emit_json(d) if as_json else _print_device(d)
+
+
+@device_app.command("assign", help="改派：自某时起由另一执法人员使用。")
+def device_assign_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号。")],
+    officer: Annotated[str, typer.Argument(help="执法人员编号。")],
+    since: Annotated[str | None, typer.Option(help="起始时间（默认现在）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import devices
+
+    d = devices.assign(_vault(), device.upper(), officer, since)
+    _emit_json(d) if as_json else _print_device(d)
+
+
+@device_app.command(
+    "log", help="维护登记：check 检查 / fault 故障 / repair 维修完毕 / retire 报废。"
+)
+def device_log_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号。")],
+    event: Annotated[str, typer.Option("--event", help="check / fault / repair / retire。")],
+    note: Annotated[str | None, typer.Option(help="说明（维修须写明维修单位）。")] = None,
+    at: Annotated[str | None, typer.Option(help="发生时间（默认现在）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import devices
+
+    d = devices.log_event(_vault(), device.upper(), event, note, at)
+    _emit_json(d) if as_json else _print_device(d)
+
+
+@device_app.command("ls", help="列出记录仪。")
+def device_ls_cmd(
+    unit: Annotated[str | None, typer.Option(help="只列此单位。")] = None, as_json: JsonOpt = False
+) -> None:
+    from zfjl import devices
+
+    _emit_rows(devices.list_devices(_vault(), unit), as_json, _print_device, "没有登记的记录仪")
+
+
+@device_app.command("show", help="一台记录仪：配发经过、维护记录、录制件数。")
+def device_show_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号。")], as_json: JsonOpt = False
+) -> None:
+    from zfjl import devices
+
+    d = devices.get_device(_vault(), device.upper())
+    if as_json:
+        _emit_json(d)
+        return
+    _print_device(
+        {**d, "officer": next((a["officer"] for a in d["assignments"] if not a["until"]), None)}
+    )
+    for a in d["assignments"]:
+        out.print(
+            f"  配发：{a['officer']}　{a['since'][:16]} 至 {(a['until'] or '今')[:16]}",
+            markup=False,
+        )
+    for e in d["log"]:
+        out.print(
+            f"  {e['at'][:16]}　{devices.EVENTS[e['event']]}　{e['note'] or ''}　{e['actor']}",
+            markup=False,
+        )
+    out.print(f"  录制件数：{d['recordings']}")
+
+
+def _print_spot_item(i: dict[str, Any]) -> None:
+    from zfjl.spotcheck import RESULTS
+
+    what = (f"{i.get('device') or '-'} {i.get('officer') or '-'} {(i.get('recorded_at') or '')[:16]}"
+            if i["kind"] == "recording" else f"{i.get('cause', '')} {i.get('party', '')}")  # fmt: skip
+    res = RESULTS.get(i.get("result") or "", "未检查")
+    out.print(
+        f"{'音像' if i['kind'] == 'recording' else '案卷'}　{i['id'][:16]}　{what}　{res}",
+        markup=False,
+    )
+    out.print(
+        "    检查项：" + "；".join(f"{k} {v}" for k, v in i["checklist"].items()), markup=False
+    )
+
+
+@spotcheck_app.command(
+    "draw", help="随机抽取一个单位某月的音像记录和案卷（同一 seed 抽到相同结果，记入日志）。"
+)
+def spotcheck_draw_cmd(
+    unit: Annotated[str, typer.Option(help="被抽查单位（记录仪登记的所属单位）。")],
+    period: Annotated[str, typer.Option(help="月份，如 2024-05。")],
+    n: Annotated[int, typer.Option("--n", help="音像记录、案卷各抽几件。")] = 10,
+    seed: Annotated[str | None, typer.Option(help="随机种子（默认随机生成并记入日志）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import spotcheck
+
+    d = spotcheck.draw(_vault(), unit, period, n, seed)
+    if as_json:
+        _emit_json(d)
+        return
+    p = d["population"]
+    out.print(f"抽查批次 {d['draw']}：{unit} {period}，种子 {d['seed']}；"
+              f"从 {p['recordings']} 件音像记录、{p['cases']} 件案卷中抽取 {len(d['items'])} 件", markup=False)  # fmt: skip
+    for i in d["items"]:
+        _print_spot_item(i)
+
+
+@spotcheck_app.command(
+    "record", help="登记一件抽查结果：--result pass|minor|fail（合格/基本合格/不合格）。"
+)
+def spotcheck_record_cmd(
+    item: Annotated[str, typer.Argument(help="抽中的记录编号（前缀）或案件编号。")],
+    result: Annotated[str, typer.Option(help="pass 合格 / minor 基本合格 / fail 不合格。")],
+    fail: Annotated[
+        str | None, typer.Option("--fail", help="有问题的检查项，逗号分隔（如 notice,civility）。")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="说明。")] = None,
+    draw: Annotated[
+        str | None, typer.Option(help="抽查批次（默认最近一次抽中该项的批次）。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import spotcheck
+
+    failed = [f.strip() for f in fail.split(",") if f.strip()] if fail else None
+    i = spotcheck.record(_vault(), item, result, draw_id=draw, failed=failed, note=note)
+    _emit_json(i) if as_json else _print_spot_item(i)
+
+
+@spotcheck_app.command("ledger", help="检查台帐：表格、JSON，或 --pdf 另存。")
+def spotcheck_ledger_cmd(
+    unit: Annotated[str | None, typer.Option(help="单位。")] = None,
+    period: Annotated[str | None, typer.Option(help="月份。")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import spotcheck
+
+    vault = _vault()
+    rows = spotcheck.ledger(vault, unit, period)
+    if pdf is not None:
+        from zfjl.vault.objects import write_file_atomically
+
+        write_file_atomically(pdf, spotcheck.ledger_pdf(vault, rows, unit, period))
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(
+        "批次", "类别", "编号", "设备/人员/案由", "结果", Column("问题", overflow="fold"), "检查人"
+    )
+    for r in rows:
+        what = (
+            f"{r['device'] or ''} {r['officer'] or ''}"
+            if r["item_kind"] == "recording"
+            else r["cause"] or ""
+        )
+        table.add_row(r["draw"], "音像" if r["item_kind"] == "recording" else "案卷", r["item"][:16],
+                      what, r["result_text"], r["failed_text"], r["checker"] or "")  # fmt: skip
+    out.print(table)
+
+
+@app.command(
+    "report",
+    help="执法记录使用情况通报（第五十四条）：-o 文件.html|.pdf|.csv；--json 输出全部数字。",
+)
+def report_cmd(
+    period: Annotated[str, typer.Option(help="月份，如 2024-05。")],
+    unit: Annotated[str | None, typer.Option(help="只统计此单位。")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="输出文件：.html、.pdf 或 .csv。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import reports
+    from zfjl.errors import UsageError
+    from zfjl.vault.objects import write_file_atomically
+
+    vault = _vault()
+    if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
+        raise UsageError("-o 须以 .html、.pdf 或 .csv 结尾")
+    r = reports.build_report(vault, period, unit)
+    if output is not None:
+        kind = output.suffix.lower()
+        data = (reports.to_pdf(vault, r) if kind == ".pdf"
+                else (reports.to_html(r) if kind == ".html" else reports.to_csv(r)).encode("utf-8"))  # fmt: skip
+        write_file_atomically(output, data)
+    if as_json:
+        _emit_json(r)
+        return
+    t = r["totals"]
+    out.print(f"{r['period']}：录制 {t['recordings']} 件 {t['hours']} 小时，逾期存储 {t['late_uploads']}，"
+              f"时钟偏差 {t['clock_skew']}，故障设备 {t['devices_in_fault']}/{t['devices']}，"
+              f"立案 {t['cases_opened']}（有违反 {t['cases_with_violations']}）", markup=False)  # fmt: skip
+    if output is not None:
+        out.print(f"已写入 {output}", markup=False)
 
 
 # -- rules ----------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ truncated MP4 and a file whose name is in GBK bytes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import random
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zfjl.ingest.probe import require_tools
 
@@ -219,3 +221,67 @@ def make_case_dump(dest: Path) -> list[Path]:
             set_mtime(path, when + dt.timedelta(seconds=seconds))
         paths.append(path)
     return paths
+
+
+# -- a month of a whole bureau, as catalog events (report tests and bench/report_bench.py) -----
+UNITS = [f"第{n}中队" for n in "一二三四五六七八九十"]
+
+
+def make_bureau_month(
+    vault: Any, period: str, *, cameras: int = 200, recordings: int = 50_000, cases: int = 2_000,
+    seed: int = 1,
+) -> None:  # fmt: skip
+    """Journal a month of a bureau's activity: devices with units and officers, some faults,
+    recordings (with durations, lateness and clock skew) and cases. The events are the same
+    ones ingest and `zfjl case`/`device` write, but no media is made: the objects they name
+    are not on disk, so this is for figures (reports, spot checks), never for `verify`."""
+    rng = random.Random(seed)
+    tz = vault.config.tz
+    start = dt.datetime.fromisoformat(f"{period}-01").replace(tzinfo=tz)
+    days = ((start + dt.timedelta(days=32)).replace(day=1) - start).days
+    devices = [f"DSJ{i:03d}" for i in range(1, cameras + 1)]
+    with vault.writing() as w:
+        for i, dev in enumerate(devices):
+            w.append("device.add", f"device:{dev}", {
+                "device": dev, "model": "DSJ-V9", "serial": f"SN{i:06d}", "unit": UNITS[i % 10],
+                "assigned_to": f"{10_000 + i}", "since": (start - dt.timedelta(days=90)).isoformat(),
+            })  # fmt: skip
+            if i % 40 == 7:  # a few cameras break mid-month
+                w.append("device.log", f"device:{dev}", {"device": dev, "event": "fault",
+                         "note": "无法开机", "at": (start + dt.timedelta(days=10)).isoformat()})  # fmt: skip
+    for first in range(0, recordings, 5_000):
+        with vault.writing() as w:
+            for n in range(first, min(first + 5_000, recordings)):
+                _synthetic_recording(w, rng, n, devices, start, days, seed)
+    with vault.writing() as w:
+        for n in range(cases):
+            opened = start + dt.timedelta(days=rng.randrange(days), hours=rng.randrange(8, 18))
+            case_id = f"CASE-{start.year}-{n + 1:05d}"
+            w.append("case.open", f"case:{case_id}", {"case": {
+                "case": case_id, "kind": "处罚", "procedure": "一般", "cause": "占道经营",
+                "party": {"type": "个人", "name": f"当事人{n}"}, "origin": "依职权",
+                "opened_at": opened.isoformat(), "unit": UNITS[n % 10], "flags": {},
+                "status": rng.choice(["办理中", "已结案"]), "documents": [], "media": [],
+            }})  # fmt: skip
+
+
+def _synthetic_recording(w: Any, rng: random.Random, n: int, devices: list[str],
+                         start: dt.datetime, days: int, seed: int) -> None:  # fmt: skip
+    oid = hashlib.sha256(f"{seed}:{n}".encode()).hexdigest()  # 64 hex: an object id's shape
+    dev_index = rng.randrange(len(devices))
+    when = start + dt.timedelta(
+        days=rng.randrange(days), seconds=rng.randrange(6 * 3600, 22 * 3600)
+    )
+    kind = rng.choices(["video", "audio", "photo"], [85, 10, 5])[0]
+    w.append("object.add", oid, {
+        "object": {"id": oid, "sha256": oid, "size": rng.randrange(1 << 20, 1 << 28)},
+        "recording": {
+            "kind": kind, "device": devices[dev_index],
+            "officer": None if n % 10 == 0 else f"{10_000 + dev_index}",
+            "recorded_at": when.isoformat(), "time_source": "name",
+            "duration": None if kind == "photo" else float(rng.randrange(30, 900)),
+            "original_name": f"{devices[dev_index]}_{when:%Y%m%d_%H%M%S}_{n:05d}.MP4",
+            "late": rng.random() < 0.05, "important": 0, "clock_skew": int(rng.random() < 0.02),
+            "warnings": [], "metadata": {},
+        },
+    })  # fmt: skip

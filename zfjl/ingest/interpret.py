@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from zfjl.devices import DeviceBook
 from zfjl.ingest.discover import SourceFile
 from zfjl.ingest.names import NameInfo
 from zfjl.ingest.probe import DURATION_TAGS, MEDIA_EXT, Probe
@@ -155,6 +156,23 @@ class Context:
     run: str
     device: str | None = None  # --device, when file names and metadata do not say
     officer: str | None = None
+    devices: DeviceBook | None = None  # the registry: officer by assignment, faults
+
+
+DEVICE_WARNINGS = ("device_fault", "device_retired")
+
+
+def _device_warnings(device: str, when: dt.datetime, book: DeviceBook, warn: Warnings) -> None:
+    """Art. 52: a camera reported faulty must stop recording until repaired; a retired one
+    must not record at all. A recording made anyway is kept, and flagged."""
+    status, since = book.status_at(device, when)
+    if status == "fault":
+        warn.add("device_fault", f"记录仪 {device} 自 {(since or '')[:16]} 报告故障、应停止使用"
+                 "（第五十二条），此文件却在其间录制：请核查")  # fmt: skip
+    elif status == "retired":
+        warn.add(
+            "device_retired", f"记录仪 {device} 已于 {(since or '')[:10]} 报废，仍有录制：请核查"
+        )
 
 
 def build_recording(sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context) -> dict[str, Any]:
@@ -196,6 +214,11 @@ def build_recording(sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context) 
     if recorded_at and recorded_at > ctx.ingested_at + dt.timedelta(seconds=threshold):
         clock_skew = True
         warn.add("future_time", "录制时间晚于入库时间：记录仪时钟可能不准")
+
+    if device and ctx.devices is not None:
+        when = recorded_at or ctx.ingested_at
+        officer = officer or ctx.devices.officer_at(device, when)  # who carried it then
+        _device_warnings(device, when, ctx.devices, warn)
 
     late, deadline, late_note = upload_lateness(recorded_at, ctx, cfg.upload_deadline_working_days)
     if late_note:

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zfjl.devices import DeviceBook, register_unknown
 from zfjl.errors import Interrupted, StorageError, VaultError
 from zfjl.ingest.discover import Skipped, SourceFile, discover
-from zfjl.ingest.interpret import Context, build_recording, iso
+from zfjl.ingest.interpret import DEVICE_WARNINGS, Context, build_recording, iso
 from zfjl.ingest.names import compile_pattern, parse_name
 from zfjl.ingest.probe import Probe, Prober
 from zfjl.vault.objects import (
@@ -100,6 +101,7 @@ class IngestReport:
     seconds: float = 0.0
     cleared: int = 0
     interrupted: bool = False
+    unregistered_devices: list[str] = field(default_factory=list)
     probed: int = 0  # new objects whose metadata was read
     stage_seconds: dict[str, float] = field(
         default_factory=lambda: {"probe": 0.0, "catalog": 0.0, "sync": 0.0, "clear": 0.0}
@@ -128,6 +130,10 @@ class IngestReport:
                 if any(w["code"] in ("clock_skew", "future_time") for w in f.warnings)
             ),
             "warnings": sum(len(f.warnings) for f in stored),
+            "device_fault": sum(
+                1 for f in stored if any(w["code"] in DEVICE_WARNINGS for w in f.warnings)
+            ),
+            "unregistered_devices": self.unregistered_devices,
             "cleared": self.cleared,
             "bytes": self.bytes_total,
             "bytes_copied": self.bytes_copied,
@@ -196,6 +202,7 @@ class _Run:
             run=self.report.run,
             device=options.device,
             officer=options.officer,
+            devices=DeviceBook.load(vault),
         )
         self.done_files = 0
         self.done_bytes = 0
@@ -217,6 +224,7 @@ class _Run:
                         self._flush(batch)
                         batch = []
             self._flush(batch)
+            self.report.unregistered_devices = self._unregistered_devices()
             status = "completed" if not self.report.failed else "completed_with_failures"
         except StorageError:
             # Disk full or I/O error in the vault: catalog what is complete if we still can.
@@ -240,6 +248,14 @@ class _Run:
                     {"run": self.report.run, "status": status, "summary": self.report.summary()},
                 )
         return self.report
+
+    def _unregistered_devices(self) -> list[str]:
+        """Cameras of this run that the registry lacks: journaled once as unregistered."""
+        seen = {r[0] for r in self.vault.conn.execute(
+            "SELECT DISTINCT r.device FROM sightings s JOIN recordings r ON r.id = s.object_id"
+            " WHERE s.run = ? AND r.device IS NOT NULL", (self.report.run,))}  # fmt: skip
+        register_unknown(self.vault, seen, self.report.run)
+        return sorted(seen - self.ctx.devices.registered) if self.ctx.devices else []
 
     def _begin_data(self) -> dict[str, Any]:
         return {

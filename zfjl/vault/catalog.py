@@ -165,6 +165,48 @@ CREATE TABLE IF NOT EXISTS grants (
     seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS grants_user ON grants(user, target);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    model TEXT,
+    serial TEXT,
+    unit TEXT,
+    status TEXT NOT NULL,
+    registered INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    note TEXT,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device_assignments (
+    seq INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    since TEXT NOT NULL,
+    until TEXT
+);
+CREATE INDEX IF NOT EXISTS device_assignments_device ON device_assignments(device, since);
+CREATE TABLE IF NOT EXISTS device_log (
+    seq INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    note TEXT,
+    actor TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS device_log_device ON device_log(device, at);
+CREATE TABLE IF NOT EXISTS spotcheck_items (
+    draw TEXT NOT NULL,
+    item TEXT NOT NULL,
+    item_kind TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    period TEXT NOT NULL,
+    drawn_at TEXT NOT NULL,
+    result TEXT,
+    failed TEXT,
+    note TEXT,
+    checker TEXT,
+    checked_at TEXT,
+    PRIMARY KEY (draw, item)
+);
 CREATE TABLE IF NOT EXISTS tombstones (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -192,6 +234,10 @@ DERIVED_TABLES = (
     "holds",
     "grants",
     "tombstones",
+    "devices",
+    "device_assignments",
+    "device_log",
+    "spotcheck_items",
 )
 
 RECORDING_COLUMNS = [
@@ -461,6 +507,77 @@ def _on_object_restored(conn: sqlite3.Connection, ev: Event) -> None:
     conn.execute("DELETE FROM tombstones WHERE id = ?", (ev.subject,))
 
 
+DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"}
+
+
+def _on_device_add(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(
+        conn,
+        "devices",
+        {
+            "id": d["device"],
+            "model": d.get("model"),
+            "serial": d.get("serial"),
+            "unit": d.get("unit"),
+            "status": "active",
+            "registered": 1,
+            "added_at": d["since"],
+            "note": d.get("note"),
+            "seq": ev.seq,
+        },
+        "INSERT OR REPLACE",
+    )  # fmt: skip  (an unregistered device becomes registered)
+    if d.get("assigned_to"):
+        _assign(conn, ev.seq, d["device"], d["assigned_to"], d["since"])
+
+
+def _assign(conn: sqlite3.Connection, seq: int, device: str, officer: str, since: str) -> None:
+    conn.execute(
+        "UPDATE device_assignments SET until = ? WHERE device = ? AND until IS NULL",
+        (since, device),
+    )
+    _insert(conn, "device_assignments",
+            {"seq": seq, "device": device, "officer": officer, "since": since})  # fmt: skip
+
+
+def _on_device_assign(conn: sqlite3.Connection, ev: Event) -> None:
+    _assign(conn, ev.seq, ev.data["device"], ev.data["officer"], ev.data["since"])
+
+
+def _on_device_log(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    _insert(conn, "device_log", {"seq": ev.seq, "device": d["device"], "at": d["at"],
+                                 "event": d["event"], "note": d.get("note"), "actor": ev.actor})  # fmt: skip
+    if d["event"] in DEVICE_STATUS_AFTER:
+        conn.execute("UPDATE devices SET status = ? WHERE id = ?",
+                     (DEVICE_STATUS_AFTER[d["event"]], d["device"]))  # fmt: skip
+
+
+def _on_device_unregistered(conn: sqlite3.Connection, ev: Event) -> None:
+    _insert(conn, "devices", {"id": ev.data["device"], "status": "unregistered", "registered": 0,
+                              "added_at": ev.ts, "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
+
+
+def _on_spotcheck_draw(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    conn.executemany(
+        "INSERT INTO spotcheck_items (draw, item, item_kind, unit, period, drawn_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(f"SC-{ev.seq}", i["id"], i["kind"], d["unit"], d["period"], ev.ts) for i in d["items"]],
+    )
+
+
+def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event) -> None:
+    d = ev.data
+    conn.execute(
+        "UPDATE spotcheck_items SET result = ?, failed = ?, note = ?, checker = ?, checked_at = ?"
+        " WHERE draw = ? AND item = ?",
+        (d["result"], json.dumps(d.get("failed", []), ensure_ascii=False), d.get("note"),
+         ev.actor, ev.ts, d["draw"], d["item"]),
+    )  # fmt: skip
+
+
 def _ignore(conn: sqlite3.Connection, ev: Event) -> None:
     """Events kept for the record only (vault.init, vault.verify, …)."""
 
@@ -485,6 +602,12 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
     "grant.revoke": _on_grant_revoke,
     "object.tombstone": _on_tombstone,
     "object.restored": _on_object_restored,
+    "device.add": _on_device_add,
+    "device.assign": _on_device_assign,
+    "device.log": _on_device_log,
+    "device.unregistered": _on_device_unregistered,
+    "spotcheck.draw": _on_spotcheck_draw,
+    "spotcheck.record": _on_spotcheck_record,
 }
 
 

@@ -1,0 +1,270 @@
+"""Devices, spot checks and the supervision report (arts. 48-54)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zfjl import devices, spotcheck
+from zfjl.errors import NotFoundError, UsageError
+from zfjl.ingest import ingest
+from zfjl.reports import build_report, to_csv, to_html, to_pdf
+from zfjl.sample import UNITS, make_bureau_month
+from zfjl.vault import Vault
+
+from .conftest import RECORDED, TZ, fixed_clock, zfjl_cli
+
+
+# -- devices -----------------------------------------------------------------------------------
+def test_a_recording_made_by_a_device_in_fault_is_flagged_at_ingest(
+    vault: Vault, dump: Path
+) -> None:
+    devices.add_device(vault, "DSJ01", model="DSJ-V9", serial="SN1", unit="第一中队",
+                       assigned_to="007788", since="2024-01-01")  # fmt: skip
+    devices.log_event(
+        vault, "DSJ01", "fault", "无法对焦", at=(RECORDED - dt.timedelta(hours=1)).isoformat()
+    )
+    report = ingest(vault, dump)
+    flagged = {f.path for f in report.files if any(w["code"] == "device_fault" for w in f.warnings)}
+    dsj01 = {f.path for f in report.files if f.status == "new" and "DSJ01" in f.path}
+    assert flagged and flagged == dsj01 - {p for p in dsj01 if "EMPTY" in p}
+    assert report.summary()["device_fault"] == len(flagged)
+    # DSJ01's file names carry no officer: the assignment says who carried it.
+    officers = {r[0] for r in vault.conn.execute(
+        "SELECT officer FROM recordings WHERE device = 'DSJ01'")}  # fmt: skip
+    assert officers == {"007788"}
+
+
+def test_a_repaired_device_is_no_longer_flagged_and_repair_needs_the_service(
+    vault: Vault, dump: Path
+) -> None:
+    devices.add_device(vault, "DSJ01", model=None, serial=None, unit="第一中队", assigned_to=None,
+                       since="2024-01-01")  # fmt: skip
+    devices.log_event(vault, "DSJ01", "fault", "电池鼓包", at="2024-04-01")
+    with pytest.raises(UsageError, match="维修单位"):
+        devices.log_event(vault, "DSJ01", "repair", None)
+    devices.log_event(vault, "DSJ01", "repair", "厂家售后服务站", at="2024-04-20")
+    report = ingest(vault, dump)
+    assert report.summary()["device_fault"] == 0
+    devices.log_event(vault, "DSJ01", "retire", "报废")
+    with pytest.raises(UsageError, match="已报废"):
+        devices.log_event(vault, "DSJ01", "check", None)
+    assert devices.get_device(vault, "DSJ01")["status"] == "retired"
+
+
+def test_ingest_registers_unknown_devices_as_unregistered_and_says_so(
+    tmp_path: Path, dump: Path
+) -> None:
+    root = tmp_path / "v"
+    zfjl_cli("--vault", str(root), "init", check=True)
+    zfjl_cli("--vault", str(root), "device", "add", "DSJ01", "--unit", "第一中队", check=True)
+    proc = zfjl_cli("--vault", str(root), "ingest", str(dump), "--json")
+    summary = json.loads(proc.stdout)["summary"]
+    assert summary["unregistered_devices"] == ["DSJ02", "DSJ03"]
+    human = zfjl_cli("--vault", str(root), "ingest", str(dump))
+    assert "未登记的记录仪：DSJ02、DSJ03" in human.stdout
+    listed = json.loads(zfjl_cli("--vault", str(root), "device", "ls", "--json", check=True).stdout)
+    assert {d["id"]: d["status"] for d in listed} == {
+        "DSJ01": "active", "DSJ02": "unregistered", "DSJ03": "unregistered"}  # fmt: skip
+    zfjl_cli("--vault", str(root), "device", "add", "DSJ02", "--unit", "第二中队", check=True)
+    again = json.loads(zfjl_cli("--vault", str(root), "ingest", str(dump), "--json").stdout)
+    assert again["summary"]["unregistered_devices"] == ["DSJ03"]
+    twice = zfjl_cli("--vault", str(root), "device", "add", "DSJ01")
+    assert twice.returncode == 2 and "已登记" in twice.stderr
+
+
+def test_assignments_are_intervals(vault: Vault) -> None:
+    devices.add_device(vault, "DSJ05", model=None, serial=None, unit="第一中队",
+                       assigned_to="A1", since="2024-01-01")  # fmt: skip
+    devices.assign(vault, "DSJ05", "B2", since="2024-03-01")
+    book = devices.DeviceBook.load(vault)
+    at = lambda s: dt.datetime.fromisoformat(s).replace(tzinfo=TZ)  # noqa: E731
+    assert book.officer_at("DSJ05", at("2023-12-31T23:00")) is None
+    assert book.officer_at("DSJ05", at("2024-02-10T10:00")) == "A1"
+    assert book.officer_at("DSJ05", at("2024-03-01T00:00")) == "B2"
+    with pytest.raises(UsageError, match="--event"):
+        devices.log_event(vault, "DSJ05", "smash", None)
+    with pytest.raises(NotFoundError):
+        devices.assign(vault, "DSJ99", "B2")
+
+
+# -- a generated month -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def month_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
+    root = tmp_path_factory.mktemp("bureau") / "vault"
+    v = Vault.create(root, clock=fixed_clock(dt.datetime(2024, 6, 20, 9, tzinfo=TZ)))
+    make_bureau_month(v, "2024-05", cameras=30, recordings=3000, cases=120, seed=7)
+    # A few recordings of the months around it, which no May figure may count.
+    make_bureau_month_edges(v)
+    yield v
+    v.close()
+
+
+def make_bureau_month_edges(v: Vault) -> None:
+    for oid, when in (
+        ("e" * 64, "2024-04-30T23:59:59+08:00"),
+        ("f" * 64, "2024-06-01T00:00:00+08:00"),
+    ):
+        v.record("object.add", oid, {"object": {"id": oid, "sha256": oid, "size": 1}, "recording": {
+            "kind": "video", "device": "DSJ001", "officer": "10000", "recorded_at": when,
+            "duration": 100.0, "late": True, "clock_skew": 1, "original_name": "edge.mp4"}})  # fmt: skip
+
+
+def _sql(v: Vault, sql: str, *args: object) -> list[tuple[object, ...]]:
+    return v.conn.execute(sql, args).fetchall()
+
+
+def test_report_figures_match_independent_sql_counts(month_vault: Vault) -> None:
+    v = month_vault
+    r = build_report(v, "2024-05")
+    in_may = (
+        "recorded_at >= '2024-05-01T00:00:00+08:00' AND recorded_at < '2024-06-01T00:00:00+08:00'"
+    )
+    ((total, late, skew),) = _sql(
+        v, f"SELECT COUNT(*), SUM(late), SUM(clock_skew) FROM recordings WHERE {in_may}"
+    )
+    assert (r["totals"]["recordings"], r["totals"]["late_uploads"], r["totals"]["clock_skew"]) == (
+        total,
+        late,
+        skew,
+    )
+    assert total == 3000
+    for unit, n, hours in _sql(v, "SELECT d.unit, COUNT(*), ROUND(SUM(CASE WHEN r.kind IN ('video','audio')"
+                                  " THEN r.duration ELSE 0 END) / 3600.0, 2) FROM recordings r JOIN devices d"
+                                  f" ON d.id = r.device WHERE {in_may} GROUP BY d.unit"):  # fmt: skip
+        row = next(u for u in r["units"] if u["unit"] == unit)
+        assert (row["recordings"], row["hours"]) == (n, hours)
+    per_officer = dict(_sql(v, "SELECT COALESCE(officer, '未知'), COUNT(*) FROM recordings"
+                               f" WHERE {in_may} GROUP BY 1"))  # fmt: skip
+    assert {o["officer"]: o["recordings"] for o in r["officers"]} == per_officer
+    per_device_late = dict(
+        _sql(v, f"SELECT device, SUM(late) FROM recordings WHERE {in_may} GROUP BY device")
+    )
+    assert {d["device"]: d["late_uploads"] for d in r["devices"]} == per_device_late
+    ((faulty,),) = _sql(v, "SELECT COUNT(DISTINCT device) FROM device_log WHERE event = 'fault'")
+    assert r["totals"]["devices_in_fault"] == faulty == 1
+    ((cases,),) = _sql(v, "SELECT COUNT(*) FROM cases WHERE substr(opened_at, 1, 7) = '2024-05'")
+    assert r["totals"]["cases_opened"] == cases == 120
+    ((open_,),) = _sql(v, "SELECT COUNT(*) FROM cases WHERE status = '办理中'")
+    assert r["totals"]["cases_open"] == open_
+    days = dict(_sql(v, "SELECT substr(recorded_at, 1, 10), COUNT(*) FROM recordings"
+                        f" WHERE {in_may} GROUP BY 1"))  # fmt: skip
+    assert {d["day"]: d["recordings"] for d in r["per_day"]} == days and len(days) == 31
+    # Every synthetic case lacks its documents: each one violates, article by article.
+    assert r["totals"]["cases_with_violations"] == 120
+    assert max(r["violations_by_article"].values()) == 120
+
+
+def test_report_for_one_unit_and_csv_carry_the_same_figures(month_vault: Vault) -> None:
+    r = build_report(month_vault, "2024-05", UNITS[0])
+    assert [u["unit"] for u in r["units"]] == [UNITS[0]]
+    rows = list(csv.DictReader(io.StringIO(to_csv(r))))
+    total = next(x for x in rows if x["section"] == "total" and x["metric"] == "recordings")
+    assert int(total["value"]) == r["totals"]["recordings"] == r["units"][0]["recordings"]
+    assert {x["key"] for x in rows if x["section"] == "device"} == {
+        d["device"] for d in r["devices"]
+    }
+
+
+def test_report_html_has_readable_charts_and_the_pdf_shows_chinese(
+    month_vault: Vault, tmp_path: Path
+) -> None:
+    r = build_report(month_vault, "2024-05")
+    html = to_html(r)
+    assert html.count("<svg") == 3 and "每日录制时长" not in html.split("<svg")[0][-200:]
+    assert "各单位" in html and UNITS[0] in html
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(to_pdf(month_vault, r))
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "执法记录设备使用与执法情况通报" in text and UNITS[0] in text and "各执法人员" in text
+    fonts = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [line for line in fonts.splitlines()[2:] if line.strip()]
+    assert any("CJK" in line for line in rows) and all(" yes " in line for line in rows)
+
+
+# -- spot checks -------------------------------------------------------------------------------
+def test_a_draw_with_the_same_seed_draws_the_same_items(month_vault: Vault) -> None:
+    a = spotcheck.draw(month_vault, UNITS[1], "2024-05", 5, seed="2024-05-抽查")
+    b = spotcheck.draw(month_vault, UNITS[1], "2024-05", 5, seed="2024-05-抽查")
+    c = spotcheck.draw(month_vault, UNITS[1], "2024-05", 5, seed="another")
+    ids = lambda d: [i["id"] for i in d["items"]]  # noqa: E731
+    assert ids(a) == ids(b) != ids(c)
+    assert len(ids(a)) == 10  # five recordings and five case files
+    assert a["draw"] != b["draw"] and a["population"]["cases"] == 12
+    # Anyone can redo it: rank by SHA-256("seed:id"), lowest first.
+    recs, _ = spotcheck.population(month_vault, UNITS[1], "2024-05")
+    import hashlib
+
+    expected = sorted(recs, key=lambda i: hashlib.sha256(f"2024-05-抽查:{i}".encode()).hexdigest())[
+        :5
+    ]
+    assert ids(a)[:5] == expected
+    seeded = json.loads(_sql(month_vault, "SELECT data FROM journal WHERE kind = 'spotcheck.draw'"
+                             " ORDER BY seq DESC LIMIT 1")[0][0])  # fmt: skip
+    assert seeded["seed"] == "another"
+
+
+def test_results_are_recorded_and_the_ledger_lists_them(month_vault: Vault, tmp_path: Path) -> None:
+    d = spotcheck.draw(month_vault, UNITS[2], "2024-05", 2, seed="s")
+    rec = next(i for i in d["items"] if i["kind"] == "recording")
+    case = next(i for i in d["items"] if i["kind"] == "case")
+    with pytest.raises(UsageError, match="--fail"):
+        spotcheck.record(month_vault, rec["id"][:10], "fail", draw_id=d["draw"])
+    with pytest.raises(UsageError, match="未知检查项"):
+        spotcheck.record(month_vault, rec["id"][:10], "fail", draw_id=d["draw"], failed=["hair"])
+    spotcheck.record(month_vault, rec["id"][:10], "不合格", draw_id=d["draw"], failed=["notice", "civility"],
+                     note="未告知录音录像")  # fmt: skip
+    spotcheck.record(month_vault, case["id"], "pass", draw_id=d["draw"])
+    rows = [r for r in spotcheck.ledger(month_vault, UNITS[2], "2024-05") if r["draw"] == d["draw"]]
+    by_item = {r["item"]: r for r in rows}
+    assert (
+        by_item[rec["id"]]["result_text"] == "不合格"
+        and "第五十条" in by_item[rec["id"]]["failed_text"]
+    )
+    assert by_item[case["id"]]["result_text"] == "合格"
+    assert sum(1 for r in rows if r["result"] is None) == len(rows) - 2
+    report = build_report(month_vault, "2024-05", UNITS[2])
+    assert report["units"][0]["spotchecks"]["fail"] >= 1
+    pdf = tmp_path / "台帐.pdf"
+    pdf.write_bytes(spotcheck.ledger_pdf(month_vault, rows, UNITS[2], "2024-05"))
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "抽查检查台帐" in text and "不合格" in text
+
+
+def test_cli_report_and_spotcheck(month_vault: Vault, tmp_path: Path) -> None:
+    env = {"ZFJL_VAULT": str(month_vault.root)}
+    for ext in ("html", "pdf", "csv"):
+        out = tmp_path / f"report.{ext}"
+        zfjl_cli("report", "--period", "2024-05", "-o", str(out), env=env, check=True)
+        assert out.stat().st_size > 1000
+    as_json = json.loads(
+        zfjl_cli("report", "--period", "2024-05", "--json", env=env, check=True).stdout
+    )
+    assert as_json["totals"]["recordings"] == 3000
+    bad = zfjl_cli("report", "--period", "2024-13", env=env)
+    assert bad.returncode == 2 and "月份" in bad.stderr
+    first = json.loads(zfjl_cli("spotcheck", "draw", "--unit", UNITS[3], "--period", "2024-05",
+                                "--n", "3", "--seed", "42", "--json", env=env, check=True).stdout)  # fmt: skip
+    second = json.loads(zfjl_cli("spotcheck", "draw", "--unit", UNITS[3], "--period", "2024-05",
+                                 "--n", "3", "--seed", "42", "--json", env=env, check=True).stdout)  # fmt: skip
+    assert [i["id"] for i in first["items"]] == [i["id"] for i in second["items"]]
+    item = first["items"][0]["id"]
+    zfjl_cli("spotcheck", "record", item[:12], "--result", "minor", "--fail", "appearance",
+             "--draw", first["draw"], env=env, check=True)  # fmt: skip
+    ledger = zfjl_cli("spotcheck", "ledger", "--unit", UNITS[3], "--json", env=env, check=True)
+    assert any(r["result"] == "minor" for r in json.loads(ledger.stdout))
+    none = zfjl_cli("spotcheck", "draw", "--unit", "不存在的中队", "--period", "2024-05", env=env)
+    assert none.returncode == 4 and "没有可抽查" in none.stderr
