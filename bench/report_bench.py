@@ -40,7 +40,9 @@ def add_cases(vault: Vault, n: int) -> None:
         with vault.writing() as w:
             for i in range(base, min(base + 500, n)):
                 sample = samples[i % 3]
-                days = (dt.date(2024, 5, 1 + i % 31) - dt.date.fromisoformat(sample["opened_at"][:10])).days
+                days = (
+                    dt.date(2024, 5, 1 + i % 31) - dt.date.fromisoformat(sample["opened_at"][:10])
+                ).days
                 case = copy.deepcopy(shifted(sample, days))
                 assert isinstance(case, dict)
                 case.update(case=f"CASE-R-{i:05d}", unit=UNITS[i % 10], status="办理中")
