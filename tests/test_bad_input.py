@@ -24,7 +24,7 @@ from zfjl.vault import Vault
 from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.verify import verify
 
-from .conftest import tree_digest, write_random_files, zfjl_cli
+from .conftest import edit_vault_json, tree_digest, write_random_files, zfjl_cli
 
 
 def test_missing_source_path(vault: Vault, tmp_path: Path) -> None:
@@ -233,6 +233,7 @@ def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig:
     write_random_files(card, 800, 128 << 10)  # many files: many batches to land a signal in
     root = tmp_path / "vault"
     Vault.create(root).close()
+    edit_vault_json(root, ingest={"batch_files": 64})  # many batches to land a signal in
     proc = _start_ingest(root, card)
     _wait_for_first_batch(root, proc)
     proc.send_signal(sig)
