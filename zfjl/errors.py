@@ -87,6 +87,24 @@ class CalendarError(ZfjlError):
     exit_code = 4
 
 
+class RuleError(ZfjlError):
+    """A rule pack is malformed (unknown predicate, missing field)."""
+
+    exit_code = 4
+
+
+class RenderError(ZfjlError):
+    """A document cannot be made: a template is missing, or the case lacks what it needs."""
+
+    exit_code = 4
+
+
+class BundleError(ZfjlError):
+    """A case bundle cannot be made (target exists, an original is missing)."""
+
+    exit_code = 4
+
+
 class Interrupted(ZfjlError):
     """Ctrl-C or SIGTERM: work done so far is kept, the next run finishes the job."""
 

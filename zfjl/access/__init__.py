@@ -19,7 +19,7 @@ from typing import Any
 from zfjl.errors import AccessDenied, NotFoundError, NotPermitted, UsageError
 from zfjl.retention.holds import resolve_target
 from zfjl.vault.journal import Event, events
-from zfjl.vault.objects import file_digests, fsync_dir, storage_error
+from zfjl.vault.objects import copy_file, file_digests, fsync_dir, storage_error
 from zfjl.vault.query import resolve_id
 from zfjl.vault.vault import ROLES, Vault
 
@@ -175,10 +175,8 @@ def _suffix(vault: Vault, oid: str) -> str:
 
 def _copy_out(vault: Vault, oid: str, dest: Path) -> None:
     """A byte copy of the object (never a link to it), made read-only."""
-    from zfjl.bundle import _copy
-
     try:
-        _copy(vault.objects.path_for(oid), dest)
+        copy_file(vault.objects.path_for(oid), dest)
         os.chmod(dest, 0o444)
     except OSError as exc:
         raise storage_error(exc, f"复制到 {dest}") from exc
@@ -208,8 +206,9 @@ def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
     if grant is None:
         raise _deny(vault, oid, "view", why, purpose)
     dest = view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
-    if not dest.exists():
-        _copy_out(vault, oid, dest)
+    if dest.exists():  # a fresh copy each time: an earlier one may have been altered
+        dest.unlink()
+    _copy_out(vault, oid, dest)
     vault.record("access.view", oid, {"user": vault.actor, "grant": grant["id"],
                                       "purpose": purpose, "copy": str(dest)})  # fmt: skip
     return ViewResult(oid, dest, grant["id"])

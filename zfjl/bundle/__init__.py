@@ -26,11 +26,11 @@ from typing import Any
 
 from zfjl import __version__
 from zfjl.cases.store import get_case
-from zfjl.errors import NotFoundError, UsageError, VaultError, ZfjlError
+from zfjl.errors import BundleError, NotFoundError, UsageError, VaultError
 from zfjl.vault import checkpoint, merkle
 from zfjl.vault.checkpoint import Checkpoint, PublicKey
 from zfjl.vault.journal import canonical_json, events, row_hash
-from zfjl.vault.objects import file_digests, storage_error
+from zfjl.vault.objects import copy_file, file_digests, storage_error
 from zfjl.vault.query import ensure_digests, object_digests
 from zfjl.vault.vault import Vault
 
@@ -39,10 +39,6 @@ CHUNK = 4 << 20
 PAYLOAD_ALGORITHMS = ("sha256", "sha512")
 EXTRA_ALGORITHMS = ("blake3", "sm3")  # tag files only: bagit-python ignores these algorithms
 OUTPUT_EVENTS = {"case.render", "case.bundle"}  # outputs, not custody: kept out for reproducibility
-
-
-class BundleError(ZfjlError):
-    exit_code = 4
 
 
 @dataclass
@@ -59,26 +55,6 @@ class BundleReport:
 
 
 # -- writing --------------------------------------------------------------------------------
-def _copy(src: Path, dest: Path) -> None:
-    """In-kernel copy with copy_file_range, as `cp` does (a reflink where the file system
-    shares extents); sendfile through shutil where it is not available."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb") as fin, open(dest, "xb") as fout:
-        size = os.fstat(fin.fileno()).st_size
-        try:
-            done = 0
-            while done < size:
-                n = os.copy_file_range(fin.fileno(), fout.fileno(), size - done)
-                if n == 0:
-                    break
-                done += n
-        except (AttributeError, OSError):
-            fin.seek(0)
-            fout.seek(0)
-            fout.truncate()
-            shutil.copyfileobj(fin, fout, CHUNK)
-
-
 def _safe(text: str) -> str:
     return "".join("_" if c in '/\\:*?"<>|\0\n\r\t ' else c for c in text).strip("_") or "x"
 
@@ -246,14 +222,14 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
         rendering = pool.submit(render_pairs, env, case, vault.config.bureau, pairs, documents,
                                 evidence=evidence_items(vault, case))  # fmt: skip
         for src, rel, oid in originals:
-            _copy(src, bag / rel)
+            copy_file(src, bag / rel)
             if (bag / rel).stat().st_size != src.stat().st_size:
                 raise BundleError(f"复制原始记录 {oid[:12]} 不完整（磁盘已满？）")
         rendering.result()
     known = {rel: object_digests(vault, oid) for _, rel, oid in originals}
     for doc in case.get("documents", []):
         if doc.get("scan"):
-            _copy(
+            copy_file(
                 vault.objects.path_for(doc["scan"]),
                 bag / "data" / "scans" / _safe(f"{doc['id']}_{doc['type']}.pdf"),
             )
@@ -543,4 +519,4 @@ def _vault_findings(bag: Path, vault: Vault) -> list[BundleFinding]:
     return out
 
 
-__all__ = ["PURPOSES", "BundleReport", "bundle_case", "verify_bundle"]
+__all__ = ["PURPOSES", "BundleError", "BundleReport", "bundle_case", "verify_bundle"]

@@ -19,7 +19,7 @@ import yaml
 
 from zfjl.cases.doctypes import STAGES
 from zfjl.checklists.predicates import NA, PASS, PREDICATES, CaseView, Context, Outcome
-from zfjl.errors import ZfjlError
+from zfjl.errors import RuleError
 
 SEVERITIES = ("error", "warning")
 # libyaml's loader when PyYAML was built with it: it parses the packs 10x faster, and every
@@ -33,10 +33,6 @@ STATUS_NAME = {
     "unknown": "无法判断",
     "na": "不适用",
 }
-
-
-class RuleError(ZfjlError):
-    exit_code = 4
 
 
 @dataclass(frozen=True)

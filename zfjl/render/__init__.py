@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 
 from zfjl.cases.doctypes import DOCTYPES
-from zfjl.errors import ZfjlError
+from zfjl.errors import RenderError
 
 # The templates shipped with zfjl: one per document type (file name = type).
 TEMPLATES = (
@@ -41,10 +41,6 @@ DECISION_ITEMS = (
 )  # fmt: skip
 
 TYPST_SPECIAL = re.compile(r"([\\#$*_`<>@\[\]~/=+\-\"'])")
-
-
-class RenderError(ZfjlError):
-    exit_code = 4
 
 
 @dataclass(frozen=True)

@@ -114,27 +114,34 @@ def _case_objects(vault: Vault) -> set[str]:
     return linked
 
 
-def _restored_at(vault: Vault, oid: str) -> str | None:
-    row = vault.conn.execute(
-        "SELECT MAX(ts) FROM journal WHERE subject = ? AND kind = 'object.restored'", (oid,)
-    ).fetchone()
-    return row[0] if row else None
+def _restored_times(vault: Vault) -> dict[str, str]:
+    rows = vault.conn.execute(
+        "SELECT subject, MAX(ts) FROM journal WHERE kind = 'object.restored' GROUP BY subject"
+    )
+    return {oid: ts for oid, ts in rows}
 
 
 def _later(*stamps: str | None) -> dt.datetime:
     return max(dt.datetime.fromisoformat(s) for s in stamps if s)
 
 
-def classify(vault: Vault, as_of: dt.datetime) -> Iterator[Item]:
+def classify(vault: Vault, as_of: dt.datetime, only: list[str] | None = None) -> Iterator[Item]:
+    """Every live object's class and expiry (or only those given)."""
     held = held_ids(vault)
     linked = _case_objects(vault)
+    restored = _restored_times(vault)
     months = vault.config.patrol_months
-    rows = vault.conn.execute(
+    sql = (
         "SELECT o.id, o.size, o.stored_at, r.kind, r.device, r.officer, r.original_name,"
         " r.recorded_at, r.ingested_at, r.important FROM objects o"
         " LEFT JOIN recordings r ON r.id = o.id"
-        " WHERE o.id NOT IN (SELECT id FROM tombstones) ORDER BY r.recorded_at, o.id"
+        " WHERE o.id NOT IN (SELECT id FROM tombstones)"
     )
+    params: list[str] = []
+    if only is not None:
+        sql += f" AND o.id IN ({', '.join('?' for _ in only)})"
+        params = only
+    rows = vault.conn.execute(sql + " ORDER BY r.recorded_at, o.id", params)
     for oid, size, stored_at, kind, device, officer, name, rec_at, ing_at, important in rows:
         item = Item(oid, "patrol", size, kind, device, officer, name, rec_at, ing_at or stored_at)
         if oid in held:
@@ -146,7 +153,7 @@ def classify(vault: Vault, as_of: dt.datetime) -> Iterator[Item]:
         elif kind not in RECORDING_KINDS:
             item.cls, item.why = "unknown", f"文件类型 {kind or '未知'}"
         else:
-            start = _later(item.ingested_at, rec_at, _restored_at(vault, oid))
+            start = _later(item.ingested_at, rec_at, restored.get(oid))
             item.counted_from = start.isoformat()
             expires = add_months(start, months)
             item.expires_at = expires.isoformat()
@@ -227,7 +234,7 @@ def _tombstone_batch(
     done = []
     with vault.writing() as w:
         # Asked again under the write lock: a hold or link placed since the plan wins.
-        still_due = {i.id for i in classify(vault, as_of) if i.due}
+        still_due = {i.id for i in classify(vault, as_of, [i.id for i in batch]) if i.due}
         for item in batch:
             if item.id not in still_due:
                 item.due = False

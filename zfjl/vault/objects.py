@@ -16,6 +16,7 @@ import mmap
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,26 @@ def write_file_atomically(path: Path, data: bytes) -> Path:
             tmp.unlink()
         raise storage_error(exc, f"写入 {path.name}") from exc
     return path
+
+
+def copy_file(src: Path, dest: Path) -> None:
+    """In-kernel copy with copy_file_range, as `cp` does (a reflink where the file system
+    shares extents); sendfile through shutil where it is not available."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb") as fin, open(dest, "xb") as fout:
+        size = os.fstat(fin.fileno()).st_size
+        try:
+            done = 0
+            while done < size:
+                n = os.copy_file_range(fin.fileno(), fout.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+        except (AttributeError, OSError):
+            fin.seek(0)
+            fout.seek(0)
+            fout.truncate()
+            shutil.copyfileobj(fin, fout, CHUNK)
 
 
 def hash_fd_mapped(fd: int, size: int) -> Digests:
