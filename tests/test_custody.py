@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import json
 import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,13 +294,20 @@ def test_confidential_case_needs_a_copy_grant_that_names_it(aged: dict, tmp_path
     assert len(export(vault, [young], tmp_path / "out").files) == 1
 
 
-def test_only_legal_director_or_admin_may_enter_a_grant(aged: dict) -> None:
+def test_only_legal_director_or_admin_may_grant_release_or_destroy(aged: dict) -> None:
     vault = aged["vault"]
     edit_vault_json(vault.root, roles={vault.actor: ["clerk"]})
     clerk = Vault.open(vault.root, clock=lambda: AUG)
     with pytest.raises(NotPermitted, match="无权"):
         add_grant(clerk, clerk.actor, "CASE-2024-031", scope="view", approved_by="王局长",
                   approval_no="x", until="2024-09-30")  # fmt: skip
+    (hold_id,) = [r[0] for r in clerk.conn.execute("SELECT id FROM holds")]
+    with pytest.raises(NotPermitted, match="解除长期保存"):
+        release_hold(clerk, hold_id, "城管〔2024〕9号", None)
+    with pytest.raises(NotPermitted, match="执行销毁"):
+        sweep.execute(clerk, "城管销〔2024〕3号")
+    assert clerk.objects.exists(aged["old"])
+    place_hold(clerk, aged["old"], "dispute", None)  # anyone may hold: it only preserves
     clerk.close()
     edit_vault_json(vault.root, roles={vault.actor: ["boss"]})
     with pytest.raises(VaultError, match="未知角色"):
@@ -462,3 +470,37 @@ def test_swept_footage_presented_again_by_a_camera_is_stored_again(
     assert vault.objects.exists(old) and verify(vault).ok
     assert old in {r["id"] for r in list_recordings(vault, RecordingFilter())}
     assert old not in {i.id for i in sweep.plan(vault).due}  # counted from the restore
+
+
+def test_cli_hold_grant_export_and_device_listings(aged: dict, tmp_path: Path) -> None:
+    """The thin commands around the library: each prints, lists and exits as documented."""
+    vault = aged["vault"]
+    env = {"ZFJL_VAULT": str(vault.root)}
+    holds = json.loads(zfjl_cli("hold", "ls", "--json", env=env, check=True).stdout)
+    assert [h["target"] for h in holds] == [aged["held"]]
+    placed = zfjl_cli("hold", "CASE-2024-031", "--reason", "incident", env=env, check=True)
+    assert "群体性事件" in placed.stdout
+    (hold_id,) = [h["id"] for h in json.loads(zfjl_cli("hold", "ls", "--json", env=env).stdout)
+                  if h["target"] == "CASE-2024-031"]  # fmt: skip
+    refused = zfjl_cli("hold", "--release", hold_id, env=env)
+    assert refused.returncode == 2 and "批准文号" in refused.stderr
+    zfjl_cli("hold", "--release", hold_id, "--approval-no", "城管〔2026〕1号", env=env, check=True)
+    granted = json.loads(zfjl_cli(
+        "grant", vault.actor, "--case", "CASE-2024-031", "--scope", "copy", "--approved-by", "王局长",
+        "--approval-no", "局批〔2026〕2号", "--until", "2099-12-31", "--json", env=env, check=True).stdout)  # fmt: skip
+    assert granted["scope"] == "copy" and granted["id"].startswith("G-")
+    out = tmp_path / "copies"
+    exported = zfjl_cli("export", aged["linked"][:12], "-o", str(out), env=env, check=True)
+    assert "sha256sum -c" in exported.stdout
+    check = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    listed = json.loads(zfjl_cli("grant", "ls", "--json", env=env, check=True).stdout)
+    assert [g["id"] for g in listed] == [granted["id"]]
+    zfjl_cli("grant", "revoke", granted["id"], "--reason", "案件已办结", env=env, check=True)
+    assert json.loads(zfjl_cli("grant", "ls", "--json", env=env).stdout) == []
+    again = zfjl_cli("export", aged["linked"][:12], "-o", str(tmp_path / "again"), env=env)
+    assert again.returncode == 8 and "撤销" in again.stderr
+    shown = json.loads(zfjl_cli("show", aged["held"][:12], "--json", env=env, check=True).stdout)
+    assert shown["holds"][0]["reason"] == "dispute" and shown["destroyed"] is None

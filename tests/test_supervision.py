@@ -78,6 +78,15 @@ def test_ingest_registers_unknown_devices_as_unregistered_and_says_so(
     assert again["summary"]["unregistered_devices"] == ["DSJ03"]
     twice = zfjl_cli("--vault", str(root), "device", "add", "DSJ01")
     assert twice.returncode == 2 and "已登记" in twice.stderr
+    zfjl_cli("--vault", str(root), "device", "assign", "DSJ01", "007788", check=True)
+    zfjl_cli("--vault", str(root), "device", "log", "DSJ01", "--event", "check", "--note", "电池正常",
+             check=True)  # fmt: skip
+    shown = json.loads(zfjl_cli("--vault", str(root), "device", "show", "DSJ01", "--json",
+                                check=True).stdout)  # fmt: skip
+    assert shown["officer"] == "007788" and shown["log"][0]["event"] == "check"
+    assert shown["recordings"] == 4 and shown["status"] == "active"
+    human = zfjl_cli("--vault", str(root), "device", "show", "DSJ01", check=True).stdout
+    assert "例行检查" in human and "007788" in human
 
 
 def test_assignments_are_intervals(vault: Vault) -> None:

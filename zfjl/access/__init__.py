@@ -16,26 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zfjl.errors import AccessDenied, NotFoundError, NotPermitted, UsageError
-from zfjl.retention.holds import resolve_target
+from zfjl.errors import AccessDenied, NotFoundError, UsageError
+from zfjl.retention.holds import APPROVING_ROLES, resolve_target
 from zfjl.vault.journal import Event, events
 from zfjl.vault.objects import copy_file, file_digests, fsync_dir, storage_error
 from zfjl.vault.query import resolve_id
-from zfjl.vault.vault import ROLES, Vault
+from zfjl.vault.vault import Vault
 
 SCOPES = {"view": "查阅", "copy": "复制"}
-GRANTING_ROLES = {"legal", "director", "admin"}  # who may enter an approval into the vault
 
 
 # -- grants ----------------------------------------------------------------------------------
-def require_role(vault: Vault, allowed: set[str], what: str) -> None:
-    if not vault.config.roles_of(vault.actor) & allowed:
-        names = "、".join(ROLES[r] for r in sorted(allowed))
-        raise NotPermitted(
-            f"用户 {vault.actor} 无权{what}（须为：{names}；角色在 vault.json 的 roles 中登记）"
-        )
-
-
 def _parse_until(text: str, vault: Vault) -> dt.date:
     try:
         until = dt.date.fromisoformat(text.strip())
@@ -50,7 +41,7 @@ def add_grant(
     vault: Vault, user: str, target: str, *, scope: str, approved_by: str, approval_no: str,
     until: str, purpose: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    require_role(vault, GRANTING_ROLES, "登记查阅、复制批准")
+    vault.require_role(APPROVING_ROLES, "登记查阅、复制批准")
     if scope not in SCOPES:
         raise UsageError(f"--scope 只能是 view（查阅）或 copy（复制），收到 {scope!r}")
     if not approved_by.strip() or not approval_no.strip():
@@ -86,7 +77,7 @@ def list_grants(
 
 
 def revoke_grant(vault: Vault, grant_id: str, reason: str | None) -> dict[str, Any]:
-    require_role(vault, GRANTING_ROLES, "撤销批准")
+    vault.require_role(APPROVING_ROLES, "撤销批准")
     g = get_grant(vault, grant_id)
     if g["revoked_at"]:
         raise UsageError(f"{g['id']} 已于 {g['revoked_at'][:16]} 撤销")

@@ -20,6 +20,9 @@ REASONS = {
     "other": "（四）其他需要长期保存的重要情况",
 }
 REASON_ALIASES = {"1": "dispute", "2": "obstruction", "3": "incident", "4": "other"}
+# Who may enter an approval into the vault (a grant, a hold's release, a destruction): the
+# approval itself is the director's; these roles record it. Anyone may place a hold.
+APPROVING_ROLES = {"legal", "director", "admin"}
 
 
 def resolve_target(vault: Vault, target: str) -> tuple[str, str, str]:
@@ -56,6 +59,7 @@ def release_hold(
 ) -> dict[str, Any]:
     if not (approval and approval.strip()):
         raise UsageError("解除长期保存须给出批准文号：--approval-no …")
+    vault.require_role(APPROVING_ROLES, "解除长期保存")
     h = hold(vault, hold_id)
     if h["released_at"]:
         raise UsageError(f"{hold_id} 已于 {h['released_at'][:16]} 解除")

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from zfjl.errors import Busy, NotPermitted
-from zfjl.retention.holds import held_ids
+from zfjl.retention.holds import APPROVING_ROLES, held_ids
 from zfjl.vault.objects import fsync_dir, storage_error
 from zfjl.vault.vault import Vault
 
@@ -203,6 +203,7 @@ def _approval(vault: Vault, approval: str | None) -> str:
 
 def execute(vault: Vault, approval: str | None, as_of: dt.datetime | None = None) -> SweepPlan:
     chosen = _approval(vault, approval)
+    vault.require_role(APPROVING_ROLES, "执行销毁")
     with sweep_lock(vault):
         finished = finish_pending(vault)
         result = plan(vault, as_of)

@@ -25,7 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 import sqlite_utils
 
-from zfjl.errors import DiskFull, UnsupportedVaultVersion, VaultError, VaultNotFound
+from zfjl.errors import (
+    DiskFull,
+    NotPermitted,
+    UnsupportedVaultVersion,
+    VaultError,
+    VaultNotFound,
+)
 from zfjl.vault import catalog, journal
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
@@ -225,6 +231,15 @@ class Vault:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(self.root)
+
+    # -- who may do what ------------------------------------------------------------------
+    def require_role(self, allowed: set[str], what: str) -> None:
+        """Refuse unless the operating-system user has one of `allowed` in vault.json roles."""
+        if not self.config.roles_of(self.actor) & allowed:
+            names = "、".join(ROLES[r] for r in sorted(allowed))
+            raise NotPermitted(
+                f"用户 {self.actor} 无权{what}（须为：{names}；角色在 vault.json 的 roles 中登记）"
+            )
 
     # -- time -----------------------------------------------------------------------------
     def now(self) -> datetime:
