@@ -18,7 +18,7 @@ from zfjl.bundle import BundleError, bundle_case, verify_bundle
 from zfjl.cases.store import get_case, import_case
 from zfjl.vault import Vault
 
-from .conftest import zfjl_cli
+from .conftest import sqlite3_shell, zfjl_cli
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -306,3 +306,94 @@ def test_a_checkpoint_signed_by_another_key_is_refused_when_the_vault_is_at_hand
     assert "checkpoint_invalid" not in offline  # consistent in itself: only the key differs
     with_vault = {f.code for f in verify_bundle(bag, sample_cases_vault).findings}
     assert "checkpoint_invalid" in with_vault
+
+
+# -- a checkpoint kept outside, months before the bundle ---------------------------------------
+def _paper_then_more(vault: Vault) -> str:
+    """Print a checkpoint (it goes in a drawer), then let the journal grow and checkpoint again."""
+    from zfjl.retention.holds import place_hold
+    from zfjl.vault.checkpoint import append_checkpoint
+
+    paper = append_checkpoint(vault)[0].text
+    place_hold(vault, "CASE-2024-045", "dispute", "当事人申请行政复议")
+    append_checkpoint(vault)
+    return paper
+
+
+def test_a_bundle_proves_it_extends_a_checkpoint_kept_on_paper(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    paper = _paper_then_more(sample_cases_vault)
+    out = tmp_path / "bag"
+    bundle_case(sample_cases_vault, "CASE-2024-045", out, purpose="court")
+    report = verify_bundle(out, None, paper)  # offline: the bag and the paper only
+    assert report.ok, report.findings
+    rows = json.loads((out / "data/custody/custody-log.json").read_text("utf-8"))
+    size = int(paper.split("\n")[1])
+    assert report.anchored_rows == sum(1 for r in rows if r["seq"] <= size) > 0
+    proofs = out / "data/custody/consistency-proofs.json"
+    data = json.loads(proofs.read_text("utf-8"))
+    data["from"][str(size)][0] = base64.b64encode(bytes(32)).decode()
+    proofs.chmod(0o644)
+    proofs.write_text(json.dumps(data), "utf-8")
+    assert "checkpoint_inconsistent" in {f.code for f in verify_bundle(out, None, paper).findings}
+
+
+def test_a_journal_rewritten_and_re_signed_after_the_paper_checkpoint_is_caught(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    """Someone with the machine (and its key) edits an early custody row, recomputes the whole
+    chain, signs a fresh checkpoint and bundles: the paper checkpoint still convicts them."""
+    from zfjl.vault.checkpoint import append_checkpoint
+    from zfjl.vault.journal import GENESIS, row_hash
+
+    vault = sample_cases_vault
+    paper = _paper_then_more(vault)
+    (victim,) = vault.conn.execute(
+        "SELECT seq FROM journal WHERE subject = 'case:CASE-2024-045' ORDER BY seq LIMIT 1"
+    ).fetchone()
+    rows = vault.conn.execute(
+        "SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq").fetchall()  # fmt: skip
+    root = vault.root
+    vault.close()
+    prev, sql = GENESIS, ["DROP TRIGGER journal_no_update;"]
+    for seq, ts, actor, kind, subject, data in rows:
+        actor = "nobody-saw" if seq == victim else actor
+        h = row_hash(prev, seq, ts, actor, kind, subject, data)
+        sql.append(f"UPDATE journal SET actor = '{actor}', prev_hash = '{prev}', hash = '{h}'"
+                   f" WHERE seq = {seq};")  # fmt: skip
+        prev = h
+    assert sqlite3_shell(root / "catalog.db", "\n".join(sql)).returncode == 0
+    forged = Vault.open(root)
+    append_checkpoint(forged)  # signed with the real key: the forger has the machine
+    out = tmp_path / "bag"
+    bundle_case(forged, "CASE-2024-045", out, purpose="court")
+    offline = verify_bundle(out, None)
+    assert not any(f.code in ("proof_invalid", "checkpoint_invalid") for f in offline.findings)
+    with_paper = verify_bundle(out, None, paper)
+    assert "checkpoint_inconsistent" in {f.code for f in with_paper.findings}
+    assert not with_paper.ok
+    forged.close()
+
+
+def test_a_paper_checkpoint_of_another_vault_or_newer_than_the_bag(
+    sample_cases_vault: Vault, tmp_path: Path, bag: Path
+) -> None:
+    from zfjl.vault.checkpoint import append_checkpoint
+
+    other = Vault.create(tmp_path / "other")
+    foreign = append_checkpoint(other)[0].text
+    other.close()
+    assert "checkpoint_inconsistent" in {f.code for f in verify_bundle(bag, None, foreign).findings}
+    sample_cases_vault.record("test.later", None, {})
+    newer = append_checkpoint(sample_cases_vault)[0].text
+    report = verify_bundle(bag, sample_cases_vault, newer)
+    assert [f.code for f in report.findings] == ["checkpoint_newer"] and report.ok
+    cli = zfjl_cli("--vault", str(sample_cases_vault.root), "bundle", "verify", str(bag),
+                   "--checkpoint", str(_write(tmp_path / "paper.txt", newer)))  # fmt: skip
+    assert cli.returncode == 0 and "晚于案件包" in cli.stdout
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, "utf-8")
+    return path

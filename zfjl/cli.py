@@ -682,6 +682,8 @@ BUNDLE_PROBLEMS = {
     "custody_changed": "保管日志被改动", "invalid_bag": "不是合法的 BagIt 包",
     "checkpoint_invalid": "签名检查点无效", "proof_invalid": "保管日志记录的包含证明不成立",
     "not_covered": "保管日志记录晚于检查点（无包含证明，仅提示）",
+    "checkpoint_inconsistent": "与留存的检查点不一致（日志被改写）",
+    "checkpoint_newer": "留存的检查点晚于案件包（无从证明，仅提示）",
 }  # fmt: skip
 
 
@@ -704,6 +706,12 @@ def bundle_cmd(
     approval: Annotated[
         str | None, typer.Option(help="涉密内容的提供批准文号（第四十四条）；无则涉密内容不入包。")
     ] = None,
+    kept_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", help="与 verify 同用：此前留存（如打印在纸上）的检查点文本文件。"
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
@@ -711,7 +719,7 @@ def bundle_cmd(
     if target == "verify":
         if path is None:
             raise UsageError("请给出要校验的案件包：zfjl bundle verify PATH")
-        _bundle_verify(path, as_json)
+        _bundle_verify(path, as_json, kept_checkpoint)
         return
     if output is None or purpose is None:
         raise UsageError("打包须给出 -o PATH 与 --purpose court|review|archive")
@@ -727,21 +735,29 @@ def bundle_cmd(
         out.print(f"⚠ 未入包：{w['id'][:12]}（{w['reason']}）")
 
 
-def _bundle_verify(path: Path, as_json: bool) -> None:
+def _bundle_verify(path: Path, as_json: bool, kept: Path | None) -> None:
     from zfjl.bundle import BUNDLE_WARNINGS, verify_bundle
-    from zfjl.errors import VaultNotFound
+    from zfjl.errors import SourceError, VaultNotFound
 
     try:
         vault = _vault()
     except VaultNotFound:
         vault = None  # a recipient without the vault still checks the bag and the log
-    report = verify_bundle(path, vault)
+    try:
+        kept_text = kept.read_text(encoding="utf-8") if kept is not None else None
+    except OSError as exc:
+        raise SourceError(f"无法读取检查点文件 {kept}：{exc.strerror}") from exc
+    report = verify_bundle(path, vault, kept_text)
     if as_json:
         _emit_json(report.as_dict())
     else:
         for f in report.findings:
             detail = f"（应为 {f.expected}，实为 {f.found}）" if f.expected else ""
             out.print(f"✘ {BUNDLE_PROBLEMS.get(f.code, f.code)}：{f.file}{detail}", markup=False)
+        if report.anchored_rows is not None:
+            out.print(
+                f"✔ 与留存的检查点一致：包内 {report.anchored_rows} 条保管记录在其签发时已在日志中，此后未被改动"
+            )
         problems = [f for f in report.findings if f.code not in BUNDLE_WARNINGS]
         out.print("✔ 案件包完好" if report.ok else f"✘ 案件包有 {len(problems)} 处问题")
     if not report.ok:

@@ -142,6 +142,13 @@ def _write_proofs(vault: Vault, folder: Path, seqs: list[int]) -> None:
         "tree_size": cp.size, "leaf": "SHA-256(0x00 || 由记录各列重算的日志哈希 32 字节)",
         "proofs": proofs, "uncovered": [s for s in seqs if s > cp.size],
     })  # fmt: skip
+    # From every earlier checkpoint (any of which may be on paper somewhere) to this one.
+    earlier = sorted({size for size in checkpoint.checkpoint_sizes(vault) if 0 < size < cp.size})
+    _write_json(folder / "consistency-proofs.json", {
+        "tree_size": cp.size, "method": "RFC 9162 2.1.4",
+        "from": {str(m): [base64.b64encode(h).decode()
+                          for h in merkle.consistency_proof(levels, m, cp.size)] for m in earlier},
+    })  # fmt: skip
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -295,9 +302,9 @@ def _write_tar(bag: Path, out: Path) -> None:
 
 
 # -- verifying ------------------------------------------------------------------------------
-BUNDLE_WARNINGS = {
-    "not_covered"
-}  # a custody row newer than the bag's checkpoint: unproven, not wrong
+# Unproven, not wrong: a custody row newer than the bag's checkpoint; a kept checkpoint newer
+# than the bag.
+BUNDLE_WARNINGS = {"not_covered", "checkpoint_newer"}
 
 
 @dataclass(frozen=True)
@@ -320,18 +327,24 @@ class BundleFinding:
 class BundleVerifyReport:
     path: str
     findings: list[BundleFinding] = field(default_factory=list)
+    anchored_rows: int | None = None  # custody rows already in a kept checkpoint's log
 
     @property
     def ok(self) -> bool:
         return not any(f.code not in BUNDLE_WARNINGS for f in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "ok": self.ok, "findings": [f.as_dict() for f in self.findings]}
+        return {"path": self.path, "ok": self.ok, "anchored_rows": self.anchored_rows,
+                "findings": [f.as_dict() for f in self.findings]}  # fmt: skip
 
 
-def verify_bundle(path: Path, vault: Vault | None = None) -> BundleVerifyReport:
+def verify_bundle(
+    path: Path, vault: Vault | None = None, kept_checkpoint: str | None = None
+) -> BundleVerifyReport:
     """Check the bag (complete, every manifest in every algorithm), each original against the
-    vault's digests, and the custody log's rows; every problem is named by file."""
+    vault's digests, and the custody log's rows; every problem is named by file. With a
+    checkpoint kept outside (on paper, at the court), also prove the bag's checkpoint extends
+    it: the journal rows it signed are unchanged in the log the bag's rows come from."""
     path = Path(path)
     if not path.exists():
         raise NotFoundError(f"找不到案件包：{path}")
@@ -342,6 +355,9 @@ def verify_bundle(path: Path, vault: Vault | None = None) -> BundleVerifyReport:
             report.findings += _bagit_findings(bag)  # a second opinion on the structure
         report.findings += _custody_findings(bag, vault)
         report.findings += _proof_findings(bag, vault)
+        if kept_checkpoint is not None:
+            findings, report.anchored_rows = _kept_checkpoint_findings(bag, vault, kept_checkpoint)
+            report.findings += findings
         if vault is not None:
             report.findings += _vault_findings(bag, vault)
     return report
@@ -459,6 +475,49 @@ def _custody_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
     return out
 
 
+def _bag_keys(folder: Path, vault: Vault | None) -> list[PublicKey]:
+    keys = [PublicKey.from_vkey(line) for line in
+            (folder / "checkpoint-key.txt").read_text("utf-8").splitlines() if line.strip()]  # fmt: skip
+    if vault is not None:  # a forger may ship a key of their own: only the vault's count
+        known = {k.key_id for k in checkpoint.journal_keys(vault)}
+        keys = [k for k in keys if k.key_id in known]
+    return keys
+
+
+def _kept_checkpoint_findings(
+    bag: Path, vault: Vault | None, text: str
+) -> tuple[list[BundleFinding], int | None]:
+    """Is the bag's checkpoint consistent with one kept outside since? (RFC 9162 2.1.4)"""
+    folder = bag / "data" / "custody"
+    rel = "data/custody/consistency-proofs.json"
+    try:
+        kept = Checkpoint.parse(text)
+        ours = Checkpoint.parse((folder / "checkpoint.txt").read_text("utf-8"))
+        keys = _bag_keys(folder, vault)
+        proofs = json.loads((folder / rel.rsplit("/", 1)[1]).read_text("utf-8"))["from"]
+        rows = json.loads((folder / "custody-log.json").read_text("utf-8"))
+    except (OSError, ValueError, KeyError, VaultError) as exc:
+        return [BundleFinding("checkpoint_inconsistent", rel, "可读的检查点与一致性证明",
+                              str(exc)[:120])], None  # fmt: skip
+    if not any(kept.signed_by(k) for k in keys):
+        return [BundleFinding("checkpoint_inconsistent", "留存检查点", "本保管库密钥的有效签名",
+                              "签名无效或不是同一保管库")], None  # fmt: skip
+    if kept.size > ours.size:
+        return [BundleFinding("checkpoint_newer", "留存检查点", f"不晚于包内检查点（{ours.size} 条）",
+                              f"{kept.size} 条：案件包制作在前，无从证明")], None  # fmt: skip
+    listed = [] if kept.size == ours.size else proofs.get(str(kept.size))
+    try:
+        proof = None if listed is None else [base64.b64decode(h, validate=True) for h in listed]
+    except ValueError:
+        proof = None
+    if proof is None or not merkle.verify_consistency(
+        kept.size, ours.size, kept.root, ours.root, proof
+    ):
+        return [BundleFinding("checkpoint_inconsistent", rel, f"前 {kept.size} 条与留存检查点一致",
+                              "证明缺失或不成立：日志在其后被改写")], None  # fmt: skip
+    return [], sum(1 for r in rows if r["seq"] <= kept.size)
+
+
 def _proof_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
     """The checkpoint's signature, by the key in the bag (and, with the vault at hand, a key
     the vault journaled), and each custody row's inclusion proof against its root."""
@@ -468,8 +527,7 @@ def _proof_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
         return [BundleFinding("checkpoint_invalid", rel, "签名检查点", "缺失")]
     try:
         cp = Checkpoint.parse(cp_file.read_text("utf-8"))
-        keys = [PublicKey.from_vkey(line) for line in
-                (folder / "checkpoint-key.txt").read_text("utf-8").splitlines() if line.strip()]  # fmt: skip
+        keys = _bag_keys(folder, vault)
         proofs = json.loads((folder / "inclusion-proofs.json").read_text("utf-8"))
         rows = json.loads((folder / "custody-log.json").read_text("utf-8"))
     except (OSError, ValueError, VaultError) as exc:
@@ -477,9 +535,6 @@ def _proof_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
             BundleFinding("checkpoint_invalid", rel, "可读的检查点、公钥与证明", str(exc)[:120])
         ]
     out = []
-    if vault is not None:
-        known = {k.key_id for k in checkpoint.journal_keys(vault)}
-        keys = [k for k in keys if k.key_id in known]
     if not any(cp.signed_by(k) for k in keys):
         out.append(BundleFinding("checkpoint_invalid", rel, "保管库密钥的有效签名", "签名无效"))
     for r in rows:

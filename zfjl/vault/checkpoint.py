@@ -222,6 +222,11 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
     return cp, ev.seq
 
 
+def checkpoint_sizes(vault: Vault) -> list[int]:
+    rows = vault.conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq", (EVENT,))
+    return [int(json.loads(r[0])["size"]) for r in rows]
+
+
 def latest_checkpoint(vault: Vault) -> Checkpoint | None:
     row = vault.conn.execute(
         "SELECT data FROM journal WHERE kind = ? ORDER BY seq DESC LIMIT 1", (EVENT,)

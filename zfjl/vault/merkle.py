@@ -106,3 +106,63 @@ def root_from_leaves(leaves: Iterable[bytes]) -> bytes:
     for leaf in leaves:
         cr.append(leaf)
     return cr.root()
+
+
+def subtree_root(levels: list[list[bytes]], lo: int, hi: int) -> bytes:
+    """MTH of leaves[lo:hi] (hi ≤ the size `levels` was built for). A perfect subtree aligned
+    on its size is a stored node whatever the tree's size; the rest splits as RFC 6962 says."""
+    size = hi - lo
+    if size & (size - 1) == 0 and lo % size == 0:
+        height = size.bit_length() - 1
+        return levels[height][lo >> height]
+    k = 1 << ((size - 1).bit_length() - 1)
+    return node_hash(subtree_root(levels, lo, lo + k), subtree_root(levels, lo + k, hi))
+
+
+def consistency_proof(levels: list[list[bytes]], first: int, second: int) -> list[bytes]:
+    """PROOF(first, D[second]) of RFC 6962 2.1.2: the tree of `second` leaves extends the tree of
+    `first` leaves without changing any of them."""
+
+    def sub(lo: int, m: int, hi: int, whole: bool) -> list[bytes]:
+        n = hi - lo
+        if m == n:
+            return [] if whole else [subtree_root(levels, lo, hi)]
+        k = 1 << ((n - 1).bit_length() - 1)
+        if m <= k:
+            return [*sub(lo, m, lo + k, whole), subtree_root(levels, lo + k, hi)]
+        return [*sub(lo + k, m - k, hi, False), subtree_root(levels, lo, lo + k)]
+
+    if not 0 < first <= second:
+        raise ValueError("consistency proofs need 0 < first <= second")
+    return sub(0, first, second, True)
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]
+) -> bool:
+    """RFC 9162 2.1.4.2."""
+    if first == second:
+        return not proof and first_root == second_root
+    if not 0 < first < second or not proof:
+        return False
+    if first & (first - 1) == 0:  # an exact power of 2: its root is the proof's first node
+        proof = [first_root, *proof]
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
