@@ -332,6 +332,13 @@ def test_merkle_tree_matches_rfc6962_and_every_proof_verifies() -> None:
             assert not merkle.verify_inclusion(lv[0][i], i, n, proof, merkle.EMPTY_ROOT)
             if n > 1:
                 assert not merkle.verify_inclusion(lv[0][(i + 1) % n], i, n, proof, mth(data))
+        for m in range(1, n + 1):  # RFC 6962 2.1.2 proofs, checked by RFC 9162 2.1.4.2
+            proof = merkle.consistency_proof(lv, m, n)
+            assert merkle.verify_consistency(m, n, mth(data[:m]), mth(data), proof)
+            if m < n:
+                assert not merkle.verify_consistency(m, n, mth(data[:m]), mth(data[:-1]), proof)
+                forged = [merkle.EMPTY_ROOT, *proof[1:]]
+                assert not merkle.verify_consistency(m, n, mth(data[:m]), mth(data), forged)
 
 
 def test_checkpoint_is_a_signed_note_consistent_with_the_journal(aged: dict) -> None:
