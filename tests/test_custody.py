@@ -222,8 +222,7 @@ def _admin(vault: Vault) -> None:
 def test_view_without_a_grant_is_refused_and_logged_with_one_it_works_and_is_logged(
     aged: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    (tmp_path / "run").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     vault, linked = aged["vault"], aged["linked"]
     with pytest.raises(AccessDenied, match="第四十七条"):
         view(vault, linked[:10], "复核")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,9 +184,13 @@ class ViewResult:
 
 
 def view_dir() -> Path:
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    path = Path(base) / f"zfjl-view-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
+    """The user's own cache folder (on disk: a video may not fit a tmpfs; private: 0700; not
+    a guessable name under /tmp that another user could have made first)."""
+    import platformdirs
+
+    path = Path(platformdirs.user_cache_dir("zfjl")) / "view"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
     return path
 
 

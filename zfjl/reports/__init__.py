@@ -123,11 +123,13 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
         f"{cte} SELECT day, ROUND(SUM(secs) / 3600.0, 2) AS hours, COUNT(*) AS recordings"
         " FROM m GROUP BY day ORDER BY day", params))  # fmt: skip
 
-    registry = {r["id"]: r for r in vault.db.query("SELECT id, unit, status FROM devices")}
+    registry = {
+        r["id"]: r for r in vault.db.query("SELECT id, unit, status, registered FROM devices")
+    }
     faulty = _faulty_devices(vault, start, end)
     for d in devices:
         d["fault_in_period"] = d["device"] in faulty
-        d["registered"] = bool(registry.get(d["device"], {}).get("unit") is not None)
+        d["registered"] = bool(registry.get(d["device"], {}).get("registered"))
     today = vault.now().date()
     as_of = min(dt.date.fromisoformat(end) - dt.timedelta(days=1), today)
     cases = _cases(vault, start, end, unit)
