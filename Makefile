@@ -49,6 +49,9 @@ demo: setup
 	-$(ZFJL) --vault $(DEMO)/vault view $$($(ZFJL) --vault $(DEMO)/vault ls --json --limit 1 | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 	$(ZFJL) --vault $(DEMO)/vault log CASE-2024-045 --pdf $(DEMO)/保管日志.pdf | tail -4
 	$(ZFJL) --vault $(DEMO)/vault checkpoint --verify $(DEMO)/checkpoint.txt
+	@echo "--- 再次打包：案件包证明其检查点延续了此前留存的检查点（法院可离线核对）---"
+	$(ZFJL) --vault $(DEMO)/vault bundle CASE-2024-045 --purpose court -o $(DEMO)/CASE-2024-045-court-2
+	$(ZFJL) bundle verify $(DEMO)/CASE-2024-045-court-2 --checkpoint $(DEMO)/checkpoint.txt
 
 test: setup
 	.venv/bin/python -m pytest -q
