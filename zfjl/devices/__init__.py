@@ -119,8 +119,8 @@ class DeviceBook:
     """A snapshot of the registry for one ingest run: status and officer at any time."""
 
     registered: set[str] = field(default_factory=set)
-    known: set[str] = field(default_factory=set)  # registered or already seen unregistered
-    _status: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    # Per device, times as UTC ISO strings (sortable), with what holds from each on.
+    _status: dict[str, tuple[list[str], list[tuple[str, str]]]] = field(default_factory=dict)
     _officers: dict[str, tuple[list[str], list[tuple[str | None, str]]]] = field(
         default_factory=dict
     )
@@ -128,10 +128,8 @@ class DeviceBook:
     @classmethod
     def load(cls, vault: Vault) -> DeviceBook:
         book = cls()
-        for dev, registered in vault.conn.execute("SELECT id, registered FROM devices"):
-            book.known.add(dev)
-            if registered:
-                book.registered.add(dev)
+        for (dev,) in vault.conn.execute("SELECT id FROM devices WHERE registered = 1"):
+            book.registered.add(dev)
         from zfjl.vault.catalog import DEVICE_STATUS_AFTER
 
         for dev, at, event in vault.conn.execute(
@@ -139,30 +137,34 @@ class DeviceBook:
         ):
             if event in DEVICE_STATUS_AFTER:
                 times, states = book._status.setdefault(dev, ([], []))
-                times.append(at)
-                states.append(DEVICE_STATUS_AFTER[event])
+                times.append(_utc(at))
+                states.append((DEVICE_STATUS_AFTER[event], at))
         for dev, officer, since, until in vault.conn.execute(
             "SELECT device, officer, since, until FROM device_assignments ORDER BY since"
         ):
             starts, spans = book._officers.setdefault(dev, ([], []))
-            starts.append(since)
-            spans.append((until, officer))
+            starts.append(_utc(since))
+            spans.append((_utc(until) if until else None, officer))
+        for table in (book._status, book._officers):
+            for dev, (keys, values) in table.items():  # bisect needs them in UTC order
+                pairs = sorted(zip(keys, values, strict=True), key=lambda kv: kv[0])
+                table[dev] = ([k for k, _ in pairs], [v for _, v in pairs])  # type: ignore[assignment]
         return book
 
     def status_at(self, device: str, when: dt.datetime) -> tuple[str, str | None]:
         """(status, since) of the device at `when`; 'active' before any fault."""
         times, states = self._status.get(device, ([], []))
-        i = bisect.bisect_right([_utc(t) for t in times], when.astimezone(dt.UTC).isoformat()) - 1
-        return (states[i], times[i]) if i >= 0 else ("active", None)
+        i = bisect.bisect_right(times, when.astimezone(dt.UTC).isoformat()) - 1
+        return states[i] if i >= 0 else ("active", None)
 
     def officer_at(self, device: str, when: dt.datetime) -> str | None:
         starts, spans = self._officers.get(device, ([], []))
         key = when.astimezone(dt.UTC).isoformat()
-        i = bisect.bisect_right([_utc(s) for s in starts], key) - 1
+        i = bisect.bisect_right(starts, key) - 1
         if i < 0:
             return None
         until, officer = spans[i]
-        return officer if until is None or key < _utc(until) else None
+        return officer if until is None or key < until else None
 
 
 def _utc(stamp: str) -> str:
