@@ -201,12 +201,13 @@ def _approval(vault: Vault, approval: str | None) -> str:
     return chosen
 
 
-def execute(vault: Vault, approval: str | None, as_of: dt.datetime | None = None) -> SweepPlan:
+def execute(vault: Vault, approval: str | None) -> SweepPlan:
+    """Destroy what is due now (never as of another day: the trusted clock decides)."""
     chosen = _approval(vault, approval)
     vault.require_role(APPROVING_ROLES, "执行销毁")
     with sweep_lock(vault):
         finished = finish_pending(vault)
-        result = plan(vault, as_of)
+        result = plan(vault)
         result.executed, result.approval, result.finished_pending = True, chosen, finished
         if not result.due:
             return result
