@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -408,13 +407,22 @@ def test_an_edited_checkpoint_row_fails_its_signature(aged: dict) -> None:
             ("row_changed", f"日志 #{seq}")} <= codes  # fmt: skip
 
 
-def test_checkpoint_needs_the_private_key(aged: dict) -> None:
+def test_checkpoint_needs_the_private_key_and_a_new_key_keeps_old_checkpoints_valid(
+    aged: dict,
+) -> None:
+    from zfjl.vault.checkpoint import new_key
+
     vault = aged["vault"]
+    old_cp, _ = append_checkpoint(vault)
     key = vault.root / "keys" / "checkpoint.key"
-    os.chmod(key, 0o600)
-    key.rename(key.with_suffix(".moved"))
-    with pytest.raises(VaultError, match="签名密钥"):
+    key.rename(key.with_suffix(".lost"))
+    with pytest.raises(VaultError, match="--new-key"):
         append_checkpoint(vault)
+    new_key(vault)
+    new_cp, _ = append_checkpoint(vault)
+    assert new_cp.signatures[0][1] != old_cp.signatures[0][1]  # another key id
+    assert verify(vault).ok  # both checkpoints verify, each by its journaled key
+    assert check_external(vault, old_cp.text) == []
 
 
 # -- the command line --------------------------------------------------------------------------

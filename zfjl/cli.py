@@ -1023,11 +1023,20 @@ def checkpoint_cmd(
         Path | None, typer.Option("--verify", help="留存的检查点文本文件。")
     ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="不打印检查点文本。")] = False,
+    new_key: Annotated[
+        bool, typer.Option("--new-key", help="更换签名密钥（原密钥遗失或泄露时；仅管理员）。")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault import checkpoint
 
     vault = _vault()
+    if new_key:
+        key = checkpoint.new_key(vault)
+        _emit_json({"vkey": key.vkey}) if as_json else out.print(
+            f"新公钥：{key.vkey}", markup=False
+        )
+        return
     if verify_file is not None:
         try:
             text = verify_file.read_text(encoding="utf-8")

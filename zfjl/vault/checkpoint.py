@@ -155,6 +155,16 @@ def create_key(vault: Vault) -> PublicKey:
     return public
 
 
+def new_key(vault: Vault) -> PublicKey:
+    """A new signing key (the old one lost or exposed). The old public keys stay journaled, so
+    every earlier checkpoint still verifies; an old private key is kept aside, never deleted."""
+    vault.require_role({"admin"}, "更换检查点签名密钥")
+    path = vault.root / KEY_FILE
+    if path.exists():
+        path.rename(path.with_name(f"checkpoint.key.retired-{vault.now():%Y%m%d%H%M%S}"))
+    return create_key(vault)
+
+
 def journal_keys(vault: Vault) -> list[PublicKey]:
     rows = vault.conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq", (KEY_EVENT,))
     return [PublicKey.from_vkey(json.loads(r[0])["vkey"]) for r in rows]
@@ -170,7 +180,7 @@ def _load_private(vault: Vault) -> Ed25519PrivateKey:
         ) from None
     except PermissionError:
         raise VaultError(
-            f"无权读取检查点签名密钥 {path}：检查点应由保管库服务账户运行（见 docs/deployment.md）"
+            f"无权读取检查点签名密钥 {path}：检查点应由保管库服务账户运行（见 docs/access.md）"
         ) from None
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, Ed25519PrivateKey):
