@@ -1,7 +1,7 @@
 """`zfjl report` (art. 54): how recording was used and managed in a month, per unit, officer and
 device — from the catalog, with SQL.
 
-Definitions (docs/reports.md): a recording belongs to the month of its recording time and to the
+Definitions (docs/supervision.md): a recording belongs to the month of its recording time and to the
 unit of its device (a device not in the registry counts under 未登记单位); hours are the summed
 durations of video and audio; late means stored after art. 37's deadline; a device is "in fault"
 in the month if it was in fault at any moment of it; cases are those of the unit opened in the

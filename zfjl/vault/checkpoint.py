@@ -8,7 +8,7 @@ journal still begins with exactly those N rows; a bundle carries one, with the i
 proof of each of its custody events.
 
 The private key lives in `keys/checkpoint.key` (readable by the vault's service account
-only, see docs/deployment.md); its public half is journaled as `checkpoint.key` when made.
+only, see docs/access.md); its public half is journaled as `checkpoint.key` when made.
 """
 
 from __future__ import annotations
