@@ -518,3 +518,40 @@ def test_cli_hold_grant_export_and_device_listings(aged: dict, tmp_path: Path) -
     assert again.returncode == 8 and "撤销" in again.stderr
     shown = json.loads(zfjl_cli("show", aged["held"][:12], "--json", env=env, check=True).stdout)
     assert shown["holds"][0]["reason"] == "dispute" and shown["destroyed"] is None
+
+
+def test_a_document_scan_is_case_evidence_never_swept_and_covered_by_the_case_grant(
+    aged: dict,
+) -> None:
+    from zfjl.access import covering_grant
+    from zfjl.cases.store import add_document, get_case
+
+    vault, old = aged["vault"], aged["old"]
+    (link,) = get_case(vault, "CASE-2024-031")["media"]
+    assert "." in link["end"]  # a 0.5 s clip: the linked span ends on a fraction of a second,
+    # and the case must still validate against its own schema when a document is added.
+    add_document(vault, "CASE-2024-031", {"id": "d-scan", "type": "复查记录",
+                                          "date": "2024-03-12T10:00", "scan": old[:12]})  # fmt: skip
+    assert {i.id: i.cls for i in sweep.classify(vault, AUG)}[old] == "case"
+    assert sweep.plan(vault).due == []
+    add_grant(vault, vault.actor, "CASE-2024-031", scope="view", approved_by="王局长",
+              approval_no="局批〔2024〕8号", until="2024-09-30")  # fmt: skip
+    assert covering_grant(vault, vault.actor, old, "view")[0] is not None
+
+
+def test_finishing_an_interrupted_sweep_never_deletes_bytes_presented_again(
+    aged: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between a tombstone and its unlink, an ingest may put the same bytes back (a new file,
+    linked before its catalog commit). The next sweep must leave that file alone."""
+    vault, old = aged["vault"], aged["old"]
+    monkeypatch.setattr(sweep, "_unlink_objects", lambda v, oids: 0)  # the crash
+    sweep.execute(vault, "城管销〔2024〕3号")
+    monkeypatch.undo()
+    path = vault.objects.path_for(old)
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(data)  # a restore's new inode
+    assert sweep.finish_pending(vault) == 0 and path.read_bytes() == data
+    (tomb,) = sweep.destruction_register(vault)
+    assert set(tomb["file"]) == {"ino", "mtime_ns"}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zfjl.cases.store import cases_relying_on
 from zfjl.errors import AccessDenied, NotFoundError, UsageError
 from zfjl.retention.holds import APPROVING_ROLES, resolve_target
 from zfjl.vault.journal import Event, events
@@ -86,22 +87,11 @@ def revoke_grant(vault: Vault, grant_id: str, reason: str | None) -> dict[str, A
 
 
 # -- which grant covers an object ------------------------------------------------------------
-def _cases_of(vault: Vault, oid: str) -> list[dict[str, Any]]:
-    out = []
-    for (data,) in vault.conn.execute(
-        "SELECT data FROM cases WHERE id IN (SELECT case_id FROM case_media WHERE recording_id = ?)"
-        " OR data LIKE ?",
-        (oid, f'%"scan": "{oid}"%'),
-    ):
-        out.append(json.loads(data))
-    return out
-
-
 def confidential_names(vault: Vault, oid: str) -> set[str] | None:
     """None when the object is not confidential; else the targets a copy grant must name:
     the object itself, or its confidential case when the secrecy is the case's (art. 44)."""
     names, object_marked = {oid}, False
-    for case in _cases_of(vault, oid):
+    for case in cases_relying_on(vault, oid):
         if any(m.get("confidential") for m in case.get("media", []) if m.get("recording") == oid):
             object_marked = True
         if case.get("flags", {}).get("confidential"):
@@ -116,7 +106,7 @@ def covering_grant(
 ) -> tuple[dict[str, Any] | None, str]:
     """The grant that lets `user` do `scope` to `oid`, or None and why not."""
     today = vault.now().date().isoformat()
-    case_ids = {c["case"] for c in _cases_of(vault, oid)}
+    case_ids = {c["case"] for c in cases_relying_on(vault, oid)}
     scopes = ("copy",) if scope == "copy" else ("view", "copy")
     candidates = [
         g for g in list_grants(vault, user, include_inactive=True)
@@ -331,7 +321,7 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
         case = get_case(vault, resolved)
         subjects += list(dict.fromkeys(m["recording"] for m in case.get("media", [])))
     else:
-        subjects += [f"case:{c['case']}" for c in _cases_of(vault, resolved)]
+        subjects += [f"case:{c['case']}" for c in cases_relying_on(vault, resolved)]
     seen: dict[int, Event] = {}
     for s in subjects:
         for ev in events(vault.conn, s):

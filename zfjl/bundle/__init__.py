@@ -450,6 +450,12 @@ def _read_manifest(path: Path) -> dict[str, str]:
     return out
 
 
+def _recomputed_hash(r: dict[str, Any]) -> str:
+    """A custody row's chain hash from its own columns, as the vault computes it."""
+    return row_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["kind"], r["subject"],
+                    canonical_json(r["data"]))  # fmt: skip
+
+
 def _custody_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
     log = bag / "data" / "custody" / "custody-log.json"
     if not log.is_file():
@@ -461,8 +467,7 @@ def _custody_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
     except ValueError:
         return [BundleFinding("custody_changed", rel, "JSON", "无法解析")]
     for r in rows:
-        digest = row_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["kind"], r["subject"],
-                          canonical_json(r["data"]))  # fmt: skip
+        digest = _recomputed_hash(r)
         if digest != r["hash"]:
             out.append(BundleFinding("custody_changed", f"{rel}#{r['seq']}", digest, r["hash"]))
         elif vault is not None:
@@ -543,8 +548,7 @@ def _proof_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
         if path is None:
             out.append(BundleFinding("not_covered", where, f"检查点前 {cp.size} 条", "无包含证明"))
             continue
-        digest = row_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["kind"], r["subject"],
-                          canonical_json(r["data"]))  # fmt: skip
+        digest = _recomputed_hash(r)
         leaf = merkle.leaf_hash(bytes.fromhex(digest))
         try:
             audit = [base64.b64decode(h, validate=True) for h in path]

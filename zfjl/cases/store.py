@@ -55,6 +55,31 @@ def get_case(vault: Vault, case_id: str) -> dict[str, Any]:
     return json.loads(row[0])  # type: ignore[no-any-return]
 
 
+# The objects a case relies on: its linked recordings and the scans of its signed documents.
+_SCANS = (
+    "SELECT c.id AS case_id, json_extract(d.value, '$.scan') AS object_id"
+    " FROM cases c, json_each(c.data, '$.documents') d"
+    " WHERE json_extract(d.value, '$.scan') IS NOT NULL"
+)
+
+
+def evidence_objects(vault: Vault) -> set[str]:
+    """Every object some case relies on (never swept: art. 42 ¶2)."""
+    rows = vault.conn.execute(
+        f"SELECT recording_id FROM case_media UNION SELECT object_id FROM ({_SCANS})"
+    )
+    return {r[0] for r in rows}
+
+
+def cases_relying_on(vault: Vault, oid: str) -> list[dict[str, Any]]:
+    rows = vault.conn.execute(
+        "SELECT data FROM cases WHERE id IN (SELECT case_id FROM case_media WHERE recording_id = ?"
+        f" UNION SELECT case_id FROM ({_SCANS}) WHERE object_id = ?) ORDER BY id",
+        (oid, oid),
+    )
+    return [json.loads(r[0]) for r in rows]
+
+
 def list_cases(vault: Vault, status: str | None = None) -> list[dict[str, Any]]:
     sql = "SELECT id, kind, procedure, cause, party, origin, status, opened_at FROM cases"
     params: list[Any] = []

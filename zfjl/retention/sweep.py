@@ -21,10 +21,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from zfjl.cases.store import evidence_objects
 from zfjl.errors import Busy, NotPermitted
 from zfjl.retention.holds import APPROVING_ROLES, held_ids
 from zfjl.vault.objects import fsync_dir, storage_error
@@ -105,15 +107,6 @@ def add_months(when: dt.datetime, months: int) -> dt.datetime:
     return when.replace(year=year, month=month, day=min(when.day, last))
 
 
-def _case_objects(vault: Vault) -> set[str]:
-    linked = {r[0] for r in vault.conn.execute("SELECT recording_id FROM case_media")}
-    for (data,) in vault.conn.execute("SELECT data FROM cases"):
-        for doc in json.loads(data).get("documents", []):
-            if doc.get("scan"):
-                linked.add(doc["scan"])
-    return linked
-
-
 def _restored_times(vault: Vault) -> dict[str, str]:
     rows = vault.conn.execute(
         "SELECT subject, MAX(ts) FROM journal WHERE kind = 'object.restored' GROUP BY subject"
@@ -128,7 +121,7 @@ def _later(*stamps: str | None) -> dt.datetime:
 def classify(vault: Vault, as_of: dt.datetime, only: list[str] | None = None) -> Iterator[Item]:
     """Every live object's class and expiry (or only those given)."""
     held = held_ids(vault)
-    linked = _case_objects(vault)
+    linked = evidence_objects(vault)
     restored = _restored_times(vault)
     months = vault.config.patrol_months
     sql = (
@@ -216,7 +209,7 @@ def execute(vault: Vault, approval: str | None) -> SweepPlan:
         for start in range(0, len(result.due), BATCH):
             batch = result.due[start : start + BATCH]
             done = _tombstone_batch(vault, batch, result, as_of_dt)
-            _unlink_objects(vault, [i.id for i in done])
+            _unlink_objects(vault, [i.id for i in done])  # journaled first: see module doc
             result.deleted += len(done)
             result.deleted_bytes += sum(i.size for i in done)
         vault.record(
@@ -248,7 +241,12 @@ def _tombstone_batch(
 
 def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> dict[str, Any]:
     row = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (item.id,)).fetchone()
+    try:
+        file = _file_identity(vault.objects.path_for(item.id))
+    except FileNotFoundError:
+        file = None  # already missing (verify reports it): the tombstone still records it
     return {
+        "file": file,
         "id": item.id,
         "sha256": row[0],
         "size": item.size,
@@ -266,19 +264,39 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _unlink_objects(vault: Vault, oids: list[str]) -> None:
-    dirs = set()
+def _unlink_objects(vault: Vault, oids: list[str]) -> int:
+    """Unlink tombstoned objects — only the very file each tombstone saw (same inode and
+    mtime): bytes a camera presented again since are a restore in progress, not ours."""
+    dirs, done = set(), 0
     for oid in oids:
         path = vault.objects.path_for(oid)
         try:
+            if _file_identity(path) != _tombstoned_identity(vault, oid):
+                continue
             path.unlink()
+            done += 1
         except FileNotFoundError:
-            pass
+            continue
         except OSError as exc:
             raise storage_error(exc, f"删除已登记销毁的对象 {oid[:12]}") from exc
         dirs.add(path.parent)
     for d in dirs:
         fsync_dir(d)
+    return done
+
+
+def _file_identity(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"ino": st.st_ino, "mtime_ns": st.st_mtime_ns}
+
+
+def _tombstoned_identity(vault: Vault, oid: str) -> dict[str, int] | None:
+    row = vault.conn.execute(
+        "SELECT data FROM journal WHERE subject = ? AND kind = 'object.tombstone'"
+        " ORDER BY seq DESC LIMIT 1",
+        (oid,),
+    ).fetchone()
+    return json.loads(row[0]).get("file") if row else None
 
 
 def pending_tombstones(vault: Vault) -> list[str]:
@@ -288,9 +306,7 @@ def pending_tombstones(vault: Vault) -> list[str]:
 
 
 def finish_pending(vault: Vault) -> int:
-    pending = pending_tombstones(vault)
-    _unlink_objects(vault, pending)
-    return len(pending)
+    return _unlink_objects(vault, pending_tombstones(vault))
 
 
 def destruction_register(vault: Vault) -> list[dict[str, Any]]:

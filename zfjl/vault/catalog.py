@@ -511,6 +511,7 @@ DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"
 
 
 def _on_device_add(conn: sqlite3.Connection, ev: Event) -> None:
+    # OR REPLACE: a device ingest met as "unregistered" becomes registered.
     d = ev.data
     _insert(
         conn,
@@ -527,7 +528,7 @@ def _on_device_add(conn: sqlite3.Connection, ev: Event) -> None:
             "seq": ev.seq,
         },
         "INSERT OR REPLACE",
-    )  # fmt: skip  (an unregistered device becomes registered)
+    )
     if d.get("assigned_to"):
         _assign(conn, ev.seq, d["device"], d["assigned_to"], d["since"])
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from zfjl.errors import VaultError
 from zfjl.vault import merkle
-from zfjl.vault.journal import row_hash
+from zfjl.vault.journal import ChainProblem, row_hash
 from zfjl.vault.objects import fsync_dir
 
 if TYPE_CHECKING:
@@ -246,45 +246,43 @@ def latest_checkpoint(vault: Vault) -> Checkpoint | None:
     return Checkpoint.parse(json.loads(row[0])["note"])
 
 
-@dataclass(frozen=True)
-class CheckpointProblem:
-    code: str  # checkpoint_signature | checkpoint_mismatch | checkpoint_unreadable
-    seq: int | None
-    expected: str
-    found: str
+class CheckpointWalk:
+    """Fed every journal row once, in order, with its chain hash recomputed from its columns
+    (by `journal.check_chain`, so verify hashes each row once): each checkpoint row must be
+    signed by a key journaled before it, and its root must be the tree head of the rows before
+    it. A compact range gives that head at every size in one pass."""
 
+    def __init__(self) -> None:
+        self.keys: dict[bytes, PublicKey] = {}
+        self.tree = merkle.CompactRange()
+        self.problems: list[ChainProblem] = []
 
-def check_checkpoints(vault: Vault) -> Iterator[CheckpointProblem]:
-    """One pass over the journal: each checkpoint row must be signed by a journaled key and
-    its root must be the tree head of the rows before it."""
-    keys: dict[bytes, PublicKey] = {}
-    cr = merkle.CompactRange()
-    cur = vault.conn.execute(f"SELECT {ROW_COLUMNS} FROM journal ORDER BY seq")
-    for row in cur:
-        seq, kind, data = row[0], row[3], row[5]
+    def feed(self, seq: int, kind: str, data: str, recomputed: str) -> None:
         if kind == KEY_EVENT:
             try:
                 k = PublicKey.from_vkey(json.loads(data)["vkey"])
-                keys[k.key_id] = k
+                self.keys[k.key_id] = k
             except (VaultError, ValueError, KeyError):
-                yield CheckpointProblem("checkpoint_unreadable", seq, "Ed25519 公钥", "无法读取")
+                self.problems.append(
+                    ChainProblem("checkpoint_unreadable", seq, "Ed25519 公钥", "无法读取")
+                )
         elif kind == EVENT:
-            yield from _check_one(seq, data, cr, keys)
-        cr.append(row_leaf(row))
+            self.problems.extend(_check_one(seq, data, self.tree, self.keys))
+        self.tree.append(merkle.leaf_hash(bytes.fromhex(recomputed)))
 
 
 def _check_one(
     seq: int, data: str, cr: merkle.CompactRange, keys: dict[bytes, PublicKey]
-) -> Iterator[CheckpointProblem]:
+) -> Iterator[ChainProblem]:
     try:
         cp = Checkpoint.parse(json.loads(data)["note"])
     except (VaultError, ValueError, KeyError):
-        yield CheckpointProblem("checkpoint_unreadable", seq, "签名检查点", "无法读取")
+        yield ChainProblem("checkpoint_unreadable", seq, "签名检查点", "无法读取")
         return
-    if not any(k.key_id in keys and cp.signed_by(keys[k.key_id]) for k in _named(cp, keys)):
-        yield CheckpointProblem("checkpoint_signature", seq, "日志登记的密钥签名有效", "签名无效")
+    if not any(cp.signed_by(k) for k in _named(cp, keys)):
+        yield ChainProblem("checkpoint_signature", seq, "日志登记的密钥签名有效", "签名无效")
     if cp.size != cr.size or cp.root != cr.root():
-        yield CheckpointProblem(
+        yield ChainProblem(
             "checkpoint_mismatch",
             seq,
             f"前 {cr.size} 条的根 {base64.b64encode(cr.root()).decode()}",
@@ -296,7 +294,7 @@ def _named(cp: Checkpoint, keys: dict[bytes, PublicKey]) -> list[PublicKey]:
     return [keys[kid] for _, kid, _ in cp.signatures if kid in keys]
 
 
-def check_external(vault: Vault, text: str) -> list[CheckpointProblem]:
+def check_external(vault: Vault, text: str) -> list[ChainProblem]:
     """A checkpoint kept outside (on paper, sent to the court): is it ours, and does today's
     journal still begin with the rows it signed?"""
     cp = Checkpoint.parse(text)
@@ -304,13 +302,13 @@ def check_external(vault: Vault, text: str) -> list[CheckpointProblem]:
     keys = {k.key_id: k for k in journal_keys(vault)}
     if not any(cp.signed_by(k) for k in _named(cp, keys)):
         problems.append(
-            CheckpointProblem("checkpoint_signature", None, "本保管库密钥的有效签名", "签名无效")
+            ChainProblem("checkpoint_signature", None, "本保管库密钥的有效签名", "签名无效")
         )
     tree = leaves(vault, cp.size)
     root = merkle.root_from_leaves(tree)
     if len(tree) != cp.size or root != cp.root:
         problems.append(
-            CheckpointProblem(
+            ChainProblem(
                 "checkpoint_mismatch",
                 None,
                 f"日志前 {cp.size} 条的根 {base64.b64encode(cp.root).decode()}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,14 +134,20 @@ def events(conn: sqlite3.Connection, subject: str | None = None) -> Iterator[Eve
 
 @dataclass(frozen=True)
 class ChainProblem:
-    code: str  # row_changed | chain_broken | row_missing | trigger_missing
+    # row_changed | chain_broken | row_missing | trigger_missing | guards_were_removed;
+    # checkpoint_signature | checkpoint_mismatch | checkpoint_unreadable (checkpoint.py)
+    code: str
     seq: int | None
     expected: str
     found: str
 
 
-def check_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
-    """Recompute every row hash and link; name each row that does not fit."""
+RowSink = Callable[[int, str, str, str], None]  # (seq, kind, data, recomputed hash)
+
+
+def check_chain(conn: sqlite3.Connection, each_row: RowSink | None = None) -> list[ChainProblem]:
+    """Recompute every row hash and link; name each row that does not fit. `each_row` gets
+    every row with its recomputed hash, for checks that need it too (checkpoints)."""
     problems: list[ChainProblem] = []
     prev_seq, prev_hash = 0, GENESIS
     cur = conn.execute(
@@ -153,6 +159,8 @@ def check_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
         if stored_prev != prev_hash:
             problems.append(ChainProblem("chain_broken", seq, prev_hash, stored_prev))
         recomputed = row_hash(stored_prev, seq, ts, actor, kind, subject, data)
+        if each_row is not None:
+            each_row(seq, kind, data, recomputed)
         if recomputed != stored_hash:
             problems.append(ChainProblem("row_changed", seq, recomputed, stored_hash))
         prev_seq, prev_hash = seq, stored_hash

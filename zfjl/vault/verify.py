@@ -17,7 +17,7 @@ import blake3
 
 from zfjl.errors import UsageError
 from zfjl.vault import catalog
-from zfjl.vault.checkpoint import check_checkpoints
+from zfjl.vault.checkpoint import CheckpointWalk
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import hash_path
 from zfjl.vault.vault import Vault
@@ -131,13 +131,10 @@ def verify(
     report = VerifyReport(subset=f"{n}/{t}")
     conn = vault.conn
     report.journal_rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    checkpoints = CheckpointWalk()
     report.findings.extend(
         Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
-        for p in check_chain(conn)
-    )
-    report.findings.extend(
-        Finding(p.code, f"日志 #{p.seq}" if p.seq else "checkpoint", p.expected, p.found)
-        for p in check_checkpoints(vault)
+        for p in [*check_chain(conn, checkpoints.feed), *checkpoints.problems]
     )
     report.findings.extend(_catalog_drift(conn))
     catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
