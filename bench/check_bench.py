@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from zfjl.checklists.examples import SAMPLES, load_sample  # noqa: E402
-from zfjl.vault import Vault  # noqa: E402
+from zfjl.vault import Vault, events  # noqa: E402
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
@@ -50,7 +50,7 @@ def populate(vault: Vault, n: int) -> float:
                 assert isinstance(case, dict)
                 case["case"] = f"CASE-B-{i:05d}"
                 case["status"] = "办理中"
-                w.append("case.import", f"case:{case['case']}", {"case": case})
+                w.append(events.CaseImport(case=case), f"case:{case['case']}")
     return time.perf_counter() - start
 
 

@@ -29,7 +29,7 @@ from check_bench import shifted  # noqa: E402
 from zfjl.checklists.examples import SAMPLES, load_sample  # noqa: E402
 from zfjl.reports import build_report, to_html, to_pdf  # noqa: E402
 from zfjl.sample import UNITS, make_bureau_month  # noqa: E402
-from zfjl.vault import Vault  # noqa: E402
+from zfjl.vault import Vault, events  # noqa: E402
 
 PERIOD = "2024-05"
 
@@ -46,7 +46,7 @@ def add_cases(vault: Vault, n: int) -> None:
                 case = copy.deepcopy(shifted(sample, days))
                 assert isinstance(case, dict)
                 case.update(case=f"CASE-R-{i:05d}", unit=UNITS[i % 10], status="办理中")
-                w.append("case.import", f"case:{case['case']}", {"case": case})
+                w.append(events.CaseImport(case=case), f"case:{case['case']}")
 
 
 def best_of(fn, rounds: int = 3) -> tuple[float, object]:  # type: ignore[no-untyped-def]

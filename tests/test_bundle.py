@@ -16,7 +16,7 @@ import pytest
 
 from zfjl.bundle import BundleError, bundle_case, verify_bundle
 from zfjl.cases.store import get_case, import_case
-from zfjl.vault import Vault
+from zfjl.vault import Vault, events
 
 from .conftest import sqlite3_shell, zfjl_cli
 
@@ -385,7 +385,9 @@ def test_a_paper_checkpoint_of_another_vault_or_newer_than_the_bag(
     foreign = append_checkpoint(other)[0].text
     other.close()
     assert "checkpoint_inconsistent" in {f.code for f in verify_bundle(bag, None, foreign).findings}
-    sample_cases_vault.record("test.later", None, {})
+    sample_cases_vault.record(
+        events.IngestFileWarning(run="t", source_path="later", code="t", reason="later"), None
+    )
     newer = append_checkpoint(sample_cases_vault)[0].text
     report = verify_bundle(bag, sample_cases_vault, newer)
     assert [f.code for f in report.findings] == ["checkpoint_newer"] and report.ok

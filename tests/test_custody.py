@@ -23,7 +23,7 @@ from zfjl.ingest import ingest
 from zfjl.retention import sweep
 from zfjl.retention.holds import place_hold, release_hold
 from zfjl.sample import make_video
-from zfjl.vault import Vault, merkle
+from zfjl.vault import Vault, events, merkle
 from zfjl.vault.checkpoint import append_checkpoint, check_external, leaves
 from zfjl.vault.verify import verify
 
@@ -347,7 +347,8 @@ def test_checkpoint_is_a_signed_note_consistent_with_the_journal(aged: dict) -> 
     assert lines[0] == f"zfjl/{vault.config.id}" and lines[1] == str(cp.size)
     assert lines[-1].startswith("\u2014 zfjl/") and lines[-2] == ""
     assert check_external(vault, cp.text) == []
-    vault.record("test.later", None, {})  # the journal grows: the old checkpoint still holds
+    # The journal grows: the old checkpoint still holds.
+    vault.record(events.IngestFileWarning(run="t", source_path="x", code="t", reason="later"), None)
     assert check_external(vault, cp.text) == []
     forged = cp.text.replace(lines[1], str(cp.size - 1), 1)
     assert {p.code for p in check_external(vault, forged)} >= {"checkpoint_signature"}

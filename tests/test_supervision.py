@@ -17,7 +17,7 @@ from zfjl.errors import NotFoundError, UsageError
 from zfjl.ingest import ingest
 from zfjl.reports import build_report, to_csv, to_html, to_pdf
 from zfjl.sample import UNITS, make_bureau_month
-from zfjl.vault import Vault
+from zfjl.vault import Vault, events
 
 from .conftest import RECORDED, TZ, fixed_clock, zfjl_cli
 
@@ -121,9 +121,9 @@ def make_bureau_month_edges(v: Vault) -> None:
         ("e" * 64, "2024-04-30T23:59:59+08:00"),
         ("f" * 64, "2024-06-01T00:00:00+08:00"),
     ):
-        v.record("object.add", oid, {"object": {"id": oid, "sha256": oid, "size": 1}, "recording": {
+        v.record(events.ObjectAdd(object={"id": oid, "sha256": oid, "size": 1}, recording={
             "kind": "video", "device": "DSJ001", "officer": "10000", "recorded_at": when,
-            "duration": 100.0, "late": True, "clock_skew": 1, "original_name": "edge.mp4"}})  # fmt: skip
+            "duration": 100.0, "late": True, "clock_skew": 1, "original_name": "edge.mp4"}), oid)  # fmt: skip
 
 
 def _sql(v: Vault, sql: str, *args: object) -> list[tuple[object, ...]]:

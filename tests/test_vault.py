@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from zfjl.errors import UnsupportedVaultVersion, VaultError, VaultNotFound
-from zfjl.vault import Vault, resolve_vault_path
+from zfjl.vault import Vault, events, resolve_vault_path
 from zfjl.vault import catalog as catalog_mod
 from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
@@ -102,8 +102,8 @@ def test_journal_refuses_changes_from_a_raw_connection(vault: Vault, sql: str) -
 
 
 def _two_events(vault: Vault) -> None:
-    vault.record("test.event", "a", {"n": 1})
-    vault.record("test.event", "b", {"n": 2})
+    vault.record(events.IngestFileWarning(run="t", source_path="a", code="t", reason="1"), "a")
+    vault.record(events.IngestFileWarning(run="t", source_path="b", code="t", reason="2"), "b")
 
 
 def test_verify_names_an_edited_journal_row(vault: Vault) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zfjl.ingest.probe import require_tools
+from zfjl.vault import events
 
 GBK_NAME = "执法记录_询问.mp4".encode("gbk")
 
@@ -242,13 +243,13 @@ def make_bureau_month(
     devices = [f"DSJ{i:03d}" for i in range(1, cameras + 1)]
     with vault.writing() as w:
         for i, dev in enumerate(devices):
-            w.append("device.add", f"device:{dev}", {
-                "device": dev, "model": "DSJ-V9", "serial": f"SN{i:06d}", "unit": UNITS[i % 10],
-                "assigned_to": f"{10_000 + i}", "since": (start - dt.timedelta(days=90)).isoformat(),
-            })  # fmt: skip
+            w.append(events.DeviceAdd(
+                device=dev, model="DSJ-V9", serial=f"SN{i:06d}", unit=UNITS[i % 10],
+                assigned_to=f"{10_000 + i}", since=(start - dt.timedelta(days=90)).isoformat(),
+            ), f"device:{dev}")  # fmt: skip
             if i % 40 == 7:  # a few cameras break mid-month
-                w.append("device.log", f"device:{dev}", {"device": dev, "event": "fault",
-                         "note": "无法开机", "at": (start + dt.timedelta(days=10)).isoformat()})  # fmt: skip
+                w.append(events.DeviceLog(device=dev, event="fault", note="无法开机",
+                         at=(start + dt.timedelta(days=10)).isoformat()), f"device:{dev}")  # fmt: skip
     for first in range(0, recordings, 5_000):
         with vault.writing() as w:
             for n in range(first, min(first + 5_000, recordings)):
@@ -257,12 +258,12 @@ def make_bureau_month(
         for n in range(cases):
             opened = start + dt.timedelta(days=rng.randrange(days), hours=rng.randrange(8, 18))
             case_id = f"CASE-{start.year}-{n + 1:05d}"
-            w.append("case.open", f"case:{case_id}", {"case": {
+            w.append(events.CaseOpen(case={
                 "case": case_id, "kind": "处罚", "procedure": "一般", "cause": "占道经营",
                 "party": {"type": "个人", "name": f"当事人{n}"}, "origin": "依职权",
                 "opened_at": opened.isoformat(), "unit": UNITS[n % 10], "flags": {},
                 "status": rng.choice(["办理中", "已结案"]), "documents": [], "media": [],
-            }})  # fmt: skip
+            }), f"case:{case_id}")  # fmt: skip
 
 
 def _synthetic_recording(w: Any, rng: random.Random, n: int, devices: list[str],
@@ -273,9 +274,9 @@ def _synthetic_recording(w: Any, rng: random.Random, n: int, devices: list[str],
         days=rng.randrange(days), seconds=rng.randrange(6 * 3600, 22 * 3600)
     )
     kind = rng.choices(["video", "audio", "photo"], [85, 10, 5])[0]
-    w.append("object.add", oid, {
-        "object": {"id": oid, "sha256": oid, "size": rng.randrange(1 << 20, 1 << 28)},
-        "recording": {
+    w.append(events.ObjectAdd(
+        object={"id": oid, "sha256": oid, "size": rng.randrange(1 << 20, 1 << 28)},
+        recording={
             "kind": kind, "device": devices[dev_index],
             "officer": None if n % 10 == 0 else f"{10_000 + dev_index}",
             "recorded_at": when.isoformat(), "time_source": "name",
@@ -284,4 +285,4 @@ def _synthetic_recording(w: Any, rng: random.Random, n: int, devices: list[str],
             "late": rng.random() < 0.05, "important": 0, "clock_skew": int(rng.random() < 0.02),
             "warnings": [], "metadata": {},
         },
-    })  # fmt: skip
+    ), oid)  # fmt: skip

@@ -160,5 +160,7 @@ def add_notice(vault: Any, path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CalendarError(f"无法读取节假日通知文件 {path}：{exc}") from None
     payload = parse_notice(text, str(path))
-    vault.record("calendar.add", f"calendar:{payload['year']}", payload)
+    from zfjl.vault import events
+
+    vault.record(events.CalendarAdd(**payload), f"calendar:{payload['year']}")
     return payload

@@ -18,7 +18,8 @@ from typing import Any
 from zfjl.cases.store import cases_relying_on
 from zfjl.errors import AccessDenied, NotFoundError, UsageError
 from zfjl.retention.holds import APPROVING_ROLES, resolve_target
-from zfjl.vault.journal import Event, events
+from zfjl.vault import events
+from zfjl.vault.journal import Event, read_events
 from zfjl.vault.objects import copy_file, file_digests, fsync_dir, storage_error
 from zfjl.vault.query import resolve_id
 from zfjl.vault.vault import Vault
@@ -48,11 +49,11 @@ def add_grant(
         raise UsageError("须给出批准人（--approved-by）和批准文号（--approval-no）")
     day = _parse_until(until, vault)
     subject, resolved, kind = resolve_target(vault, target)
-    ev = vault.record("grant.add", subject, {
-        "user": user, "target": resolved, "target_kind": kind, "scope": scope,
-        "approved_by": approved_by.strip(), "approval_no": approval_no.strip(),
-        "until": day.isoformat(), "purpose": purpose,
-    })  # fmt: skip
+    ev = vault.record(events.GrantAdd(
+        user=user, target=resolved, target_kind=kind, scope=scope,
+        approved_by=approved_by.strip(), approval_no=approval_no.strip(),
+        until=day.isoformat(), purpose=purpose,
+    ), subject)  # fmt: skip
     return get_grant(vault, f"G-{ev.seq}")
 
 
@@ -82,7 +83,7 @@ def revoke_grant(vault: Vault, grant_id: str, reason: str | None) -> dict[str, A
     if g["revoked_at"]:
         raise UsageError(f"{g['id']} 已于 {g['revoked_at'][:16]} 撤销")
     subject = f"case:{g['target']}" if g["target_kind"] == "case" else g["target"]
-    vault.record("grant.revoke", subject, {"grant": g["id"], "reason": reason})
+    vault.record(events.GrantRevoke(grant=g["id"], reason=reason), subject)
     return get_grant(vault, g["id"])
 
 
@@ -133,8 +134,8 @@ def covering_grant(
 
 
 def _deny(vault: Vault, oid: str, action: str, reason: str, purpose: str | None) -> AccessDenied:
-    vault.record("access.denied", oid, {"user": vault.actor, "action": action, "reason": reason,
-                                        "purpose": purpose})  # fmt: skip
+    vault.record(events.AccessDenial(user=vault.actor, action=action, reason=reason,
+                                     purpose=purpose), oid)  # fmt: skip
     return AccessDenied(f"拒绝{SCOPES[action]} {oid[:12]}：{reason}。本次请求已记入日志")
 
 
@@ -193,8 +194,8 @@ def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
     if dest.exists():  # a fresh copy each time: an earlier one may have been altered
         dest.unlink()
     _copy_out(vault, oid, dest)
-    vault.record("access.view", oid, {"user": vault.actor, "grant": grant["id"],
-                                      "purpose": purpose, "copy": str(dest)})  # fmt: skip
+    vault.record(events.AccessView(user=vault.actor, grant=grant["id"], purpose=purpose,
+                                   copy=str(dest)), oid)  # fmt: skip
     return ViewResult(oid, dest, grant["id"])
 
 
@@ -236,9 +237,8 @@ def export(
         expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()
         if sha256 != expected[0]:
             raise storage_error(OSError(5, "复制结果与原始记录不符"), f"复制 {oid[:12]}")
-        vault.record("access.export", oid, {"user": vault.actor, "grant": grant["id"],
-                                            "purpose": purpose, "dest": str(target),
-                                            "sha256": sha256})  # fmt: skip
+        vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
+                                         dest=str(target), sha256=sha256), oid)  # fmt: skip
         report.files.append(
             {"id": oid, "path": str(target), "sha256": sha256, "grant": grant["id"]}
         )
@@ -324,7 +324,7 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
         subjects += [f"case:{c['case']}" for c in cases_relying_on(vault, resolved)]
     seen: dict[int, Event] = {}
     for s in subjects:
-        for ev in events(vault.conn, s):
+        for ev in read_events(vault.conn, s):
             if kind == "recording" and s != subject and not _mentions(ev, resolved):
                 continue  # from a linked case: only what concerns this recording
             seen[ev.seq] = ev

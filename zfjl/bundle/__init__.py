@@ -27,9 +27,9 @@ from typing import Any
 from zfjl import __version__
 from zfjl.cases.store import get_case
 from zfjl.errors import BundleError, NotFoundError, UsageError, VaultError
-from zfjl.vault import checkpoint, merkle
+from zfjl.vault import checkpoint, events, merkle
 from zfjl.vault.checkpoint import Checkpoint, PublicKey
-from zfjl.vault.journal import canonical_json, events, row_hash
+from zfjl.vault.journal import canonical_json, read_events, row_hash
 from zfjl.vault.objects import copy_file, file_digests, storage_error
 from zfjl.vault.query import ensure_digests, object_digests
 from zfjl.vault.vault import Vault
@@ -105,10 +105,10 @@ def _plan_originals(vault: Vault, case: dict[str, Any], approval: str | None) ->
 
 def _custody_log(vault: Vault, case_id: str, oids: list[str]) -> list[dict[str, Any]]:
     rows = [
-        e.as_dict() for e in events(vault.conn, f"case:{case_id}") if e.kind not in OUTPUT_EVENTS
+        e.as_dict() for e in read_events(vault.conn, f"case:{case_id}") if e.kind not in OUTPUT_EVENTS
     ]
     for oid in oids:
-        rows += [e.as_dict() for e in events(vault.conn, oid)]
+        rows += [e.as_dict() for e in read_events(vault.conn, oid)]
     return sorted(rows, key=lambda r: r["seq"])
 
 
@@ -201,11 +201,11 @@ def bundle_case(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.path = out
-    vault.record("case.bundle", f"case:{case_id}", {
-        "case": case_id, "purpose": purpose, "path": str(out.resolve()), "approval": approval,
-        "manifest_sha256": report.manifest_sha256, "files": report.files, "bytes": report.bytes,
-        "withheld": report.withheld,
-    })  # fmt: skip
+    vault.record(events.CaseBundle(
+        case=case_id, purpose=purpose, path=str(out.resolve()), approval=approval,
+        manifest_sha256=report.manifest_sha256, files=report.files, bytes=report.bytes,
+        withheld=report.withheld,
+    ), f"case:{case_id}")  # fmt: skip
     return report
 
 

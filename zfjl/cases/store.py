@@ -13,6 +13,7 @@ from typing import Any
 
 from zfjl.cases.io import parse_case
 from zfjl.errors import CaseError, NotFoundError, UsageError
+from zfjl.vault import events
 from zfjl.vault.query import ensure_digests, resolve_id
 from zfjl.vault.vault import Vault
 
@@ -96,7 +97,7 @@ def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
     with vault.writing() as w:
         if case_exists(vault, data["case"]):
             raise CaseError(f"案件 {data['case']} 已存在")
-        w.append("case.open", f"case:{data['case']}", {"case": data})
+        w.append(events.CaseOpen(case=data), f"case:{data['case']}")
     return data
 
 
@@ -109,7 +110,7 @@ def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
     data["documents"] = [resolve_scan(vault, d) for d in data.get("documents", [])]
     data["media"] = [link for m in data.get("media", []) for link in resolve_media(vault, m)]
     ensure_digests(vault, [m["recording"] for m in data["media"]])
-    vault.record("case.import", f"case:{data['case']}", {"case": data})
+    vault.record(events.CaseImport(case=data), f"case:{data['case']}")
     return data
 
 
@@ -121,7 +122,7 @@ def add_document(vault: Vault, case_id: str, doc: dict[str, Any]) -> dict[str, A
     }
     parse_case(json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}")
     doc = resolve_scan(vault, normalise_times(doc, vault.config.tz))
-    vault.record("case.document", f"case:{case_id}", {"case": case_id, "document": doc})
+    vault.record(events.CaseDocument(case=case_id, document=doc), f"case:{case_id}")
     return doc
 
 
@@ -132,7 +133,7 @@ def set_status(vault: Vault, case_id: str, status: str) -> None:
     if status not in STATUSES:
         raise UsageError(f"案件状态只能是：{'、'.join(STATUSES)}")
     get_case(vault, case_id)
-    vault.record("case.status", f"case:{case_id}", {"case": case_id, "status": status})
+    vault.record(events.CaseStatus(case=case_id, status=status), f"case:{case_id}")
 
 
 def attach(
@@ -159,7 +160,7 @@ def attach(
     if not links:
         raise CaseError("请指定要附加的录音录像编号，或 --device 与 --from/--to 时间段")
     ensure_digests(vault, [m["recording"] for m in links])
-    vault.record("case.attach", f"case:{case_id}", {"case": case_id, "links": links})
+    vault.record(events.CaseAttach(case=case_id, links=links), f"case:{case_id}")
     return links
 
 
@@ -234,6 +235,6 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
 
 def history(vault: Vault, case_id: str) -> list[dict[str, Any]]:
     get_case(vault, case_id)
-    from zfjl.vault.journal import events
+    from zfjl.vault.journal import read_events
 
-    return [e.as_dict() for e in events(vault.conn, f"case:{case_id}")]
+    return [e.as_dict() for e in read_events(vault.conn, f"case:{case_id}")]

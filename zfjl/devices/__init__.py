@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zfjl.errors import NotFoundError, UsageError
+from zfjl.vault import events
 from zfjl.vault.vault import Vault
 
 EVENTS = {
@@ -82,17 +83,17 @@ def add_device(
     row = vault.conn.execute("SELECT registered FROM devices WHERE id = ?", (device,)).fetchone()
     if row and row[0]:
         raise UsageError(f"记录仪 {device} 已登记（改派用 zfjl device assign）")
-    vault.record("device.add", _subject(device), {
-        "device": device, "model": model, "serial": serial, "unit": unit,
-        "assigned_to": assigned_to, "since": _when(vault, since), "note": note,
-    })  # fmt: skip
+    vault.record(events.DeviceAdd(
+        device=device, model=model, serial=serial, unit=unit,
+        assigned_to=assigned_to, since=_when(vault, since), note=note,
+    ), _subject(device))  # fmt: skip
     return get_device(vault, device)
 
 
 def assign(vault: Vault, device: str, officer: str, since: str | None = None) -> dict[str, Any]:
     get_device(vault, device)
-    vault.record("device.assign", _subject(device),
-                 {"device": device, "officer": officer, "since": _when(vault, since)})  # fmt: skip
+    vault.record(events.DeviceAssign(device=device, officer=officer, since=_when(vault, since)),
+                 _subject(device))  # fmt: skip
     return get_device(vault, device)
 
 
@@ -108,8 +109,8 @@ def log_event(
         raise UsageError(
             "维修须写明维修单位（第五十二条：联系专业部门维修，不得私自拆装）：--note …"
         )
-    vault.record("device.log", _subject(device),
-                 {"device": device, "event": event, "note": note, "at": _when(vault, at)})  # fmt: skip
+    vault.record(events.DeviceLog(device=device, event=event, note=note, at=_when(vault, at)),
+                 _subject(device))  # fmt: skip
     return get_device(vault, device)
 
 
@@ -178,5 +179,5 @@ def register_unknown(vault: Vault, devices: set[str], run: str) -> list[str]:
     if new:
         with vault.writing() as w:
             for dev in new:
-                w.append("device.unregistered", _subject(dev), {"device": dev, "run": run})
+                w.append(events.DeviceUnregistered(device=dev, run=run), _subject(dev))
     return new

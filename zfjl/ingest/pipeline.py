@@ -28,6 +28,7 @@ from zfjl.ingest.discover import Skipped, SourceFile, discover
 from zfjl.ingest.interpret import DEVICE_WARNINGS, Context, build_recording, iso
 from zfjl.ingest.names import compile_pattern, parse_name
 from zfjl.ingest.probe import Probe, Prober
+from zfjl.vault import events
 from zfjl.vault.objects import (
     Cancelled,
     Digests,
@@ -221,7 +222,7 @@ class _Run:
     def execute(self) -> IngestReport:
         started = time.perf_counter()
         self.vault.objects.clean_stale_temps()
-        self.vault.record("ingest.begin", f"run:{self.report.run}", self._begin_data())
+        self.vault.record(self._begin_event(), f"run:{self.report.run}")
         self._record_skipped()
         status = "failed"
         batch: list[Stored | Failed] = []
@@ -253,9 +254,10 @@ class _Run:
             self.report.seconds = time.perf_counter() - started
             with contextlib.suppress(Exception):  # the disk may be full: never mask the cause
                 self.vault.record(
-                    "ingest.end",
+                    events.IngestEnd(
+                        run=self.report.run, status=status, summary=self.report.summary()
+                    ),
                     f"run:{self.report.run}",
-                    {"run": self.report.run, "status": status, "summary": self.report.summary()},
                 )
         return self.report
 
@@ -267,19 +269,19 @@ class _Run:
         register_unknown(self.vault, seen, self.report.run)
         return sorted(seen - self.ctx.devices.registered) if self.ctx.devices else []
 
-    def _begin_data(self) -> dict[str, Any]:
-        return {
-            "run": self.report.run,
-            "source": self.report.source,
-            "host": self.vault.host,
-            "options": {
+    def _begin_event(self) -> events.IngestBegin:
+        return events.IngestBegin(
+            run=self.report.run,
+            source=self.report.source,
+            host=self.vault.host,
+            options={
                 "device": self.options.device,
                 "officer": self.options.officer,
                 "clear_source": self.options.clear_source,
             },
-            "files": len(self.files),
-            "bytes": self.report.bytes_total,
-        }
+            files=len(self.files),
+            bytes=self.report.bytes_total,
+        )
 
     def _done_count(self) -> int:
         return self.report.count("new") + self.report.count("already_stored")
@@ -382,14 +384,13 @@ class _Run:
             for r in batch:
                 if isinstance(r, Failed):
                     w.append(
-                        "ingest.file_failed",
+                        events.IngestFileFailed(
+                            run=self.report.run,
+                            source_path=r.source_rel,
+                            code=r.code,
+                            reason=r.reason,
+                        ),
                         f"run:{self.report.run}",
-                        {
-                            "run": self.report.run,
-                            "source_path": r.source_rel,
-                            "code": r.code,
-                            "reason": r.reason,
-                        },
                     )
                     results.append(FileResult(r.source_rel, "failed", reason=r.reason))
                 else:
@@ -471,33 +472,31 @@ class _Run:
         if is_new:
             recording = build_recording(sf, info, probes.pop(oid), self.ctx)
             w.append(
-                "object.add",
+                events.ObjectAdd(
+                    object={"id": oid, "sha256": r.digests.sha256, "size": r.digests.size},
+                    recording=recording,
+                    run=self.report.run,
+                ),
                 oid,
-                {
-                    "object": {"id": oid, "sha256": r.digests.sha256, "size": r.digests.size},
-                    "recording": recording,
-                    "run": self.report.run,
-                },
             )
             known[oid] = r.digests.sha256
         elif r.created:
             # The catalog had it but the file was gone: the source put it back.
-            w.append("object.restored", oid, {"run": self.report.run, "source_path": sf.rel})
+            w.append(events.ObjectRestored(run=self.report.run, source_path=sf.rel), oid)
         w.append(
-            "object.seen",
+            events.ObjectSeen(
+                id=oid,
+                run=self.report.run,
+                source_path=sf.rel,
+                original_name=sf.name,
+                name_hex=sf.name_hex,
+                size=sf.size,
+                mtime=_mtime_iso(sf, self.vault),
+                device=info.device or self.options.device,
+                officer=info.officer or self.options.officer,
+                important=info.important,
+            ),
             oid,
-            {
-                "id": oid,
-                "run": self.report.run,
-                "source_path": sf.rel,
-                "original_name": sf.name,
-                "name_hex": sf.name_hex,
-                "size": sf.size,
-                "mtime": _mtime_iso(sf, self.vault),
-                "device": info.device or self.options.device,
-                "officer": info.officer or self.options.officer,
-                "important": info.important,
-            },
         )
         if recording is None:
             row = self.vault.conn.execute(
@@ -533,13 +532,10 @@ class _Run:
             with self.vault.writing() as w:
                 for r in cleared:
                     w.append(
-                        "source.cleared",
+                        events.SourceCleared(
+                            id=r.digests.blake3, run=self.report.run, source_path=r.source.rel
+                        ),
                         r.digests.blake3,
-                        {
-                            "id": r.digests.blake3,
-                            "run": self.report.run,
-                            "source_path": r.source.rel,
-                        },
                     )
             self.report.cleared += len(cleared)
 
@@ -548,9 +544,10 @@ class _Run:
             if f.path == r.source.rel:
                 f.warnings = [*f.warnings, {"code": code, "message": reason}]
         self.vault.record(
-            "ingest.file_warning",
+            events.IngestFileWarning(
+                run=self.report.run, source_path=r.source.rel, code=code, reason=reason
+            ),
             r.digests.blake3,
-            {"run": self.report.run, "source_path": r.source.rel, "code": code, "reason": reason},
         )
 
     def _record_skipped(self) -> None:
@@ -559,14 +556,10 @@ class _Run:
         with self.vault.writing() as w:
             for s in self.skipped:
                 w.append(
-                    "ingest.file_failed",
+                    events.IngestFileFailed(
+                        run=self.report.run, source_path=s.rel, code=s.code, reason=s.reason
+                    ),
                     f"run:{self.report.run}",
-                    {
-                        "run": self.report.run,
-                        "source_path": s.rel,
-                        "code": s.code,
-                        "reason": s.reason,
-                    },
                 )
                 status = "failed" if s.code.startswith("unreadable") else "skipped"
                 self.report.files.append(FileResult(s.rel, status, reason=s.reason))

@@ -345,8 +345,10 @@ def render_case(
 
     written = render_case_files(vault, get_case(vault, case_id), out_dir, doctype=doctype,
                                 formats=formats)  # fmt: skip
-    vault.record("case.render", f"case:{case_id}", {
-        "case": case_id, "doctype": doctype,
-        "files": [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],
-    })  # fmt: skip
+    from zfjl.vault import events
+
+    vault.record(events.CaseRender(
+        case=case_id, doctype=doctype,
+        files=[{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],
+    ), f"case:{case_id}")  # fmt: skip
     return written

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from zfjl.errors import NotFoundError, UsageError
+from zfjl.vault import events
 from zfjl.vault.query import resolve_id
 from zfjl.vault.vault import Vault
 
@@ -47,9 +48,7 @@ def place_hold(vault: Vault, target: str, reason: str, note: str | None) -> dict
         raise UsageError("理由为 other（其他重要情况）时须用 --note 写明情况")
     subject, resolved, kind = resolve_target(vault, target)
     ev = vault.record(
-        "hold.place",
-        subject,
-        {"target": resolved, "target_kind": kind, "reason": code, "note": note},
+        events.HoldPlace(target=resolved, target_kind=kind, reason=code, note=note), subject
     )
     return hold(vault, f"H-{ev.seq}")
 
@@ -64,7 +63,7 @@ def release_hold(
     if h["released_at"]:
         raise UsageError(f"{hold_id} 已于 {h['released_at'][:16]} 解除")
     subject = f"case:{h['target']}" if h["target_kind"] == "case" else h["target"]
-    vault.record("hold.release", subject, {"hold": hold_id, "approval": approval, "note": note})
+    vault.record(events.HoldRelease(hold=hold_id, approval=approval, note=note), subject)
     return hold(vault, hold_id)
 
 

@@ -29,6 +29,7 @@ import yaml
 from zfjl.cases.store import evidence_objects
 from zfjl.errors import Busy, NotPermitted
 from zfjl.retention.holds import APPROVING_ROLES, held_ids
+from zfjl.vault import events
 from zfjl.vault.objects import fsync_dir, storage_error
 from zfjl.vault.vault import Vault
 
@@ -109,7 +110,8 @@ def add_months(when: dt.datetime, months: int) -> dt.datetime:
 
 def _restored_times(vault: Vault) -> dict[str, str]:
     rows = vault.conn.execute(
-        "SELECT subject, MAX(ts) FROM journal WHERE kind = 'object.restored' GROUP BY subject"
+        "SELECT subject, MAX(ts) FROM journal WHERE kind = ? GROUP BY subject",
+        (events.ObjectRestored.kind,),
     )
     return {oid: ts for oid, ts in rows}
 
@@ -213,11 +215,11 @@ def execute(vault: Vault, approval: str | None) -> SweepPlan:
             result.deleted += len(done)
             result.deleted_bytes += sum(i.size for i in done)
         vault.record(
-            "retention.sweep",
+            events.RetentionSweep(
+                sweep=result.sweep, as_of=result.as_of, approval=chosen, deleted=result.deleted,
+                bytes=result.deleted_bytes, patrol_months=result.patrol_months,
+            ),
             None,
-            {"sweep": result.sweep, "as_of": result.as_of, "approval": chosen,
-             "deleted": result.deleted, "bytes": result.deleted_bytes,
-             "patrol_months": result.patrol_months},
         )  # fmt: skip
         result.due = [i for i in result.due if i.due]
         return result
@@ -234,34 +236,35 @@ def _tombstone_batch(
             if item.id not in still_due:
                 item.due = False
                 continue
-            w.append("object.tombstone", item.id, _tombstone(vault, item, result))
+            w.append(_tombstone(vault, item, result), item.id)
             done.append(item)
     return done
 
 
-def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> dict[str, Any]:
+def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTombstone:
+    assert result.approval and result.sweep, "execute() sets both before any tombstone"
     row = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (item.id,)).fetchone()
     try:
         file = _file_identity(vault.objects.path_for(item.id))
     except FileNotFoundError:
         file = None  # already missing (verify reports it): the tombstone still records it
-    return {
-        "file": file,
-        "id": item.id,
-        "sha256": row[0],
-        "size": item.size,
-        "class": item.cls,
-        "recording": {
+    return events.ObjectTombstone(
+        file=file,
+        id=item.id,
+        sha256=row[0],
+        size=item.size,
+        cls=item.cls,
+        recording={
             "kind": item.kind, "device": item.device, "officer": item.officer,
             "original_name": item.original_name, "recorded_at": item.recorded_at,
             "ingested_at": item.ingested_at,
         },
-        "reason": item.why,
-        "policy": {"basis": classes()[item.cls]["basis"], "months": result.patrol_months,
-                   "counted_from": item.counted_from, "expires_at": item.expires_at},
-        "approval": result.approval,
-        "sweep": result.sweep,
-    }  # fmt: skip
+        reason=item.why,
+        policy={"basis": classes()[item.cls]["basis"], "months": result.patrol_months,
+                "counted_from": item.counted_from, "expires_at": item.expires_at},
+        approval=result.approval,
+        sweep=result.sweep,
+    )  # fmt: skip
 
 
 def _unlink_objects(vault: Vault, oids: list[str]) -> int:
@@ -292,9 +295,8 @@ def _file_identity(path: Path) -> dict[str, int]:
 
 def _tombstoned_identity(vault: Vault, oid: str) -> dict[str, int] | None:
     row = vault.conn.execute(
-        "SELECT data FROM journal WHERE subject = ? AND kind = 'object.tombstone'"
-        " ORDER BY seq DESC LIMIT 1",
-        (oid,),
+        "SELECT data FROM journal WHERE subject = ? AND kind = ? ORDER BY seq DESC LIMIT 1",
+        (oid, events.ObjectTombstone.kind),
     ).fetchone()
     return json.loads(row[0]).get("file") if row else None
 
@@ -312,7 +314,8 @@ def finish_pending(vault: Vault) -> int:
 def destruction_register(vault: Vault) -> list[dict[str, Any]]:
     """Every object ever destroyed, from its tombstone event: printable at any time."""
     rows = vault.conn.execute(
-        "SELECT seq, ts, actor, data FROM journal WHERE kind = 'object.tombstone' ORDER BY seq"
+        "SELECT seq, ts, actor, data FROM journal WHERE kind = ? ORDER BY seq",
+        (events.ObjectTombstone.kind,),
     )
     return [{"seq": s, "at": ts, "operator": a, **json.loads(d)} for s, ts, a, d in rows]
 

@@ -16,6 +16,7 @@ import secrets
 from typing import Any
 
 from zfjl.errors import NotFoundError, UsageError
+from zfjl.vault import events
 from zfjl.vault.vault import Vault
 
 RECORDING_CHECKLIST = {
@@ -82,19 +83,19 @@ def draw(vault: Vault, unit: str, period: str, n: int, seed: str | None = None) 
         raise NotFoundError(f"{unit} 在 {period} 没有可抽查的音像记录或案卷（设备须登记所属单位）")
     items = [{"kind": "recording", "id": i} for i in draw_from(recs, n, seed)]
     items += [{"kind": "case", "id": i} for i in draw_from(cases, n, seed)]
-    ev = vault.record("spotcheck.draw", None, {
-        "unit": unit, "period": period, "n": n, "seed": seed, "items": items,
-        "population": {"recordings": len(recs), "cases": len(cases)},
-        "method": "SHA-256(seed:id) 由小到大取前 n 个",
-    })  # fmt: skip
+    ev = vault.record(events.SpotcheckDraw(
+        unit=unit, period=period, n=n, seed=seed, items=items,
+        population={"recordings": len(recs), "cases": len(cases)},
+        method="SHA-256(seed:id) 由小到大取前 n 个",
+    ), None)  # fmt: skip
     return get_draw(vault, f"SC-{ev.seq}")
 
 
 def get_draw(vault: Vault, draw_id: str) -> dict[str, Any]:
     draw_id = draw_id.upper()
     row = vault.conn.execute(
-        "SELECT ts, actor, data FROM journal WHERE kind = 'spotcheck.draw' AND seq = ?",
-        (_seq(draw_id),),
+        "SELECT ts, actor, data FROM journal WHERE kind = ? AND seq = ?",
+        (events.SpotcheckDraw.kind, _seq(draw_id)),
     ).fetchone()
     if row is None:
         raise NotFoundError(f"没有抽查批次 {draw_id}（用 zfjl spotcheck ledger 查看）")
@@ -149,9 +150,9 @@ def record(
         raise UsageError(f"--fail 含未知检查项 {'、'.join(bad)}（可用：{'、'.join(allowed)}）")
     if code != "pass" and not failed:
         raise UsageError("不合格或基本合格须用 --fail 指出哪些检查项有问题")
-    vault.record("spotcheck.record", f"spotcheck:{draw_id}", {
-        "draw": draw_id, "item": item_id, "result": code, "failed": failed or [], "note": note,
-    })  # fmt: skip
+    vault.record(events.SpotcheckRecord(
+        draw=draw_id, item=item_id, result=code, failed=failed or [], note=note,
+    ), f"spotcheck:{draw_id}")  # fmt: skip
     return _checklist(vault, draw_id, {"kind": kind, "id": item_id})
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from zfjl.vault.journal import Event, events
+from zfjl.vault import events
+from zfjl.vault.journal import Event, run_script
+from zfjl.vault.journal import read_events as journal_events
 
 DERIVED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -271,7 +274,7 @@ RECORDING_COLUMNS = [
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(DERIVED_SCHEMA)
+    run_script(conn, DERIVED_SCHEMA)
 
 
 def _insert(
@@ -290,8 +293,8 @@ def _as_text(value: Any) -> Any:
     )
 
 
-def _on_object_add(conn: sqlite3.Connection, ev: Event) -> None:
-    obj = ev.data["object"]
+def _on_object_add(conn: sqlite3.Connection, ev: Event, d: events.ObjectAdd) -> None:
+    obj = d.object
     _insert(
         conn,
         "objects",
@@ -304,7 +307,7 @@ def _on_object_add(conn: sqlite3.Connection, ev: Event) -> None:
         },
         "INSERT OR IGNORE",
     )
-    rec = ev.data.get("recording")
+    rec = d.recording
     if rec is None:
         return
     row = {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "ingested_at": ev.ts}
@@ -312,95 +315,88 @@ def _on_object_add(conn: sqlite3.Connection, ev: Event) -> None:
     _insert(conn, "recordings", row, "INSERT OR IGNORE")
 
 
-def _on_object_seen(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_object_seen(conn: sqlite3.Connection, ev: Event, d: events.ObjectSeen) -> None:
     _insert(
         conn,
         "sightings",
         {
             "seq": ev.seq,
-            "object_id": d["id"],
-            "run": d.get("run"),
+            "object_id": d.id,
+            "run": d.run,
             "seen_at": ev.ts,
-            "source_path": d["source_path"],
-            "original_name": d["original_name"],
-            "name_hex": d.get("name_hex"),
-            "size": d["size"],
-            "mtime": d.get("mtime"),
-            "device": d.get("device"),
-            "officer": d.get("officer"),
-            "important": int(bool(d.get("important"))),
+            "source_path": d.source_path,
+            "original_name": d.original_name,
+            "name_hex": d.name_hex,
+            "size": d.size,
+            "mtime": d.mtime,
+            "device": d.device,
+            "officer": d.officer,
+            "important": int(d.important),
         },
     )
     # A later sighting can only add facts: the IMP mark, or a device/officer the first lacked.
     conn.execute(
         "UPDATE recordings SET important = MAX(important, ?), device = COALESCE(device, ?),"
         " officer = COALESCE(officer, ?) WHERE id = ?",
-        (int(bool(d.get("important"))), d.get("device"), d.get("officer"), d["id"]),
+        (int(d.important), d.device, d.officer, d.id),
     )
 
 
-def _on_ingest_begin(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_ingest_begin(conn: sqlite3.Connection, ev: Event, d: events.IngestBegin) -> None:
     _insert(
         conn,
         "runs",
         {
-            "id": d["run"],
+            "id": d.run,
             "started_at": ev.ts,
-            "source": d["source"],
+            "source": d.source,
             "actor": ev.actor,
-            "host": d.get("host"),
-            "options": _as_text(d.get("options", {})),
+            "host": d.host,
+            "options": _as_text(d.options),
         },
     )
 
 
-def _on_ingest_end(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_ingest_end(conn: sqlite3.Connection, ev: Event, d: events.IngestEnd) -> None:
     conn.execute(
         "UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?",
-        (ev.ts, d["status"], _as_text(d.get("summary", {})), d["run"]),
+        (ev.ts, d.status, _as_text(d.summary), d.run),
     )
 
 
-def _on_file_failed(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_file_failed(conn: sqlite3.Connection, ev: Event, d: events.IngestFileFailed) -> None:
     _insert(
         conn,
         "failures",
         {
             "seq": ev.seq,
-            "run": d.get("run"),
+            "run": d.run,
             "at": ev.ts,
-            "source_path": d["source_path"],
-            "code": d["code"],
-            "reason": d["reason"],
+            "source_path": d.source_path,
+            "code": d.code,
+            "reason": d.reason,
         },
     )
 
 
-def _on_source_cleared(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_source_cleared(conn: sqlite3.Connection, ev: Event, d: events.SourceCleared) -> None:
     _insert(
         conn,
         "cleared_sources",
-        {"seq": ev.seq, "object_id": d["id"], "source_path": d["source_path"], "at": ev.ts},
+        {"seq": ev.seq, "object_id": d.id, "source_path": d.source_path, "at": ev.ts},
     )
 
 
-def _on_calendar_add(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
-    year = int(d["year"])
+def _on_calendar_add(conn: sqlite3.Connection, ev: Event, d: events.CalendarAdd) -> None:
     # A newer notice for a year replaces the older one's days (the journal keeps both).
-    conn.execute("DELETE FROM calendar_days WHERE date LIKE ?", (f"{year:04d}-%",))
+    conn.execute("DELETE FROM calendar_days WHERE date LIKE ?", (f"{d.year:04d}-%",))
     _insert(
         conn,
         "calendar_years",
-        {"year": year, "notice": d["notice"], "seq": ev.seq},
+        {"year": d.year, "notice": d.notice, "seq": ev.seq},
         "INSERT OR REPLACE",
     )
-    for day in d["days"]:
+    for day in d.days:
         _insert(
             conn,
             "calendar_days",
@@ -430,79 +426,77 @@ def _load_case(conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
     return json.loads(row[0])  # type: ignore[no-any-return]
 
 
-def _on_case_state(conn: sqlite3.Connection, ev: Event) -> None:
-    _store_case(conn, ev.data["case"], ev.seq)
+def _on_case_state(
+    conn: sqlite3.Connection, ev: Event, d: events.CaseOpen | events.CaseImport
+) -> None:
+    _store_case(conn, d.case, ev.seq)
 
 
-def _on_case_document(conn: sqlite3.Connection, ev: Event) -> None:
-    case = _load_case(conn, ev.data["case"])
-    doc = ev.data["document"]
-    case["documents"] = [d for d in case["documents"] if d["id"] != doc["id"]] + [doc]
+def _on_case_document(conn: sqlite3.Connection, ev: Event, d: events.CaseDocument) -> None:
+    case = _load_case(conn, d.case)
+    doc = d.document
+    case["documents"] = [x for x in case["documents"] if x["id"] != doc["id"]] + [doc]
     _store_case(conn, case, ev.seq)
 
 
-def _on_case_status(conn: sqlite3.Connection, ev: Event) -> None:
-    case = _load_case(conn, ev.data["case"])
-    case["status"] = ev.data["status"]
+def _on_case_status(conn: sqlite3.Connection, ev: Event, d: events.CaseStatus) -> None:
+    case = _load_case(conn, d.case)
+    case["status"] = d.status
     _store_case(conn, case, ev.seq)
 
 
-def _on_case_attach(conn: sqlite3.Connection, ev: Event) -> None:
-    case = _load_case(conn, ev.data["case"])
-    case["media"] = case.get("media", []) + ev.data["links"]
+def _on_case_attach(conn: sqlite3.Connection, ev: Event, d: events.CaseAttach) -> None:
+    case = _load_case(conn, d.case)
+    case["media"] = case.get("media", []) + d.links
     _store_case(conn, case, ev.seq)
 
 
-def _on_object_digests(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_object_digests(conn: sqlite3.Connection, ev: Event, d: events.ObjectDigests) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?)",
-        (d["id"], d["sha512"], d["sm3"]),
+        (d.id, d.sha512, d.sm3),
     )
 
 
-def _on_hold_place(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_hold_place(conn: sqlite3.Connection, ev: Event, d: events.HoldPlace) -> None:
     _insert(conn, "holds", {
-        "id": f"H-{ev.seq}", "target": d["target"], "target_kind": d["target_kind"],
-        "reason": d["reason"], "note": d.get("note"), "placed_at": ev.ts, "placed_by": ev.actor,
+        "id": f"H-{ev.seq}", "target": d.target, "target_kind": d.target_kind,
+        "reason": d.reason, "note": d.note, "placed_at": ev.ts, "placed_by": ev.actor,
         "seq": ev.seq,
     })  # fmt: skip
 
 
-def _on_hold_release(conn: sqlite3.Connection, ev: Event) -> None:
+def _on_hold_release(conn: sqlite3.Connection, ev: Event, d: events.HoldRelease) -> None:
     conn.execute(
         "UPDATE holds SET released_at = ?, released_by = ?, release_approval = ? WHERE id = ?",
-        (ev.ts, ev.actor, ev.data["approval"], ev.data["hold"]),
+        (ev.ts, ev.actor, d.approval, d.hold),
     )
 
 
-def _on_grant_add(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_grant_add(conn: sqlite3.Connection, ev: Event, d: events.GrantAdd) -> None:
     _insert(conn, "grants", {
-        "id": f"G-{ev.seq}", "user": d["user"], "target": d["target"],
-        "target_kind": d["target_kind"], "scope": d["scope"], "approved_by": d["approved_by"],
-        "approval_no": d["approval_no"], "until": d["until"], "purpose": d.get("purpose"),
+        "id": f"G-{ev.seq}", "user": d.user, "target": d.target,
+        "target_kind": d.target_kind, "scope": d.scope, "approved_by": d.approved_by,
+        "approval_no": d.approval_no, "until": d.until, "purpose": d.purpose,
         "granted_at": ev.ts, "granted_by": ev.actor, "seq": ev.seq,
     })  # fmt: skip
 
 
-def _on_grant_revoke(conn: sqlite3.Connection, ev: Event) -> None:
+def _on_grant_revoke(conn: sqlite3.Connection, ev: Event, d: events.GrantRevoke) -> None:
     conn.execute(
         "UPDATE grants SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?",
-        (ev.ts, ev.actor, ev.data.get("reason"), ev.data["grant"]),
+        (ev.ts, ev.actor, d.reason, d.grant),
     )
 
 
-def _on_tombstone(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_tombstone(conn: sqlite3.Connection, ev: Event, d: events.ObjectTombstone) -> None:
     _insert(conn, "tombstones", {
-        "id": d["id"], "at": ev.ts, "actor": ev.actor, "sweep": d["sweep"], "class": d["class"],
-        "approval": d["approval"], "size": d["size"], "seq": ev.seq,
+        "id": d.id, "at": ev.ts, "actor": ev.actor, "sweep": d.sweep, "class": d.cls,
+        "approval": d.approval, "size": d.size, "seq": ev.seq,
     }, "INSERT OR IGNORE")  # fmt: skip
 
 
-def _on_object_restored(conn: sqlite3.Connection, ev: Event) -> None:
+def _on_object_restored(conn: sqlite3.Connection, ev: Event, d: events.ObjectRestored) -> None:
     # The bytes are back (a device presented them again): the object is no longer destroyed.
     conn.execute("DELETE FROM tombstones WHERE id = ?", (ev.subject,))
 
@@ -510,27 +504,26 @@ def _on_object_restored(conn: sqlite3.Connection, ev: Event) -> None:
 DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"}
 
 
-def _on_device_add(conn: sqlite3.Connection, ev: Event) -> None:
+def _on_device_add(conn: sqlite3.Connection, ev: Event, d: events.DeviceAdd) -> None:
     # OR REPLACE: a device ingest met as "unregistered" becomes registered.
-    d = ev.data
     _insert(
         conn,
         "devices",
         {
-            "id": d["device"],
-            "model": d.get("model"),
-            "serial": d.get("serial"),
-            "unit": d.get("unit"),
+            "id": d.device,
+            "model": d.model,
+            "serial": d.serial,
+            "unit": d.unit,
             "status": "active",
             "registered": 1,
-            "added_at": d["since"],
-            "note": d.get("note"),
+            "added_at": d.since,
+            "note": d.note,
             "seq": ev.seq,
         },
         "INSERT OR REPLACE",
     )
-    if d.get("assigned_to"):
-        _assign(conn, ev.seq, d["device"], d["assigned_to"], d["since"])
+    if d.assigned_to:
+        _assign(conn, ev.seq, d.device, d.assigned_to, d.since)
 
 
 def _assign(conn: sqlite3.Connection, seq: int, device: str, officer: str, since: str) -> None:
@@ -542,94 +535,132 @@ def _assign(conn: sqlite3.Connection, seq: int, device: str, officer: str, since
             {"seq": seq, "device": device, "officer": officer, "since": since})  # fmt: skip
 
 
-def _on_device_assign(conn: sqlite3.Connection, ev: Event) -> None:
-    _assign(conn, ev.seq, ev.data["device"], ev.data["officer"], ev.data["since"])
+def _on_device_assign(conn: sqlite3.Connection, ev: Event, d: events.DeviceAssign) -> None:
+    _assign(conn, ev.seq, d.device, d.officer, d.since)
 
 
-def _on_device_log(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
-    _insert(conn, "device_log", {"seq": ev.seq, "device": d["device"], "at": d["at"],
-                                 "event": d["event"], "note": d.get("note"), "actor": ev.actor})  # fmt: skip
-    if d["event"] in DEVICE_STATUS_AFTER:
+def _on_device_log(conn: sqlite3.Connection, ev: Event, d: events.DeviceLog) -> None:
+    _insert(conn, "device_log", {"seq": ev.seq, "device": d.device, "at": d.at,
+                                 "event": d.event, "note": d.note, "actor": ev.actor})  # fmt: skip
+    if d.event in DEVICE_STATUS_AFTER:
         conn.execute("UPDATE devices SET status = ? WHERE id = ?",
-                     (DEVICE_STATUS_AFTER[d["event"]], d["device"]))  # fmt: skip
+                     (DEVICE_STATUS_AFTER[d.event], d.device))  # fmt: skip
 
 
-def _on_device_unregistered(conn: sqlite3.Connection, ev: Event) -> None:
-    _insert(conn, "devices", {"id": ev.data["device"], "status": "unregistered", "registered": 0,
+def _on_device_unregistered(
+    conn: sqlite3.Connection, ev: Event, d: events.DeviceUnregistered
+) -> None:
+    _insert(conn, "devices", {"id": d.device, "status": "unregistered", "registered": 0,
                               "added_at": ev.ts, "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
 
 
-def _on_spotcheck_draw(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_spotcheck_draw(conn: sqlite3.Connection, ev: Event, d: events.SpotcheckDraw) -> None:
     conn.executemany(
         "INSERT INTO spotcheck_items (draw, item, item_kind, unit, period, drawn_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [(f"SC-{ev.seq}", i["id"], i["kind"], d["unit"], d["period"], ev.ts) for i in d["items"]],
+        [(f"SC-{ev.seq}", i["id"], i["kind"], d.unit, d.period, ev.ts) for i in d.items],
     )
 
 
-def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event) -> None:
-    d = ev.data
+def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event, d: events.SpotcheckRecord) -> None:
     conn.execute(
         "UPDATE spotcheck_items SET result = ?, failed = ?, note = ?, checker = ?, checked_at = ?"
         " WHERE draw = ? AND item = ?",
-        (d["result"], json.dumps(d.get("failed", []), ensure_ascii=False), d.get("note"),
-         ev.actor, ev.ts, d["draw"], d["item"]),
+        (d.result, json.dumps(d.failed, ensure_ascii=False), d.note,
+         ev.actor, ev.ts, d.draw, d.item),
     )  # fmt: skip
 
 
-def _ignore(conn: sqlite3.Connection, ev: Event) -> None:
-    """Events kept for the record only (vault.init, vault.verify, …)."""
+Handler = Callable[[sqlite3.Connection, Event, Any], None]
 
-
-HANDLERS: dict[str, Callable[[sqlite3.Connection, Event], None]] = {
-    "object.add": _on_object_add,
-    "object.seen": _on_object_seen,
-    "ingest.begin": _on_ingest_begin,
-    "ingest.end": _on_ingest_end,
-    "ingest.file_failed": _on_file_failed,
-    "source.cleared": _on_source_cleared,
-    "calendar.add": _on_calendar_add,
-    "case.open": _on_case_state,
-    "case.import": _on_case_state,
-    "case.document": _on_case_document,
-    "case.attach": _on_case_attach,
-    "case.status": _on_case_status,
-    "object.digests": _on_object_digests,
-    "hold.place": _on_hold_place,
-    "hold.release": _on_hold_release,
-    "grant.add": _on_grant_add,
-    "grant.revoke": _on_grant_revoke,
-    "object.tombstone": _on_tombstone,
-    "object.restored": _on_object_restored,
-    "device.add": _on_device_add,
-    "device.assign": _on_device_assign,
-    "device.log": _on_device_log,
-    "device.unregistered": _on_device_unregistered,
-    "spotcheck.draw": _on_spotcheck_draw,
-    "spotcheck.record": _on_spotcheck_record,
+HANDLERS: dict[type[events.EventData], Handler] = {
+    events.ObjectAdd: _on_object_add,
+    events.ObjectSeen: _on_object_seen,
+    events.IngestBegin: _on_ingest_begin,
+    events.IngestEnd: _on_ingest_end,
+    events.IngestFileFailed: _on_file_failed,
+    events.SourceCleared: _on_source_cleared,
+    events.CalendarAdd: _on_calendar_add,
+    events.CaseOpen: _on_case_state,
+    events.CaseImport: _on_case_state,
+    events.CaseDocument: _on_case_document,
+    events.CaseAttach: _on_case_attach,
+    events.CaseStatus: _on_case_status,
+    events.ObjectDigests: _on_object_digests,
+    events.HoldPlace: _on_hold_place,
+    events.HoldRelease: _on_hold_release,
+    events.GrantAdd: _on_grant_add,
+    events.GrantRevoke: _on_grant_revoke,
+    events.ObjectTombstone: _on_tombstone,
+    events.ObjectRestored: _on_object_restored,
+    events.DeviceAdd: _on_device_add,
+    events.DeviceAssign: _on_device_assign,
+    events.DeviceLog: _on_device_log,
+    events.DeviceUnregistered: _on_device_unregistered,
+    events.SpotcheckDraw: _on_spotcheck_draw,
+    events.SpotcheckRecord: _on_spotcheck_record,
 }
+
+# Kept for the record only: no table is derived from them (`log` and `verify` read them).
+RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
+    events.VaultInit, events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify,
+    events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
+    events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
+    events.CheckpointKey,
+})  # fmt: skip
+
+
+def apply_typed(conn: sqlite3.Connection, ev: Event, data: events.EventData) -> None:
+    handler = HANDLERS.get(type(data))
+    if handler is not None:
+        handler(conn, ev, data)
 
 
 def apply(conn: sqlite3.Connection, ev: Event) -> None:
-    HANDLERS.get(ev.kind, _ignore)(conn, ev)
+    """Fold one journal row into the derived tables; MalformedEvent if it does not fit."""
+    apply_typed(conn, ev, events.parse(ev.kind, ev.data))
 
 
-def rebuild(conn: sqlite3.Connection) -> int:
-    """Drop and replay every derived table from the journal; returns events replayed."""
-    for table in DERIVED_TABLES:
-        conn.execute(f"DELETE FROM {table}")
-    count = 0
-    for ev in events(conn):
-        apply(conn, ev)
+@dataclass(frozen=True)
+class ReplayProblem:
+    seq: int
+    kind: str
+    message: str
+
+
+def drop_derived(conn: sqlite3.Connection, tables: tuple[str, ...] = DERIVED_TABLES) -> None:
+    for table in tables:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def rebuild(conn: sqlite3.Connection) -> tuple[int, list[ReplayProblem]]:
+    """Drop, recreate and replay every derived table from the journal (they are projections,
+    so their shape always comes from the current DERIVED_SCHEMA). A row that does not fit
+    its declaration is skipped and reported; returns (events replayed, problems)."""
+    drop_derived(conn)
+    create_schema(conn)
+    return replay(conn)
+
+
+def replay(conn: sqlite3.Connection) -> tuple[int, list[ReplayProblem]]:
+    count, problems = 0, []
+    for ev in journal_events(conn):
+        try:
+            apply(conn, ev)
+        except events.MalformedEvent as exc:
+            problems.append(ReplayProblem(ev.seq, ev.kind, exc.message))
         count += 1
-    return count
+    return count, problems
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Every derived row, ordered: to compare the live catalog with a replay."""
     out: dict[str, list[tuple[Any, ...]]] = {}
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for table in DERIVED_TABLES:
-        out[table] = [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+        out[table] = (
+            [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+            if table in present
+            else []
+        )
     return out

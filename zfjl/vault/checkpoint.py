@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from zfjl.errors import VaultError
-from zfjl.vault import merkle
+from zfjl.vault import events, merkle
 from zfjl.vault.journal import ChainProblem, row_hash
 from zfjl.vault.objects import fsync_dir
 
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from zfjl.vault.vault import Vault
 
 KEY_FILE = Path("keys") / "checkpoint.key"
-EVENT = "journal.checkpoint"
-KEY_EVENT = "checkpoint.key"
+EVENT = events.JournalCheckpoint.kind
+KEY_EVENT = events.CheckpointKey.kind
 ED25519_TYPE = b"\x01"  # the signature-type byte of an Ed25519 key in signed notes
 SIG_PREFIX = "\u2014 "  # an em dash and a space open each signature line of a signed note
 
@@ -151,7 +151,7 @@ def create_key(vault: Vault) -> PublicKey:
         os.fsync(f.fileno())
     fsync_dir(path.parent)
     public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
-    vault.record(KEY_EVENT, None, {"name": public.name, "vkey": public.vkey})
+    vault.record(events.CheckpointKey(name=public.name, vkey=public.vkey), None)
     return public
 
 
@@ -228,7 +228,7 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
             unsigned.extensions,
             ((public.name, public.key_id, sig),),
         )
-        ev = w.append(EVENT, None, {"size": cp.size, "root": cp.root.hex(), "note": cp.text})
+        ev = w.append(events.JournalCheckpoint(size=cp.size, root=cp.root.hex(), note=cp.text), None)
     return cp, ev.seq
 
 

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS journal (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject);
+CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
 CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
 BEGIN SELECT RAISE(ABORT, 'journal is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
@@ -76,8 +77,21 @@ def row_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run DDL statement by statement: `executescript` would COMMIT the caller's
+    transaction, and migrations must land whole or not at all."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        conn.execute(statement)
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+    run_script(conn, SCHEMA)
 
 
 def has_table(conn: sqlite3.Connection) -> bool:
@@ -122,7 +136,7 @@ def _event_from_row(row: tuple[Any, ...]) -> Event:
     return Event(int(seq), ts, actor, kind, subject, json.loads(data), prev, digest)
 
 
-def events(conn: sqlite3.Connection, subject: str | None = None) -> Iterator[Event]:
+def read_events(conn: sqlite3.Connection, subject: str | None = None) -> Iterator[Event]:
     cols = "seq, ts, actor, kind, subject, data, prev_hash, hash"
     if subject is None:
         cur = conn.execute(f"SELECT {cols} FROM journal ORDER BY seq")
@@ -166,8 +180,10 @@ def check_chain(conn: sqlite3.Connection, each_row: RowSink | None = None) -> li
         prev_seq, prev_hash = seq, stored_hash
     for name in missing_guards(conn):
         problems.append(ChainProblem("trigger_missing", None, name, "缺失"))
+    from zfjl.vault.events import VaultGuardsRestored  # events import nothing of the vault
+
     restored = conn.execute(
-        "SELECT seq, data FROM journal WHERE kind = 'vault.guards_restored' ORDER BY seq"
+        "SELECT seq, data FROM journal WHERE kind = ? ORDER BY seq", (VaultGuardsRestored.kind,)
     )
     for seq, data in restored:
         names = "、".join(json.loads(data).get("missing", []))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from zfjl.errors import AmbiguousIdError, NotFoundError, UsageError
-from zfjl.vault.journal import events
+from zfjl.vault import events
+from zfjl.vault.journal import read_events
 from zfjl.vault.vault import Vault
 
 LS_FIELDS = [
@@ -118,7 +119,7 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     rec["sightings"] = list(
         vault.db.query("SELECT * FROM sightings WHERE object_id = ? ORDER BY seq", [oid])
     )
-    rec["events"] = [e.as_dict() for e in events(vault.conn, oid)]
+    rec["events"] = [e.as_dict() for e in read_events(vault.conn, oid)]
     rec["cases"] = list(
         vault.db.query(
             "SELECT case_id, activity, document FROM case_media WHERE recording_id = ?"
@@ -165,5 +166,5 @@ def ensure_digests(vault: Vault, oids: list[str]) -> int:
         results = list(pool.map(sha512_and_sm3, [vault.objects.path_for(o) for o in missing]))
     with vault.writing() as w:
         for oid, (sha512, sm3) in zip(missing, results, strict=True):
-            w.append("object.digests", oid, {"id": oid, "sha512": sha512, "sm3": sm3})
+            w.append(events.ObjectDigests(id=oid, sha512=sha512, sm3=sm3), oid)
     return len(missing)

@@ -32,12 +32,18 @@ from zfjl.errors import (
     VaultError,
     VaultNotFound,
 )
-from zfjl.vault import catalog, journal
+from zfjl.vault import catalog, events, journal, migrations
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
 
 FORMAT = "zfjl-vault"
-VERSION = 1
+# vault.json's repository format (like restic's): this program writes FORMAT_VERSION and
+# opens MIN_FORMAT_VERSION..MAX_FORMAT_VERSION. A change to the folder layout, object naming
+# or the meaning of vault.json bumps it and comes with a numbered migration (none yet).
+FORMAT_VERSION = 1
+MIN_FORMAT_VERSION = 1
+MAX_FORMAT_VERSION = 1
+VERSION = FORMAT_VERSION  # the name 0.1 exported
 BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
 
 DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
@@ -130,7 +136,7 @@ class VaultConfig:
         return set(self.roles.get(user, []))
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        out: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
         out.update({k: getattr(self, k) for k in self.KNOWN})
         out.update(self.extra)
         return out
@@ -143,6 +149,30 @@ class VaultConfig:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def check_format(data: Any) -> None:
+    """Refuse a vault.json this program cannot read, saying which zfjl can."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UnsupportedVaultVersion(f"vault.json 不是 zfjl 保管库的配置（format 应为 {FORMAT}）")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UnsupportedVaultVersion(f"vault.json：version 应为整数，收到 {version!r}，不受支持")
+    supported = (
+        f"第 {MIN_FORMAT_VERSION} 版"
+        if MIN_FORMAT_VERSION == MAX_FORMAT_VERSION
+        else f"第 {MIN_FORMAT_VERSION}–{MAX_FORMAT_VERSION} 版"
+    )
+    if version > MAX_FORMAT_VERSION:
+        raise UnsupportedVaultVersion(
+            f"保管库格式第 {version} 版不受支持：它由更新版本的 zfjl 创建，本程序支持{supported}；"
+            "请升级 zfjl（保管库未被改动）"
+        )
+    if version < MIN_FORMAT_VERSION:
+        raise UnsupportedVaultVersion(
+            f"保管库格式第 {version} 版不受支持：早于本程序支持的{supported}，"
+            "请先用能打开它的 zfjl 版本升级"
+        )
 
 
 def default_vault_path() -> Path:
@@ -195,7 +225,16 @@ class Vault:
         config.roles = {vault.actor: ["admin"]}  # whoever makes the vault administers it
         config.created_at = vault.now_iso()
         with vault.writing() as w:
-            w.append("vault.init", None, {"format": FORMAT, "version": VERSION, **config.to_json()})
+            settings = config.to_json()
+            known = {f for f in events.VaultInit.__dataclass_fields__ if f != "extra"}
+            w.append(
+                events.VaultInit(
+                    **{k: v for k, v in settings.items() if k in known},
+                    catalog_version=migrations.SCHEMA_VERSION,
+                    extra={k: v for k, v in settings.items() if k not in known},
+                ),
+                None,
+            )
         vault._write_config()
         from zfjl.vault.checkpoint import create_key  # circular: checkpoint uses Vault
 
@@ -214,11 +253,7 @@ class Vault:
             data = json.loads(cfg_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
-        if data.get("format") != FORMAT or data.get("version") != VERSION:
-            raise UnsupportedVaultVersion(
-                f"保管库格式版本 {data.get('version')!r} 不受支持（本程序支持 {FORMAT} 第 {VERSION} 版），"
-                "请使用对应版本的 zfjl"
-            )
+        check_format(data)
         return cls(root, VaultConfig.from_json(data), clock)
 
     def _write_config(self) -> None:
@@ -265,7 +300,7 @@ class Vault:
         if not missing:
             return
         journal.create_schema(self.conn)
-        self.record("vault.guards_restored", None, {"missing": missing})
+        self.record(events.VaultGuardsRestored(missing=missing), None)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -278,10 +313,43 @@ class Vault:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_SECONDS * 1000)}")
-        if not journal.has_table(conn):
-            journal.create_schema(conn)
-        catalog.create_schema(conn)
+        version = migrations.catalog_version(conn)
+        migrations.refuse_newer(version)
+        if version < migrations.SCHEMA_VERSION:
+            self._migrate(conn)
         return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the catalog to SCHEMA_VERSION under the write lock, journaled, in one
+        transaction (see migrations.py). A new catalog is made at the current version."""
+        self._begin_immediate(conn)
+        try:
+            version = migrations.catalog_version(conn)  # another process may have done it
+            if not journal.has_table(conn):
+                journal.create_schema(conn)
+                catalog.create_schema(conn)
+            elif version < migrations.SCHEMA_VERSION:
+                self._run_migrations(conn, migrations.pending(version))
+            migrations.set_catalog_version(conn, max(version, migrations.SCHEMA_VERSION))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _run_migrations(self, conn: sqlite3.Connection, todo: list[migrations.Migration]) -> None:
+        catalog.create_schema(conn)  # tables a 0.1 catalog may lack entirely
+        rebuilt: set[str] = set()
+        for m in todo:
+            migrations.apply(conn, m)
+            rebuilt.update(m.reshape)
+        if rebuilt:
+            # Projections: every table is replayed whole (handlers write several tables).
+            catalog.rebuild(conn)
+        for m in todo:
+            event = events.VaultMigrate(number=m.number, name=m.name, rebuilt=sorted(m.reshape))
+            journal.append(conn, ts=self.now_iso(), actor=self.actor, kind=event.kind,
+                           subject=None, data=event.payload())  # fmt: skip
 
     def close(self) -> None:
         if self._conn is not None:
@@ -294,12 +362,13 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _begin_immediate(self) -> None:
+    def _begin_immediate(self, conn: sqlite3.Connection | None = None) -> None:
+        conn = conn if conn is not None else self.conn
         deadline = time.monotonic() + BUSY_WAIT_SECONDS
         delay = 0.01
         while True:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
@@ -325,27 +394,41 @@ class Vault:
                 ) from exc
             raise
 
-    def record(self, kind: str, subject: str | None, data: dict[str, Any]) -> Event:
+    def record(self, event: events.EventData, subject: str | None) -> Event:
         with self.writing() as w:
-            return w.append(kind, subject, data)
+            return w.append(event, subject)
 
     def rebuild_catalog(self) -> int:
+        """Drop, recreate and replay every derived table; refuses to hide a journal row that
+        does not fit its declaration (the rest is rebuilt, the row is named)."""
         with self.writing():
-            return catalog.rebuild(self.conn)
+            count, problems = catalog.rebuild(self.conn)
+        if problems:
+            first = problems[0]
+            raise VaultError(
+                f"目录已由日志重建（{count} 条），但有 {len(problems)} 条日志记录不符合事件声明而未能"
+                f"计入，首条：第 {first.seq} 条（{first.kind}）{first.message}；请运行 zfjl verify"
+            )
+        return count
 
 
 class Writer:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
 
-    def append(self, kind: str, subject: str | None, data: dict[str, Any]) -> Event:
+    def append(self, event: events.EventData, subject: str | None) -> Event:
+        """Journal one declared event and fold it into the catalog, in the open transaction."""
+        data = event.payload()
+        problems = events.check_payload(type(event), data)
+        if problems:  # a field typed Any or a dict built wrongly: refuse before it is signed
+            raise events.MalformedEvent(f"{event.kind}：{'；'.join(problems)}")
         ev = journal.append(
             self.vault.conn,
             ts=self.vault.now_iso(),
             actor=self.vault.actor,
-            kind=kind,
+            kind=event.kind,
             subject=subject,
             data=data,
         )
-        catalog.apply(self.vault.conn, ev)
+        catalog.apply_typed(self.vault.conn, ev, event)
         return ev

@@ -16,7 +16,7 @@ from typing import Any
 import blake3
 
 from zfjl.errors import UsageError
-from zfjl.vault import catalog
+from zfjl.vault import catalog, events
 from zfjl.vault.checkpoint import CheckpointWalk
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import hash_path
@@ -33,6 +33,7 @@ MESSAGES = {
     "trigger_missing": "日志防改触发器被删除",
     "guards_were_removed": "日志防改触发器曾被删除（打开保管库时已恢复），其间日志可能被改动",
     "catalog_drift": "目录表与日志重放结果不一致",
+    "event_malformed": "日志记录的事件类型未声明或内容不符合其声明（目录重放时已跳过）",
     "stray_file": "对象目录中有不属于保管库的文件",
     "not_readonly": "对象文件不是只读",
     "uncatalogued_object": "对象未登记（多为中断的入库，下次入库时自动补登）",
@@ -51,6 +52,7 @@ ERRORS = {
     "row_missing",
     "trigger_missing",
     "catalog_drift",
+    "event_malformed",
     "checkpoint_signature",
     "checkpoint_mismatch",
     "checkpoint_unreadable",
@@ -148,14 +150,13 @@ def verify(
             report.findings.extend(_check_object(vault, oid, sha, size, read_data, sha256, report))
     report.findings.extend(_stray_and_uncatalogued(vault, catalogued))
     vault.record(
-        "vault.verify",
+        events.VaultVerify(
+            subset=report.subset,
+            read_data=read_data,
+            objects_checked=report.objects_checked,
+            problems=sorted({f.code for f in report.findings}),
+        ),
         None,
-        {
-            "subset": report.subset,
-            "read_data": read_data,
-            "objects_checked": report.objects_checked,
-            "problems": sorted({f.code for f in report.findings}),
-        },
     )
     return report
 
@@ -211,12 +212,14 @@ def _catalog_drift(conn: sqlite3.Connection) -> Iterator[Finding]:
         conn.backup(scratch)
         live = catalog.snapshot(scratch)
         scratch.execute("BEGIN")
-        # Triggers guard the journal only; the derived tables may be cleared freely.
-        catalog.rebuild(scratch)
+        # Triggers guard the journal only; the derived tables may be dropped freely.
+        _, problems = catalog.rebuild(scratch)
         replayed = catalog.snapshot(scratch)
         scratch.execute("ROLLBACK")
     finally:
         scratch.close()
+    for p in problems:
+        yield Finding("event_malformed", f"日志第 {p.seq} 条（{p.kind}）", "符合事件声明", p.message)
     for table in catalog.DERIVED_TABLES:
         extra = set(live[table]) - set(replayed[table])
         lost = set(replayed[table]) - set(live[table])

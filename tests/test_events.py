@@ -1,0 +1,143 @@
+"""Journal events are declared once: typed when appended, checked when replayed and verified,
+and nobody outside the declarations writes a kind or a payload by hand."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from zfjl.vault import Vault, catalog, events
+from zfjl.vault.journal import row_hash
+from zfjl.vault.verify import verify
+
+from .conftest import sqlite3_shell, zfjl_cli
+
+PACKAGE = Path(__file__).resolve().parent.parent / "zfjl"
+KIND = re.compile(r"^[a-z]+\.[a-z_]+$")
+
+
+def test_every_declared_event_is_either_folded_into_the_catalog_or_kept_for_the_record() -> None:
+    declared = set(events.REGISTRY.values())
+    handled = set(catalog.HANDLERS)
+    assert handled.isdisjoint(catalog.RECORD_ONLY)
+    assert handled | catalog.RECORD_ONLY == declared
+    assert all(KIND.match(kind) for kind in events.REGISTRY)
+    assert all(cls.label and not cls.label.isascii() for cls in declared)  # read by people
+
+
+def _journal_writes_with_literal_kinds(tree: ast.AST) -> list[int]:
+    """`x.record("kind", …)` or `w.append("kind", …)`: a hand-written event."""
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("record", "append")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and KIND.match(node.args[0].value)
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_module_writes_an_event_kind_or_payload_by_hand() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "events.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.name}:{n}" for n in _journal_writes_with_literal_kinds(ast.parse(text))]
+        # SQL that looks rows up by a spelt-out kind would silently find nothing if misspelt.
+        offenders += [f"{path.name}: {m}" for m in re.findall(r"kind\s*=\s*'[a-z]+\.[a-z_]+'", text)]
+    assert offenders == []
+
+
+def test_a_misspelt_or_mistyped_event_is_refused_before_it_is_journaled(vault: Vault) -> None:
+    rows = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    bad = events.HoldPlace(target=12, target_kind="case", reason="dispute")  # type: ignore[arg-type]
+    with pytest.raises(events.MalformedEvent, match="字段 target 应为文本"):
+        vault.record(bad, None)
+    with pytest.raises(TypeError):
+        events.HoldPlace(target="x", target_kind="case", reasn="dispute")  # type: ignore[call-arg]
+    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == rows
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "says"),
+    [
+        ("hold.plac", {"target": "x"}, "未声明的事件类型"),
+        ("hold.place", {"target": "x", "target_kind": "case"}, "缺少字段 reason"),
+        ("hold.place", {"target": "x", "target_kind": "case", "reason": "r", "colour": 1}, "未知字段 colour"),
+        ("object.tombstone", [], "内容应为对象"),
+        ("grant.revoke", {"grant": None}, "字段 grant 不能为空"),
+        ("ingest.begin", {"run": "r", "source": "s", "host": None, "options": {}, "files": True,
+                          "bytes": 1}, "字段 files 应为整数"),
+    ],
+)  # fmt: skip
+def test_parse_names_what_is_wrong(kind: str, data: object, says: str) -> None:
+    with pytest.raises(events.MalformedEvent, match=says):
+        events.parse(kind, data)
+
+
+def test_payload_keys_that_are_not_identifiers_round_trip() -> None:
+    t = events.ObjectTombstone(id="a", sha256="b", size=1, cls="patrol", recording={},
+                               reason="r", policy={}, approval="批", sweep="S-1")  # fmt: skip
+    payload = t.payload()
+    assert payload["class"] == "patrol" and "cls" not in payload
+    assert events.parse("object.tombstone", payload) == t
+
+
+def _append_raw_row(db: Path, kind: str, data: dict[str, object]) -> int:
+    """A correctly chained row, as an insider with the sqlite3 shell could append it."""
+    conn = sqlite3.connect(db)
+    seq, prev = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+    conn.close()
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    ts, actor = "2024-05-04T09:00:00.000+08:00", "root"
+    digest = row_hash(prev, seq + 1, ts, actor, kind, None, text)
+    sql = (
+        "INSERT INTO journal (seq, ts, actor, kind, subject, data, prev_hash, hash) VALUES "
+        f"({seq + 1}, '{ts}', '{actor}', '{kind}', NULL, '{text}', '{prev}', '{digest}');"
+    )
+    proc = sqlite3_shell(db, sql)
+    assert proc.returncode == 0, proc.stderr
+    return int(seq) + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [("grant.ad", {"user": "clerk1"}), ("grant.add", {"user": "clerk1", "target": "CASE-1"})],
+)
+def test_verify_names_an_undeclared_or_malformed_row(
+    vault: Vault, kind: str, data: dict[str, object]
+) -> None:
+    vault.close()
+    seq = _append_raw_row(vault.root / "catalog.db", kind, data)
+    report = verify(Vault.open(vault.root), read_data=False)
+    found = [f for f in report.findings if f.code == "event_malformed"]
+    assert [f.subject for f in found] == [f"日志第 {seq} 条（{kind}）"]
+    assert not report.ok
+    proc = zfjl_cli("--vault", str(vault.root), "verify", "--json")
+    assert proc.returncode != 0 and "event_malformed" in proc.stdout
+
+
+def test_every_row_of_a_working_vault_fits_its_declaration(sample_cases_vault: Vault) -> None:
+    from zfjl.vault.journal import read_events
+
+    kinds = set()
+    for ev in read_events(sample_cases_vault.conn):
+        events.parse(ev.kind, ev.data)
+        kinds.add(ev.kind)
+    assert {"vault.init", "object.add", "object.seen", "case.import"} <= kinds
+
+
+def test_labels_name_each_kind_in_chinese() -> None:
+    assert events.label_of("hold.place") == "长期保存"
+    assert events.label_of("no.such") == "no.such"

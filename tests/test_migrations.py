@@ -1,0 +1,250 @@
+"""Catalog versions and migrations: a vault of the previous format opens, upgrades under the
+write lock, journaled, with nothing lost; a newer one is refused; a new column in a derived
+table is one migration."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from zfjl.access import add_grant, list_grants
+from zfjl.cases.store import list_cases
+from zfjl.devices import add_device, get_device
+from zfjl.errors import UnsupportedVaultVersion, VaultError
+from zfjl.vault import Vault, catalog, migrations
+from zfjl.vault.verify import verify
+
+from .conftest import edit_vault_json, zfjl_cli
+
+LEGACY_SCHEMA = Path(__file__).parent / "legacy" / "catalog-0.1.sql"
+
+
+def _facts(v: Vault) -> dict[str, list[object]]:
+    """What a clerk finds: every recording, case, grant and device."""
+    q = v.conn.execute
+    return {
+        "recordings": q("SELECT id, sha256, device, recorded_at FROM recordings ORDER BY id").fetchall(),
+        "cases": sorted((c["id"], c["status"]) for c in list_cases(v)),
+        "grants": [(g["id"], g["user"], g["scope"]) for g in list_grants(v, include_inactive=True)],
+        "devices": q("SELECT id, status FROM devices ORDER BY id").fetchall(),
+        "journal": q("SELECT seq, hash FROM journal ORDER BY seq").fetchall(),
+    }
+
+
+def _downgrade_to_0_1(root: Path) -> None:
+    """Rewrite catalog.db as zfjl 0.1 wrote it: its frozen schema, the same journal rows and
+    derived rows, and no schema version."""
+    db = root / "catalog.db"
+    old = root / "catalog-0.1.db"
+    conn = sqlite3.connect(old)
+    conn.executescript(LEGACY_SCHEMA.read_text(encoding="utf-8"))
+    conn.execute("ATTACH DATABASE ? AS cur", (str(db),))
+    tables = [r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        cols = ", ".join(r[1] for r in conn.execute(f"PRAGMA main.table_info({table})"))
+        conn.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM cur.{table}")
+    conn.commit()
+    conn.execute("DETACH DATABASE cur")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    old.rename(db)
+
+
+@pytest.fixture
+def legacy_vault(sample_cases_vault: Vault) -> tuple[Path, dict[str, list[object]]]:
+    """A vault with footage, the three sample cases, a grant and a device, in 0.1's format."""
+    v = sample_cases_vault
+    add_grant(v, "clerk1", "CASE-2024-045", scope="copy", approved_by="局长", approval_no="批-1",
+              until="2099-12-31")  # fmt: skip
+    add_device(v, "DSJ09", model="X1", serial="S9", unit="天元大队", assigned_to="012345",
+               since="2024-01-01")  # fmt: skip
+    facts = _facts(v)
+    v.close()
+    _downgrade_to_0_1(v.root)
+    return v.root, facts
+
+
+def test_a_0_1_vault_opens_upgrades_journaled_and_loses_nothing(
+    legacy_vault: tuple[Path, dict[str, list[object]]],
+) -> None:
+    root, before = legacy_vault
+    with Vault.open(root) as v:
+        after = _facts(v)
+        migrated = v.conn.execute(
+            "SELECT seq, actor, data FROM journal WHERE kind = 'vault.migrate' ORDER BY seq"
+        ).fetchall()
+        version = v.conn.execute("PRAGMA user_version").fetchone()[0]
+        indexes = {r[0] for r in v.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        report = verify(v, read_data=False)
+    assert version == migrations.SCHEMA_VERSION
+    assert [m.number for m in migrations.MIGRATIONS] == list(range(1, len(migrations.MIGRATIONS) + 1))
+    assert len(migrated) == len(migrations.MIGRATIONS)
+    assert all(actor == v.actor for _, actor, _ in migrated)
+    assert "journal_kind" in indexes
+    # The journal is only appended to: every earlier row is there unchanged.
+    assert after["journal"][: len(before["journal"])] == before["journal"]
+    for key in ("recordings", "cases", "grants", "devices"):
+        assert after[key] == before[key] and after[key], key
+    assert report.ok, [f.as_dict() for f in report.findings]
+
+
+def test_the_upgraded_catalog_has_exactly_the_current_shape(
+    legacy_vault: tuple[Path, dict[str, list[object]]], tmp_path: Path
+) -> None:
+    """A schema change without its migration fails here, not on a bureau's vault."""
+    root, _ = legacy_vault
+    Vault.open(root).conn.close()
+    fresh = Vault.create(tmp_path / "fresh")
+
+    def shape(db: Path) -> set[tuple[str, str]]:
+        conn = sqlite3.connect(db)
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+        conn.close()
+        return {(n, " ".join(s.split())) for n, s in rows}
+
+    fresh.close()
+    assert shape(root / "catalog.db") == shape(fresh.root / "catalog.db")
+
+
+def test_a_second_open_does_not_migrate_again(legacy_vault: tuple[Path, dict[str, list[object]]]) -> None:
+    root, _ = legacy_vault
+    for _ in range(2):
+        Vault.open(root).close()
+        with Vault.open(root) as v:
+            count = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'vault.migrate'").fetchone()[0]
+    assert count == len(migrations.MIGRATIONS)
+
+
+def test_two_processes_opening_an_old_vault_migrate_it_once(
+    legacy_vault: tuple[Path, dict[str, list[object]]],
+) -> None:
+    root, _ = legacy_vault
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            with Vault.open(root) as v:
+                v.conn.execute("SELECT 1")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with Vault.open(root) as v:
+        count = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'vault.migrate'").fetchone()[0]
+    assert count == len(migrations.MIGRATIONS)
+
+
+def test_a_failing_migration_leaves_the_old_version_and_no_trace(
+    legacy_vault: tuple[Path, dict[str, list[object]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, before = legacy_vault
+    broken = (*migrations.MIGRATIONS, migrations.Migration(99, "broken", sql="CREATE TABLE journal (x)"))
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 99)
+    with pytest.raises(sqlite3.OperationalError):
+        Vault.open(root).conn  # noqa: B018
+    monkeypatch.undo()
+    conn = sqlite3.connect(root / "catalog.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall() == before["journal"]
+    conn.close()
+    with Vault.open(root) as v:  # the next open by a good program finishes the job
+        assert _facts(v)["recordings"] == before["recordings"]
+
+
+def test_a_new_column_in_a_derived_table_is_one_migration(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_device(vault, "DSJ01", model="X1", serial="S1", unit="天元大队", assigned_to=None,
+               since="2024-01-01")  # fmt: skip
+    vault.close()
+    # What a maintainer writes: the column in DERIVED_SCHEMA, and one Migration line.
+    schema = catalog.DERIVED_SCHEMA.replace(
+        "CREATE TABLE IF NOT EXISTS devices (\n    id TEXT PRIMARY KEY,",
+        "CREATE TABLE IF NOT EXISTS devices (\n    id TEXT PRIMARY KEY,\n    vendor TEXT,",
+    )
+    assert schema != catalog.DERIVED_SCHEMA
+    number = migrations.SCHEMA_VERSION + 1
+    monkeypatch.setattr(catalog, "DERIVED_SCHEMA", schema)
+    monkeypatch.setattr(
+        migrations,
+        "MIGRATIONS",
+        (*migrations.MIGRATIONS, migrations.Migration(number, "devices_vendor", reshape=("devices",))),
+    )
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", number)
+    with Vault.open(vault.root) as v:
+        cols = [r[1] for r in v.conn.execute("PRAGMA table_info(devices)")]
+        assert "vendor" in cols
+        assert get_device(v, "DSJ01")["model"] == "X1"  # replayed from the journal
+        add_device(v, "DSJ02", model=None, serial=None, unit=None, assigned_to=None)  # the command that failed in the issue
+        last = v.conn.execute(
+            "SELECT data FROM journal WHERE kind = 'vault.migrate' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()[0]
+    assert '"devices_vendor"' in last and '"rebuilt":["devices"]' in last
+
+
+def test_a_catalog_of_a_newer_version_is_refused_untouched(vault: Vault) -> None:
+    vault.close()
+    conn = sqlite3.connect(vault.root / "catalog.db")
+    conn.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION + 1}")
+    rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    conn.close()
+    with pytest.raises(UnsupportedVaultVersion, match="升级 zfjl"):
+        Vault.open(vault.root).conn  # noqa: B018
+    proc = zfjl_cli("--vault", str(vault.root), "ls")
+    assert proc.returncode == 3 and "更新版本的 zfjl" in proc.stderr and "Traceback" not in proc.stderr
+    conn = sqlite3.connect(vault.root / "catalog.db")
+    assert conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == rows
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [(2, "更新版本的 zfjl"), (0, "早于本程序支持"), ("1", "应为整数"), (None, "应为整数")],
+)
+def test_vault_json_format_versions_outside_the_supported_range(
+    vault: Vault, version: object, says: str
+) -> None:
+    vault.close()
+    edit_vault_json(vault.root, version=version)
+    with pytest.raises(UnsupportedVaultVersion, match=says):
+        Vault.open(vault.root)
+
+
+def test_rebuild_restores_the_declared_shape_of_a_tampered_table(vault: Vault) -> None:
+    add_device(vault, "DSJ01", model=None, serial=None, unit=None, assigned_to=None)
+    vault.conn.execute("ALTER TABLE devices ADD COLUMN junk TEXT")
+    vault.conn.execute("DROP TABLE holds")
+    vault.rebuild_catalog()
+    assert "junk" not in [r[1] for r in vault.conn.execute("PRAGMA table_info(devices)")]
+    assert vault.conn.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 0
+    assert get_device(vault, "DSJ01")["status"] == "active"
+
+
+def test_rebuild_names_a_journal_row_that_does_not_fit_its_declaration(vault: Vault) -> None:
+    from zfjl.vault.journal import append
+
+    with vault.writing():  # what a forger with the sqlite3 shell can do: a well-chained row
+        append(vault.conn, ts=vault.now_iso(), actor="x", kind="hold.plac", subject=None, data={})
+    with pytest.raises(VaultError, match=r"第 3 条（hold\.plac）"):
+        vault.rebuild_catalog()
+
+
+def test_a_copy_of_a_vault_is_a_folder(vault: Vault, tmp_path: Path) -> None:
+    """The migration state lives in catalog.db: a copied vault opens at the same version."""
+    vault.close()
+    copy = tmp_path / "copy"
+    shutil.copytree(vault.root, copy)
+    with Vault.open(copy) as v:
+        assert v.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION

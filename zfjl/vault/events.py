@@ -1,0 +1,525 @@
+"""Every journal event type, declared once: its kind, its Chinese label and its fields.
+
+A module that changes the vault builds one of these classes and hands it to
+`Vault.record` / `Writer.append`; nobody writes a payload dict by hand. The declaration is
+what a payload is checked against when it is appended, when the catalog replays the journal
+and when `verify` walks it, so a misspelt type or a missing field fails a test, never a user.
+
+Payload keys are the field names, except where a key is not a Python identifier (`class`):
+such a field names its key in `field(metadata={"key": ...})`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from zfjl.errors import VaultError
+
+
+class MalformedEvent(VaultError):
+    """A journal row whose kind is not declared or whose payload does not fit its kind."""
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    name: str  # the dataclass attribute
+    key: str  # the payload key
+    types: tuple[type, ...]
+    optional: bool  # None is allowed
+    required: bool  # no default
+
+
+class EventData:
+    """Base of every event type: `kind` and `label` are set by `declare`."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    # Settings-like payloads (vault.init) carry keys a bureau added to vault.json.
+    open_ended: ClassVar[bool] = False
+    _specs: ClassVar[tuple[_FieldSpec, ...]]
+
+    def payload(self) -> dict[str, Any]:
+        out = {s.key: getattr(self, s.name) for s in self._specs}
+        extra = getattr(self, "extra", None)
+        if self.open_ended and isinstance(extra, dict):
+            out.update(extra)
+        return out
+
+    @classmethod
+    def from_payload(cls: type[E], data: Any) -> E:
+        """The typed event of a payload read back from the journal; MalformedEvent if it
+        does not fit the declaration."""
+        if not isinstance(data, dict):
+            raise MalformedEvent(f"{cls.kind}：内容应为对象，实为 {type(data).__name__}")
+        problems = check_payload(cls, data)
+        if problems:
+            raise MalformedEvent(f"{cls.kind}：{'；'.join(problems)}")
+        known = {s.key for s in cls._specs}
+        kwargs = {s.name: data[s.key] for s in cls._specs if s.key in data}
+        if cls.open_ended:
+            kwargs["extra"] = {k: v for k, v in data.items() if k not in known}
+        return cls(**kwargs)
+
+
+E = TypeVar("E", bound=EventData)
+
+REGISTRY: dict[str, type[EventData]] = {}
+
+_SCALARS: dict[Any, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    float: (int, float),
+    bool: (bool,),
+    dict: (dict,),
+    list: (list,),
+}
+
+
+def _spec_of(f: dataclasses.Field[Any], hint: Any) -> _FieldSpec:
+    optional = False
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        optional = type(None) in args
+        members = [a for a in args if a is not type(None)]
+        if len(members) != 1:
+            raise TypeError(f"event field {f.name}: one type or one type | None, not {hint}")
+        hint = members[0]
+    if hint is Any:
+        accepted: tuple[type, ...] = (object,)
+        optional = True
+    else:
+        origin = typing.get_origin(hint) or hint
+        if origin not in _SCALARS:
+            raise TypeError(f"event field {f.name}: unsupported type {hint}")
+        accepted = _SCALARS[origin]
+    required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    return _FieldSpec(f.name, f.metadata.get("key", f.name), accepted, optional, required)
+
+
+def declare(kind: str, label: str) -> Callable[[type[E]], type[E]]:
+    """Register an event type (a keyword-only frozen dataclass) under `kind`."""
+
+    def wrap(dc: type[E]) -> type[E]:
+        if kind in REGISTRY:
+            raise TypeError(f"event kind {kind} declared twice")
+        if not dataclasses.is_dataclass(dc):
+            raise TypeError(f"event {dc.__name__} must be a dataclass")
+        hints = typing.get_type_hints(dc)
+        dc.kind = kind
+        dc.label = label
+        dc._specs = tuple(
+            _spec_of(f, hints[f.name]) for f in dataclasses.fields(dc) if f.name != "extra"
+        )
+        REGISTRY[kind] = dc
+        return dc
+
+    return wrap
+
+
+def _type_name(spec: _FieldSpec) -> str:
+    names = {str: "文本", int: "整数", bool: "是/否", dict: "对象", list: "列表"}
+    return "数值" if float in spec.types else names.get(spec.types[0], spec.types[0].__name__)
+
+
+def check_payload(cls: type[EventData], data: dict[str, Any]) -> list[str]:
+    """What is wrong with a payload for `cls`, in Chinese; empty if it fits."""
+    problems = []
+    for spec in cls._specs:
+        if spec.key not in data:
+            if spec.required:
+                problems.append(f"缺少字段 {spec.key}")
+            continue
+        value = data[spec.key]
+        if value is None:
+            if not spec.optional:
+                problems.append(f"字段 {spec.key} 不能为空")
+            continue
+        # bool is an int in Python; a count or a size must not be True.
+        bad_bool = isinstance(value, bool) and bool not in spec.types and object not in spec.types
+        if bad_bool or not isinstance(value, spec.types):
+            problems.append(f"字段 {spec.key} 应为{_type_name(spec)}，实为 {value!r:.40}")
+    if not cls.open_ended:
+        unknown = sorted(set(data) - {s.key for s in cls._specs})
+        if unknown:
+            problems.append(f"未知字段 {'、'.join(unknown)}")
+    return problems
+
+
+def parse(kind: str, data: Any) -> EventData:
+    """The typed event of a journal row; MalformedEvent for an undeclared kind or a payload
+    that does not fit."""
+    cls = REGISTRY.get(kind)
+    if cls is None:
+        raise MalformedEvent(f"未声明的事件类型 {kind!r}")
+    return cls.from_payload(data)
+
+
+def label_of(kind: str) -> str:
+    cls = REGISTRY.get(kind)
+    return cls.label if cls is not None else kind
+
+
+# == the vault itself ==========================================================================
+@declare("vault.init", "新建保管库")
+@dataclass(frozen=True, kw_only=True)
+class VaultInit(EventData):
+    """The settings the vault was made with (vault.json as written that day)."""
+
+    open_ended: ClassVar[bool] = True
+    format: str
+    version: int
+    id: str
+    created_at: str
+    bureau: str
+    timezone: str
+    metadata_clock: str | None = None
+    clock_skew_seconds: int | None = None
+    upload_deadline_working_days: int | None = None
+    name_patterns: list[Any] | None = None
+    devices: dict[str, Any] | None = None
+    retention: dict[str, Any] | None = None
+    roles: dict[str, Any] | None = None
+    catalog_version: int | None = None  # since catalog migration 1; absent in 0.1 vaults
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@declare("vault.migrate", "升级目录结构")
+@dataclass(frozen=True, kw_only=True)
+class VaultMigrate(EventData):
+    number: int
+    name: str
+    rebuilt: list[str]  # derived tables dropped, recreated and replayed
+
+
+@declare("vault.guards_restored", "恢复日志防改触发器")
+@dataclass(frozen=True, kw_only=True)
+class VaultGuardsRestored(EventData):
+    missing: list[str]
+
+
+@declare("vault.verify", "校验保管库")
+@dataclass(frozen=True, kw_only=True)
+class VaultVerify(EventData):
+    subset: str
+    read_data: bool
+    objects_checked: int
+    problems: list[str]
+
+
+# == objects and ingest ========================================================================
+@declare("object.add", "入库")
+@dataclass(frozen=True, kw_only=True)
+class ObjectAdd(EventData):
+    object: dict[str, Any]  # id, sha256, size
+    recording: dict[str, Any] | None = None
+    run: str | None = None
+
+
+@declare("object.seen", "读取存储卡（入库时）")
+@dataclass(frozen=True, kw_only=True)
+class ObjectSeen(EventData):
+    id: str
+    run: str | None
+    source_path: str
+    original_name: str
+    name_hex: str | None
+    size: int
+    mtime: str | None
+    device: str | None
+    officer: str | None
+    important: bool
+
+
+@declare("object.restored", "重新入库（恢复对象文件）")
+@dataclass(frozen=True, kw_only=True)
+class ObjectRestored(EventData):
+    run: str
+    source_path: str
+
+
+@declare("object.digests", "计算 SHA-512 / SM3 摘要")
+@dataclass(frozen=True, kw_only=True)
+class ObjectDigests(EventData):
+    id: str
+    sha512: str
+    sm3: str
+
+
+@declare("object.tombstone", "按期销毁")
+@dataclass(frozen=True, kw_only=True)
+class ObjectTombstone(EventData):
+    file: dict[str, Any] | None = None  # inode and mtime of the unlinked file (since 0.1 review)
+    id: str
+    sha256: str
+    size: int
+    cls: str = field(metadata={"key": "class"})
+    recording: dict[str, Any]
+    reason: str
+    policy: dict[str, Any]
+    approval: str
+    sweep: str
+
+
+@declare("ingest.begin", "开始入库")
+@dataclass(frozen=True, kw_only=True)
+class IngestBegin(EventData):
+    run: str
+    source: str
+    host: str | None
+    options: dict[str, Any]
+    files: int
+    bytes: int
+
+
+@declare("ingest.end", "入库结束")
+@dataclass(frozen=True, kw_only=True)
+class IngestEnd(EventData):
+    run: str
+    status: str
+    summary: dict[str, Any]
+
+
+@declare("ingest.file_failed", "文件未能入库")
+@dataclass(frozen=True, kw_only=True)
+class IngestFileFailed(EventData):
+    run: str
+    source_path: str
+    code: str
+    reason: str
+
+
+@declare("ingest.file_warning", "入库提示")
+@dataclass(frozen=True, kw_only=True)
+class IngestFileWarning(EventData):
+    run: str
+    source_path: str
+    code: str
+    reason: str
+
+
+@declare("source.cleared", "确认后从记录仪清除")
+@dataclass(frozen=True, kw_only=True)
+class SourceCleared(EventData):
+    id: str
+    run: str
+    source_path: str
+
+
+@declare("calendar.add", "录入节假日安排")
+@dataclass(frozen=True, kw_only=True)
+class CalendarAdd(EventData):
+    year: int
+    notice: str
+    days: list[Any]  # {date, workday, name}
+
+
+# == cases =====================================================================================
+@declare("case.open", "立案")
+@dataclass(frozen=True, kw_only=True)
+class CaseOpen(EventData):
+    case: dict[str, Any]
+
+
+@declare("case.import", "导入案件")
+@dataclass(frozen=True, kw_only=True)
+class CaseImport(EventData):
+    case: dict[str, Any]
+
+
+@declare("case.document", "添加文书")
+@dataclass(frozen=True, kw_only=True)
+class CaseDocument(EventData):
+    case: str
+    document: dict[str, Any]
+
+
+@declare("case.status", "案件状态变更")
+@dataclass(frozen=True, kw_only=True)
+class CaseStatus(EventData):
+    case: str
+    status: str
+
+
+@declare("case.attach", "关联案件")
+@dataclass(frozen=True, kw_only=True)
+class CaseAttach(EventData):
+    case: str
+    links: list[Any]
+
+
+@declare("case.render", "制作文书")
+@dataclass(frozen=True, kw_only=True)
+class CaseRender(EventData):
+    case: str
+    doctype: str | None
+    files: list[Any]  # {name, sha256}
+
+
+@declare("case.bundle", "制作案件包")
+@dataclass(frozen=True, kw_only=True)
+class CaseBundle(EventData):
+    case: str
+    purpose: str
+    path: str
+    approval: str | None
+    manifest_sha256: str
+    files: int
+    bytes: int
+    withheld: list[Any]
+
+
+# == retention and access ======================================================================
+@declare("hold.place", "长期保存")
+@dataclass(frozen=True, kw_only=True)
+class HoldPlace(EventData):
+    target: str
+    target_kind: str  # recording | case
+    reason: str
+    note: str | None = None
+
+
+@declare("hold.release", "解除长期保存")
+@dataclass(frozen=True, kw_only=True)
+class HoldRelease(EventData):
+    hold: str
+    approval: str
+    note: str | None = None
+
+
+@declare("retention.sweep", "按期清理")
+@dataclass(frozen=True, kw_only=True)
+class RetentionSweep(EventData):
+    sweep: str
+    as_of: str
+    approval: str
+    deleted: int
+    bytes: int
+    patrol_months: int
+
+
+@declare("grant.add", "登记查阅/复制批准")
+@dataclass(frozen=True, kw_only=True)
+class GrantAdd(EventData):
+    user: str
+    target: str
+    target_kind: str
+    scope: str  # view | copy
+    approved_by: str
+    approval_no: str
+    until: str
+    purpose: str | None = None
+
+
+@declare("grant.revoke", "撤销批准")
+@dataclass(frozen=True, kw_only=True)
+class GrantRevoke(EventData):
+    grant: str
+    reason: str | None = None
+
+
+@declare("access.denied", "拒绝访问")
+@dataclass(frozen=True, kw_only=True)
+class AccessDenial(EventData):
+    user: str
+    action: str
+    reason: str
+    purpose: str | None = None
+
+
+@declare("access.view", "查阅")
+@dataclass(frozen=True, kw_only=True)
+class AccessView(EventData):
+    user: str
+    grant: str
+    purpose: str | None
+    copy: str
+
+
+@declare("access.export", "复制导出")
+@dataclass(frozen=True, kw_only=True)
+class AccessExport(EventData):
+    user: str
+    grant: str
+    purpose: str | None
+    dest: str
+    sha256: str
+
+
+# == devices and spot checks ===================================================================
+@declare("device.add", "登记记录仪")
+@dataclass(frozen=True, kw_only=True)
+class DeviceAdd(EventData):
+    device: str
+    model: str | None = None
+    serial: str | None = None
+    unit: str | None = None
+    assigned_to: str | None = None
+    since: str
+    note: str | None = None
+
+
+@declare("device.assign", "改派记录仪")
+@dataclass(frozen=True, kw_only=True)
+class DeviceAssign(EventData):
+    device: str
+    officer: str
+    since: str
+
+
+@declare("device.log", "记录仪维护")
+@dataclass(frozen=True, kw_only=True)
+class DeviceLog(EventData):
+    device: str
+    event: str  # check | fault | repair | retire
+    note: str | None
+    at: str
+
+
+@declare("device.unregistered", "发现未登记记录仪")
+@dataclass(frozen=True, kw_only=True)
+class DeviceUnregistered(EventData):
+    device: str
+    run: str
+
+
+@declare("spotcheck.draw", "抽查抽取")
+@dataclass(frozen=True, kw_only=True)
+class SpotcheckDraw(EventData):
+    unit: str
+    period: str
+    n: int
+    seed: str
+    items: list[Any]  # {kind, id}
+    population: dict[str, Any]
+    method: str
+
+
+@declare("spotcheck.record", "抽查结果")
+@dataclass(frozen=True, kw_only=True)
+class SpotcheckRecord(EventData):
+    draw: str
+    item: str
+    result: str
+    failed: list[Any]
+    note: str | None = None
+
+
+# == checkpoints ===============================================================================
+@declare("journal.checkpoint", "签名检查点")
+@dataclass(frozen=True, kw_only=True)
+class JournalCheckpoint(EventData):
+    size: int
+    root: str
+    note: str
+
+
+@declare("checkpoint.key", "检查点公钥")
+@dataclass(frozen=True, kw_only=True)
+class CheckpointKey(EventData):
+    name: str
+    vkey: str

@@ -1,0 +1,75 @@
+"""Numbered, named catalog migrations (like llm's migrations.py), run on open.
+
+The catalog records its schema version in SQLite's `user_version` (transactional, in the
+database header). A vault of 0.1 has none: version 0. Opening a vault whose version is
+lower takes the write lock, applies every pending migration in order, journals each as
+`vault.migrate` and sets the new version, all in one transaction: a crash leaves the old
+version and the next open starts again.
+
+Two kinds of change, because two kinds of table:
+- `reshape`: derived tables (projections of the journal) whose shape changed. They are
+  dropped, recreated from the current `catalog.DERIVED_SCHEMA` and the whole journal is
+  replayed into them. A new column in a derived table needs this one line and nothing else.
+- `sql`: a change to the journal's own table (an index; never its rows or hashes).
+
+A catalog of a newer version than this program knows is refused: an older zfjl must not
+write into tables whose meaning it does not know.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from zfjl.errors import UnsupportedVaultVersion
+from zfjl.vault import catalog
+from zfjl.vault.journal import run_script
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    reshape: tuple[str, ...] = ()  # derived tables to drop, recreate and replay
+    sql: str = ""  # statements on the journal itself
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    # 0.1's tables, unchanged, now with a recorded version; replayed once so that every
+    # derived row is what this program's handlers make of the journal.
+    Migration(1, "versioned_catalog", reshape=catalog.DERIVED_TABLES),
+    # `log`, `sweep`, checkpoints and spot checks look rows up by kind.
+    Migration(2, "journal_kind_index", sql="CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind)"),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].number
+
+
+def catalog_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def set_catalog_version(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute(f"PRAGMA user_version = {int(version)}")
+
+
+def refuse_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise UnsupportedVaultVersion(
+            f"保管库目录结构为第 {version} 版，由更新版本的 zfjl 写入；本程序只支持到第"
+            f" {SCHEMA_VERSION} 版，请升级 zfjl 后再打开（保管库未被改动）"
+        )
+
+
+def pending(version: int) -> list[Migration]:
+    return [m for m in MIGRATIONS if m.number > version]
+
+
+def apply(conn: sqlite3.Connection, migration: Migration) -> None:
+    """One migration's change of shape; the caller holds the write transaction and replays
+    the journal afterwards if any reshape asked for it."""
+    if migration.sql:
+        run_script(conn, migration.sql)
+    if migration.reshape:
+        catalog.drop_derived(conn, migration.reshape)
+    catalog.create_schema(conn)
