@@ -74,7 +74,7 @@ def _schema_message(err: Any) -> str:
         return f"格式不对：{err.instance!r}（只能含字母、数字、- 和 _）"
     if err.validator == "type":
         return f"类型不对：应为 {err.validator_value}，实为 {type(err.instance).__name__}"
-    return err.message
+    return str(err.message)
 
 
 def parse_case(text: str, origin: str = "案件文件") -> dict[str, Any]:
@@ -143,4 +143,4 @@ def read_case_file(path: Path) -> dict[str, Any]:
 
 
 def dump_case(case: dict[str, Any]) -> str:
-    return yaml.safe_dump(case, allow_unicode=True, sort_keys=False, width=100)
+    return str(yaml.safe_dump(case, allow_unicode=True, sort_keys=False, width=100))

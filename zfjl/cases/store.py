@@ -93,7 +93,7 @@ def list_cases(vault: Vault, status: str | None = None) -> list[dict[str, Any]]:
 def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
     data = {"documents": [], "media": [], "status": "办理中", **header}
     data = parse_case(json.dumps(data, ensure_ascii=False), "案件")
-    data = normalise_times(data, vault.config.tz)
+    data = dict(normalise_times(data, vault.config.tz))
     with vault.writing() as w:
         if case_exists(vault, data["case"]):
             raise CaseError(f"案件 {data['case']} 已存在")
@@ -215,13 +215,13 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
         raise CaseError("按设备附加时须同时给出 --from 与 --to")
     lo, hi = parse_when(sel["from"], tz), parse_when(sel["to"], tz)
     # Recordings may start before the window and run into it: look back a day, then overlap.
-    rows = vault.db.query(
+    candidates = vault.db.query(
         f"SELECT {cols} FROM recordings WHERE device = ? AND recorded_at >= ? AND recorded_at < ?"
         " ORDER BY recorded_at",
         [sel["device"], (lo - dt.timedelta(days=1)).isoformat(), hi.isoformat()],
     )
     links = []
-    for rec in rows:
+    for rec in candidates:
         start = dt.datetime.fromisoformat(rec["recorded_at"])
         end = start + dt.timedelta(seconds=rec["duration"] or 0)
         if end >= lo and start < hi:

@@ -176,10 +176,10 @@ def load_rules(extra_dirs: Iterable[Path] = ()) -> list[Rule]:
     for origin, text in texts:
         pack, items = _read_pack(text, origin)
         for item in items:
+            rid = str(item.get("id"))
             if item.get("disabled"):
-                rules.pop(item.get("id"), None)
+                rules.pop(rid, None)
                 continue
-            rid = item.get("id")
             if rid in rules and "check" not in item:
                 rules[rid] = _merge(rules[rid], item, pack, origin)
             else:

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,7 +291,7 @@ class _Run:
         return len(batch) >= self.batch_files or size >= self.batch_bytes
 
     # -- store stage ----------------------------------------------------------------------
-    def _store_all(self) -> Iterator[Stored | Failed]:
+    def _store_all(self) -> Generator[Stored | Failed, None, None]:
         """Store files on worker threads; yield results in dump order."""
         # Workers run ahead, so storing goes on while the main thread probes, syncs and
         # catalogs what they stored.
@@ -363,7 +363,7 @@ class _Run:
         changed = {id(r) for r in self._complete_digests(new)}
         if changed:
             batch = [Failed(r.source.rel, "changing", "文件在读取过程中发生变化，未入库")
-                     if id(r) in changed else r for r in batch]  # fmt: skip
+                     if isinstance(r, Stored) and id(r) in changed else r for r in batch]  # fmt: skip
             new = [r for r in new if id(r) not in changed]
             stored = [r for r in stored if id(r) not in changed]  # never cleared, never catalogued
         pendings = [r.pending for r in stored if r.pending is not None]
