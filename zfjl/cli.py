@@ -110,9 +110,10 @@ def init_cmd(
     bureau: Annotated[str | None, typer.Option(help="执法机关名称（写入文书与案卷）。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.vault import Vault, resolve_vault_path
+    from zfjl.vault import resolve_vault_path
+    from zfjl.vault.setup import init_vault
 
-    vault = Vault.create(resolve_vault_path(STATE.vault_path), bureau=bureau)
+    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau)
     if as_json:
         _emit_json({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau})
     else:
@@ -855,9 +856,11 @@ def sweep_cmd(
         when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
     result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
     if pdf is not None and result.due:
+        from zfjl.render import sweep_register_pdf, vault_template_dirs
         from zfjl.vault.objects import write_file_atomically
 
-        write_file_atomically(pdf, sweep.register_pdf(vault, result))
+        write_file_atomically(pdf, sweep_register_pdf(result.as_dict(), vault_template_dirs(vault),
+                                                      bureau=vault.config.bureau))  # fmt: skip
     if as_json:
         _emit_json(result.as_dict())
         return
@@ -1002,9 +1005,11 @@ def log_cmd(
     vault = _vault()
     log = access.custody_log(vault, target)
     if pdf is not None:
+        from zfjl.render import custody_log_pdf, vault_template_dirs
         from zfjl.vault.objects import write_file_atomically
 
-        write_file_atomically(pdf, access.custody_log_pdf(vault, log))
+        write_file_atomically(pdf, custody_log_pdf(log.as_dict(), vault_template_dirs(vault),
+                                                   bureau=vault.config.bureau, printed_at=vault.now_iso()))  # fmt: skip
     if as_json:
         _emit_json(log.as_dict())
         return
@@ -1233,9 +1238,11 @@ def spotcheck_ledger_cmd(
     vault = _vault()
     rows = spotcheck.ledger(vault, unit, period)
     if pdf is not None:
+        from zfjl.render import spotcheck_ledger_pdf, vault_template_dirs
         from zfjl.vault.objects import write_file_atomically
 
-        write_file_atomically(pdf, spotcheck.ledger_pdf(vault, rows, unit, period))
+        write_file_atomically(pdf, spotcheck_ledger_pdf(rows, vault_template_dirs(vault), bureau=vault.config.bureau,
+                                                        unit=unit, period=period, printed_at=vault.now_iso()))  # fmt: skip
     if as_json:
         _emit_json(rows)
         return
@@ -1275,7 +1282,10 @@ def report_cmd(
     r = reports.build_report(vault, period, unit)
     if output is not None:
         kind = output.suffix.lower()
-        data = (reports.to_pdf(vault, r) if kind == ".pdf"
+        from zfjl.render import report_pdf, vault_template_dirs
+        from zfjl.reports.charts import charts
+
+        data = (report_pdf(r, charts(r), vault_template_dirs(vault), bureau=vault.config.bureau) if kind == ".pdf"
                 else (reports.to_html(r) if kind == ".html" else reports.to_csv(r)).encode("utf-8"))  # fmt: skip
         write_file_atomically(output, data)
     if as_json:

@@ -316,21 +316,3 @@ def destruction_register(vault: Vault) -> list[dict[str, Any]]:
     )
     return [{"seq": s, "at": ts, "operator": a, **json.loads(d)} for s, ts, a, d in rows]
 
-
-def register_pdf(vault: Vault, result: SweepPlan) -> bytes:
-    """The 销毁清册 of this sweep (or, for a dry run, the list proposed for approval)."""
-    from zfjl.render import render_report_pdf
-
-    items = [i.as_dict() for i in result.due]
-    return render_report_pdf(
-        "销毁清册",
-        {
-            "items": items,
-            "total_bytes": sum(i["size"] for i in items),
-            "executed": result.executed,
-            "approval": result.approval,
-            "as_of": result.as_of,
-            "patrol_months": result.patrol_months,
-        },
-        bureau=vault.config.bureau,
-    )

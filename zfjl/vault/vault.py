@@ -197,10 +197,7 @@ class Vault:
         with vault.writing() as w:
             w.append("vault.init", None, {"format": FORMAT, "version": VERSION, **config.to_json()})
         vault._write_config()
-        from zfjl.vault.checkpoint import create_key  # circular: checkpoint uses Vault
-
-        create_key(vault)
-        return vault
+        return vault  # no signing key: zfjl.vault.setup.init_vault composes one in
 
     @classmethod
     def open(cls, root: Path, *, clock: Clock | None = None) -> Vault:
