@@ -879,9 +879,7 @@ def _print_sweep(result: Any) -> None:
               (f"（批准文号 {result.approval}，清理编号 {result.sweep}）" if result.executed and result.due else ""))  # fmt: skip
     if result.finished_pending:
         out.print(f"已完成上次中断的销毁：{result.finished_pending} 件")
-    from zfjl.retention.sweep import classes
-
-    kept = "，".join(f"{classes()[c]['name']} {n}" for c, n in sorted(result.kept.items()))
+    kept = "，".join(f"{result.classes[c].name} {n}" for c, n in sorted(result.kept.items()))
     out.print(f"保留：未到期日常巡查 {result.not_yet_due}" + (f"，{kept}" if kept else ""))
 
 
