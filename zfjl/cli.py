@@ -669,10 +669,12 @@ def render_cmd(
         raise UsageError("--format 只能是 pdf、html 或 both")
     paths = render_case(_vault(), case, output, doctype=doctype, formats=formats)
     if as_json:
-        _emit_json([str(p) for p in paths])
+        _emit_json(paths.as_dict())
     else:
         for p in paths:
             out.print(str(p))
+        for s in paths.skipped:
+            out.print(f"⚠ 未制作：{s.document or s.type} {s.type}（{s.detail}）", markup=False)
         out.print(f"已制作 {len(paths)} 个文件")
 
 

@@ -105,6 +105,10 @@ class RenderError(ZfjlError):
     exit_code = 4
 
 
+class MissingData(RenderError):
+    """A template needs data the case lacks (an art. 23 item, an undefined value)."""
+
+
 class BundleError(ZfjlError):
     """A case bundle cannot be made (target exists, an original is missing)."""
 

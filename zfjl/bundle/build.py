@@ -132,12 +132,12 @@ def bundle_case(
 def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
            approval: str | None) -> BundleReport:  # fmt: skip
     from zfjl.render.documents import documents_to_render, evidence_items, render_pairs
-    from zfjl.render.templates import vault_environment
+    from zfjl.render.templates import template_names, vault_environment
 
     originals, withheld = _plan_originals(vault, case, approval)
-    pairs = documents_to_render(case, None)
-    documents = bag / "data" / "documents"
     env = vault_environment(vault)
+    pairs = documents_to_render(case, None, template_names(env))
+    documents = bag / "data" / "documents"
     # SHA-512 and SM3 of the originals were fixed when they became the case's evidence
     # (import/attach); computed here only for links made before that rule.
     ensure_digests(vault, [oid for _, _, oid in originals])

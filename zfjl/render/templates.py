@@ -65,6 +65,13 @@ def environment(
     return template_environment([*(override_dirs or []), *builtin_template_dirs()], cache)
 
 
+def template_names(env: jinja2.Environment) -> set[str]:
+    """The templates in the environment's folders, by name without suffix (partials such as
+    _base are not templates of their own)."""
+    return {n.removesuffix(SUFFIX) for n in env.list_templates()
+            if n.endswith(SUFFIX) and not n.startswith("_") and "/" not in n}  # fmt: skip
+
+
 def vault_environment(vault: Any) -> jinja2.Environment:
     """Templates: the vault's own first, then the shipped ones; PDFs cached in the vault."""
     return template_environment(vault_template_dirs(vault), cache=vault.root / "cache" / "render")
