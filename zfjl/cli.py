@@ -1369,13 +1369,15 @@ def rules_show_cmd(
 
 @rules_app.command("doctypes", help="列出可用的文书类型（按环节）。")
 def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
-    from zfjl.cases.doctypes import DOCTYPES, STAGES
+    from zfjl.cases.doctypes import STAGES, load_doctypes
+    from zfjl.vault import resolve_vault_path
 
+    doctypes = load_doctypes([resolve_vault_path(STATE.vault_path) / "doctypes"])  # none yet: shipped
     if as_json:
-        _emit_json(DOCTYPES)
+        _emit_json(doctypes)
         return
     for stage in STAGES:
-        out.print(f"{stage}：{'、'.join(t for t, s in DOCTYPES.items() if s == stage)}")
+        out.print(f"{stage}：{'、'.join(t for t, s in doctypes.items() if s == stage)}")
 
 
 # -- sample -----------------------------------------------------------------------------------
