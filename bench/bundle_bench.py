@@ -24,7 +24,7 @@ from zfjl.bundle import bundle_case  # noqa: E402
 from zfjl.cases.store import import_case  # noqa: E402
 from zfjl.checklists.examples import load_sample  # noqa: E402
 from zfjl.ingest import ingest  # noqa: E402
-from zfjl.vault import Vault  # noqa: E402
+from zfjl.vault.setup import init_vault  # noqa: E402
 
 
 def main() -> int:
@@ -33,7 +33,7 @@ def main() -> int:
         subprocess.run([sys.executable, str(HERE / "ingest_bench.py")], check=True)
     work = Path(tempfile.mkdtemp(prefix="zfjl-bundle-bench-", dir=HERE / "data"))
     try:
-        with Vault.create(work / "vault") as vault:
+        with init_vault(work / "vault") as vault:
             ingest(vault, dump)
             media = [{"device": f"DSJ{d:02d}", "from": "2024-05-06T07:00", "to": "2024-05-06T12:00",
                       "activity": "现场检查", "proves": "现场情况", "maker": "李明"}

@@ -16,6 +16,7 @@ from zfjl.ingest import IngestOptions, IngestReport, ingest
 from zfjl.sample import SampleFile, make_camera_dump
 from zfjl.vault import Vault
 from zfjl.vault.objects import hash_path
+from zfjl.vault.setup import init_vault
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 # Recordings of the sample dump start here; the vault's clock is a day later (on time).
@@ -71,7 +72,7 @@ def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def case_vault(tmp_path: Path, case_dump: Path) -> Iterator[Vault]:
     """A vault holding that footage, stored on time (the day after the first recording)."""
-    v = Vault.create(tmp_path / "vault", clock=fixed_clock(dt.datetime(2024, 5, 7, 9, tzinfo=TZ)))
+    v = init_vault(tmp_path / "vault", clock=fixed_clock(dt.datetime(2024, 5, 7, 9, tzinfo=TZ)))
     ingest(v, case_dump)
     yield v
     v.close()
@@ -90,7 +91,7 @@ def sample_cases_vault(case_vault: Vault) -> Vault:
 
 @pytest.fixture
 def vault(tmp_path: Path) -> Iterator[Vault]:
-    v = Vault.create(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
+    v = init_vault(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
     yield v
     v.close()
 

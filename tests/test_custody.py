@@ -25,6 +25,7 @@ from zfjl.retention.holds import place_hold, release_hold
 from zfjl.sample import make_video
 from zfjl.vault import Vault, events, merkle
 from zfjl.vault.checkpoint import append_checkpoint, check_external, leaves
+from zfjl.vault.setup import init_vault
 from zfjl.vault.verify import verify
 
 from .conftest import TZ, edit_vault_json, sqlite3_shell, zfjl_cli
@@ -65,7 +66,7 @@ def clock() -> Clock:
 @pytest.fixture
 def aged(tmp_path: Path, cards: dict[str, Path], clock: Clock) -> Iterator[dict[str, object]]:
     """Patrol recordings 7 months old (three: one linked, one held) and 5 months old (one)."""
-    vault = Vault.create(tmp_path / "vault", clock=clock)
+    vault = init_vault(tmp_path / "vault", clock=clock)
     ingest(vault, cards["jan"])
     clock.now = MAR
     ingest(vault, cards["mar"])

@@ -15,7 +15,9 @@ import pytest
 from zfjl import devices, spotcheck
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.ingest import ingest
-from zfjl.reports import build_report, to_csv, to_html, to_pdf
+from zfjl.render import report_pdf, spotcheck_ledger_pdf, vault_template_dirs
+from zfjl.reports import build_report, to_csv, to_html
+from zfjl.reports.charts import charts
 from zfjl.sample import UNITS, make_bureau_month
 from zfjl.vault import Vault, events
 
@@ -190,7 +192,8 @@ def test_report_html_has_readable_charts_and_the_pdf_shows_chinese(
     assert html.count("<svg") == 3 and "每日录制时长" not in html.split("<svg")[0][-200:]
     assert "各单位" in html and UNITS[0] in html
     pdf = tmp_path / "r.pdf"
-    pdf.write_bytes(to_pdf(month_vault, r))
+    pdf.write_bytes(report_pdf(r, charts(r), vault_template_dirs(month_vault),
+                               bureau=month_vault.config.bureau))  # fmt: skip
     text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -246,7 +249,9 @@ def test_results_are_recorded_and_the_ledger_lists_them(month_vault: Vault, tmp_
     report = build_report(month_vault, "2024-05", UNITS[2])
     assert report["units"][0]["spotchecks"]["fail"] >= 1
     pdf = tmp_path / "台帐.pdf"
-    pdf.write_bytes(spotcheck.ledger_pdf(month_vault, rows, UNITS[2], "2024-05"))
+    pdf.write_bytes(spotcheck_ledger_pdf(rows, vault_template_dirs(month_vault),
+                                         bureau=month_vault.config.bureau, unit=UNITS[2],
+                                         period="2024-05", printed_at=month_vault.now_iso()))  # fmt: skip
     text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout

@@ -110,9 +110,10 @@ def init_cmd(
     bureau: Annotated[str | None, typer.Option(help="执法机关名称（写入文书与案卷）。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.vault import Vault, resolve_vault_path
+    from zfjl.vault import resolve_vault_path
+    from zfjl.vault.setup import init_vault
 
-    vault = Vault.create(resolve_vault_path(STATE.vault_path), bureau=bureau)
+    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau)
     if as_json:
         _emit_json({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau})
     else:
@@ -668,10 +669,12 @@ def render_cmd(
         raise UsageError("--format 只能是 pdf、html 或 both")
     paths = render_case(_vault(), case, output, doctype=doctype, formats=formats)
     if as_json:
-        _emit_json([str(p) for p in paths])
+        _emit_json(paths.as_dict())
     else:
         for p in paths:
             out.print(str(p))
+        for s in paths.skipped:
+            out.print(f"⚠ 未制作：{s.document or s.type} {s.type}（{s.detail}）", markup=False)
         out.print(f"已制作 {len(paths)} 个文件")
 
 
@@ -855,9 +858,11 @@ def sweep_cmd(
         when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
     result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
     if pdf is not None and result.due:
+        from zfjl.render import sweep_register_pdf, vault_template_dirs
         from zfjl.vault.objects import write_file_atomically
 
-        write_file_atomically(pdf, sweep.register_pdf(vault, result))
+        write_file_atomically(pdf, sweep_register_pdf(result.as_dict(), vault_template_dirs(vault),
+                                                      bureau=vault.config.bureau))  # fmt: skip
     if as_json:
         _emit_json(result.as_dict())
         return
@@ -876,9 +881,7 @@ def _print_sweep(result: Any) -> None:
               (f"（批准文号 {result.approval}，清理编号 {result.sweep}）" if result.executed and result.due else ""))  # fmt: skip
     if result.finished_pending:
         out.print(f"已完成上次中断的销毁：{result.finished_pending} 件")
-    from zfjl.retention.sweep import classes
-
-    kept = "，".join(f"{classes()[c]['name']} {n}" for c, n in sorted(result.kept.items()))
+    kept = "，".join(f"{result.classes[c].name} {n}" for c, n in sorted(result.kept.items()))
     out.print(f"保留：未到期日常巡查 {result.not_yet_due}" + (f"，{kept}" if kept else ""))
 
 
@@ -1002,9 +1005,11 @@ def log_cmd(
     vault = _vault()
     log = access.custody_log(vault, target)
     if pdf is not None:
+        from zfjl.render import custody_log_pdf, vault_template_dirs
         from zfjl.vault.objects import write_file_atomically
 
-        write_file_atomically(pdf, access.custody_log_pdf(vault, log))
+        write_file_atomically(pdf, custody_log_pdf(log.as_dict(), vault_template_dirs(vault),
+                                                   bureau=vault.config.bureau, printed_at=vault.now_iso()))  # fmt: skip
     if as_json:
         _emit_json(log.as_dict())
         return
@@ -1233,9 +1238,11 @@ def spotcheck_ledger_cmd(
     vault = _vault()
     rows = spotcheck.ledger(vault, unit, period)
     if pdf is not None:
+        from zfjl.render import spotcheck_ledger_pdf, vault_template_dirs
         from zfjl.vault.objects import write_file_atomically
 
-        write_file_atomically(pdf, spotcheck.ledger_pdf(vault, rows, unit, period))
+        write_file_atomically(pdf, spotcheck_ledger_pdf(rows, vault_template_dirs(vault), bureau=vault.config.bureau,
+                                                        unit=unit, period=period, printed_at=vault.now_iso()))  # fmt: skip
     if as_json:
         _emit_json(rows)
         return
@@ -1275,7 +1282,10 @@ def report_cmd(
     r = reports.build_report(vault, period, unit)
     if output is not None:
         kind = output.suffix.lower()
-        data = (reports.to_pdf(vault, r) if kind == ".pdf"
+        from zfjl.render import report_pdf, vault_template_dirs
+        from zfjl.reports.charts import charts
+
+        data = (report_pdf(r, charts(r), vault_template_dirs(vault), bureau=vault.config.bureau) if kind == ".pdf"
                 else (reports.to_html(r) if kind == ".html" else reports.to_csv(r)).encode("utf-8"))  # fmt: skip
         write_file_atomically(output, data)
     if as_json:
@@ -1359,13 +1369,15 @@ def rules_show_cmd(
 
 @rules_app.command("doctypes", help="列出可用的文书类型（按环节）。")
 def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
-    from zfjl.cases.doctypes import DOCTYPES, STAGES
+    from zfjl.cases.doctypes import STAGES, load_doctypes
+    from zfjl.vault import resolve_vault_path
 
+    doctypes = load_doctypes([resolve_vault_path(STATE.vault_path) / "doctypes"])  # none yet: shipped
     if as_json:
-        _emit_json(DOCTYPES)
+        _emit_json(doctypes)
         return
     for stage in STAGES:
-        out.print(f"{stage}：{'、'.join(t for t, s in DOCTYPES.items() if s == stage)}")
+        out.print(f"{stage}：{'、'.join(t for t, s in doctypes.items() if s == stage)}")
 
 
 # -- sample -----------------------------------------------------------------------------------

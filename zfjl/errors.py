@@ -93,10 +93,20 @@ class RuleError(ZfjlError):
     exit_code = 4
 
 
+class DataFileError(ZfjlError):
+    """A data file (retention classes, document types) is malformed: which file, which entry."""
+
+    exit_code = 4
+
+
 class RenderError(ZfjlError):
     """A document cannot be made: a template is missing, or the case lacks what it needs."""
 
     exit_code = 4
+
+
+class MissingData(RenderError):
+    """A template needs data the case lacks (an art. 23 item, an undefined value)."""
 
 
 class BundleError(ZfjlError):

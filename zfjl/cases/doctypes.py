@@ -1,31 +1,80 @@
-"""The standard enforcement documents (执法文书) a case file may hold, by stage (art. 3)."""
+"""The standard enforcement documents (执法文书) a case file may hold, by stage (art. 3), as data.
+
+The shipped list is `doctypes.yaml` (stage → types). A vault adds types of its own in
+`<vault>/doctypes/*.yaml`, in the same form, read in name order after the shipped file — as a
+vault's `rules/` folder adds rule packs. The stages are the regulation's: a file may add types
+to them, not add stages; a type belongs to one stage.
+"""
 
 from __future__ import annotations
 
-STAGES = ("程序启动", "调查取证", "审查决定", "送达执行", "归档管理")
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
-_BY_STAGE = {
-    "程序启动": [
-        "申请书", "受理通知书", "不予受理通知书", "更正记录", "补正通知书",
-        "立案审批表", "紧急启动报告", "案源登记表", "案源告知记录",
-    ],
-    "调查取证": [
-        "询问笔录", "证人证言", "调取证据通知书", "调取证据清单", "现场检查笔录",
-        "抽样取证通知书", "抽样物品清单", "先行登记保存审批表", "先行登记保存通知书",
-        "先行登记保存物品清单", "先行登记保存处理决定书", "查封扣押决定书", "鉴定意见书",
-        "电子数据记录", "回避申请记录", "调查取证申请", "调查取证申请不予受理记录", "调查终结报告",
-    ],
-    "审查决定": [
-        "案件处理审批表", "法制审核意见书", "集体讨论记录", "专家论证记录", "行政处罚事先告知书",
-        "放弃陈述申辩记录", "陈述申辩笔录", "听证申请", "听证通知书", "听证笔录",
-        "行政处罚决定书", "行政许可决定书", "不予行政许可决定书",
-    ],
-    "送达执行": [
-        "送达回证", "委托函", "责令改正通知书", "复查记录", "履行记录", "催告书",
-        "催告陈述申辩记录", "复核记录", "强制执行决定书", "强制执行记录", "申请法院强制执行书",
-        "法院执行结果记录",
-    ],
-    "归档管理": ["结案审批表", "归档记录"],
-}  # fmt: skip
+import yaml
 
-DOCTYPES: dict[str, str] = {t: stage for stage, types in _BY_STAGE.items() for t in types}
+from zfjl.errors import DataFileError
+
+SHIPPED = "zfjl/cases/doctypes.yaml"
+
+
+def _shipped_text() -> str:
+    return resources.files("zfjl.cases").joinpath("doctypes.yaml").read_text("utf-8")
+
+
+def parse_doctypes(text: str, origin: str) -> dict[str, list[str]]:
+    """One file's stage → types, checked for form (not yet against the stages)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"文书类型文件 {origin} 不是合法的 YAML：{exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DataFileError(f"文书类型文件 {origin}：应为“环节: [文书类型, …]”的映射")
+    out: dict[str, list[str]] = {}
+    for stage, types in data.items():
+        if not isinstance(types, list) or not all(isinstance(t, str) and t.strip() for t in types):
+            raise DataFileError(f"文书类型文件 {origin} 的 {stage}：应为文书类型名称的列表")
+        out[str(stage)] = [t.strip() for t in types]
+    return out
+
+
+def _merge(into: dict[str, str], stages: tuple[str, ...], extra: dict[str, list[str]],
+           origin: str) -> None:  # fmt: skip
+    for stage, types in extra.items():
+        if stage not in stages:
+            raise DataFileError(
+                f"文书类型文件 {origin}：未知环节 {stage!r}（可选：{'、'.join(stages)}）"
+            )
+        for t in types:
+            if into.get(t, stage) != stage:
+                raise DataFileError(
+                    f"文书类型文件 {origin}：{t} 已属于 {into[t]}，不能再列入 {stage}"
+                )
+            into[t] = stage
+
+
+def load_doctypes(extra_dirs: Iterable[Path] = ()) -> dict[str, str]:
+    """Type → stage: the shipped types, then each folder's *.yaml in name order."""
+    shipped = parse_doctypes(_shipped_text(), SHIPPED)
+    stages = tuple(shipped)
+    doctypes: dict[str, str] = {}
+    _merge(doctypes, stages, shipped, SHIPPED)
+    for folder in extra_dirs:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.yaml")):
+                _merge(doctypes, stages, parse_doctypes(path.read_text("utf-8"), str(path)),
+                       str(path))  # fmt: skip
+    return doctypes
+
+
+def vault_doctypes(vault: Any) -> dict[str, str]:
+    """The shipped types and the vault's own (`<vault>/doctypes/*.yaml`)."""
+    return load_doctypes([Path(vault.root) / "doctypes"])
+
+
+STAGES: tuple[str, ...] = tuple(parse_doctypes(_shipped_text(), SHIPPED))
+DOCTYPES: dict[str, str] = load_doctypes()  # the shipped types only

@@ -7,6 +7,7 @@ never half-imported.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -77,8 +78,12 @@ def _schema_message(err: Any) -> str:
     return str(err.message)
 
 
-def parse_case(text: str, origin: str = "案件文件") -> dict[str, Any]:
-    """Parse and validate one case file; raises CaseFormatError naming field and line."""
+def parse_case(
+    text: str, origin: str = "案件文件", doctypes: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Parse and validate one case file; raises CaseFormatError naming field and line. Its
+    documents' types must be among `doctypes` (default: the shipped ones; a vault's are
+    `vault_doctypes(vault)`)."""
     try:
         root = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)
@@ -100,16 +105,18 @@ def parse_case(text: str, origin: str = "案件文件") -> dict[str, Any]:
         raise CaseFormatError(
             f"{origin} 第 {_line_of(root, path)} 行 {_path_text(path)}：{_schema_message(err)}"
         )
-    _check_references(data, root, origin)
+    _check_references(data, root, origin, DOCTYPES if doctypes is None else doctypes)
     return data
 
 
-def _check_references(data: dict[str, Any], root: yaml.Node | None, origin: str) -> None:
+def _check_references(
+    data: dict[str, Any], root: yaml.Node | None, origin: str, doctypes: Mapping[str, str]
+) -> None:
     docs = data.get("documents", [])
     seen: set[str] = set()
     for i, doc in enumerate(docs):
         where = f"{origin} 第 {_line_of(root, ['documents', i])} 行 documents[{i}]"
-        if doc["type"] not in DOCTYPES:
+        if doc["type"] not in doctypes:
             raise CaseFormatError(
                 f"{where}：未知的文书类型 {doc['type']!r}（可用类型见 zfjl rules doctypes）"
             )
@@ -132,14 +139,14 @@ def _check_references(data: dict[str, Any], root: yaml.Node | None, origin: str)
             )
 
 
-def read_case_file(path: Path) -> dict[str, Any]:
+def read_case_file(path: Path, doctypes: Mapping[str, str] | None = None) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFoundError(f"找不到案件文件：{path}") from None
     except UnicodeDecodeError:
         raise CaseFormatError(f"案件文件 {path} 不是 UTF-8 编码（请另存为 UTF-8）") from None
-    return parse_case(text, str(path))
+    return parse_case(text, str(path), doctypes)
 
 
 def dump_case(case: dict[str, Any]) -> str:

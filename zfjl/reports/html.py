@@ -54,4 +54,4 @@ LABELS = {
 
 def render_html(report: dict[str, Any], charts: dict[str, str]) -> str:
     safe = {k: Markup(v) for k, v in charts.items()}  # our own SVG, drawn just now
-    return PAGE.render(r=report, charts=safe, labels=LABELS)
+    return str(PAGE.render(r=report, charts=safe, labels=LABELS))

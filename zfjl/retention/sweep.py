@@ -19,28 +19,18 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from zfjl.cases.store import evidence_objects
 from zfjl.errors import Busy, NotPermitted
+from zfjl.retention.classes import Facts, RetentionClasses, shipped_classes
 from zfjl.retention.holds import APPROVING_ROLES, held_ids
 from zfjl.vault import events
 from zfjl.vault.objects import fsync_dir, storage_error
 from zfjl.vault.vault import Vault
 
-RECORDING_KINDS = {"video", "audio", "photo"}
 BATCH = 200  # tombstones per transaction: one fsync'd commit, then their unlinks
-
-
-@cache
-def classes() -> dict[str, dict[str, Any]]:
-    text = resources.files("zfjl.retention").joinpath("classes.yaml").read_text("utf-8")
-    return yaml.safe_load(text)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -58,12 +48,13 @@ class Item:
     expires_at: str | None = None
     due: bool = False
     why: str = ""
+    class_name: str = ""
+    basis: str = ""
+    months: int | None = None  # the class's period, when it may be swept
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["class"] = d.pop("cls")
-        d["class_name"] = classes()[self.cls]["name"]
-        d["basis"] = classes()[self.cls]["basis"]
         return d
 
 
@@ -80,6 +71,7 @@ class SweepPlan:
     deleted: int = 0
     deleted_bytes: int = 0
     finished_pending: int = 0
+    classes: RetentionClasses = field(default_factory=shipped_classes, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +82,7 @@ class SweepPlan:
             "approval": self.approval,
             "due": [i.as_dict() for i in self.due],
             "due_bytes": sum(i.size for i in self.due),
-            "kept": {c: {"count": n, "name": classes()[c]["name"]} for c, n in self.kept.items()},
+            "kept": {c: {"count": n, "name": self.classes[c].name} for c, n in self.kept.items()},
             "patrol_not_yet_due": self.not_yet_due,
             "deleted": self.deleted,
             "deleted_bytes": self.deleted_bytes,
@@ -120,12 +112,16 @@ def _later(*stamps: str | None) -> dt.datetime:
     return max(dt.datetime.fromisoformat(s) for s in stamps if s)
 
 
-def classify(vault: Vault, as_of: dt.datetime, only: list[str] | None = None) -> Iterator[Item]:
-    """Every live object's class and expiry (or only those given)."""
+def classify(
+    vault: Vault, as_of: dt.datetime, only: list[str] | None = None, *,
+    classes: RetentionClasses | None = None,
+) -> Iterator[Item]:  # fmt: skip
+    """Every live object's class and expiry (or only those given): the first class, in the
+    order of the classes file, whose test applies."""
+    classes = classes or shipped_classes()
     held = held_ids(vault)
     linked = evidence_objects(vault)
     restored = _restored_times(vault)
-    months = vault.config.patrol_months
     sql = (
         "SELECT o.id, o.size, o.stored_at, r.kind, r.device, r.officer, r.original_name,"
         " r.recorded_at, r.ingested_at, r.important FROM objects o"
@@ -138,36 +134,45 @@ def classify(vault: Vault, as_of: dt.datetime, only: list[str] | None = None) ->
         params = only
     rows = vault.conn.execute(sql + " ORDER BY r.recorded_at, o.id", params)
     for oid, size, stored_at, kind, device, officer, name, rec_at, ing_at, important in rows:
-        item = Item(oid, "patrol", size, kind, device, officer, name, rec_at, ing_at or stored_at)
-        if oid in held:
-            item.cls, item.why = "held", f"长期保存 {held[oid]}"
-        elif oid in linked:
-            item.cls, item.why = "case", "已关联案件"
-        elif important:
-            item.cls, item.why = "important", "现场标记为重要（IMP）"
-        elif kind not in RECORDING_KINDS:
-            item.cls, item.why = "unknown", f"文件类型 {kind or '未知'}"
-        else:
-            start = _later(item.ingested_at, rec_at, restored.get(oid))
-            item.counted_from = start.isoformat()
-            expires = add_months(start, months)
-            item.expires_at = expires.isoformat()
-            item.due = expires <= as_of
-            item.why = f"日常巡查资料，自 {start:%Y-%m-%d} 起保存满 {months} 个月（{expires:%Y-%m-%d} 到期）"
+        facts = Facts(kind, bool(important), held.get(oid), oid in linked)
+        cls, why = classes.first_applying(facts)
+        item = Item(oid, cls.id, size, kind, device, officer, name, rec_at, ing_at or stored_at,
+                    why=why or cls.name, class_name=cls.name, basis=cls.basis)  # fmt: skip
+        if cls.sweep:
+            _set_expiry(item, classes.months(cls, vault.config.patrol_months), as_of,
+                        _later(item.ingested_at, rec_at, restored.get(oid)))  # fmt: skip
         yield item
 
 
-def plan(vault: Vault, as_of: dt.datetime | None = None) -> SweepPlan:
+def _set_expiry(item: Item, months: int, as_of: dt.datetime, start: dt.datetime) -> None:
+    expires = add_months(start, months)
+    item.months, item.counted_from, item.expires_at = months, start.isoformat(), expires.isoformat()
+    item.due = expires <= as_of
+    item.why = f"{item.class_name}，自 {start:%Y-%m-%d} 起保存满 {months} 个月（{expires:%Y-%m-%d} 到期）"
+
+
+def plan(
+    vault: Vault, as_of: dt.datetime | None = None, *, classes: RetentionClasses | None = None
+) -> SweepPlan:
     as_of = as_of or vault.now()
-    result = SweepPlan(as_of=as_of.isoformat(), patrol_months=vault.config.patrol_months)
-    for item in classify(vault, as_of):
+    classes = classes or shipped_classes()
+    result = SweepPlan(as_of=as_of.isoformat(), patrol_months=_patrol_months(vault, classes),
+                       classes=classes)  # fmt: skip
+    for item in classify(vault, as_of, classes=classes):
         if item.due:
             result.due.append(item)
-        elif item.cls == "patrol":
+        elif item.months is not None:  # may be swept, not yet due
             result.not_yet_due += 1
         else:
             result.kept[item.cls] += 1
     return result
+
+
+def _patrol_months(vault: Vault, classes: RetentionClasses) -> int:
+    patrol = next((c for c in classes if c.id == "patrol"), None)
+    if patrol is None:
+        return vault.config.patrol_months
+    return classes.months(patrol, vault.config.patrol_months)
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -196,13 +201,15 @@ def _approval(vault: Vault, approval: str | None) -> str:
     return chosen
 
 
-def execute(vault: Vault, approval: str | None) -> SweepPlan:
+def execute(
+    vault: Vault, approval: str | None, *, classes: RetentionClasses | None = None
+) -> SweepPlan:
     """Destroy what is due now (never as of another day: the trusted clock decides)."""
     chosen = _approval(vault, approval)
     vault.require_role(APPROVING_ROLES, "执行销毁")
     with sweep_lock(vault):
         finished = finish_pending(vault)
-        result = plan(vault)
+        result = plan(vault, classes=classes)
         result.executed, result.approval, result.finished_pending = True, chosen, finished
         if not result.due:
             return result
@@ -231,7 +238,8 @@ def _tombstone_batch(
     done = []
     with vault.writing() as w:
         # Asked again under the write lock: a hold or link placed since the plan wins.
-        still_due = {i.id for i in classify(vault, as_of, [i.id for i in batch]) if i.due}
+        again = classify(vault, as_of, [i.id for i in batch], classes=result.classes)
+        still_due = {i.id for i in again if i.due}
         for item in batch:
             if item.id not in still_due:
                 item.due = False
@@ -260,7 +268,7 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
             "ingested_at": item.ingested_at,
         },
         reason=item.why,
-        policy={"basis": classes()[item.cls]["basis"], "months": result.patrol_months,
+        policy={"basis": item.basis, "months": item.months,
                 "counted_from": item.counted_from, "expires_at": item.expires_at},
         approval=result.approval,
         sweep=result.sweep,
@@ -319,21 +327,3 @@ def destruction_register(vault: Vault) -> list[dict[str, Any]]:
     )
     return [{"seq": s, "at": ts, "operator": a, **json.loads(d)} for s, ts, a, d in rows]
 
-
-def register_pdf(vault: Vault, result: SweepPlan) -> bytes:
-    """The 销毁清册 of this sweep (or, for a dry run, the list proposed for approval)."""
-    from zfjl.render import render_report_pdf
-
-    items = [i.as_dict() for i in result.due]
-    return render_report_pdf(
-        "销毁清册",
-        {
-            "items": items,
-            "total_bytes": sum(i["size"] for i in items),
-            "executed": result.executed,
-            "approval": result.approval,
-            "as_of": result.as_of,
-            "patrol_months": result.patrol_months,
-        },
-        bureau=vault.config.bureau,
-    )

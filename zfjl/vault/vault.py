@@ -236,10 +236,7 @@ class Vault:
                 None,
             )
         vault._write_config()
-        from zfjl.vault.checkpoint import create_key  # circular: checkpoint uses Vault
-
-        create_key(vault)
-        return vault
+        return vault  # no signing key: zfjl.vault.setup.init_vault composes one in
 
     @classmethod
     def open(cls, root: Path, *, clock: Clock | None = None) -> Vault:

@@ -1,0 +1,121 @@
+"""Grants (art. 47): the director's approval, by name and number, to view or copy a record,
+and which grant covers a given object (art. 44 for confidential ones)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from zfjl.cases.store import cases_relying_on
+from zfjl.errors import NotFoundError, UsageError
+from zfjl.retention.holds import APPROVING_ROLES, resolve_target
+from zfjl.vault import events
+from zfjl.vault.vault import Vault
+
+SCOPES = {"view": "查阅", "copy": "复制"}
+
+
+def _parse_until(text: str, vault: Vault) -> dt.date:
+    try:
+        until = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--until 应为日期，如 2024-12-31，收到 {text!r}") from None
+    if until < vault.now().date():
+        raise UsageError(f"--until {until} 已过")
+    return until
+
+
+def add_grant(
+    vault: Vault, user: str, target: str, *, scope: str, approved_by: str, approval_no: str,
+    until: str, purpose: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    vault.require_role(APPROVING_ROLES, "登记查阅、复制批准")
+    if scope not in SCOPES:
+        raise UsageError(f"--scope 只能是 view（查阅）或 copy（复制），收到 {scope!r}")
+    if not approved_by.strip() or not approval_no.strip():
+        raise UsageError("须给出批准人（--approved-by）和批准文号（--approval-no）")
+    day = _parse_until(until, vault)
+    subject, resolved, kind = resolve_target(vault, target)
+    ev = vault.record(events.GrantAdd(
+        user=user, target=resolved, target_kind=kind, scope=scope,
+        approved_by=approved_by.strip(), approval_no=approval_no.strip(),
+        until=day.isoformat(), purpose=purpose,
+    ), subject)  # fmt: skip
+    return get_grant(vault, f"G-{ev.seq}")
+
+
+def get_grant(vault: Vault, grant_id: str) -> dict[str, Any]:
+    rows = list(vault.db.query("SELECT * FROM grants WHERE id = ?", [grant_id.upper()]))
+    if not rows:
+        raise NotFoundError(f"没有批准记录 {grant_id}（用 zfjl grant ls 查看）")
+    return rows[0]
+
+
+def list_grants(
+    vault: Vault, user: str | None = None, *, include_inactive: bool = False
+) -> list[dict[str, Any]]:
+    sql, params = "SELECT * FROM grants WHERE 1", []
+    if user:
+        sql += " AND user = ?"
+        params.append(user)
+    if not include_inactive:
+        sql += " AND revoked_at IS NULL AND until >= ?"
+        params.append(vault.now().date().isoformat())
+    return list(vault.db.query(sql + " ORDER BY seq", params))
+
+
+def revoke_grant(vault: Vault, grant_id: str, reason: str | None) -> dict[str, Any]:
+    vault.require_role(APPROVING_ROLES, "撤销批准")
+    g = get_grant(vault, grant_id)
+    if g["revoked_at"]:
+        raise UsageError(f"{g['id']} 已于 {g['revoked_at'][:16]} 撤销")
+    subject = f"case:{g['target']}" if g["target_kind"] == "case" else g["target"]
+    vault.record(events.GrantRevoke(grant=g["id"], reason=reason), subject)
+    return get_grant(vault, g["id"])
+
+
+# -- which grant covers an object ------------------------------------------------------------
+def confidential_names(vault: Vault, oid: str) -> set[str] | None:
+    """None when the object is not confidential; else the targets a copy grant must name:
+    the object itself, or its confidential case when the secrecy is the case's (art. 44)."""
+    names, object_marked = {oid}, False
+    for case in cases_relying_on(vault, oid):
+        if any(m.get("confidential") for m in case.get("media", []) if m.get("recording") == oid):
+            object_marked = True
+        if case.get("flags", {}).get("confidential"):
+            names.add(case["case"])
+    if object_marked:
+        return {oid}
+    return names if len(names) > 1 else None
+
+
+def covering_grant(
+    vault: Vault, user: str, oid: str, scope: str
+) -> tuple[dict[str, Any] | None, str]:
+    """The grant that lets `user` do `scope` to `oid`, or None and why not."""
+    today = vault.now().date().isoformat()
+    case_ids = {c["case"] for c in cases_relying_on(vault, oid)}
+    scopes = ("copy",) if scope == "copy" else ("view", "copy")
+    candidates = [
+        g for g in list_grants(vault, user, include_inactive=True)
+        if (g["target"] == oid or (g["target_kind"] == "case" and g["target"] in case_ids))
+    ]  # fmt: skip
+    active = [g for g in candidates if not g["revoked_at"] and g["until"] >= today]
+    fitting = [g for g in active if g["scope"] in scopes]
+    if scope == "copy":
+        names = confidential_names(vault, oid)
+        if names is not None:
+            fitting = [g for g in fitting if g["target"] in names]
+            if not fitting:
+                return (
+                    None,
+                    "涉密或个人隐私记录，须有点名该记录（或其涉密案件）的复制批准（第四十四条）",
+                )
+    if fitting:
+        return fitting[-1], ""
+    if active:
+        return None, f"现有批准仅限{SCOPES[active[-1]['scope']]}，不含{SCOPES[scope]}"
+    if candidates:
+        return None, "批准已过期或已撤销"
+    return None, f"无{SCOPES[scope]}批准（第四十七条：未经局长批准不得查阅）"
+

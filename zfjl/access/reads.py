@@ -1,0 +1,135 @@
+"""Views and exports: a read-only byte copy of a recording, only under a covering grant; every
+view, export and refusal is a journal event on the recording."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zfjl.access.grants import SCOPES, covering_grant
+from zfjl.errors import AccessDenied, NotFoundError, UsageError
+from zfjl.vault import events
+from zfjl.vault.objects import copy_file, file_digests, fsync_dir, storage_error
+from zfjl.vault.query import resolve_id
+from zfjl.vault.vault import Vault
+
+
+def _deny(vault: Vault, oid: str, action: str, reason: str, purpose: str | None) -> AccessDenied:
+    vault.record(events.AccessDenial(user=vault.actor, action=action, reason=reason,
+                                     purpose=purpose), oid)  # fmt: skip
+    return AccessDenied(f"拒绝{SCOPES[action]} {oid[:12]}：{reason}。本次请求已记入日志")
+
+
+def _live_object(vault: Vault, prefix: str) -> str:
+    oid = resolve_id(vault, prefix)
+    gone = vault.conn.execute("SELECT at FROM tombstones WHERE id = ?", (oid,)).fetchone()
+    if gone:
+        raise NotFoundError(
+            f"{oid[:12]} 已于 {gone[0][:10]} 按保存期限销毁（见 zfjl log {oid[:12]}）"
+        )
+    return oid
+
+
+def _suffix(vault: Vault, oid: str) -> str:
+    row = vault.conn.execute("SELECT original_name FROM recordings WHERE id = ?", (oid,)).fetchone()
+    return Path(row[0]).suffix.lower() if row and row[0] else ""
+
+
+def _copy_out(vault: Vault, oid: str, dest: Path) -> None:
+    """A byte copy of the object (never a link to it), made read-only."""
+    try:
+        copy_file(vault.objects.path_for(oid), dest)
+        os.chmod(dest, 0o444)
+    except OSError as exc:
+        raise storage_error(exc, f"复制到 {dest}") from exc
+
+
+# -- view ------------------------------------------------------------------------------------
+@dataclass
+class ViewResult:
+    id: str
+    path: Path
+    grant: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "path": str(self.path), "grant": self.grant}
+
+
+def view_dir() -> Path:
+    """The user's own cache folder (on disk: a video may not fit a tmpfs; private: 0700; not
+    a guessable name under /tmp that another user could have made first)."""
+    import platformdirs
+
+    path = Path(platformdirs.user_cache_dir("zfjl")) / "view"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
+    oid = _live_object(vault, prefix)
+    grant, why = covering_grant(vault, vault.actor, oid, "view")
+    if grant is None:
+        raise _deny(vault, oid, "view", why, purpose)
+    dest = view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
+    if dest.exists():  # a fresh copy each time: an earlier one may have been altered
+        dest.unlink()
+    _copy_out(vault, oid, dest)
+    vault.record(events.AccessView(user=vault.actor, grant=grant["id"], purpose=purpose,
+                                   copy=str(dest)), oid)  # fmt: skip
+    return ViewResult(oid, dest, grant["id"])
+
+
+# -- export ----------------------------------------------------------------------------------
+@dataclass
+class ExportReport:
+    dest: Path
+    files: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dest": str(self.dest), "files": self.files}
+
+
+def export(
+    vault: Vault, prefixes: list[str], dest: Path, purpose: str | None = None
+) -> ExportReport:
+    """All or nothing: every object must have a copy grant before any byte is copied."""
+    oids = [_live_object(vault, p) for p in prefixes]
+    grants, refused = {}, []
+    for oid in dict.fromkeys(oids):
+        grant, why = covering_grant(vault, vault.actor, oid, "copy")
+        if grant is None:
+            refused.append(_deny(vault, oid, "copy", why, purpose))
+        else:
+            grants[oid] = grant
+    if refused:
+        raise AccessDenied("；".join(e.message for e in refused))
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, f"创建 {dest}") from exc
+    report = ExportReport(dest)
+    for oid, grant in grants.items():
+        target = dest / f"{oid[:16]}{_suffix(vault, oid)}"
+        if target.exists():
+            raise UsageError(f"{target} 已存在，不会覆盖：请换一个空目录")
+        _copy_out(vault, oid, target)
+        sha256 = file_digests(target, ("sha256",))["sha256"]
+        expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()
+        if sha256 != expected[0]:
+            raise storage_error(OSError(5, "复制结果与原始记录不符"), f"复制 {oid[:12]}")
+        vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
+                                         dest=str(target), sha256=sha256), oid)  # fmt: skip
+        report.files.append(
+            {"id": oid, "path": str(target), "sha256": sha256, "grant": grant["id"]}
+        )
+    lines = "".join(f"{f['sha256']}  {Path(f['path']).name}\n" for f in report.files)
+    with open(dest / "SHA256SUMS", "a", encoding="utf-8") as f:
+        f.write(lines)
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(dest)
+    return report
+

@@ -1,0 +1,95 @@
+"""The BagIt 1.0 (RFC 8493) side of a bundle: file names, manifests, tag files, the tar."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from zfjl.errors import BundleError
+
+PAYLOAD_ALGORITHMS = ("sha256", "sha512")
+EXTRA_ALGORITHMS = ("blake3", "sm3")  # tag files only: bagit-python ignores these algorithms
+MANIFESTS = (
+    ("manifest-sha256.txt", "sha256"), ("manifest-sha512.txt", "sha512"),
+    ("zfjl/manifest-blake3.txt", "blake3"), ("zfjl/manifest-sm3.txt", "sm3"),
+    ("tagmanifest-sha256.txt", "sha256"), ("tagmanifest-sha512.txt", "sha512"),
+)  # fmt: skip
+
+
+def safe_name(text: str) -> str:
+    return "".join("_" if c in '/\\:*?"<>|\0\n\r\t ' else c for c in text).strip("_") or "x"
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+
+
+def _manifest_line(digest: str, rel: str) -> str:
+    # RFC 8493 §2.1.3: only CR, LF and % are percent-encoded in manifest paths.
+    return f"{digest}  {rel.replace('%', '%25').replace(chr(13), '%0D').replace(chr(10), '%0A')}\n"
+
+
+def write_manifests(bag: Path, prefix: str, files: dict[str, dict[str, str]],
+                    algorithms: tuple[str, ...], folder: str = "") -> list[str]:  # fmt: skip
+    written = []
+    for alg in algorithms:
+        name = f"{folder}{prefix}-{alg}.txt"
+        lines = "".join(_manifest_line(d[alg], rel) for rel, d in sorted(files.items()))
+        (bag / name).parent.mkdir(parents=True, exist_ok=True)
+        (bag / name).write_text(lines, encoding="utf-8")
+        written.append(name)
+    return written
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    out = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            digest, _, rel = line.partition("  ")
+            out[rel.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")] = digest
+    return out
+
+
+def write_bag_info(bag: Path, info: list[tuple[str, str]]) -> None:
+    (bag / "bag-info.txt").write_text("".join(f"{k}: {v}\n" for k, v in info), encoding="utf-8")
+
+
+def write_tar(bag: Path, out: Path) -> None:
+    """A tar with fixed owners, modes and times, in name order: the same bag, the same bytes."""
+
+    def normalise(ti: tarfile.TarInfo) -> tarfile.TarInfo:
+        ti.uid = ti.gid = 0
+        ti.uname = ti.gname = ""
+        ti.mtime = 0
+        ti.mode = 0o755 if ti.isdir() else 0o644
+        return ti
+
+    tmp = out.with_name(f".{out.name}.partial")
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        for path in [bag, *sorted(bag.rglob("*"))]:
+            tar.add(path, arcname=path.relative_to(bag.parent).as_posix(), recursive=False,
+                    filter=normalise)  # fmt: skip
+    os.replace(tmp, out)
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Path]:
+    """The bag's folder: the path itself, or a tar unpacked into a temporary folder."""
+    if path.is_dir():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="zfjl-bundle-") as tmp, tarfile.open(path) as tar:
+        tar.extractall(tmp, filter="data")
+        roots = list(Path(tmp).iterdir())
+        if len(roots) != 1:
+            raise BundleError(f"{path} 不是 zfjl 案件包（应只含一个顶层目录）")
+        yield roots[0]

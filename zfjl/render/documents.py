@@ -1,0 +1,260 @@
+"""The case documents: a case's data through its document's template, typeset, written out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
+
+import jinja2
+
+from zfjl.cases.doctypes import DOCTYPES, vault_doctypes
+from zfjl.errors import MissingData, RenderError
+from zfjl.render.pdf import compile_html, compile_pdf
+from zfjl.render.templates import (
+    CASE_PARTS,
+    EVIDENCE_LIST,
+    TEMPLATES,
+    render_cache,
+    template_names,
+    vault_environment,
+)
+from zfjl.vault import events
+
+Pair = tuple[str, dict[str, Any] | None]  # (template, document; None for a case-file part)
+
+# Art. 23: a decision missing one of these is refused, with the missing items named.
+DECISION_ITEMS = (
+    "当事人情况", "事实和证据", "适用依据", "决定内容", "履行方式和期限", "救济途径和期限",
+    "印章", "决定日期",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A document `zfjl render CASE` did not make, and why."""
+
+    document: str  # its id in the case ("" for a case-file part)
+    type: str
+    reason: str  # no_template | missing_data
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"document": self.document, "type": self.type, "reason": self.reason,
+                "detail": self.detail}  # fmt: skip
+
+
+@dataclass(eq=False)
+class RenderResult(Sequence[Path]):
+    """The files written (the sequence itself, as callers that want only paths use it) and
+    the documents skipped."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @overload
+    def __getitem__(self, i: int) -> Path: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Path]: ...
+    def __getitem__(self, i: int | slice) -> Path | Sequence[Path]:
+        return self.files[i]
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": [str(p) for p in self.files],
+                "skipped": [s.as_dict() for s in self.skipped]}  # fmt: skip
+
+
+def _context(case: dict[str, Any], bureau: str, doc: dict[str, Any] | None) -> dict[str, Any]:
+    docs = case.get("documents", [])
+    by_id = {d["id"]: d for d in docs}
+    return {
+        "bureau": bureau,
+        "case": case,
+        "doc": doc,
+        "f": (doc or {}).get("fields", {}),
+        "by_id": by_id,
+        "docs": docs,
+        "media": case.get("media", []),
+    }
+
+
+def _check_decision(doc: dict[str, Any]) -> None:
+    missing = [item for item in DECISION_ITEMS if not doc.get("fields", {}).get(item)]
+    if missing:
+        raise MissingData(
+            f"决定书 {doc.get('number') or doc['id']} 缺少第二十三条规定的事项：{'、'.join(missing)}，"
+            "补全后才能制作"
+        )
+
+
+def render_typst(
+    env: jinja2.Environment, template: str, case: dict[str, Any], bureau: str,
+    doc: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
+    if doc is not None and doc["type"] == "行政处罚决定书":
+        _check_decision(doc)
+    try:
+        tpl = env.get_template(f"{template}.typ.j2")
+    except jinja2.TemplateNotFound:
+        available = sorted(template_names(env) - set(CASE_PARTS)) + list(CASE_PARTS)
+        raise RenderError(f"没有文书模板 {template}（可用：{'、'.join(available)}）") from None
+    try:
+        return tpl.render(**_context(case, bureau, doc), **(extra or {}))
+    except jinja2.UndefinedError as exc:
+        raise MissingData(f"制作 {template} 缺少数据：{exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"模板 {template} 有误：{exc}") from None
+
+
+
+def output_name(case: dict[str, Any], template: str, doc: dict[str, Any] | None) -> str:
+    date = ((doc or {}).get("date") or case["opened_at"])[:10]
+    return f"{date}_{template}" + (f"_{doc['id']}" if doc else "")
+
+
+def documents_to_render(
+    case: dict[str, Any], doctype: str | None, templates: Collection[str] = TEMPLATES,
+    doctypes: Mapping[str, str] = DOCTYPES,
+) -> list[Pair]:  # fmt: skip
+    """(template, document) pairs: one doc type, or every document whose type has a template
+    among `templates` (names, as `template_names` gives them) plus the case-file parts."""
+    if doctype in CASE_PARTS:
+        return [(doctype, None)]
+    docs = case.get("documents", [])
+    if doctype is not None:
+        if doctype not in templates and doctype not in doctypes:
+            raise RenderError(f"未知的文书类型 {doctype}")
+        chosen = [d for d in docs if d["type"] == doctype]
+        if not chosen:
+            raise RenderError(f"案件 {case['case']} 没有 {doctype}")
+        return [(doctype, d) for d in chosen]
+    pairs: list[Pair] = [(d["type"], d) for d in docs if d["type"] in templates]
+    return pairs + [(part, None) for part in CASE_PARTS]
+
+
+def without_template(case: dict[str, Any], templates: Collection[str]) -> list[Skipped]:
+    """The case's documents whose type has no template in any template folder."""
+    return [
+        Skipped(d["id"], d["type"], "no_template",
+                f"没有 {d['type']} 的模板（可在保管库 templates/ 中添加 {d['type']}.typ.j2）")
+        for d in case.get("documents", []) if d["type"] not in templates
+    ]  # fmt: skip
+
+
+KIND_CN = {"video": "录像", "photo": "照片", "audio": "录音", "other": "电子数据"}
+
+
+def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per recording linked to the case, for the extraction list (提取清单)."""
+    from zfjl.errors import NotFoundError
+    from zfjl.vault.query import object_digests
+
+    rows: dict[str, dict[str, Any]] = {}
+    for link in case.get("media", []):
+        oid = link["recording"]
+        if oid in rows:
+            continue
+        found = vault.conn.execute(
+            "SELECT size, file_type FROM recordings WHERE id = ?", (oid,)
+        ).fetchone()
+        try:
+            digests = object_digests(vault, oid)
+        except NotFoundError:
+            raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中") from None
+        rows[oid] = {
+            **link, "id": oid, "size": found[0], "format": found[1], **digests,
+            "kind_cn": KIND_CN.get(link["kind"], link["kind"]),
+        }  # fmt: skip
+    return sorted(rows.values(), key=lambda r: (r.get("start") or "", r["id"]))
+
+
+def render_pairs(
+    env: jinja2.Environment,
+    case: dict[str, Any],
+    bureau: str,
+    pairs: list[tuple[str, dict[str, Any] | None]],
+    out_dir: Path,
+    *,
+    formats: tuple[str, ...] = ("pdf",),
+    evidence: list[dict[str, Any]] | None = None,
+    skip_incomplete: bool = False,
+) -> RenderResult:
+    """Render (template, document) pairs into out_dir; with `skip_incomplete`, a document
+    lacking data its template needs is skipped (and said so), not an error. Touches no
+    database, so a caller may run it on another thread (bundles render while they copy)."""
+    from zfjl.vault.objects import write_file_atomically
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"evidence": evidence or []}
+    cache = render_cache(env)
+    result = RenderResult()
+    written = result.files
+    for template, doc in pairs:
+        try:
+            source = render_typst(env, template, case, bureau, doc, extra)
+        except MissingData as exc:
+            if not skip_incomplete:
+                raise
+            result.skipped.append(Skipped((doc or {}).get("id", ""), template, "missing_data",
+                                          exc.message))  # fmt: skip
+            continue
+        name = output_name(case, template, doc)
+        when = dt.datetime.fromisoformat((doc or {}).get("date") or case["opened_at"])
+        if "pdf" in formats:
+            pdf = compile_pdf(source, when, cache)
+            written.append(write_file_atomically(out_dir / f"{name}.pdf", pdf))
+        if "html" in formats:
+            html = compile_html(source, f"{template} {case['case']}").encode("utf-8")
+            written.append(write_file_atomically(out_dir / f"{name}.html", html))
+    return result
+
+
+
+def render_case_files(
+    vault: Any,
+    case: dict[str, Any],
+    out_dir: Path,
+    *,
+    doctype: str | None = None,
+    formats: tuple[str, ...] = ("pdf",),
+) -> RenderResult:
+    """Render a case's documents into out_dir (no journal entry: callers record their own):
+    one type, or every document with a template in the vault's folders or the shipped ones,
+    the others listed as skipped."""
+    env = vault_environment(vault)
+    names = template_names(env)
+    pairs = documents_to_render(case, doctype, names, vault_doctypes(vault))
+    needs_list = any(t == EVIDENCE_LIST for t, _ in pairs)
+    result = render_pairs(env, case, vault.config.bureau, pairs, out_dir, formats=formats,
+                          evidence=evidence_items(vault, case) if needs_list else None,
+                          skip_incomplete=doctype is None)  # fmt: skip
+    if doctype is None:
+        result.skipped[:0] = without_template(case, names)
+    return result
+
+
+def render_case(
+    vault: Any,
+    case_id: str,
+    out_dir: Path,
+    *,
+    doctype: str | None = None,
+    formats: tuple[str, ...] = ("pdf",),
+) -> RenderResult:
+    """Render one document type (or every document and the case-file parts) of a case into
+    out_dir; journaled as `case.render` with each file's SHA-256."""
+    from zfjl.cases.store import get_case
+
+    written = render_case_files(vault, get_case(vault, case_id), out_dir, doctype=doctype,
+                                formats=formats)  # fmt: skip
+    vault.record(events.CaseRender(
+        case=case_id, doctype=doctype,
+        files=[{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],
+    ), f"case:{case_id}")  # fmt: skip
+    return written

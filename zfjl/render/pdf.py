@@ -1,0 +1,53 @@
+"""The Typst compiler: Typst source to PDF/A-2b (fonts embedded, cacheable bytes) or to an HTML
+preview of SVG pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from zfjl.errors import RenderError
+
+
+def compile_pdf(source: str, when: dt.datetime | None = None, cache: Path | None = None) -> bytes:
+    """Typst → PDF/A-2b, fonts embedded. A fixed timestamp makes the bytes reproducible, and
+    so cacheable: the same source and time give the same PDF, kept under `cache` by digest
+    (a derived cache, safe to delete: it only saves re-typesetting an unchanged document)."""
+    stamp = int((when or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).timestamp())
+    key = hashlib.sha256(f"{stamp}\n{source}".encode()).hexdigest()
+    cached = cache / f"{key}.pdf" if cache is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    pdf = _typeset(source, stamp)
+    if cached is not None:
+        from zfjl.vault.objects import write_file_atomically
+
+        cache.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+        write_file_atomically(cached, pdf)
+    return pdf
+
+
+def _typeset(source: str, stamp: int) -> bytes:
+    import typst
+
+    try:
+        return bytes(typst.compile(source.encode("utf-8"), pdf_standards=["a-2b"], timestamp=stamp))
+    except typst.TypstError as exc:
+        raise RenderError(f"排版失败：{str(exc).splitlines()[0]}") from None
+
+
+def compile_html(source: str, title: str) -> str:
+    """An HTML preview: each page as SVG, exactly as it will print."""
+    import typst
+
+    pages = typst.compile(source.encode("utf-8"), format="svg")
+    svgs = pages if isinstance(pages, list) else [pages]
+    body = "\n".join(f'<div class="page">{bytes(p).decode("utf-8")}</div>' for p in svgs)
+    return (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>body{{background:#888}}.page{{background:#fff;"
+        "width:210mm;margin:8mm auto;box-shadow:0 0 4px #000}}.page svg{{width:100%;height:auto}}"
+        f"</style></head><body>{body}</body></html>"
+    )
+

@@ -1,0 +1,77 @@
+"""Registers and reports that are not case documents — the custody log (保管日志), the
+destruction register (销毁清册), the spot-check ledger (检查台帐), the monthly report (通报) —
+in the same layout, fonts and PDF/A output as the documents.
+
+Each takes plain data and the template folders to look in (the vault's own first: see
+`vault_template_dirs`), so a bureau overrides a register's template as it does a document's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from zfjl.errors import RenderError
+from zfjl.render.pdf import compile_pdf
+from zfjl.render.templates import SUFFIX, template_environment
+
+
+def register_pdf(
+    template: str, context: dict[str, Any], templates: list[Path], *, bureau: str,
+    when: dt.datetime | None = None,
+) -> bytes:  # fmt: skip
+    env = template_environment(templates)
+    try:
+        source = env.get_template(f"{template}{SUFFIX}").render(bureau=bureau, **context)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"没有模板 {template}") from None
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"制作 {template} 缺少数据：{exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"模板 {template} 有误：{exc}") from None
+    return compile_pdf(source, when)
+
+
+def custody_log_pdf(
+    log: dict[str, Any], templates: list[Path], *, bureau: str, printed_at: str
+) -> bytes:
+    """The custody log (`CustodyLog.as_dict()`), for a court."""
+    return register_pdf("保管日志", {"log": log, "printed_at": printed_at}, templates,
+                        bureau=bureau)  # fmt: skip
+
+
+def sweep_register_pdf(plan: dict[str, Any], templates: list[Path], *, bureau: str) -> bytes:
+    """The 销毁清册 of a sweep (`SweepPlan.as_dict()`), or for a dry run the list proposed for
+    approval."""
+    context = {
+        "items": plan["due"], "total_bytes": plan["due_bytes"], "executed": plan["executed"],
+        "approval": plan["approval"], "as_of": plan["as_of"],
+        "patrol_months": plan["patrol_months"],
+    }  # fmt: skip
+    return register_pdf("销毁清册", context, templates, bureau=bureau)
+
+
+def spotcheck_ledger_pdf(
+    rows: list[dict[str, Any]], templates: list[Path], *, bureau: str, unit: str | None,
+    period: str | None, printed_at: str,
+) -> bytes:  # fmt: skip
+    """The 检查台帐: the rows of `spotcheck.ledger`."""
+    context = {"rows": rows, "unit": unit, "period": period, "printed_at": printed_at}
+    return register_pdf("检查台帐", context, templates, bureau=bureau)
+
+
+def report_pdf(
+    report: dict[str, Any], charts: dict[str, str], templates: list[Path], *, bureau: str
+) -> bytes:
+    """The monthly report (`reports.build_report`) with its charts (SVG texts by name)."""
+    literals = {k: _typst_string(v) for k, v in charts.items()}
+    return register_pdf("执法记录使用情况通报", {"r": report, "charts": literals}, templates,
+                        bureau=bureau)  # fmt: skip
+
+
+def _typst_string(text: str) -> str:
+    """A Typst string literal holding `text` (the SVG goes in as bytes("…"))."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,83 @@
+"""Results and the ledger (检查台帐): each item's result is a journal event; the ledger is the
+catalog's view of draws and results. Its PDF is `zfjl.render.registers.spotcheck_ledger_pdf`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from zfjl.errors import NotFoundError, UsageError
+from zfjl.spotcheck.checklist import (
+    CASE_CHECKLIST,
+    RECORDING_CHECKLIST,
+    RESULT_ALIASES,
+    RESULTS,
+    checked_item,
+)
+from zfjl.spotcheck.draw import parse_period
+from zfjl.vault import events
+from zfjl.vault.vault import Vault
+
+
+def record(
+    vault: Vault, item: str, result: str, *, draw_id: str | None = None,
+    failed: list[str] | None = None, note: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    code = RESULT_ALIASES.get(result, result)
+    if code not in RESULTS:
+        raise UsageError(f"--result 只能是：{'、'.join(f'{k}（{v}）' for k, v in RESULTS.items())}")
+    row = _find_item(vault, item, draw_id)
+    draw_id, item_id, kind = row
+    allowed = RECORDING_CHECKLIST if kind == "recording" else CASE_CHECKLIST
+    bad = [f for f in failed or [] if f not in allowed]
+    if bad:
+        raise UsageError(f"--fail 含未知检查项 {'、'.join(bad)}（可用：{'、'.join(allowed)}）")
+    if code != "pass" and not failed:
+        raise UsageError("不合格或基本合格须用 --fail 指出哪些检查项有问题")
+    vault.record(events.SpotcheckRecord(
+        draw=draw_id, item=item_id, result=code, failed=failed or [], note=note,
+    ), f"spotcheck:{draw_id}")  # fmt: skip
+    return checked_item(vault, draw_id, {"kind": kind, "id": item_id})
+
+
+def _find_item(vault: Vault, item: str, draw_id: str | None) -> tuple[str, str, str]:
+    """An item by its case id or recording id prefix, in the given or the latest draw."""
+    sql = "SELECT draw, item, item_kind FROM spotcheck_items WHERE (item = ? OR item LIKE ?)"
+    params: list[Any] = [item, f"{item.lower()}%" if len(item) >= 4 else item]
+    if draw_id:
+        sql += " AND draw = ?"
+        params.append(draw_id.upper())
+    rows = vault.conn.execute(
+        sql + " ORDER BY CAST(substr(draw, 4) AS INTEGER) DESC", params
+    ).fetchall()
+    if not rows:
+        raise NotFoundError(f"抽查批次中没有 {item}" + (f"（{draw_id}）" if draw_id else ""))
+    if len({r[1] for r in rows}) > 1:
+        raise UsageError(f"{item} 对应多个抽查项，请多写几位编号")
+    return rows[0][0], rows[0][1], rows[0][2]
+
+
+def ledger(
+    vault: Vault, unit: str | None = None, period: str | None = None
+) -> list[dict[str, Any]]:
+    """The 检查台帐: one row per item drawn, with its result once recorded."""
+    sql = (
+        "SELECT s.*, r.device, r.officer, r.recorded_at, c.cause FROM spotcheck_items s"
+        " LEFT JOIN recordings r ON r.id = s.item LEFT JOIN cases c ON c.id = s.item WHERE 1"
+    )
+    params: list[Any] = []
+    if unit:
+        sql += " AND s.unit = ?"
+        params.append(unit)
+    if period:
+        parse_period(period)
+        sql += " AND s.period = ?"
+        params.append(period)
+    rows = []
+    for r in vault.db.query(sql + " ORDER BY s.drawn_at, s.draw, s.item_kind DESC, s.item", params):
+        names = RECORDING_CHECKLIST if r["item_kind"] == "recording" else CASE_CHECKLIST
+        failed = json.loads(r["failed"]) if r["failed"] else []
+        rows.append({**r, "failed": failed, "failed_text": "、".join(names[f] for f in failed),
+                     "result_text": RESULTS.get(r["result"] or "", "未检查")})  # fmt: skip
+    return rows
+

@@ -1,0 +1,25 @@
+"""A new vault ready for use: the vault itself, then its checkpoint signing key.
+
+`Vault.create` knows nothing of keys (checkpoints build on the vault, not the reverse); this
+composes the two, and takes the signer as a parameter so a caller may hand in another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from zfjl.vault.checkpoint import create_key
+from zfjl.vault.vault import Clock, Vault
+
+Signer = Callable[[Vault], object]  # makes and journals the vault's first signing key
+
+
+def init_vault(
+    root: Path, *, bureau: str | None = None, clock: Clock | None = None,
+    signer: Signer = create_key,
+) -> Vault:  # fmt: skip
+    """`zfjl init`: create the vault at `root` and give it a signing key."""
+    vault = Vault.create(root, bureau=bureau, clock=clock)
+    signer(vault)
+    return vault
