@@ -30,10 +30,17 @@ def test_every_declared_event_is_either_folded_into_the_catalog_or_kept_for_the_
     assert all(cls.label and not cls.label.isascii() for cls in declared)  # read by people
 
 
-def _journal_writes_with_literal_kinds(tree: ast.AST) -> list[int]:
-    """`x.record("kind", …)` or `w.append("kind", …)`: a hand-written event."""
-    lines = []
+def _spelt_out_kinds(tree: ast.AST) -> list[tuple[int, str]]:
+    """String literals naming a declared kind (or shaped like one, passed to record/append):
+    a misspelling of one would silently write or find nothing."""
+    in_paths = {
+        id(n.right) for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div)
+    }  # Path("keys") / "checkpoint.key" is a file name, not a kind
+    found = []
     for node in ast.walk(tree):
+        literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if literal and id(node) not in in_paths and node.value in events.REGISTRY:  # type: ignore[attr-defined]
+            found.append((node.lineno, node.value))  # type: ignore[attr-defined]
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -43,18 +50,17 @@ def _journal_writes_with_literal_kinds(tree: ast.AST) -> list[int]:
             and isinstance(node.args[0].value, str)
             and KIND.match(node.args[0].value)
         ):
-            lines.append(node.lineno)
-    return lines
+            found.append((node.lineno, node.args[0].value))
+    return found
 
 
-def test_no_module_writes_an_event_kind_or_payload_by_hand() -> None:
+def test_no_module_spells_out_an_event_kind_or_writes_a_payload_by_hand() -> None:
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "events.py":
             continue
         text = path.read_text(encoding="utf-8")
-        offenders += [f"{path.name}:{n}" for n in _journal_writes_with_literal_kinds(ast.parse(text))]
-        # SQL that looks rows up by a spelt-out kind would silently find nothing if misspelt.
+        offenders += [f"{path.name}:{n} {k}" for n, k in _spelt_out_kinds(ast.parse(text))]
         offenders += [f"{path.name}: {m}" for m in re.findall(r"kind\s*=\s*'[a-z]+\.[a-z_]+'", text)]
     assert offenders == []
 

@@ -9,7 +9,7 @@ Modules: `grants` (approvals and which one covers an object), `reads` (view, exp
 `custody` (the custody log). Its PDF is made by `zfjl.render.registers`.
 """
 
-from zfjl.access.custody import LABELS, CustodyLog, custody_log, describe
+from zfjl.access.custody import CustodyLog, custody_log, describe
 from zfjl.access.grants import (
     SCOPES,
     add_grant,
@@ -22,7 +22,7 @@ from zfjl.access.grants import (
 from zfjl.access.reads import ExportReport, ViewResult, export, view, view_dir
 
 __all__ = [
-    "LABELS", "SCOPES", "CustodyLog", "ExportReport", "ViewResult", "add_grant",
+    "SCOPES", "CustodyLog", "ExportReport", "ViewResult", "add_grant",
     "confidential_names", "covering_grant", "custody_log", "describe", "export", "get_grant",
     "list_grants", "revoke_grant", "view", "view_dir",
 ]  # fmt: skip

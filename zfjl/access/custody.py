@@ -10,57 +10,57 @@ from typing import Any
 from zfjl.access.grants import SCOPES
 from zfjl.cases.store import cases_relying_on
 from zfjl.retention.holds import resolve_target
+from zfjl.vault import events
 from zfjl.vault.journal import Event, read_events
 from zfjl.vault.vault import Vault
 
-LABELS = {
-    "object.add": "入库", "object.seen": "读取存储卡（入库时）", "source.cleared": "确认后从记录仪清除",
-    "object.restored": "重新入库（恢复对象文件）", "object.digests": "计算 SHA-512 / SM3 摘要",
-    "case.open": "立案", "case.import": "导入案件", "case.document": "添加文书",
-    "case.attach": "关联案件", "case.status": "案件状态变更", "case.render": "制作文书",
-    "case.bundle": "制作案件包", "hold.place": "长期保存", "hold.release": "解除长期保存",
-    "grant.add": "登记查阅/复制批准", "grant.revoke": "撤销批准", "access.view": "查阅",
-    "access.export": "复制导出", "access.denied": "拒绝访问", "object.tombstone": "按期销毁",
-}  # fmt: skip
-
 
 def describe(ev: Event) -> str:
-    d = ev.data
-    match ev.kind:
-        case "object.add":
-            rec = d.get("recording") or {}
-            return f"{rec.get('original_name', '')}，{d['object']['size']} 字节"
-        case "object.seen":
-            return str(d.get("source_path", ""))
-        case "case.attach":
-            return "、".join(f"{m['recording'][:12]}（{m['activity']}）" for m in d["links"])
-        case "hold.place":
+    """One line of what an event did, for a person (the custody log's 内容 column)."""
+    try:
+        data = events.parse(ev.kind, ev.data)
+    except events.MalformedEvent:
+        return "（日志记录不符合事件声明，见 zfjl verify）"
+    match data:
+        case events.ObjectAdd(object=obj, recording=rec):
+            return f"{(rec or {}).get('original_name', '')}，{obj['size']} 字节"
+        case events.ObjectSeen(source_path=path):
+            return path
+        case events.CaseAttach(links=links):
+            return "、".join(f"{m['recording'][:12]}（{m['activity']}）" for m in links)
+        case events.HoldPlace(reason=reason, note=note):
             from zfjl.retention.holds import REASONS
 
-            return (
-                f"H-{ev.seq} {REASONS.get(d['reason'], d['reason'])} {d.get('note') or ''}".strip()
-            )
-        case "hold.release":
-            return f"{d['hold']}，批准文号 {d['approval']}"
-        case "grant.add":
-            return (f"G-{ev.seq} {d['user']} {SCOPES[d['scope']]}，{d['approved_by']} 批准"
-                    f"（{d['approval_no']}），至 {d['until']}")  # fmt: skip
-        case "grant.revoke":
-            return f"{d['grant']} {d.get('reason') or ''}".strip()
-        case "access.view" | "access.export":
-            return f"{d['user']}，依据 {d['grant']}，用途：{d.get('purpose') or '未说明'}"
-        case "access.denied":
-            return f"{d['user']} 请求{SCOPES.get(d['action'], d['action'])}：{d['reason']}"
-        case "object.tombstone":
-            return f"{d['reason']}；批准 {d['approval']}；SHA-256 {d['sha256'][:16]}…"
-        case "case.bundle":
-            return f"{d.get('purpose', '')} {d.get('path', '')}".strip()
-        case "case.document":
-            doc = d.get("document", {})
+            return f"H-{ev.seq} {REASONS.get(reason, reason)} {note or ''}".strip()
+        case events.HoldRelease(hold=hold, approval=approval):
+            return f"{hold}，批准文号 {approval}"
+        case events.GrantAdd() as g:
+            return (f"G-{ev.seq} {g.user} {SCOPES[g.scope]}，{g.approved_by} 批准"
+                    f"（{g.approval_no}），至 {g.until}")  # fmt: skip
+        case events.GrantRevoke(grant=grant, reason=reason):
+            return f"{grant} {reason or ''}".strip()
+        case events.AccessView(user=user, grant=grant, purpose=purpose) | events.AccessExport(
+            user=user, grant=grant, purpose=purpose
+        ):
+            return f"{user}，依据 {grant}，用途：{purpose or '未说明'}"
+        case events.AccessDenial(user=user, action=action, reason=reason):
+            return f"{user} 请求{SCOPES.get(action, action)}：{reason}"
+        case events.ObjectTombstone(reason=reason, approval=approval, sha256=sha256):
+            return f"{reason}；批准 {approval}；SHA-256 {sha256[:16]}…"
+        case events.CaseBundle(purpose=purpose, path=path):
+            return f"{purpose} {path}".strip()
+        case events.CaseDocument(document=doc):
             return f"{doc.get('type', '')} {doc.get('number') or ''}".strip()
-        case "case.status":
-            return str(d.get("status", ""))
+        case events.CaseStatus(status=status):
+            return status
     return ""
+
+
+# Events of a linked case that concern every recording of it, whatever they name.
+CASE_WIDE = frozenset(
+    k.kind for k in (events.CaseOpen, events.HoldPlace, events.HoldRelease, events.GrantAdd,
+                     events.CaseBundle)
+)  # fmt: skip
 
 
 @dataclass
@@ -91,7 +91,7 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
             seen[ev.seq] = ev
     entries = [
         {"seq": ev.seq, "at": ev.ts, "actor": ev.actor, "kind": ev.kind,
-         "what": LABELS.get(ev.kind, ev.kind), "subject": ev.subject, "detail": describe(ev),
+         "what": events.label_of(ev.kind), "subject": ev.subject, "detail": describe(ev),
          "hash": ev.hash}
         for ev in sorted(seen.values(), key=lambda e: e.seq)
     ]  # fmt: skip
@@ -99,7 +99,5 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
 
 
 def _mentions(ev: Event, oid: str) -> bool:
-    return ev.kind in ("case.open", "hold.place", "hold.release", "grant.add", "case.bundle") or (
-        oid in json.dumps(ev.data)
-    )
+    return ev.kind in CASE_WIDE or oid in json.dumps(ev.data)
 

@@ -11,12 +11,13 @@ from typing import Any
 from zfjl.bundle.bag import write_json
 from zfjl.bundle.findings import BundleFinding
 from zfjl.errors import VaultError
-from zfjl.vault import checkpoint, merkle
+from zfjl.vault import checkpoint, events, merkle
 from zfjl.vault.checkpoint import Checkpoint, PublicKey
 from zfjl.vault.journal import canonical_json, read_events, row_hash
 from zfjl.vault.vault import Vault
 
-OUTPUT_EVENTS = {"case.render", "case.bundle"}  # outputs, not custody: kept out for reproducibility
+# Outputs, not custody: kept out so that bundling twice gives the same bag.
+OUTPUT_EVENTS = {events.CaseRender.kind, events.CaseBundle.kind}
 
 
 # -- writing --------------------------------------------------------------------------------
