@@ -19,7 +19,7 @@ from zfjl.cases.doctypes import DOCTYPES
 from zfjl.errors import CaseFormatError, NotFoundError
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+class _Loader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
     """SafeLoader that keeps dates and times as the strings the clerk wrote."""
 
 
