@@ -157,6 +157,9 @@ def test_a_vault_adds_document_types_in_its_doctypes_folder(tmp_path: Path) -> N
     with pytest.raises(CaseFormatError, match="未知的文书类型"):
         parse_case(case)
     assert parse_case(case, doctypes=types)["documents"][0]["type"] == "现场勘验图"
+    (tmp_path / "case.yaml").write_text(case, encoding="utf-8")
+    imported = zfjl_cli("--vault", str(vault.root), "case", "import", str(tmp_path / "case.yaml"))
+    assert imported.returncode == 0, imported.stderr  # the clerk's way in takes the vault's types
     vault.close()
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from zfjl.cases.doctypes import vault_doctypes
 from zfjl.cases.io import parse_case
 from zfjl.errors import CaseError, NotFoundError, UsageError
 from zfjl.vault import events
@@ -92,7 +93,7 @@ def list_cases(vault: Vault, status: str | None = None) -> list[dict[str, Any]]:
 
 def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
     data = {"documents": [], "media": [], "status": "办理中", **header}
-    data = parse_case(json.dumps(data, ensure_ascii=False), "案件")
+    data = parse_case(json.dumps(data, ensure_ascii=False), "案件", doctypes=vault_doctypes(vault))
     data = dict(normalise_times(data, vault.config.tz))
     with vault.writing() as w:
         if case_exists(vault, data["case"]):
@@ -103,7 +104,11 @@ def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
 
 def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
     """Store a case file as the case's new state (the journal keeps every version)."""
-    data = parse_case(json.dumps(data, ensure_ascii=False), f"案件 {data.get('case', '')}")
+    data = parse_case(
+        json.dumps(data, ensure_ascii=False),
+        f"案件 {data.get('case', '')}",
+        doctypes=vault_doctypes(vault),
+    )
     tz = vault.config.tz
     data = normalise_times(data, tz)
     data.setdefault("status", "办理中")
@@ -120,7 +125,9 @@ def add_document(vault: Vault, case_id: str, doc: dict[str, Any]) -> dict[str, A
         **case,
         "documents": [d for d in case["documents"] if d["id"] != doc["id"]] + [doc],
     }
-    parse_case(json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}")
+    parse_case(
+        json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}", doctypes=vault_doctypes(vault)
+    )
     doc = resolve_scan(vault, normalise_times(doc, vault.config.tz))
     vault.record(events.CaseDocument(case=case_id, document=doc), f"case:{case_id}")
     return doc
