@@ -24,13 +24,13 @@ from zfjl.vault import Vault
 from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, tree_digest, write_random_files, zfjl_cli
+from .conftest import edit_vault_json, tree_digest, write_random_files, zfjl_cli, zfjl_run
 
 
 def test_missing_source_path(vault: Vault, tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="找不到要入库的文件夹"):
         ingest(vault, tmp_path / "no-such-card")
-    proc = zfjl_cli("--vault", str(vault.root), "ingest", str(tmp_path / "no-such-card"))
+    proc = zfjl_run("--vault", str(vault.root), "ingest", str(tmp_path / "no-such-card"))
     assert proc.returncode == 4
     assert proc.stderr.strip().startswith("错误：找不到要入库的文件夹")
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -177,7 +177,7 @@ def test_disk_full_mid_ingest_then_the_next_run_completes(tmp_path: Path) -> Non
     with small_tmpfs(tmp_path / "small", "4m") as mnt:
         root = mnt / "vault"
         Vault.create(root).close()
-        proc = zfjl_cli("--vault", str(root), "ingest", str(card))
+        proc = zfjl_run("--vault", str(root), "ingest", str(card))
         assert proc.returncode == 6, proc.stderr
         assert "磁盘空间不足" in proc.stderr and "Traceback" not in proc.stderr
         assert list((root / "tmp").iterdir()) == []  # no half object anywhere
@@ -187,7 +187,7 @@ def test_disk_full_mid_ingest_then_the_next_run_completes(tmp_path: Path) -> Non
             for oid, path in v.objects.iter_oids():
                 assert oid is not None and path.stat().st_size == 1 << 20
         subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
-        proc = zfjl_cli("--vault", str(root), "ingest", str(card))
+        proc = zfjl_run("--vault", str(root), "ingest", str(card))
         assert proc.returncode == 0, proc.stderr
         with Vault.open(root) as v:
             assert len(list_recordings(v, RecordingFilter())) == 8
@@ -244,7 +244,7 @@ def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig:
         assert proc.returncode == -signal.SIGKILL
     with Vault.open(root) as v:
         assert len(list_recordings(v, RecordingFilter())) < 800  # it really was mid-way
-    rerun = zfjl_cli("--vault", str(root), "ingest", str(card), "--json")
+    rerun = zfjl_run("--vault", str(root), "ingest", str(card), "--json")
     assert rerun.returncode == 0, rerun.stderr
     with Vault.open(root) as v:
         rows = list_recordings(v, RecordingFilter())
@@ -284,6 +284,7 @@ def _path_without(tool: str, tmp_path: Path) -> str:
 def test_missing_tool_names_the_package(
     vault: Vault, dump: Path, tmp_path: Path, tool: str, package: str
 ) -> None:
+    # A child process: the command must find its tools on the PATH it was started with.
     proc = zfjl_cli(
         "--vault", str(vault.root), "ingest", str(dump), env={"PATH": _path_without(tool, tmp_path)}
     )
