@@ -214,36 +214,60 @@ def _start_ingest(vault_root: Path, card: Path) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_first_batch(vault_root: Path, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(sqlite3.Error):
-            conn = sqlite3.connect(vault_root / "catalog.db", timeout=1)
-            n = conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.add'").fetchone()[0]
+def _catalogued(vault_root: Path) -> int | None:
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(vault_root / "catalog.db", timeout=1)
+        try:
+            return int(
+                conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.add'").fetchone()[0]
+            )
+        finally:
             conn.close()
-            if n:
-                return
-        time.sleep(0.005)
-    pytest.fail("ingest finished before it could be interrupted")
+    return None
+
+
+def _stopped_mid_ingest(
+    vault_root: Path, card: Path, total: int, batch: int
+) -> subprocess.Popen[str]:
+    """Start `zfjl ingest`, wait until its first batch is catalogued, then freeze it (SIGSTOP)
+    with at least two batches still to catalogue. A signal sent now is acted on as soon as it
+    is resumed, long before that work could be done: it lands mid-ingest, however loaded the
+    machine is. Should the ingest get too far before it is frozen, start again."""
+    for _ in range(3):
+        Vault.create(vault_root).close()
+        edit_vault_json(vault_root, ingest={"batch_files": batch})  # many batches to land in
+        proc = _start_ingest(vault_root, card)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _catalogued(vault_root):
+                proc.send_signal(signal.SIGSTOP)
+                done = _catalogued(vault_root)
+                if done is not None and done <= total - 2 * batch:
+                    return proc
+                break
+            time.sleep(0.005)
+        proc.kill()
+        proc.communicate(timeout=60)
+        shutil.rmtree(vault_root)
+    pytest.fail("the ingest finished three times before it could be interrupted")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig: int) -> None:
+    total = 400
     card = tmp_path / "card"
-    write_random_files(card, 800, 128 << 10)  # many files: many batches to land a signal in
+    write_random_files(card, total, 64 << 10)
     root = tmp_path / "vault"
-    Vault.create(root).close()
-    edit_vault_json(root, ingest={"batch_files": 64})  # many batches to land a signal in
-    proc = _start_ingest(root, card)
-    _wait_for_first_batch(root, proc)
+    proc = _stopped_mid_ingest(root, card, total, batch=32)
     proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
     _, stderr = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "中断" in stderr and "Traceback" not in stderr
     else:
         assert proc.returncode == -signal.SIGKILL
     with Vault.open(root) as v:
-        assert len(list_recordings(v, RecordingFilter())) < 800  # it really was mid-way
+        assert len(list_recordings(v, RecordingFilter())) < total  # it really was mid-way
     rerun = zfjl_run("--vault", str(root), "ingest", str(card), "--json")
     assert rerun.returncode == 0, rerun.stderr
     with Vault.open(root) as v:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from zfjl.bundle import BundleError, bundle_case, verify_bundle
 from zfjl.cases.store import get_case, import_case
 from zfjl.vault import Vault
 
-from .conftest import sqlite3_shell, zfjl_run
+from .conftest import CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -33,11 +34,38 @@ def sha256sum_check(bag: Path) -> subprocess.CompletedProcess[str]:
                           text=True)  # fmt: skip
 
 
+BAG = "CASE-2024-045-court"
+
+
+@pytest.fixture(scope="module")
+def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Path:
+    """Built once: the sample-cases vault after `bundle_case` for court, and that bag."""
+    base = tmp_path_factory.mktemp("bagged")
+    root = copy_vault(sample_cases_template, base / "vault")
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
+    return base
+
+
 @pytest.fixture
-def bag(sample_cases_vault: Vault, tmp_path: Path) -> Path:
-    out = tmp_path / "CASE-2024-045-court"
-    bundle_case(sample_cases_vault, "CASE-2024-045", out, purpose="court")
-    return out
+def sample_cases_vault(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sample_cases_template: Path,
+    bagged_template: Path,
+) -> Iterator[Vault]:
+    """The sample-cases vault; a test that also takes `bag` gets the vault that bag was made
+    from (its journal holds the bundle), as if `bag` had bundled it right here."""
+    src = bagged_template / "vault" if "bag" in request.fixturenames else sample_cases_template
+    v = Vault.open(copy_vault(src, tmp_path / "vault"), clock=fixed_clock(CASE_CLOCK))
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def bag(sample_cases_vault: Vault, bagged_template: Path, tmp_path: Path) -> Path:
+    """A court bundle of CASE-2024-045, this test's own copy (tests damage it)."""
+    return Path(shutil.copytree(bagged_template / BAG, tmp_path / BAG, symlinks=True))
 
 
 def test_bag_validates_with_standard_tools(bag: Path, sample_cases_vault: Vault) -> None:
