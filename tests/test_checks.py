@@ -20,7 +20,7 @@ from zfjl.errors import CaseError, CaseFormatError
 from zfjl.vault import Vault
 from zfjl.workdays import WorkdayCalendar
 
-from .conftest import zfjl_run
+from .conftest import copy_vault, zfjl_run
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.date(2024, 9, 2)
@@ -286,15 +286,24 @@ def test_cases_are_derived_from_the_journal(case_vault: Vault) -> None:
 
 
 # -- the command line -------------------------------------------------------------------------
-def _cli_vault(tmp_path: Path, case_dump: Path) -> dict[str, str]:
-    env = {"ZFJL_VAULT": str(tmp_path / "v")}
+@pytest.fixture(scope="module")
+def cli_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path) -> Path:
+    """Built once, by the command line: `zfjl init`, then `zfjl ingest` of the case footage."""
+    base = tmp_path_factory.mktemp("cli-vault")
+    env = {"ZFJL_VAULT": str(base / "v"), "HOME": str(base / "home")}
     zfjl_run("init", env=env, check=True)
     zfjl_run("ingest", str(case_dump), env=env, check=True)
-    return env
+    return base / "v"
 
 
-def test_check_command_exit_codes_and_json(tmp_path: Path, case_dump: Path) -> None:
-    env = _cli_vault(tmp_path, case_dump)
+@pytest.fixture
+def cli_env(tmp_path: Path, cli_vault_template: Path) -> dict[str, str]:
+    """ZFJL_VAULT naming this test's copy of that vault."""
+    return {"ZFJL_VAULT": str(copy_vault(cli_vault_template, tmp_path / "v"))}
+
+
+def test_check_command_exit_codes_and_json(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = cli_env
     zfjl_run("case", "import", str(SAMPLE_DIR / "penalty.yaml"), env=env, check=True)
     # Ingested today, recorded in 2024: art. 37 rightly reports late storage.
     proc = zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", "--json", env=env)
@@ -323,8 +332,8 @@ def test_check_command_exit_codes_and_json(tmp_path: Path, case_dump: Path) -> N
     )
 
 
-def test_case_commands_round_trip(tmp_path: Path, case_dump: Path) -> None:
-    env = _cli_vault(tmp_path, case_dump)
+def test_case_commands_round_trip(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = cli_env
     opened = zfjl_run("case", "open", "CASE-2024-099", "--kind", "处罚", "--cause", "乱张贴",
                       "--party", "王某", "--origin", "依职权", "--opened-at", "2024-05-06T09:00",
                       env=env)  # fmt: skip

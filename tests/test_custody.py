@@ -27,7 +27,7 @@ from zfjl.vault import Vault, merkle
 from zfjl.vault.checkpoint import append_checkpoint, check_external, leaves
 from zfjl.vault.verify import verify
 
-from .conftest import TZ, edit_vault_json, sqlite3_shell, zfjl_cli, zfjl_run
+from .conftest import TZ, copy_vault, edit_vault_json, sqlite3_shell, zfjl_cli, zfjl_run
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 MAR = dt.datetime(2024, 3, 10, 9, tzinfo=TZ)
@@ -62,26 +62,43 @@ def clock() -> Clock:
     return Clock(JAN)
 
 
+@pytest.fixture(scope="module")
+def aged_template(
+    tmp_path_factory: pytest.TempPathFactory, cards: dict[str, Path]
+) -> tuple[Path, dict[str, str]]:
+    """Built once: patrol recordings 7 months old (three: one linked, one held) and 5 months
+    old (one). Tests get a copy (`aged`)."""
+    clock = Clock(JAN)
+    root = tmp_path_factory.mktemp("aged") / "vault"
+    with Vault.create(root, clock=clock) as vault:
+        ingest(vault, cards["jan"])
+        clock.now = MAR
+        ingest(vault, cards["mar"])
+        by_name = {
+            r[1]: r[0] for r in vault.conn.execute("SELECT id, original_name FROM recordings")
+        }
+        ids = [by_name[n] for n in sorted(by_name)]
+        old, linked, held, young = ids
+        clock.now = MAR + dt.timedelta(days=1)
+        open_case(vault, {
+            "case": "CASE-2024-031", "kind": "处罚", "procedure": "一般", "cause": "占道经营",
+            "party": {"type": "个人", "name": "张三"}, "origin": "依职权", "opened_at": "2024-03-11T09:00",
+            "flags": {},
+        })  # fmt: skip
+        attach(vault, "CASE-2024-031", recordings=[linked], activity="现场检查")
+        place_hold(vault, held, "dispute", "当事人当场投诉")
+    return root, {"old": old, "linked": linked, "held": held, "young": young}
+
+
 @pytest.fixture
-def aged(tmp_path: Path, cards: dict[str, Path], clock: Clock) -> Iterator[dict[str, object]]:
-    """Patrol recordings 7 months old (three: one linked, one held) and 5 months old (one)."""
-    vault = Vault.create(tmp_path / "vault", clock=clock)
-    ingest(vault, cards["jan"])
-    clock.now = MAR
-    ingest(vault, cards["mar"])
-    by_name = {r[1]: r[0] for r in vault.conn.execute("SELECT id, original_name FROM recordings")}
-    ids = [by_name[n] for n in sorted(by_name)]
-    old, linked, held, young = ids
-    clock.now = MAR + dt.timedelta(days=1)
-    open_case(vault, {
-        "case": "CASE-2024-031", "kind": "处罚", "procedure": "一般", "cause": "占道经营",
-        "party": {"type": "个人", "name": "张三"}, "origin": "依职权", "opened_at": "2024-03-11T09:00",
-        "flags": {},
-    })  # fmt: skip
-    attach(vault, "CASE-2024-031", recordings=[linked], activity="现场检查")
-    place_hold(vault, held, "dispute", "当事人当场投诉")
+def aged(
+    tmp_path: Path, aged_template: tuple[Path, dict[str, str]], clock: Clock
+) -> Iterator[dict[str, object]]:
+    """This test's copy of the aged vault, on `clock`, which now says August."""
+    template, ids = aged_template
     clock.now = AUG
-    yield {"vault": vault, "old": old, "linked": linked, "held": held, "young": young}
+    vault = Vault.open(copy_vault(template, tmp_path / "vault"), clock=clock)
+    yield {"vault": vault, **ids}
     vault.close()
 
 
