@@ -1,12 +1,25 @@
-"""Shared fixtures: real ffmpeg/exiftool media, real vaults in tmp_path, a fixed trusted clock."""
+"""Shared fixtures: real ffmpeg/exiftool media, real vaults in tmp_path, a fixed trusted clock.
+
+Expensive state (a vault holding the sample footage, the sample cases imported) is built once
+per session into a template folder and copied into each test's tmp_path, so every test still
+gets a vault of its own to change. `zfjl_run` runs the command line in this process;
+`zfjl_cli` runs it as a child process, for what only a process shows (signals, a child's
+environment, cron's view of a run, locks between processes).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,24 +82,62 @@ def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+CASE_CLOCK = dt.datetime(2024, 5, 7, 9, tzinfo=TZ)  # the day after the first case recording
+
+
+def copy_vault(src: Path, dest: Path) -> Path:
+    """Copy a closed vault (a folder: vault.json, objects/, catalog.db, keys/, tmp/).
+
+    Everything is copied, -wal/-shm included should a connection still be open somewhere:
+    a consistent copy either way. Objects stay 0444 (copy2 keeps modes and mtimes); they get
+    new inodes, as after a restore from backup.
+    """
+    gc.collect()  # a Vault the command line left to the garbage collector closes its catalog
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def case_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path) -> Path:
+    """Built once: a vault holding the case footage, stored on time. Copy it, never open it."""
+    root = tmp_path_factory.mktemp("case-vault") / "vault"
+    with init_vault(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        ingest(v, case_dump)
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_cases_template(
+    tmp_path_factory: pytest.TempPathFactory, case_vault_template: Path
+) -> Path:
+    """Built once: the case vault with the three sample cases imported."""
+    from zfjl.cases.io import read_case_file
+    from zfjl.cases.store import import_case
+
+    root = copy_vault(case_vault_template, tmp_path_factory.mktemp("sample-cases") / "vault")
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        for name in ("penalty", "demolition", "licensing"):
+            import_case(v, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
+    return root
+
+
 @pytest.fixture
-def case_vault(tmp_path: Path, case_dump: Path) -> Iterator[Vault]:
+def case_vault(tmp_path: Path, case_vault_template: Path) -> Iterator[Vault]:
     """A vault holding that footage, stored on time (the day after the first recording)."""
-    v = init_vault(tmp_path / "vault", clock=fixed_clock(dt.datetime(2024, 5, 7, 9, tzinfo=TZ)))
-    ingest(v, case_dump)
+    v = Vault.open(
+        copy_vault(case_vault_template, tmp_path / "vault"), clock=fixed_clock(CASE_CLOCK)
+    )
     yield v
     v.close()
 
 
 @pytest.fixture
-def sample_cases_vault(case_vault: Vault) -> Vault:
+def sample_cases_vault(tmp_path: Path, sample_cases_template: Path) -> Iterator[Vault]:
     """case_vault with the three sample cases imported."""
-    from zfjl.cases.io import read_case_file
-    from zfjl.cases.store import import_case
-
-    for name in ("penalty", "demolition", "licensing"):
-        import_case(case_vault, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
-    return case_vault
+    root = copy_vault(sample_cases_template, tmp_path / "vault")
+    v = Vault.open(root, clock=fixed_clock(CASE_CLOCK))
+    yield v
+    v.close()
 
 
 @pytest.fixture
@@ -127,6 +178,125 @@ def zfjl_cli(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"zfjl {args} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+@contextlib.contextmanager
+def _fd_redirected(fd: int, target: int) -> Iterator[None]:
+    saved = os.dup(fd)
+    try:
+        os.dup2(target, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _text_stream(fd: int, mode: str) -> io.TextIOWrapper:
+    raw = io.FileIO(os.dup(fd), mode)
+    return io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+
+
+@contextlib.contextmanager
+def _bound_consoles(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> Iterator[None]:
+    """Point rich Consoles of zfjl.cli's modules that were bound at import to the then-current
+    sys.stdout/sys.stderr (`Console(file=sys.stdout)`) at the captured streams for the call.
+    Consoles created without a file resolve sys.stdout/sys.stderr as they print: left alone."""
+    from rich.console import Console
+
+    outs = {id(sys.stdout), id(sys.__stdout__)}
+    errs = {id(sys.stderr), id(sys.__stderr__)}
+    rebound: list[tuple[Console, object]] = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "zfjl.cli" or name.startswith("zfjl.cli.")):
+            continue
+        for value in list(vars(module).values()):
+            bound = getattr(value, "_file", None) if isinstance(value, Console) else None
+            if bound is not None and id(bound) in outs | errs:
+                rebound.append((value, bound))
+                value.file = stdout if id(bound) in outs else stderr
+    try:
+        yield
+    finally:
+        for console, bound in rebound:
+            console.file = bound  # type: ignore[assignment]
+
+
+def zfjl_run(
+    *args: str, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `zfjl ARGS` in this process: `zfjl.cli.main(list(args))`, seen as `zfjl_cli` sees
+    the child: exit code, stdout and stderr as text (UTF-8), same CompletedProcess type.
+
+    It depends only on `zfjl.cli.main(argv) -> int`, not on where the CLI's consoles live.
+    Output is captured at two levels at once, onto the same two temporary files:
+    - file descriptors: 0 is /dev/null, 1 and 2 are the files (os.dup2), as the child's
+      stdin=DEVNULL and pipes. Whatever reaches fd 1/2 (a tool the command starts, C code) is
+      caught, and rich finds no terminal on any standard fd: 80 columns, no colour, no live
+      progress bar, exactly as in the child.
+    - sys.stdin/stdout/stderr: text streams over those same descriptors, so Python-level
+      writes (sys.stdout.write, print, click.echo, rich Consoles that resolve sys.stdout when
+      they print) land in the same files, in order. A Console bound at import to the
+      then-current sys.stdout/stderr is pointed at them for the call (`_bound_consoles`).
+    Around the call: `env` overrides os.environ, sys.argv is ["zfjl", *args] and the SIGTERM
+    handler main() installs is put back. SystemExit becomes the return code; any other
+    exception escaping main() (ZFJL_DEBUG) propagates to the test.
+
+    Main thread only (main() installs a signal handler). Use `zfjl_cli` instead to test
+    signals, a child's environment (PATH), cron's view of a process, or locks between
+    processes.
+    """
+    assert threading.current_thread() is threading.main_thread(), "zfjl_run: main thread only"
+    argv = list(args)
+    saved_env = {name: os.environ.get(name) for name in env or {}}
+    saved_argv, saved_sigterm = sys.argv, signal.getsignal(signal.SIGTERM)
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    with contextlib.ExitStack() as stack:
+        out_file = stack.enter_context(tempfile.TemporaryFile())
+        err_file = stack.enter_context(tempfile.TemporaryFile())
+        devnull = stack.enter_context(open(os.devnull, "rb"))
+        for stream in saved_streams[1:]:
+            with contextlib.suppress(Exception):
+                stream.flush()
+        stack.enter_context(_fd_redirected(0, devnull.fileno()))
+        stack.enter_context(_fd_redirected(1, out_file.fileno()))
+        stack.enter_context(_fd_redirected(2, err_file.fileno()))
+        stdin, stdout, stderr = _text_stream(0, "r"), _text_stream(1, "w"), _text_stream(2, "w")
+        for stream in (stdin, stdout, stderr):
+            stack.callback(stream.close)
+        try:
+            os.environ.update(env or {})
+            sys.argv = ["zfjl", *argv]
+            sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+            with _bound_consoles(stdout, stderr):
+                from zfjl.cli import main
+
+                try:
+                    returncode = main(argv)
+                except SystemExit as exc:
+                    code = exc.code
+                    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+                stdout.flush()
+                stderr.flush()
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved_streams
+            sys.argv = saved_argv
+            signal.signal(signal.SIGTERM, saved_sigterm)
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        out_file.seek(0)
+        err_file.seek(0)
+        proc = subprocess.CompletedProcess(
+            ["zfjl", *argv],
+            returncode,
+            out_file.read().decode("utf-8"),
+            err_file.read().decode("utf-8"),
+        )
     if check and proc.returncode != 0:
         raise AssertionError(f"zfjl {args} failed ({proc.returncode}): {proc.stderr}")
     return proc

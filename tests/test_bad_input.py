@@ -21,16 +21,17 @@ import pytest
 from zfjl.errors import DiskFull, SourceError
 from zfjl.ingest import ingest
 from zfjl.vault import Vault
+from zfjl.vault.objects import hash_path
 from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, tree_digest, write_random_files, zfjl_cli
+from .conftest import edit_vault_json, tree_digest, write_random_files, zfjl_cli, zfjl_run
 
 
 def test_missing_source_path(vault: Vault, tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="找不到要入库的文件夹"):
         ingest(vault, tmp_path / "no-such-card")
-    proc = zfjl_cli("--vault", str(vault.root), "ingest", str(tmp_path / "no-such-card"))
+    proc = zfjl_run("--vault", str(vault.root), "ingest", str(tmp_path / "no-such-card"))
     assert proc.returncode == 4
     assert proc.stderr.strip().startswith("错误：找不到要入库的文件夹")
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -172,22 +173,26 @@ def small_tmpfs(where: Path, size: str) -> Iterator[Path]:
 
 def test_disk_full_mid_ingest_then_the_next_run_completes(tmp_path: Path) -> None:
     card = tmp_path / "card"
-    write_random_files(card, 8, 1 << 20)
+    # Files are stored smallest first, three at a time: the small one is complete long before
+    # the big ones fill the disk, so the run always has something to catalogue when it stops
+    # (with eight equal files a starved first worker could be the one to hit ENOSPC).
+    write_random_files(card, 1, 4096, prefix="SMALL")
+    write_random_files(card, 7, 1 << 20)
     before = tree_digest(card)
     with small_tmpfs(tmp_path / "small", "4m") as mnt:
         root = mnt / "vault"
         Vault.create(root).close()
-        proc = zfjl_cli("--vault", str(root), "ingest", str(card))
+        proc = zfjl_run("--vault", str(root), "ingest", str(card))
         assert proc.returncode == 6, proc.stderr
         assert "磁盘空间不足" in proc.stderr and "Traceback" not in proc.stderr
         assert list((root / "tmp").iterdir()) == []  # no half object anywhere
         with Vault.open(root) as v:
             stored = len(list_recordings(v, RecordingFilter()))
             assert 0 < stored < 8
-            for oid, path in v.objects.iter_oids():
-                assert oid is not None and path.stat().st_size == 1 << 20
+            for oid, path in v.objects.iter_oids():  # each stored object is whole
+                assert oid is not None and hash_path(path).blake3 == oid
         subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
-        proc = zfjl_cli("--vault", str(root), "ingest", str(card))
+        proc = zfjl_run("--vault", str(root), "ingest", str(card))
         assert proc.returncode == 0, proc.stderr
         with Vault.open(root) as v:
             assert len(list_recordings(v, RecordingFilter())) == 8
@@ -214,37 +219,61 @@ def _start_ingest(vault_root: Path, card: Path) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_first_batch(vault_root: Path, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(sqlite3.Error):
-            conn = sqlite3.connect(vault_root / "catalog.db", timeout=1)
-            n = conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.add'").fetchone()[0]
+def _catalogued(vault_root: Path) -> int | None:
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(vault_root / "catalog.db", timeout=1)
+        try:
+            return int(
+                conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.add'").fetchone()[0]
+            )
+        finally:
             conn.close()
-            if n:
-                return
-        time.sleep(0.005)
-    pytest.fail("ingest finished before it could be interrupted")
+    return None
+
+
+def _stopped_mid_ingest(
+    vault_root: Path, card: Path, total: int, batch: int
+) -> subprocess.Popen[str]:
+    """Start `zfjl ingest`, wait until its first batch is catalogued, then freeze it (SIGSTOP)
+    with at least two batches still to catalogue. A signal sent now is acted on as soon as it
+    is resumed, long before that work could be done: it lands mid-ingest, however loaded the
+    machine is. Should the ingest get too far before it is frozen, start again."""
+    for _ in range(3):
+        Vault.create(vault_root).close()
+        edit_vault_json(vault_root, ingest={"batch_files": batch})  # many batches to land in
+        proc = _start_ingest(vault_root, card)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _catalogued(vault_root):
+                proc.send_signal(signal.SIGSTOP)
+                done = _catalogued(vault_root)
+                if done is not None and done <= total - 2 * batch:
+                    return proc
+                break
+            time.sleep(0.005)
+        proc.kill()
+        proc.communicate(timeout=60)
+        shutil.rmtree(vault_root)
+    pytest.fail("the ingest finished three times before it could be interrupted")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig: int) -> None:
+    total = 400
     card = tmp_path / "card"
-    write_random_files(card, 800, 128 << 10)  # many files: many batches to land a signal in
+    write_random_files(card, total, 64 << 10)
     root = tmp_path / "vault"
-    Vault.create(root).close()
-    edit_vault_json(root, ingest={"batch_files": 64})  # many batches to land a signal in
-    proc = _start_ingest(root, card)
-    _wait_for_first_batch(root, proc)
+    proc = _stopped_mid_ingest(root, card, total, batch=32)
     proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
     _, stderr = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "中断" in stderr and "Traceback" not in stderr
     else:
         assert proc.returncode == -signal.SIGKILL
     with Vault.open(root) as v:
-        assert len(list_recordings(v, RecordingFilter())) < 800  # it really was mid-way
-    rerun = zfjl_cli("--vault", str(root), "ingest", str(card), "--json")
+        assert len(list_recordings(v, RecordingFilter())) < total  # it really was mid-way
+    rerun = zfjl_run("--vault", str(root), "ingest", str(card), "--json")
     assert rerun.returncode == 0, rerun.stderr
     with Vault.open(root) as v:
         rows = list_recordings(v, RecordingFilter())
@@ -284,6 +313,7 @@ def _path_without(tool: str, tmp_path: Path) -> str:
 def test_missing_tool_names_the_package(
     vault: Vault, dump: Path, tmp_path: Path, tool: str, package: str
 ) -> None:
+    # A child process: the command must find its tools on the PATH it was started with.
     proc = zfjl_cli(
         "--vault", str(vault.root), "ingest", str(dump), env={"PATH": _path_without(tool, tmp_path)}
     )

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from zfjl.bundle import BundleError, bundle_case, verify_bundle
 from zfjl.cases.store import get_case, import_case
 from zfjl.vault import Vault, events
 
-from .conftest import sqlite3_shell, zfjl_cli
+from .conftest import CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -33,11 +34,38 @@ def sha256sum_check(bag: Path) -> subprocess.CompletedProcess[str]:
                           text=True)  # fmt: skip
 
 
+BAG = "CASE-2024-045-court"
+
+
+@pytest.fixture(scope="module")
+def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Path:
+    """Built once: the sample-cases vault after `bundle_case` for court, and that bag."""
+    base = tmp_path_factory.mktemp("bagged")
+    root = copy_vault(sample_cases_template, base / "vault")
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
+    return base
+
+
 @pytest.fixture
-def bag(sample_cases_vault: Vault, tmp_path: Path) -> Path:
-    out = tmp_path / "CASE-2024-045-court"
-    bundle_case(sample_cases_vault, "CASE-2024-045", out, purpose="court")
-    return out
+def sample_cases_vault(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sample_cases_template: Path,
+    bagged_template: Path,
+) -> Iterator[Vault]:
+    """The sample-cases vault; a test that also takes `bag` gets the vault that bag was made
+    from (its journal holds the bundle), as if `bag` had bundled it right here."""
+    src = bagged_template / "vault" if "bag" in request.fixturenames else sample_cases_template
+    v = Vault.open(copy_vault(src, tmp_path / "vault"), clock=fixed_clock(CASE_CLOCK))
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def bag(sample_cases_vault: Vault, bagged_template: Path, tmp_path: Path) -> Path:
+    """A court bundle of CASE-2024-045, this test's own copy (tests damage it)."""
+    return Path(shutil.copytree(bagged_template / BAG, tmp_path / BAG, symlinks=True))
 
 
 def test_bag_validates_with_standard_tools(bag: Path, sample_cases_vault: Vault) -> None:
@@ -115,7 +143,7 @@ def test_one_changed_byte_is_caught_and_named_by_all_three(
     assert check.returncode != 0 and f"{victim}: FAILED" in check.stdout
     report = verify_bundle(bag, sample_cases_vault)
     assert victim in {f.file for f in report.findings}
-    cli = zfjl_cli("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(sample_cases_vault.root)})
+    cli = zfjl_run("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(sample_cases_vault.root)})
     assert cli.returncode == 1 and victim in cli.stdout
 
 
@@ -219,13 +247,13 @@ def test_never_overwrites_and_errors_are_clear(
         bundle_case(sample_cases_vault, "CASE-2024-045", bag, purpose="court")
     assert (bag / "manifest-sha256.txt").read_bytes() == before
     env = {"ZFJL_VAULT": str(sample_cases_vault.root)}
-    bad = zfjl_cli(
+    bad = zfjl_run(
         "bundle", "CASE-2024-045", "--purpose", "party", "-o", str(tmp_path / "x"), env=env
     )
     assert bad.returncode == 2 and "--purpose" in bad.stderr
-    missing = zfjl_cli("bundle", "verify", str(tmp_path / "nothing"), env=env)
+    missing = zfjl_run("bundle", "verify", str(tmp_path / "nothing"), env=env)
     assert missing.returncode == 4 and "找不到案件包" in missing.stderr
-    no_vault = zfjl_cli("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(tmp_path / "none")})
+    no_vault = zfjl_run("bundle", "verify", str(bag), env={"ZFJL_VAULT": str(tmp_path / "none")})
     assert no_vault.returncode == 0 and "完好" in no_vault.stdout
 
 
@@ -392,7 +420,7 @@ def test_a_paper_checkpoint_of_another_vault_or_newer_than_the_bag(
     newer = append_checkpoint(sample_cases_vault)[0].text
     report = verify_bundle(bag, sample_cases_vault, newer)
     assert [f.code for f in report.findings] == ["checkpoint_newer"] and report.ok
-    cli = zfjl_cli("--vault", str(sample_cases_vault.root), "bundle", "verify", str(bag),
+    cli = zfjl_run("--vault", str(sample_cases_vault.root), "bundle", "verify", str(bag),
                    "--checkpoint", str(_write(tmp_path / "paper.txt", newer)))  # fmt: skip
     assert cli.returncode == 0 and "晚于案件包" in cli.stdout
 

@@ -20,7 +20,7 @@ from zfjl.errors import CaseError, CaseFormatError
 from zfjl.vault import Vault
 from zfjl.workdays import WorkdayCalendar
 
-from .conftest import zfjl_cli
+from .conftest import copy_vault, zfjl_run
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.date(2024, 9, 2)
@@ -286,23 +286,32 @@ def test_cases_are_derived_from_the_journal(case_vault: Vault) -> None:
 
 
 # -- the command line -------------------------------------------------------------------------
-def _cli_vault(tmp_path: Path, case_dump: Path) -> dict[str, str]:
-    env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_cli("init", env=env, check=True)
-    zfjl_cli("ingest", str(case_dump), env=env, check=True)
-    return env
+@pytest.fixture(scope="module")
+def cli_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path) -> Path:
+    """Built once, by the command line: `zfjl init`, then `zfjl ingest` of the case footage."""
+    base = tmp_path_factory.mktemp("cli-vault")
+    env = {"ZFJL_VAULT": str(base / "v"), "HOME": str(base / "home")}
+    zfjl_run("init", env=env, check=True)
+    zfjl_run("ingest", str(case_dump), env=env, check=True)
+    return base / "v"
 
 
-def test_check_command_exit_codes_and_json(tmp_path: Path, case_dump: Path) -> None:
-    env = _cli_vault(tmp_path, case_dump)
-    zfjl_cli("case", "import", str(SAMPLE_DIR / "penalty.yaml"), env=env, check=True)
+@pytest.fixture
+def cli_env(tmp_path: Path, cli_vault_template: Path) -> dict[str, str]:
+    """ZFJL_VAULT naming this test's copy of that vault."""
+    return {"ZFJL_VAULT": str(copy_vault(cli_vault_template, tmp_path / "v"))}
+
+
+def test_check_command_exit_codes_and_json(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = cli_env
+    zfjl_run("case", "import", str(SAMPLE_DIR / "penalty.yaml"), env=env, check=True)
     # Ingested today, recorded in 2024: art. 37 rightly reports late storage.
-    proc = zfjl_cli("check", "CASE-2024-031", "--as-of", "2024-09-02", "--json", env=env)
+    proc = zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", "--json", env=env)
     assert proc.returncode == 11
     report = json.loads(proc.stdout)
     failed = [f for f in report["findings"] if f["status"] == "fail"]
     assert [(f["rule"], f["article"]) for f in failed] == [("R37-stored-in-time", "第三十七条")]
-    text = zfjl_cli("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).stdout
+    text = zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).stdout
     for stage in ("程序启动", "调查取证", "审查决定", "送达执行", "归档管理"):
         assert stage in text
     assert "✘ 第三十七条" in text and "整改：" in text and "✘ 不符合" in text
@@ -311,11 +320,11 @@ def test_check_command_exit_codes_and_json(tmp_path: Path, case_dump: Path) -> N
     override.mkdir()
     (override / "local.yaml").write_text("pack: 本局\nrules:\n  - {id: R37-stored-in-time, severity: warning}\n",
                                          encoding="utf-8")  # fmt: skip
-    assert zfjl_cli("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).returncode == 10
+    assert zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).returncode == 10
     (override / "local.yaml").write_text("pack: 本局\nrules:\n  - {id: R37-stored-in-time, disabled: true}\n",
                                          encoding="utf-8")  # fmt: skip
-    assert zfjl_cli("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).returncode == 0
-    summary = zfjl_cli("check", "--all", "--archived", "--as-of", "2024-09-02", env=env)
+    assert zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).returncode == 0
+    summary = zfjl_run("check", "--all", "--archived", "--as-of", "2024-09-02", env=env)
     assert (
         summary.returncode == 0
         and "CASE-2024-031" in summary.stdout
@@ -323,41 +332,41 @@ def test_check_command_exit_codes_and_json(tmp_path: Path, case_dump: Path) -> N
     )
 
 
-def test_case_commands_round_trip(tmp_path: Path, case_dump: Path) -> None:
-    env = _cli_vault(tmp_path, case_dump)
-    opened = zfjl_cli("case", "open", "CASE-2024-099", "--kind", "处罚", "--cause", "乱张贴",
+def test_case_commands_round_trip(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = cli_env
+    opened = zfjl_run("case", "open", "CASE-2024-099", "--kind", "处罚", "--cause", "乱张贴",
                       "--party", "王某", "--origin", "依职权", "--opened-at", "2024-05-06T09:00",
                       env=env)  # fmt: skip
     assert opened.returncode == 0, opened.stderr
-    again = zfjl_cli("case", "open", "CASE-2024-099", "--kind", "处罚", "--cause", "乱张贴",
+    again = zfjl_run("case", "open", "CASE-2024-099", "--kind", "处罚", "--cause", "乱张贴",
                      "--party", "王某", "--origin", "依职权", env=env)  # fmt: skip
     assert again.returncode == 4 and "已存在" in again.stderr
     doc = tmp_path / "doc.yaml"
     doc.write_text("id: d-start\ntype: 立案审批表\ndate: 2024-05-06T09:00\n"
                    "fields: {启动原因: 巡查发现}\n", encoding="utf-8")  # fmt: skip
-    assert zfjl_cli("case", "doc", "CASE-2024-099", str(doc), env=env).returncode == 0
-    attached = zfjl_cli("attach", "CASE-2024-099", "--device", "DSJ01", "--from", "2024-05-06T10:00",
+    assert zfjl_run("case", "doc", "CASE-2024-099", str(doc), env=env).returncode == 0
+    attached = zfjl_run("attach", "CASE-2024-099", "--device", "DSJ01", "--from", "2024-05-06T10:00",
                         "--to", "2024-05-06T11:00", "--activity", "现场检查", "--proves", "张贴现场",
                         "--json", env=env)  # fmt: skip
     assert attached.returncode == 0, attached.stderr
     assert json.loads(attached.stdout)[0]["kind"] == "video"
     exported = tmp_path / "out.yaml"
-    zfjl_cli("case", "export", "CASE-2024-099", "-o", str(exported), env=env, check=True)
-    reimported = zfjl_cli("case", "import", str(exported), "--json", env=env)
+    zfjl_run("case", "export", "CASE-2024-099", "-o", str(exported), env=env, check=True)
+    reimported = zfjl_run("case", "import", str(exported), "--json", env=env)
     assert reimported.returncode == 0, reimported.stderr
-    shown = json.loads(zfjl_cli("case", "show", "CASE-2024-099", "--json", env=env).stdout)
+    shown = json.loads(zfjl_run("case", "show", "CASE-2024-099", "--json", env=env).stdout)
     assert shown["documents"][0]["type"] == "立案审批表" and len(shown["media"]) == 1
-    assert zfjl_cli("case", "status", "CASE-2024-099", "已结案", env=env).returncode == 0
-    assert zfjl_cli("case", "status", "CASE-2024-099", "结了", env=env).returncode == 2
-    history = json.loads(zfjl_cli("case", "history", "CASE-2024-099", "--json", env=env).stdout)
+    assert zfjl_run("case", "status", "CASE-2024-099", "已结案", env=env).returncode == 0
+    assert zfjl_run("case", "status", "CASE-2024-099", "结了", env=env).returncode == 2
+    history = json.loads(zfjl_run("case", "history", "CASE-2024-099", "--json", env=env).stdout)
     kinds = [e["kind"] for e in history]
     assert kinds == ["case.open", "case.document", "case.attach", "case.import", "case.status"]
     rec = shown["media"][0]["recording"]
-    linked = json.loads(zfjl_cli("show", rec, "--json", env=env).stdout)["cases"]
+    linked = json.loads(zfjl_run("show", rec, "--json", env=env).stdout)["cases"]
     assert linked == [{"case_id": "CASE-2024-099", "activity": "现场检查", "document": ""}]
-    listed = json.loads(zfjl_cli("case", "ls", "--json", env=env).stdout)
+    listed = json.loads(zfjl_run("case", "ls", "--json", env=env).stdout)
     assert [(c["id"], c["status"]) for c in listed] == [("CASE-2024-099", "已结案")]
-    check = zfjl_cli("check", "CASE-2024-099", "--json", env=env)
+    check = zfjl_run("check", "CASE-2024-099", "--json", env=env)
     assert check.returncode == 11  # a bare case: many requirements are missing
     fails = {f["rule"] for f in json.loads(check.stdout)["findings"] if f["status"] == "fail"}
     assert {"R10-start-approval-content", "R19-final-report"} <= fails
@@ -376,22 +385,22 @@ def test_case_commands_round_trip(tmp_path: Path, case_dump: Path) -> None:
 )
 def test_case_errors_are_one_line(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_cli("init", env=env, check=True)
-    proc = zfjl_cli(*args, env=env)
+    zfjl_run("init", env=env, check=True)
+    proc = zfjl_run(*args, env=env)
     assert proc.returncode == code, proc.stderr
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_import_of_a_malformed_file_from_the_command_line(tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_cli("init", env=env, check=True)
+    zfjl_run("init", env=env, check=True)
     bad = tmp_path / "bad.yaml"
     bad.write_text(sample_text("licensing").replace("type: 受理通知书", "type: 接收通知"), "utf-8")
-    proc = zfjl_cli("case", "import", str(bad), env=env)
+    proc = zfjl_run("case", "import", str(bad), env=env)
     assert (
         proc.returncode == 4 and "未知的文书类型 '接收通知'" in proc.stderr and "行" in proc.stderr
     )
-    assert json.loads(zfjl_cli("case", "ls", "--json", env=env).stdout) == []
+    assert json.loads(zfjl_run("case", "ls", "--json", env=env).stdout) == []
 
 
 def test_rules_commands(capsys) -> None:  # type: ignore[no-untyped-def]

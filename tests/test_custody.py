@@ -28,7 +28,7 @@ from zfjl.vault.checkpoint import append_checkpoint, check_external, leaves
 from zfjl.vault.setup import init_vault
 from zfjl.vault.verify import verify
 
-from .conftest import TZ, edit_vault_json, sqlite3_shell, zfjl_cli
+from .conftest import TZ, copy_vault, edit_vault_json, sqlite3_shell, zfjl_cli, zfjl_run
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 MAR = dt.datetime(2024, 3, 10, 9, tzinfo=TZ)
@@ -63,26 +63,43 @@ def clock() -> Clock:
     return Clock(JAN)
 
 
+@pytest.fixture(scope="module")
+def aged_template(
+    tmp_path_factory: pytest.TempPathFactory, cards: dict[str, Path]
+) -> tuple[Path, dict[str, str]]:
+    """Built once: patrol recordings 7 months old (three: one linked, one held) and 5 months
+    old (one). Tests get a copy (`aged`)."""
+    clock = Clock(JAN)
+    root = tmp_path_factory.mktemp("aged") / "vault"
+    with init_vault(root, clock=clock) as vault:
+        ingest(vault, cards["jan"])
+        clock.now = MAR
+        ingest(vault, cards["mar"])
+        by_name = {
+            r[1]: r[0] for r in vault.conn.execute("SELECT id, original_name FROM recordings")
+        }
+        ids = [by_name[n] for n in sorted(by_name)]
+        old, linked, held, young = ids
+        clock.now = MAR + dt.timedelta(days=1)
+        open_case(vault, {
+            "case": "CASE-2024-031", "kind": "处罚", "procedure": "一般", "cause": "占道经营",
+            "party": {"type": "个人", "name": "张三"}, "origin": "依职权", "opened_at": "2024-03-11T09:00",
+            "flags": {},
+        })  # fmt: skip
+        attach(vault, "CASE-2024-031", recordings=[linked], activity="现场检查")
+        place_hold(vault, held, "dispute", "当事人当场投诉")
+    return root, {"old": old, "linked": linked, "held": held, "young": young}
+
+
 @pytest.fixture
-def aged(tmp_path: Path, cards: dict[str, Path], clock: Clock) -> Iterator[dict[str, object]]:
-    """Patrol recordings 7 months old (three: one linked, one held) and 5 months old (one)."""
-    vault = init_vault(tmp_path / "vault", clock=clock)
-    ingest(vault, cards["jan"])
-    clock.now = MAR
-    ingest(vault, cards["mar"])
-    by_name = {r[1]: r[0] for r in vault.conn.execute("SELECT id, original_name FROM recordings")}
-    ids = [by_name[n] for n in sorted(by_name)]
-    old, linked, held, young = ids
-    clock.now = MAR + dt.timedelta(days=1)
-    open_case(vault, {
-        "case": "CASE-2024-031", "kind": "处罚", "procedure": "一般", "cause": "占道经营",
-        "party": {"type": "个人", "name": "张三"}, "origin": "依职权", "opened_at": "2024-03-11T09:00",
-        "flags": {},
-    })  # fmt: skip
-    attach(vault, "CASE-2024-031", recordings=[linked], activity="现场检查")
-    place_hold(vault, held, "dispute", "当事人当场投诉")
+def aged(
+    tmp_path: Path, aged_template: tuple[Path, dict[str, str]], clock: Clock
+) -> Iterator[dict[str, object]]:
+    """This test's copy of the aged vault, on `clock`, which now says August."""
+    template, ids = aged_template
     clock.now = AUG
-    yield {"vault": vault, "old": old, "linked": linked, "held": held, "young": young}
+    vault = Vault.open(copy_vault(template, tmp_path / "vault"), clock=clock)
+    yield {"vault": vault, **ids}
     vault.close()
 
 
@@ -433,32 +450,33 @@ def test_cli_sweep_is_quiet_for_cron_and_exit_codes_are_documented(
 ) -> None:
     vault = aged["vault"]
     env = {"ZFJL_VAULT": str(vault.root)}
-    dry = zfjl_cli("sweep", "--as-of", "2024-08-15", "--json", env=env, check=True)
+    dry = zfjl_run("sweep", "--as-of", "2024-08-15", "--json", env=env, check=True)
     assert [i["id"] for i in json.loads(dry.stdout)["due"]] == [aged["old"]]
-    refused = zfjl_cli("sweep", "--execute", env=env)
+    refused = zfjl_run("sweep", "--execute", env=env)
     assert (
         refused.returncode == 8 and "批准" in refused.stderr and "Traceback" not in refused.stderr
     )
     pdf = tmp_path / "清册.pdf"
-    done = zfjl_cli("sweep", "--execute", "--approval-no", "城管销〔2024〕3号", "--pdf", str(pdf),
+    done = zfjl_run("sweep", "--execute", "--approval-no", "城管销〔2024〕3号", "--pdf", str(pdf),
                     env=env, check=True)  # fmt: skip
     # The command runs on today's clock: both unlinked, unheld recordings are long due.
     assert "已销毁：2 件" in done.stdout and pdf.read_bytes().startswith(b"%PDF")
     assert all(vault.objects.exists(aged[k]) for k in ("linked", "held"))
+    # What cron mails is the whole process's output: a child process, not an in-process call.
     quiet = zfjl_cli(
         "sweep", "--execute", "--approval-no", "城管销〔2024〕3号", env=env, check=True
     )
     assert quiet.stdout == "" and quiet.stderr == ""
-    log = zfjl_cli("log", aged["old"][:12], "--json", env=env, check=True)
+    log = zfjl_run("log", aged["old"][:12], "--json", env=env, check=True)
     assert json.loads(log.stdout)["entries"][-1]["what"] == "按期销毁"
-    denied = zfjl_cli("view", aged["held"][:12], env=env)
+    denied = zfjl_run("view", aged["held"][:12], env=env)
     assert denied.returncode == 8 and "拒绝查阅" in denied.stderr
-    cp = zfjl_cli("checkpoint", env=env, check=True)
+    cp = zfjl_run("checkpoint", env=env, check=True)
     (tmp_path / "cp.txt").write_text(cp.stdout, encoding="utf-8")
-    ok = zfjl_cli("checkpoint", "--verify", str(tmp_path / "cp.txt"), env=env)
+    ok = zfjl_run("checkpoint", "--verify", str(tmp_path / "cp.txt"), env=env)
     assert ok.returncode == 0 and "检查点有效" in ok.stdout
     pdf_log = tmp_path / "log.pdf"
-    zfjl_cli("log", "CASE-2024-031", "--pdf", str(pdf_log), env=env, check=True)
+    zfjl_run("log", "CASE-2024-031", "--pdf", str(pdf_log), env=env, check=True)
     assert pdf_log.read_bytes().startswith(b"%PDF")
 
 
@@ -492,33 +510,33 @@ def test_cli_hold_grant_export_and_device_listings(aged: dict, tmp_path: Path) -
     """The thin commands around the library: each prints, lists and exits as documented."""
     vault = aged["vault"]
     env = {"ZFJL_VAULT": str(vault.root)}
-    holds = json.loads(zfjl_cli("hold", "ls", "--json", env=env, check=True).stdout)
+    holds = json.loads(zfjl_run("hold", "ls", "--json", env=env, check=True).stdout)
     assert [h["target"] for h in holds] == [aged["held"]]
-    placed = zfjl_cli("hold", "CASE-2024-031", "--reason", "incident", env=env, check=True)
+    placed = zfjl_run("hold", "CASE-2024-031", "--reason", "incident", env=env, check=True)
     assert "群体性事件" in placed.stdout
-    (hold_id,) = [h["id"] for h in json.loads(zfjl_cli("hold", "ls", "--json", env=env).stdout)
+    (hold_id,) = [h["id"] for h in json.loads(zfjl_run("hold", "ls", "--json", env=env).stdout)
                   if h["target"] == "CASE-2024-031"]  # fmt: skip
-    refused = zfjl_cli("hold", "--release", hold_id, env=env)
+    refused = zfjl_run("hold", "--release", hold_id, env=env)
     assert refused.returncode == 2 and "批准文号" in refused.stderr
-    zfjl_cli("hold", "--release", hold_id, "--approval-no", "城管〔2026〕1号", env=env, check=True)
-    granted = json.loads(zfjl_cli(
+    zfjl_run("hold", "--release", hold_id, "--approval-no", "城管〔2026〕1号", env=env, check=True)
+    granted = json.loads(zfjl_run(
         "grant", vault.actor, "--case", "CASE-2024-031", "--scope", "copy", "--approved-by", "王局长",
         "--approval-no", "局批〔2026〕2号", "--until", "2099-12-31", "--json", env=env, check=True).stdout)  # fmt: skip
     assert granted["scope"] == "copy" and granted["id"].startswith("G-")
     out = tmp_path / "copies"
-    exported = zfjl_cli("export", aged["linked"][:12], "-o", str(out), env=env, check=True)
+    exported = zfjl_run("export", aged["linked"][:12], "-o", str(out), env=env, check=True)
     assert "sha256sum -c" in exported.stdout
     check = subprocess.run(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout
-    listed = json.loads(zfjl_cli("grant", "ls", "--json", env=env, check=True).stdout)
+    listed = json.loads(zfjl_run("grant", "ls", "--json", env=env, check=True).stdout)
     assert [g["id"] for g in listed] == [granted["id"]]
-    zfjl_cli("grant", "revoke", granted["id"], "--reason", "案件已办结", env=env, check=True)
-    assert json.loads(zfjl_cli("grant", "ls", "--json", env=env).stdout) == []
-    again = zfjl_cli("export", aged["linked"][:12], "-o", str(tmp_path / "again"), env=env)
+    zfjl_run("grant", "revoke", granted["id"], "--reason", "案件已办结", env=env, check=True)
+    assert json.loads(zfjl_run("grant", "ls", "--json", env=env).stdout) == []
+    again = zfjl_run("export", aged["linked"][:12], "-o", str(tmp_path / "again"), env=env)
     assert again.returncode == 8 and "撤销" in again.stderr
-    shown = json.loads(zfjl_cli("show", aged["held"][:12], "--json", env=env, check=True).stdout)
+    shown = json.loads(zfjl_run("show", aged["held"][:12], "--json", env=env, check=True).stdout)
     assert shown["holds"][0]["reason"] == "dispute" and shown["destroyed"] is None
 
 

@@ -14,7 +14,7 @@ from zfjl.cases.store import add_document, get_case, import_case
 from zfjl.render import CASE_PARTS, TEMPLATES, RenderError, render_case
 from zfjl.vault import Vault
 
-from .conftest import zfjl_cli
+from .conftest import zfjl_run
 
 SAMPLES = Path(__file__).resolve().parent.parent / "zfjl" / "checklists" / "samples"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -166,9 +166,9 @@ def test_html_preview(sample_cases_vault: Vault, tmp_path: Path) -> None:
 
 def test_render_errors_from_the_command_line(sample_cases_vault: Vault, tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(sample_cases_vault.root)}
-    missing = zfjl_cli("render", "CASE-2024-052", "询问笔录", "-o", str(tmp_path), env=env)
+    missing = zfjl_run("render", "CASE-2024-052", "询问笔录", "-o", str(tmp_path), env=env)
     assert missing.returncode == 4 and "没有 询问笔录" in missing.stderr
-    unknown = zfjl_cli("render", "CASE-2024-052", "起诉状", "-o", str(tmp_path), env=env)
+    unknown = zfjl_run("render", "CASE-2024-052", "起诉状", "-o", str(tmp_path), env=env)
     assert unknown.returncode == 4 and "未知的文书类型" in unknown.stderr
-    ok = zfjl_cli("render", "CASE-2024-052", "送达回证", "-o", str(tmp_path), "--json", env=env)
+    ok = zfjl_run("render", "CASE-2024-052", "送达回证", "-o", str(tmp_path), "--json", env=env)
     assert ok.returncode == 0, ok.stderr

@@ -21,7 +21,7 @@ from zfjl.reports.charts import charts
 from zfjl.sample import UNITS, make_bureau_month
 from zfjl.vault import Vault, events
 
-from .conftest import RECORDED, TZ, fixed_clock, zfjl_cli
+from .conftest import RECORDED, TZ, fixed_clock, zfjl_run
 
 
 # -- devices -----------------------------------------------------------------------------------
@@ -65,29 +65,29 @@ def test_ingest_registers_unknown_devices_as_unregistered_and_says_so(
     tmp_path: Path, dump: Path
 ) -> None:
     root = tmp_path / "v"
-    zfjl_cli("--vault", str(root), "init", check=True)
-    zfjl_cli("--vault", str(root), "device", "add", "DSJ01", "--unit", "第一中队", check=True)
-    proc = zfjl_cli("--vault", str(root), "ingest", str(dump), "--json")
+    zfjl_run("--vault", str(root), "init", check=True)
+    zfjl_run("--vault", str(root), "device", "add", "DSJ01", "--unit", "第一中队", check=True)
+    proc = zfjl_run("--vault", str(root), "ingest", str(dump), "--json")
     summary = json.loads(proc.stdout)["summary"]
     assert summary["unregistered_devices"] == ["DSJ02", "DSJ03"]
-    human = zfjl_cli("--vault", str(root), "ingest", str(dump))
+    human = zfjl_run("--vault", str(root), "ingest", str(dump))
     assert "未登记的记录仪：DSJ02、DSJ03" in human.stdout
-    listed = json.loads(zfjl_cli("--vault", str(root), "device", "ls", "--json", check=True).stdout)
+    listed = json.loads(zfjl_run("--vault", str(root), "device", "ls", "--json", check=True).stdout)
     assert {d["id"]: d["status"] for d in listed} == {
         "DSJ01": "active", "DSJ02": "unregistered", "DSJ03": "unregistered"}  # fmt: skip
-    zfjl_cli("--vault", str(root), "device", "add", "DSJ02", "--unit", "第二中队", check=True)
-    again = json.loads(zfjl_cli("--vault", str(root), "ingest", str(dump), "--json").stdout)
+    zfjl_run("--vault", str(root), "device", "add", "DSJ02", "--unit", "第二中队", check=True)
+    again = json.loads(zfjl_run("--vault", str(root), "ingest", str(dump), "--json").stdout)
     assert again["summary"]["unregistered_devices"] == ["DSJ03"]
-    twice = zfjl_cli("--vault", str(root), "device", "add", "DSJ01")
+    twice = zfjl_run("--vault", str(root), "device", "add", "DSJ01")
     assert twice.returncode == 2 and "已登记" in twice.stderr
-    zfjl_cli("--vault", str(root), "device", "assign", "DSJ01", "007788", check=True)
-    zfjl_cli("--vault", str(root), "device", "log", "DSJ01", "--event", "check", "--note", "电池正常",
+    zfjl_run("--vault", str(root), "device", "assign", "DSJ01", "007788", check=True)
+    zfjl_run("--vault", str(root), "device", "log", "DSJ01", "--event", "check", "--note", "电池正常",
              check=True)  # fmt: skip
-    shown = json.loads(zfjl_cli("--vault", str(root), "device", "show", "DSJ01", "--json",
+    shown = json.loads(zfjl_run("--vault", str(root), "device", "show", "DSJ01", "--json",
                                 check=True).stdout)  # fmt: skip
     assert shown["officer"] == "007788" and shown["log"][0]["event"] == "check"
     assert shown["recordings"] == 4 and shown["status"] == "active"
-    human = zfjl_cli("--vault", str(root), "device", "show", "DSJ01", check=True).stdout
+    human = zfjl_run("--vault", str(root), "device", "show", "DSJ01", check=True).stdout
     assert "例行检查" in human and "007788" in human
 
 
@@ -262,23 +262,23 @@ def test_cli_report_and_spotcheck(month_vault: Vault, tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(month_vault.root)}
     for ext in ("html", "pdf", "csv"):
         out = tmp_path / f"report.{ext}"
-        zfjl_cli("report", "--period", "2024-05", "-o", str(out), env=env, check=True)
+        zfjl_run("report", "--period", "2024-05", "-o", str(out), env=env, check=True)
         assert out.stat().st_size > 1000
     as_json = json.loads(
-        zfjl_cli("report", "--period", "2024-05", "--json", env=env, check=True).stdout
+        zfjl_run("report", "--period", "2024-05", "--json", env=env, check=True).stdout
     )
     assert as_json["totals"]["recordings"] == 3000
-    bad = zfjl_cli("report", "--period", "2024-13", env=env)
+    bad = zfjl_run("report", "--period", "2024-13", env=env)
     assert bad.returncode == 2 and "月份" in bad.stderr
-    first = json.loads(zfjl_cli("spotcheck", "draw", "--unit", UNITS[3], "--period", "2024-05",
+    first = json.loads(zfjl_run("spotcheck", "draw", "--unit", UNITS[3], "--period", "2024-05",
                                 "--n", "3", "--seed", "42", "--json", env=env, check=True).stdout)  # fmt: skip
-    second = json.loads(zfjl_cli("spotcheck", "draw", "--unit", UNITS[3], "--period", "2024-05",
+    second = json.loads(zfjl_run("spotcheck", "draw", "--unit", UNITS[3], "--period", "2024-05",
                                  "--n", "3", "--seed", "42", "--json", env=env, check=True).stdout)  # fmt: skip
     assert [i["id"] for i in first["items"]] == [i["id"] for i in second["items"]]
     item = first["items"][0]["id"]
-    zfjl_cli("spotcheck", "record", item[:12], "--result", "minor", "--fail", "appearance",
+    zfjl_run("spotcheck", "record", item[:12], "--result", "minor", "--fail", "appearance",
              "--draw", first["draw"], env=env, check=True)  # fmt: skip
-    ledger = zfjl_cli("spotcheck", "ledger", "--unit", UNITS[3], "--json", env=env, check=True)
+    ledger = zfjl_run("spotcheck", "ledger", "--unit", UNITS[3], "--json", env=env, check=True)
     assert any(r["result"] == "minor" for r in json.loads(ledger.stdout))
-    none = zfjl_cli("spotcheck", "draw", "--unit", "不存在的中队", "--period", "2024-05", env=env)
+    none = zfjl_run("spotcheck", "draw", "--unit", "不存在的中队", "--period", "2024-05", env=env)
     assert none.returncode == 4 and "没有可抽查" in none.stderr
