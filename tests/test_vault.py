@@ -31,7 +31,7 @@ def test_init_writes_versioned_layout(vault: Vault) -> None:
     cfg = json.loads((vault.root / "vault.json").read_text(encoding="utf-8"))
     assert cfg["format"] == "zfjl-vault" and cfg["version"] == 1
     assert (vault.root / "objects").is_dir() and (vault.root / "tmp").is_dir()
-    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal")]
+    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
     assert kinds == ["vault.init", "checkpoint.key"]
     key = vault.root / "keys" / "checkpoint.key"
     assert key.stat().st_mode & 0o777 == 0o400 and key.parent.stat().st_mode & 0o777 == 0o700
