@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from zfjl.cli.common import JsonOpt, open_vault
 from zfjl.cli.output import emit, err, out
@@ -83,6 +82,8 @@ def log_cmd(
 
 
 def _print_log(log: Any) -> None:
+    from rich.table import Column, Table
+
     table = Table("序号", "时间", "操作人", "事项", Column("内容", overflow="fold"))
     for e in log.entries:
         table.add_row(

@@ -5,7 +5,8 @@ line on stderr with the exit code documented in README.md.
 
 Library modules are imported inside the commands that use them: `zfjl verify` from cron and
 `zfjl ls` should not pay for loading exiftool, ffmpeg and calendar bindings. The noun modules
-imported here load only typer, rich's console and tables, and this package.
+imported here load only typer, rich's console and this package (tables and the progress bar
+are imported where they are drawn).
 """
 
 from __future__ import annotations
@@ -52,14 +53,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# In the order `zfjl --help` lists them: the vault and its footage, cases and checks, custody,
-# supervision. A Typer without a name adds its commands at the top level.
+# `zfjl --help` lists the top-level commands, then the nouns with verbs, in this order. A
+# module's Typer without a name holds top-level commands: they are registered on the root
+# directly (not merged through add_typer, which builds a click group per module at start-up).
 for sub in (
-    vault.app, ingest.app, records.app, case.app, case.attach_app, check.app, render.app,
-    bundle.app, hold.app, sweep.app, grant.app, access.app, checkpoint.app, calendar.app,
-    rules.app, device.app, spotcheck.app, report.app, sample.app,
+    vault.app, ingest.app, records.app, case.attach_app, check.app, render.app, sweep.app,
+    access.app, report.app, sample.app,
+    case.app, bundle.app, hold.app, grant.app, checkpoint.app, calendar.app, rules.app,
+    device.app, spotcheck.app,
 ):  # fmt: skip
-    app.add_typer(sub)
+    if sub.info.name:
+        app.add_typer(sub)
+    else:
+        app.registered_commands.extend(sub.registered_commands)
 
 
 def _show_version(value: bool) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from zfjl.cli.common import JsonOpt, open_vault
 from zfjl.cli.output import emit, out
@@ -112,6 +111,8 @@ def case_ls_cmd(
 
 
 def _print_cases(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Column, Table
+
     table = Table(Column("案件编号", no_wrap=True), "类别", "程序", "案由", "当事人", "来源", "状态",
                   Column("立案时间", no_wrap=True))  # fmt: skip
     for r in rows:
@@ -131,6 +132,8 @@ def case_show_cmd(
 
 
 def _print_case(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
     party = data["party"]["name"]
     out.print(f"{data['case']}  {data['kind']}（{data['procedure']}程序）  {data['cause']}  "
               f"当事人：{party}  来源：{data['origin']}  状态：{data.get('status', '办理中')}")  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from zfjl.cli.common import JsonOpt, open_vault, parse_day
 from zfjl.cli.output import emit, emit_lines, out
@@ -73,6 +72,8 @@ def _print_report(report: Any, show_all: bool) -> None:
 
 
 def _print_summary(reports: list[Any]) -> None:
+    from rich.table import Column, Table
+
     from zfjl.cases.doctypes import STAGES
 
     table = Table(Column("案件", no_wrap=True), *STAGES, Column("结论", no_wrap=True))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zfjl.cli.common import JsonOpt, open_vault, yes_no
 from zfjl.cli.output import emit, out
@@ -38,6 +37,8 @@ def ls_cmd(
 
 
 def _print_recordings(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(
         "编号", "类型", "设备", "人员", "录制时间", "时长(秒)", "原文件名", "逾期", "重要"
     )
@@ -74,6 +75,8 @@ _LABELS = {
 
 
 def _print_recording(rec: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False)
     for key, label in _LABELS.items():
         value = rec.get(key)

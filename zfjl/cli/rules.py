@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zfjl.cli.common import JsonOpt, open_vault
 from zfjl.cli.output import emit, out
@@ -37,6 +36,8 @@ def rules_ls_cmd(as_json: JsonOpt = False) -> None:
 
 
 def _print_rules(rules: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table("规则", "条款", "环节", "内容", "程度")
     for r in rules:
         table.add_row(

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from zfjl.cli.common import JsonOpt, open_vault
 from zfjl.cli.output import emit, out
@@ -96,6 +95,8 @@ def spotcheck_ledger_cmd(
 
 
 def _print_ledger(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Column, Table
+
     table = Table(
         "批次", "类别", "编号", "设备/人员/案由", "结果", Column("问题", overflow="fold"), "检查人"
     )
