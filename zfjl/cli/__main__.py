@@ -1,0 +1,3 @@
+from zfjl.cli.app import run
+
+run()

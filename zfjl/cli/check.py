@@ -1,0 +1,93 @@
+"""zfjl check: what a case lacks or did late, stage by stage, rule by rule."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault, parse_day
+from zfjl.cli.output import emit, emit_lines, out
+
+app = typer.Typer()
+
+# `zfjl check` exit codes (besides 2 usage, 3 vault, 4 unknown case): see README.
+CHECK_EXIT = {"pass": 0, "warnings": 10, "violations": 11}
+
+
+@app.command("check", help="按制度逐环节、逐条检查案件缺什么、晚了什么。")
+def check_cmd(
+    case: Annotated[str | None, typer.Argument(help="案件编号。")] = None,
+    all_cases: Annotated[
+        bool, typer.Option("--all", help="检查全部未归档案件，输出汇总表。")
+    ] = False,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="与 --all 同用：也检查已归档案件。")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="以该日期为“今天”判断期限（默认今天）。")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--verbose", "-v", help="也列出符合与不适用的条目。")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.checklists import check, check_all
+    from zfjl.errors import UsageError
+
+    today = parse_day(as_of)
+    if all_cases == bool(case):
+        raise UsageError("请给出一个案件编号，或使用 --all")
+    vault = open_vault()
+    if all_cases:
+        reports = list(check_all(vault, today=today, include_closed=archived))
+        emit_lines(reports, as_json, _print_summary, row=lambda r: r.summary_dict())
+        worst = max((CHECK_EXIT[r.verdict] for r in reports), default=0)
+        raise typer.Exit(worst)
+    report = check(vault, case or "", today=today)
+    emit(report, as_json, lambda r: _print_report(r, show_all))
+    raise typer.Exit(CHECK_EXIT[report.verdict])
+
+
+def _print_report(report: Any, show_all: bool) -> None:
+    out.print(f"[bold]{report.case}[/] 逐环节检查")
+    for stage, findings in report.by_stage().items():
+        shown = [f for f in findings if show_all or f.status not in ("pass", "na")]
+        passed = sum(1 for f in findings if f.status == "pass")
+        na = sum(1 for f in findings if f.status == "na")
+        mark = (
+            "✘"
+            if any(f.status == "fail" for f in findings)
+            else ("⚠" if any(f.status in ("warn", "unknown") for f in findings) else "✔")
+        )
+        out.print(f"\n{mark} [bold]{stage}[/]（符合 {passed}，不适用 {na}）")
+        for f in shown:
+            status = "无法判断" if f.status == "unknown" else f.symbol
+            out.print(f"  {status} {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
+            if f.status not in ("pass", "na"):
+                out.print(f"      应为：{f.expected}", markup=False)
+                out.print(f"      实为：{f.found}", markup=False)
+                out.print(f"      整改：{f.fix}", markup=False)
+    out.print("\n" + report.verdict_line())
+
+
+def _print_summary(reports: list[Any]) -> None:
+    from rich.table import Column, Table
+
+    from zfjl.cases.doctypes import STAGES
+
+    table = Table(Column("案件", no_wrap=True), *STAGES, Column("结论", no_wrap=True))
+    verdicts = {"pass": "✔ 符合", "warnings": "⚠ 警示", "violations": "✘ 不符合"}
+    for r in reports:
+        cells = []
+        for findings in r.by_stage().values():
+            fails = sum(1 for f in findings if f.status == "fail")
+            warns = sum(1 for f in findings if f.status in ("warn", "unknown"))
+            cells.append(f"✘{fails}" if fails else (f"⚠{warns}" if warns else "✔"))
+        table.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict])
+    out.print(table)
+    n_fail = sum(1 for r in reports if r.verdict == "violations")
+    n_warn = sum(1 for r in reports if r.verdict == "warnings")
+    out.print(
+        f"共 {len(reports)} 件：不符合 {n_fail}，有警示 {n_warn}，符合 {len(reports) - n_fail - n_warn}"
+    )

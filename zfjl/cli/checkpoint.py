@@ -1,0 +1,84 @@
+"""zfjl checkpoint make|verify|new-key: signed checkpoints of the journal (for cron and paper)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.output import emit, out
+from zfjl.cli.verbs import DefaultVerbGroup, OldSpelling
+
+
+class CheckpointGroup(DefaultVerbGroup):
+    # Cron runs bare `zfjl checkpoint` today: it keeps working (with a note on stderr).
+    default_verb = OldSpelling("make", "zfjl checkpoint", "zfjl checkpoint make")
+    bare_runs_default = True
+    mode_options: ClassVar[dict[str, OldSpelling]] = {
+        "--verify": OldSpelling(
+            "verify", "zfjl checkpoint --verify 文件", "zfjl checkpoint verify 文件",
+            takes_value=True,
+        ),
+        "--new-key": OldSpelling("new-key", "zfjl checkpoint --new-key", "zfjl checkpoint new-key"),
+    }  # fmt: skip
+
+
+app = typer.Typer(
+    name="checkpoint",
+    cls=CheckpointGroup,
+    help="签名检查点：zfjl checkpoint make（供 cron）对日志当前状态签名并记入日志，打印可留存于纸面的文本；"
+    "zfjl checkpoint verify 文件：核对留存的检查点与今日日志是否一致。",
+)
+
+
+@app.command("make", help="对日志当前状态签名并记入日志，打印可留存于纸面的检查点文本（供 cron）。")
+def checkpoint_make_cmd(
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="不打印检查点文本。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault import checkpoint
+
+    cp, seq = checkpoint.append_checkpoint(open_vault())
+    made: dict[str, Any] = {"seq": seq, "size": cp.size, "root": cp.root.hex(), "note": cp.text}
+    emit(made, as_json, lambda c: None if quiet else sys.stdout.write(c["note"]))
+
+
+@app.command(
+    "verify", help="核对留存的检查点文本与今日日志是否一致（签名正确、日志前段未被改写）。"
+)
+def checkpoint_verify_cmd(
+    file: Annotated[Path, typer.Argument(help="留存的检查点文本文件。")],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault import checkpoint
+
+    vault = open_vault()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        from zfjl.errors import SourceError
+
+        raise SourceError(f"无法读取 {file}：{exc.strerror}") from exc
+    problems = checkpoint.check_external(vault, text)
+    emit({"ok": not problems, "problems": [p.__dict__ for p in problems]}, as_json,
+         _print_problems)  # fmt: skip
+    if problems:
+        raise typer.Exit(1)
+
+
+def _print_problems(result: dict[str, Any]) -> None:
+    for p in result["problems"]:
+        out.print(f"✘ {p['code']}：应为 {p['expected']}，实为 {p['found']}", markup=False)
+    if result["ok"]:
+        out.print("✔ 检查点有效：签名正确，今日日志的前段与之完全一致")
+
+
+@app.command("new-key", help="更换签名密钥（原密钥遗失或泄露时；仅管理员），此前的检查点仍可校验。")
+def checkpoint_new_key_cmd(as_json: JsonOpt = False) -> None:
+    from zfjl.vault import checkpoint
+
+    key = checkpoint.new_key(open_vault())
+    emit({"vkey": key.vkey}, as_json, lambda k: out.print(f"新公钥：{k['vkey']}", markup=False))

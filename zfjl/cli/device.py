@@ -1,0 +1,103 @@
+"""zfjl device add|assign|log|ls|show: the cameras, who carries them, their upkeep (arts. 48, 51, 52)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.output import emit, emit_rows, out
+
+app = typer.Typer(
+    name="device",
+    help="记录仪登记、配发与维护（第四十八条、第五十一条、第五十二条）。",
+    no_args_is_help=True,
+)
+
+
+def _print_device(d: dict[str, Any]) -> None:
+    out.print(f"{d['id']}　{d['status_text']}　{d.get('unit') or '-'}　{d.get('model') or '-'}　"
+              f"{d.get('serial') or '-'}　使用人 {d.get('officer') or '-'}", markup=False)  # fmt: skip
+
+
+@app.command("add", help="登记记录仪（也用于把入库时发现的“未登记”设备补登）。")
+def device_add_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号，如 DSJ01。")],
+    model: Annotated[str | None, typer.Option(help="型号。")] = None,
+    serial: Annotated[str | None, typer.Option(help="序列号。")] = None,
+    unit: Annotated[str | None, typer.Option(help="所属单位（科室、中队）。")] = None,
+    assigned_to: Annotated[
+        str | None, typer.Option("--assigned-to", help="配发给（执法人员编号，与文件名中一致）。")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="配发时间（默认现在）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import devices
+
+    d = devices.add_device(open_vault(), device, model=model, serial=serial, unit=unit,
+                           assigned_to=assigned_to, since=since)  # fmt: skip
+    emit(d, as_json, _print_device)
+
+
+@app.command("assign", help="改派：自某时起由另一执法人员使用。")
+def device_assign_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号。")],
+    officer: Annotated[str, typer.Argument(help="执法人员编号。")],
+    since: Annotated[str | None, typer.Option(help="起始时间（默认现在）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import devices
+
+    emit(devices.assign(open_vault(), device.upper(), officer, since), as_json, _print_device)
+
+
+@app.command("log", help="维护登记：check 检查 / fault 故障 / repair 维修完毕 / retire 报废。")
+def device_log_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号。")],
+    event: Annotated[str, typer.Option("--event", help="check / fault / repair / retire。")],
+    note: Annotated[str | None, typer.Option(help="说明（维修须写明维修单位）。")] = None,
+    at: Annotated[str | None, typer.Option(help="发生时间（默认现在）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import devices
+
+    d = devices.log_event(open_vault(), device.upper(), event, note, at)
+    emit(d, as_json, _print_device)
+
+
+@app.command("ls", help="列出记录仪。")
+def device_ls_cmd(
+    unit: Annotated[str | None, typer.Option(help="只列此单位。")] = None, as_json: JsonOpt = False
+) -> None:
+    from zfjl import devices
+
+    emit_rows(devices.list_devices(open_vault(), unit), as_json, _print_device, "没有登记的记录仪")
+
+
+@app.command("show", help="一台记录仪：配发经过、维护记录、录制件数。")
+def device_show_cmd(
+    device: Annotated[str, typer.Argument(help="设备编号。")], as_json: JsonOpt = False
+) -> None:
+    from zfjl import devices
+
+    emit(devices.get_device(open_vault(), device.upper()), as_json, _print_device_history)
+
+
+def _print_device_history(d: dict[str, Any]) -> None:
+    from zfjl import devices
+
+    _print_device(
+        {**d, "officer": next((a["officer"] for a in d["assignments"] if not a["until"]), None)}
+    )
+    for a in d["assignments"]:
+        out.print(
+            f"  配发：{a['officer']}　{a['since'][:16]} 至 {(a['until'] or '今')[:16]}",
+            markup=False,
+        )
+    for e in d["log"]:
+        out.print(
+            f"  {e['at'][:16]}　{devices.EVENTS[e['event']]}　{e['note'] or ''}　{e['actor']}",
+            markup=False,
+        )
+    out.print(f"  录制件数：{d['recordings']}")

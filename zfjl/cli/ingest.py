@@ -1,0 +1,101 @@
+"""zfjl ingest: store every file of a camera card, with a progress bar on a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.output import emit, err, out
+
+if TYPE_CHECKING:
+    from zfjl.ingest import IngestReport
+    from zfjl.ingest import Progress as IngestProgress
+
+app = typer.Typer()
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import (  # here, not at start-up: only a terminal ingest draws it
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("入库"),
+        BarColumn(),
+        TextColumn("{task.fields[files]} 个文件"),
+        DownloadColumn(binary_units=False),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("ingest", total=None, files="0/?")
+
+        def update(p: IngestProgress) -> None:
+            bar.update(
+                task,
+                total=p.bytes_total,
+                completed=p.bytes_done,
+                files=f"{p.files_done}/{p.files_total}",
+            )
+
+        yield update
+
+
+@app.command("ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库。")
+def ingest_cmd(
+    source: Annotated[Path, typer.Argument(help="记录仪挂载目录，如 /media/DSJ01。")],
+    device: Annotated[
+        str | None, typer.Option(help="文件名与元数据未载明时使用的记录仪编号。")
+    ] = None,
+    officer: Annotated[str | None, typer.Option(help="文件名未载明时使用的执法人员编号。")] = None,
+    clear_source: Annotated[
+        bool, typer.Option("--clear-source", help="入库并回读校验一致后删除源文件（默认不删）。")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.ingest import IngestOptions, ingest
+
+    vault = open_vault()
+    options = IngestOptions(device=device, officer=officer, clear_source=clear_source)
+    with _progress_bar(not as_json and err.is_terminal) as update:
+        report = ingest(vault, source, options, progress=update)
+    emit(report, as_json, _print_ingest)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_ingest(report: IngestReport) -> None:
+    s = report.summary()
+    for f in report.files:
+        if f.status in ("failed", "skipped"):
+            out.print(f"[red]✘[/] {f.path}：{f.reason}")
+        for w in f.warnings:
+            out.print(f"[yellow]⚠[/] {f.path}：{w['message']}")
+    if s["unregistered_devices"]:
+        out.print(f"[yellow]⚠[/] 未登记的记录仪：{'、'.join(s['unregistered_devices'])}"
+                  "（已记为“未登记”，请用 zfjl device add 补登，第四十八条）")  # fmt: skip
+    speed = f"，{s['mb_per_s']} MB/s" if s["mb_per_s"] else ""
+    out.print(
+        f"入库完成：共 {s['files']} 个文件，新入库 {s['new']}，已存在 {s['already_stored']}，"
+        f"失败 {s['failed']}，跳过 {s['skipped']}；逾期存储 {s['late']}，"
+        f"无法判断逾期 {s['late_unknown']}，时钟偏差 {s['clock_skew']}，告警 {s['warnings']}"
+        + (f"，故障或报废设备录制 {s['device_fault']}" if s["device_fault"] else "")
+        + (f"，已清除源文件 {s['cleared']}" if s["cleared"] else "")
+        + f"（{s['bytes'] / 1e6:.1f} MB，{s['seconds']:.1f} 秒{speed}）"
+    )

@@ -1,0 +1,106 @@
+"""The recordings in the vault: zfjl ls, show."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault, yes_no
+from zfjl.cli.output import emit, out
+
+app = typer.Typer()
+
+
+@app.command("ls", help="列出保管库中的记录（可按设备、人员、时间、类型等筛选）。")
+def ls_cmd(
+    device: Annotated[str | None, typer.Option(help="记录仪编号。")] = None,
+    officer: Annotated[str | None, typer.Option(help="执法人员编号。")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="录制时间起（YYYY-MM-DD[THH:MM]）。")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="录制时间止（含当日）。")] = None,
+    kind: Annotated[str | None, typer.Option(help="video / photo / audio / other。")] = None,
+    late: Annotated[
+        bool | None, typer.Option("--late/--not-late", help="只看逾期（或按时）存储的。")
+    ] = None,
+    important: Annotated[
+        bool | None, typer.Option("--imp/--not-imp", help="只看标记为重要（IMP）的。")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="最多列出条数。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault.query import RecordingFilter, list_recordings
+
+    flt = RecordingFilter(device, officer, since, until, kind, late, important, limit)
+    emit(list_recordings(open_vault(), flt), as_json, _print_recordings)
+
+
+def _print_recordings(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(
+        "编号", "类型", "设备", "人员", "录制时间", "时长(秒)", "原文件名", "逾期", "重要"
+    )
+    for r in rows:
+        table.add_row(
+            r["id"][:10], r["kind"], r["device"] or "—", r["officer"] or "—",
+            (r["recorded_at"] or "—")[:19], f"{r['duration']:.1f}" if r["duration"] else "—",
+            r["original_name"], yes_no(r["late"]), "IMP" if r["important"] else "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"共 {len(rows)} 条")
+
+
+@app.command("show", help="显示一条记录的全部信息、每次入库经过和日志事件。")
+def show_cmd(
+    id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。")],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault.query import show_recording
+
+    emit(show_recording(open_vault(), id), as_json, _print_recording)
+
+
+_LABELS = {
+    "id": "编号(BLAKE3)", "sha256": "SHA-256", "size": "大小(字节)", "kind": "类型",
+    "file_type": "格式", "device": "记录仪", "officer": "执法人员", "recorded_at": "录制时间",
+    "time_source": "时间来源", "duration": "时长(秒)", "original_name": "原文件名",
+    "ingested_at": "入库时间", "late": "逾期存储", "late_deadline": "存储期限",
+    "important": "重要(IMP)", "name_time": "文件名时间", "meta_time": "元数据时间",
+    "mtime": "文件修改时间", "clock_skew": "时钟偏差", "skew_seconds": "偏差(秒)",
+    "make": "厂商", "model": "型号", "serial": "序列号", "gps_lat": "纬度",
+    "gps_lon": "经度", "path": "保管库路径",
+}  # fmt: skip
+
+
+def _print_recording(rec: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=False)
+    for key, label in _LABELS.items():
+        value = rec.get(key)
+        table.add_row(label, yes_no(value) if isinstance(value, bool) else str(value or "—"))
+    out.print(table)
+    for w in rec.get("warnings", []):
+        out.print(f"[yellow]⚠[/] {w['message']}")
+    out.print("入库经过：")
+    for s in rec["sightings"]:
+        out.print(f"  {s['seen_at']}  {s['source_path']}" + ("  [IMP]" if s["important"] else ""))
+    if rec["cases"]:
+        out.print(
+            "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"])
+        )
+    for h in rec["holds"]:
+        out.print(
+            f"长期保存：{h['id']}"
+            + (f"（已解除 {h['released_at'][:10]}）" if h["released_at"] else "")
+        )
+    if rec["destroyed"]:
+        d = rec["destroyed"]
+        out.print(
+            f"已销毁：{d['at'][:16]}，批准 {d['approval']}，清理编号 {d['sweep']}（内容已删除，摘要与记录保留）"
+        )
+    out.print("日志事件：")
+    for e in rec["events"]:
+        out.print(f"  #{e['seq']} {e['ts']} {e['actor']} {e['kind']}")

@@ -1,0 +1,55 @@
+"""zfjl report: the monthly report on how footage is recorded and used (art. 54)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.output import emit, out
+
+app = typer.Typer()
+
+
+@app.command(
+    "report",
+    help="执法记录使用情况通报（第五十四条）：-o 文件.html|.pdf|.csv；--json 输出全部数字。",
+)
+def report_cmd(
+    period: Annotated[str, typer.Option(help="月份，如 2024-05。")],
+    unit: Annotated[str | None, typer.Option(help="只统计此单位。")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="输出文件：.html、.pdf 或 .csv。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import reports
+    from zfjl.errors import UsageError
+    from zfjl.vault.objects import write_file_atomically
+
+    vault = open_vault()
+    if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
+        raise UsageError("-o 须以 .html、.pdf 或 .csv 结尾")
+    r = reports.build_report(vault, period, unit)
+    if output is not None:
+        kind = output.suffix.lower()
+        if kind == ".pdf":
+            from zfjl.render import report_pdf, vault_template_dirs
+            from zfjl.reports.charts import charts
+
+            data = report_pdf(r, charts(r), vault_template_dirs(vault), bureau=vault.config.bureau)
+        else:
+            data = (reports.to_html(r) if kind == ".html" else reports.to_csv(r)).encode("utf-8")
+        write_file_atomically(output, data)
+    emit(r, as_json, lambda r: _print_report(r, output))
+
+
+def _print_report(r: dict[str, Any], output: Path | None) -> None:
+    t = r["totals"]
+    out.print(f"{r['period']}：录制 {t['recordings']} 件 {t['hours']} 小时，逾期存储 {t['late_uploads']}，"
+              f"时钟偏差 {t['clock_skew']}，故障设备 {t['devices_in_fault']}/{t['devices']}，"
+              f"立案 {t['cases_opened']}（有违反 {t['cases_with_violations']}）", markup=False)  # fmt: skip
+    if output is not None:
+        out.print(f"已写入 {output}", markup=False)

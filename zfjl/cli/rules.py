@@ -1,0 +1,107 @@
+"""zfjl rules ls|show|doctypes: the check rules, the articles they rest on, document types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import STATE, JsonOpt, open_vault
+from zfjl.cli.output import emit, out
+
+app = typer.Typer(
+    name="rules",
+    help="检查规则：逐条对应《行政执法全过程记录制度》及相关法律期限。",
+    no_args_is_help=True,
+)
+
+
+def _rules() -> list[Any]:
+    from zfjl.checklists import vault_rules
+    from zfjl.checklists.engine import load_rules
+    from zfjl.errors import VaultNotFound
+
+    try:
+        return vault_rules(open_vault())
+    except VaultNotFound:
+        return load_rules()  # no vault yet: the built-in packs
+
+
+@app.command("ls", help="列出全部检查规则。")
+def rules_ls_cmd(as_json: JsonOpt = False) -> None:
+    rules = _rules()
+    emit([{"id": r.id, "article": r.article, "stage": r.stage, "title": r.title,
+           "severity": r.severity, "kind": r.kind, "pack": r.pack} for r in rules],
+         as_json, _print_rules)  # fmt: skip
+
+
+def _print_rules(rules: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table("规则", "条款", "环节", "内容", "程度")
+    for r in rules:
+        table.add_row(
+            r["id"], r["article"], r["stage"], r["title"],
+            "违反" if r["severity"] == "error" else "警示",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"共 {len(rules)} 条")
+
+
+@app.command("show", help="显示一条规则、所依据条文，以及符合与不符合的示例。")
+def rules_show_cmd(
+    rule_id: Annotated[str, typer.Argument(help="规则编号，如 R31-lodged-service。")],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.checklists.engine import find_rule
+    from zfjl.checklists.examples import describe_edits
+    from zfjl.checklists.regulation import article_text
+
+    rule = find_rule(_rules(), rule_id)
+    text = rule.text or article_text(rule.article)
+    ex = rule.examples
+    data = {"id": rule.id, "article": rule.article, "basis": rule.basis, "stage": rule.stage,
+            "title": rule.title, "when": rule.when, "check": rule.check, "severity": rule.severity,
+            "message": rule.message, "fix": rule.fix, "article_text": text,
+            "example_pass": {"case": ex.get("case"), "edits": describe_edits(ex.get("pass", []))},
+            "example_fail": {"case": ex.get("case"), "edits": describe_edits(ex.get("fail", []))}}  # fmt: skip
+    emit(data, as_json, lambda d: _print_rule(rule, d))
+
+
+def _print_rule(rule: Any, data: dict[str, Any]) -> None:
+    text, ex = data["article_text"], rule.examples
+    out.print(f"[bold]{rule.id}[/]  {rule.article}（{rule.stage}）  {rule.title}")
+    out.print(f"依据：{rule.basis}", markup=False)
+    if text:
+        out.print(f"条文：{text}", markup=False)
+    out.print(f"适用：{rule.when or '所有案件'}", markup=False)
+    out.print(f"检查：{rule.check}", markup=False)
+    out.print(f"不符合时：{rule.message}；整改：{rule.fix}", markup=False)
+    if ex:
+        out.print(
+            f"符合的示例：样例案件 {ex['case']}"
+            + "".join(f"\n    {line}" for line in data["example_pass"]["edits"]),
+            markup=False,
+        )
+        out.print(
+            f"不符合的示例：样例案件 {ex['case']}"
+            + "".join(f"\n    {line}" for line in data["example_fail"]["edits"]),
+            markup=False,
+        )
+
+
+@app.command("doctypes", help="列出可用的文书类型（按环节）。")
+def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
+    from zfjl.cases.doctypes import load_doctypes
+    from zfjl.vault import resolve_vault_path
+
+    # The shipped types and the vault's own (its doctypes/ folder; none without a vault).
+    emit(load_doctypes([resolve_vault_path(STATE.vault_path) / "doctypes"]), as_json,
+         _print_doctypes)  # fmt: skip
+
+
+def _print_doctypes(doctypes: dict[str, str]) -> None:
+    from zfjl.cases.doctypes import STAGES
+
+    for stage in STAGES:
+        out.print(f"{stage}：{'、'.join(t for t, s in doctypes.items() if s == stage)}")

@@ -1,0 +1,114 @@
+"""zfjl spotcheck draw|record|ledger: random spot checks and their ledger (art. 53)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.output import emit, out
+
+app = typer.Typer(
+    name="spotcheck",
+    help="抽查（第五十三条）：随机抽取、逐项检查、检查台帐。",
+    no_args_is_help=True,
+)
+
+
+def _print_spot_item(i: dict[str, Any]) -> None:
+    from zfjl.spotcheck import RESULTS
+
+    what = (f"{i.get('device') or '-'} {i.get('officer') or '-'} {(i.get('recorded_at') or '')[:16]}"
+            if i["kind"] == "recording" else f"{i.get('cause', '')} {i.get('party', '')}")  # fmt: skip
+    res = RESULTS.get(i.get("result") or "", "未检查")
+    out.print(
+        f"{'音像' if i['kind'] == 'recording' else '案卷'}　{i['id'][:16]}　{what}　{res}",
+        markup=False,
+    )
+    out.print(
+        "    检查项：" + "；".join(f"{k} {v}" for k, v in i["checklist"].items()), markup=False
+    )
+
+
+@app.command(
+    "draw", help="随机抽取一个单位某月的音像记录和案卷（同一 seed 抽到相同结果，记入日志）。"
+)
+def spotcheck_draw_cmd(
+    unit: Annotated[str, typer.Option(help="被抽查单位（记录仪登记的所属单位）。")],
+    period: Annotated[str, typer.Option(help="月份，如 2024-05。")],
+    n: Annotated[int, typer.Option("--n", help="音像记录、案卷各抽几件。")] = 10,
+    seed: Annotated[str | None, typer.Option(help="随机种子（默认随机生成并记入日志）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import spotcheck
+
+    d = spotcheck.draw(open_vault(), unit, period, n, seed)
+    emit(d, as_json, lambda d: _print_draw(d, unit, period))
+
+
+def _print_draw(d: dict[str, Any], unit: str, period: str) -> None:
+    p = d["population"]
+    out.print(f"抽查批次 {d['draw']}：{unit} {period}，种子 {d['seed']}；"
+              f"从 {p['recordings']} 件音像记录、{p['cases']} 件案卷中抽取 {len(d['items'])} 件", markup=False)  # fmt: skip
+    for i in d["items"]:
+        _print_spot_item(i)
+
+
+@app.command("record", help="登记一件抽查结果：--result pass|minor|fail（合格/基本合格/不合格）。")
+def spotcheck_record_cmd(
+    item: Annotated[str, typer.Argument(help="抽中的记录编号（前缀）或案件编号。")],
+    result: Annotated[str, typer.Option(help="pass 合格 / minor 基本合格 / fail 不合格。")],
+    fail: Annotated[
+        str | None, typer.Option("--fail", help="有问题的检查项，逗号分隔（如 notice,civility）。")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="说明。")] = None,
+    draw: Annotated[
+        str | None, typer.Option(help="抽查批次（默认最近一次抽中该项的批次）。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import spotcheck
+
+    failed = [f.strip() for f in fail.split(",") if f.strip()] if fail else None
+    i = spotcheck.record(open_vault(), item, result, draw_id=draw, failed=failed, note=note)
+    emit(i, as_json, _print_spot_item)
+
+
+@app.command("ledger", help="检查台帐：表格、JSON，或 --pdf 另存。")
+def spotcheck_ledger_cmd(
+    unit: Annotated[str | None, typer.Option(help="单位。")] = None,
+    period: Annotated[str | None, typer.Option(help="月份。")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl import spotcheck
+
+    vault = open_vault()
+    rows = spotcheck.ledger(vault, unit, period)
+    if pdf is not None:
+        from zfjl.render import spotcheck_ledger_pdf, vault_template_dirs
+        from zfjl.vault.objects import write_file_atomically
+
+        data = spotcheck_ledger_pdf(rows, vault_template_dirs(vault), bureau=vault.config.bureau,
+                                    unit=unit, period=period, printed_at=vault.now_iso())  # fmt: skip
+        write_file_atomically(pdf, data)
+    emit(rows, as_json, _print_ledger)
+
+
+def _print_ledger(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Column, Table
+
+    table = Table(
+        "批次", "类别", "编号", "设备/人员/案由", "结果", Column("问题", overflow="fold"), "检查人"
+    )
+    for r in rows:
+        what = (
+            f"{r['device'] or ''} {r['officer'] or ''}"
+            if r["item_kind"] == "recording"
+            else r["cause"] or ""
+        )
+        table.add_row(r["draw"], "音像" if r["item_kind"] == "recording" else "案卷", r["item"][:16],
+                      what, r["result_text"], r["failed_text"], r["checker"] or "")  # fmt: skip
+    out.print(table)

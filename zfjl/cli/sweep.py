@@ -1,0 +1,65 @@
+"""zfjl sweep: destroy routine footage whose keeping period is over (art. 42), with approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import JsonOpt, open_vault, parse_day
+from zfjl.cli.output import emit, out
+
+app = typer.Typer()
+
+
+@app.command("sweep", help="按保存期限清理（第四十二条）：默认只列出到期的日常巡查资料（拟销毁清册）；"
+             "--execute 且有批准文号时才销毁。供 cron 使用：无事可做时不输出。")  # fmt: skip
+def sweep_cmd(
+    execute: Annotated[bool, typer.Option("--execute", help="执行销毁（须有批准）。")] = False,
+    approval_no: Annotated[
+        str | None, typer.Option("--approval-no", help="销毁的批准文号。")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="按此日期计算到期（默认今天；仅限预览）。")
+    ] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="另存清册为 PDF。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.errors import UsageError
+    from zfjl.retention import sweep
+
+    vault = open_vault()
+    day = parse_day(as_of)
+    when = None
+    if day is not None:
+        if execute:
+            raise UsageError("--as-of 只用于预览：执行销毁一律按今天计算")
+        when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
+    result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
+    if pdf is not None and result.due:
+        from zfjl.render import sweep_register_pdf, vault_template_dirs
+        from zfjl.vault.objects import write_file_atomically
+
+        register = sweep_register_pdf(
+            result.as_dict(), vault_template_dirs(vault), bureau=vault.config.bureau
+        )
+        write_file_atomically(pdf, register)
+    emit(result, as_json, lambda r: _print_sweep(r, executing=execute))
+
+
+def _print_sweep(result: Any, executing: bool) -> None:
+    if executing and not result.due and not result.finished_pending:
+        return  # quiet for cron
+    title = "已销毁" if result.executed else "到期（拟销毁）"
+    for i in result.due:
+        out.print(f"{i.id[:16]}　{i.device or '-'}　{i.officer or '-'}　{(i.recorded_at or '')[:16]}　"
+                  f"{i.size / 1e6:.1f} MB　{i.why}", markup=False)  # fmt: skip
+    mb = sum(i.size for i in result.due) / 1e6
+    out.print(f"{title}：{len(result.due)} 件，{mb:.1f} MB" +
+              (f"（批准文号 {result.approval}，清理编号 {result.sweep}）" if result.executed and result.due else ""))  # fmt: skip
+    if result.finished_pending:
+        out.print(f"已完成上次中断的销毁：{result.finished_pending} 件")
+    kept = "，".join(f"{result.classes[c].name} {n}" for c, n in sorted(result.kept.items()))
+    out.print(f"保留：未到期日常巡查 {result.not_yet_due}" + (f"，{kept}" if kept else ""))

@@ -1,0 +1,62 @@
+"""The vault itself: zfjl init, verify, rebuild."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import STATE, JsonOpt, open_vault
+from zfjl.cli.output import emit, out
+
+app = typer.Typer()
+
+
+@app.command("init", help="新建保管库。")
+def init_cmd(
+    bureau: Annotated[str | None, typer.Option(help="执法机关名称（写入文书与案卷）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault import resolve_vault_path
+    from zfjl.vault.setup import init_vault
+
+    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau)
+    emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau},
+         as_json, f"已新建保管库：{vault.root}（{vault.config.bureau}）")  # fmt: skip
+
+
+@app.command("verify", help="校验保管库：重读对象核对摘要，核对日志哈希链和目录。")
+def verify_cmd(
+    subset: Annotated[
+        str | None, typer.Option(help="只重读第 n 份（共 t 份）对象，如 3/7，供每晚轮流校验。")
+    ] = None,
+    read_data: Annotated[
+        bool, typer.Option("--read-data/--no-read-data", help="是否重读对象内容。")
+    ] = True,
+    sha256: Annotated[bool, typer.Option("--sha256", help="同时重算 SHA-256（较慢）。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault.verify import verify
+
+    report = verify(open_vault(), subset=subset, read_data=read_data, sha256=sha256)
+    emit(report, as_json, _print_verify)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_verify(report: Any) -> None:
+    for f in report.findings:
+        mark = "[red]✘[/]" if f.severity == "error" else "[yellow]⚠[/]"
+        out.print(f"{mark} {f.message}：{f.subject}（应为 {f.expected}，实为 {f.found}）")
+    verdict = "[green]✔ 校验通过[/]" if report.ok else "[red]✘ 校验未通过[/]"
+    out.print(
+        f"{verdict}：对象 {report.objects_checked} 个（第 {report.subset} 份），"
+        f"读取 {report.bytes_read / 1e6:.1f} MB，日志 {report.journal_rows} 条，"
+        f"问题 {len(report.findings)} 项"
+    )
+
+
+@app.command("rebuild", help="由日志重建全部目录表。")
+def rebuild_cmd(as_json: JsonOpt = False) -> None:
+    count = open_vault().rebuild_catalog()
+    emit({"events_replayed": count}, as_json, f"已由 {count} 条日志重建目录")
