@@ -256,5 +256,6 @@ def render_case(
     vault.record(events.CaseRender(
         case=case_id, doctype=doctype,
         files=[{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],
+        skipped=[s.as_dict() for s in written.skipped],
     ), f"case:{case_id}")  # fmt: skip
     return written

@@ -358,6 +358,7 @@ class CaseRender(EventData):
     case: str
     doctype: str | None
     files: list[Any]  # {name, sha256}
+    skipped: list[Any] | None = None  # {document, type, reason, detail}; absent in 0.1 rows
 
 
 @declare("case.bundle", "制作案件包")
