@@ -76,9 +76,10 @@ def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
     dest = view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
     if dest.exists():  # a fresh copy each time: an earlier one may have been altered
         dest.unlink()
-    _copy_out(vault, oid, dest)
+    # Journaled before the first byte leaves: a copy killed half-way is still on record.
     vault.record(events.AccessView(user=vault.actor, grant=grant["id"], purpose=purpose,
                                    copy=str(dest)), oid)  # fmt: skip
+    _copy_out(vault, oid, dest)
     return ViewResult(oid, dest, grant["id"])
 
 
@@ -111,17 +112,20 @@ def export(
     except OSError as exc:
         raise storage_error(exc, f"创建 {dest}") from exc
     report = ExportReport(dest)
+    targets = {oid: dest / f"{oid[:16]}{_suffix(vault, oid)}" for oid in grants}
+    taken = [str(t) for t in targets.values() if t.exists()]
+    if taken:  # asked for every file before any is copied: all or nothing
+        raise UsageError(f"{'、'.join(taken)} 已存在，不会覆盖：请换一个空目录")
     for oid, grant in grants.items():
-        target = dest / f"{oid[:16]}{_suffix(vault, oid)}"
-        if target.exists():
-            raise UsageError(f"{target} 已存在，不会覆盖：请换一个空目录")
+        target = targets[oid]
+        expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0]
+        # Journaled before the first byte leaves, with the digest of what is handed out.
+        vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
+                                         dest=str(target), sha256=expected), oid)  # fmt: skip
         _copy_out(vault, oid, target)
         sha256 = file_digests(target, ("sha256",))["sha256"]
-        expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()
-        if sha256 != expected[0]:
+        if sha256 != expected:
             raise storage_error(OSError(5, "复制结果与原始记录不符"), f"复制 {oid[:12]}")
-        vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
-                                         dest=str(target), sha256=sha256), oid)  # fmt: skip
         report.files.append(
             {"id": oid, "path": str(target), "sha256": sha256, "grant": grant["id"]}
         )

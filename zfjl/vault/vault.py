@@ -7,9 +7,9 @@ that wait for other writers instead of failing with "database is locked".
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
+import pwd
 import socket
 import sqlite3
 import time
@@ -188,10 +188,13 @@ def resolve_vault_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 
 def current_actor() -> str:
+    """The acting user: the process's real UID as the kernel says, named by the password
+    database. Never LOGNAME/USER (getpass.getuser reads them): a clerk could set those."""
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
 
 
 Clock = Callable[[], datetime]

@@ -1,0 +1,152 @@
+"""The acting user comes from the kernel (the real UID), never from the environment; an access
+is journaled before the first byte of the copy leaves."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zfjl.access import add_grant, export, view
+from zfjl.access import reads as access_reads
+from zfjl.vault import Vault
+from zfjl.vault.vault import current_actor
+
+from .conftest import zfjl_cli
+
+CLERK = "zfjltest_clerk"
+
+
+@pytest.fixture(scope="module")
+def clerk_uid() -> Iterator[int]:
+    """A real OS user, created for the test (CI runs as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("creating an OS user needs root")
+    try:
+        pwd.getpwnam(CLERK)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", CLERK],
+                       check=True, capture_output=True)  # fmt: skip
+    yield pwd.getpwnam(CLERK).pw_uid
+    subprocess.run(["userdel", CLERK], capture_output=True)
+
+
+def _as_user(uid: int, fn: object) -> str:
+    """Run `fn()` in a forked child whose real and effective UID are `uid`; its result back."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to the user, as a login would
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(pwd.getpwuid(uid).pw_gid)
+            os.setuid(uid)
+            result = str(fn())  # type: ignore[operator]
+        except BaseException as exc:  # reported to the parent, never raised in the fork
+            result = f"error: {type(exc).__name__}: {exc}"
+        os.write(write, result.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    return out
+
+
+def test_the_actor_is_the_real_uid_not_logname(
+    clerk_uid: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(var, "legal1")  # what a clerk would type to pass as the legal section
+    assert _as_user(clerk_uid, current_actor) == CLERK
+    assert current_actor() == pwd.getpwuid(os.getuid()).pw_name
+
+
+def test_a_clerk_spoofing_logname_is_journaled_as_themself(clerk_uid: int) -> None:
+    # pytest's tmp_path sits in root's private folder: the clerk's own vault lives elsewhere.
+    home = Path(tempfile.mkdtemp(prefix="zfjl-clerk-"))
+    os.chown(home, clerk_uid, -1)  # direct mode: a vault the caller owns
+    root = home / "vault"
+    try:
+        _check_spoofed_vault(clerk_uid, root)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _check_spoofed_vault(clerk_uid: int, root: Path) -> None:
+    def make_and_record() -> str:
+        os.environ.update(LOGNAME="root", USER="root")
+        with Vault.create(root) as v:
+            return json.dumps([v.actor, v.config.roles])
+
+    actor, roles = json.loads(_as_user(clerk_uid, make_and_record))
+    assert actor == CLERK and roles == {CLERK: ["admin"]}
+    rows = subprocess.run(["sqlite3", str(root / "catalog.db"), "SELECT DISTINCT actor FROM journal"],
+                          capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert rows == [CLERK]
+
+
+def test_logname_does_not_change_who_the_command_line_acts_as(vault: Vault) -> None:
+    vault.close()
+    proc = zfjl_cli("--vault", str(vault.root), "verify", env={"LOGNAME": "legal1", "USER": "legal1"})
+    assert proc.returncode == 0, proc.stderr
+    with Vault.open(vault.root) as v:
+        last = v.conn.execute("SELECT kind, actor FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+    assert last == ("vault.verify", pwd.getpwuid(os.getuid()).pw_name)
+
+
+@pytest.fixture
+def granted(sample_cases_vault: Vault) -> Iterator[tuple[Vault, str]]:
+    v = sample_cases_vault
+    oid = v.conn.execute("SELECT recording_id FROM case_media WHERE case_id = 'CASE-2024-045'"
+                         " LIMIT 1").fetchone()[0]  # fmt: skip
+    add_grant(v, v.actor, "CASE-2024-045", scope="copy", approved_by="局长", approval_no="批-9",
+              until="2099-12-31")  # fmt: skip
+    yield v, oid
+
+
+def _access_rows(v: Vault, kind: str, oid: str) -> int:
+    return int(v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = ? AND subject = ?",
+                              (kind, oid)).fetchone()[0])  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["view", "export"])
+def test_an_access_killed_mid_copy_is_already_journaled(
+    granted: tuple[Vault, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    v, oid = granted
+
+    def killed_mid_copy(vault: Vault, oid: str, dest: Path) -> None:
+        dest.write_bytes(vault.objects.path_for(oid).read_bytes()[:100])  # the first bytes left
+        raise KeyboardInterrupt  # Ctrl-C (or kill) half-way through the copy
+
+    monkeypatch.setattr(access_reads, "_copy_out", killed_mid_copy)
+    kind = "access.view" if how == "view" else "access.export"
+    with pytest.raises(KeyboardInterrupt):
+        if how == "view":
+            view(v, oid, "复核")
+        else:
+            export(v, [oid], tmp_path / "out", "移送法院")
+    assert _access_rows(v, kind, oid) == 1
+
+
+def test_export_refuses_before_any_copy_when_a_target_exists(
+    granted: tuple[Vault, str], tmp_path: Path
+) -> None:
+    v, oid = granted
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{oid[:16]}.mp4").write_bytes(b"earlier")
+    from zfjl.errors import UsageError
+
+    with pytest.raises(UsageError, match="不会覆盖"):
+        export(v, [oid], out)
+    assert _access_rows(v, "access.export", oid) == 0
+    assert (out / f"{oid[:16]}.mp4").read_bytes() == b"earlier"
