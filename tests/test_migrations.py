@@ -248,3 +248,11 @@ def test_a_copy_of_a_vault_is_a_folder(vault: Vault, tmp_path: Path) -> None:
     shutil.copytree(vault.root, copy)
     with Vault.open(copy) as v:
         assert v.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+
+
+def test_rebuild_is_for_administrators_only(vault: Vault) -> None:
+    from zfjl.errors import NotPermitted
+
+    vault.config.roles = {vault.actor: ["clerk"]}
+    with pytest.raises(NotPermitted, match="重建目录"):
+        vault.rebuild_catalog()

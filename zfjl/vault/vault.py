@@ -400,7 +400,9 @@ class Vault:
 
     def rebuild_catalog(self) -> int:
         """Drop, recreate and replay every derived table; refuses to hide a journal row that
-        does not fit its declaration (the rest is rebuilt, the row is named)."""
+        does not fit its declaration (the rest is rebuilt, the row is named). Administrators
+        only: a rebuild is how a hand-edited catalog would be made to look consistent."""
+        self.require_role({"admin"}, "重建目录")
         with self.writing():
             count, problems = catalog.rebuild(self.conn)
         if problems:
