@@ -16,10 +16,12 @@ import pytest
 
 from zfjl.access import add_grant, export, view
 from zfjl.access import reads as access_reads
+from zfjl.bundle import bundle_case
+from zfjl.errors import AccessDenied
 from zfjl.vault import Vault
 from zfjl.vault.vault import current_actor
 
-from .conftest import zfjl_cli
+from .conftest import edit_vault_json, zfjl_cli
 
 CLERK = "zfjltest_clerk"
 
@@ -150,3 +152,31 @@ def test_export_refuses_before_any_copy_when_a_target_exists(
         export(v, [oid], out)
     assert _access_rows(v, "access.export", oid) == 0
     assert (out / f"{oid[:16]}.mp4").read_bytes() == b"earlier"
+
+
+def _as_clerk(v: Vault) -> Vault:
+    """The same vault, its user now listed as a clerk (承办人员) only."""
+    v.close()
+    edit_vault_json(v.root, roles={v.actor: ["clerk"]})
+    return Vault.open(v.root, clock=v._clock)
+
+
+def test_a_clerk_without_a_copy_grant_cannot_bundle_the_originals(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    """The 0.1 bypass: refused export, then case open + attach + bundle gave a byte copy."""
+    v = _as_clerk(sample_cases_vault)
+    out = tmp_path / "out"
+    with pytest.raises(AccessDenied, match="无复制批准"):
+        bundle_case(v, "CASE-2024-045", out / "bag", purpose="court")
+    assert not out.exists()  # refused before anything was written
+    denied = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'access.denied'").fetchone()[0]
+    assert denied >= 1
+
+
+def test_a_clerk_with_a_copy_grant_on_the_case_bundles_it(
+    granted: tuple[Vault, str], tmp_path: Path
+) -> None:
+    v = _as_clerk(granted[0])
+    report = bundle_case(v, "CASE-2024-045", tmp_path / "bag", purpose="court")
+    assert any(p.name.endswith(".mp4") for p in (report.path / "data" / "originals").iterdir())

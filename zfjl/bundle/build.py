@@ -25,7 +25,7 @@ from zfjl.bundle.bag import (
 )
 from zfjl.bundle.proofs import custody_rows, write_proofs
 from zfjl.cases.store import get_case
-from zfjl.errors import BundleError, UsageError
+from zfjl.errors import AccessDenied, BundleError, UsageError
 from zfjl.vault import events
 from zfjl.vault.objects import copy_file, file_digests, storage_error
 from zfjl.vault.query import ensure_digests, object_digests
@@ -94,6 +94,34 @@ def _plan_originals(vault: Vault, case: dict[str, Any], approval: str | None) ->
     return planned, withheld
 
 
+def require_copy_authority(
+    vault: Vault, case: dict[str, Any], approval: str | None, purpose: str
+) -> None:
+    """A bundle is a copy of the originals (art. 44, 47): the caller needs a copy grant covering
+    each one, or an approving role (法规科, 局长, administrator). Refusals are journaled, as for
+    `zfjl export`, before anything is read."""
+    from zfjl.access.grants import covering_grant
+    from zfjl.retention.holds import APPROVING_ROLES
+
+    if vault.config.roles_of(vault.actor) & APPROVING_ROLES:
+        return
+    refused = []
+    links = {m["recording"]: m for m in case.get("media", [])}
+    for oid, link in links.items():
+        if _is_confidential(case, link) and not approval:
+            continue  # withheld from the bag anyway (art. 44)
+        grant, why = covering_grant(vault, vault.actor, oid, "copy")
+        if grant is None:
+            vault.record(events.AccessDenial(user=vault.actor, action="copy", reason=why,
+                                             purpose=f"案件包：{PURPOSES[purpose]}"), oid)  # fmt: skip
+            refused.append(oid[:12])
+    if refused:
+        raise AccessDenied(
+            f"拒绝打包案件 {case['case']}：用户 {vault.actor} 对原始记录 {'、'.join(refused)} 无复制批准"
+            "（第四十四条、第四十七条；或由法规科办理）。本次请求已记入日志"
+        )
+
+
 def bundle_case(
     vault: Vault, case_id: str, out: Path, *, purpose: str, approval: str | None = None
 ) -> BundleReport:
@@ -103,6 +131,7 @@ def bundle_case(
     if out.exists():
         raise BundleError(f"{out} 已存在：案件包从不覆盖已有文件，请换一个路径")
     case = get_case(vault, case_id)
+    require_copy_authority(vault, case, approval, purpose)
     as_tar = out.suffix == ".tar"
     try:
         # Built beside the target (same file system), renamed into place only when complete.
