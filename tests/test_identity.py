@@ -17,7 +17,7 @@ import pytest
 from zfjl.access import add_grant, export, view
 from zfjl.access import reads as access_reads
 from zfjl.bundle import bundle_case
-from zfjl.errors import AccessDenied
+from zfjl.errors import AccessDenied, NotPermitted
 from zfjl.vault import Vault
 from zfjl.vault.vault import current_actor
 
@@ -180,3 +180,31 @@ def test_a_clerk_with_a_copy_grant_on_the_case_bundles_it(
     v = _as_clerk(granted[0])
     report = bundle_case(v, "CASE-2024-045", tmp_path / "bag", purpose="court")
     assert any(p.name.endswith(".mp4") for p in (report.path / "data" / "originals").iterdir())
+
+
+def test_a_new_vault_is_reachable_by_its_owner_only(tmp_path: Path) -> None:
+    with Vault.create(tmp_path / "v") as v:
+        modes = {p.name: p.stat().st_mode & 0o777 for p in (v.root, v.root / "objects", v.root / "tmp")}
+    assert modes == {"v": 0o700, "objects": 0o700, "tmp": 0o700}
+
+
+def test_direct_mode_refuses_a_vault_of_another_user(clerk_uid: int) -> None:
+    """0.1's documented deployment made the vault group-readable: direct mode now refuses a
+    vault the caller does not own, even where the files would let it read them."""
+    home = Path(tempfile.mkdtemp(prefix="zfjl-foreign-"))
+    try:
+        root = home / "vault"
+        Vault.create(root).close()
+        for p in [home, root, *root.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o055)  # group and others may read and enter
+
+        def open_it() -> str:
+            try:
+                Vault.open(root)
+            except NotPermitted as exc:
+                return exc.message
+            return "opened"
+
+        assert "由保管库服务管理" in _as_user(clerk_uid, open_it)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

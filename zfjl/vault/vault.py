@@ -175,6 +175,22 @@ def check_format(data: Any) -> None:
         )
 
 
+def refuse_foreign(root: Path) -> None:
+    """Direct mode is for a vault the caller owns; a station's vault is reached through the
+    service (root, who can read anything anyway, may open any)."""
+    uid = os.getuid()
+    owner = root.stat().st_uid
+    if uid not in (0, owner):
+        try:
+            name = pwd.getpwuid(owner).pw_name
+        except KeyError:
+            name = f"uid:{owner}"
+        raise NotPermitted(
+            f"保管库 {root} 属于用户 {name}，由保管库服务管理：请不带 --vault 直接运行 zfjl"
+            "（经 zfjl serve），不要直接打开它的文件"
+        )
+
+
 def default_vault_path() -> Path:
     return Path(platformdirs.user_data_dir("zfjl")) / "vault"
 
@@ -217,8 +233,12 @@ class Vault:
         if (root / "vault.json").exists():
             raise VaultError(f"此处已有保管库：{root}")
         try:
+            # 0700: only the vault's owner (the service account on a station) reaches objects,
+            # catalog and key; everyone else goes through `zfjl serve`.
+            root.parent.mkdir(parents=True, exist_ok=True)
             for sub in ("", "objects", "tmp"):
-                (root / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
+                (root / sub).mkdir(mode=0o700, exist_ok=True)
+            os.chmod(root, 0o700)  # also when the folder was made beforehand
         except OSError as exc:
             raise VaultError(f"无法创建保管库目录 {root}：{exc.strerror}") from exc
         config = VaultConfig(id=str(uuid.uuid4()), created_at="")
@@ -254,6 +274,7 @@ class Vault:
         except (OSError, ValueError) as exc:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
         check_format(data)
+        refuse_foreign(root)
         return cls(root, VaultConfig.from_json(data), clock)
 
     def _write_config(self) -> None:
