@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -59,7 +58,9 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
 
 @app.command("ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库。")
 def ingest_cmd(
-    source: Annotated[Path, typer.Argument(help="记录仪挂载目录，如 /media/DSJ01。")],
+    # str, not Path: Path("") is "." and would ingest (and with --clear-source empty) the
+    # current folder; the library refuses an empty source as a usage error.
+    source: Annotated[str, typer.Argument(help="记录仪挂载目录，如 /media/DSJ01。")],
     device: Annotated[
         str | None, typer.Option(help="文件名与元数据未载明时使用的记录仪编号。")
     ] = None,

@@ -1,5 +1,5 @@
 """Ingest: copy a camera dump into the vault as a list of small stages (like beets' importer)."""
 
-from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, ingest
+from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, ingest, ingest_dump
 
-__all__ = ["IngestOptions", "IngestReport", "Progress", "ingest"]
+__all__ = ["IngestOptions", "IngestReport", "Progress", "ingest", "ingest_dump"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import resource
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from zfjl.errors import SourceError
+from zfjl.errors import SourceError, UsageError
 from zfjl.vault.objects import FileIdentity
 
 
@@ -18,6 +21,8 @@ class SourceFile:
     name: str  # display form of the file name
     name_hex: str | None  # raw bytes of the name when it is not UTF-8 (e.g. GBK)
     identity: FileIdentity
+    dir_fd: int  # the folder holding it, opened during discovery (see Dump)
+    entry: str  # its name in that folder, as the OS names it
 
     @property
     def size(self) -> int:
@@ -27,7 +32,7 @@ class SourceFile:
 @dataclass(frozen=True)
 class Skipped:
     rel: str
-    code: str  # symlink | special | unreadable_dir
+    code: str  # symlink | special | unreadable | unreadable_dir | replaced_dir
     reason: str
 
 
@@ -48,7 +53,13 @@ def display(raw: str) -> tuple[str, str | None]:
         return data.decode("utf-8", "backslashreplace"), data.hex()
 
 
-def check_source(root: Path) -> Path:
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def check_source(root: str | os.PathLike[str]) -> Path:
+    if not str(root).strip():
+        raise UsageError("错误：未给出要入库的文件夹（参数为空；当前文件夹请明确写作 .）")
+    root = Path(root)
     if not root.exists():
         raise SourceError(f"找不到要入库的文件夹：{display(str(root))[0]}")
     if not root.is_dir():
@@ -56,36 +67,112 @@ def check_source(root: Path) -> Path:
     return root.resolve()
 
 
-def discover(root: Path) -> tuple[list[SourceFile], list[Skipped]]:
+@dataclass
+class Dump:
+    """What discovery found, with a descriptor held open on every folder that holds files.
+
+    Folders are opened from the root down, each relative to its parent's descriptor with
+    O_NOFOLLOW | O_DIRECTORY, and files are later opened relative to their folder's
+    descriptor (openat): a folder swapped for a symlink after discovery is never followed,
+    whatever its name points to now. Close it (or use it as a context manager) after the run.
+    """
+
+    root: Path
+    files: list[SourceFile]
+    skipped: list[Skipped]
+    dir_ids: set[tuple[int, int]]  # (st_dev, st_ino) of every folder walked, the root included
+    fds: list[int] = field(default_factory=list)
+
+    def close(self) -> None:
+        while self.fds:
+            os.close(self.fds.pop())
+
+    def __enter__(self) -> Dump:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def discover(root: str | os.PathLike[str]) -> Dump:
     """Every regular file under root, in a stable order; everything else is reported."""
     root = check_source(root)
-    files: list[SourceFile] = []
-    skipped: list[Skipped] = []
-    stack = [root]
+    dump = Dump(root, [], [], set())
+    try:
+        # The root is the user's own argument, already resolved: opened as given.
+        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        dump.fds.append(root_fd)
+        st = os.fstat(root_fd)
+        dump.dir_ids.add((st.st_dev, st.st_ino))
+        _walk(dump, root_fd, "")
+    except BaseException:
+        dump.close()
+        raise
+    return dump
+
+
+def _walk(dump: Dump, top_fd: int, top_rel: str) -> None:
+    stack = [(top_fd, top_rel)]
     while stack:
-        folder = stack.pop()
+        fd, folder_rel = stack.pop()
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            entries = sorted(os.scandir(fd), key=lambda e: e.name)
         except OSError as exc:
-            rel = display(os.path.relpath(folder, root))[0]
-            skipped.append(Skipped(rel, "unreadable_dir", f"文件夹无法读取：{exc.strerror}"))
+            dump.skipped.append(Skipped(display(folder_rel or ".")[0], "unreadable_dir",
+                                        f"文件夹无法读取：{exc.strerror}"))  # fmt: skip
             continue
         subdirs = []
+        holds_files = False
         for entry in entries:
-            rel, _ = display(os.path.relpath(entry.path, root))
+            rel_os = os.path.join(folder_rel, entry.name)
+            rel, _ = display(rel_os)
             try:
-                st = entry.stat(follow_symlinks=False)
+                st = entry.stat(follow_symlinks=False)  # fstatat relative to fd
             except OSError as exc:
-                skipped.append(Skipped(rel, "unreadable", f"无法读取文件信息：{exc.strerror}"))
+                dump.skipped.append(Skipped(rel, "unreadable", f"无法读取文件信息：{exc.strerror}"))
                 continue
             if stat.S_ISLNK(st.st_mode):
-                skipped.append(Skipped(rel, "symlink", "符号链接，未跟随（记录仪不产生链接）"))
+                dump.skipped.append(Skipped(rel, "symlink", "符号链接，未跟随（记录仪不产生链接）"))
             elif stat.S_ISDIR(st.st_mode):
-                subdirs.append(Path(entry.path))
+                subdirs.append((entry.name, rel_os, rel, st))
             elif stat.S_ISREG(st.st_mode):
+                holds_files = True
                 name, name_hex = display(entry.name)
-                files.append(SourceFile(Path(entry.path), rel, name, name_hex, FileIdentity.of(st)))
+                dump.files.append(SourceFile(dump.root / rel_os, rel, name, name_hex,
+                                             FileIdentity.of(st), fd, entry.name))  # fmt: skip
             else:
-                skipped.append(Skipped(rel, "special", "不是普通文件（设备、管道或套接字）"))
-        stack.extend(reversed(subdirs))
-    return files, skipped
+                dump.skipped.append(Skipped(rel, "special", "不是普通文件（设备、管道或套接字）"))
+        opened = []
+        for name, rel_os, rel, st in subdirs:
+            try:
+                sub_fd = os.open(name, DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                code, reason = (("replaced_dir", "文件夹在发现时被替换为符号链接，未跟随")
+                                if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                                else ("unreadable_dir", f"文件夹无法读取：{exc.strerror}"))  # fmt: skip
+                dump.skipped.append(Skipped(rel, code, reason))
+                continue
+            sub = os.fstat(sub_fd)
+            if (sub.st_dev, sub.st_ino) != (st.st_dev, st.st_ino):
+                os.close(sub_fd)
+                dump.skipped.append(Skipped(rel, "replaced_dir", "文件夹在发现时被替换，未入库"))
+                continue
+            dump.fds.append(sub_fd)
+            if len(dump.fds) == 512:
+                _raise_fd_limit()
+            dump.dir_ids.add((sub.st_dev, sub.st_ino))
+            opened.append((sub_fd, rel_os))
+        if not holds_files and fd != top_fd:
+            # Nothing will be opened relative to it: do not hold a descriptor per empty folder.
+            dump.fds.remove(fd)
+            os.close(fd)
+        stack.extend(reversed(opened))
+
+
+def _raise_fd_limit() -> None:
+    """One descriptor is held per folder that holds files: lift the soft limit to the hard
+    one (a card has a handful of folders; an export of years of cards may have thousands)."""
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

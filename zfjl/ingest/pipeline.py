@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import os
+import stat
 import threading
 import time
 import uuid
@@ -23,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from zfjl.devices import DeviceBook, register_unknown
-from zfjl.errors import Interrupted, StorageError, VaultError
-from zfjl.ingest.discover import Skipped, SourceFile, discover
+from zfjl.errors import Interrupted, StorageError, UsageError, VaultError
+from zfjl.ingest.discover import Dump, Skipped, SourceFile, check_source, discover
 from zfjl.ingest.interpret import DEVICE_WARNINGS, Context, build_recording, iso
 from zfjl.ingest.names import compile_pattern, parse_name
 from zfjl.ingest.probe import Probe, Prober
@@ -35,7 +37,9 @@ from zfjl.vault.objects import (
     FileIdentity,
     Pending,
     SourceChanged,
+    SourceRefused,
     hash_source,
+    open_source,
     reread_uncached,
 )
 from zfjl.vault.vault import Vault
@@ -83,8 +87,9 @@ class Stored:
 @dataclass
 class Failed:
     source_rel: str
-    code: str  # unreadable | changing | copy_mismatch | clear_failed
+    code: str  # unreadable | vanished | changing | swapped_symlink | not_regular | replaced
     reason: str
+    status: str = "failed"  # "skipped": the entry listed was swapped for something not stored
 
 
 @dataclass
@@ -166,19 +171,52 @@ ProgressFn = Callable[[Progress], None]
 
 def ingest(
     vault: Vault,
-    source: Path,
+    source: str | os.PathLike[str],
     options: IngestOptions | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Store every file under `source` in the vault; never changes the source unless
-    `clear_source` is set, and then only after the stored copy was re-read and matched."""
+    `clear_source` is set, and then only after the stored copy was re-read and matched.
+
+    An empty source is a usage error (never "the current folder"), and so is a source that
+    is, holds or lies inside the vault. Stages: `discover(source)`, then `ingest_dump`."""
+    refuse_vault_overlap(vault, check_source(source))
+    with discover(source) as dump:
+        return ingest_dump(vault, dump, options, progress)
+
+
+def ingest_dump(
+    vault: Vault,
+    dump: Dump,
+    options: IngestOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Store what `discover` listed (its descriptors must still be open)."""
     options = options or IngestOptions()
-    files, skipped = discover(source)
+    refuse_vault_overlap(vault, dump.root, dump.dir_ids)
     # Small files first: their metadata (exiftool's work, on the main thread) is read while the
     # workers are still hashing the large videos, instead of after them.
-    files.sort(key=lambda f: f.size)
+    files = sorted(dump.files, key=lambda f: f.size)
     with Prober() as prober:
-        return _Run(vault, Path(source), files, skipped, options, prober, progress).execute()
+        return _Run(vault, dump.root, files, dump.skipped, options, prober, progress).execute()
+
+
+def refuse_vault_overlap(
+    vault: Vault, root: Path, dir_ids: set[tuple[int, int]] | None = None
+) -> None:
+    """Never ingest the vault into itself (its private key, its objects, its journal): by
+    resolved path, and by (st_dev, st_ino) of every folder discovery walked (a bind mount)."""
+    vault_root = vault.root.resolve()
+    root = root.resolve()
+    if root == vault_root or vault_root in root.parents:
+        raise UsageError(
+            f"错误：{root} 是保管库本身或其中的文件夹，不能入库（会把保管库的密钥与对象当作证据存入）"
+        )
+    st = os.stat(vault_root)
+    if root in vault_root.parents or (dir_ids and (st.st_dev, st.st_ino) in dir_ids):
+        raise UsageError(
+            f"错误：{root} 包含保管库 {vault_root}，不能入库（请只给出记录仪存储卡的目录）"
+        )
 
 
 class _Run:
@@ -331,15 +369,23 @@ class _Run:
         objects = self.vault.objects
         for attempt in range(CHANGE_RETRIES):
             try:
-                if attempt:  # it changed: read it again as it is now
-                    sf = dataclasses.replace(sf, identity=FileIdentity.of(sf.path.stat()))
-                if sf.size in self.known_sizes:
-                    # Probably seen before: hash without copying; copy only if it is new.
-                    digests = hash_source(sf.path, sf.identity)
-                    if objects.exists(digests.blake3):
-                        return Stored(sf, digests, False, None)
-                pending = objects.write_temp(sf.path, sf.identity, self.cancel)
+                # Relative to the folder's descriptor, O_NOFOLLOW: see open_source. From here on
+                # only the descriptor is trusted: its fstat gives the size and mtime (a camera
+                # may have written on since discovery), its (dev, ino) must be discovery's.
+                fd, now = open_source(sf.entry, sf.identity, dir_fd=sf.dir_fd)
+                try:
+                    sf = dataclasses.replace(sf, identity=now)
+                    if sf.size in self.known_sizes:
+                        # Probably seen before: hash without copying; copy only if it is new.
+                        digests = hash_source(fd, sf.identity)
+                        if objects.exists(digests.blake3):
+                            return Stored(sf, digests, False, None)
+                    pending = objects.write_temp(fd, sf.identity, self.cancel)
+                finally:
+                    os.close(fd)
                 return Stored(sf, pending.digests, False, None, pending)
+            except SourceRefused as exc:
+                return Failed(sf.rel, exc.code, exc.reason, "skipped")
             except SourceChanged:
                 time.sleep(0.2 * (attempt + 1))
             except Cancelled:
@@ -392,7 +438,7 @@ class _Run:
                         ),
                         f"run:{self.report.run}",
                     )
-                    results.append(FileResult(r.source_rel, "failed", reason=r.reason))
+                    results.append(FileResult(r.source_rel, r.status, reason=r.reason))
                 else:
                     results.append(self._catalog_one(w, r, known, probes))
         self.report.files.extend(results)
@@ -429,8 +475,14 @@ class _Run:
             if r.digests.sha256:
                 continue
             try:
-                digests = hash_source(r.source.path, r.source.identity, with_sha256=True)
-            except (SourceChanged, OSError):
+                fd, now = open_source(r.source.entry, r.source.identity, dir_fd=r.source.dir_fd)
+                try:
+                    if now != r.source.identity:
+                        raise SourceChanged(r.source.rel)
+                    digests = hash_source(fd, now, with_sha256=True)
+                finally:
+                    os.close(fd)
+            except (SourceChanged, SourceRefused, OSError):
                 changed.append(r)
                 continue
             if digests.blake3 != r.digests.blake3:
@@ -524,7 +576,10 @@ class _Run:
                 if reread_uncached(self.vault.objects.path_for(oid)) != oid:
                     self._fail_clear(r, "copy_mismatch", "入库副本回读校验不一致，源文件保留")
                     continue
-                r.source.path.unlink()
+                if not self._unlink_stored(r.source):
+                    self._fail_clear(r, "clear_replaced",
+                                     "源文件在入库后被替换，未删除（删除的只能是已入库的那个文件）")  # fmt: skip
+                    continue
                 cleared.append(r)
             except OSError as exc:
                 self._fail_clear(r, "clear_failed", f"源文件未能删除（已入库）：{exc.strerror}")
@@ -538,6 +593,26 @@ class _Run:
                         r.digests.blake3,
                     )
             self.report.cleared += len(cleared)
+
+    @staticmethod
+    def _unlink_stored(sf: SourceFile) -> bool:
+        """Delete the very file that was stored, and nothing else; False when its name now
+        names another file (or a symlink: unlinkat removes the link, never its target).
+
+        Relative to the folder's descriptor held since discovery, so a folder swapped for a
+        symlink is not followed; (st_dev, st_ino) of the name, not followed, is compared with
+        the descriptor's that was copied (size and mtime too: a file written to since is kept),
+        right before unlinkat. (An O_PATH handle cannot be
+        unlinked by descriptor on Linux, and a rename-then-check would leave a renamed file
+        behind on a crash.) What remains is the microseconds between that fstatat and the
+        unlinkat: only someone who can already write, and so delete, in the dump's folder
+        could slip a file in there, and that file would be their own.
+        """
+        st = os.stat(sf.entry, dir_fd=sf.dir_fd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or FileIdentity.of(st) != sf.identity:
+            return False  # another file, or the same one written to since it was copied
+        os.unlink(sf.entry, dir_fd=sf.dir_fd)
+        return True
 
     def _fail_clear(self, r: Stored, code: str, reason: str) -> None:
         for f in self.report.files:
@@ -578,4 +653,11 @@ def _mtime_iso(sf: SourceFile, vault: Vault) -> str | None:
     return iso(dt.datetime.fromtimestamp(sf.identity.mtime_ns / 1e9, vault.config.tz))
 
 
-__all__ = ["IngestOptions", "IngestReport", "Progress", "ingest"]
+__all__ = [
+    "IngestOptions",
+    "IngestReport",
+    "Progress",
+    "ingest",
+    "ingest_dump",
+    "refuse_vault_overlap",
+]

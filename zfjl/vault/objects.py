@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,16 +101,68 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def open_source_readonly(path: Path) -> int:
-    """Open a source file read-only without touching its access time when allowed."""
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-    noatime = getattr(os, "O_NOATIME", 0)
-    if noatime:
+class SourceRefused(Exception):
+    """The entry at a source's name is not the regular file discovery listed: a symlink or a
+    FIFO/device/socket swapped in, or another file. Never followed, never waited on."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code  # swapped_symlink | not_regular | replaced
+        self.reason = reason
+
+
+SOURCE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_noatime = [getattr(os, "O_NOATIME", 0)]  # dropped for the process once refused (EPERM)
+
+
+def open_source(
+    name: str | Path, expected: FileIdentity, *, dir_fd: int | None = None
+) -> tuple[int, FileIdentity]:
+    """Open a source file that discovery listed, and return its descriptor and identity.
+
+    Everything after this trusts the descriptor, never the name again. O_NOFOLLOW: a symlink
+    swapped in fails with ELOOP instead of being followed (to /etc/shadow, to the vault's own
+    key). O_NONBLOCK: a FIFO swapped in opens at once instead of waiting for a writer, and
+    fstat then shows it is not a regular file. O_NOATIME where permitted (only the owner or
+    root may): not even the access time of the evidence changes. (st_dev, st_ino) must be
+    those discovery saw; size and mtime may have moved (a camera still writing): the caller
+    hashes and copies against the identity returned here and checks it again afterwards.
+    """
+    flags = SOURCE_FLAGS | _noatime[0]
+    try:
         try:
-            return os.open(path, flags | noatime)
-        except PermissionError:
-            pass  # O_NOATIME needs ownership; fall back to a plain read-only open
-    return os.open(path, flags)
+            fd = os.open(name, flags, dir_fd=dir_fd)
+        except PermissionError as exc:
+            if not _noatime[0] or exc.errno != errno.EPERM:
+                raise
+            _noatime[0] = 0  # not the owner: fall back to a plain read-only open
+            fd = os.open(name, SOURCE_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceRefused(
+                "swapped_symlink", "发现后被替换为符号链接，未跟随、未入库（疑似篡改，请核查）"
+            ) from None
+        if exc.errno == errno.ENXIO:  # a socket swapped in
+            raise SourceRefused(
+                "not_regular", "发现后被替换为非普通文件（套接字），未入库（疑似篡改，请核查）"
+            ) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceRefused(
+                "not_regular",
+                "发现后被替换为非普通文件（管道、设备或套接字），未读取、未入库（疑似篡改，请核查）",
+            )
+        now = FileIdentity.of(st)
+        if (now.dev, now.ino) != (expected.dev, expected.ino):
+            raise SourceRefused(
+                "replaced", "文件在发现后被替换为另一个文件，未入库（文件已变化，请核查后重新入库）"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, now
 
 
 def hash_fd(fd: int, *, with_sha256: bool, threads: bool = False) -> Digests:
@@ -179,15 +232,12 @@ def hash_fd_mapped(fd: int, size: int) -> Digests:
     return Digests(b3.hexdigest(), sha.hexdigest(), size)
 
 
-def hash_source(src: Path, before: FileIdentity, *, with_sha256: bool = False) -> Digests:
-    """Digests of a source file (no copy), refusing a file that changes while read."""
-    fd = open_source_readonly(src)
-    try:
-        digests = hash_fd(fd, with_sha256=with_sha256, threads=True)
-        _check_unchanged(src, fd, before, digests.size)
-        return digests
-    finally:
-        os.close(fd)
+def hash_source(fd: int, before: FileIdentity, *, with_sha256: bool = False) -> Digests:
+    """Digests of an open source file (no copy), refusing a file that changes while read.
+    Reads from the descriptor's current offset (0 when freshly opened)."""
+    digests = hash_fd(fd, with_sha256=with_sha256, threads=True)
+    _check_unchanged(fd, before, digests.size)
+    return digests
 
 
 def file_digests(path: Path, algorithms: tuple[str, ...]) -> dict[str, str]:
@@ -268,21 +318,22 @@ class ObjectStore:
         return fd, path
 
     def write_temp(
-        self, src: Path, before: FileIdentity, cancel: CancelFlag | None = None
+        self, src_fd: int, before: FileIdentity, cancel: CancelFlag | None = None
     ) -> Pending:
-        """Copy a source file to a read-only temp file in the store and hash the bytes copied.
+        """Copy an open source file (see open_source) to a read-only temp file in the store and
+        hash the bytes copied. The copy reads the descriptor from offset 0, whatever its offset.
 
-        Raises SourceChanged when the file's size, mtime or inode moved during the copy; the
-        temp file is then removed. The copy is not yet durable nor in place: see commit().
+        Raises SourceChanged when the file's size or mtime moved during the copy; the temp file
+        is then removed. The copy is not yet durable nor in place: see commit().
         """
-        src_fd = open_source_readonly(src)
         tmp_fd, tmp_path = self._new_temp()
         kept = False
         try:
             digests = self._copy_in_kernel(src_fd, tmp_fd, cancel)
             if digests is None:  # another file system: copy through a buffer, hashing it
+                os.lseek(src_fd, 0, os.SEEK_SET)
                 digests = self._copy_and_hash(src_fd, tmp_fd, cancel)
-            _check_unchanged(src, src_fd, before, digests.size)
+            _check_unchanged(src_fd, before, digests.size)
             try:
                 os.fchmod(tmp_fd, 0o444)
             except OSError as exc:
@@ -290,7 +341,6 @@ class ObjectStore:
             kept = True
             return Pending(digests, tmp_path)
         finally:
-            os.close(src_fd)
             os.close(tmp_fd)
             if not kept:
                 with contextlib.suppress(FileNotFoundError):
@@ -337,8 +387,14 @@ class ObjectStore:
     def store_from_source(
         self, src: Path, before: FileIdentity, cancel: CancelFlag | None = None
     ) -> StoreResult:
-        """Copy, hash, make durable and link one source file."""
-        return self.commit([self.write_temp(src, before, cancel)])[0]
+        """Open (see open_source), copy, hash, make durable and link one source file."""
+        fd, now = open_source(src, before)
+        try:
+            if now != before:
+                raise SourceChanged(str(src))
+            return self.commit([self.write_temp(fd, before, cancel)])[0]
+        finally:
+            os.close(fd)
 
     def _copy_in_kernel(
         self, src_fd: int, dst_fd: int, cancel: CancelFlag | None
@@ -352,7 +408,7 @@ class ObjectStore:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             try:
-                n = os.copy_file_range(src_fd, dst_fd, KERNEL_CHUNK)
+                n = os.copy_file_range(src_fd, dst_fd, KERNEL_CHUNK, copied)
             except OSError as exc:
                 if exc.errno in NO_SPACE:
                     raise storage_error(exc, "写入临时文件") from exc
@@ -430,17 +486,12 @@ def _write_all(fd: int, data: memoryview) -> None:
         data = data[n:]
 
 
-def _check_unchanged(src: Path, fd: int, before: FileIdentity, size_read: int) -> None:
+def _check_unchanged(fd: int, before: FileIdentity, size_read: int) -> None:
+    # The descriptor, not the path: what was read is the file fstat describes, whatever the
+    # name points to now (a rename or swap after the open cannot change the bytes read).
     after = FileIdentity.of(os.fstat(fd))
-    if after != before or size_read != before.size or _path_moved(src, before):
-        raise SourceChanged(str(src))
-
-
-def _path_moved(src: Path, before: FileIdentity) -> bool:
-    try:
-        return FileIdentity.of(os.stat(src)) != before
-    except FileNotFoundError:
-        return True
+    if after != before or size_read != before.size:
+        raise SourceChanged(str(fd))
 
 
 def _syncfs(folder: Path) -> bool:

@@ -1,0 +1,267 @@
+"""Sources swapped after discovery (issue 11): symlinks, FIFOs, folders, replaced files,
+empty and vault-overlapping source arguments. Real files; the swap happens between the
+library's own stages (`discover`, then `ingest_dump`), or from the public progress callback
+(called on the main thread after a file is stored, before its batch is committed and cleared).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from zfjl.errors import UsageError
+from zfjl.ingest import IngestOptions, Progress, ingest
+from zfjl.ingest.discover import discover
+from zfjl.ingest.pipeline import ingest_dump
+from zfjl.vault import Vault
+
+from .conftest import write_random_files, zfjl_run
+
+SECRET = b"root:$6$insider-test-secret-hash:19000:0:99999:7:::\n" * 50
+
+
+def _object_bytes(vault: Vault) -> list[bytes]:
+    return [p.read_bytes() for _, p in vault.objects.iter_oids()]
+
+
+def _assert_in_no_object(vault: Vault, *secrets: bytes) -> None:
+    for data in _object_bytes(vault):
+        for secret in secrets:
+            assert secret not in data
+    for _, p in vault.objects.iter_oids():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o444
+
+
+def _failures(vault: Vault) -> dict[str, str]:
+    return dict(vault.conn.execute("SELECT source_path, code FROM failures").fetchall())
+
+
+def _secret(tmp_path: Path) -> Path:
+    secret = tmp_path / "secret" / "shadow"
+    secret.parent.mkdir()
+    secret.write_bytes(SECRET)
+    secret.chmod(0o600)
+    return secret
+
+
+def test_file_swapped_for_a_symlink_after_discovery_is_not_followed(
+    vault: Vault, tmp_path: Path
+) -> None:
+    card = tmp_path / "card"
+    victim, keep = write_random_files(card, 2, len(SECRET))  # same size as the secret
+    secret = _secret(tmp_path)
+    own = vault.root / "vault.json"
+    victim2 = card / "OWN.BIN"
+    victim2.write_bytes(os.urandom(own.stat().st_size))
+    with discover(card) as dump:
+        victim.unlink()
+        victim.symlink_to(secret)
+        victim2.unlink()
+        victim2.symlink_to(own)  # the vault's own file
+        report = ingest_dump(vault, dump)
+    status = {f.path: f for f in report.files}
+    for name in (victim.name, victim2.name):
+        assert status[name].status == "skipped"
+        assert "符号链接" in (status[name].reason or "")
+    assert status[keep.name].status == "new"
+    assert _failures(vault) == {victim.name: "swapped_symlink", victim2.name: "swapped_symlink"}
+    _assert_in_no_object(vault, SECRET, own.read_bytes())
+    assert secret.read_bytes() == SECRET  # and left alone
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+def test_file_swapped_for_a_special_file_is_reported_and_never_waited_on(
+    vault: Vault, tmp_path: Path, kind: str
+) -> None:
+    card = tmp_path / "card"
+    victim, keep = write_random_files(card, 2, 4000)
+    if kind == "device" and os.geteuid() != 0:
+        pytest.skip("mknod of a device needs root")
+    sock: socket.socket | None = None
+    watchdog_fired = threading.Event()
+    done = threading.Event()
+
+    def watchdog() -> None:  # should the ingest block on the FIFO, release it and say so
+        if not done.wait(20):
+            watchdog_fired.set()
+            fd = os.open(victim, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+
+    with discover(card) as dump:
+        victim.unlink()
+        if kind == "fifo":
+            os.mkfifo(victim)
+        elif kind == "socket":
+            sock = socket.socket(socket.AF_UNIX)
+            sock.bind(str(victim))
+        else:
+            os.mknod(victim, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null
+        guard = threading.Thread(target=watchdog)
+        guard.start()
+        started = time.monotonic()
+        try:
+            report = ingest_dump(vault, dump)
+        finally:
+            done.set()
+            guard.join()
+            if sock is not None:
+                sock.close()
+    assert not watchdog_fired.is_set(), "ingest waited on a FIFO"
+    assert time.monotonic() - started < 20
+    status = {f.path: f for f in report.files}
+    assert status[victim.name].status == "skipped"
+    assert "非普通文件" in (status[victim.name].reason or "")
+    assert status[keep.name].status == "new"
+    assert _failures(vault) == {victim.name: "not_regular"}
+
+
+def test_file_replaced_by_another_file_after_discovery_is_reported_as_changed(
+    vault: Vault, tmp_path: Path
+) -> None:
+    card = tmp_path / "card"
+    (victim,) = write_random_files(card, 1, 4000)
+    replacement = os.urandom(4000)
+    with discover(card) as dump:
+        other = card / "other.tmp"
+        other.write_bytes(replacement)
+        os.replace(other, victim)  # same name, another inode
+        report = ingest_dump(vault, dump)
+    (result,) = report.files
+    assert result.status == "skipped" and "替换" in (result.reason or "")
+    assert _failures(vault) == {victim.name: "replaced"}
+    _assert_in_no_object(vault, replacement)
+
+
+def test_folder_swapped_for_a_symlink_after_discovery_is_not_followed(
+    vault: Vault, tmp_path: Path
+) -> None:
+    card = tmp_path / "card"
+    (original,) = write_random_files(card / "DCIM", 1, len(SECRET))
+    original_bytes = original.read_bytes()
+    secret_dir = _secret(tmp_path).parent
+    (secret_dir / original.name).write_bytes(SECRET)  # same name as the discovered file
+    with discover(card) as dump:
+        (card / "DCIM").rename(card / "moved")
+        (card / "DCIM").symlink_to(secret_dir, target_is_directory=True)
+        report = ingest_dump(vault, dump)
+    _assert_in_no_object(vault, SECRET)
+    # The folder discovery opened is the one read, wherever it was moved: the very file listed.
+    assert [f.status for f in report.files] == ["new"]
+    assert _object_bytes(vault) == [original_bytes]
+
+
+def test_folder_swapped_and_its_files_gone_fails_without_following(
+    vault: Vault, tmp_path: Path
+) -> None:
+    card = tmp_path / "card"
+    (original,) = write_random_files(card / "DCIM", 1, len(SECRET))
+    secret_dir = _secret(tmp_path).parent
+    (secret_dir / original.name).write_bytes(SECRET)
+    with discover(card) as dump:
+        original.unlink()
+        (card / "DCIM").rmdir()
+        (card / "DCIM").symlink_to(secret_dir, target_is_directory=True)
+        report = ingest_dump(vault, dump)
+    (result,) = report.files
+    assert result.status == "failed" and "消失" in (result.reason or "")
+    _assert_in_no_object(vault, SECRET)
+
+
+@pytest.mark.parametrize("how", ["replaced", "symlink", "written"])
+def test_clear_source_never_deletes_a_file_that_replaced_the_stored_one(
+    vault: Vault, tmp_path: Path, how: str
+) -> None:
+    card = tmp_path / "card"
+    victim, other = write_random_files(card, 2, 4000)
+    secret = _secret(tmp_path)
+    replacement = os.urandom(3000)
+    swapped = threading.Event()
+
+    def swap(p: Progress) -> None:  # after the file is stored, before its batch is cleared
+        if p.current != victim.name or swapped.is_set():
+            return
+        swapped.set()
+        if how == "replaced":
+            tmp = card / "new.tmp"
+            tmp.write_bytes(replacement)
+            os.replace(tmp, victim)
+        elif how == "symlink":
+            victim.unlink()
+            victim.symlink_to(secret)
+        else:
+            with open(victim, "ab") as f:  # the same file, written to since it was copied
+                f.write(replacement)
+
+    report = ingest(vault, card, IngestOptions(clear_source=True), progress=swap)
+    assert swapped.is_set()
+    assert report.cleared == 1 and not other.exists()
+    assert os.path.lexists(victim)
+    if how == "replaced":
+        assert victim.read_bytes() == replacement
+    elif how == "symlink":
+        assert victim.is_symlink()
+    else:
+        assert victim.read_bytes().endswith(replacement)
+    assert secret.read_bytes() == SECRET
+    warned = {f.path: [w["code"] for w in f.warnings] for f in report.files}
+    assert "clear_replaced" in warned[victim.name]
+    assert "clear_replaced" not in warned[other.name]
+    assert ("source.cleared",) in vault.conn.execute("SELECT kind FROM journal").fetchall()
+
+
+@pytest.mark.parametrize("source", ["", "   ", "\t"])
+def test_an_empty_source_is_a_usage_error_in_the_library(vault: Vault, source: str) -> None:
+    with pytest.raises(UsageError, match="未给出要入库的文件夹"):
+        ingest(vault, source)
+
+
+def test_an_empty_source_is_a_usage_error_in_the_cli_and_deletes_nothing(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "here"
+    write_random_files(here, 3, 1000)
+    monkeypatch.chdir(here)
+    proc = zfjl_run("--vault", str(vault.root), "ingest", "", "--clear-source")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "未给出要入库的文件夹" in lines[0]
+    assert sorted(p.name for p in here.iterdir()) == [f"BLOB_000{i}.BIN" for i in range(3)]
+    assert not any(vault.objects.iter_oids())
+
+
+@pytest.mark.parametrize("where", ["vault", "inside", "parent"])
+def test_the_vault_itself_is_never_a_source(vault: Vault, tmp_path: Path, where: str) -> None:
+    source = {"vault": vault.root, "inside": vault.root / "objects", "parent": tmp_path}[where]
+    write_random_files(tmp_path / "card", 1, 100)
+    with pytest.raises(UsageError, match="保管库"):
+        ingest(vault, source, IngestOptions(clear_source=True))
+    proc = zfjl_run("--vault", str(vault.root), "ingest", str(source), "--clear-source")
+    assert proc.returncode == 2 and "保管库" in proc.stderr
+    assert not any(vault.objects.iter_oids())
+    assert (vault.root / "vault.json").exists() and (tmp_path / "card").exists()
+
+
+def test_a_bind_mount_of_the_vault_inside_the_source_is_refused(
+    vault: Vault, tmp_path: Path
+) -> None:
+    import subprocess
+
+    card = tmp_path / "card"
+    write_random_files(card, 1, 100)
+    mnt = card / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "--bind", str(vault.root), str(mnt)],
+                      capture_output=True).returncode:  # fmt: skip
+        pytest.skip("cannot bind-mount here")
+    try:
+        with pytest.raises(UsageError, match="包含保管库"):
+            ingest(vault, card)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    assert not any(vault.objects.iter_oids())
