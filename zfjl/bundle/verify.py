@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zfjl.bundle.binding import binding_findings
 from zfjl.bundle.bag import MANIFESTS, opened, read_manifest
+from zfjl.bundle.binding import binding_findings
 from zfjl.bundle.findings import BundleFinding, BundleVerifyReport
 from zfjl.bundle.proofs import custody_findings, kept_checkpoint_findings, proof_findings
 from zfjl.errors import NotFoundError
