@@ -134,7 +134,9 @@ def refuse_unless_extends(vault: Vault, tree: list[bytes]) -> SignerState:
         )
     why = inconsistency(tree, state.size, state.root)
     if why is not None:
-        raise JournalInconsistent(f"拒绝签名：{why}；上次签名 {state.size} 条，今日日志 {len(tree)} 条")
+        raise JournalInconsistent(
+            f"拒绝签名：{why}；上次签名 {state.size} 条，今日日志 {len(tree)} 条"
+        )
     return state
 
 
@@ -182,7 +184,10 @@ def outside_findings(vault: Vault) -> list[Outside]:
     try:
         folders = witness_dirs(vault)
     except VaultError as exc:
-        return [*out, ("witness_inconsistent", "vault.json", "checkpoint.witness_dirs", exc.message)]
+        return [
+            *out,
+            ("witness_inconsistent", "vault.json", "checkpoint.witness_dirs", exc.message),
+        ]
     for folder in folders:
         out += _against_witness(vault, tree, folder)
     return out
@@ -204,7 +209,9 @@ def _against(tree: list[bytes], size: int, root: bytes, where: str, code: str) -
     if why is None:
         return []
     if len(tree) < size:
-        return [("journal_truncated", where, f"至少 {size} 条（根 {b64(root)}）", f"{len(tree)} 条")]
+        return [
+            ("journal_truncated", where, f"至少 {size} 条（根 {b64(root)}）", f"{len(tree)} 条")
+        ]
     return [(code, where, f"前 {size} 条的根 {b64(root)}", why)]
 
 

@@ -21,7 +21,9 @@ def witness_dirs(vault: Vault) -> list[Path]:
     A relative path is taken from the vault's folder."""
     section = vault.config.extra.get(SETTING, {})
     if not isinstance(section, dict):
-        raise VaultError(f"vault.json：{SETTING} 应为对象（如 {{\"witness_dirs\": [...]}}），收到 {section!r}")
+        raise VaultError(
+            f'vault.json：{SETTING} 应为对象（如 {{"witness_dirs": [...]}}），收到 {section!r}'
+        )
     dirs = section.get("witness_dirs", [])
     if not isinstance(dirs, list) or not all(isinstance(d, str) and d.strip() for d in dirs):
         raise VaultError(
