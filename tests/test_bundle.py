@@ -368,11 +368,15 @@ def test_a_bundle_proves_it_extends_a_checkpoint_kept_on_paper(
 
 
 def test_a_journal_rewritten_and_re_signed_after_the_paper_checkpoint_is_caught(
-    sample_cases_vault: Vault, tmp_path: Path
+    sample_cases_vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Someone with the machine (and its key) edits an early custody row, recomputes the whole
     chain, signs a fresh checkpoint and bundles: the paper checkpoint still convicts them."""
+    from zfjl.vault import anchors
     from zfjl.vault.checkpoint import append_checkpoint
+
+    # zfjl itself refuses to sign it (tests/test_proof.py): this forger runs their own code.
+    monkeypatch.setattr(anchors, "refuse_unless_extends", lambda v, t: anchors.SignerState(0, b"", None))
     from zfjl.vault.journal import GENESIS, row_hash
 
     vault = sample_cases_vault

@@ -37,6 +37,11 @@ class UnsupportedVaultVersion(VaultError):
     pass
 
 
+class JournalInconsistent(VaultError):
+    """The journal does not extend what was signed before (tail cut, rows rewritten, catalog.db
+    replaced): the signer refuses to sign it (C2SP tlog-checkpoint)."""
+
+
 class NotFoundError(ZfjlError):
     """A named input (source folder, recording id, file) does not exist."""
 

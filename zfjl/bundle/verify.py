@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zfjl.bundle.bag import MANIFESTS, opened, read_manifest
+from zfjl.bundle.binding import binding_findings
 from zfjl.bundle.findings import BundleFinding, BundleVerifyReport
 from zfjl.bundle.proofs import custody_findings, kept_checkpoint_findings, proof_findings
 from zfjl.errors import NotFoundError
@@ -30,6 +31,7 @@ def verify_bundle(
             report.findings += _bagit_findings(bag)  # a second opinion on the structure
         report.findings += custody_findings(bag, vault)
         report.findings += proof_findings(bag, vault)
+        report.findings += binding_findings(bag)
         if kept_checkpoint is not None:
             findings, report.anchored_rows = kept_checkpoint_findings(bag, vault, kept_checkpoint)
             report.findings += findings

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar
 import typer
 
 from zfjl.cli.common import JsonOpt, open_vault
-from zfjl.cli.output import emit, out
+from zfjl.cli.output import emit, err, out
 from zfjl.cli.verbs import DefaultVerbGroup, OldSpelling
 
 
@@ -41,7 +41,10 @@ def checkpoint_make_cmd(
 ) -> None:
     from zfjl.vault import checkpoint
 
-    cp, seq = checkpoint.append_checkpoint(open_vault())
+    result = checkpoint.make_checkpoint(open_vault())
+    for problem in result.witness_problems:
+        err.print(f"⚠ {problem}", markup=False)
+    cp, seq = result.checkpoint, result.seq
     made: dict[str, Any] = {"seq": seq, "size": cp.size, "root": cp.root.hex(), "note": cp.text}
     emit(made, as_json, lambda c: None if quiet else sys.stdout.write(c["note"]))
 

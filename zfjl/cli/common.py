@@ -22,8 +22,11 @@ STATE = State()  # set by the root callback from --vault
 
 def open_vault() -> Vault:
     from zfjl.vault import Vault, resolve_vault_path
+    from zfjl.vault.witness import witness_dirs
 
-    return Vault.open(resolve_vault_path(STATE.vault_path))
+    vault = Vault.open(resolve_vault_path(STATE.vault_path))
+    witness_dirs(vault)  # the checkpoint setting, refused on open like the others
+    return vault
 
 
 def parse_day(text: str | None) -> dt.date | None:

@@ -152,6 +152,9 @@ def create_key(vault: Vault) -> PublicKey:
     fsync_dir(path.parent)
     public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
     vault.record(events.CheckpointKey(name=public.name, vkey=public.vkey), None)
+    from zfjl.vault.anchors import start_state
+
+    start_state(vault)  # a new key keeps the state: it is the log's, not the key's
     return public
 
 
@@ -208,8 +211,24 @@ def leaves(vault: Vault, upto: int | None = None) -> list[bytes]:
     return [row_leaf(r) for r in vault.conn.execute(sql, args)]
 
 
+@dataclass(frozen=True)
+class Made:
+    checkpoint: Checkpoint
+    seq: int
+    witness_problems: list[str]  # witness folders not written (a warning)
+
+
 def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
     """Sign the journal as it stands and append the checkpoint; returns it and its seq."""
+    made = make_checkpoint(vault)
+    return made.checkpoint, made.seq
+
+
+def make_checkpoint(vault: Vault) -> Made:
+    """Sign the journal if it extends what this signer signed before (else JournalInconsistent),
+    append the checkpoint, record it in the signer's state and copy it to the witnesses."""
+    from zfjl.vault.anchors import after_signing, first_row_hash, refuse_unless_extends
+
     private = _load_private(vault)
     public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
     known = {k.key_id for k in journal_keys(vault)}
@@ -217,6 +236,7 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
         raise VaultError("检查点签名密钥与日志中登记的公钥不符：密钥文件可能被替换")
     with vault.writing() as w:
         tree = leaves(vault)
+        state = refuse_unless_extends(vault, tree)
         unsigned = Checkpoint(
             public.name, len(tree), merkle.root_from_leaves(tree), (f"time {vault.now_iso()}",), ()
         )
@@ -229,7 +249,8 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
             ((public.name, public.key_id, sig),),
         )
         ev = w.append(events.JournalCheckpoint(size=cp.size, root=cp.root.hex(), note=cp.text), None)
-    return cp, ev.seq
+    first = state.first if state.first is not None else first_row_hash(vault)
+    return Made(cp, ev.seq, after_signing(vault, cp, first))
 
 
 def checkpoint_sizes(vault: Vault) -> list[int]:

@@ -17,6 +17,7 @@ import blake3
 
 from zfjl.errors import UsageError
 from zfjl.vault import catalog, events
+from zfjl.vault.anchors import outside_findings
 from zfjl.vault.checkpoint import CheckpointWalk
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import hash_path
@@ -40,6 +41,12 @@ MESSAGES = {
     "checkpoint_signature": "检查点签名无效（检查点被改动或不是本保管库签发）",
     "checkpoint_mismatch": "检查点与日志不一致（其签名覆盖的日志记录被改动、删除或插入）",
     "checkpoint_unreadable": "检查点或公钥记录无法读取",
+    "journal_missing": "日志为空：保管库曾有日志（签名状态记录了其第 1 条），catalog.db 被删除或清空",
+    "journal_replaced": "日志的第 1 条与签名器记录的不同：catalog.db 被删除后重建或换成了另一份",
+    "journal_truncated": "日志比已签名的检查点短：尾部记录被删除",
+    "journal_inconsistent": "日志与签名器上次签名的检查点不一致：已签名的记录被改写",
+    "witness_inconsistent": "日志与见证目录中的检查点副本不一致（或副本无效）",
+    "witness_missing": "见证目录不存在或没有检查点副本（未挂载？）",
     "tombstone_pending": "对象已登记销毁但文件尚在（清理中断），下次 zfjl sweep --execute 完成",
 }
 ERRORS = {
@@ -56,6 +63,11 @@ ERRORS = {
     "checkpoint_signature",
     "checkpoint_mismatch",
     "checkpoint_unreadable",
+    "journal_missing",
+    "journal_replaced",
+    "journal_truncated",
+    "journal_inconsistent",
+    "witness_inconsistent",
 }
 
 
@@ -138,6 +150,7 @@ def verify(
         Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
         for p in [*check_chain(conn, checkpoints.feed), *checkpoints.problems]
     )
+    report.findings.extend(Finding(*o) for o in outside_findings(vault))
     report.findings.extend(_catalog_drift(conn))
     catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
     # Destroyed by a sweep: the tombstone stands for the bytes, which must be gone.

@@ -1,0 +1,205 @@
+"""Issue 11 point 4: proof that cannot be rewritten from inside catalog.db.
+
+Each test is an insider's attack: cut the journal's tail, delete catalog.db, re-sign a
+rewritten journal with the real key, swap an original in a bag and rewrite every manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from zfjl.bundle import bundle_case, verify_bundle
+from zfjl.errors import JournalInconsistent
+from zfjl.vault import Vault, events
+from zfjl.vault.anchors import STATE_FILE
+from zfjl.vault.checkpoint import append_checkpoint
+from zfjl.vault.journal import GENESIS, row_hash
+from zfjl.vault.setup import init_vault
+from zfjl.vault.verify import verify
+
+from .conftest import CASE_CLOCK, copy_vault, edit_vault_json, fixed_clock, sqlite3_shell, zfjl_run
+
+BAG = "CASE-2024-045-court"
+
+
+def _grow(vault: Vault, n: int) -> None:
+    for year in range(n):
+        vault.record(events.VaultVerify(subset=f"{year}", read_data=False, objects_checked=0,
+                                        problems=[]), None)  # fmt: skip
+
+
+def _signed_vault(tmp_path: Path) -> Path:
+    root = tmp_path / "vault"
+    with init_vault(root) as v:
+        _grow(v, 5)
+        append_checkpoint(v)
+        _grow(v, 3)
+        append_checkpoint(v)  # signs 11 rows; the checkpoint row is #12
+    return root
+
+
+def _rewrite(db: Path, keep: int, *, skip: int | None = None) -> None:
+    """As an insider with the sqlite3 shell: drop the guards, delete rows, recompute the chain."""
+    sql = ["DROP TRIGGER journal_no_update;", "DROP TRIGGER journal_no_delete;",
+           "DROP TRIGGER journal_in_sequence;", f"DELETE FROM journal WHERE seq > {keep};"]  # fmt: skip
+    if skip is not None:
+        sql.append(f"DELETE FROM journal WHERE seq = {skip};")
+        sql.append(f"UPDATE journal SET seq = seq - 1 WHERE seq > {skip};")
+    assert sqlite3_shell(db, "\n".join(sql)).returncode == 0
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq")
+    prev, updates = GENESIS, []
+    for seq, ts, actor, kind, subject, data in rows.fetchall():
+        h = row_hash(prev, seq, ts, actor, kind, subject, data)
+        updates.append(f"UPDATE journal SET prev_hash = '{prev}', hash = '{h}' WHERE seq = {seq};")
+        prev = h
+    conn.close()
+    assert sqlite3_shell(db, "\n".join(updates)).returncode == 0
+
+
+def _codes(root: Path) -> dict[str, str]:
+    with Vault.open(root) as v:
+        return {f.code: f"{f.subject} {f.expected} {f.found}" for f in verify(v).findings}
+
+
+def test_a_cut_tail_fails_verify_and_checkpoint_make_refuses(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    _rewrite(root / "catalog.db", keep=7)  # the last checkpoint and three rows it signed
+    found = _codes(root)
+    assert "journal_truncated" in found and "11 条" in found["journal_truncated"]
+    cli = zfjl_run("--vault", str(root), "verify")
+    assert cli.returncode == 1 and "尾部记录被删除" in cli.stdout
+    made = zfjl_run("--vault", str(root), "checkpoint", "make")
+    assert made.returncode == 3 and "11 条" in made.stderr and "拒绝签名" in made.stderr
+
+
+def test_a_row_deleted_and_the_chain_recomputed_is_inconsistent(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    _rewrite(root / "catalog.db", keep=20, skip=9)  # row 9 gone, the rest renumbered
+    found = _codes(root)
+    assert "journal_inconsistent" in found and "前 11 条" in found["journal_inconsistent"]
+
+
+def test_a_deleted_catalog_is_noticed(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    (root / "catalog.db").unlink()
+    cli = zfjl_run("--vault", str(root), "verify")
+    assert cli.returncode == 1
+    assert "日志为空" in cli.stdout and "已签名 11 条" in cli.stdout
+
+
+def test_the_real_key_through_the_library_refuses_an_inconsistent_journal(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    _rewrite(root / "catalog.db", keep=20, skip=3)
+    with Vault.open(root) as v, pytest.raises(JournalInconsistent, match="前 11 条"):
+        append_checkpoint(v)
+
+
+def test_a_vault_from_before_starts_its_state_from_its_latest_checkpoint(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    (root / STATE_FILE).unlink()
+    _rewrite(root / "catalog.db", keep=20, skip=3)
+    with Vault.open(root) as v, pytest.raises(JournalInconsistent):
+        append_checkpoint(v)
+    fresh = _signed_vault(tmp_path / "b")
+    (fresh / STATE_FILE).unlink()
+    with Vault.open(fresh) as v:
+        append_checkpoint(v)
+    state = json.loads((fresh / STATE_FILE).read_text())
+    assert state["size"] == 12 and oct((fresh / STATE_FILE).stat().st_mode & 0o777) == "0o600"
+
+
+def test_witness_copies_are_written_and_checked(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    edit_vault_json(root, checkpoint={"witness_dirs": [str(usb), str(tmp_path / "unmounted")]})
+    made = zfjl_run("--vault", str(root), "checkpoint", "make", "-q")
+    assert made.returncode == 0 and "unmounted" in made.stderr
+    assert [p.name for p in usb.iterdir()] == ["12.txt"]
+    with Vault.open(root) as v:
+        codes = {f.code: f.severity for f in verify(v).findings}
+    assert codes == {"witness_missing": "warning"}
+    (root / STATE_FILE).unlink()  # the insider removes the signer's state too
+    _rewrite(root / "catalog.db", keep=11)
+    found = _codes(root)
+    # reopening put the guards back (one more row): the witness's 12 rows are not today's
+    assert "12.txt" in found.get("witness_inconsistent", found.get("journal_truncated", ""))
+
+
+def test_the_witness_setting_is_validated_on_open(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    edit_vault_json(root, checkpoint={"witness_dirs": "/mnt/usb"})
+    cli = zfjl_run("--vault", str(root), "verify")
+    assert cli.returncode == 3 and "witness_dirs" in cli.stderr
+
+
+# -- bags ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bagged(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Path:
+    base = tmp_path_factory.mktemp("proof-bag")
+    root = copy_vault(sample_cases_template, base / "vault")
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
+    return base
+
+
+def _bag(bagged: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(bagged / BAG, tmp_path / BAG))
+
+
+def _swap_and_rewrite(bag: Path, victim: Path, data: bytes) -> None:
+    import bagit
+
+    victim.chmod(0o644)
+    victim.write_bytes(data)
+    shutil.rmtree(bag / "zfjl")
+    bagit.Bag(str(bag)).save(manifests=True)  # every manifest, tagmanifest too
+
+
+def _findings(bag: Path, vault: Vault | None) -> set[tuple[str, str]]:
+    return {(f.code, f.file) for f in verify_bundle(bag, vault).findings}
+
+
+def test_a_fresh_bag_binds_every_original(bagged: Path, tmp_path: Path) -> None:
+    bag = _bag(bagged, tmp_path)
+    listed = json.loads((bag / "data/custody/originals.json").read_text())
+    assert sorted(listed) == sorted(
+        f"data/originals/{p.name}" for p in (bag / "data/originals").iterdir()
+    )
+    assert verify_bundle(bag, None).ok
+
+
+@pytest.mark.parametrize("bytes_from", ["other_recording", "random"])
+def test_a_replaced_original_is_named_with_and_without_the_vault(
+    bagged: Path, tmp_path: Path, bytes_from: str
+) -> None:
+    bag = _bag(bagged, tmp_path)
+    first, second = sorted((bag / "data/originals").iterdir())[:2]
+    data = second.read_bytes() if bytes_from == "other_recording" else os.urandom(4096)
+    rel = f"data/originals/{first.name}"
+    _swap_and_rewrite(bag, first, data)
+    assert ("original_replaced", rel) in _findings(bag, None)
+    with Vault.open(copy_vault(bagged / "vault", tmp_path / "vault")) as v:
+        with_vault = verify_bundle(bag, v)
+    assert ("original_replaced", rel) in {(f.code, f.file) for f in with_vault.findings}
+    assert not with_vault.ok
+
+
+def test_a_rewritten_binding_list_does_not_help(bagged: Path, tmp_path: Path) -> None:
+    bag = _bag(bagged, tmp_path)
+    first, second = sorted((bag / "data/originals").iterdir())[:2]
+    path = bag / "data/custody/originals.json"
+    listed = json.loads(path.read_text())
+    listed[f"data/originals/{first.name}"] = listed[f"data/originals/{second.name}"]
+    path.write_text(json.dumps(listed))
+    _swap_and_rewrite(bag, first, second.read_bytes())
+    found = _findings(bag, None)
+    assert ("original_replaced", f"data/originals/{first.name}") in found
+    assert any(code == "original_absent" for code, _ in found)

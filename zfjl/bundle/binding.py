@@ -1,0 +1,107 @@
+"""Each original in a bag bound to the SHA-256 of its recording's signed `object.add` row.
+
+The manifests say what the files are *now*; a forger who swaps an original and rewrites every
+manifest passes them. The custody rows, proven against the signed checkpoint, carry each
+recording's SHA-256 as it was stored. `data/custody/originals.json` (written at bundle time)
+says which recording each file in `data/originals/` is; `bundle verify` requires the file to
+hash to that recording's row, each recording of the bag to have exactly one file, and each
+file to name a recording whose row the bag carries — with or without the vault.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from zfjl.bundle.bag import write_json
+from zfjl.bundle.findings import BundleFinding
+from zfjl.vault import events
+from zfjl.vault.objects import file_digests
+from zfjl.vault.vault import Vault
+
+BINDINGS = "data/custody/originals.json"
+LOG = "data/custody/custody-log.json"
+ADD = events.ObjectAdd.kind
+
+
+def write_bindings(vault: Vault, data: Path, seqs: list[int]) -> None:
+    """Which recording each copied original is: by size among the bag's recordings, by
+    BLAKE3 (the object's name) when two share a size. Called after the originals are copied."""
+    originals = data / "originals"
+    if not originals.is_dir():
+        return
+    wanted = set(seqs)
+    adds = {
+        subject: (seq, json.loads(raw)["object"])
+        for seq, subject, raw in vault.conn.execute(
+            "SELECT seq, subject, data FROM journal WHERE kind = ? ORDER BY seq", (ADD,)
+        )
+        if seq in wanted
+    }
+    bound: dict[str, dict[str, Any]] = {}
+    for p in sorted(originals.iterdir()):
+        size = p.stat().st_size
+        same = [oid for oid, (_, obj) in adds.items() if obj["size"] == size]
+        oid = same[0] if len(same) == 1 else file_digests(p, ("blake3",))["blake3"]
+        if oid in adds:
+            seq, obj = adds[oid]
+            bound[f"data/originals/{p.name}"] = {"recording": oid, "seq": seq,
+                                                 "sha256": obj["sha256"]}  # fmt: skip
+    write_json(data.parent / BINDINGS, bound)
+
+
+def binding_findings(bag: Path) -> list[BundleFinding]:
+    originals = bag / "data" / "originals"
+    files = sorted(originals.iterdir()) if originals.is_dir() else []
+    try:
+        rows = json.loads((bag / LOG).read_text("utf-8"))
+        adds = {r["subject"]: r for r in rows if r["kind"] == ADD}
+        bindings = _read_bindings(bag)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [BundleFinding("original_unbound", BINDINGS, "可读的原始记录清单与保管日志",
+                              str(exc)[:120])] if files else []  # fmt: skip
+    out: list[BundleFinding] = []
+    claimed: dict[str, list[str]] = {}
+    for p in files:
+        rel = p.relative_to(bag).as_posix()
+        sha = file_digests(p, ("sha256",))["sha256"]
+        oid = _claimed_recording(bindings, rel, sha, adds)
+        if oid is None or oid not in adds:
+            out.append(BundleFinding("original_unbound", rel, "包内保管日志中某条入库记录的原始文件",
+                                     oid or f"SHA-256 {sha} 不属于任何入库记录"))  # fmt: skip
+            continue
+        claimed.setdefault(oid, []).append(rel)
+        signed = adds[oid]["data"]["object"]["sha256"]
+        if sha != signed:
+            out.append(BundleFinding("original_replaced", rel,
+                                     f"{oid[:12]} 入库时的 SHA-256 {signed}（日志第 {adds[oid]['seq']} 条）",
+                                     sha))  # fmt: skip
+    for oid, rels in claimed.items():
+        if len(rels) > 1:
+            out += [BundleFinding("original_replaced", rel, f"{oid[:12]} 只有一个原始文件",
+                                  f"{len(rels)} 个文件自称是它") for rel in rels]  # fmt: skip
+    for oid, r in adds.items():
+        if oid not in claimed:
+            out.append(BundleFinding("original_absent", f"{LOG}#{r['seq']}",
+                                     f"{oid[:12]} 的原始文件", "包中没有文件与该入库记录对应"))  # fmt: skip
+    return out
+
+
+def _read_bindings(bag: Path) -> dict[str, Any] | None:
+    path = bag / BINDINGS
+    if not path.is_file():
+        return None  # a bag from before the list: bound by content alone
+    value = json.loads(path.read_text("utf-8"))
+    if not isinstance(value, dict):
+        raise ValueError("originals.json 不是对象")
+    return value
+
+
+def _claimed_recording(
+    bindings: dict[str, Any] | None, rel: str, sha: str, adds: dict[str, Any]
+) -> str | None:
+    if bindings is None:
+        return next((o for o, r in adds.items() if r["data"]["object"]["sha256"] == sha), None)
+    entry = bindings.get(rel)
+    return str(entry["recording"]) if isinstance(entry, dict) and "recording" in entry else None
