@@ -22,11 +22,8 @@ STATE = State()  # set by the root callback from --vault
 
 def open_vault() -> Vault:
     from zfjl.vault import Vault, resolve_vault_path
-    from zfjl.vault.witness import witness_dirs
 
-    vault = Vault.open(resolve_vault_path(STATE.vault_path))
-    witness_dirs(vault)  # the checkpoint setting, refused on open like the others
-    return vault
+    return Vault.open(resolve_vault_path(STATE.vault_path))
 
 
 def parse_day(text: str | None) -> dt.date | None:

@@ -35,6 +35,7 @@ from zfjl.errors import (
 from zfjl.vault import catalog, events, journal, migrations
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
+from zfjl.vault.witness import witness_dirs
 
 FORMAT = "zfjl-vault"
 # vault.json's repository format (like restic's): this program writes FORMAT_VERSION and
@@ -275,7 +276,9 @@ class Vault:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
         check_format(data)
         refuse_foreign(root)
-        return cls(root, VaultConfig.from_json(data), clock)
+        vault = cls(root, VaultConfig.from_json(data), clock)
+        witness_dirs(vault)  # the checkpoint witnesses' setting, refused on open like the others
+        return vault
 
     def _write_config(self) -> None:
         path = self.root / "vault.json"
