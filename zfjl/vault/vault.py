@@ -44,7 +44,6 @@ FORMAT = "zfjl-vault"
 FORMAT_VERSION = 1
 MIN_FORMAT_VERSION = 1
 MAX_FORMAT_VERSION = 1
-VERSION = FORMAT_VERSION  # the name 0.1 exported
 BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
 
 DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
