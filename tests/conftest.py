@@ -325,3 +325,19 @@ def write_random_files(folder: Path, count: int, size: int, prefix: str = "BLOB"
         p.write_bytes(os.urandom(size))
         paths.append(p)
     return paths
+
+
+BAG = "CASE-2024-045-court"
+
+
+@pytest.fixture(scope="session")
+def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Path:
+    """Built once: the sample-cases vault after `bundle_case` for court (`vault/`), and that bag
+    (`BAG`). Copy either before changing it."""
+    from zfjl.bundle import bundle_case
+
+    base = tmp_path_factory.mktemp("bagged")
+    root = copy_vault(sample_cases_template, base / "vault")
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
+    return base

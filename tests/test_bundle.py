@@ -19,7 +19,7 @@ from zfjl.bundle import BundleError, bundle_case, verify_bundle
 from zfjl.cases.store import get_case, import_case
 from zfjl.vault import Vault, events
 
-from .conftest import CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
+from .conftest import BAG, CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -32,19 +32,6 @@ def bagit_validate(bag: Path) -> subprocess.CompletedProcess[str]:
 def sha256sum_check(bag: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["sha256sum", "-c", "manifest-sha256.txt"], cwd=bag, capture_output=True,
                           text=True)  # fmt: skip
-
-
-BAG = "CASE-2024-045-court"
-
-
-@pytest.fixture(scope="module")
-def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Path:
-    """Built once: the sample-cases vault after `bundle_case` for court, and that bag."""
-    base = tmp_path_factory.mktemp("bagged")
-    root = copy_vault(sample_cases_template, base / "vault")
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
-    return base
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from zfjl.bundle import bundle_case, verify_bundle
+from zfjl.bundle import verify_bundle
 from zfjl.errors import JournalInconsistent
 from zfjl.vault import Vault, events
 from zfjl.vault.anchors import STATE_FILE
@@ -21,9 +21,13 @@ from zfjl.vault.journal import GENESIS, row_hash
 from zfjl.vault.setup import init_vault
 from zfjl.vault.verify import verify
 
-from .conftest import CASE_CLOCK, copy_vault, edit_vault_json, fixed_clock, sqlite3_shell, zfjl_run
-
-BAG = "CASE-2024-045-court"
+from .conftest import (
+    BAG,
+    copy_vault,
+    edit_vault_json,
+    sqlite3_shell,
+    zfjl_run,
+)
 
 
 def _grow(vault: Vault, n: int) -> None:
@@ -141,13 +145,9 @@ def test_the_witness_setting_is_validated_on_open(tmp_path: Path) -> None:
 
 
 # -- bags ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def bagged(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Path:
-    base = tmp_path_factory.mktemp("proof-bag")
-    root = copy_vault(sample_cases_template, base / "vault")
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
-    return base
+@pytest.fixture
+def bagged(bagged_template: Path) -> Path:
+    return bagged_template  # read only: each test copies the bag (and the vault) it changes
 
 
 def _bag(bagged: Path, tmp_path: Path) -> Path:

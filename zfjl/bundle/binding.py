@@ -18,37 +18,22 @@ from zfjl.bundle.bag import write_json
 from zfjl.bundle.findings import BundleFinding
 from zfjl.vault import events
 from zfjl.vault.objects import file_digests
-from zfjl.vault.vault import Vault
 
 BINDINGS = "data/custody/originals.json"
 LOG = "data/custody/custody-log.json"
 ADD = events.ObjectAdd.kind
 
 
-def write_bindings(vault: Vault, data: Path, seqs: list[int]) -> None:
-    """Which recording each copied original is: by size among the bag's recordings, by
-    BLAKE3 (the object's name) when two share a size. Called after the originals are copied."""
-    originals = data / "originals"
-    if not originals.is_dir():
-        return
-    wanted = set(seqs)
-    adds = {
-        subject: (seq, json.loads(raw)["object"])
-        for seq, subject, raw in vault.conn.execute(
-            "SELECT seq, subject, data FROM journal WHERE kind = ? ORDER BY seq", (ADD,)
-        )
-        if seq in wanted
+def write_bindings(bag: Path, originals: list[tuple[str, str]], custody: list[dict[str, Any]]) -> None:
+    """Which recording each copied original is, from the bundle's own plan ((bag path, object
+    id) pairs) and the `object.add` rows already in its custody log: nothing re-read or hashed."""
+    adds = {r["subject"]: r for r in custody if r["kind"] == ADD}
+    bound = {
+        rel: {"recording": oid, "seq": adds[oid]["seq"], "sha256": adds[oid]["data"]["object"]["sha256"]}
+        for rel, oid in originals
+        if oid in adds
     }
-    bound: dict[str, dict[str, Any]] = {}
-    for p in sorted(originals.iterdir()):
-        size = p.stat().st_size
-        same = [oid for oid, (_, obj) in adds.items() if obj["size"] == size]
-        oid = same[0] if len(same) == 1 else file_digests(p, ("blake3",))["blake3"]
-        if oid in adds:
-            seq, obj = adds[oid]
-            bound[f"data/originals/{p.name}"] = {"recording": oid, "seq": seq,
-                                                 "sha256": obj["sha256"]}  # fmt: skip
-    write_json(data.parent / BINDINGS, bound)
+    write_json(bag / BINDINGS, bound)
 
 
 def binding_findings(bag: Path) -> list[BundleFinding]:

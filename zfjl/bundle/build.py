@@ -23,6 +23,7 @@ from zfjl.bundle.bag import (
     write_manifests,
     write_tar,
 )
+from zfjl.bundle.binding import write_bindings
 from zfjl.bundle.proofs import custody_rows, write_proofs
 from zfjl.cases.store import get_case
 from zfjl.errors import AccessDenied, BundleError, UsageError
@@ -189,6 +190,7 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
     write_json(bag / "data" / "case.json", case)
     custody = custody_rows(vault, case["case"], [oid for _, _, oid in originals])
     write_json(bag / "data" / "custody" / "custody-log.json", custody)
+    write_bindings(bag, [(rel, oid) for _, rel, oid in originals], custody)
     write_proofs(vault, bag / "data" / "custody", [r["seq"] for r in custody])
     if withheld:
         write_json(bag / "data" / "withheld.json", withheld)

@@ -45,9 +45,6 @@ def _checkpoint_covering(vault: Vault, last_seq: int) -> Checkpoint | None:
 def write_proofs(vault: Vault, folder: Path, seqs: list[int]) -> None:
     """The signed checkpoint, its public key, and each custody row's inclusion proof: a court
     checks them offline against a checkpoint printed months earlier (RFC 9162 2.1.3)."""
-    from zfjl.bundle.binding import write_bindings
-
-    write_bindings(vault, folder.parent, seqs)  # the originals are copied by now
     cp = _checkpoint_covering(vault, max(seqs, default=0))
     if cp is None:
         return

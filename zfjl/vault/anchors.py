@@ -171,9 +171,10 @@ def newest_witness(folder: Path) -> Path | None:
 
 
 # -- verify -----------------------------------------------------------------------------------
-def outside_findings(vault: Vault) -> list[Outside]:
-    """The journal against the signer's state and each witness folder's newest copy."""
-    tree = leaves(vault)
+def outside_findings(vault: Vault, tree: list[bytes] | None = None) -> list[Outside]:
+    """The journal against the signer's state and each witness folder's newest copy. `tree`:
+    the journal's leaf hashes when the caller has walked it already (verify does)."""
+    tree = leaves(vault) if tree is None else tree
     out: list[Outside] = []
     try:
         state = read_state(vault)

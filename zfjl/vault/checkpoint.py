@@ -276,6 +276,7 @@ class CheckpointWalk:
     def __init__(self) -> None:
         self.keys: dict[bytes, PublicKey] = {}
         self.tree = merkle.CompactRange()
+        self.leaves: list[bytes] = []  # every leaf hash, for the checks against outside copies
         self.problems: list[ChainProblem] = []
 
     def feed(self, seq: int, kind: str, data: str, recomputed: str) -> None:
@@ -289,7 +290,9 @@ class CheckpointWalk:
                 )
         elif kind == EVENT:
             self.problems.extend(_check_one(seq, data, self.tree, self.keys))
-        self.tree.append(merkle.leaf_hash(bytes.fromhex(recomputed)))
+        leaf = merkle.leaf_hash(bytes.fromhex(recomputed))
+        self.tree.append(leaf)
+        self.leaves.append(leaf)
 
 
 def _check_one(

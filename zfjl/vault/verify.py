@@ -150,7 +150,7 @@ def verify(
         Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
         for p in [*check_chain(conn, checkpoints.feed), *checkpoints.problems]
     )
-    report.findings.extend(Finding(*o) for o in outside_findings(vault))
+    report.findings.extend(Finding(*o) for o in outside_findings(vault, checkpoints.leaves))
     report.findings.extend(_catalog_drift(conn))
     catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
     # Destroyed by a sweep: the tombstone stands for the bytes, which must be gone.
