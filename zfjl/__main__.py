@@ -1,3 +1,3 @@
-from zfjl.cli import run
+from zfjl.service.client import run
 
 run()

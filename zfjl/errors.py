@@ -42,6 +42,10 @@ class JournalInconsistent(VaultError):
     replaced): the signer refuses to sign it (C2SP tlog-checkpoint)."""
 
 
+class ServiceError(VaultError):
+    """The vault service cannot be reached, or the conversation with it broke off."""
+
+
 class NotFoundError(ZfjlError):
     """A named input (source folder, recording id, file) does not exist."""
 

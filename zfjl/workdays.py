@@ -18,7 +18,7 @@ from typing import Any
 import chinese_calendar
 import yaml
 
-from zfjl.errors import CalendarError, NotFoundError
+from zfjl.errors import CalendarError
 
 BUILTIN_SOURCE = f"chinese_calendar {chinese_calendar.__version__}"
 BUILTIN_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
@@ -153,12 +153,9 @@ def load_calendar(conn: Any) -> WorkdayCalendar:
 
 def add_notice(vault: Any, path: Path) -> dict[str, Any]:
     """Journal a holiday notice file; returns its parsed payload."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFoundError(f"找不到节假日通知文件：{path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalendarError(f"无法读取节假日通知文件 {path}：{exc}") from None
+    from zfjl import userfs
+
+    text = userfs.current().read_text(path, "节假日通知文件")
     payload = parse_notice(text, str(path))
     from zfjl.vault import events
 

@@ -19,10 +19,10 @@ from zfjl.access.grants import (
     list_grants,
     revoke_grant,
 )
-from zfjl.access.reads import ExportReport, ViewResult, export, view, view_dir
+from zfjl.access.reads import ExportReport, ViewResult, export, view
 
 __all__ = [
     "SCOPES", "CustodyLog", "ExportReport", "ViewResult", "add_grant",
     "confidential_names", "covering_grant", "custody_log", "describe", "export", "get_grant",
-    "list_grants", "revoke_grant", "view", "view_dir",
+    "list_grants", "revoke_grant", "view",
 ]  # fmt: skip

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zfjl import userfs
 from zfjl.access.grants import SCOPES, covering_grant
 from zfjl.errors import AccessDenied, NotFoundError, UsageError
 from zfjl.vault import events
-from zfjl.vault.objects import copy_file, file_digests, fsync_dir, storage_error
+from zfjl.vault.objects import storage_error
 from zfjl.vault.query import resolve_id
 from zfjl.vault.vault import Vault
 
@@ -37,13 +38,18 @@ def _suffix(vault: Vault, oid: str) -> str:
     return Path(row[0]).suffix.lower() if row and row[0] else ""
 
 
-def _copy_out(vault: Vault, oid: str, dest: Path) -> None:
-    """A byte copy of the object (never a link to it), made read-only."""
+def _copy_out(vault: Vault, oid: str, dest: Path) -> str:
+    """A byte copy of the object (never a link to it), read-only, written with the caller's
+    own rights (through the service: from a read-only descriptor of the object, by the
+    client); returns the SHA-256 of the copy as read back."""
     try:
-        copy_file(vault.objects.path_for(oid), dest)
-        os.chmod(dest, 0o444)
+        fd = os.open(vault.objects.path_for(oid), os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise storage_error(exc, f"复制到 {dest}") from exc
+        raise storage_error(exc, f"读取 {oid[:12]}") from exc
+    try:
+        return userfs.current().copy_out(fd, dest, 0o444)
+    finally:
+        os.close(fd)
 
 
 # -- view ------------------------------------------------------------------------------------
@@ -57,25 +63,14 @@ class ViewResult:
         return {"id": self.id, "path": str(self.path), "grant": self.grant}
 
 
-def view_dir() -> Path:
-    """The user's own cache folder (on disk: a video may not fit a tmpfs; private: 0700; not
-    a guessable name under /tmp that another user could have made first)."""
-    import platformdirs
-
-    path = Path(platformdirs.user_cache_dir("zfjl")) / "view"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
 def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
     oid = _live_object(vault, prefix)
     grant, why = covering_grant(vault, vault.actor, oid, "view")
     if grant is None:
         raise _deny(vault, oid, "view", why, purpose)
-    dest = view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
-    if dest.exists():  # a fresh copy each time: an earlier one may have been altered
-        dest.unlink()
+    files = userfs.current()
+    dest = files.view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
+    files.discard_view_copy(dest)  # a fresh copy each time: an earlier one may have been altered
     # Journaled before the first byte leaves: a copy killed half-way is still on record.
     vault.record(events.AccessView(user=vault.actor, grant=grant["id"], purpose=purpose,
                                    copy=str(dest)), oid)  # fmt: skip
@@ -107,13 +102,11 @@ def export(
             grants[oid] = grant
     if refused:
         raise AccessDenied("；".join(e.message for e in refused))
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise storage_error(exc, f"创建 {dest}") from exc
+    files = userfs.current()
+    files.make_dirs(dest)
     report = ExportReport(dest)
     targets = {oid: dest / f"{oid[:16]}{_suffix(vault, oid)}" for oid in grants}
-    taken = [str(t) for t in targets.values() if t.exists()]
+    taken = [str(t) for t in targets.values() if files.exists(t)]
     if taken:  # asked for every file before any is copied: all or nothing
         raise UsageError(f"{'、'.join(taken)} 已存在，不会覆盖：请换一个空目录")
     for oid, grant in grants.items():
@@ -122,18 +115,13 @@ def export(
         # Journaled before the first byte leaves, with the digest of what is handed out.
         vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
                                          dest=str(target), sha256=expected), oid)  # fmt: skip
-        _copy_out(vault, oid, target)
-        sha256 = file_digests(target, ("sha256",))["sha256"]
+        sha256 = _copy_out(vault, oid, target)
         if sha256 != expected:
             raise storage_error(OSError(5, "复制结果与原始记录不符"), f"复制 {oid[:12]}")
         report.files.append(
             {"id": oid, "path": str(target), "sha256": sha256, "grant": grant["id"]}
         )
     lines = "".join(f"{f['sha256']}  {Path(f['path']).name}\n" for f in report.files)
-    with open(dest / "SHA256SUMS", "a", encoding="utf-8") as f:
-        f.write(lines)
-        f.flush()
-        os.fsync(f.fileno())
-    fsync_dir(dest)
+    files.append_text(dest / "SHA256SUMS", lines)
     return report
 

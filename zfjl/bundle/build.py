@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zfjl import __version__
+from zfjl import __version__, userfs
 from zfjl.bundle.bag import (
     EXTRA_ALGORITHMS,
     PAYLOAD_ALGORITHMS,
@@ -129,31 +127,29 @@ def bundle_case(
     if purpose not in PURPOSES:
         raise UsageError(f"--purpose 只能是 {'、'.join(PURPOSES)}")
     out = Path(out)
-    if out.exists():
+    files = userfs.current()
+    if files.exists(out):
         raise BundleError(f"{out} 已存在：案件包从不覆盖已有文件，请换一个路径")
     case = get_case(vault, case_id)
     require_copy_authority(vault, case, approval, purpose)
     as_tar = out.suffix == ".tar"
     try:
-        # Built beside the target (same file system), renamed into place only when complete.
-        out.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as exc:
-        raise storage_error(exc, f"创建 {out.parent}") from exc
-    bag = work / (out.stem if as_tar else out.name)
-    try:
-        report = _build(vault, case, bag, purpose, approval)
-        if as_tar:
-            write_tar(bag, out)
-        else:
-            os.replace(bag, out)
+        # Built in a folder of its own and put in place only when complete (a rename beside
+        # the target; through the service, the client builds it beside the target from the
+        # service's read-only descriptors): an interrupted bundle leaves nothing behind.
+        with files.output_tree(out) as target:
+            if as_tar:
+                bag = target.parent / out.stem
+                report = _build(vault, case, bag, purpose, approval)
+                write_tar(bag, target)
+                shutil.rmtree(bag)
+            else:
+                report = _build(vault, case, target, purpose, approval)
     except OSError as exc:  # disk full, read-only target: nothing half-written stays behind
         raise storage_error(exc, f"写入案件包 {out.name}") from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     report.path = out
     vault.record(events.CaseBundle(
-        case=case_id, purpose=purpose, path=str(out.resolve()), approval=approval,
+        case=case_id, purpose=purpose, path=str(files.resolve(out)), approval=approval,
         manifest_sha256=report.manifest_sha256, files=report.files, bytes=report.bytes,
         withheld=report.withheld,
     ), f"case:{case_id}")  # fmt: skip
@@ -176,7 +172,7 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
         rendering = pool.submit(render_pairs, env, case, vault.config.bureau, pairs, documents,
                                 evidence=evidence_items(vault, case))  # fmt: skip
         for src, rel, oid in originals:
-            copy_file(src, bag / rel)
+            userfs.current().stage_copy(src, bag / rel)
             if (bag / rel).stat().st_size != src.stat().st_size:
                 raise BundleError(f"复制原始记录 {oid[:12]} 不完整（磁盘已满？）")
         rendering.result()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zfjl import userfs
 from zfjl.bundle.bag import MANIFESTS, opened, read_manifest
 from zfjl.bundle.binding import binding_findings
 from zfjl.bundle.findings import BundleFinding, BundleVerifyReport
 from zfjl.bundle.proofs import custody_findings, kept_checkpoint_findings, proof_findings
-from zfjl.errors import NotFoundError
 from zfjl.vault.objects import file_digests
 from zfjl.vault.vault import Vault
 
@@ -22,10 +22,8 @@ def verify_bundle(
     checkpoint kept outside (on paper, at the court), also prove the bag's checkpoint extends
     it: the journal rows it signed are unchanged in the log the bag's rows come from."""
     path = Path(path)
-    if not path.exists():
-        raise NotFoundError(f"找不到案件包：{path}")
     report = BundleVerifyReport(str(path))
-    with opened(path) as bag:
+    with userfs.current().input_tree(path, "案件包") as local, opened(local) as bag:
         report.findings += _manifest_findings(bag)
         if not report.findings:
             report.findings += _bagit_findings(bag)  # a second opinion on the structure

@@ -75,12 +75,12 @@ def log_cmd(
     vault = open_vault()
     log = access.custody_log(vault, target)
     if pdf is not None:
+        from zfjl import userfs
         from zfjl.render import custody_log_pdf, vault_template_dirs
-        from zfjl.vault.objects import write_file_atomically
 
         data = custody_log_pdf(log.as_dict(), vault_template_dirs(vault),
                                bureau=vault.config.bureau, printed_at=vault.now_iso())  # fmt: skip
-        write_file_atomically(pdf, data)
+        userfs.current().write_bytes(pdf, data)
     emit(log, as_json, _print_log)
 
 

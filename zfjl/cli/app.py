@@ -38,6 +38,7 @@ from zfjl.cli import (
     rules,
     sample,
     spotcheck,
+    station,
     sweep,
     vault,
 )
@@ -60,7 +61,7 @@ for sub in (
     vault.app, ingest.app, records.app, case.attach_app, check.app, render.app, sweep.app,
     access.app, report.app, sample.app,
     case.app, bundle.app, hold.app, grant.app, checkpoint.app, calendar.app, rules.app,
-    device.app, spotcheck.app,
+    device.app, spotcheck.app, station.app, station.station_app,
 ):  # fmt: skip
     if sub.info.name:
         app.add_typer(sub)

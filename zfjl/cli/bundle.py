@@ -80,16 +80,15 @@ def bundle_verify_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.bundle import verify_bundle
-    from zfjl.errors import SourceError, VaultNotFound
+    from zfjl.errors import VaultNotFound
 
     try:
         vault = open_vault()
     except VaultNotFound:
         vault = None  # a recipient without the vault still checks the bag and the log
-    try:
-        kept_text = kept.read_text(encoding="utf-8") if kept is not None else None
-    except OSError as exc:
-        raise SourceError(f"无法读取检查点文件 {kept}：{exc.strerror}") from exc
+    from zfjl import userfs
+
+    kept_text = userfs.current().read_text(kept, "检查点文件") if kept is not None else None
     report = verify_bundle(path, vault, kept_text)
     emit(report, as_json, _print_bundle_check)
     if not report.ok:

@@ -50,12 +50,14 @@ def case_open_cmd(
 def case_import_cmd(
     file: Annotated[Path, typer.Argument(help="案件文件。")], as_json: JsonOpt = False
 ) -> None:
+    from zfjl import userfs
     from zfjl.cases.doctypes import vault_doctypes
-    from zfjl.cases.io import read_case_file
+    from zfjl.cases.io import parse_case
     from zfjl.cases.store import import_case
 
     vault = open_vault()
-    data = import_case(vault, read_case_file(file, vault_doctypes(vault)))
+    text = userfs.current().read_text(file, "案件文件")
+    data = import_case(vault, parse_case(text, str(file), vault_doctypes(vault)))
     emit(data, as_json, f"已导入案件 {data['case']}：文书 {len(data.get('documents', []))} 份，"
                         f"音像记录 {len(data.get('media', []))} 条")  # fmt: skip
 
@@ -73,7 +75,9 @@ def case_export_cmd(
 
     def write(data: dict[str, Any]) -> None:
         if output:
-            output.write_text(dump_case(data), encoding="utf-8")
+            from zfjl import userfs
+
+            userfs.current().write_bytes(output, dump_case(data).encode("utf-8"))
             out.print(f"已导出到 {output}")
         else:
             sys.stdout.write(dump_case(data))
@@ -89,13 +93,13 @@ def case_doc_cmd(
 ) -> None:
     import yaml
 
+    from zfjl import userfs
     from zfjl.cases.store import add_document
-    from zfjl.errors import CaseFormatError, NotFoundError
+    from zfjl.errors import CaseFormatError
 
+    text = userfs.current().read_text(file, "文书文件")
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotFoundError(f"找不到文书文件：{file}") from None
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CaseFormatError(f"{file} 不是合法的 YAML：{exc}") from None
     added = add_document(open_vault(), case, doc)

@@ -59,12 +59,9 @@ def checkpoint_verify_cmd(
     from zfjl.vault import checkpoint
 
     vault = open_vault()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        from zfjl.errors import SourceError
+    from zfjl import userfs
 
-        raise SourceError(f"无法读取 {file}：{exc.strerror}") from exc
+    text = userfs.current().read_text(file, "检查点文本文件")
     problems = checkpoint.check_external(vault, text)
     emit({"ok": not problems, "problems": [p.__dict__ for p in problems]}, as_json,
          _print_problems)  # fmt: skip

@@ -16,8 +16,17 @@ from rich.console import Console
 
 T = TypeVar("T")
 
-out = Console(highlight=False, soft_wrap=True)  # prose wraps in the terminal, not in files
-err = Console(stderr=True, highlight=False)
+OUT_SETTINGS: dict[str, Any] = {"highlight": False, "soft_wrap": True}  # prose wraps on a terminal
+ERR_SETTINGS: dict[str, Any] = {"stderr": True, "highlight": False}
+out = Console(**OUT_SETTINGS)
+err = Console(**ERR_SETTINGS)
+
+
+def detect_terminal() -> None:
+    """Look at the streams again: `zfjl serve`'s child is handed the client's terminal after
+    these consoles were made (colours and width are decided when a console is made)."""
+    out.__init__(**OUT_SETTINGS)  # type: ignore[misc]
+    err.__init__(**ERR_SETTINGS)  # type: ignore[misc]
 
 
 def write_json(value: Any) -> None:

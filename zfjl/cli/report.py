@@ -25,9 +25,8 @@ def report_cmd(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl import reports
+    from zfjl import reports, userfs
     from zfjl.errors import UsageError
-    from zfjl.vault.objects import write_file_atomically
 
     vault = open_vault()
     if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
@@ -42,7 +41,7 @@ def report_cmd(
             data = report_pdf(r, charts(r), vault_template_dirs(vault), bureau=vault.config.bureau)
         else:
             data = (reports.to_html(r) if kind == ".html" else reports.to_csv(r)).encode("utf-8")
-        write_file_atomically(output, data)
+        userfs.current().write_bytes(output, data)
     emit(r, as_json, lambda r: _print_report(r, output))
 
 

@@ -88,12 +88,12 @@ def spotcheck_ledger_cmd(
     vault = open_vault()
     rows = spotcheck.ledger(vault, unit, period)
     if pdf is not None:
+        from zfjl import userfs
         from zfjl.render import spotcheck_ledger_pdf, vault_template_dirs
-        from zfjl.vault.objects import write_file_atomically
 
         data = spotcheck_ledger_pdf(rows, vault_template_dirs(vault), bureau=vault.config.bureau,
                                     unit=unit, period=period, printed_at=vault.now_iso())  # fmt: skip
-        write_file_atomically(pdf, data)
+        userfs.current().write_bytes(pdf, data)
     emit(rows, as_json, _print_ledger)
 
 

@@ -39,13 +39,13 @@ def sweep_cmd(
         when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
     result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
     if pdf is not None and result.due:
+        from zfjl import userfs
         from zfjl.render import sweep_register_pdf, vault_template_dirs
-        from zfjl.vault.objects import write_file_atomically
 
         register = sweep_register_pdf(
             result.as_dict(), vault_template_dirs(vault), bureau=vault.config.bureau
         )
-        write_file_atomically(pdf, register)
+        userfs.current().write_bytes(pdf, register)
     emit(result, as_json, lambda r: _print_sweep(r, executing=execute))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zfjl.errors import SourceError, UsageError
-from zfjl.vault.objects import FileIdentity
+from zfjl.vault.objects import FileIdentity, open_source
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,30 @@ class Dump:
     skipped: list[Skipped]
     dir_ids: set[tuple[int, int]]  # (st_dev, st_ino) of every folder walked, the root included
     fds: list[int] = field(default_factory=list)
+
+    def open_file(self, sf: SourceFile) -> tuple[int, FileIdentity]:
+        """Open a listed file relative to its folder's descriptor (see `open_source`): the
+        descriptor and the identity its fstat gives."""
+        return open_source(sf.entry, sf.identity, dir_fd=sf.dir_fd)
+
+    def unlink_file(self, sf: SourceFile) -> bool:
+        """Delete the very file that was stored, and nothing else; False when its name now
+        names another file (or a symlink: unlinkat removes the link, never its target).
+
+        Relative to the folder's descriptor held since discovery, so a folder swapped for a
+        symlink is not followed; (st_dev, st_ino) of the name, not followed, is compared with
+        the descriptor's that was copied (size and mtime too: a file written to since is kept),
+        right before unlinkat. (An O_PATH handle cannot be unlinked by descriptor on Linux,
+        and a rename-then-check would leave a renamed file behind on a crash.) What remains is
+        the microseconds between that fstatat and the unlinkat: only someone who can already
+        write, and so delete, in the dump's folder could slip a file in there, and that file
+        would be their own.
+        """
+        st = os.stat(sf.entry, dir_fd=sf.dir_fd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or FileIdentity.of(st) != sf.identity:
+            return False  # another file, or the same one written to since it was copied
+        os.unlink(sf.entry, dir_fd=sf.dir_fd)
+        return True
 
     def close(self) -> None:
         while self.fds:

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
-import stat
 import threading
 import time
 import uuid
@@ -26,7 +25,7 @@ from typing import Any
 
 from zfjl.devices import DeviceBook, register_unknown
 from zfjl.errors import Interrupted, StorageError, UsageError, VaultError
-from zfjl.ingest.discover import Dump, Skipped, SourceFile, check_source, discover
+from zfjl.ingest.discover import Dump, SourceFile, check_source
 from zfjl.ingest.interpret import DEVICE_WARNINGS, Context, build_recording, iso
 from zfjl.ingest.names import compile_pattern, parse_name
 from zfjl.ingest.probe import Probe, Prober
@@ -34,12 +33,10 @@ from zfjl.vault import events
 from zfjl.vault.objects import (
     Cancelled,
     Digests,
-    FileIdentity,
     Pending,
     SourceChanged,
     SourceRefused,
     hash_source,
-    open_source,
     reread_uncached,
 )
 from zfjl.vault.vault import Vault
@@ -180,8 +177,11 @@ def ingest(
 
     An empty source is a usage error (never "the current folder"), and so is a source that
     is, holds or lies inside the vault. Stages: `discover(source)`, then `ingest_dump`."""
-    refuse_vault_overlap(vault, check_source(source))
-    with discover(source) as dump:
+    from zfjl import userfs
+
+    if not str(source).strip():  # never "the current folder", here or in the client
+        check_source(source)
+    with userfs.current().discover(source) as dump:
         return ingest_dump(vault, dump, options, progress)
 
 
@@ -198,7 +198,7 @@ def ingest_dump(
     # workers are still hashing the large videos, instead of after them.
     files = sorted(dump.files, key=lambda f: f.size)
     with Prober() as prober:
-        return _Run(vault, dump.root, files, dump.skipped, options, prober, progress).execute()
+        return _Run(vault, dump, files, options, prober, progress).execute()
 
 
 def refuse_vault_overlap(
@@ -223,16 +223,16 @@ class _Run:
     def __init__(
         self,
         vault: Vault,
-        source: Path,
+        dump: Dump,
         files: list[SourceFile],
-        skipped: list[Skipped],
         options: IngestOptions,
         prober: Prober,
         progress: ProgressFn | None,
     ) -> None:
         self.vault = vault
+        self.dump = dump
         self.files = files
-        self.skipped = skipped
+        self.skipped = dump.skipped
         self.options = options
         tuning = vault.config.extra.get("ingest", {})
         self.batch_files = int(tuning.get("batch_files", BATCH_FILES))
@@ -240,7 +240,7 @@ class _Run:
         self.prober = prober
         self.progress = progress
         self.cancel = threading.Event()
-        self.report = IngestReport(run=uuid.uuid4().hex[:12], source=str(source.resolve()))
+        self.report = IngestReport(run=uuid.uuid4().hex[:12], source=str(dump.root))
         self.report.bytes_total = sum(f.size for f in files)
         self.patterns = _checked_patterns(vault.config.name_patterns)
         self.known_sizes = {r[0] for r in vault.conn.execute("SELECT DISTINCT size FROM objects")}
@@ -372,7 +372,7 @@ class _Run:
                 # Relative to the folder's descriptor, O_NOFOLLOW: see open_source. From here on
                 # only the descriptor is trusted: its fstat gives the size and mtime (a camera
                 # may have written on since discovery), its (dev, ino) must be discovery's.
-                fd, now = open_source(sf.entry, sf.identity, dir_fd=sf.dir_fd)
+                fd, now = self.dump.open_file(sf)
                 try:
                     sf = dataclasses.replace(sf, identity=now)
                     if sf.size in self.known_sizes:
@@ -475,7 +475,7 @@ class _Run:
             if r.digests.sha256:
                 continue
             try:
-                fd, now = open_source(r.source.entry, r.source.identity, dir_fd=r.source.dir_fd)
+                fd, now = self.dump.open_file(r.source)
                 try:
                     if now != r.source.identity:
                         raise SourceChanged(r.source.rel)
@@ -576,7 +576,7 @@ class _Run:
                 if reread_uncached(self.vault.objects.path_for(oid)) != oid:
                     self._fail_clear(r, "copy_mismatch", "入库副本回读校验不一致，源文件保留")
                     continue
-                if not self._unlink_stored(r.source):
+                if not self.dump.unlink_file(r.source):
                     self._fail_clear(r, "clear_replaced",
                                      "源文件在入库后被替换，未删除（删除的只能是已入库的那个文件）")  # fmt: skip
                     continue
@@ -593,26 +593,6 @@ class _Run:
                         r.digests.blake3,
                     )
             self.report.cleared += len(cleared)
-
-    @staticmethod
-    def _unlink_stored(sf: SourceFile) -> bool:
-        """Delete the very file that was stored, and nothing else; False when its name now
-        names another file (or a symlink: unlinkat removes the link, never its target).
-
-        Relative to the folder's descriptor held since discovery, so a folder swapped for a
-        symlink is not followed; (st_dev, st_ino) of the name, not followed, is compared with
-        the descriptor's that was copied (size and mtime too: a file written to since is kept),
-        right before unlinkat. (An O_PATH handle cannot be
-        unlinked by descriptor on Linux, and a rename-then-check would leave a renamed file
-        behind on a crash.) What remains is the microseconds between that fstatat and the
-        unlinkat: only someone who can already write, and so delete, in the dump's folder
-        could slip a file in there, and that file would be their own.
-        """
-        st = os.stat(sf.entry, dir_fd=sf.dir_fd, follow_symlinks=False)
-        if not stat.S_ISREG(st.st_mode) or FileIdentity.of(st) != sf.identity:
-            return False  # another file, or the same one written to since it was copied
-        os.unlink(sf.entry, dir_fd=sf.dir_fd)
-        return True
 
     def _fail_clear(self, r: Stored, code: str, reason: str) -> None:
         for f in self.report.files:

@@ -249,13 +249,22 @@ def render_case(
 ) -> RenderResult:
     """Render one document type (or every document and the case-file parts) of a case into
     out_dir; journaled as `case.render` with each file's SHA-256."""
+    from zfjl import userfs
     from zfjl.cases.store import get_case
 
-    written = render_case_files(vault, get_case(vault, case_id), out_dir, doctype=doctype,
-                                formats=formats)  # fmt: skip
+    files = userfs.current()
+    case = get_case(vault, case_id)
+    with files.scratch() as work:  # made here, then written to the caller's folder
+        made = render_case_files(vault, case, work, doctype=doctype, formats=formats)
+        files.make_dirs(out_dir)
+        written = RenderResult(skipped=made.skipped)
+        digests = []
+        for path in made:
+            data = path.read_bytes()
+            written.files.append(files.write_bytes(Path(out_dir) / path.name, data))
+            digests.append({"name": path.name, "sha256": hashlib.sha256(data).hexdigest()})
     vault.record(events.CaseRender(
-        case=case_id, doctype=doctype,
-        files=[{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],
+        case=case_id, doctype=doctype, files=digests,
         skipped=[s.as_dict() for s in written.skipped],
     ), f"case:{case_id}")  # fmt: skip
     return written

@@ -198,6 +198,30 @@ def write_file_atomically(path: Path, data: bytes) -> Path:
     return path
 
 
+def copy_fd(src: int, dest: int) -> int:
+    """Copy all of `src` (from offset 0, whatever its file position) to `dest`'s position, in
+    the kernel where it can (copy_file_range: a reflink where the file system shares extents),
+    else through a buffer. Returns the bytes copied."""
+    size = os.fstat(src).st_size
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src, dest, size - done, done)
+            if n == 0:
+                break
+            done += n
+        return done
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP) or done:
+            raise
+    while chunk := os.pread(src, CHUNK, done):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dest, view) :]
+        done += len(chunk)
+    return done
+
+
 def copy_file(src: Path, dest: Path) -> None:
     """In-kernel copy with copy_file_range, as `cp` does (a reflink where the file system
     shares extents); sendfile through shutil where it is not available."""

@@ -23,3 +23,13 @@ def init_vault(
     vault = Vault.create(root, bureau=bureau, clock=clock)
     signer(vault)
     return vault
+
+
+def grant_admins(vault: Vault, users: list[str]) -> None:
+    """Give the station's administrators (people, not the service account) the admin role."""
+    # Roles are still vault.json settings here; issue 11 makes them journaled facts.
+    for user in users:
+        roles = vault.config.roles.setdefault(user, [])
+        if "admin" not in roles:
+            roles.append("admin")
+    vault._write_config()

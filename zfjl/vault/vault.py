@@ -203,10 +203,20 @@ def resolve_vault_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else default_vault_path()
 
 
+_SERVED_UID: list[int] = []  # set once, in a service child, from the peer's SO_PEERCRED
+
+
+def act_for(uid: int) -> None:
+    """Called only by `zfjl serve`'s per-request child, with the UID the kernel reported for
+    the connecting process: that user, not the service account, acts in every event."""
+    _SERVED_UID[:] = [uid]
+
+
 def current_actor() -> str:
-    """The acting user: the process's real UID as the kernel says, named by the password
-    database. Never LOGNAME/USER (getpass.getuser reads them): a clerk could set those."""
-    uid = os.getuid()
+    """The acting user: the process's real UID as the kernel says (or the service's peer, see
+    `act_for`), named by the password database. Never LOGNAME/USER (getpass.getuser reads
+    them): a clerk could set those."""
+    uid = _SERVED_UID[0] if _SERVED_UID else os.getuid()
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:

@@ -1,0 +1,69 @@
+"""The station: `zfjl serve` (the vault service) and `zfjl station setup` (make one, as root)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zfjl.cli.common import STATE, JsonOpt
+from zfjl.cli.output import emit, out
+
+app = typer.Typer()
+station_app = typer.Typer(name="station", help="站点：把保管库设为服务（以 root 运行）。")
+
+
+@app.command(
+    "serve",
+    help="以保管库所有者（站点上为服务账户 zfjl）运行保管库服务；站点用户的命令经套接字在此执行。",
+)
+def serve_cmd(
+    socket_path: Annotated[
+        Path, typer.Option("--socket", help="监听的套接字（默认 /run/zfjl/zfjl.sock）。")
+    ] = Path("/run/zfjl/zfjl.sock"),
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.service.server import serve
+    from zfjl.vault import resolve_vault_path
+
+    vault = resolve_vault_path(STATE.vault_path)
+
+    def ready() -> None:  # one line once listening (for the service log, or a script)
+        emit({"vault": str(vault), "socket": str(socket_path), "pid": os.getpid()}, as_json,
+             lambda r: out.print(f"保管库服务已启动：{r['vault']}，监听 {r['socket']}（进程 {r['pid']}）",
+                                 markup=False))  # fmt: skip
+        sys.stdout.flush()
+
+    serve(vault, socket_path, ready=ready)
+
+
+@station_app.command(
+    "setup",
+    help="一次完成站点设置：服务账户 zfjl、/var/lib/zfjl、/etc/zfjl、套接字目录、systemd 服务；"
+    "可重复运行，已有的不改动。",
+)
+def station_setup_cmd(
+    bureau: Annotated[str, typer.Option("--bureau", help="执法机关全称（印在文书上）。")],
+    admin: Annotated[
+        list[str] | None, typer.Option("--admin", help="授予管理员角色的系统用户，可多次给出。")
+    ] = None,
+    no_start: Annotated[bool, typer.Option("--no-start", help="只安装，不启动服务。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.service.station import StationLayout, setup_station
+
+    report = setup_station(StationLayout(), bureau=bureau, admins=admin or [], start=not no_start)
+    emit(report, as_json, _print_setup)
+
+
+def _print_setup(report: Any) -> None:
+    for item in report.done:
+        out.print(f"[green]✔[/] 已创建：{item}", markup=True)
+    for item in report.present:
+        out.print(f"· 已存在：{item}", markup=False)
+    for note in report.notes:
+        out.print(f"[yellow]⚠[/] {note}")
+    out.print("站点设置完成：站点用户直接运行 zfjl 即经服务使用保管库（无需任何文件权限）")

@@ -1,0 +1,248 @@
+"""`zfjl serve`: the only process that opens the vault; every station user's command runs here.
+
+One process listens on a Unix socket. Each connection is answered by a forked child (like
+inetd): the child learns the caller from the kernel (SO_PEERCRED), takes the client's standard
+streams, runs the very same command line (`zfjl.cli.app.main`) against the served vault with
+that caller as the acting user, does every file operation outside the vault through the
+client (zfjl.service.remote), and replies with the exit code. A child per request keeps one
+user's command from seeing another's state (the CLI keeps module-level settings), lets a slow
+bundle never block an `ls`, and costs ~1 ms: the parent has imported everything beforehand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import socket
+import stat
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from zfjl.errors import ServiceError, UsageError, VaultError
+from zfjl.service.protocol import PASSED_ENV, PROTOCOL, Channel, Hangup, peer_credentials
+
+MAX_CHILDREN = 64  # requests answered at once; more wait in the listen queue
+SCRATCH_PREFIX = "serve-"
+
+
+def bind(path: Path) -> socket.socket:
+    """Listen on `path`, mode 0666: anyone on the station may ask; who asks is the kernel's
+    answer, and what they may do is the vault's roles and grants."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(path.lstat().st_mode):
+            path.unlink()  # a stale socket of a service that died
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.bind(str(path))
+        os.chmod(path, 0o666)
+    except OSError as exc:
+        sock.close()
+        raise VaultError(f"无法在 {path} 上监听：{exc.strerror}") from None
+    sock.listen(128)
+    return sock
+
+
+def check_owner(vault_root: Path) -> None:
+    """The service runs as the vault's owner, root included: objects written by root would
+    be root's, and the next service start could not read them."""
+    try:
+        owner = os.stat(vault_root).st_uid
+    except OSError as exc:
+        raise VaultError(f"无法访问保管库 {vault_root}：{exc.strerror}") from None
+    if owner != os.getuid():
+        raise UsageError(
+            f"zfjl serve 须以保管库所有者（UID {owner}）的身份运行，当前 UID {os.getuid()}"
+            "（站点上为服务账户 zfjl：systemctl start zfjl）"
+        )
+
+
+def prepare(vault_root: Path) -> None:
+    """Before the first fork: open the vault once (it migrates now, not in a request), load
+    what every command loads, remove scratch folders of children killed earlier."""
+    import zfjl.cli.app  # noqa: F401 - imported once here, inherited by every child
+    from zfjl.vault import Vault
+
+    check_owner(vault_root)
+    Vault.open(vault_root).close()  # no database connection may cross a fork
+    for leftover in (vault_root / "tmp").glob(f"{SCRATCH_PREFIX}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def serve(
+    vault_root: Path,
+    socket_path: Path,
+    *,
+    max_requests: int | None = None,
+    ready: Any = None,
+) -> None:
+    """Answer requests until SIGTERM/SIGINT (or `max_requests`, for tests)."""
+    vault_root = Path(vault_root).resolve()
+    prepare(vault_root)
+    sock = bind(socket_path)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+        sock.close()  # wakes accept()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if ready is not None:
+        ready()
+    children: set[int] = set()
+    served = 0
+    try:
+        while not stopping.is_set() and (max_requests is None or served < max_requests):
+            _reap(children, block=len(children) >= MAX_CHILDREN)
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                if stopping.is_set():
+                    break
+                raise
+            served += 1
+            pid = os.fork()
+            if pid == 0:
+                code = 70
+                try:
+                    sock.close()
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    signal.signal(signal.SIGINT, signal.default_int_handler)
+                    code = answer(vault_root, conn)
+                finally:
+                    os._exit(code if 0 <= code < 256 else 70)
+            conn.close()
+            children.add(pid)
+    finally:
+        with contextlib.suppress(OSError):
+            sock.close()
+        with contextlib.suppress(OSError):
+            socket_path.unlink()
+        while children:  # let requests under way finish
+            _reap(children, block=True)
+
+
+def _reap(children: set[int], *, block: bool) -> None:
+    while children:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        block = False
+
+
+# -- in the child -----------------------------------------------------------------------------
+def answer(vault_root: Path, conn: socket.socket) -> int:
+    """Run one command for the peer; returns the exit code it sent."""
+    _, uid, _ = peer_credentials(conn)
+    channel = Channel(conn)
+    try:
+        request, fds = channel.recv()
+        argv = _checked(request, fds)
+    except (ServiceError, Hangup) as exc:
+        with contextlib.suppress(Hangup, OSError):
+            message = exc.message if isinstance(exc, ServiceError) else "请求中断"
+            channel.send({"exit": 3, "error": message})
+        return 3
+    scratch = vault_root / "tmp" / f"{SCRATCH_PREFIX}{os.getpid()}"
+    scratch.mkdir(mode=0o700)
+    try:
+        code = _run_for(uid, vault_root, scratch, channel, argv, request, fds)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client leaving now changes nothing
+    with contextlib.suppress(Hangup, OSError):
+        channel.send({"exit": code})
+    return code
+
+
+def _checked(request: dict[str, Any], fds: list[int]) -> list[str]:
+    try:
+        if request.get("v") != PROTOCOL:
+            raise ServiceError(
+                f"客户端协议第 {request.get('v')} 版，服务为第 {PROTOCOL} 版：请使用同一版本的 zfjl"
+            )
+        argv = request.get("argv")
+        if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+            raise ServiceError("服务收到的命令参数格式不对（协议错误）")
+        if len(fds) != 3:
+            raise ServiceError("请求须附带标准输入、输出和错误（协议错误）")
+        if any(a == "--vault" or a.startswith("--vault=") for a in argv):
+            raise ServiceError("通过服务使用时不能指定 --vault：服务只管理它自己的保管库")
+    except ServiceError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return argv
+
+
+def _run_for(
+    uid: int,
+    vault_root: Path,
+    scratch: Path,
+    channel: Channel,
+    argv: list[str],
+    request: dict[str, Any],
+    fds: list[int],
+) -> int:
+    from zfjl import userfs
+    from zfjl.cli.app import main
+    from zfjl.cli.output import detect_terminal
+    from zfjl.service.remote import ClientFiles
+    from zfjl.vault.vault import act_for
+
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    # A relative path the command would (wrongly) open itself lands in an empty folder of
+    # the service's, never in the vault: every file outside the vault goes through userfs.
+    os.chdir(scratch)
+    given = request.get("env")
+    env: dict[str, Any] = given if isinstance(given, dict) else {}
+    for key in PASSED_ENV:
+        os.environ.pop(key, None)
+        if isinstance(env.get(key), str):
+            os.environ[key] = env[key]
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - the client's streams
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    detect_terminal()
+    act_for(uid)
+    userfs.use(ClientFiles(channel, scratch))
+    _watch_hangup(channel.sock)
+    try:
+        return main(["--vault", str(vault_root), *argv])
+    except SystemExit as exc:  # rich exits 1 when the reader of stdout went away (| head)
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def _watch_hangup(conn: socket.socket) -> None:
+    """A client that is interrupted (Ctrl-C) or killed hangs up: stop the command as Ctrl-C
+    stops it in direct mode (what is stored stays stored; the next run finishes the job)."""
+    from zfjl.service.remote import client_left
+
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLRDHUP)
+        while True:
+            for _, event in poller.poll():
+                if event & (select.POLLRDHUP | select.POLLHUP | select.POLLERR):
+                    if client_left():
+                        os.kill(os.getpid(), signal.SIGINT)
+                    return
+
+    threading.Thread(target=watch, daemon=True, name="hangup").start()

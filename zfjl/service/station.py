@@ -1,0 +1,223 @@
+"""`zfjl station setup`: make a station's vault a service, in one idempotent command (as root).
+
+What it makes (each only when missing, so running it again changes nothing and says so):
+- the system account `zfjl` (no login shell, no password), the only owner of the vault;
+- /var/lib/zfjl (0700, zfjl) with the vault in /var/lib/zfjl/vault;
+- /etc/zfjl/zfjl.env: where the vault and the socket are (read by the unit);
+- /run/zfjl (0755, zfjl): the socket folder (systemd re-creates it at boot: RuntimeDirectory);
+- /etc/systemd/system/zfjl.service, enabled and started when systemd runs the machine;
+- /usr/local/bin/zfjl, so that every station user has the command.
+Station users need no permission on any of it: they talk to the socket, and the service asks
+the kernel who they are.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from zfjl.errors import UsageError, VaultError
+
+
+@dataclass(frozen=True)
+class StationLayout:
+    account: str = "zfjl"
+    state: Path = Path("/var/lib/zfjl")
+    etc: Path = Path("/etc/zfjl")
+    run: Path = Path("/run/zfjl")
+    units: Path = Path("/etc/systemd/system")
+    bin: Path = Path("/usr/local/bin")
+
+    @property
+    def vault(self) -> Path:
+        return self.state / "vault"
+
+    @property
+    def socket(self) -> Path:
+        return self.run / "zfjl.sock"
+
+
+@dataclass
+class SetupReport:
+    done: list[str] = field(default_factory=list)  # what this run made
+    present: list[str] = field(default_factory=list)  # what was there already
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"done": self.done, "present": self.present, "notes": self.notes}
+
+
+def setup_station(
+    layout: StationLayout,
+    *,
+    bureau: str,
+    admins: list[str],
+    check_install: bool = True,
+    start: bool = True,
+) -> SetupReport:
+    if os.geteuid() != 0:
+        raise UsageError("zfjl station setup 须以 root 运行（例：sudo zfjl station setup …）")
+    if not bureau.strip():
+        raise UsageError("须用 --bureau 给出执法机关全称（印在每份文书上）")
+    for admin in admins:
+        _user(admin)
+    report = SetupReport()
+    uid, gid = _ensure_account(layout.account, layout.state, report)
+    if check_install:
+        _check_readable_by(uid, gid, report)
+    _ensure_dir(layout.state, 0o700, uid, gid, report)
+    _ensure_dir(layout.etc, 0o755, 0, 0, report)
+    _ensure_dir(layout.run, 0o755, uid, gid, report)
+    _ensure_file(layout.etc / "zfjl.env",
+                 f"ZFJL_VAULT={layout.vault}\nZFJL_SOCKET={layout.socket}\n", report)  # fmt: skip
+    _ensure_vault(layout.vault, uid, gid, bureau, admins, report)
+    _ensure_file(layout.units / "zfjl.service", unit_text(layout), report)
+    _ensure_file(layout.bin / "zfjl", f'#!/bin/sh\nexec {sys.executable} -m zfjl "$@"\n', report,
+                 mode=0o755)  # fmt: skip
+    if start:
+        _start_unit(report)
+    return report
+
+
+def unit_text(layout: StationLayout) -> str:
+    template = resources.files("zfjl.service").joinpath("zfjl.service").read_text("utf-8")
+    return template.format(
+        python=sys.executable,
+        account=layout.account,
+        env=layout.etc / "zfjl.env",
+        state=layout.state,
+        run_name=layout.run.name,
+        vault=layout.vault,
+        socket=layout.socket,
+    )
+
+
+def _user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise UsageError(f"系统中没有用户 {name}（请先创建该账户）") from None
+
+
+def _ensure_account(name: str, home: Path, report: SetupReport) -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam(name)
+        report.present.append(f"服务账户 {name}")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    result = subprocess.run(
+        [useradd, "--system", "--user-group", "--home-dir", str(home), "--no-create-home",
+         "--shell", "/usr/sbin/nologin", "--comment", "zfjl vault service", name],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise VaultError(f"无法创建服务账户 {name}：{result.stderr.strip()}")
+    entry = pwd.getpwnam(name)
+    report.done.append(f"服务账户 {name}（UID {entry.pw_uid}）")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _check_readable_by(uid: int, gid: int, report: SetupReport) -> None:
+    """The service account must be able to run this very installation."""
+    import zfjl
+
+    package = Path(zfjl.__file__).parent
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            ok = os.access(sys.executable, os.X_OK) and os.access(package / "__init__.py", os.R_OK)
+            os._exit(0 if ok else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise UsageError(
+            f"zfjl 安装在 {sys.executable}（{package}），服务账户无法读取：请系统级安装，"
+            "例：python3 -m venv /opt/zfjl && /opt/zfjl/bin/pip install <zfjl 源码目录>，"
+            "再以 /opt/zfjl/bin/zfjl station setup 运行"
+        )
+
+
+def _ensure_dir(path: Path, mode: int, uid: int, gid: int, report: SetupReport) -> None:
+    if path.is_dir():
+        report.present.append(str(path))
+    else:
+        path.mkdir(parents=True, mode=mode)
+        report.done.append(str(path))
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def _ensure_file(path: Path, text: str, report: SetupReport, mode: int = 0o644) -> None:
+    if path.exists():
+        if path.read_text(encoding="utf-8") != text:
+            report.notes.append(f"{path} 与本版本所生成的内容不同，未改动（如需更新请先删除）")
+        report.present.append(str(path))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    report.done.append(str(path))
+
+
+def _ensure_vault(
+    root: Path, uid: int, gid: int, bureau: str, admins: list[str], report: SetupReport
+) -> None:
+    """Made by the service account itself (its files are then its own), with the station's
+    administrators given the admin role."""
+    if (root / "vault.json").exists():
+        report.present.append(f"保管库 {root}")
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            os.environ["HOME"] = str(root.parent)
+            from zfjl.vault.setup import grant_admins, init_vault
+
+            vault = init_vault(root, bureau=bureau)
+            grant_admins(vault, admins)
+            vault.close()
+            code = 0
+        except Exception as exc:
+            os.write(write, str(getattr(exc, "message", exc)).encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        problem = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise VaultError(f"无法创建保管库 {root}：{problem}")
+    report.done.append(f"保管库 {root}（管理员：{'、'.join(admins) or '无'}）")
+
+
+def _start_unit(report: SetupReport) -> None:
+    systemctl = shutil.which("systemctl")
+    if systemctl is None or not Path("/run/systemd/system").is_dir():
+        report.notes.append("未检测到 systemd：请以服务账户运行 zfjl serve（例：runuser -u zfjl -- "
+                            "zfjl --vault /var/lib/zfjl/vault serve）")  # fmt: skip
+        return
+    for args in (["daemon-reload"], ["enable", "--now", "zfjl.service"]):
+        result = subprocess.run([systemctl, *args], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise VaultError(f"systemctl {' '.join(args)} 失败：{result.stderr.strip()}")
+    report.done.append("systemctl enable --now zfjl.service")
