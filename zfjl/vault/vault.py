@@ -275,7 +275,14 @@ class Vault:
     def open(cls, root: Path, *, clock: Clock | None = None) -> Vault:
         root = Path(root)
         cfg_path = root / "vault.json"
-        if not cfg_path.is_file():
+        try:
+            present = cfg_path.is_file()
+        except PermissionError:  # a station's vault (0700, the service's): not for direct use
+            raise NotPermitted(
+                f"无权直接打开保管库 {root}：它由保管库服务管理，请不带 --vault 运行 zfjl"
+                "（经 zfjl serve）"
+            ) from None
+        if not present:
             raise VaultNotFound(
                 f"未找到保管库：{root}（请先运行 zfjl init，或用 --vault / ZFJL_VAULT 指定位置）"
             )

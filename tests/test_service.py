@@ -1,0 +1,568 @@
+"""The vault as a service, with real OS users created by the test (CI runs as root).
+
+A station is set up with `setup_station` into a private prefix, `zfjl serve` runs as its
+service account, and station users run the real `zfjl` entry point (`zfjl.service.client.main`)
+in forked processes whose real UID is theirs — the kernel, through SO_PEERCRED, is the only
+source of who they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from zfjl.errors import ServiceError, UsageError
+from zfjl.sample import make_camera_dump
+from zfjl.service.station import SetupReport, StationLayout, setup_station
+
+SERVICE, ADMIN, CLERK, LEGAL = "zfjltest_svc", "zfjltest_admin", "zfjltest_clerk2", "zfjltest_legal"
+
+
+def _ensure_user(name: str, *, system: bool = False) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        args = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        subprocess.run([*args, *(["--system"] if system else []), name], check=True,
+                       capture_output=True)  # fmt: skip
+        return pwd.getpwnam(name)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+@dataclass
+class Station:
+    layout: StationLayout
+    base: Path
+    report: SetupReport
+    server: int
+
+    def home(self, user: str) -> Path:
+        """The user's own folder (0700: the service account cannot look inside)."""
+        home = self.base / "home" / user
+        if not home.exists():
+            home.mkdir(parents=True)
+            entry = pwd.getpwnam(user)
+            os.chown(home, entry.pw_uid, entry.pw_gid)
+            os.chmod(home, 0o700)
+        return home
+
+    def run(
+        self,
+        user: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        before: Callable[[], None] | None = None,
+        cwd: Path | None = None,
+    ) -> Result:
+        """`zfjl ARGS` as `user`, through the station's socket."""
+        return as_user(user, lambda: _client(list(args), before), cwd=cwd or self.home(user),
+                       env={"ZFJL_SOCKET": str(self.layout.socket), **(env or {})})  # fmt: skip
+
+    def direct(self, *args: str) -> Result:
+        """`zfjl --vault VAULT ARGS` as the service account itself (direct mode)."""
+        return as_user(SERVICE, lambda: _direct(["--vault", str(self.layout.vault), *args]),
+                       cwd=self.layout.state, env={"ZFJL_SOCKET": ""})  # fmt: skip
+
+
+def _client(argv: list[str], before: Callable[[], None] | None) -> int:
+    from zfjl.service.client import main
+
+    if before is not None:
+        before()
+    return main(argv)
+
+
+def _direct(argv: list[str]) -> int:
+    from zfjl.cli.app import main
+
+    return main(argv)
+
+
+def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str]) -> Result:
+    """Run `fn` in a forked process with `user`'s real UID, its stdout/stderr captured."""
+    import sys
+
+    entry = pwd.getpwnam(user)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            os.close(out_r)
+            os.close(err_r)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            os.chdir(cwd)
+            for key in ("ZFJL_VAULT", "COLUMNS"):
+                os.environ.pop(key, None)
+            os.environ.update({"HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache"), **env})
+            if not os.environ.get("ZFJL_SOCKET"):
+                os.environ.pop("ZFJL_SOCKET", None)
+            sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            from zfjl.cli.output import detect_terminal
+
+            detect_terminal()
+            code = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported on stderr, never raised in a fork
+            os.write(2, f"test harness: {type(exc).__name__}: {exc}".encode())
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    os.close(out_w)
+    os.close(err_w)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    sel = selectors.DefaultSelector()
+    for fd in chunks:
+        sel.register(fd, selectors.EVENT_READ)
+    while sel.get_map():
+        for key, _ in sel.select():
+            data = os.read(key.fd, 1 << 16)
+            if data:
+                chunks[key.fd].append(data)
+            else:
+                sel.unregister(key.fd)
+                os.close(key.fd)
+    _, status = os.waitpid(pid, 0)
+    return Result(os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]).decode(),
+                  b"".join(chunks[err_r]).decode())  # fmt: skip
+
+
+def _start_server(layout: StationLayout) -> int:
+    read, write = os.pipe()
+    entry = pwd.getpwnam(layout.account)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            os.chdir(layout.state)
+            os.environ["HOME"] = str(layout.state)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            from zfjl.service.server import serve
+
+            serve(layout.vault, layout.socket, ready=lambda: os.write(write, b"ready"))
+            code = 0
+        except BaseException as exc:  # noqa: BLE001
+            os.write(write, f"failed: {exc}".encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        said = f.read(5)
+        if said != b"ready":
+            raise AssertionError((said + f.read()).decode())
+    return pid
+
+
+def _give_role(station: Station, user: str, role: str) -> None:
+    """Roles are the administrator's to give (as the vault's owner, in direct mode here)."""
+    from zfjl.service.station import StationLayout  # noqa: F401 - the layout is the station's
+
+    def give() -> int:
+        from zfjl.vault import Vault
+
+        with Vault.open(station.layout.vault) as v:
+            v.config.roles.setdefault(user, [])
+            if role not in v.config.roles[user]:
+                v.config.roles[user].append(role)
+            v._write_config()
+        return 0
+
+    assert as_user(SERVICE, give, cwd=station.layout.state, env={}).code == 0
+
+
+def _warm_up(tmp: Path) -> None:
+    """Load, in this process, every module the commands below import when they run: the
+    forked service and clients inherit them. (This checkout's Python lives in root's private
+    folder, which the test's users cannot read; a station installs system-wide, which
+    `setup_station` checks.)"""
+    import importlib
+    import pkgutil
+
+    import zfjl
+    from zfjl.cli.app import main
+
+    import encodings
+
+    for name in ("bagit", "tarfile", "typst", "platformdirs", "jsonschema", "yaml"):
+        importlib.import_module(name)
+    for info in pkgutil.iter_modules(encodings.__path__, "encodings."):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(info.name)
+    for info in pkgutil.walk_packages(zfjl.__path__, "zfjl."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    card = tmp / "card"
+    make_camera_dump(card)
+    (tmp / "case.yaml").write_text(CASE_FILE, encoding="utf-8")
+    vault = str(tmp / "vault")
+    with open(os.devnull, "w") as null:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(null.fileno(), 1)
+        os.dup2(null.fileno(), 2)
+        try:
+            main(["--vault", vault, "init", "--bureau", "局"])
+            # Nothing that renders: typst's thread pool, once started here, would not exist in
+            # a forked child (a station's service never renders before it forks).
+            for argv in (["ingest", str(card), "--json"], ["ls"], ["case", "import", str(tmp / "case.yaml")],
+                         ["log", "CASE-2026-001"], ["check", "CASE-2026-001"], ["case", "ls"],
+                         ["grant", "ls"]):  # fmt: skip
+                main(["--vault", vault, *argv])
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
+    if os.geteuid() != 0:
+        pytest.skip("a station is set up as root")
+    _warm_up(tmp_path_factory.mktemp("warm-up"))
+    for name in (ADMIN, CLERK, LEGAL):
+        _ensure_user(name)
+    base = Path(tempfile.mkdtemp(prefix="zfjl-station-"))
+    os.chmod(base, 0o755)
+    layout = StationLayout(account=SERVICE, state=base / "var" / "zfjl", etc=base / "etc",
+                           run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
+    report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
+                           check_install=False, start=False)  # fmt: skip
+    server = _start_server(layout)
+    st = Station(layout, base, report, server)
+    _give_role(st, CLERK, "clerk")
+    _give_role(st, LEGAL, "legal")
+    try:
+        yield st
+    finally:
+        os.kill(server, signal.SIGTERM)
+        os.waitpid(server, 0)
+        shutil.rmtree(base, ignore_errors=True)
+        for name in (ADMIN, CLERK, LEGAL, SERVICE):
+            subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["groupdel", SERVICE], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def ingested(station: Station) -> list[str]:
+    """The clerk docks a camera: a card in the clerk's own 0700 folder, ingested through the
+    service (which could not open it with its own rights)."""
+    card = station.home(CLERK) / "DSJ01"
+    make_camera_dump(card)
+    entry = pwd.getpwnam(CLERK)
+    for folder, _, names in os.walk(card):
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        os.chmod(folder, 0o700)
+        for n in names:
+            os.chown(os.path.join(folder, n), entry.pw_uid, entry.pw_gid)
+            os.chmod(os.path.join(folder, n), 0o600)
+    done = station.run(CLERK, "ingest", "DSJ01", "--json")
+    assert done.code == 0, done.err
+    report = done.json()
+    assert isinstance(report, dict)
+    return [f["id"] for f in report["files"] if f.get("id") and f["status"] == "new"]
+
+
+# -- set-up ----------------------------------------------------------------------------------
+def test_setup_made_the_station_and_is_idempotent(station: Station) -> None:
+    layout = station.layout
+    svc = pwd.getpwnam(SERVICE)
+    assert any(SERVICE in d for d in station.report.done + station.report.present)
+    assert any(str(layout.vault) in d for d in station.report.done)
+    for path, mode in ((layout.state, 0o700), (layout.run, 0o755)):
+        st = path.stat()
+        assert (st.st_uid, st.st_mode & 0o777) == (svc.pw_uid, mode)
+    assert (layout.vault / "vault.json").stat().st_uid == svc.pw_uid
+    assert (layout.vault.stat().st_mode & 0o777) == 0o700
+    unit = (layout.units / "zfjl.service").read_text()
+    assert f"User={SERVICE}" in unit and f"serve --socket {layout.socket}" in unit
+    assert (layout.etc / "zfjl.env").read_text().startswith(f"ZFJL_VAULT={layout.vault}\n")
+    again = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
+                          check_install=False, start=False)  # fmt: skip
+    assert again.done == [] and len(again.present) >= 6
+
+
+def test_setup_refuses_an_installation_the_account_cannot_run(station: Station) -> None:
+    import sys
+
+    probe = as_user(SERVICE, lambda: 0 if os.access(sys.executable, os.X_OK) else 1,
+                    cwd=station.layout.state, env={})  # fmt: skip
+    if probe.code == 0:  # installed system-wide (as a station would be): the check passes
+        setup_station(station.layout, bureau="测试局", admins=[], start=False)
+    else:  # under root's private folder, as in this checkout: refused with what to do
+        with pytest.raises(UsageError, match="系统级安装"):
+            setup_station(station.layout, bureau="测试局", admins=[], start=False)
+
+
+def test_setup_needs_root_and_a_bureau(station: Station) -> None:
+    with pytest.raises(UsageError, match="--bureau"):
+        setup_station(station.layout, bureau=" ", admins=[], check_install=False, start=False)
+    with pytest.raises(UsageError, match="没有用户"):
+        setup_station(station.layout, bureau="局", admins=["zfjl_no_such_user"],
+                      check_install=False, start=False)  # fmt: skip
+
+
+# -- no file permission, no way around -------------------------------------------------------
+def test_a_clerk_cannot_reach_objects_catalog_or_key(station: Station, ingested: list[str]) -> None:
+    vault = station.layout.vault
+    obj = next(p for p in (vault / "objects").rglob("*") if p.is_file())
+    targets = [obj, vault / "catalog.db", vault / "vault.json", *(vault / "keys").iterdir()]
+
+    def try_all() -> int:
+        reached = 0
+        for path in targets:
+            try:
+                with open(path, "rb") as f:
+                    f.read(1)
+                reached += 1
+            except PermissionError:
+                pass
+        try:
+            os.listdir(vault)
+            reached += 1
+        except PermissionError:
+            pass
+        return reached
+
+    assert as_user(CLERK, try_all, cwd=station.home(CLERK), env={}).code == 0
+
+
+def test_a_clerk_opening_the_vault_directly_is_refused(station: Station) -> None:
+    res = station.run(CLERK, "--vault", str(station.layout.vault), "ls")
+    assert res.code == 8 and "zfjl serve" in res.err
+
+
+def test_the_service_refuses_a_vault_named_by_the_client(station: Station) -> None:
+    from zfjl.service.server import _checked
+
+    fds = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+    with pytest.raises(ServiceError, match="--vault"):
+        _checked({"v": 1, "argv": ["--vault=/tmp/x", "ls"]}, fds)
+    with pytest.raises(OSError):
+        os.fstat(fds[0])  # a refused request's descriptors are closed
+
+
+# -- the same command, the same answer ------------------------------------------------------
+def test_ls_through_the_service_equals_direct_mode(station: Station, ingested: list[str]) -> None:
+    served = station.run(CLERK, "ls", "--json")
+    direct = station.direct("ls", "--json")
+    assert served.code == direct.code == 0
+    assert served.out == direct.out
+    assert {r["id"] for r in json.loads(served.out)} >= set(ingested)
+    usage = station.run(CLERK, "lss")
+    assert usage.code == 2 and usage.err.startswith("错误：用法错误")
+    human = station.run(CLERK, "ls", env={"COLUMNS": "120"})
+    assert human.code == 0 and "共 " in human.out
+
+
+def test_the_actor_is_the_peer_not_the_environment(station: Station, ingested: list[str]) -> None:
+    spoof = {"LOGNAME": LEGAL, "USER": LEGAL, "USERNAME": LEGAL}
+    refused = station.run(CLERK, "grant", "add", CLERK, "--recording", ingested[0], "--scope",
+                          "copy", "--approved-by", "局长", "--approval-no", "批-1", "--until", "2099-12-31",
+                          env=spoof)  # fmt: skip
+    assert refused.code != 0 and CLERK in refused.err
+    log = json.loads(station.direct("log", ingested[0], "--json").out)
+    actors = {e["actor"] for e in log["entries"]}
+    assert CLERK in actors and LEGAL not in actors and SERVICE not in actors
+
+
+def test_ingested_objects_belong_to_the_service(station: Station, ingested: list[str]) -> None:
+    svc = pwd.getpwnam(SERVICE)
+    for oid in ingested:
+        path = station.layout.vault / "objects" / oid[:2] / oid[2:]
+        st = path.stat()
+        assert st.st_uid == svc.pw_uid and st.st_mode & 0o777 == 0o444
+    assert (station.home(CLERK) / "DSJ01").exists()  # never changed without --clear-source
+
+
+def test_a_symlink_swapped_in_after_discovery_is_not_followed(station: Station) -> None:
+    card = station.home(CLERK) / "SWAP"
+
+    def make_card() -> int:
+        card.mkdir()
+        (card / "A.MP4").write_bytes(os.urandom(4096))
+        (card / "B.MP4").write_bytes(os.urandom(4096))
+        return 0
+
+    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+
+    def swap_after_discovery() -> None:
+        from zfjl.service import client
+
+        discover = client.Handler.op_discover
+
+        def swapped(self: client.Handler, args: dict[str, object], fds: list[int]) -> object:
+            listing = discover(self, args, fds)
+            (card / "B.MP4").unlink()
+            (card / "B.MP4").symlink_to(station.layout.vault / "vault.json")
+            return listing
+
+        client.Handler.op_discover = swapped  # type: ignore[method-assign]
+
+    res = station.run(CLERK, "ingest", "SWAP", "--json", before=swap_after_discovery)
+    files = {f["path"]: f for f in json.loads(res.out)["files"]}
+    assert files["A.MP4"]["status"] == "new"
+    assert files["B.MP4"]["status"] == "skipped" and "符号链接" in files["B.MP4"]["reason"]
+
+
+def test_an_empty_source_is_a_usage_error(station: Station) -> None:
+    res = station.run(CLERK, "ingest", "")
+    assert res.code == 2 and "参数为空" in res.err
+
+
+def test_clear_source_deletes_with_the_users_rights(station: Station) -> None:
+    card = station.home(CLERK) / "CLEAR"
+
+    def make_card() -> int:
+        card.mkdir()
+        (card / "C.MP4").write_bytes(os.urandom(8192))
+        return 0
+
+    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    res = station.run(CLERK, "ingest", "CLEAR", "--clear-source", "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["summary"]["cleared"] == 1
+    assert not (card / "C.MP4").exists()
+
+
+# -- views and exports -----------------------------------------------------------------------
+def _grant_copy(station: Station, user: str, oid: str) -> None:
+    res = station.run(LEGAL, "grant", "add", user, "--recording", oid, "--scope", "copy",
+                      "--approved-by", "局长", "--approval-no", "审批-2024-1", "--until", "2099-12-31")  # fmt: skip
+    assert res.code == 0, res.err
+
+
+def test_export_is_written_by_the_user_and_journaled(station: Station, ingested: list[str]) -> None:
+    oid = ingested[0]
+    denied = station.run(CLERK, "export", oid[:12], "-o", "out-denied")
+    assert denied.code == 8 and not (station.home(CLERK) / "out-denied").exists()
+    _grant_copy(station, CLERK, oid)
+    res = station.run(CLERK, "export", oid[:12], "-o", "out", "--json")
+    assert res.code == 0, res.err
+    report = res.json()
+    assert isinstance(report, dict)
+    copy = station.home(CLERK) / "out" / Path(report["files"][0]["path"]).name
+    st = copy.stat()
+    assert st.st_uid == pwd.getpwnam(CLERK).pw_uid and st.st_mode & 0o777 == 0o444
+    stored = station.layout.vault / "objects" / oid[:2] / oid[2:]
+    assert copy.read_bytes() == stored.read_bytes()
+    assert (station.home(CLERK) / "out" / "SHA256SUMS").read_text().startswith(
+        report["files"][0]["sha256"]
+    )
+    log = json.loads(station.direct("log", oid, "--json").out)
+    whats = [(e["actor"], e["kind"]) for e in log["entries"]]
+    assert (CLERK, "access.denied") in whats and (CLERK, "access.export") in whats
+
+
+def test_an_export_is_journaled_although_the_client_dies_mid_transfer(
+    station: Station, ingested: list[str]
+) -> None:
+    oid = ingested[1]
+    _grant_copy(station, LEGAL, oid)
+
+    def die_on_first_byte() -> None:
+        from zfjl.service import client
+
+        def killed(self: client.Handler, args: dict[str, object], fds: list[int]) -> str:
+            os.kill(os.getpid(), signal.SIGKILL)
+            return ""
+
+        client.Handler.op_copy_out = killed  # type: ignore[method-assign]
+
+    res = station.run(LEGAL, "export", oid[:12], "-o", "gone", before=die_on_first_byte)
+    assert res.code == -signal.SIGKILL
+    time.sleep(0.3)
+    log = json.loads(station.direct("log", oid, "--json").out)
+    assert (LEGAL, "access.export") in [(e["actor"], e["kind"]) for e in log["entries"]]
+    assert not list((station.home(LEGAL) / "gone").glob("*.*"))  # no copy was made
+    assert station.run(LEGAL, "ls", "--json").code == 0  # the service is still there
+
+
+def test_view_lands_in_the_users_own_cache(station: Station, ingested: list[str]) -> None:
+    oid = ingested[0]  # the clerk holds a copy grant on it (above), which covers viewing
+    _grant_copy(station, CLERK, oid)
+    res = station.run(CLERK, "view", oid[:12], "--json")
+    assert res.code == 0, res.err
+    path = Path(json.loads(res.out)["path"])
+    assert path.is_relative_to(station.home(CLERK) / ".cache")
+    assert path.stat().st_uid == pwd.getpwnam(CLERK).pw_uid
+
+
+# -- documents out, files in -----------------------------------------------------------------
+CASE_FILE = """\
+case: CASE-2026-001
+kind: 处罚
+procedure: 一般
+cause: 占道经营
+party: {type: 个人, name: 张三}
+origin: 依职权
+opened_at: 2026-11-30T09:00
+documents: []
+media: []
+"""
+
+
+def test_case_files_in_and_bundles_out_through_the_client(
+    station: Station, ingested: list[str]
+) -> None:
+    home = station.home(LEGAL)
+
+    def write_case() -> int:
+        (home / "case.yaml").write_text(CASE_FILE, encoding="utf-8")
+        return 0
+
+    as_user(LEGAL, write_case, cwd=home, env={})
+    imported = station.run(LEGAL, "case", "import", "case.yaml")
+    assert imported.code == 0, imported.err
+    missing = station.run(LEGAL, "case", "import", "nope.yaml")
+    assert missing.code == 4 and "nope.yaml" in missing.err
+    exported = station.run(LEGAL, "case", "export", "CASE-2026-001", "-o", "again.yaml")
+    assert exported.code == 0 and "占道经营" in (home / "again.yaml").read_text()
+    made = station.run(LEGAL, "bundle", "make", "CASE-2026-001", "--purpose", "review", "-o",
+                       "bag", "--json")  # fmt: skip
+    assert made.code == 0, made.err
+    bag = home / "bag"
+    assert (bag / "bagit.txt").is_file() and bag.stat().st_uid == pwd.getpwnam(LEGAL).pw_uid
+    assert not [p for p in home.iterdir() if p.name.startswith(".bag.")]  # nothing left behind
+    checked = station.run(LEGAL, "bundle", "verify", "bag", "--json")
+    assert checked.code == 0, checked.out + checked.err
+    taken = station.run(LEGAL, "bundle", "make", "CASE-2026-001", "--purpose", "review", "-o",
+                        "bag")  # fmt: skip
+    assert taken.code != 0 and "已存在" in taken.err
