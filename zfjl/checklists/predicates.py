@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -173,7 +174,7 @@ def bureau_seal(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
         have = value_of(doc, field)
         if have in (None, ""):
             return None  # missing altogether: R23-decision-items
-        text = str(have).strip().removesuffix("印章").strip("“”\"「」 ")
+        text = re.sub(r"[\s“”\"「」（）()]|印章|公章", "", str(have))
         return None if text == ctx.bureau else f"印章为“{have}”，不是本局印章"
 
     docs, problems = _per_document(view, p, check)
@@ -181,12 +182,17 @@ def bureau_seal(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
 
 
 def fields_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+    # An item may be a list of names: any one of them will do (告知情况 or 陈述申辩情况).
+    items = [f if isinstance(f, list) else [f] for f in p["fields"]]
+    names = ["或".join(alts) for alts in items]
+
     def check(doc: dict[str, Any]) -> str | None:
-        missing = [f for f in p["fields"] if value_of(doc, f) in (None, "", [], False)]
+        missing = [name for alts, name in zip(items, names, strict=True)
+                   if all(value_of(doc, f) in (None, "", [], False) for f in alts)]  # fmt: skip
         return f"缺少 {'、'.join(missing)}" if missing else None
 
     docs, problems = _per_document(view, p, check)
-    return _result(docs, problems, "载明：" + "、".join(p["fields"]), "该文书")
+    return _result(docs, problems, "载明：" + "、".join(names), "该文书")
 
 
 def signatures(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
@@ -491,9 +497,9 @@ def _extended(view: CaseView, spec: dict[str, Any], limit: dt.datetime | dt.date
     for doc in view.of_types([spec["type"]]):
         made = when_of(doc.get("date"), ctx.tz)
         roles = {s["role"] for s in doc.get("signatures", []) if s.get("name")}
-        lacking = [r for r in spec.get("approved_by", []) if r not in roles]
-        if lacking:
-            problems.append(f"{label(doc)}未经{'、'.join(lacking)}批准")
+        approvers = spec.get("approved_by", [])
+        if approvers and not roles & set(approvers):
+            problems.append(f"{label(doc)}未经{'或'.join(approvers)}签批")
             continue
         if made and not _on_or_before(made, limit, ctx.tz):
             problems.append(f"{label(doc)}在原期限 {_fmt(limit)} 届满后才作出")

@@ -13,7 +13,8 @@ from typing import Any
 
 from zfjl.cases.doctypes import DOCTYPES, STAGES
 
-ANYTIME = frozenset({"送达回证", "委托函", "责令改正通知书", "复查记录", "紧急启动报告", "案源告知记录"})
+ANYTIME = frozenset({"送达回证", "委托函", "责令改正通知书", "复查记录", "紧急启动报告", "案源告知记录",
+                     "延长办案期限审批表", "复议诉讼情况记录"})  # fmt: skip
 STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
 
 
