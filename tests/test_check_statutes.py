@@ -366,3 +366,61 @@ def test_clock_skewed_footage_makes_coverage_a_warning_naming_it() -> None:
     # A gap is still a violation, skew or not.
     cut = apply_edits(case, [{"set": "documents[type=询问笔录]/end", "value": "2024-05-06T10:58:00+08:00"}])
     assert check_case(cut, [rule], CTX, frozenset({interview["recording"]})).findings[0].status == "fail"
+
+
+# -- statute figures and quotes ---------------------------------------------------------------
+NUMERALS = {2: "二", 5: "五", 6: "六", 7: "七", 10: "十", 24: "二十四", 30: "三十", 60: "六十", 90: "九十"}
+UNIT_WORDS = {"days": "日", "working_days": "日", "hours": "小时", "months": "个月"}
+
+
+def test_every_rule_quotes_its_statute_text() -> None:
+    from zfjl.checklists.regulation import statute_quotes
+
+    for rule in RULES.values():
+        quotes = statute_quotes(rule)
+        assert quotes and all(q["text"] for q in quotes), rule.id
+        national = rule.basis.replace("行政执法全过程记录制度", "")
+        if "法" in national:  # rests on a national statute too: its words are quoted
+            assert rule.text, rule.id
+
+
+def figures(rule: Any) -> list[tuple[int, str]]:
+    c = rule.check
+    if c["kind"] == "deadline" and int(c.get("max", c.get("min", 0))):
+        return [(int(c.get("max", c.get("min"))), c["unit"])]
+    if c["kind"] == "challenge_period":
+        return [(int(p["n"]), p["unit"]) for p in c["periods"]]
+    if c["kind"] == "officers":
+        return [(int(c["min"]), "")]
+    return []
+
+
+def test_every_statute_figure_is_the_one_in_the_quoted_text() -> None:
+    from zfjl.checklists.regulation import statute_quotes
+
+    checked = 0
+    for rule in RULES.values():
+        words = "".join(q["text"] for q in statute_quotes(rule))
+        for n, unit in figures(rule):
+            unit_word = UNIT_WORDS.get(unit, "")
+            forms = [f"{NUMERALS.get(n, '?')}{unit_word}", f"{n}{unit_word}", f"{n}个工作日"]
+            if n == 2 and not unit:
+                forms = ["两人", "2人"]
+            assert any(f in words for f in forms), (rule.id, n, unit, words[:80])
+            checked += 1
+    assert checked >= 15
+
+
+def test_rules_show_quotes_the_regulation_and_the_statute(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from zfjl.cli import main
+
+    assert main(["rules", "show", "R12-two-officers", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    sources = [q["source"] for q in shown["quotes"]]
+    assert sources == ["行政执法全过程记录制度第十二条", "相关法律"]
+    assert "不得少于2人" in shown["quotes"][0]["text"] and "不得少于两人" in shown["quotes"][1]["text"]
+    assert main(["rules", "show", "N-ACL44-challenge-period"]) == 0
+    text = capsys.readouterr().out
+    assert "条文（行政强制法第四十四条）" in text and "六个月" in text
