@@ -424,3 +424,21 @@ def test_rules_show_quotes_the_regulation_and_the_statute(capsys) -> None:  # ty
     assert main(["rules", "show", "N-ACL44-challenge-period"]) == 0
     text = capsys.readouterr().out
     assert "条文（行政强制法第四十四条）" in text and "六个月" in text
+
+
+def test_the_worked_holiday_example_of_docs_rules_md() -> None:
+    decided = edited(
+        "penalty",
+        {"set": "documents[id=d-decision]/date", "value": "2024-09-27T09:00:00+08:00"},
+        {"set": "documents[id=d-r-decision]/received_at", "value": "2024-10-12T10:00:00+08:00"},
+    )
+    assert status(decided, "N-APL61-serve-7days") == "pass"  # Sat 12 Oct: a make-up working day
+    late = apply_edits(decided, [{"set": "documents[id=d-r-decision]/received_at",
+                                  "value": "2024-10-14T10:00:00+08:00"}])  # fmt: skip
+    f = run(late, "N-APL61-serve-7days")
+    assert f.status == "fail" and "2024-10-12" in f.found
+    on_friday = hearing("2024-09-27T10:00:00+08:00", "2024-10-12T09:00:00+08:00")
+    assert status(on_friday, "N-APL64-hearing-notice-7days") == "pass"
+    on_monday = hearing("2024-09-30T10:00:00+08:00", "2024-10-14T09:00:00+08:00")
+    f = run(on_monday, "N-APL64-hearing-notice-7days")
+    assert f.status == "fail" and "2024-10-15" in f.found
