@@ -146,7 +146,9 @@ def test_seizure_extension_approved_within_30_more_days_is_respected() -> None:
 def test_a_seizure_still_running_is_pending_then_overdue() -> None:
     case = seizure()
     case["status"] = "办理中"
-    early = run(case, "N-ACL25-seizure-30days", Context(dt.date(2024, 5, 20), WorkdayCalendar(), TZ))
+    early = run(
+        case, "N-ACL25-seizure-30days", Context(dt.date(2024, 5, 20), WorkdayCalendar(), TZ)
+    )
     assert (early.status, early.due) == ("pending", "2024-06-05")
     assert status(case, "N-ACL25-seizure-30days") == "fail"
 
@@ -182,11 +184,15 @@ def test_demolition_waits_for_the_review_and_litigation_periods() -> None:
     # Decision served Mon 24 Jun 2024: 6 months run to Tue 24 Dec 2024.
     f = run(unchallenged, "N-ACL44-challenge-period")
     assert f.status == "fail" and "2024-12-24" in f.found
-    moved = apply_edits(unchallenged, [
-        {"set": "documents[type=强制执行记录]/start", "value": "2024-12-24T08:00:00+08:00"}])
+    moved = apply_edits(
+        unchallenged,
+        [{"set": "documents[type=强制执行记录]/start", "value": "2024-12-24T08:00:00+08:00"}],
+    )
     assert status(moved, "N-ACL44-challenge-period") == "fail"  # the last day is still open
-    moved = apply_edits(unchallenged, [
-        {"set": "documents[type=强制执行记录]/start", "value": "2024-12-25T08:00:00+08:00"}])
+    moved = apply_edits(
+        unchallenged,
+        [{"set": "documents[type=强制执行记录]/start", "value": "2024-12-25T08:00:00+08:00"}],
+    )
     assert status(moved, "N-ACL44-challenge-period") == "pass"
     early_final = apply_edits(case, [{"set": "documents[type=复议诉讼情况记录]/fields/生效日期",
                                       "value": "2024-07-30"}])  # fmt: skip
@@ -344,7 +350,9 @@ def test_a_correction_record_needs_the_correction_asked_for() -> None:
     assert status(case, "R08-correction-signed") == "pass"
     f = run(case, "R08-correction-content")
     assert f.status == "fail" and "更正要求" in f.found
-    fixed = apply_edits(case, [{"set": "documents[id=d-fix]/fields/更正要求", "value": "补填信用代码"}])
+    fixed = apply_edits(
+        case, [{"set": "documents[id=d-fix]/fields/更正要求", "value": "补填信用代码"}]
+    )
     assert status(fixed, "R08-correction-content") == "pass"
 
 
@@ -364,12 +372,27 @@ def test_clock_skewed_footage_makes_coverage_a_warning_naming_it() -> None:
     assert interview["recording"][:12] in doubtful.found and "时钟偏差" in doubtful.found
     assert "DSJ01" in doubtful.found
     # A gap is still a violation, skew or not.
-    cut = apply_edits(case, [{"set": "documents[type=询问笔录]/end", "value": "2024-05-06T10:58:00+08:00"}])
-    assert check_case(cut, [rule], CTX, frozenset({interview["recording"]})).findings[0].status == "fail"
+    cut = apply_edits(
+        case, [{"set": "documents[type=询问笔录]/end", "value": "2024-05-06T10:58:00+08:00"}]
+    )
+    assert (
+        check_case(cut, [rule], CTX, frozenset({interview["recording"]})).findings[0].status
+        == "fail"
+    )
 
 
 # -- statute figures and quotes ---------------------------------------------------------------
-NUMERALS = {2: "二", 5: "五", 6: "六", 7: "七", 10: "十", 24: "二十四", 30: "三十", 60: "六十", 90: "九十"}
+NUMERALS = {
+    2: "二",
+    5: "五",
+    6: "六",
+    7: "七",
+    10: "十",
+    24: "二十四",
+    30: "三十",
+    60: "六十",
+    90: "九十",
+}
 UNIT_WORDS = {"days": "日", "working_days": "日", "hours": "小时", "months": "个月"}
 
 
@@ -420,7 +443,9 @@ def test_rules_show_quotes_the_regulation_and_the_statute(capsys) -> None:  # ty
     shown = json.loads(capsys.readouterr().out)
     sources = [q["source"] for q in shown["quotes"]]
     assert sources == ["行政执法全过程记录制度第十二条", "相关法律"]
-    assert "不得少于2人" in shown["quotes"][0]["text"] and "不得少于两人" in shown["quotes"][1]["text"]
+    assert (
+        "不得少于2人" in shown["quotes"][0]["text"] and "不得少于两人" in shown["quotes"][1]["text"]
+    )
     assert main(["rules", "show", "N-ACL44-challenge-period"]) == 0
     text = capsys.readouterr().out
     assert "条文（行政强制法第四十四条）" in text and "六个月" in text
