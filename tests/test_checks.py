@@ -124,7 +124,8 @@ def test_an_open_case_without_a_decision_is_overdue_after_90_days() -> None:
     open_case = apply_edits(case, [{"remove": "documents[type=行政处罚决定书]"}])
     open_case["status"] = "办理中"
     early = Context(dt.date(2024, 6, 1), WorkdayCalendar(), TZ)
-    assert finding(open_case, "N-APL60-decide-90days", early).status == "na"
+    pending = finding(open_case, "N-APL60-decide-90days", early)
+    assert (pending.status, pending.due) == ("pending", "2024-08-04")  # 2024-05-06 + 90 days
     late = finding(open_case, "N-APL60-decide-90days")
     assert late.status == "fail" and "已过" in late.found
 
@@ -214,8 +215,18 @@ def test_sample_cases_import_and_check_against_real_footage(case_vault: Vault) -
         data = import_case(case_vault, read_case_file(SAMPLE_DIR / f"{name}.yaml"))
         assert all(len(m["recording"]) == 64 for m in data["media"])
         report = check(case_vault, data["case"], today=AS_OF)
-        assert report.verdict == "pass", [(f.rule, f.found) for f in report.findings
-                                          if f.status not in ("pass", "na")]  # fmt: skip
+        attention = [(f.rule, f.status, f.found) for f in report.findings
+                     if f.status not in ("pass", "na")]  # fmt: skip
+        if name != "demolition":
+            assert report.verdict == "pass", attention
+            continue
+        # This vault was filled on 7 May 2024 (CASE_CLOCK): ingest flagged the demolition's
+        # later footage for clock skew (recorded "after" it was stored), so the coverage those
+        # videos give is in doubt: ⚠ naming them, never ✘, never ✔ (issue 12).
+        assert report.verdict == "warnings"
+        assert {(r, s) for r, s, _ in attention} == {("R15-whole-process-video", "warn"),
+                                                     ("R27-whole-process-video", "warn")}  # fmt: skip
+        assert all("时钟偏差" in found and "DSJ0" in found for _, _, found in attention)
     enforcement = [m for m in get_case(case_vault, "CASE-2024-045")["media"]
                    if m["activity"] == "强制拆除"]  # fmt: skip
     assert enforcement[0]["start"] == "2024-07-29T07:58:00+08:00"  # the real 3-hour recording

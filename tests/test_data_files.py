@@ -136,7 +136,9 @@ def test_a_malformed_classes_file_is_refused_on_load_naming_the_class(
 # -- document types ----------------------------------------------------------------------------
 def test_the_shipped_doctypes_file_keeps_the_stages_and_types() -> None:
     assert STAGES == ("程序启动", "调查取证", "审查决定", "送达执行", "归档管理")
-    assert DOCTYPES["行政处罚决定书"] == "审查决定" and len(DOCTYPES) == 54
+    # 54, plus the 7 types issue 12 added (强制拆除公告, 复议诉讼情况记录, 限期拆除决定书, the
+    # seizure extension/release/handling decisions and the 延长办案期限审批表).
+    assert DOCTYPES["行政处罚决定书"] == "审查决定" and len(DOCTYPES) == 61
     assert load_doctypes() == DOCTYPES
 
 

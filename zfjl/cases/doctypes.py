@@ -9,6 +9,7 @@ to them, not add stages; a type belongs to one stage.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,23 @@ import yaml
 from zfjl.errors import DataFileError
 
 SHIPPED = "zfjl/cases/doctypes.yaml"
+# libyaml when PyYAML has it: every `zfjl check` reads this file as it starts.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _shipped_text() -> str:
     return resources.files("zfjl.cases").joinpath("doctypes.yaml").read_text("utf-8")
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, list[str]]:
+    return parse_doctypes(_shipped_text(), SHIPPED)
+
+
 def parse_doctypes(text: str, origin: str) -> dict[str, list[str]]:
     """One file's stage → types, checked for form (not yet against the stages)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise DataFileError(f"文书类型文件 {origin} 不是合法的 YAML：{exc}") from None
     if data is None:
@@ -59,7 +67,7 @@ def _merge(into: dict[str, str], stages: tuple[str, ...], extra: dict[str, list[
 
 def load_doctypes(extra_dirs: Iterable[Path] = ()) -> dict[str, str]:
     """Type → stage: the shipped types, then each folder's *.yaml in name order."""
-    shipped = parse_doctypes(_shipped_text(), SHIPPED)
+    shipped = {stage: list(types) for stage, types in _shipped().items()}
     stages = tuple(shipped)
     doctypes: dict[str, str] = {}
     _merge(doctypes, stages, shipped, SHIPPED)
@@ -76,5 +84,5 @@ def vault_doctypes(vault: Any) -> dict[str, str]:
     return load_doctypes([Path(vault.root) / "doctypes"])
 
 
-STAGES: tuple[str, ...] = tuple(parse_doctypes(_shipped_text(), SHIPPED))
+STAGES: tuple[str, ...] = tuple(_shipped())
 DOCTYPES: dict[str, str] = load_doctypes()  # the shipped types only

@@ -6,7 +6,11 @@ never half-imported.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import difflib
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -58,13 +62,60 @@ def _path_text(path: list[str | int]) -> str:
     return out or "（顶层）"
 
 
+# PyYAML's problems, in words a clerk reads (the English never reaches the screen).
+YAML_PROBLEMS = (
+    (re.compile(r"expected ',' or '\]'"), "方括号 [ 没有闭合（缺少 ]，或列表项之间缺少逗号）"),
+    (re.compile(r"expected ',' or '\}'"), "花括号 { 没有闭合（缺少 }，或项之间缺少逗号）"),
+    (re.compile(r"found character '\\t'"), "含有制表符（Tab）：YAML 的缩进只能用空格"),
+    (re.compile(r"mapping values are not allowed"), "此处不能出现“字段: 值”（冒号后缺空格，或缩进不对）"),
+    (re.compile(r"could not find expected ':'"), "缺少冒号“:”（字段名后应有“: ”）"),
+    (re.compile(r"found unexpected end of stream"), "文件意外结束（引号没有闭合？）"),
+    (re.compile(r"found unknown escape character"), "双引号内有无效的转义字符“\\”（可改用单引号）"),
+    (re.compile(r"expected <block end>|expected <document start>|did not find expected key"),
+     "缩进不一致（同一层的字段应左对齐）"),
+    (re.compile(r"did not find expected '-' indicator"), "列表缩进不一致（各项“- ”应对齐）"),
+    (re.compile(r"found undefined alias|found duplicate anchor"), "别名（*、&）用法不对"),
+    (re.compile(r"found character '.' that cannot start any token"), "有不能出现在此处的字符（如 @、`、%）"),
+)  # fmt: skip
+TYPE_NAMES = {"string": "文字", "boolean": "是否（true/false）", "array": "列表", "object": "映射（字段: 值）",
+              "integer": "整数", "number": "数字", "null": "空"}  # fmt: skip
+PY_TYPE_NAMES = {"str": "文字", "bool": "是否", "list": "列表", "dict": "映射", "int": "整数",
+                 "float": "数字", "NoneType": "空值"}  # fmt: skip
+# Keys holding a date or time (as zfjl.cases.store.TIME_KEYS), and `fields` values written as one.
+TIME_KEYS = frozenset({"date", "start", "end", "received_at", "opened_at", "from", "to"})
+DATE_LIKE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?([+-]\d{2}:\d{2})?)?$"
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    text = " ".join(str(getattr(exc, k, "") or "") for k in ("context", "problem"))
+    for pattern, words in YAML_PROBLEMS:
+        if pattern.search(text):
+            return words
+    return "语法错误（请检查该行的缩进、冒号、引号和括号）"
+
+
+def _unknown_fields(err: Any) -> str:
+    known = list((err.schema or {}).get("properties", {}))
+    extra = [k for k in err.instance if k not in known] if isinstance(err.instance, dict) else []
+    parts = []
+    for key in extra:
+        near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        parts.append(f"{key!r}" + (f"（是否应为 {near[0]}？）" if near else ""))
+    allowed = f"；可用字段：{'、'.join(known)}" if known else ""
+    return f"未知字段 {'、'.join(parts)}{allowed}"
+
+
 def _schema_message(err: Any) -> str:
     if err.validator == "required":
         return f"缺少必填字段 {err.message.split(chr(39))[1]}"
     if err.validator == "enum":
         return f"取值 {err.instance!r} 不在允许范围内：{'、'.join(map(str, err.validator_value))}"
     if err.validator == "additionalProperties":
-        return f"有未知字段（{err.message}）"
+        return _unknown_fields(err)
+    if err.validator == "minLength":
+        return "不能为空"
     if err.validator == "pattern":
         if str(err.validator_value).startswith("^\\d{4}"):
             return f"格式不对：{err.instance!r}（日期时间写作 2024-05-03T10:15）"
@@ -74,8 +125,58 @@ def _schema_message(err: Any) -> str:
             )
         return f"格式不对：{err.instance!r}（只能含字母、数字、- 和 _）"
     if err.validator == "type":
-        return f"类型不对：应为 {err.validator_value}，实为 {type(err.instance).__name__}"
-    return str(err.message)
+        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        have = PY_TYPE_NAMES.get(type(err.instance).__name__, type(err.instance).__name__)
+        names = "或".join(TYPE_NAMES.get(str(w), str(w)) for w in wanted)
+        return f"类型不对：应为{names}，实为{have} {err.instance!r}"
+    return f"取值 {err.instance!r} 不符合要求"
+
+
+def _impossible(text: str) -> str | None:
+    """What is wrong with a date or time that has the right shape (2024-02-30, 25:52)."""
+    m = DATE_LIKE.match(text)
+    if not m:
+        return None
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    if not 1 <= month <= 12:
+        return f"日期 {text!r} 不存在：没有 {month} 月"
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        return f"日期 {text!r} 不存在：{year} 年 {month} 月只有 {last} 日"
+    if m[4] is not None:
+        hour, minute, second = int(m[4]), int(m[5]), int(m[6] or 0)
+        if hour > 23:
+            return f"时间 {text!r} 不存在：小时应为 00–23，写的是 {m[4]}"
+        if minute > 59:
+            return f"时间 {text!r} 不存在：分钟应为 00–59，写的是 {m[5]}"
+        if second > 59:
+            return f"时间 {text!r} 不存在：秒应为 00–59，写的是 {m[6]}"
+    if m[7] is not None and int(m[7][1:3]) > 14:
+        return f"时间 {text!r} 的时区偏移 {m[7]} 不存在"
+    try:
+        dt.datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        return f"日期时间 {text!r} 无法识别（应写作 2024-05-06 或 2024-05-06T10:32）"
+    return None
+
+
+def _check_times(data: Any, root: yaml.Node | None, origin: str, path: list[str | int],
+                 in_fields: bool = False) -> None:  # fmt: skip
+    """Every date and time the checks rely on must exist: the schema checks their shape only."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = [*path, key]
+            if isinstance(value, str) and (key in TIME_KEYS or in_fields):
+                problem = _impossible(value.strip())
+                if problem:
+                    raise CaseFormatError(
+                        f"{origin} 第 {_line_of(root, here)} 行 {_path_text(here)}：{problem}"
+                    )
+            else:
+                _check_times(value, root, origin, here, in_fields or key == "fields")
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_times(value, root, origin, [*path, i], in_fields)
 
 
 def parse_case(
@@ -90,10 +191,8 @@ def parse_case(
     except yaml.YAMLError as exc:
         # An unclosed bracket is noticed at the end of the file: name where it was opened.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark else ""
-        raise CaseFormatError(
-            f"{origin} {where}不是合法的 YAML：{getattr(exc, 'problem', exc)}"
-        ) from None
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        raise CaseFormatError(f"{origin} {where}不是合法的 YAML：{_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise CaseFormatError(f"{origin}：应为一个案件（含 case、kind、documents 等字段的映射）")
     import jsonschema  # imported here: `zfjl check` never needs it
@@ -102,9 +201,13 @@ def parse_case(
     err = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if err is not None:
         path = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = (err.schema or {}).get("properties", {})
+            path += [k for k in err.instance if k not in known][:1]  # the misspelt key's line
         raise CaseFormatError(
             f"{origin} 第 {_line_of(root, path)} 行 {_path_text(path)}：{_schema_message(err)}"
         )
+    _check_times(data, root, origin, [])
     _check_references(data, root, origin, DOCTYPES if doctypes is None else doctypes)
     return data
 

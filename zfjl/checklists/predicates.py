@@ -7,7 +7,9 @@ or unknown (a deadline the calendar cannot count) — with what was expected and
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,14 +17,19 @@ from typing import Any
 
 from zfjl.workdays import WorkdayCalendar
 
-PASS, FAIL, NA, UNKNOWN = "pass", "fail", "na", "unknown"
+PASS, FAIL, NA, UNKNOWN, PENDING, WARN = "pass", "fail", "na", "unknown", "pending", "warn"
+# The regulation's art. 23 (7): decisions bear this seal unless the vault names its bureau.
+REGULATION_BUREAU = "株洲市城市管理和综合执法局"
+OPEN = "办理中"
 
 
 @dataclass(slots=True)
 class Outcome:
-    status: str  # pass | fail | na | unknown
+    status: str  # pass | fail | na | unknown | pending
     expected: str
     found: str
+    due: dt.date | None = None  # pending: the day the requirement falls due
+    missing: bool = False  # failed only because something has not been done (yet)
 
 
 @dataclass(frozen=True)
@@ -30,16 +37,24 @@ class Context:
     today: dt.date
     calendar: WorkdayCalendar
     tz: dt.tzinfo
+    bureau: str = REGULATION_BUREAU
 
 
-def when_of(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+def when_of(value: Any, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """A stored time (ISO 8601); a bare date or naive time is read in `tz` when given."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t.replace(tzinfo=tz) if tz is not None and t.tzinfo is None else t
 
 
 class CaseView:
     """A case indexed for checking: documents by type and id, receipts by served document."""
 
-    def __init__(self, case: dict[str, Any]) -> None:
+    def __init__(self, case: dict[str, Any], skewed: frozenset[str] = frozenset()) -> None:
         self.case = case
         self.docs: list[dict[str, Any]] = case.get("documents", [])
         self.media: list[dict[str, Any]] = case.get("media", [])
@@ -49,6 +64,21 @@ class CaseView:
             self.by_type[d["type"]].append(d)
             if d["type"] == "送达回证" and d.get("serves"):
                 self.receipts[d["serves"]].append(d)
+        # Recordings whose time is in doubt: flagged for clock skew at ingest.
+        self.skewed = skewed | {m["recording"] for m in self.media
+                                if m.get("clock_skew") and m.get("recording")}  # fmt: skip
+        self.is_open = case.get("status", OPEN) == OPEN
+        self._reached: int | None = None
+
+    @property
+    def reached(self) -> int:
+        """How far the case has got: the index (in STAGES) of the latest stage any of its
+        documents belongs to, leaving out those made at any stage (receipts, orders to correct…)."""
+        if self._reached is None:
+            from zfjl.checklists.progress import reached_stage
+
+            self._reached = reached_stage(self.by_type)
+        return self._reached
 
     def of_types(
         self, types: Iterable[str], where: dict[str, Any] | None = None
@@ -105,7 +135,7 @@ def document_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome
         missing = [t for t in p["all_of"] if not view.of_types([t], p.get("where"))]
         expected = "、".join(p["all_of"])
         return (
-            Outcome(FAIL, expected, f"缺少：{'、'.join(missing)}")
+            Outcome(FAIL, expected, f"缺少：{'、'.join(missing)}", missing=True)
             if missing
             else Outcome(PASS, expected, "齐全")
         )
@@ -113,17 +143,56 @@ def document_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome
     found = view.of_types(types, p.get("where"))
     expected = " 或 ".join(types)
     return (
-        Outcome(PASS, expected, label(found[0])) if found else Outcome(FAIL, expected, "未见该文书")
+        Outcome(PASS, expected, label(found[0]))
+        if found
+        else Outcome(FAIL, expected, "未见该文书", missing=True)
     )
 
 
-def fields_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+def field_values(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+    """A field holds one of the allowed values (`allowed`, matched as substrings when
+    `contains: true`); a document without the field is left to `fields_present`."""
+    allowed = [str(a) for a in p["allowed"]]
+
     def check(doc: dict[str, Any]) -> str | None:
-        missing = [f for f in p["fields"] if value_of(doc, f) in (None, "", [], False)]
+        have = value_of(doc, p["field"])
+        if have in (None, ""):
+            return None
+        text = str(have)
+        ok = any(a in text for a in allowed) if p.get("contains") else text in allowed
+        return None if ok else f"{p['field']}为“{text}”"
+
+    docs, problems = _per_document(view, p, check)
+    return _result(docs, problems, f"{p['field']}：{'或'.join(allowed)}", "该文书")
+
+
+def bureau_seal(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+    """Arts. 2 and 23 (7): the decision bears the bureau's own seal, never a unit's."""
+    field = p.get("field", "印章")
+
+    def check(doc: dict[str, Any]) -> str | None:
+        have = value_of(doc, field)
+        if have in (None, ""):
+            return None  # missing altogether: R23-decision-items
+        text = re.sub(r"[\s“”\"「」（）()]|印章|公章", "", str(have))
+        return None if text == ctx.bureau else f"印章为“{have}”，不是本局印章"
+
+    docs, problems = _per_document(view, p, check)
+    return _result(docs, problems, f"加盖“{ctx.bureau}”印章", "该文书")
+
+
+def fields_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+    # An item may be a list of names: any one of them will do (告知情况 or 陈述申辩情况).
+    items = [f if isinstance(f, list) else [f] for f in p["fields"]]
+    names = ["或".join(alts) for alts in items]
+
+    def check(doc: dict[str, Any]) -> str | None:
+        missing = [name for alts, name in zip(items, names, strict=True)
+                   if all(value_of(doc, f) in (None, "", [], False) for f in alts)]  # fmt: skip
         return f"缺少 {'、'.join(missing)}" if missing else None
 
     docs, problems = _per_document(view, p, check)
-    return _result(docs, problems, "载明：" + "、".join(p["fields"]), "该文书")
+    return _result(docs, problems, "载明：" + "、".join(names), "该文书")
 
 
 def signatures(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
@@ -158,6 +227,8 @@ def officers(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
         ok = [o for o in people if o.get("cert") and o.get("shown")]
         if len(ok) >= need:
             return None
+        if p.get("exception_field") and value_of(doc, p["exception_field"]):
+            return None  # "法律另有规定的除外": the provision is named on the document
         gaps = [o["name"] for o in people if not o.get("cert")]
         not_shown = [o["name"] for o in people if o.get("cert") and not o.get("shown")]
         detail = f"载明证件并出示的执法人员 {len(ok)} 名"
@@ -171,30 +242,61 @@ def officers(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     )
 
 
+def _grace(view: CaseView, doc: dict[str, Any], p: dict[str, Any], ctx: Context) -> dt.date | None:
+    """The day a step on `doc` falls due when the rule allows `pending_working_days` for it
+    (service within 7 working days, storage of footage within 2): None once it has passed,
+    for a closed case, or when the rule allows no time."""
+    n = p.get("pending_working_days")
+    made = when_of(doc.get("date"), ctx.tz)
+    if not n or not made or not view.is_open:
+        return None
+    limit = ctx.calendar.nth_workday_after(made.astimezone(ctx.tz).date(), int(n))
+    return limit if limit is not None and ctx.today <= limit else None
+
+
+def _with_pending(outcome: Outcome, dues: list[dt.date], what: str) -> Outcome:
+    if outcome.status == PASS and dues:
+        return Outcome(PENDING, outcome.expected, f"{what}（最迟 {min(dues).isoformat()}）", min(dues))
+    return outcome
+
+
 def served(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+    dues: list[dt.date] = []
+
     def check(doc: dict[str, Any]) -> str | None:
         receipts = view.receipts.get(doc["id"], [])
         if not receipts:
+            if (due := _grace(view, doc, p, ctx)) is not None:
+                dues.append(due)
+                return None
             return "无送达回证"
         if not any(r.get("received_at") for r in receipts):
             return "送达回证未注明收到日期"
         return None
 
     docs, problems = _per_document(view, p, check)
-    return _result(docs, problems, "每份须送达的文书都有载明收到日期的送达回证", "须送达的文书")
+    outcome = _result(docs, problems, "每份须送达的文书都有载明收到日期的送达回证", "须送达的文书")
+    return _with_pending(outcome, dues, "尚有文书待送达")
 
 
 # -- media ------------------------------------------------------------------------------------
 def media_linked(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     kinds = set(p.get("kinds", ["video", "photo", "audio"]))
+    dues: list[dt.date] = []
 
     def check(doc: dict[str, Any]) -> str | None:
         links = [m for m in view.links_for(doc, p.get("activities", [])) if m["kind"] in kinds]
-        return None if links else "未关联音像记录"
+        if links:
+            return None
+        if (due := _grace(view, doc, p, ctx)) is not None:
+            dues.append(due)  # art. 37: footage may take 2 working days to be stored
+            return None
+        return "未关联音像记录"
 
     docs, problems = _per_document(view, p, check)
     names = {"video": "录像", "photo": "照片", "audio": "录音"}
-    return _result(docs, problems, "关联" + "或".join(names[k] for k in sorted(kinds)), "该文书")
+    outcome = _result(docs, problems, "关联" + "或".join(names[k] for k in sorted(kinds)), "该文书")
+    return _with_pending(outcome, dues, "音像记录尚在存储期限内，待关联")
 
 
 def _gaps(
@@ -221,8 +323,10 @@ def _clock(t: dt.datetime, tz: dt.tzinfo) -> str:
 
 
 def video_coverage(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
-    """The union of the linked videos' spans must cover the document's start–end."""
+    """The union of the linked videos' spans must cover the document's start–end. Coverage
+    that rests on a recording flagged for clock skew at ingest is in doubt: a warning."""
     tolerance = float(p.get("tolerance_seconds", 30))
+    skew: list[str] = []
 
     def check(doc: dict[str, Any]) -> str | None:
         start, end = when_of(doc.get("start")), when_of(doc.get("end"))
@@ -234,13 +338,21 @@ def video_coverage(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
         spans = [(when_of(m["start"]), when_of(m["end"])) for m in links if m.get("start")]
         gaps = _gaps(start, end, [(s, e) for s, e in spans if s and e], tolerance)
         if not gaps:
+            doubtful = [m for m in links if m["recording"] in view.skewed]
+            if doubtful:
+                names = "、".join(f"{m['recording'][:12]}（{m.get('device') or '设备不明'}）"
+                                 for m in doubtful)  # fmt: skip
+                skew.append(f"{label(doc)}：录像 {names} 入库时发现时钟偏差，覆盖时间存疑")
             return None
         text = "、".join(f"{_clock(a, ctx.tz)}–{_clock(b, ctx.tz)}（{(b - a).total_seconds() / 60:.1f} 分钟）"
                         for a, b in gaps)  # fmt: skip
         return f"录像未覆盖 {text}"
 
     docs, problems = _per_document(view, p, check)
-    return _result(docs, problems, "录像连续覆盖文书载明的起止时间", "该文书")
+    outcome = _result(docs, problems, "录像连续覆盖文书载明的起止时间", "该文书")
+    if outcome.status == PASS and skew:
+        return Outcome(WARN, outcome.expected, "；".join(skew))
+    return outcome
 
 
 def media_on_time(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
@@ -295,32 +407,61 @@ def has_video(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
 
 
 # -- time -------------------------------------------------------------------------------------
-def _endpoint(view: CaseView, spec: dict[str, Any], anchor: dict[str, Any] | None = None) -> list[
-        tuple[dict[str, Any] | None, dt.datetime]]:  # fmt: skip
+Times = list[tuple[dict[str, Any] | None, dt.datetime]]
+
+
+def _endpoint(view: CaseView, spec: dict[str, Any], ctx: Context,
+              anchor: dict[str, Any] | None = None) -> Times:  # fmt: skip
     """Times an end of a deadline points at: a case field, documents' fields, or the receipts
-    that served those documents (`via: served`)."""
+    that served those documents (`via: served`). A receipt's time may depend on how it was
+    served (`field_by_method`: the fields to try, in order, for 公告, 邮寄…)."""
     if "case_field" in spec:
-        t = when_of(view.case.get(spec["case_field"]))
+        t = when_of(view.case.get(spec["case_field"]), ctx.tz)
         return [(None, t)] if t else []
-    docs = view.of_types([spec["type"]], spec.get("where"))
+    docs = view.of_types(spec.get("types") or [spec["type"]], spec.get("where"))
     if spec.get("via") == "served":
         docs = [r for d in docs for r in view.receipts.get(d["id"], [])]
     if anchor is not None and spec.get("link") == "serves":
         docs = [d for d in docs if d.get("serves") == anchor["id"]]
     field = spec.get("field", "date")
-    return [(d, t) for d in docs if (t := when_of(value_of(d, field)))]
+    by_method = spec.get("field_by_method", {})
+    out: Times = []
+    for d in docs:
+        for name in by_method.get(d.get("method"), [field]):
+            if t := when_of(value_of(d, name), ctx.tz):
+                out.append((d, t))
+                break
+    return out
 
 
-def _limit(start: dt.datetime, n: int, unit: str, ctx: Context) -> dt.datetime | dt.date | None:
+def _add_months(day: dt.date, n: int) -> dt.date:
+    y, m = divmod(day.month - 1 + n, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _limit(start: dt.datetime, n: int, unit: str, ctx: Context,
+           end_on_workday: bool = False) -> dt.datetime | dt.date | None:  # fmt: skip
+    """The last moment (hours) or day of a period of n units that starts after `start` (the
+    day of the event itself is not counted). `end_on_workday`: a period ending on a holiday
+    runs to the next working day (民事诉讼法第八十五条, applied to litigation periods)."""
     if unit == "hours":
         return start + dt.timedelta(hours=n)
     day = start.astimezone(ctx.tz).date()
-    if unit == "days":
-        return day + dt.timedelta(days=n)
-    return ctx.calendar.nth_workday_after(day, n)
+    if unit == "working_days":
+        return ctx.calendar.nth_workday_after(day, n)
+    end = day + dt.timedelta(days=n) if unit == "days" else _add_months(day, n)
+    while end_on_workday:
+        work = ctx.calendar.is_workday(end)
+        if work is None:
+            return None
+        if work:
+            break
+        end += dt.timedelta(days=1)
+    return end
 
 
-UNIT_NAMES = {"hours": "小时", "days": "日", "working_days": "个工作日"}
+UNIT_NAMES = {"hours": "小时", "days": "日", "working_days": "个工作日", "months": "个月"}
 
 
 def _on_or_before(t: dt.datetime, limit: dt.datetime | dt.date, tz: dt.tzinfo) -> bool:
@@ -335,41 +476,99 @@ def _on_or_after(t: dt.datetime, limit: dt.datetime | dt.date, tz: dt.tzinfo) ->
     return t.astimezone(tz).date() >= limit
 
 
+def _after(t: dt.datetime, limit: dt.datetime | dt.date, tz: dt.tzinfo) -> bool:
+    if isinstance(limit, dt.datetime):
+        return t > limit
+    return t.astimezone(tz).date() > limit
+
+
+def _day(limit: dt.datetime | dt.date, tz: dt.tzinfo) -> dt.date:
+    return limit.astimezone(tz).date() if isinstance(limit, dt.datetime) else limit
+
+
+def _extended(view: CaseView, spec: dict[str, Any], limit: dt.datetime | dt.date,
+              ctx: Context) -> tuple[dt.datetime | dt.date, list[str]]:  # fmt: skip
+    """A limit as extended by an approved extension on file (`extend:` — its document type,
+    the roles that approve it, the field with the days added or the day it runs to, and the
+    most the law allows). An extension not approved, made after the limit had passed, or
+    longer than allowed extends nothing and is reported."""
+    problems: list[str] = []
+    best = limit
+    for doc in view.of_types([spec["type"]]):
+        made = when_of(doc.get("date"), ctx.tz)
+        roles = {s["role"] for s in doc.get("signatures", []) if s.get("name")}
+        approvers = spec.get("approved_by", [])
+        if approvers and not roles & set(approvers):
+            problems.append(f"{label(doc)}未经{'或'.join(approvers)}签批")
+            continue
+        if made and not _on_or_before(made, limit, ctx.tz):
+            problems.append(f"{label(doc)}在原期限 {_fmt(limit)} 届满后才作出")
+            continue
+        days = value_of(doc, spec.get("days_field", "延长天数"))
+        until = when_of(value_of(doc, spec.get("until_field", "延长至")), ctx.tz)
+        base = _day(limit, ctx.tz)
+        if until is not None:
+            new = until.astimezone(ctx.tz).date()
+        elif isinstance(days, int) and not isinstance(days, bool) and days > 0:
+            new = base + dt.timedelta(days=days)
+        else:
+            problems.append(f"{label(doc)}未载明延长天数或延长至何日")
+            continue
+        cap = spec.get("max_days")
+        if cap is not None and (new - base).days > int(cap):
+            problems.append(f"{label(doc)}延长 {(new - base).days} 日，超过法定最多 {cap} 日")
+            continue
+        if new > _day(best, ctx.tz):
+            best = new
+    return best, problems
+
+
 def deadline(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     unit, n = p["unit"], int(p.get("max", p.get("min", 0)))
     is_max = "max" in p
-    expected = f"{p['describe']}：{'不超过' if is_max else '不少于'} {n} {UNIT_NAMES[unit]}"
-    starts = _endpoint(view, p["from"])
+    strict = bool(p.get("exclusive"))  # "十日后": only from the day after the n-th
+    bound = "不超过" if is_max else ("超过" if strict else "不少于")
+    expected = f"{p['describe']}：{bound} {n} {UNIT_NAMES[unit]}"
+    if p.get("extend"):
+        expected += "（经批准延长的，以延长后的期限为准）"
+    starts = _endpoint(view, p["from"], ctx)
     if not starts:
         return Outcome(NA, expected, "起算事项未发生")
-    problems, unknown, checked = [], [], 0
+    problems, unknown, dues, checked = [], [], [], 0
     for anchor, start in starts:
-        limit = _limit(start, n, unit, ctx)
-        ends = _endpoint(view, p["to"], anchor)
+        limit = _limit(start, n, unit, ctx, bool(p.get("end_on_workday")))
         if limit is None:
             unknown.append(f"工作日历未覆盖 {start.date()} 之后的日期")
             continue
+        if p.get("extend"):
+            limit, ext_problems = _extended(view, p["extend"], limit, ctx)
+            problems += ext_problems
+        ends = _endpoint(view, p["to"], ctx, anchor)
         if not ends:
-            if (
-                is_max
-                and p.get("overdue_if_missing")
-                and not _on_or_before(
-                    dt.datetime.combine(ctx.today, dt.time(), ctx.tz), limit, ctx.tz
-                )
-            ):
-                problems.append(f"期限 {_fmt(limit)} 已过，仍未{p['to_label']}")
+            if is_max and p.get("overdue_if_missing"):
+                if _day(limit, ctx.tz) < ctx.today:
+                    problems.append(f"期限 {_fmt(limit)} 已过，仍未{p['to_label']}")
+                else:
+                    dues.append(_day(limit, ctx.tz))
             continue
         end = min(t for _, t in ends)
         checked += 1
-        ok = _on_or_before(end, limit, ctx.tz) if is_max else _on_or_after(end, limit, ctx.tz)
+        if is_max:
+            ok = _on_or_before(end, limit, ctx.tz)
+        else:
+            ok = (_after if strict else _on_or_after)(end, limit, ctx.tz)
         if not ok:
             problems.append(
-                f"{_fmt_start(start, ctx)} 起算，期限 {_fmt(limit)}，实际 {_fmt_start(end, ctx)}"
+                f"{_fmt_start(start, ctx)} 起算，期限 {_fmt(limit)}"
+                f"{'（须在其后）' if strict else ''}，实际 {_fmt_start(end, ctx)}"
             )
     if problems:
         return Outcome(FAIL, expected, "；".join(problems))
     if unknown:
         return Outcome(UNKNOWN, expected, "；".join(unknown))
+    if dues:
+        due = min(dues)
+        return Outcome(PENDING, expected, f"尚未{p['to_label']}，期限 {due.isoformat()}", due)
     if not checked:
         return Outcome(NA, expected, f"尚未{p['to_label']}（未到期限）")
     return Outcome(PASS, expected, "在期限内")
@@ -385,13 +584,13 @@ def _fmt_start(t: dt.datetime, ctx: Context) -> str:
 
 def order(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     expected = f"{p['before']['type']}先于{'、'.join(p['after'])}"
-    later = view.of_types(p["after"])
+    later = view.of_types(p["after"], p.get("after_where"))
     if not later:
         return Outcome(NA, expected, "本案无后续文书")
-    befores = [t for _, t in _endpoint(view, p["before"])]
-    problems = []
+    befores = [t for _, t in _endpoint(view, p["before"], ctx)]
+    problems = []  # the later document is on file: a missing earlier one is overdue already
     for doc in later:
-        t = when_of(value_of(doc, "date"))
+        t = when_of(value_of(doc, "date"), ctx.tz)
         if not befores:
             problems.append(f"{label(doc)}之前未见{p['before']['type']}")
         elif t and min(befores) > t:
@@ -403,9 +602,53 @@ def order(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     )
 
 
+def challenge_period(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
+    """行政强制法第四十四条: a structure is demolished by force only once the periods for
+    review and litigation against the decision have run out unchallenged (counted from its
+    service), or the challenge has been finally decided (a record of it, with the day the
+    decision became final)."""
+    periods = p["periods"]
+    expected = "申请行政复议、提起行政诉讼的法定期限届满（或复议、诉讼终结）后方可强制拆除：" + "、".join(
+        f"{x['name']} {x['n']} {UNIT_NAMES[x['unit']]}" for x in periods)  # fmt: skip
+    acts = view.of_types(p["acts"], p.get("where"))
+    if not acts:
+        return Outcome(NA, expected, "本案无强制拆除")
+    final = [t for _, t in _endpoint(view, p["final"], ctx)]
+    served_at = [t for _, t in _endpoint(view, p["decision"], ctx)]
+    problems, unknown = [], []
+    for act in acts:
+        t = when_of(act.get("start") or act.get("date"), ctx.tz)
+        if t is None:
+            problems.append(f"{label(act)}未载明时间")
+            continue
+        if final:
+            if t.astimezone(ctx.tz).date() < max(final).astimezone(ctx.tz).date():
+                problems.append(f"{label(act)}（{_fmt_start(t, ctx)}）早于复议、诉讼终结生效"
+                                f"（{_fmt_start(max(final), ctx)}）")  # fmt: skip
+            continue
+        if not served_at:
+            problems.append(f"{label(act)}：未见决定书送达，复议、诉讼期限无从起算")
+            continue
+        limits = [_limit(min(served_at), int(x["n"]), x["unit"], ctx, True) for x in periods]
+        if any(lim is None for lim in limits):
+            unknown.append(f"工作日历未覆盖 {min(served_at).date()} 之后的日期")
+            continue
+        last = max(_day(lim, ctx.tz) for lim in limits if lim is not None)
+        if not _after(t, last, ctx.tz):
+            problems.append(f"决定书 {_fmt_start(min(served_at), ctx)} 送达，期限至 {last.isoformat()}，"
+                            f"{label(act)}于 {_fmt_start(t, ctx)} 实施")  # fmt: skip
+    if problems:
+        return Outcome(FAIL, expected, "；".join(problems))
+    if unknown:
+        return Outcome(UNKNOWN, expected, "；".join(unknown))
+    return Outcome(PASS, expected, "期限届满后实施")
+
+
 PREDICATES: dict[str, Callable[[CaseView, dict[str, Any], Context], Outcome]] = {
     "document_present": document_present,
     "fields_present": fields_present,
+    "field_values": field_values,
+    "bureau_seal": bureau_seal,
     "signatures": signatures,
     "officers": officers,
     "served": served,
@@ -417,4 +660,5 @@ PREDICATES: dict[str, Callable[[CaseView, dict[str, Any], Context], Outcome]] = 
     "has_video": has_video,
     "deadline": deadline,
     "order": order,
+    "challenge_period": challenge_period,
 }

@@ -1,4 +1,4 @@
-"""Running the rules over a vault's cases: its rule packs, its calendar and clock."""
+"""Running the rules over a vault's cases: its rule packs, its calendar, clock and bureau."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from zfjl.cases.store import get_case
 from zfjl.checklists.engine import CaseReport, Rule, check_case, load_rules
@@ -21,13 +22,26 @@ def vault_rules(vault: Vault, extra: list[Path] | None = None) -> list[Rule]:
 
 def vault_context(vault: Vault, today: dt.date | None = None) -> Context:
     return Context(today=today or vault.now().date(), calendar=load_calendar(vault.conn),
-                   tz=vault.config.tz)  # fmt: skip
+                   tz=vault.config.tz, bureau=vault.config.bureau)  # fmt: skip
+
+
+def skewed_recordings(vault: Vault, ids: list[str] | None = None) -> frozenset[str]:
+    """Recordings ingest flagged for clock skew (all of them, or those among `ids`)."""
+    sql = "SELECT id FROM recordings WHERE clock_skew != 0"
+    if ids is None:
+        return frozenset(r[0] for r in vault.conn.execute(sql))
+    if not ids:
+        return frozenset()
+    marks = ",".join("?" * len(ids))
+    return frozenset(r[0] for r in vault.conn.execute(f"{sql} AND id IN ({marks})", ids))
 
 
 def check(vault: Vault, case_id: str, *, today: dt.date | None = None,
           rules: list[Rule] | None = None) -> CaseReport:  # fmt: skip
-    return check_case(get_case(vault, case_id), rules or vault_rules(vault),
-                      vault_context(vault, today))  # fmt: skip
+    case = get_case(vault, case_id)
+    skewed = skewed_recordings(vault, [m["recording"] for m in case.get("media", [])
+                                       if m.get("recording")])  # fmt: skip
+    return check_case(case, rules or vault_rules(vault), vault_context(vault, today), skewed)
 
 
 def check_all(vault: Vault, *, today: dt.date | None = None, include_closed: bool = False,
@@ -35,6 +49,17 @@ def check_all(vault: Vault, *, today: dt.date | None = None, include_closed: boo
     """Every open case (or every case), streamed from the catalog in id order."""
     rules = rules or vault_rules(vault)
     ctx = vault_context(vault, today)
+    skewed = skewed_recordings(vault)
     sql = "SELECT data FROM cases" + ("" if include_closed else " WHERE status != '已归档'")
     for (data,) in vault.conn.execute(sql + " ORDER BY id"):
-        yield check_case(json.loads(data), rules, ctx)
+        yield check_case(json.loads(data), rules, ctx, skewed)
+
+
+def pending_items(reports: list[CaseReport]) -> list[dict[str, Any]]:
+    """The requirements not yet due (待办) across cases, earliest due first: what the monthly
+    report lists apart from violations. One dict per item: case, rule, article, stage, title,
+    due (ISO day or None: due at the next stage or on closing), found."""
+    items = [{"case": r.case, "rule": f.rule, "article": f.article, "stage": f.stage,
+              "title": f.title, "due": f.due, "found": f.found}
+             for r in reports for f in r.pending()]  # fmt: skip
+    return sorted(items, key=lambda i: (i["due"] is None, i["due"] or "", i["case"], i["rule"]))

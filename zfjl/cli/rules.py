@@ -55,26 +55,30 @@ def rules_show_cmd(
 ) -> None:
     from zfjl.checklists.engine import find_rule
     from zfjl.checklists.examples import describe_edits
-    from zfjl.checklists.regulation import article_text
+    from zfjl.checklists.regulation import statute_quotes
 
     rule = find_rule(_rules(), rule_id)
-    text = rule.text or article_text(rule.article)
+    quotes = statute_quotes(rule)
+    text = "\n".join(q["text"] for q in quotes) or None
     ex = rule.examples
     data = {"id": rule.id, "article": rule.article, "basis": rule.basis, "stage": rule.stage,
-            "title": rule.title, "when": rule.when, "check": rule.check, "severity": rule.severity,
-            "message": rule.message, "fix": rule.fix, "article_text": text,
+            "title": rule.title, "when": rule.when, "due": rule.due, "check": rule.check,
+            "severity": rule.severity, "message": rule.message, "fix": rule.fix,
+            "article_text": text, "quotes": quotes,
             "example_pass": {"case": ex.get("case"), "edits": describe_edits(ex.get("pass", []))},
             "example_fail": {"case": ex.get("case"), "edits": describe_edits(ex.get("fail", []))}}  # fmt: skip
     emit(data, as_json, lambda d: _print_rule(rule, d))
 
 
 def _print_rule(rule: Any, data: dict[str, Any]) -> None:
-    text, ex = data["article_text"], rule.examples
+    ex = rule.examples
     out.print(f"[bold]{rule.id}[/]  {rule.article}（{rule.stage}）  {rule.title}")
     out.print(f"依据：{rule.basis}", markup=False)
-    if text:
-        out.print(f"条文：{text}", markup=False)
+    for q in data["quotes"]:
+        out.print(f"条文（{q['source']}）：{q['text']}", markup=False)
     out.print(f"适用：{rule.when or '所有案件'}", markup=False)
+    if rule.due:
+        out.print(f"何时到期：{rule.due}（未到期的记为待办）", markup=False)
     out.print(f"检查：{rule.check}", markup=False)
     out.print(f"不符合时：{rule.message}；整改：{rule.fix}", markup=False)
     if ex:
