@@ -80,13 +80,6 @@ def hms(value: Any) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def breakable(value: Any) -> Markup:
-    """A file name that may wrap after its separators (_ - . /), never inside a run of
-    characters: escaped, with a zero-width space after each separator."""
-    text = typ_escape(value)
-    return Markup(re.sub(r"(\\?[_\-./])", "\\1\u200b", text))
-
-
 def sentence(value: Any) -> str:
     """A value as a sentence: a full stop added unless it already ends with one."""
     text = "" if value is None else str(value).rstrip()

@@ -13,7 +13,6 @@ import jinja2
 from zfjl.render.markup import (
     Markup,
     blank,
-    breakable,
     cn_date,
     cn_time,
     finalize,
@@ -65,7 +64,7 @@ def template_environment(dirs: list[Path], cache: Path | None = None) -> jinja2.
         autoescape=False,
         keep_trailing_newline=True,
     )
-    env.filters.update(blank=blank, breakable=breakable, cn_date=cn_date, cn_time=cn_time,
+    env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time,
                        hms=hms, mb=mb, raw=Markup, refusal_reason=refusal_reason,
                        sentence=sentence)  # fmt: skip
     env.globals["_cache"] = cache
