@@ -176,10 +176,12 @@ def test_report_figures_match_independent_sql_counts(month_vault: Vault) -> None
 def test_report_for_one_unit_and_csv_carry_the_same_figures(month_vault: Vault) -> None:
     r = build_report(month_vault, "2024-05", UNITS[0])
     assert [u["unit"] for u in r["units"]] == [UNITS[0]]
-    rows = list(csv.DictReader(io.StringIO(to_csv(r))))
-    total = next(x for x in rows if x["section"] == "total" and x["metric"] == "recordings")
-    assert int(total["value"]) == r["totals"]["recordings"] == r["units"][0]["recordings"]
-    assert {x["key"] for x in rows if x["section"] == "device"} == {
+    text = to_csv(r)
+    assert text.startswith("\ufeff")  # the BOM Excel and WPS need to read UTF-8
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    total = next(x for x in rows if x["类别"] == "合计" and x["指标"] == "录制件数")
+    assert int(total["数值"]) == r["totals"]["recordings"] == r["units"][0]["recordings"]
+    assert {x["对象"] for x in rows if x["类别"] == "记录仪"} == {
         d["device"] for d in r["devices"]
     }
 

@@ -84,6 +84,10 @@ def _context(case: dict[str, Any], bureau: str, doc: dict[str, Any] | None) -> d
     }
 
 
+# Art. 44 of the 行政处罚法: a notice that does not state the proposed penalty is not made.
+NOTICE_ITEMS = ("拟处罚内容",)
+
+
 def _check_decision(doc: dict[str, Any]) -> None:
     missing = [item for item in DECISION_ITEMS if not doc.get("fields", {}).get(item)]
     if missing:
@@ -93,12 +97,23 @@ def _check_decision(doc: dict[str, Any]) -> None:
         )
 
 
+def _check_notice(doc: dict[str, Any]) -> None:
+    missing = [item for item in NOTICE_ITEMS if not doc.get("fields", {}).get(item)]
+    if missing:
+        raise MissingData(
+            f"事先告知书 {doc.get('number') or doc['id']} 未写明{'、'.join(missing)}"
+            "（《行政处罚法》第四十四条），补全后才能制作"
+        )
+
+
 def render_typst(
     env: jinja2.Environment, template: str, case: dict[str, Any], bureau: str,
     doc: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     if doc is not None and doc["type"] == "行政处罚决定书":
         _check_decision(doc)
+    if doc is not None and doc["type"] == "行政处罚事先告知书":
+        _check_notice(doc)
     try:
         tpl = env.get_template(f"{template}.typ.j2")
     except jinja2.TemplateNotFound:
@@ -151,7 +166,9 @@ KIND_CN = {"video": "录像", "photo": "照片", "audio": "录音", "other": "�
 
 
 def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per recording linked to the case, for the extraction list (提取清单)."""
+    """One row per recording linked to the case, for the extraction list (提取清单): the link's
+    facts (activity, what it proves, maker) and the catalog's (original file name, camera,
+    recording time, duration, size, format) and every digest."""
     from zfjl.errors import NotFoundError
     from zfjl.vault.query import object_digests
 
@@ -161,14 +178,18 @@ def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
         if oid in rows:
             continue
         found = vault.conn.execute(
-            "SELECT size, file_type FROM recordings WHERE id = ?", (oid,)
-        ).fetchone()
+            "SELECT size, file_type, original_name, device, duration, recorded_at"
+            " FROM recordings WHERE id = ?", (oid,)
+        ).fetchone()  # fmt: skip
         try:
             digests = object_digests(vault, oid)
         except NotFoundError:
             raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中") from None
+        size, file_type, original_name, device, duration, recorded_at = found
         rows[oid] = {
-            **link, "id": oid, "size": found[0], "format": found[1], **digests,
+            **link, "id": oid, "size": size, "format": file_type, **digests,
+            "original_name": original_name, "device": link.get("device") or device,
+            "duration": duration, "start": link.get("start") or recorded_at,
             "kind_cn": KIND_CN.get(link["kind"], link["kind"]),
         }  # fmt: skip
     return sorted(rows.values(), key=lambda r: (r.get("start") or "", r["id"]))

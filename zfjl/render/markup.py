@@ -51,3 +51,36 @@ def cn_time(value: Any) -> str:
     when = dt.datetime.fromisoformat(str(value))
     return f"{when.year}年{when.month}月{when.day}日{when.hour}时{when.minute:02d}分"
 
+
+
+# A refusal's reason that only repeats the refusal itself is not printed again.
+REFUSAL_WORDS = ("拒绝签收", "拒绝签名", "拒签", "拒收")
+
+
+def refusal_reason(value: Any) -> str:
+    """'（理由）' after 拒绝签收/拒绝签名, or nothing when the reason only says that again."""
+    reason = "" if value is None else str(value).strip()
+    if not reason or any(word in reason for word in REFUSAL_WORDS):
+        return ""
+    return f"（{reason}）"
+
+
+def mb(value: Any) -> str:
+    """A size in bytes as megabytes with two decimals (1234567890 → 1177.38)."""
+    if value is None or value == "":
+        return ""
+    return f"{int(value) / (1024 * 1024):.2f}"
+
+
+def hms(value: Any) -> str:
+    """A duration in seconds as 时:分:秒 (2640 → 0:44:00); empty for none (a photo)."""
+    if value is None or value == "":
+        return ""
+    seconds = round(float(value))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def sentence(value: Any) -> str:
+    """A value as a sentence: a full stop added unless it already ends with one."""
+    text = "" if value is None else str(value).rstrip()
+    return text if not text or text[-1] in "。！？；.!?" else text + "。"

@@ -64,11 +64,15 @@ def spotcheck_ledger_pdf(
 
 
 def report_pdf(
-    report: dict[str, Any], charts: dict[str, str], templates: list[Path], *, bureau: str
-) -> bytes:
-    """The monthly report (`reports.build_report`) with its charts (SVG texts by name)."""
+    report: dict[str, Any], charts: dict[str, str], templates: list[Path], *, bureau: str,
+    number: str | None = None,
+) -> bytes:  # fmt: skip
+    """The monthly report (`reports.build_report`) with its charts (SVG texts by name). Its
+    文号 is `number` (or the report's own "number"); without one, a line to write it on. It
+    closes with the bureau's name, seal and the date it was made (落款)."""
     literals = {k: _typst_string(v) for k, v in charts.items()}
-    return register_pdf("执法记录使用情况通报", {"r": report, "charts": literals}, templates,
+    numbered = {**report, "number": number or report.get("number")}
+    return register_pdf("执法记录使用情况通报", {"r": numbered, "charts": literals}, templates,
                         bureau=bureau)  # fmt: skip
 
 

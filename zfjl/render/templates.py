@@ -10,7 +10,17 @@ from typing import Any
 
 import jinja2
 
-from zfjl.render.markup import Markup, blank, cn_date, cn_time, finalize
+from zfjl.render.markup import (
+    Markup,
+    blank,
+    cn_date,
+    cn_time,
+    finalize,
+    hms,
+    mb,
+    refusal_reason,
+    sentence,
+)
 
 # The templates shipped with zfjl: one per document type (file name = type).
 TEMPLATES = (
@@ -54,7 +64,9 @@ def template_environment(dirs: list[Path], cache: Path | None = None) -> jinja2.
         autoescape=False,
         keep_trailing_newline=True,
     )
-    env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time, raw=Markup)
+    env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time,
+                       hms=hms, mb=mb, raw=Markup, refusal_reason=refusal_reason,
+                       sentence=sentence)  # fmt: skip
     env.globals["_cache"] = cache
     return env
 

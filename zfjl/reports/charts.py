@@ -4,6 +4,7 @@ browser and in the PDF, with no font needed where they are shown)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -39,40 +40,75 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg") :]  # no XML prolog: the SVG goes inline into HTML and Typst
 
 
+def every_day(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per day of the period [from, to), days without recordings as zeros."""
+    import datetime as dt
+
+    known = {d["day"]: d for d in report["per_day"]}
+    day, end = dt.date.fromisoformat(report["from"]), dt.date.fromisoformat(report["to"])
+    rows = []
+    while day < end:
+        iso = day.isoformat()
+        rows.append(known.get(iso) or {"day": iso, "hours": 0.0, "recordings": 0})
+        day += dt.timedelta(days=1)
+    return rows
+
+
+def _empty_note(ax: Any, values: Sequence[float]) -> None:
+    if not any(values):
+        ax.text(0.5, 0.5, "本期无数据", transform=ax.transAxes, ha="center", va="center",
+                color="#777777", fontsize=12)  # fmt: skip
+
+
 def hours_per_day(report: dict[str, Any]) -> str:
     plt = _pyplot()
-    days = [d["day"][5:] for d in report["per_day"]]
+    rows = every_day(report)
+    days = [str(int(d["day"][8:])) for d in rows]
+    hours = [d["hours"] or 0.0 for d in rows]
     fig, ax = plt.subplots(figsize=(9, 3.2))
-    ax.bar(days, [d["hours"] for d in report["per_day"]], color="#2f6ea3")
+    ax.bar(days, hours, color="#2f6ea3")
     ax.set_title(f"{report['period']} 每日录制时长（小时）")
+    ax.set_xlabel("日")
     ax.set_ylabel("小时")
-    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.set_xlim(-0.6, len(days) - 0.4)
+    ax.set_ylim(0, max(max(hours, default=0) * 1.1, 1))
+    ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="y", alpha=0.3)
+    _empty_note(ax, hours)
+    return _svg(fig)
+
+
+def _count_bars(title: str, xlabel: str, labels: list[str], values: Sequence[float],
+                color: str) -> str:  # fmt: skip
+    """Horizontal bars of counts: integer ticks, an axis from 0 (at least 0–1 when empty)."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 0.4 * max(len(labels), 3) + 1))
+    if labels:
+        ax.barh(labels, values, color=color)
+        ax.invert_yaxis()
+    else:
+        ax.set_yticks([])
+    ax.set_xlim(0, max(max(values, default=0) * 1.1, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    _empty_note(ax, values)
     return _svg(fig)
 
 
 def late_per_unit(report: dict[str, Any]) -> str:
-    plt = _pyplot()
     units = report["units"]
-    fig, ax = plt.subplots(figsize=(9, 0.4 * max(len(units), 3) + 1))
-    ax.barh([u["unit"] for u in units], [u["late_uploads"] for u in units], color="#c0504d")
-    ax.invert_yaxis()
-    ax.set_title("各单位逾期存储（第三十七条）件数")
-    ax.set_xlabel("件")
-    ax.grid(axis="x", alpha=0.3)
-    return _svg(fig)
+    return _count_bars("各单位逾期存储（第三十七条）件数", "件", [u["unit"] for u in units],
+                       [u["late_uploads"] or 0 for u in units], "#c0504d")  # fmt: skip
 
 
 def violations_per_article(report: dict[str, Any]) -> str:
-    plt = _pyplot()
     items = list(report["violations_by_article"].items())[:15]
-    fig, ax = plt.subplots(figsize=(9, 0.4 * max(len(items), 3) + 1))
-    ax.barh([a for a, _ in items], [n for _, n in items], color="#9b6a2f")
-    ax.invert_yaxis()
-    ax.set_title("案件违反条款（案件数，前 15 条）")
-    ax.set_xlabel("案件数")
-    ax.grid(axis="x", alpha=0.3)
-    return _svg(fig)
+    return _count_bars("案件违反条款（案件数，前 15 条）", "案件数", [a for a, _ in items],
+                       [n for _, n in items], "#9b6a2f")  # fmt: skip
 
 
 def charts(report: dict[str, Any]) -> dict[str, str]:

@@ -7,32 +7,59 @@ import csv
 import io
 from typing import Any
 
+BOM = "\ufeff"  # Excel and WPS read a CSV as UTF-8 only when it starts with this
+HEADER = ["类别", "对象", "指标", "数值"]
+SECTIONS = {"unit": "单位", "officer": "人员", "device": "记录仪", "day": "日期",
+            "article": "违反条款", "total": "合计"}  # fmt: skip
+METRICS = {
+    "recordings": "录制件数", "hours": "时长（小时）", "late_uploads": "逾期存储件数",
+    "clock_skew": "时钟偏差件数", "devices": "记录仪台数", "devices_in_fault": "期间故障台数",
+    "cases_opened": "立案数", "cases_open": "办理中案件数",
+    "cases_with_violations": "有违反的案件数", "officers": "使用人数", "unit": "所属单位",
+    "fault_in_period": "期间故障", "registered": "已登记", "cases_with_violation": "违反案件数",
+    "violations_by_article": "违反条款", "spotchecks": "抽查",
+    "pass": "合格", "minor": "基本合格", "fail": "不合格", "unchecked": "未检查",
+}  # fmt: skip
+
+
+def _metric(name: str) -> str:
+    return "·".join(METRICS.get(part, part) for part in name.split("."))
+
+
+def _value(value: Any) -> Any:
+    return ("是" if value else "否") if isinstance(value, bool) else value
+
 
 def to_csv(report: dict[str, Any]) -> str:
-    """Every figure as one long table (section, key, metric, value): opens in any spreadsheet."""
+    """Every figure as one long table (类别, 对象, 指标, 数值), in Chinese, starting with a UTF-8
+    BOM so that Excel and WPS open it as UTF-8."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["section", "key", "metric", "value"])
+    w.writerow(HEADER)
+
+    def row(section: str, key: Any, metric: str, value: Any) -> None:
+        w.writerow([SECTIONS[section], key, _metric(metric), _value(value)])
+
     for u in report["units"]:
         for metric, value in u.items():
             if metric == "unit":
                 continue
             if isinstance(value, dict):
                 for k, v in value.items():
-                    w.writerow(["unit", u["unit"], f"{metric}.{k}", v])
+                    row("unit", u["unit"], f"{metric}.{k}", v)
             else:
-                w.writerow(["unit", u["unit"], metric, value])
+                row("unit", u["unit"], metric, value)
     for section, key in (("officer", "officer"), ("device", "device"), ("day", "day")):
         rows = report[{"officer": "officers", "device": "devices", "day": "per_day"}[section]]
         for r in rows:
             for metric, value in r.items():
                 if metric != key:
-                    w.writerow([section, r[key], metric, value])
+                    row(section, r[key], metric, value)
     for article, n in report["violations_by_article"].items():
-        w.writerow(["article", article, "cases_with_violation", n])
+        row("article", article, "cases_with_violation", n)
     for metric, value in report["totals"].items():
-        w.writerow(["total", "", metric, value])
-    return buf.getvalue()
+        row("total", "", metric, value)
+    return BOM + buf.getvalue()
 
 
 def to_html(report: dict[str, Any]) -> str:
