@@ -591,8 +591,8 @@ def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event, d: events.Spotchec
     )  # fmt: skip
 
 
-# vault.init keys that are not settings: the format, the vault's identity, and 0.1's roles
-# (roles are journaled as role.add since catalog migration 3, imported from vault.json then).
+# vault.init keys that are not settings: the format, the vault's identity, and its first
+# roles (its creator as admin; later ones are role.add, and migration 3 imported vault.json's).
 NOT_SETTINGS = frozenset({"format", "version", "id", "created_at", "catalog_version", "roles"})
 
 
@@ -625,10 +625,15 @@ def _put_setting(conn: sqlite3.Connection, ev: Event, path: list[str], value: An
 
 
 def _on_vault_init(conn: sqlite3.Connection, ev: Event, d: events.VaultInit) -> None:
-    # The settings the vault was made with are its first settings.
+    # The settings the vault was made with are its first settings; its creator its admin.
     for key, value in d.payload().items():
         if key not in NOT_SETTINGS and value is not None:
             _put_setting(conn, ev, [key], value, None)
+    for user, roles in (d.roles or {}).items():
+        for role in roles if isinstance(roles, list) else [roles]:
+            _insert(conn, "roles", {"user": user, "role": str(role), "since": ev.ts,
+                    "granted_by": ev.actor, "via": "zfjl init", "seq": ev.seq},
+                    "INSERT OR IGNORE")  # fmt: skip
 
 
 def _on_setting_set(conn: sqlite3.Connection, ev: Event, d: events.SettingSet) -> None:

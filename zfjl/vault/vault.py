@@ -282,9 +282,10 @@ class Vault:
         if bureau:
             config.bureau = bureau
         vault = cls(root, config, clock)
+        config.roles = {vault.actor: ["admin"]}  # whoever makes the vault administers it
         config.created_at = vault.now_iso()
         with vault.writing() as w:
-            settings = {k: v for k, v in config.to_json().items() if k != "roles"}
+            settings = config.to_json()  # the first settings and roles, journaled
             known = {f for f in events.VaultInit.__dataclass_fields__ if f != "extra"}
             w.append(
                 events.VaultInit(
@@ -294,8 +295,6 @@ class Vault:
                 ),
                 None,
             )
-            # Whoever makes the vault administers it: the first role, journaled.
-            w.append(events.RoleAdd(user=vault.actor, role="admin", via="zfjl init"), None)
         vault.reload_config()
         vault._write_config()
         return vault  # no signing key: zfjl.vault.setup.init_vault composes one in
