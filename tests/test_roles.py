@@ -195,6 +195,9 @@ def _legacy(tmp_path: Path, **changes: object) -> Path:
     roles and settings, catalog schema 2), restored into a folder of this test."""
     root = tmp_path / "old"
     shutil.copytree(LEGACY, root, ignore=shutil.ignore_patterns("catalog.sql", "README.md"))
+    for obj in (root / "objects").rglob("*"):
+        if obj.is_file():
+            obj.chmod(0o444)  # as the vault wrote it (git keeps 0644)
     conn = sqlite3.connect(root / "catalog.db")
     conn.executescript((LEGACY / "catalog.sql").read_text(encoding="utf-8"))
     conn.execute("PRAGMA user_version = 2")
