@@ -46,7 +46,9 @@ def test_a_new_vault_journals_its_creator_as_admin_and_vault_json_keeps_only_its
     assert [(r["user"], r["role"], r["via"]) for r in list_roles(vault)] == [
         (vault.actor, "admin", "zfjl init")
     ]
-    assert vault.roles_of(vault.actor) == {"admin"} and vault.config.roles_of(vault.actor) == {"admin"}
+    assert vault.roles_of(vault.actor) == {"admin"} and vault.config.roles_of(vault.actor) == {
+        "admin"
+    }
 
 
 # -- roles --------------------------------------------------------------------------------------
@@ -55,14 +57,20 @@ def test_role_commands_journal_each_change_and_ask_for_an_approval_where_due(vau
     vault.close()
     refused = zfjl_run("--vault", root, "role", "add", "lisi", "legal")
     assert refused.returncode == 2 and "审批编号" in refused.stderr
-    made = zfjl_run("--vault", root, "role", "add", "lisi", "legal", "--approval", APPROVAL, "--json")
+    made = zfjl_run(
+        "--vault", root, "role", "add", "lisi", "legal", "--approval", APPROVAL, "--json"
+    )
     assert made.returncode == 0 and json.loads(made.stdout)["approval_no"] == APPROVAL
-    assert zfjl_run("--vault", root, "role", "add", "zhangsan", "clerk").returncode == 0  # no approval
+    assert (
+        zfjl_run("--vault", root, "role", "add", "zhangsan", "clerk").returncode == 0
+    )  # no approval
     unknown = zfjl_run("--vault", root, "role", "add", "zhangsan", "boss")
     assert unknown.returncode == 2 and "未知角色" in unknown.stderr
     listed = json.loads(zfjl_run("--vault", root, "role", "ls", "--json").stdout)
     assert {(r["user"], r["role"]) for r in listed} == {
-        (vault.actor, "admin"), ("lisi", "legal"), ("zhangsan", "clerk")
+        (vault.actor, "admin"),
+        ("lisi", "legal"),
+        ("zhangsan", "clerk"),
     }
     assert zfjl_run("--vault", root, "role", "rm", "lisi", "legal", "--json").returncode == 0
     last = zfjl_run("--vault", root, "role", "rm", vault.actor, "admin")
@@ -72,7 +80,8 @@ def test_role_commands_journal_each_change_and_ask_for_an_approval_where_due(vau
         added = _kinds(v, "role.add")
         removed = _kinds(v, "role.remove")
     assert [(a["user"], a["role"], a["approval_no"]) for a in added] == [
-        ("lisi", "legal", APPROVAL), ("zhangsan", "clerk", None)
+        ("lisi", "legal", APPROVAL),
+        ("zhangsan", "clerk", None),
     ]
     assert [(r["user"], r["role"]) for r in removed] == [("lisi", "legal")]
 
@@ -89,7 +98,9 @@ def test_only_an_administrator_changes_roles_or_settings(vault: Vault) -> None:
         vault.rebuild_catalog()
     assert vault.roles_of(vault.actor) == {"legal"} and vault.config.bureau != "别的局"
     vault.close()
-    cli = zfjl_run("--vault", str(vault.root), "role", "add", vault.actor, "admin", "--approval", "x")
+    cli = zfjl_run(
+        "--vault", str(vault.root), "role", "add", vault.actor, "admin", "--approval", "x"
+    )
     assert cli.returncode == 8 and "无权" in cli.stderr
 
 
@@ -136,8 +147,13 @@ def test_config_set_validates_journals_and_takes_effect(vault: Vault) -> None:
     months = zfjl_run("--vault", root, "config", "set", "retention.patrol_months", "12",
                       "--approval", APPROVAL)  # fmt: skip
     assert months.returncode == 0
-    assert zfjl_run("--vault", root, "config", "set", "devices.DSJ09.metadata_clock", "utc").returncode == 0
-    listed = {r["key"]: r for r in json.loads(zfjl_run("--vault", root, "config", "ls", "--json").stdout)}
+    assert (
+        zfjl_run("--vault", root, "config", "set", "devices.DSJ09.metadata_clock", "utc").returncode
+        == 0
+    )
+    listed = {
+        r["key"]: r for r in json.loads(zfjl_run("--vault", root, "config", "ls", "--json").stdout)
+    }
     assert listed["retention.patrol_months"]["value"] == 12
     assert listed["retention.patrol_months"]["approval_no"] == APPROVAL
     assert listed["devices.DSJ09.metadata_clock"]["value"] == "utc"
@@ -149,7 +165,8 @@ def test_config_set_validates_journals_and_takes_effect(vault: Vault) -> None:
         assert v.config.timezone == "Asia/Urumqi" and v.config.patrol_months == 12
         assert v.config.metadata_clock_for("DSJ09") == "utc"
         assert [(s["key"], s["value"]) for s in _kinds(v, "setting.set")] == [
-            ("timezone", "Asia/Urumqi"), ("retention.patrol_months", 12),
+            ("timezone", "Asia/Urumqi"),
+            ("retention.patrol_months", 12),
             ("devices.DSJ09.metadata_clock", "utc"),
         ]  # the refused ones left no trace
         assert verify(v, read_data=False).ok
@@ -228,7 +245,10 @@ def test_a_vault_of_the_previous_format_imports_its_roles_and_settings_once(tmp_
         assert via == {"第 3 号迁移（自 vault.json 导入）"}
         # root was admin since vault.init; the others came from vault.json by hand.
         assert sorted(json.loads(d)["user"] for k, d in imported if k == "role.add") == [
-            "lisi", "wangju", "wangju", "zhangsan"
+            "lisi",
+            "wangju",
+            "wangju",
+            "zhangsan",
         ]
         assert [g["user"] for g in list_grants(v, include_inactive=True)] == ["zhangsan"]
         assert v.conn.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 1

@@ -50,8 +50,10 @@ def config_get_cmd(
 
 @app.command("set", help="更改一项设置：值按 JSON 读取（文本类设置按原文），校验后记入日志。")
 def config_set_cmd(
-    key: Annotated[str, typer.Argument(help="设置的键，如 timezone、devices.DSJ09.metadata_clock。")],
-    value: Annotated[str, typer.Argument(help="新值，如 12、utc、[\"/mnt/usb\"]。")],
+    key: Annotated[
+        str, typer.Argument(help="设置的键，如 timezone、devices.DSJ09.metadata_clock。")
+    ],
+    value: Annotated[str, typer.Argument(help='新值，如 12、utc、["/mnt/usb"]。')],
     approval: Annotated[str | None, typer.Option("--approval", help="审批编号。")] = None,
     as_json: JsonOpt = False,
 ) -> None:

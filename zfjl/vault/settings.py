@@ -72,7 +72,9 @@ def _role_row(vault: Vault, user: str, role: str) -> dict[str, Any] | None:
 
 def _check_role_name(role: str) -> None:
     if role not in ROLES:
-        raise UsageError(f"未知角色 {role!r}（可用：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）")
+        raise UsageError(
+            f"未知角色 {role!r}（可用：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）"
+        )
 
 
 def _check_user(user: str) -> None:
@@ -103,9 +105,7 @@ def add_role(
     return row
 
 
-def remove_role(
-    vault: Vault, user: str, role: str, *, reason: str | None = None
-) -> dict[str, Any]:
+def remove_role(vault: Vault, user: str, role: str, *, reason: str | None = None) -> dict[str, Any]:
     """`zfjl role rm USER ROLE`: journal `role.remove`. Administrators only; taking a role
     away only narrows who may act, so it needs no approval, but the last administrator
     stays (nobody could change roles again)."""
@@ -126,9 +126,7 @@ def remove_role(
 
 def list_roles(vault: Vault) -> list[dict[str, Any]]:
     """Every user's roles as journaled: user, role, label, since, granted_by, approval_no, via."""
-    rows = vault.conn.execute(
-        "SELECT user, role FROM roles ORDER BY user, role"
-    ).fetchall()
+    rows = vault.conn.execute("SELECT user, role FROM roles ORDER BY user, role").fetchall()
     return [r for u, role in rows if (r := _role_row(vault, u, role)) is not None]
 
 
