@@ -317,6 +317,23 @@ def edit_vault_json(root: Path, **changes: object) -> None:
     path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
 
 
+def set_roles(vault: Vault, *roles: str) -> None:
+    """Make the acting user hold exactly `roles`, journaled as an administrator does it
+    (`zfjl role add/rm`, zfjl.vault.settings); a stand-in administrator keeps the vault
+    administered when the user gives up `admin`."""
+    from zfjl.vault.settings import add_role, remove_role
+
+    current = vault.roles_of(vault.actor)
+    if "admin" not in current:
+        raise AssertionError("set_roles: the acting user must be an administrator first")
+    if "admin" not in roles and "admin" not in vault.roles_of("zfjl-admin"):
+        add_role(vault, "zfjl-admin", "admin", approval_no="测试〔2024〕1号")
+    for role in sorted(set(roles) - current):
+        add_role(vault, vault.actor, role, approval_no="测试〔2024〕1号")
+    for role in sorted(current - set(roles)):
+        remove_role(vault, vault.actor, role)
+
+
 def write_random_files(folder: Path, count: int, size: int, prefix: str = "BLOB") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

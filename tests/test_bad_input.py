@@ -23,9 +23,10 @@ from zfjl.ingest import ingest
 from zfjl.vault import Vault
 from zfjl.vault.objects import hash_path
 from zfjl.vault.query import RecordingFilter, list_recordings
+from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, tree_digest, write_random_files, zfjl_cli, zfjl_run
+from .conftest import tree_digest, write_random_files, zfjl_cli, zfjl_run
 
 
 def test_missing_source_path(vault: Vault, tmp_path: Path) -> None:
@@ -239,8 +240,8 @@ def _stopped_mid_ingest(
     is resumed, long before that work could be done: it lands mid-ingest, however loaded the
     machine is. Should the ingest get too far before it is frozen, start again."""
     for _ in range(3):
-        Vault.create(vault_root).close()
-        edit_vault_json(vault_root, ingest={"batch_files": batch})  # many batches to land in
+        with Vault.create(vault_root) as v:  # many batches to land in
+            set_setting(v, "ingest.batch_files", batch)
         proc = _start_ingest(vault_root, card)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:

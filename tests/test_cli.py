@@ -239,14 +239,16 @@ def test_version(capsys) -> None:  # type: ignore[no-untyped-def]
     [
         ("metadata_clock", "gmt", "local 或 utc"),
         ("timezone", "Mars/Olympus", "时区"),
-        ("name_patterns", ["{camera}_{seq}"], "文件名模式"),
+        ("name_patterns", '["{camera}_{seq}"]', "文件名模式"),
     ],
 )
 def test_bad_vault_settings_are_refused_clearly(
-    tmp_path: Path, dump: Path, key: str, value: object, needle: str
+    tmp_path: Path, dump: Path, key: str, value: str, needle: str
 ) -> None:
     root = tmp_path / "v"
     zfjl_run("--vault", str(root), "init", check=True)
-    edit_vault_json(root, **{key: value})
-    proc = zfjl_run("--vault", str(root), "ingest", str(dump))
-    assert proc.returncode == 3 and needle in proc.stderr and "Traceback" not in proc.stderr
+    proc = zfjl_run("--vault", str(root), "config", "set", key, value)
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+    kept = json.loads(zfjl_run("--vault", str(root), "config", "get", key, "--json").stdout)
+    assert kept["value"] == {"metadata_clock": "local", "timezone": "Asia/Shanghai"}.get(key, [])
+    assert zfjl_run("--vault", str(root), "ingest", str(dump)).returncode == 0  # nothing changed

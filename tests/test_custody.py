@@ -25,10 +25,11 @@ from zfjl.retention.holds import place_hold, release_hold
 from zfjl.sample import make_video
 from zfjl.vault import Vault, events, merkle
 from zfjl.vault.checkpoint import append_checkpoint, check_external, leaves
+from zfjl.vault.settings import add_role, set_setting
 from zfjl.vault.setup import init_vault
 from zfjl.vault.verify import verify
 
-from .conftest import TZ, copy_vault, edit_vault_json, sqlite3_shell, zfjl_cli, zfjl_run
+from .conftest import TZ, copy_vault, set_roles, sqlite3_shell, zfjl_cli, zfjl_run
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 MAR = dt.datetime(2024, 3, 10, 9, tzinfo=TZ)
@@ -177,16 +178,16 @@ def test_expiry_never_counts_from_a_camera_clock_alone(aged: dict) -> None:
     start = sweep._later("2024-08-15T09:00:00+08:00", "2019-01-01T00:00:00+08:00")
     assert start.year == 2024
     assert sweep.add_months(dt.datetime(2024, 8, 31, tzinfo=TZ), 6).date() == dt.date(2025, 2, 28)
-    edit_vault_json(vault.root, retention={"patrol_months": 5})
-    with pytest.raises(VaultError, match="不得少于 6"):
-        Vault.open(vault.root)
+    with pytest.raises(UsageError, match="不得少于 6"):
+        set_setting(vault, "retention.patrol_months", 5, approval_no="局批〔2024〕7号")
+    assert vault.config.patrol_months == 6
 
 
 def test_patrol_period_can_be_lengthened_and_standing_approval_serves_cron(aged: dict) -> None:
     vault = aged["vault"]
-    edit_vault_json(
-        vault.root, retention={"patrol_months": 12, "standing_approval": "常设〔2024〕1号"}
-    )
+    set_setting(vault, "retention", {"patrol_months": 12, "standing_approval": "常设〔2024〕1号"},
+                approval_no="局批〔2024〕7号")  # fmt: skip
+    vault.close()
     longer = Vault.open(vault.root, clock=lambda: AUG)
     assert sweep.plan(longer).due == []
     result = sweep.execute(longer, None)  # standing approval; nothing due yet
@@ -312,7 +313,8 @@ def test_confidential_case_needs_a_copy_grant_that_names_it(aged: dict, tmp_path
 
 def test_only_legal_director_or_admin_may_grant_release_or_destroy(aged: dict) -> None:
     vault = aged["vault"]
-    edit_vault_json(vault.root, roles={vault.actor: ["clerk"]})
+    set_roles(vault, "clerk")
+    vault.close()
     clerk = Vault.open(vault.root, clock=lambda: AUG)
     with pytest.raises(NotPermitted, match="无权"):
         add_grant(clerk, clerk.actor, "CASE-2024-031", scope="view", approved_by="王局长",
@@ -324,10 +326,14 @@ def test_only_legal_director_or_admin_may_grant_release_or_destroy(aged: dict) -
         sweep.execute(clerk, "城管销〔2024〕3号")
     assert clerk.objects.exists(aged["old"])
     place_hold(clerk, aged["old"], "dispute", None)  # anyone may hold: it only preserves
+    with pytest.raises(NotPermitted, match="登记角色"):  # nor may a clerk give themselves one
+        add_role(clerk, clerk.actor, "director", approval_no="局批〔2024〕1号")
     clerk.close()
-    edit_vault_json(vault.root, roles={vault.actor: ["boss"]})
-    with pytest.raises(VaultError, match="未知角色"):
+    admin = Vault.open(vault.root)
+    admin.conn.execute("INSERT INTO roles VALUES ('zfjl-admin', 'boss', '', '', NULL, NULL, 1)")
+    with pytest.raises(VaultError, match="未知角色"):  # a role no declaration knows is refused
         Vault.open(vault.root)
+    admin.close()
 
 
 # -- checkpoints -------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from zfjl.retention.classes import load_classes, shipped_classes, shipped_classe
 from zfjl.retention.holds import place_hold
 from zfjl.sample import make_video
 from zfjl.vault import Vault
+from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
 
-from .conftest import TZ, edit_vault_json, fixed_clock, zfjl_cli
+from .conftest import TZ, fixed_clock, zfjl_cli
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 AUG = dt.datetime(2024, 8, 15, 9, tzinfo=TZ)
@@ -81,7 +82,8 @@ def test_a_classes_file_that_does_not_sweep_patrol_destroys_nothing(
     path = _classes_file(tmp_path, {"  when: always\n  sweep: true": "  when: always\n  sweep: false"})
     kept = sweep.plan(vault, classes=load_classes(path))
     assert kept.due == [] and kept.kept["patrol"] == 1 and kept.not_yet_due == 0
-    edit_vault_json(vault.root, retention={"standing_approval": "常设〔2024〕1号"})
+    set_setting(vault, "retention.standing_approval", "常设〔2024〕1号", approval_no="局批〔2024〕7号")
+    vault.close()
     vault = Vault.open(vault.root, clock=lambda: AUG)
     assert sweep.execute(vault, None, classes=load_classes(path)).deleted == 0
     assert vault.objects.exists(old)
@@ -96,7 +98,8 @@ def test_months_in_the_file_lengthen_the_period_and_vault_json_lengthens_it_furt
     assert result.due == [] and result.patrol_months == 12 and result.not_yet_due == 1
     (item,) = [i for i in sweep.classify(vault, AUG, classes=twelve) if i.id == old]
     assert item.expires_at is not None and item.expires_at.startswith("2025-01-10")
-    edit_vault_json(vault.root, retention={"patrol_months": 18})
+    set_setting(vault, "retention.patrol_months", 18, approval_no="局批〔2024〕7号")
+    vault.close()
     reopened = Vault.open(vault.root, clock=lambda: AUG)
     assert sweep.plan(reopened, classes=twelve).patrol_months == 18
     reopened.close()

@@ -21,7 +21,7 @@ from zfjl.errors import AccessDenied, NotPermitted
 from zfjl.vault import Vault
 from zfjl.vault.vault import current_actor
 
-from .conftest import edit_vault_json, zfjl_cli
+from .conftest import set_roles, zfjl_cli
 
 CLERK = "zfjltest_clerk"
 
@@ -156,8 +156,8 @@ def test_export_refuses_before_any_copy_when_a_target_exists(
 
 def _as_clerk(v: Vault) -> Vault:
     """The same vault, its user now listed as a clerk (承办人员) only."""
+    set_roles(v, "clerk")
     v.close()
-    edit_vault_json(v.root, roles={v.actor: ["clerk"]})
     return Vault.open(v.root, clock=v._clock)
 
 

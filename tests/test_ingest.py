@@ -13,9 +13,10 @@ from zfjl.ingest.names import identity_name, parse_name
 from zfjl.sample import GBK_NAME, SampleFile, make_video, set_mtime
 from zfjl.vault import Vault
 from zfjl.vault.query import RecordingFilter, list_recordings, show_recording
+from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
-from .conftest import INGEST_CLOCK, RECORDED, TZ, edit_vault_json, fixed_clock, tree_digest
+from .conftest import INGEST_CLOCK, RECORDED, TZ, fixed_clock, tree_digest
 
 
 def by_name(vault: Vault) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -268,8 +269,8 @@ def test_metadata_clock_policy_utc(tmp_path: Path) -> None:
     path = folder / f"DSJ09_{named:%Y%m%d_%H%M%S}_0001.MP4"
     make_video(path, named.astimezone(dt.UTC).replace(tzinfo=None), seconds=1.0)
     set_mtime(path, named + dt.timedelta(seconds=1))
-    Vault.create(tmp_path / "vault").close()
-    edit_vault_json(tmp_path / "vault", devices={"DSJ09": {"metadata_clock": "utc"}})
+    with Vault.create(tmp_path / "vault") as v:
+        set_setting(v, "devices.DSJ09.metadata_clock", "utc")
     rec = _ingest_at(tmp_path, INGEST_CLOCK, folder)
     assert rec["meta_time"] == "2024-05-03T10:00:00+08:00" and rec["clock_skew"] is False
 
@@ -333,8 +334,8 @@ def test_device_from_the_serial_number_in_the_metadata(tmp_path: Path) -> None:
     folder = tmp_path / "card"
     folder.mkdir()
     make_photo(folder / "IMG_0001.JPG", RECORDED)  # the sample photo carries serial SN0003
-    Vault.create(tmp_path / "vault").close()
-    edit_vault_json(tmp_path / "vault", devices={"DSJ03": {"serial": "SN0003"}})
+    with Vault.create(tmp_path / "vault") as v:
+        set_setting(v, "devices.DSJ03.serial", "SN0003")
     rec = _ingest_at(tmp_path, INGEST_CLOCK, folder)
     assert rec["device"] == "DSJ03" and rec["serial"] == "SN0003"
     assert rec["time_source"] == "metadata" and rec["recorded_at"] == "2024-05-03T10:15:30+08:00"

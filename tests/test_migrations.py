@@ -18,7 +18,7 @@ from zfjl.errors import UnsupportedVaultVersion, VaultError
 from zfjl.vault import Vault, catalog, migrations
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, zfjl_cli
+from .conftest import edit_vault_json, set_roles, zfjl_cli
 
 LEGACY_SCHEMA = Path(__file__).parent / "legacy" / "catalog-0.1.sql"
 
@@ -211,7 +211,7 @@ def test_a_catalog_of_a_newer_version_is_refused_untouched(vault: Vault) -> None
 
 @pytest.mark.parametrize(
     ("version", "says"),
-    [(2, "更新版本的 zfjl"), (0, "早于本程序支持"), ("1", "应为整数"), (None, "应为整数")],
+    [(3, "更新版本的 zfjl"), (0, "早于本程序支持"), ("1", "应为整数"), (None, "应为整数")],
 )
 def test_vault_json_format_versions_outside_the_supported_range(
     vault: Vault, version: object, says: str
@@ -253,6 +253,6 @@ def test_a_copy_of_a_vault_is_a_folder(vault: Vault, tmp_path: Path) -> None:
 def test_rebuild_is_for_administrators_only(vault: Vault) -> None:
     from zfjl.errors import NotPermitted
 
-    vault.config.roles = {vault.actor: ["clerk"]}
+    set_roles(vault, "clerk")
     with pytest.raises(NotPermitted, match="重建目录"):
         vault.rebuild_catalog()

@@ -18,13 +18,13 @@ from zfjl.vault import Vault, events
 from zfjl.vault.anchors import STATE_FILE
 from zfjl.vault.checkpoint import append_checkpoint
 from zfjl.vault.journal import GENESIS, row_hash
+from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
 from zfjl.vault.verify import verify
 
 from .conftest import (
     BAG,
     copy_vault,
-    edit_vault_json,
     sqlite3_shell,
     zfjl_run,
 )
@@ -123,25 +123,26 @@ def test_witness_copies_are_written_and_checked(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
     usb = tmp_path / "usb"
     usb.mkdir()
-    edit_vault_json(root, checkpoint={"witness_dirs": [str(usb), str(tmp_path / "unmounted")]})
+    with Vault.open(root) as v:
+        set_setting(v, "checkpoint.witness_dirs", [str(usb), str(tmp_path / "unmounted")])
     made = zfjl_run("--vault", str(root), "checkpoint", "make", "-q")
     assert made.returncode == 0 and "unmounted" in made.stderr
-    assert [p.name for p in usb.iterdir()] == ["12.txt"]
+    assert [p.name for p in usb.iterdir()] == ["13.txt"]  # 12 rows and the setting.set
     with Vault.open(root) as v:
         codes = {f.code: f.severity for f in verify(v).findings}
     assert codes == {"witness_missing": "warning"}
     (root / STATE_FILE).unlink()  # the insider removes the signer's state too
     _rewrite(root / "catalog.db", keep=11)
     found = _codes(root)
-    # reopening put the guards back (one more row): the witness's 12 rows are not today's
-    assert "12.txt" in found.get("witness_inconsistent", found.get("journal_truncated", ""))
+    # reopening put the guards back (one more row): the witness's 13 rows are not today's
+    assert "13.txt" in found.get("witness_inconsistent", found.get("journal_truncated", ""))
 
 
-def test_the_witness_setting_is_validated_on_open(tmp_path: Path) -> None:
+def test_the_witness_setting_is_validated_when_set(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
-    edit_vault_json(root, checkpoint={"witness_dirs": "/mnt/usb"})
-    cli = zfjl_run("--vault", str(root), "verify")
-    assert cli.returncode == 3 and "witness_dirs" in cli.stderr
+    cli = zfjl_run("--vault", str(root), "config", "set", "checkpoint.witness_dirs", "/mnt/usb")
+    assert cli.returncode == 2 and "witness_dirs" in cli.stderr
+    assert zfjl_run("--vault", str(root), "verify").returncode == 0
 
 
 # -- bags ------------------------------------------------------------------------------------

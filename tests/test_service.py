@@ -192,64 +192,9 @@ def _start_server(layout: StationLayout) -> int:
 
 
 def _give_role(station: Station, user: str, role: str) -> None:
-    """Roles are the administrator's to give (as the vault's owner, in direct mode here)."""
-    from zfjl.service.station import StationLayout  # noqa: F401 - the layout is the station's
-
-    def give() -> int:
-        from zfjl.vault import Vault
-
-        with Vault.open(station.layout.vault) as v:
-            v.config.roles.setdefault(user, [])
-            if role not in v.config.roles[user]:
-                v.config.roles[user].append(role)
-            v._write_config()
-        return 0
-
-    assert as_user(SERVICE, give, cwd=station.layout.state, env={}).code == 0
-
-
-def _warm_up(tmp: Path) -> None:
-    """Load, in this process, every module the commands below import when they run: the
-    forked service and clients inherit them. (This checkout's Python lives in root's private
-    folder, which the test's users cannot read; a station installs system-wide, which
-    `setup_station` checks.)"""
-    import importlib
-    import pkgutil
-
-    import zfjl
-    from zfjl.cli.app import main
-
-    import encodings
-
-    for name in ("bagit", "tarfile", "typst", "platformdirs", "jsonschema", "yaml"):
-        importlib.import_module(name)
-    for info in pkgutil.iter_modules(encodings.__path__, "encodings."):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(info.name)
-    for info in pkgutil.walk_packages(zfjl.__path__, "zfjl."):
-        if not info.name.endswith("__main__"):
-            importlib.import_module(info.name)
-    card = tmp / "card"
-    make_camera_dump(card)
-    (tmp / "case.yaml").write_text(CASE_FILE, encoding="utf-8")
-    vault = str(tmp / "vault")
-    with open(os.devnull, "w") as null:
-        saved = os.dup(1), os.dup(2)
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
-        try:
-            main(["--vault", vault, "init", "--bureau", "局"])
-            # Nothing that renders: typst's thread pool, once started here, would not exist in
-            # a forked child (a station's service never renders before it forks).
-            for argv in (["ingest", str(card), "--json"], ["ls"], ["case", "import", str(tmp / "case.yaml")],
-                         ["log", "CASE-2026-001"], ["check", "CASE-2026-001"], ["case", "ls"],
-                         ["grant", "ls"]):  # fmt: skip
-                main(["--vault", vault, *argv])
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+    """Roles are journaled facts, given by the station's administrator through the service."""
+    res = station.run(ADMIN, "role", "add", user, role, "--approval", "人〔2026〕7号")
+    assert res.code == 0, res.err
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +209,7 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
     layout = StationLayout(account=SERVICE, state=base / "var" / "zfjl", etc=base / "etc",
                            run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
     report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
-                           check_install=False, start=False)  # fmt: skip
+                           approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
     server = _start_server(layout)
     st = Station(layout, base, report, server)
     _give_role(st, CLERK, "clerk")
@@ -315,7 +260,7 @@ def test_setup_made_the_station_and_is_idempotent(station: Station) -> None:
     assert f"User={SERVICE}" in unit and f"serve --socket {layout.socket}" in unit
     assert (layout.etc / "zfjl.env").read_text().startswith(f"ZFJL_VAULT={layout.vault}\n")
     again = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
-                          check_install=False, start=False)  # fmt: skip
+                          approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
     assert again.done == [] and len(again.present) >= 6
 
 
@@ -566,3 +511,13 @@ def test_case_files_in_and_bundles_out_through_the_client(
     taken = station.run(LEGAL, "bundle", "make", "CASE-2026-001", "--purpose", "review", "-o",
                         "bag")  # fmt: skip
     assert taken.code != 0 and "已存在" in taken.err
+
+
+def test_a_clerk_cannot_give_themself_a_role(station: Station) -> None:
+    spoof = {"LOGNAME": ADMIN, "USER": ADMIN}
+    res = station.run(CLERK, "role", "add", CLERK, "director", "--approval", "假〔2026〕1号",
+                      env=spoof)  # fmt: skip
+    assert res.code == 8 and CLERK in res.err
+    roles = json.loads(station.run(CLERK, "role", "ls", "--json").out)
+    assert {(r["user"], r["role"]) for r in roles} >= {(ADMIN, "admin"), (CLERK, "clerk")}
+    assert (CLERK, "director") not in {(r["user"], r["role"]) for r in roles}

@@ -29,7 +29,8 @@ def test_vault_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_init_writes_versioned_layout(vault: Vault) -> None:
     cfg = json.loads((vault.root / "vault.json").read_text(encoding="utf-8"))
-    assert cfg["format"] == "zfjl-vault" and cfg["version"] == 1
+    assert cfg == {"format": "zfjl-vault", "version": 2, "id": vault.config.id,
+                   "created_at": vault.config.created_at}  # roles and settings are journaled
     assert (vault.root / "objects").is_dir() and (vault.root / "tmp").is_dir()
     kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
     assert kinds == ["vault.init", "checkpoint.key"]

@@ -28,6 +28,7 @@ from zfjl.cli import (
     case,
     check,
     checkpoint,
+    config,
     device,
     grant,
     hold,
@@ -35,6 +36,7 @@ from zfjl.cli import (
     records,
     render,
     report,
+    role,
     rules,
     sample,
     spotcheck,
@@ -61,7 +63,7 @@ for sub in (
     vault.app, ingest.app, records.app, case.attach_app, check.app, render.app, sweep.app,
     access.app, report.app, sample.app,
     case.app, bundle.app, hold.app, grant.app, checkpoint.app, calendar.app, rules.app,
-    device.app, spotcheck.app, station.app, station.station_app,
+    device.app, spotcheck.app, role.app, config.app, station.app, station.station_app,
 ):  # fmt: skip
     if sub.info.name:
         app.add_typer(sub)

@@ -50,12 +50,16 @@ def station_setup_cmd(
     admin: Annotated[
         list[str] | None, typer.Option("--admin", help="授予管理员角色的系统用户，可多次给出。")
     ] = None,
+    approval: Annotated[
+        str | None, typer.Option("--approval", help="登记管理员所依据的审批编号。")
+    ] = None,
     no_start: Annotated[bool, typer.Option("--no-start", help="只安装，不启动服务。")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.service.station import StationLayout, setup_station
 
-    report = setup_station(StationLayout(), bureau=bureau, admins=admin or [], start=not no_start)
+    report = setup_station(StationLayout(), bureau=bureau, admins=admin or [],
+                           approval_no=approval, start=not no_start)  # fmt: skip
     emit(report, as_json, _print_setup)
 
 

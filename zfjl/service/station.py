@@ -58,6 +58,7 @@ def setup_station(
     *,
     bureau: str,
     admins: list[str],
+    approval_no: str | None = None,
     check_install: bool = True,
     start: bool = True,
 ) -> SetupReport:
@@ -67,6 +68,8 @@ def setup_station(
         raise UsageError("须用 --bureau 给出执法机关全称（印在每份文书上）")
     for admin in admins:
         _user(admin)
+    if admins and not (approval_no or "").strip():
+        raise UsageError("登记管理员须给出审批编号 --approval（角色是记入日志的事实，见 docs/access.md）")
     report = SetupReport()
     uid, gid = _ensure_account(layout.account, layout.state, report)
     if check_install:
@@ -76,7 +79,7 @@ def setup_station(
     _ensure_dir(layout.run, 0o755, uid, gid, report)
     _ensure_file(layout.etc / "zfjl.env",
                  f"ZFJL_VAULT={layout.vault}\nZFJL_SOCKET={layout.socket}\n", report)  # fmt: skip
-    _ensure_vault(layout.vault, uid, gid, bureau, admins, report)
+    _ensure_vault(layout.vault, uid, gid, bureau, admins, approval_no, report)
     _ensure_file(layout.units / "zfjl.service", unit_text(layout), report)
     _ensure_file(layout.bin / "zfjl", f'#!/bin/sh\nexec {sys.executable} -m zfjl "$@"\n', report,
                  mode=0o755)  # fmt: skip
@@ -174,7 +177,8 @@ def _ensure_file(path: Path, text: str, report: SetupReport, mode: int = 0o644) 
 
 
 def _ensure_vault(
-    root: Path, uid: int, gid: int, bureau: str, admins: list[str], report: SetupReport
+    root: Path, uid: int, gid: int, bureau: str, admins: list[str], approval_no: str | None,
+    report: SetupReport,
 ) -> None:
     """Made by the service account itself (its files are then its own), with the station's
     administrators given the admin role."""
@@ -194,7 +198,7 @@ def _ensure_vault(
             from zfjl.vault.setup import grant_admins, init_vault
 
             vault = init_vault(root, bureau=bureau)
-            grant_admins(vault, admins)
+            grant_admins(vault, admins, approval_no)
             vault.close()
             code = 0
         except Exception as exc:

@@ -210,6 +210,24 @@ CREATE TABLE IF NOT EXISTS spotcheck_items (
     checked_at TEXT,
     PRIMARY KEY (draw, item)
 );
+CREATE TABLE IF NOT EXISTS roles (
+    user TEXT NOT NULL,
+    role TEXT NOT NULL,
+    since TEXT NOT NULL,
+    granted_by TEXT NOT NULL,
+    approval_no TEXT,
+    via TEXT,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (user, role)
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    approval_no TEXT,
+    seq INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tombstones (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -241,6 +259,8 @@ DERIVED_TABLES = (
     "device_assignments",
     "device_log",
     "spotcheck_items",
+    "roles",
+    "settings",
 )
 
 RECORDING_COLUMNS = [
@@ -571,6 +591,65 @@ def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event, d: events.Spotchec
     )  # fmt: skip
 
 
+# vault.init keys that are not settings: the format, the vault's identity, and its first
+# roles (its creator as admin; later ones are role.add, and migration 3 imported vault.json's).
+NOT_SETTINGS = frozenset({"format", "version", "id", "created_at", "catalog_version", "roles"})
+
+
+def _put_setting(conn: sqlite3.Connection, ev: Event, path: list[str], value: Any,
+                 approval_no: str | None) -> None:  # fmt: skip
+    """Set (or, for None, remove) one dotted setting inside its top-level row."""
+    top = path[0]
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (top,)).fetchone()
+    if len(path) == 1:
+        new = value
+    else:
+        current = json.loads(row[0]) if row is not None else None
+        new = current if isinstance(current, dict) else {}
+        node = new
+        for part in path[1:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        if value is None:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+    if new is None:
+        conn.execute("DELETE FROM settings WHERE key = ?", (top,))
+        return
+    _insert(conn, "settings", {"key": top, "value": json.dumps(new, ensure_ascii=False, sort_keys=True),
+            "changed_at": ev.ts, "changed_by": ev.actor, "approval_no": approval_no,
+            "seq": ev.seq}, "INSERT OR REPLACE")  # fmt: skip
+
+
+def _on_vault_init(conn: sqlite3.Connection, ev: Event, d: events.VaultInit) -> None:
+    # The settings the vault was made with are its first settings; its creator its admin.
+    for key, value in d.payload().items():
+        if key not in NOT_SETTINGS and value is not None:
+            _put_setting(conn, ev, [key], value, None)
+    for user, roles in (d.roles or {}).items():
+        for role in roles if isinstance(roles, list) else [roles]:
+            _insert(conn, "roles", {"user": user, "role": str(role), "since": ev.ts,
+                    "granted_by": ev.actor, "via": "zfjl init", "seq": ev.seq},
+                    "INSERT OR IGNORE")  # fmt: skip
+
+
+def _on_setting_set(conn: sqlite3.Connection, ev: Event, d: events.SettingSet) -> None:
+    _put_setting(conn, ev, d.key.split("."), d.value, d.approval_no)
+
+
+def _on_role_add(conn: sqlite3.Connection, ev: Event, d: events.RoleAdd) -> None:
+    _insert(conn, "roles", {"user": d.user, "role": d.role, "since": ev.ts,
+            "granted_by": ev.actor, "approval_no": d.approval_no, "via": d.via,
+            "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
+
+
+def _on_role_remove(conn: sqlite3.Connection, ev: Event, d: events.RoleRemove) -> None:
+    conn.execute("DELETE FROM roles WHERE user = ? AND role = ?", (d.user, d.role))
+
+
 Handler = Callable[[sqlite3.Connection, Event, Any], None]
 
 HANDLERS: dict[type[events.EventData], Handler] = {
@@ -599,15 +678,32 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.DeviceUnregistered: _on_device_unregistered,
     events.SpotcheckDraw: _on_spotcheck_draw,
     events.SpotcheckRecord: _on_spotcheck_record,
+    events.VaultInit: _on_vault_init,
+    events.SettingSet: _on_setting_set,
+    events.RoleAdd: _on_role_add,
+    events.RoleRemove: _on_role_remove,
 }
 
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).
 RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
-    events.VaultInit, events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify,
+    events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify, events.VaultJsonRestored,
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
     events.CheckpointKey,
 })  # fmt: skip
+
+
+def settings_of(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The journaled settings, by top-level key (what is not here has its default)."""
+    return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM settings ORDER BY key")}
+
+
+def roles_of(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """User -> roles, as journaled."""
+    out: dict[str, list[str]] = {}
+    for user, role in conn.execute("SELECT user, role FROM roles ORDER BY user, role"):
+        out.setdefault(user, []).append(role)
+    return out
 
 
 def apply_typed(conn: sqlite3.Connection, ev: Event, data: events.EventData) -> None:

@@ -196,6 +196,43 @@ class VaultMigrate(EventData):
     rebuilt: list[str]  # derived tables dropped, recreated and replayed
 
 
+@declare("vault.json_restored", "恢复被改动的 vault.json")
+@dataclass(frozen=True, kw_only=True)
+class VaultJsonRestored(EventData):
+    """vault.json found at open differing from what the journal says it holds (format, version,
+    id, created_at only): each differing key with what was expected and found; rewritten."""
+
+    changes: list[Any]  # {key, expected, found}
+
+
+# == roles and settings (since catalog migration 3; before, both lived in vault.json) =========
+@declare("role.add", "登记角色")
+@dataclass(frozen=True, kw_only=True)
+class RoleAdd(EventData):
+    user: str  # operating-system user
+    role: str  # clerk | legal | director | admin
+    approval_no: str | None = None  # 审批编号: required for legal, director and admin
+    via: str | None = None  # "zfjl init", "migration 3 (vault.json)"; None: zfjl role add
+
+
+@declare("role.remove", "撤销角色")
+@dataclass(frozen=True, kw_only=True)
+class RoleRemove(EventData):
+    user: str
+    role: str
+    reason: str | None = None
+    via: str | None = None
+
+
+@declare("setting.set", "更改设置")
+@dataclass(frozen=True, kw_only=True)
+class SettingSet(EventData):
+    key: str  # dotted: "timezone", "retention.patrol_months", "devices.DSJ09.metadata_clock"
+    value: Any  # JSON; null removes the key (back to its default)
+    approval_no: str | None = None  # 审批编号: required for retention.*
+    via: str | None = None  # "migration 3 (vault.json)"; None: zfjl config set
+
+
 @declare("vault.guards_restored", "恢复日志防改触发器")
 @dataclass(frozen=True, kw_only=True)
 class VaultGuardsRestored(EventData):

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from zfjl.errors import UnsupportedVaultVersion
-from zfjl.vault import catalog
+from zfjl.vault import catalog, events
 from zfjl.vault.journal import run_script
 
 
@@ -32,6 +33,9 @@ class Migration:
     name: str
     reshape: tuple[str, ...] = ()  # derived tables to drop, recreate and replay
     sql: str = ""  # statements on the journal itself
+    # Journal vault.json's roles and settings as facts (role.add / setting.set, `via` this
+    # migration), after which vault.json keeps only format, version, id and created_at.
+    imports_vault_json: bool = False
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -40,6 +44,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "versioned_catalog", reshape=catalog.DERIVED_TABLES),
     # `log`, `sweep`, checkpoints and spot checks look rows up by kind.
     Migration(2, "journal_kind_index", sql="CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind)"),
+    # Roles and settings become journaled facts (issue 11): whoever could write vault.json
+    # could make themselves director. vault.json's values are imported, then ignored.
+    Migration(
+        3, "journaled_roles_and_settings", reshape=("roles", "settings"), imports_vault_json=True
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
@@ -73,3 +82,31 @@ def apply(conn: sqlite3.Connection, migration: Migration) -> None:
     if migration.reshape:
         catalog.drop_derived(conn, migration.reshape)
     catalog.create_schema(conn)
+
+
+def import_vault_json(
+    conn: sqlite3.Connection, number: int, data: dict[str, Any], owner: str
+) -> list[events.EventData]:
+    """The facts that make the journal say what vault.json says (its settings and roles), for
+    migration `number`; the derived tables hold the journal's replay already. Every event is
+    marked as done by the migration. A vault without an administrator gets the owner of its
+    folder as one (who else could have been administering it), so nobody is locked out."""
+    via = f"第 {number} 号迁移（自 vault.json 导入）"
+    out: list[events.EventData] = []
+    journaled = catalog.settings_of(conn)
+    wanted = {k: v for k, v in data.items() if k not in catalog.NOT_SETTINGS}
+    for key in sorted(set(journaled) | set(wanted)):
+        if wanted.get(key) != journaled.get(key):
+            out.append(events.SettingSet(key=key, value=wanted.get(key), via=via))
+    have = catalog.roles_of(conn)
+    want = {u: set(r) for u, r in (data.get("roles") or {}).items()}
+    for user in sorted(want):
+        for role in sorted(want[user] - set(have.get(user, []))):
+            out.append(events.RoleAdd(user=user, role=role, via=via))
+    for user in sorted(have):
+        for role in sorted(set(have[user]) - want.get(user, set())):
+            out.append(events.RoleRemove(user=user, role=role, reason="vault.json 未登记", via=via))
+    if not any("admin" in roles for roles in want.values()):
+        out.append(events.RoleAdd(user=owner, role="admin",
+                                  via=f"{via}：vault.json 未登记管理员，由保管库目录的所有者担任"))  # fmt: skip
+    return out

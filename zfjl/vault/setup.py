@@ -25,11 +25,10 @@ def init_vault(
     return vault
 
 
-def grant_admins(vault: Vault, users: list[str]) -> None:
-    """Give the station's administrators (people, not the service account) the admin role."""
-    # Roles are still vault.json settings here; issue 11 makes them journaled facts.
+def grant_admins(vault: Vault, users: list[str], approval_no: str | None) -> None:
+    """Give the station's administrators (people, not the service account) the admin role,
+    journaled as `role.add` under the approval that named them."""
+    from zfjl.vault.settings import add_role
+
     for user in users:
-        roles = vault.config.roles.setdefault(user, [])
-        if "admin" not in roles:
-            roles.append("admin")
-    vault._write_config()
+        add_role(vault, user, "admin", approval_no=approval_no)

@@ -40,10 +40,13 @@ from zfjl.vault.witness import witness_dirs
 FORMAT = "zfjl-vault"
 # vault.json's repository format (like restic's): this program writes FORMAT_VERSION and
 # opens MIN_FORMAT_VERSION..MAX_FORMAT_VERSION. A change to the folder layout, object naming
-# or the meaning of vault.json bumps it and comes with a numbered migration (none yet).
-FORMAT_VERSION = 1
+# or the meaning of vault.json bumps it and comes with a numbered migration. Version 2
+# (catalog migration 3): vault.json holds only VAULT_JSON_KEYS; roles and settings are
+# journaled facts, and version 1's are imported from it by that migration.
+FORMAT_VERSION = 2
 MIN_FORMAT_VERSION = 1
-MAX_FORMAT_VERSION = 1
+MAX_FORMAT_VERSION = 2
+VAULT_JSON_KEYS = ("format", "version", "id", "created_at")
 BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
 
 DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
@@ -53,7 +56,9 @@ ROLES = {"clerk": "承办人员", "legal": "法规科", "director": "局长", "a
 
 @dataclass
 class VaultConfig:
-    """The settings in vault.json; unknown keys are kept as they are."""
+    """The vault's effective settings and roles: journaled facts (setting.set, role.add) over
+    these defaults, loaded on open (`Vault.reload_config`); unknown keys are kept as they are.
+    Until catalog migration 3 they were read from vault.json, whence it imports them."""
 
     id: str
     created_at: str
@@ -87,22 +92,27 @@ class VaultConfig:
     )
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VaultConfig:
+    def from_json(cls, data: dict[str, Any], where: str = "设置") -> VaultConfig:
+        """Settings and roles from one mapping (vault.json before format 2, or the journaled
+        ones), validated; `where` names their place in an error ("vault.json", "设置")."""
         known = {k: data[k] for k in cls.KNOWN if k in data}
         extra = {
             k: v for k, v in data.items() if k not in cls.KNOWN and k not in ("format", "version")
         }
-        config = cls(**known, extra=extra)
-        config.validate()
+        try:
+            config = cls(**known, extra=extra)
+        except TypeError as exc:  # a key without its identity (id, created_at)
+            raise VaultError(f"{where}：缺少保管库标识（{exc}）") from None
+        config.validate(where)
         return config
 
-    def validate(self) -> None:
+    def validate(self, where: str = "设置") -> None:
         """Refuse settings that would make times or deadlines silently wrong."""
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise VaultError(
-                f"vault.json：时区 {self.timezone!r} 无效（例：Asia/Shanghai）"
+                f"{where}：时区 {self.timezone!r} 无效（例：Asia/Shanghai）"
             ) from None
         clocks = [("metadata_clock", self.metadata_clock)] + [
             (f"devices.{d}.metadata_clock", v["metadata_clock"])
@@ -111,22 +121,42 @@ class VaultConfig:
         ]
         for key, value in clocks:
             if value not in ("local", "utc"):
-                raise VaultError(f"vault.json：{key} 只能是 local 或 utc，收到 {value!r}")
-        if not isinstance(self.clock_skew_seconds, int) or self.clock_skew_seconds <= 0:
-            raise VaultError("vault.json：clock_skew_seconds 应为正整数（秒）")
+                raise VaultError(f"{where}：{key} 只能是 local 或 utc，收到 {value!r}")
+        skew = self.clock_skew_seconds
+        if not isinstance(skew, int) or isinstance(skew, bool) or skew <= 0:
+            raise VaultError(f"{where}：clock_skew_seconds 应为正整数（秒）")
+        devices = self.devices
+        if not isinstance(devices, dict) or not all(isinstance(v, dict) for v in devices.values()):
+            raise VaultError(f"{where}：devices 应为对象（记录仪编号 → 其设置），收到 {devices!r:.60}")
+        if not isinstance(self.retention, dict):
+            raise VaultError(f"{where}：retention 应为对象，收到 {self.retention!r:.60}")
+        patterns = self.name_patterns
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise VaultError(f"{where}：文件名模式 name_patterns 应为文本的列表，收到 {patterns!r:.60}")
         months = self.retention.get("patrol_months", MIN_PATROL_MONTHS)
-        if not isinstance(months, int) or months < MIN_PATROL_MONTHS:
+        if not isinstance(months, int) or isinstance(months, bool) or months < MIN_PATROL_MONTHS:
             raise VaultError(
-                "vault.json：retention.patrol_months 不得少于 6（第四十二条：日常巡查声像资料"
+                f"{where}：retention.patrol_months 不得少于 6（第四十二条：日常巡查声像资料"
                 f"保存期限不少于6个月），收到 {months!r}"
             )
         for user, roles in self.roles.items():
             unknown = set(roles) - set(ROLES) if isinstance(roles, list) else {repr(roles)}
             if unknown:
                 raise VaultError(
-                    f"vault.json：roles.{user} 含未知角色 {'、'.join(sorted(unknown))}"
+                    f"{where}：roles.{user} 含未知角色 {'、'.join(sorted(unknown))}"
                     f"（可用：{'、'.join(ROLES)}）"
                 )
+        # The checkpoint witnesses (zfjl/vault/witness.py reads them): the same messages.
+        section = self.extra.get("checkpoint", {})
+        if not isinstance(section, dict):
+            raise VaultError(
+                f'{where}：checkpoint 应为对象（如 {{"witness_dirs": [...]}}），收到 {section!r}'
+            )
+        dirs = section.get("witness_dirs", [])
+        if not isinstance(dirs, list) or not all(isinstance(d, str) and d.strip() for d in dirs):
+            raise VaultError(
+                f"{where}：checkpoint.witness_dirs 应为目录路径（字符串）的列表，收到 {dirs!r}"
+            )
 
     @property
     def patrol_months(self) -> int:
@@ -136,10 +166,16 @@ class VaultConfig:
         return set(self.roles.get(user, []))
 
     def to_json(self) -> dict[str, Any]:
+        """Every setting and role (what vault.init records, and `zfjl config ls` shows)."""
         out: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
         out.update({k: getattr(self, k) for k in self.KNOWN})
         out.update(self.extra)
         return out
+
+    def vault_json(self) -> dict[str, Any]:
+        """What vault.json holds since format 2: what it takes to open the vault, no more."""
+        return {"format": FORMAT, "version": FORMAT_VERSION, "id": self.id,
+                "created_at": self.created_at}  # fmt: skip
 
     def metadata_clock_for(self, device: str | None) -> str:
         if device and device in self.devices:
@@ -235,6 +271,7 @@ class Vault:
         self.host = socket.gethostname()
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
+        self._vault_json: dict[str, Any] | None = None  # as read on open, for migration 3
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -258,7 +295,7 @@ class Vault:
         config.roles = {vault.actor: ["admin"]}  # whoever makes the vault administers it
         config.created_at = vault.now_iso()
         with vault.writing() as w:
-            settings = config.to_json()
+            settings = config.to_json()  # the first settings and roles, journaled
             known = {f for f in events.VaultInit.__dataclass_fields__ if f != "extra"}
             w.append(
                 events.VaultInit(
@@ -268,6 +305,7 @@ class Vault:
                 ),
                 None,
             )
+        vault.reload_config()
         vault._write_config()
         return vault  # no signing key: zfjl.vault.setup.init_vault composes one in
 
@@ -292,15 +330,64 @@ class Vault:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
         check_format(data)
         refuse_foreign(root)
-        vault = cls(root, VaultConfig.from_json(data), clock)
-        witness_dirs(vault)  # the checkpoint witnesses' setting, refused on open like the others
+        vault = cls(root, _bootstrap_config(data), clock)
+        vault._vault_json = data
+        try:
+            vault.conn  # noqa: B018 - migrates an older catalog (and imports vault.json's roles)
+            vault.reload_config()
+            vault._restore_vault_json()
+            witness_dirs(vault)  # the checkpoint witnesses' setting, refused on open like the others
+        except BaseException:
+            vault.close()
+            raise
         return vault
+
+    def reload_config(self) -> None:
+        """The effective settings and roles: the journaled ones over the defaults. Called on
+        open and after each change; a long-running process calls it to see other processes'."""
+        conn = self.conn
+        init = _vault_init(conn)
+        data: dict[str, Any] = catalog.settings_of(conn)
+        data["roles"] = catalog.roles_of(conn)
+        source = init if init is not None else (self._vault_json or {})
+        data["id"], data["created_at"] = source.get("id", self.config.id), source.get(
+            "created_at", self.config.created_at
+        )
+        self.config = VaultConfig.from_json(data, where="设置")
+
+    def vault_json_changes(self) -> list[dict[str, Any]]:
+        """How vault.json differs from what the journal says it holds (this format, and
+        vault.init's id and created_at; nothing else): one {key, expected, found} per key.
+        Empty when the journal is empty (verify reports that as journal_missing)."""
+        if _vault_init(self.conn) is None:
+            return []
+        expected = self.config.vault_json()
+        try:
+            found = json.loads((self.root / "vault.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = None
+        if not isinstance(found, dict):
+            return [{"key": "vault.json", "expected": expected, "found": found}]
+        return [
+            {"key": k, "expected": expected.get(k), "found": found.get(k)}
+            for k in sorted(set(expected) | set(found), key=str)
+            if expected.get(k) != found.get(k) or (k in expected) != (k in found)
+        ]
+
+    def _restore_vault_json(self) -> None:
+        """A hand edit of vault.json (a role, a setting, another id) changes nothing — roles
+        and settings are read from the journal — but it is journaled key by key, and undone."""
+        changes = self.vault_json_changes()
+        if changes:
+            self.record(events.VaultJsonRestored(changes=changes), None)
+            self._write_config()
 
     def _write_config(self) -> None:
         path = self.root / "vault.json"
         tmp = self.root / "vault.json.tmp"
         tmp.write_text(
-            json.dumps(self.config.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            json.dumps(self.config.vault_json(), ensure_ascii=False, indent=2) + "\n",
+            encoding="utf-8",
         )
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
@@ -308,12 +395,18 @@ class Vault:
         fsync_dir(self.root)
 
     # -- who may do what ------------------------------------------------------------------
+    def roles_of(self, user: str) -> set[str]:
+        """The user's roles as journaled now (role.add / role.remove), read from the catalog."""
+        rows = self.conn.execute("SELECT role FROM roles WHERE user = ?", (user,))
+        return {r[0] for r in rows}
+
     def require_role(self, allowed: set[str], what: str) -> None:
-        """Refuse unless the operating-system user has one of `allowed` in vault.json roles."""
-        if not self.config.roles_of(self.actor) & allowed:
+        """Refuse unless the operating-system user holds one of `allowed`: the journaled roles
+        (the catalog's `roles` table), never vault.json."""
+        if not self.roles_of(self.actor) & allowed:
             names = "、".join(ROLES[r] for r in sorted(allowed))
             raise NotPermitted(
-                f"用户 {self.actor} 无权{what}（须为：{names}；角色在 vault.json 的 roles 中登记）"
+                f"用户 {self.actor} 无权{what}（须为：{names}；角色由管理员用 zfjl role add 登记）"
             )
 
     # -- time -----------------------------------------------------------------------------
@@ -363,21 +456,25 @@ class Vault:
         """Bring the catalog to SCHEMA_VERSION under the write lock, journaled, in one
         transaction (see migrations.py). A new catalog is made at the current version."""
         self._begin_immediate(conn)
+        imported = False
         try:
             version = migrations.catalog_version(conn)  # another process may have done it
             if not journal.has_table(conn):
                 journal.create_schema(conn)
                 catalog.create_schema(conn)
             elif version < migrations.SCHEMA_VERSION:
-                self._run_migrations(conn, migrations.pending(version))
+                imported = self._run_migrations(conn, migrations.pending(version))
             migrations.set_catalog_version(conn, max(version, migrations.SCHEMA_VERSION))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if imported:  # vault.json's roles and settings are journaled now: it keeps the rest
+            self._write_config()
 
-    def _run_migrations(self, conn: sqlite3.Connection, todo: list[migrations.Migration]) -> None:
+    def _run_migrations(self, conn: sqlite3.Connection, todo: list[migrations.Migration]) -> bool:
+        """Returns whether vault.json's roles and settings were imported (migration 3)."""
         catalog.create_schema(conn)  # tables a 0.1 catalog may lack entirely
         rebuilt: set[str] = set()
         for m in todo:
@@ -386,10 +483,24 @@ class Vault:
         if rebuilt:
             # Projections: every table is replayed whole (handlers write several tables).
             catalog.rebuild(conn)
+
+        def append(event: events.EventData) -> None:
+            ev = journal.append(conn, ts=self.now_iso(), actor=self.actor, kind=event.kind,
+                                subject=None, data=event.payload())  # fmt: skip
+            catalog.apply_typed(conn, ev, event)
+
+        imported = False
         for m in todo:
-            event = events.VaultMigrate(number=m.number, name=m.name, rebuilt=sorted(m.reshape))
-            journal.append(conn, ts=self.now_iso(), actor=self.actor, kind=event.kind,
-                           subject=None, data=event.payload())  # fmt: skip
+            append(events.VaultMigrate(number=m.number, name=m.name, rebuilt=sorted(m.reshape)))
+            old = self._vault_json
+            if m.imports_vault_json and old is not None and old.get("version") == 1:
+                # Refused, untouched, while vault.json's settings are invalid: fix, then reopen.
+                VaultConfig.from_json(old, where="vault.json")
+                for event in migrations.import_vault_json(conn, m.number, old,
+                                                          _owner_name(self.root)):  # fmt: skip
+                    append(event)
+                imported = True
+        return imported
 
     def close(self) -> None:
         if self._conn is not None:
@@ -443,6 +554,7 @@ class Vault:
         does not fit its declaration (the rest is rebuilt, the row is named). Administrators
         only: a rebuild is how a hand-edited catalog would be made to look consistent."""
         self.require_role({"admin"}, "重建目录")
+        self._refuse_unless_signed_journal_intact()
         with self.writing():
             count, problems = catalog.rebuild(self.conn)
         if problems:
@@ -452,6 +564,53 @@ class Vault:
                 f"计入，首条：第 {first.seq} 条（{first.kind}）{first.message}；请运行 zfjl verify"
             )
         return count
+
+
+    def _refuse_unless_signed_journal_intact(self) -> None:
+        """A rebuild must never make a shortened or rewritten journal look consistent: the
+        journal is checked against the signer's state and the witness copies first."""
+        from zfjl.errors import JournalInconsistent
+        from zfjl.vault.anchors import outside_findings
+
+        bad = [f for f in outside_findings(self) if f[0] != "witness_missing"]
+        if bad:
+            code, where, expected, found = bad[0]
+            raise JournalInconsistent(
+                f"拒绝重建目录：日志与已签名的检查点不符（{code}，{where}：应为 {expected}，"
+                f"实为 {found}）；请运行 zfjl verify"
+            )
+
+
+def _bootstrap_config(data: dict[str, Any]) -> VaultConfig:
+    """Enough to open the catalog (and timestamp a migration): identity, and the time zone of
+    a format-1 vault.json. The effective settings come from the journal (reload_config)."""
+    config = VaultConfig(id=str(data.get("id", "")), created_at=str(data.get("created_at", "")))
+    tz = data.get("timezone")
+    if isinstance(tz, str):
+        try:
+            ZoneInfo(tz)
+            config.timezone = tz
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # refused by the migration's validation, naming the key
+    return config
+
+
+def _vault_init(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT data FROM journal WHERE kind = ? ORDER BY seq LIMIT 1", (events.VaultInit.kind,)
+    ).fetchone()
+    if row is None:
+        return None
+    data = json.loads(row[0])
+    return data if isinstance(data, dict) else None
+
+
+def _owner_name(root: Path) -> str:
+    uid = root.stat().st_uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
 
 
 class Writer:

@@ -7,6 +7,7 @@ it is still evidence, and moving it would destroy the trace of what happened.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -48,6 +49,8 @@ MESSAGES = {
     "witness_inconsistent": "日志与见证目录中的检查点副本不一致（或副本无效）",
     "witness_missing": "见证目录不存在或没有检查点副本（未挂载？）",
     "tombstone_pending": "对象已登记销毁但文件尚在（清理中断），下次 zfjl sweep --execute 完成",
+    "vault_json_changed": "vault.json 与日志记载的不符（只应含 format、version、id、created_at）",
+    "vault_json_was_edited": "vault.json 曾被手工改动（打开保管库时已记入日志并恢复；角色与设置以日志为准）",
 }
 ERRORS = {
     "object_missing",
@@ -68,6 +71,7 @@ ERRORS = {
     "journal_truncated",
     "journal_inconsistent",
     "witness_inconsistent",
+    "vault_json_changed",
 }
 
 
@@ -152,6 +156,7 @@ def verify(
     )
     report.findings.extend(Finding(*o) for o in outside_findings(vault, checkpoints.leaves))
     report.findings.extend(_catalog_drift(conn))
+    report.findings.extend(_vault_json(vault))
     catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
     # Destroyed by a sweep: the tombstone stands for the bytes, which must be gone.
     destroyed = {r[0] for r in conn.execute("SELECT id FROM tombstones")}
@@ -216,6 +221,24 @@ def _stray_and_uncatalogued(vault: Vault, catalogued: dict[str, Any]) -> Iterato
             )
         elif oid not in catalogued:
             yield Finding("uncatalogued_object", oid, "已登记", "未登记")
+
+
+def _vault_json(vault: Vault) -> Iterator[Finding]:
+    """vault.json now, and each hand edit found (and undone) at an open, key by key."""
+    for c in vault.vault_json_changes():
+        yield Finding("vault_json_changed", f"vault.json:{c['key']}", _short(c["expected"]),
+                      _short(c["found"]))  # fmt: skip
+    rows = vault.conn.execute(
+        "SELECT seq, data FROM journal WHERE kind = ? ORDER BY seq", (events.VaultJsonRestored.kind,)
+    )
+    for seq, data in rows:
+        for c in json.loads(data).get("changes", []):
+            yield Finding("vault_json_was_edited", f"日志 #{seq} vault.json:{c.get('key')}",
+                          _short(c.get("expected")), _short(c.get("found")))  # fmt: skip
+
+
+def _short(value: Any) -> str:
+    return "（无）" if value is None else json.dumps(value, ensure_ascii=False)[:200]
 
 
 def _catalog_drift(conn: sqlite3.Connection) -> Iterator[Finding]:
