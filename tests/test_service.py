@@ -16,6 +16,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+import zfjl
 from zfjl.errors import ServiceError, UsageError
 from zfjl.sample import make_camera_dump
 from zfjl.service.station import SetupReport, StationLayout, setup_station
@@ -56,7 +58,7 @@ class Station:
     layout: StationLayout
     base: Path
     report: SetupReport
-    server: int
+    server: subprocess.Popen[str]
 
     def home(self, user: str) -> Path:
         """The user's own folder (0700: the service account cannot look inside)."""
@@ -68,42 +70,38 @@ class Station:
             os.chmod(home, 0o700)
         return home
 
-    def run(
-        self,
-        user: str,
-        *args: str,
-        env: dict[str, str] | None = None,
-        before: Callable[[], None] | None = None,
-        cwd: Path | None = None,
-    ) -> Result:
-        """`zfjl ARGS` as `user`, through the station's socket."""
-        return as_user(user, lambda: _client(list(args), before), cwd=cwd or self.home(user),
-                       env={"ZFJL_SOCKET": str(self.layout.socket), **(env or {})})  # fmt: skip
+    def run(self, user: str, *args: str, env: dict[str, str] | None = None,
+            hook: str = "", cwd: Path | None = None) -> Result:
+        """The real `zfjl ARGS` as `user` (a process of its own with that real UID), through
+        the station's socket. `hook`: Python run in that process first (to swap a file, die)."""
+        home = cwd or self.home(user)
+        code = f"import sys\n{hook}\nfrom zfjl.service.client import main\nsys.exit(main(sys.argv[1:]))"
+        return run_as(user, [sys.executable, "-c", code, *args], cwd=home,
+                      env={"ZFJL_SOCKET": str(self.layout.socket), "HOME": str(home),
+                           "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
 
     def direct(self, *args: str) -> Result:
         """`zfjl --vault VAULT ARGS` as the service account itself (direct mode)."""
-        return as_user(SERVICE, lambda: _direct(["--vault", str(self.layout.vault), *args]),
-                       cwd=self.layout.state, env={"ZFJL_SOCKET": ""})  # fmt: skip
+        return run_as(SERVICE, [sys.executable, "-m", "zfjl", "--vault", str(self.layout.vault),
+                                *args], cwd=self.layout.state, env={"HOME": str(self.layout.state)})  # fmt: skip
 
 
-def _client(argv: list[str], before: Callable[[], None] | None) -> int:
-    from zfjl.service.client import main
-
-    if before is not None:
-        before()
-    return main(argv)
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "TZ")
+    return {k: os.environ[k] for k in keep if k in os.environ}
 
 
-def _direct(argv: list[str]) -> int:
-    from zfjl.cli.app import main
-
-    return main(argv)
+def run_as(user: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> Result:
+    entry = pwd.getpwnam(user)
+    proc = subprocess.run(argv, cwd=cwd, env={**_base_env(), **env}, user=entry.pw_uid,
+                          group=entry.pw_gid, extra_groups=[], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str]) -> Result:
-    """Run `fn` in a forked process with `user`'s real UID, its stdout/stderr captured."""
-    import sys
-
+    """Run `fn` (plain file operations, no zfjl command) in a forked process with `user`'s
+    real UID, its stdout/stderr captured."""
     entry = pwd.getpwnam(user)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -129,11 +127,8 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
             sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
             sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-            from zfjl.cli.output import detect_terminal
-
-            detect_terminal()
             code = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported on stderr, never raised in a fork
+        except BaseException as exc:
             os.write(2, f"test harness: {type(exc).__name__}: {exc}".encode())
         finally:
             try:
@@ -160,35 +155,41 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
                   b"".join(chunks[err_r]).decode())  # fmt: skip
 
 
-def _start_server(layout: StationLayout) -> int:
-    read, write = os.pipe()
+def _start_server(layout: StationLayout) -> subprocess.Popen[str]:
+    """`zfjl serve` as the service account, as the systemd unit runs it."""
     entry = pwd.getpwnam(layout.account)
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read)
-            os.setgroups([])
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
-            os.chdir(layout.state)
-            os.environ["HOME"] = str(layout.state)
-            null = os.open(os.devnull, os.O_RDWR)
-            os.dup2(null, 0)
-            from zfjl.service.server import serve
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
+         str(layout.socket)],
+        cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
+        group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "保管库服务已启动" not in line:
+        raise AssertionError(f"zfjl serve did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+    return proc
 
-            serve(layout.vault, layout.socket, ready=lambda: os.write(write, b"ready"))
-            code = 0
-        except BaseException as exc:  # noqa: BLE001
-            os.write(write, f"failed: {exc}".encode())
-        finally:
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read, "rb") as f:
-        said = f.read(5)
-        if said != b"ready":
-            raise AssertionError((said + f.read()).decode())
-    return pid
+
+@contextlib.contextmanager
+def _reachable_install() -> Iterator[None]:
+    """This checkout's Python may live under root's private folder (/root is 0700): let the
+    test's users traverse (not list) the folders above it while the test runs, as a
+    system-wide installation would be — `setup_station` refuses one they cannot run."""
+    changed: list[tuple[Path, int]] = []
+    needed = {Path(sys.executable).resolve(), Path(__file__).resolve(), Path(zfjl.__file__).resolve()}
+    for path in needed:
+        for folder in path.parents:
+            mode = folder.stat().st_mode & 0o7777
+            if not mode & 0o001:
+                changed.append((folder, mode))
+                os.chmod(folder, mode | 0o001)
+    try:
+        yield
+    finally:
+        for folder, mode in reversed(changed):
+            os.chmod(folder, mode)
 
 
 def _give_role(station: Station, user: str, role: str) -> None:
@@ -198,10 +199,14 @@ def _give_role(station: Station, user: str, role: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
+def station() -> Iterator[Station]:
     if os.geteuid() != 0:
         pytest.skip("a station is set up as root")
-    _warm_up(tmp_path_factory.mktemp("warm-up"))
+    with _reachable_install():
+        yield from _station()
+
+
+def _station() -> Iterator[Station]:
     for name in (ADMIN, CLERK, LEGAL):
         _ensure_user(name)
     base = Path(tempfile.mkdtemp(prefix="zfjl-station-"))
@@ -217,8 +222,8 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
     try:
         yield st
     finally:
-        os.kill(server, signal.SIGTERM)
-        os.waitpid(server, 0)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
         shutil.rmtree(base, ignore_errors=True)
         for name in (ADMIN, CLERK, LEGAL, SERVICE):
             subprocess.run(["userdel", name], capture_output=True)
@@ -368,20 +373,20 @@ def test_a_symlink_swapped_in_after_discovery_is_not_followed(station: Station) 
 
     as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
 
-    def swap_after_discovery() -> None:
-        from zfjl.service import client
-
-        discover = client.Handler.op_discover
-
-        def swapped(self: client.Handler, args: dict[str, object], fds: list[int]) -> object:
-            listing = discover(self, args, fds)
-            (card / "B.MP4").unlink()
-            (card / "B.MP4").symlink_to(station.layout.vault / "vault.json")
-            return listing
-
-        client.Handler.op_discover = swapped  # type: ignore[method-assign]
-
-    res = station.run(CLERK, "ingest", "SWAP", "--json", before=swap_after_discovery)
+    # In the client, right after it listed the card: B.MP4 becomes a symlink to the key.
+    swap = f"""
+from pathlib import Path
+from zfjl.service import client
+listed = client.Handler.op_discover
+def swapped(self, args, fds):
+    listing = listed(self, args, fds)
+    card = Path({str(card)!r})
+    (card / "B.MP4").unlink()
+    (card / "B.MP4").symlink_to({str(station.layout.vault / "keys")!r})
+    return listing
+client.Handler.op_discover = swapped
+"""
+    res = station.run(CLERK, "ingest", "SWAP", "--json", hook=swap)
     files = {f["path"]: f for f in json.loads(res.out)["files"]}
     assert files["A.MP4"]["status"] == "new"
     assert files["B.MP4"]["status"] == "skipped" and "符号链接" in files["B.MP4"]["reason"]
@@ -442,16 +447,13 @@ def test_an_export_is_journaled_although_the_client_dies_mid_transfer(
     oid = ingested[1]
     _grant_copy(station, LEGAL, oid)
 
-    def die_on_first_byte() -> None:
-        from zfjl.service import client
-
-        def killed(self: client.Handler, args: dict[str, object], fds: list[int]) -> str:
-            os.kill(os.getpid(), signal.SIGKILL)
-            return ""
-
-        client.Handler.op_copy_out = killed  # type: ignore[method-assign]
-
-    res = station.run(LEGAL, "export", oid[:12], "-o", "gone", before=die_on_first_byte)
+    # The client is killed (SIGKILL) the moment the service hands it the object.
+    die = """
+import os, signal
+from zfjl.service import client
+client.Handler.op_copy_out = lambda self, args, fds: os.kill(os.getpid(), signal.SIGKILL)
+"""
+    res = station.run(LEGAL, "export", oid[:12], "-o", "gone", hook=die)
     assert res.code == -signal.SIGKILL
     time.sleep(0.3)
     log = json.loads(station.direct("log", oid, "--json").out)
