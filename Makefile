@@ -38,7 +38,7 @@ demo: setup
 	$(ZFJL) --vault $(DEMO)/vault report --period 2024-06 -o $(DEMO)/通报-2024-06.pdf
 	@echo "--- 制作文书（PDF/A）与案件包（BagIt 1.0），并用三种工具校验 ---"
 	$(ZFJL) --vault $(DEMO)/vault render CASE-2024-045 -o $(DEMO)/documents
-	$(ZFJL) --vault $(DEMO)/vault bundle make CASE-2024-045 --purpose court -o $(DEMO)/CASE-2024-045-court
+	$(ZFJL) --vault $(DEMO)/vault bundle make CASE-2024-045 --purpose court --approval 株城管复〔2024〕7号 -o $(DEMO)/CASE-2024-045-court
 	.venv/bin/bagit.py --validate $(DEMO)/CASE-2024-045-court
 	cd $(DEMO)/CASE-2024-045-court && sha256sum -c --quiet manifest-sha256.txt && echo "sha256sum: OK"
 	$(ZFJL) --vault $(DEMO)/vault bundle verify $(DEMO)/CASE-2024-045-court
@@ -50,7 +50,7 @@ demo: setup
 	$(ZFJL) --vault $(DEMO)/vault log CASE-2024-045 --pdf $(DEMO)/保管日志.pdf | tail -4
 	$(ZFJL) --vault $(DEMO)/vault checkpoint verify $(DEMO)/checkpoint.txt
 	@echo "--- 再次打包：案件包证明其检查点延续了此前留存的检查点（法院可离线核对）---"
-	$(ZFJL) --vault $(DEMO)/vault bundle make CASE-2024-045 --purpose court -o $(DEMO)/CASE-2024-045-court-2
+	$(ZFJL) --vault $(DEMO)/vault bundle make CASE-2024-045 --purpose court --approval 株城管复〔2024〕7号 -o $(DEMO)/CASE-2024-045-court-2
 	$(ZFJL) bundle verify $(DEMO)/CASE-2024-045-court-2 --checkpoint $(DEMO)/checkpoint.txt
 
 test: setup

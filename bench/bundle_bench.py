@@ -69,7 +69,7 @@ def main() -> int:
 
             def bundle(n: int, again: bool) -> None:
                 bag = work / f"bag-{n}-{again}"
-                bundle_case(vault, f"CASE-BENCH-{n:03d}", bag, purpose="court")
+                bundle_case(vault, f"CASE-BENCH-{n:03d}", bag, purpose="court", approval="株城管复〔2024〕7号")
 
             times: dict[str, list[float]] = {"cp": [], "first": [], "again": []}
             for n in range(1, 5):

@@ -82,6 +82,7 @@ def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+APPROVAL = "株城管复〔2024〕7号"  # the approval a legal-section bundle is made under (art. 44)
 CASE_CLOCK = dt.datetime(2024, 5, 7, 9, tzinfo=TZ)  # the day after the first case recording
 
 
@@ -356,5 +357,5 @@ def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_templ
     base = tmp_path_factory.mktemp("bagged")
     root = copy_vault(sample_cases_template, base / "vault")
     with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court")
+        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court", approval=APPROVAL)
     return base

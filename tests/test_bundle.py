@@ -17,9 +17,10 @@ import pytest
 
 from zfjl.bundle import BundleError, bundle_case, verify_bundle
 from zfjl.cases.store import get_case, import_case
+from zfjl.errors import AccessDenied
 from zfjl.vault import Vault, events
 
-from .conftest import BAG, CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
+from .conftest import APPROVAL, BAG, CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -102,7 +103,7 @@ def test_bundling_twice_gives_identical_payload_and_manifests(
     sample_cases_vault: Vault, tmp_path: Path, bag: Path
 ) -> None:
     again = tmp_path / "again"
-    bundle_case(sample_cases_vault, "CASE-2024-045", again, purpose="court")
+    bundle_case(sample_cases_vault, "CASE-2024-045", again, purpose="court", approval=APPROVAL)
     for name in ("manifest-sha256.txt", "manifest-sha512.txt", "zfjl/manifest-blake3.txt",
                  "zfjl/manifest-sm3.txt"):  # fmt: skip
         assert (bag / name).read_bytes() == (again / name).read_bytes(), name
@@ -179,8 +180,8 @@ def test_an_edited_custody_log_is_named(bag: Path) -> None:
 
 def test_tar_bundle_verifies_and_is_reproducible(sample_cases_vault: Vault, tmp_path: Path) -> None:
     first, second = tmp_path / "a.tar", tmp_path / "b.tar"
-    bundle_case(sample_cases_vault, "CASE-2024-031", first, purpose="review")
-    bundle_case(sample_cases_vault, "CASE-2024-031", second, purpose="review")
+    bundle_case(sample_cases_vault, "CASE-2024-031", first, purpose="review", approval=APPROVAL)
+    bundle_case(sample_cases_vault, "CASE-2024-031", second, purpose="review", approval=APPROVAL)
     assert verify_bundle(first, sample_cases_vault).ok
     with tarfile.open(first) as tar:
         tar.extractall(tmp_path / "x", filter="data")
@@ -231,7 +232,7 @@ def test_never_overwrites_and_errors_are_clear(
 ) -> None:
     before = (bag / "manifest-sha256.txt").read_bytes()
     with pytest.raises(BundleError, match="已存在"):
-        bundle_case(sample_cases_vault, "CASE-2024-045", bag, purpose="court")
+        bundle_case(sample_cases_vault, "CASE-2024-045", bag, purpose="court", approval=APPROVAL)
     assert (bag / "manifest-sha256.txt").read_bytes() == before
     env = {"ZFJL_VAULT": str(sample_cases_vault.root)}
     bad = zfjl_run(
@@ -253,7 +254,7 @@ def test_disk_full_while_bundling_leaves_nothing_behind(
 
     with small_tmpfs(tmp_path / "small", "4m") as mnt:
         with pytest.raises(DiskFull, match="空间不足"):
-            bundle_case(sample_cases_vault, "CASE-2024-045", mnt / "bag", purpose="court")
+            bundle_case(sample_cases_vault, "CASE-2024-045", mnt / "bag", purpose="court", approval=APPROVAL)
         assert list(mnt.iterdir()) == []  # no half bag, no temporary folder
 
 
@@ -340,7 +341,7 @@ def test_a_bundle_proves_it_extends_a_checkpoint_kept_on_paper(
 ) -> None:
     paper = _paper_then_more(sample_cases_vault)
     out = tmp_path / "bag"
-    bundle_case(sample_cases_vault, "CASE-2024-045", out, purpose="court")
+    bundle_case(sample_cases_vault, "CASE-2024-045", out, purpose="court", approval=APPROVAL)
     report = verify_bundle(out, None, paper)  # offline: the bag and the paper only
     assert report.ok, report.findings
     rows = json.loads((out / "data/custody/custody-log.json").read_text("utf-8"))
@@ -386,7 +387,7 @@ def test_a_journal_rewritten_and_re_signed_after_the_paper_checkpoint_is_caught(
     forged = Vault.open(root)
     append_checkpoint(forged)  # signed with the real key: the forger has the machine
     out = tmp_path / "bag"
-    bundle_case(forged, "CASE-2024-045", out, purpose="court")
+    bundle_case(forged, "CASE-2024-045", out, purpose="court", approval=APPROVAL)
     offline = verify_bundle(out, None)
     assert not any(f.code in ("proof_invalid", "checkpoint_invalid") for f in offline.findings)
     with_paper = verify_bundle(out, None, paper)
@@ -419,3 +420,18 @@ def test_a_paper_checkpoint_of_another_vault_or_newer_than_the_bag(
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, "utf-8")
     return path
+
+
+def test_an_approving_role_bundles_only_under_an_approval_number(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    """Art. 44: the legal section's (or an administrator's) role is not itself the approval of
+    a copy; without a copy grant on the originals the bundle names the approval it is made under."""
+    with pytest.raises(AccessDenied, match="--approval"):
+        bundle_case(sample_cases_vault, "CASE-2024-045", tmp_path / "bag", purpose="court")
+    assert not (tmp_path / "bag").exists()
+    report = bundle_case(sample_cases_vault, "CASE-2024-045", tmp_path / "ok", purpose="court",
+                         approval=APPROVAL)  # fmt: skip
+    assert report.path == tmp_path / "ok"
+    kinds = [r[0] for r in sample_cases_vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
+    assert "access.denied" in kinds

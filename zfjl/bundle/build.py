@@ -102,8 +102,9 @@ def require_copy_authority(
     from zfjl.access.grants import covering_grant
     from zfjl.retention.holds import APPROVING_ROLES
 
-    if vault.config.roles_of(vault.actor) & APPROVING_ROLES:
-        return
+    approving = bool(vault.roles_of(vault.actor) & APPROVING_ROLES)
+    if approving and approval:
+        return  # the legal section or the director acting under an approval on file
     refused = []
     links = {m["recording"]: m for m in case.get("media", [])}
     for oid, link in links.items():
@@ -115,9 +116,11 @@ def require_copy_authority(
                                              purpose=f"案件包：{PURPOSES[purpose]}"), oid)  # fmt: skip
             refused.append(oid[:12])
     if refused:
+        how = ("：以法规科、局长或管理员身份打包须注明批准文号 --approval" if approving
+               else "（或由法规科依批准办理）")  # fmt: skip
         raise AccessDenied(
             f"拒绝打包案件 {case['case']}：用户 {vault.actor} 对原始记录 {'、'.join(refused)} 无复制批准"
-            "（第四十四条、第四十七条；或由法规科办理）。本次请求已记入日志"
+            f"（第四十四条、第四十七条）{how}。本次请求已记入日志"
         )
 
 
