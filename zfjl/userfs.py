@@ -22,13 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zfjl.errors import NotFoundError, StorageError
+from zfjl.errors import DiskFull, NotFoundError, StorageError
 from zfjl.vault.objects import (
     CHUNK,
+    NO_SPACE,
     copy_fd,
     copy_file,
     fsync_dir,
-    storage_error,
     write_file_atomically,
 )
 
@@ -68,7 +68,7 @@ class LocalFiles:
         except FileExistsError:
             raise StorageError(f"{dest} 已存在，不会覆盖") from None
         except OSError as exc:
-            raise storage_error(exc, f"创建 {dest}") from exc
+            raise output_error(exc, f"创建 {dest}") from exc
         try:
             copy_fd(src_fd, fd)
             os.fsync(fd)
@@ -77,7 +77,7 @@ class LocalFiles:
             os.close(fd)
             with contextlib.suppress(OSError):
                 dest.unlink()
-            raise storage_error(exc, f"复制到 {dest}") from exc
+            raise output_error(exc, f"复制到 {dest}") from exc
         os.close(fd)
         return sha256_of(dest)
 
@@ -89,13 +89,13 @@ class LocalFiles:
                 os.fsync(f.fileno())
             fsync_dir(Path(path).parent)
         except OSError as exc:
-            raise storage_error(exc, f"写入 {path}") from exc
+            raise output_error(exc, f"写入 {path}") from exc
 
     def make_dirs(self, path: Path) -> None:
         try:
             Path(path).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise storage_error(exc, f"创建 {path}") from exc
+            raise output_error(exc, f"创建 {path}") from exc
 
     def view_dir(self) -> Path:
         """The user's own cache folder for view copies (on disk: a video may not fit a tmpfs;
@@ -133,13 +133,16 @@ class LocalFiles:
         try:
             work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
         except OSError as exc:
-            raise storage_error(exc, f"创建 {dest.parent}") from exc
+            raise output_error(exc, f"创建 {dest.parent}") from exc
         try:
             yield work / dest.name
-            os.replace(work / dest.name, dest)
+            built = work / dest.name
+            for folder in [f for f, _, _ in os.walk(built)] if built.is_dir() else []:
+                fsync_dir(Path(folder))  # its entries durable before it appears under its name
+            os.replace(built, dest)
             fsync_dir(dest.parent)
         except OSError as exc:
-            raise storage_error(exc, f"写入 {dest.name}") from exc
+            raise output_error(exc, f"写入 {dest.name}") from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -154,6 +157,13 @@ class LocalFiles:
         from zfjl.ingest.discover import discover
 
         return discover(source)
+
+
+def output_error(exc: OSError, what: str) -> StorageError:
+    """A write to the caller's own folder failed (not the vault's: its message says so)."""
+    if exc.errno in NO_SPACE:
+        return DiskFull(f"磁盘空间不足，未能{what}：未写完的内容已删除，释放空间后重新运行即可")
+    return StorageError(f"未能{what}：{exc.strerror}（请检查该目录的权限与空间）")
 
 
 def sha256_of(path: Path) -> str:

@@ -15,15 +15,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zfjl.errors import NotFoundError, ServiceError, StorageError, ZfjlError
+from zfjl.errors import NotFoundError, ServiceError, ZfjlError
 from zfjl.service.protocol import DEFAULT_SOCKET, PROTOCOL, Channel, Hangup, client_env
 
 if TYPE_CHECKING:
@@ -143,13 +141,18 @@ class Handler:
 
     def __init__(self) -> None:
         self.dump: Dump | None = None
-        self.trees: dict[str, tuple[Path, Path]] = {}  # token -> (work folder, destination)
+        # token -> (the open `output_tree`, the folder it is built in, its destination)
+        self.trees: dict[str, tuple[contextlib.ExitStack, Path, Path]] = {}
+        self._files: Any = None
 
     @property
     def files(self) -> Any:
-        from zfjl.userfs import LocalFiles
+        """This user's own files (loaded on the first operation: `ls` never needs them)."""
+        if self._files is None:
+            from zfjl.userfs import LocalFiles
 
-        return LocalFiles()
+            self._files = LocalFiles()
+        return self._files
 
     def answer(self, message: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], list[int]]:
         op = message.get("call")
@@ -173,8 +176,8 @@ class Handler:
     def close(self) -> None:
         if self.dump is not None:
             self.dump.close()
-        for work, _ in self.trees.values():
-            shutil.rmtree(work, ignore_errors=True)
+        while self.trees:
+            _abandon(self.trees.popitem()[1][0])
 
     # -- small files ----------------------------------------------------------------------
     def op_resolve(self, args: dict[str, Any], fds: list[int]) -> str:
@@ -219,21 +222,15 @@ class Handler:
 
     # -- trees out (bundles, rendered documents) ------------------------------------------
     def op_tree_begin(self, args: dict[str, Any], fds: list[int]) -> str:
-        dest = Path(args["dest"])
-        if os.path.lexists(dest):
-            raise StorageError(f"{dest} 已存在：不会覆盖已有文件，请换一个路径")
-        self.files.make_dirs(dest.parent)
-        try:
-            work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-        except OSError as exc:
-            raise StorageError(f"无法在 {dest.parent} 中写入：{exc.strerror}") from None
-        token = str(work)
-        self.trees[token] = (work, dest)
+        """`LocalFiles.output_tree`, held open across the service's calls until commit."""
+        stack = contextlib.ExitStack()
+        built = stack.enter_context(self.files.output_tree(Path(args["dest"])))
+        token = str(built)
+        self.trees[token] = (stack, built, Path(args["dest"]))
         return token
 
     def op_tree_put(self, args: dict[str, Any], fds: list[int]) -> None:
-        work, dest = self.trees[args["token"]]
-        root = work / dest.name
+        _, root, _ = self._tree(args["token"])
         for rel in args.get("dirs", []):
             (root / rel).mkdir(parents=True, exist_ok=True)
         for entry, fd in zip(args.get("files", []), fds, strict=True):
@@ -242,22 +239,20 @@ class Handler:
             self.files.copy_out(fd, target, int(entry["mode"]) | 0o400)
 
     def op_tree_commit(self, args: dict[str, Any], fds: list[int]) -> str:
-        from zfjl.vault.objects import fsync_dir
-
-        work, dest = self.trees.pop(args["token"])
-        try:
-            for folder, _, _ in os.walk(work / dest.name):
-                fsync_dir(Path(folder))
-            os.replace(work / dest.name, dest)
-            fsync_dir(dest.parent)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        stack, _, dest = self._tree(args["token"])
+        del self.trees[args["token"]]
+        stack.close()  # the block completes: renamed into place
         return str(dest.resolve())
 
     def op_tree_abort(self, args: dict[str, Any], fds: list[int]) -> None:
-        work, _ = self.trees.pop(args["token"], (None, None))
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+        tree = self.trees.pop(args["token"], None)
+        if tree is not None:
+            _abandon(tree[0])
+
+    def _tree(self, token: str) -> tuple[contextlib.ExitStack, Path, Path]:
+        if token not in self.trees:
+            raise ServiceError("服务引用了不存在的输出（协议错误）")
+        return self.trees[token]
 
     # -- trees in (a bag to verify) -------------------------------------------------------
     def op_tree_list(self, args: dict[str, Any], fds: list[int]) -> dict[str, Any]:
@@ -307,18 +302,27 @@ class Handler:
         }
 
     def op_open_source(self, args: dict[str, Any], fds: list[int]) -> tuple[Any, list[int]]:
-        assert self.dump is not None
-        fd, identity = self.dump.open_file(self.dump.files[int(args["index"])])
+        fd, identity = self._dump().open_file(self._dump().files[int(args["index"])])
         return identity.__dict__, [fd]
 
     def op_unlink_source(self, args: dict[str, Any], fds: list[int]) -> bool:
-        assert self.dump is not None
-        return self.dump.unlink_file(self.dump.files[int(args["index"])])
+        return self._dump().unlink_file(self._dump().files[int(args["index"])])
+
+    def _dump(self) -> Dump:
+        if self.dump is None:
+            raise ServiceError("服务在列出来源之前请求来源文件（协议错误）")
+        return self.dump
 
     def op_close_dump(self, args: dict[str, Any], fds: list[int]) -> None:
         if self.dump is not None:
             self.dump.close()
             self.dump = None
+
+
+def _abandon(stack: contextlib.ExitStack) -> None:
+    """Leave an output tree unfinished: nothing of it stays behind."""
+    error = ServiceError("输出未完成")
+    stack.__exit__(type(error), error, None)
 
 
 def read_all(fd: int) -> bytes:
