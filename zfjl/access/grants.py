@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from zfjl.cases.store import cases_relying_on
+from zfjl.dates import parse_day
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.retention.holds import APPROVING_ROLES, resolve_target
 from zfjl.vault import events
@@ -16,10 +17,7 @@ SCOPES = {"view": "查阅", "copy": "复制"}
 
 
 def _parse_until(text: str, vault: Vault) -> dt.date:
-    try:
-        until = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"--until 应为日期，如 2024-12-31，收到 {text!r}") from None
+    until = parse_day(text, "--until")
     if until < vault.now().date():
         raise UsageError(f"--until {until} 已过")
     return until
@@ -30,6 +28,8 @@ def add_grant(
     until: str, purpose: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     vault.require_role(APPROVING_ROLES, "登记查阅、复制批准")
+    if not user.strip() or user != user.strip() or not user.isprintable():
+        raise UsageError(f"被批准的用户应为操作系统用户名（不能为空，不含空格），收到 {user!r}")
     if scope not in SCOPES:
         raise UsageError(f"--scope 只能是 view（查阅）或 copy（复制），收到 {scope!r}")
     if not approved_by.strip() or not approval_no.strip():

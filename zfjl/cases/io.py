@@ -212,6 +212,24 @@ def parse_case(
     return data
 
 
+def parse_document(text: str, origin: str = "文书文件") -> dict[str, Any]:
+    """One document (`zfjl case doc`) read as `parse_case` reads a case file: dates stay the
+    text the clerk wrote (a bare `2024-06-02` is not a YAML date object), and what is not a
+    mapping with an `id` is refused naming the file. The document is validated in its case
+    (`add_document`)."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        raise CaseFormatError(f"{origin} {where}不是合法的 YAML：{_yaml_problem(exc)}") from None
+    if not isinstance(data, dict):
+        raise CaseFormatError(f"{origin}：应为一份文书（含 id、type、date 等字段的映射）")
+    if not isinstance(data.get("id"), str) or not data["id"].strip():
+        raise CaseFormatError(f"{origin}：文书缺少代号 id（如 id: d-notice）")
+    return data
+
+
 def _check_references(
     data: dict[str, Any], root: yaml.Node | None, origin: str, doctypes: Mapping[str, str]
 ) -> None:

@@ -25,13 +25,12 @@ CATALOG_FACTS = {"device", "from", "to", "recording", "kind", "start", "end", "l
 TIME_KEYS = frozenset({"date", "start", "end", "received_at", "opened_at", "from", "to"})
 
 
-def parse_when(text: str, tz: dt.tzinfo) -> dt.datetime:
-    """A clerk's date or date-time (bureau time zone unless it carries an offset)."""
-    try:
-        when = dt.datetime.fromisoformat(str(text).strip().replace(" ", "T"))
-    except ValueError:
-        raise UsageError(f"时间 {text!r} 格式不对，应写作 2024-05-06 或 2024-05-06T10:32") from None
-    return when if when.tzinfo else when.replace(tzinfo=tz)
+def parse_when(text: str, tz: dt.tzinfo, option: str = "时间") -> dt.datetime:
+    """A clerk's date or date-time (bureau time zone unless it carries an offset); `option`
+    names it in the message (zfjl.dates: the forms every command accepts)."""
+    from zfjl.dates import parse_moment
+
+    return parse_moment(text, option, tz).at
 
 
 def normalise_times(obj: Any, tz: dt.tzinfo) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.common import JsonOpt, moment_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(name="case", help="案件：立案、导入导出、文书、历史。", no_args_is_help=True)
@@ -37,7 +37,8 @@ def case_open_cmd(
     header = {
         "case": case, "kind": kind, "procedure": procedure, "cause": cause,
         "party": {"type": party_type, "name": party}, "origin": origin,
-        "opened_at": opened_at or vault.now().strftime("%Y-%m-%dT%H:%M"),
+        "opened_at": moment_option(opened_at, "--opened-at", vault)
+        or vault.now().strftime("%Y-%m-%dT%H:%M"),
         "flags": {"major": major, "expert_review": expert_review,
                   "legal_review": legal_review, "confidential": confidential},
     }  # fmt: skip
@@ -92,17 +93,11 @@ def case_doc_cmd(
     file: Annotated[Path, typer.Argument(help="文书 YAML（一份文书的映射）。")],
     as_json: JsonOpt = False,
 ) -> None:
-    import yaml
-
     from zfjl import userfs
+    from zfjl.cases.io import parse_document
     from zfjl.cases.store import add_document
-    from zfjl.errors import CaseFormatError
 
-    text = userfs.current().read_text(file, "文书文件")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CaseFormatError(f"{file} 不是合法的 YAML：{exc}") from None
+    doc = parse_document(userfs.current().read_text(file, "文书文件"), str(file))
     added = add_document(open_vault(), case, doc)
     emit(added, as_json, f"已添加文书 {added['type']}（{added['id']}）到 {case}")
 
@@ -201,10 +196,15 @@ def attach_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.store import attach
+    from zfjl.dates import parse_moment
     from zfjl.errors import UsageError
 
     if not activity:
         raise UsageError("请用 --activity 写明所记录的执法活动（如 询问、现场检查、送达）")
-    links = attach(open_vault(), case, recordings=recordings, device=device, since=since,
+    vault = open_vault()
+    tz = vault.config.tz  # a bare --to day is through that day, as for zfjl ls
+    since = None if since is None else parse_moment(since, "--from", tz).at.isoformat()
+    until = None if until is None else parse_moment(until, "--to", tz).end.isoformat()
+    links = attach(vault, case, recordings=recordings, device=device, since=since,
                    until=until, activity=activity, proves=proves, document=document)  # fmt: skip
     emit(links, as_json, f"已关联 {len(links)} 条音像记录到 {case}（{activity}）")

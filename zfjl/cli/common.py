@@ -1,4 +1,5 @@
-"""What the commands share: the --json option, the vault chosen with --vault, day parsing."""
+"""What the commands share: the --json option, the vault chosen with --vault, and the date,
+time and month options (parsed by zfjl.dates)."""
 
 from __future__ import annotations
 
@@ -26,15 +27,26 @@ def open_vault() -> Vault:
     return Vault.open(resolve_vault_path(STATE.vault_path))
 
 
-def parse_day(text: str | None) -> dt.date | None:
-    from zfjl.errors import UsageError
+def parse_day(text: str | None, option: str = "--as-of") -> dt.date | None:
+    """A day option's value (zfjl.dates: 2024-06-01, 2024/6/1, 20240601), None when not given."""
+    from zfjl.dates import parse_day as day
 
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of 应为日期 YYYY-MM-DD，收到 {text!r}") from None
+    return None if text is None else day(text, option)
+
+
+def moment_option(text: str | None, option: str, vault: Vault) -> str | None:
+    """A date/time option's value as ISO 8601 in the bureau's zone (a day alone stays a day),
+    None when not given: the library then reads one form only."""
+    from zfjl.dates import moment_text
+
+    return moment_text(text, option, vault.config.tz)
+
+
+def month_option(text: str | None, option: str = "--period") -> str | None:
+    """A month option's value as 2024-06 (zfjl.dates: 2024/6, 202406 too), None when not given."""
+    from zfjl.dates import month_text
+
+    return None if text is None else month_text(text, option)
 
 
 def yes_no(value: Any) -> str:

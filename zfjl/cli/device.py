@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.common import JsonOpt, moment_option, open_vault
 from zfjl.cli.output import emit, emit_rows, out
 
 app = typer.Typer(
@@ -35,8 +35,9 @@ def device_add_cmd(
 ) -> None:
     from zfjl import devices
 
-    d = devices.add_device(open_vault(), device, model=model, serial=serial, unit=unit,
-                           assigned_to=assigned_to, since=since)  # fmt: skip
+    vault = open_vault()
+    d = devices.add_device(vault, device, model=model, serial=serial, unit=unit,
+                           assigned_to=assigned_to, since=moment_option(since, "--since", vault))  # fmt: skip
     emit(d, as_json, _print_device)
 
 
@@ -49,7 +50,9 @@ def device_assign_cmd(
 ) -> None:
     from zfjl import devices
 
-    emit(devices.assign(open_vault(), device.upper(), officer, since), as_json, _print_device)
+    vault = open_vault()
+    d = devices.assign(vault, device.upper(), officer, moment_option(since, "--since", vault))
+    emit(d, as_json, _print_device)
 
 
 @app.command("log", help="维护登记：check 检查 / fault 故障 / repair 维修完毕 / retire 报废。")
@@ -62,7 +65,8 @@ def device_log_cmd(
 ) -> None:
     from zfjl import devices
 
-    d = devices.log_event(open_vault(), device.upper(), event, note, at)
+    vault = open_vault()
+    d = devices.log_event(vault, device.upper(), event, note, moment_option(at, "--at", vault))
     emit(d, as_json, _print_device)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.common import JsonOpt, month_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -31,7 +31,7 @@ def report_cmd(
     vault = open_vault()
     if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
         raise UsageError("-o 须以 .html、.pdf 或 .csv 结尾")
-    r = reports.build_report(vault, period, unit)
+    r = reports.build_report(vault, month_option(period) or period, unit)
     if output is not None:
         kind = output.suffix.lower()
         if kind == ".pdf":

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.common import JsonOpt, month_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def spotcheck_draw_cmd(
 ) -> None:
     from zfjl import spotcheck
 
+    period = month_option(period) or period
     d = spotcheck.draw(open_vault(), unit, period, n, seed)
     emit(d, as_json, lambda d: _print_draw(d, unit, period))
 
@@ -86,6 +87,7 @@ def spotcheck_ledger_cmd(
     from zfjl import spotcheck
 
     vault = open_vault()
+    period = month_option(period)
     rows = spotcheck.ledger(vault, unit, period)
     if pdf is not None:
         from zfjl import userfs

@@ -9,6 +9,7 @@ import json
 import secrets
 from typing import Any
 
+from zfjl.dates import month_text, parse_month
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.spotcheck.checklist import checked_item
 from zfjl.vault import events
@@ -16,11 +17,9 @@ from zfjl.vault.vault import Vault
 
 
 def parse_period(period: str) -> tuple[str, str]:
-    """'2024-05' -> ('2024-05-01', '2024-06-01'): a half-open month."""
-    try:
-        start = dt.date.fromisoformat(f"{period}-01")
-    except ValueError:
-        raise UsageError(f"--period 应为月份，如 2024-05，收到 {period!r}") from None
+    """'2024-05' (or 2024/5, 202405: zfjl.dates) -> ('2024-05-01', '2024-06-01'): a half-open
+    month."""
+    start = parse_month(period, "--period")
     end = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
     return start.isoformat(), end.isoformat()
 
@@ -54,6 +53,7 @@ def draw(vault: Vault, unit: str, period: str, n: int, seed: str | None = None) 
     if n < 1:
         raise UsageError("--n 至少为 1")
     seed = seed or f"{secrets.randbits(64):016x}"
+    period = month_text(period, "--period")  # journaled as 2024-05, however it was typed
     recs, cases = population(vault, unit, period)
     if not recs and not cases:
         raise NotFoundError(f"{unit} 在 {period} 没有可抽查的音像记录或案卷（设备须登记所属单位）")

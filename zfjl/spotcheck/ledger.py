@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from zfjl.dates import month_text
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.spotcheck.checklist import (
     CASE_CHECKLIST,
@@ -14,7 +15,6 @@ from zfjl.spotcheck.checklist import (
     RESULTS,
     checked_item,
 )
-from zfjl.spotcheck.draw import parse_period
 from zfjl.vault import events
 from zfjl.vault.vault import Vault
 
@@ -70,9 +70,8 @@ def ledger(
         sql += " AND s.unit = ?"
         params.append(unit)
     if period:
-        parse_period(period)
         sql += " AND s.period = ?"
-        params.append(period)
+        params.append(month_text(period, "--period"))
     rows = []
     for r in vault.db.query(sql + " ORDER BY s.drawn_at, s.draw, s.item_kind DESC, s.item", params):
         names = RECORDING_CHECKLIST if r["item_kind"] == "recording" else CASE_CHECKLIST

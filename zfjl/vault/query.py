@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from zfjl.dates import parse_moment
 from zfjl.errors import AmbiguousIdError, NotFoundError, UsageError
 from zfjl.vault import events
 from zfjl.vault.journal import read_events
@@ -62,13 +63,15 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
         if value is not None:
             where.append(f"{col} = ?")
             params.append(value)
-    if flt.since:
+    # Bounds as the catalog writes recorded_at (ISO 8601 in the bureau's zone), whatever form
+    # was typed (zfjl.dates); a bare --to day means "through that whole day".
+    tz = vault.config.tz
+    if flt.since is not None:
         where.append("recorded_at >= ?")
-        params.append(flt.since)
-    if flt.until:
-        # A bare date means "through that whole day".
-        where.append("recorded_at < ?" if "T" in flt.until else "substr(recorded_at, 1, 10) <= ?")
-        params.append(flt.until)
+        params.append(parse_moment(flt.since, "--from", tz).at.astimezone(tz).isoformat())
+    if flt.until is not None:
+        where.append("recorded_at < ?")
+        params.append(parse_moment(flt.until, "--to", tz).end.astimezone(tz).isoformat())
     if flt.late is not None:
         where.append("late = ?")
         params.append(int(flt.late))
