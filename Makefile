@@ -14,7 +14,7 @@ setup:
 demo: setup
 	rm -rf $(DEMO)
 	$(ZFJL) sample $(DEMO)/DSJ01
-	$(ZFJL) --vault $(DEMO)/vault init
+	$(ZFJL) --vault $(DEMO)/vault init --bureau 株洲市城市管理和综合执法局
 	$(ZFJL) --vault $(DEMO)/vault ingest $(DEMO)/DSJ01
 	@echo "--- 再次入库同一存储卡：不应新增任何对象 ---"
 	$(ZFJL) --vault $(DEMO)/vault ingest $(DEMO)/DSJ01

@@ -33,7 +33,7 @@ def main() -> int:
         subprocess.run([sys.executable, str(HERE / "ingest_bench.py")], check=True)
     work = Path(tempfile.mkdtemp(prefix="zfjl-bundle-bench-", dir=HERE / "data"))
     try:
-        with init_vault(work / "vault") as vault:
+        with init_vault(work / "vault", bureau="株洲市城市管理和综合执法局") as vault:
             ingest(vault, dump)
             media = [{"device": f"DSJ{d:02d}", "from": "2024-05-06T07:00", "to": "2024-05-06T12:00",
                       "activity": "现场检查", "proves": "现场情况", "maker": "李明"}

@@ -233,7 +233,7 @@ def main() -> int:
         for times, fn, target in pair if n % 2 == 0 else reversed(pair):
             shutil.rmtree(target, ignore_errors=True)
             if target == vault:
-                run(*ZFJL, "--vault", vault, "init", stdout=subprocess.DEVNULL)
+                run(*ZFJL, "--vault", vault, "init", "--bureau", "测试局", stdout=subprocess.DEVNULL)
             run("sync")
             times.append(timed(fn))
     shutil.rmtree(copy_dest, ignore_errors=True)

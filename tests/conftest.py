@@ -102,7 +102,7 @@ def copy_vault(src: Path, dest: Path) -> Path:
 def case_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path) -> Path:
     """Built once: a vault holding the case footage, stored on time. Copy it, never open it."""
     root = tmp_path_factory.mktemp("case-vault") / "vault"
-    with init_vault(root, clock=fixed_clock(CASE_CLOCK)) as v:
+    with init_vault(root, bureau="株洲市城市管理和综合执法局", clock=fixed_clock(CASE_CLOCK)) as v:
         ingest(v, case_dump)
     return root
 
@@ -143,7 +143,7 @@ def sample_cases_vault(tmp_path: Path, sample_cases_template: Path) -> Iterator[
 
 @pytest.fixture
 def vault(tmp_path: Path) -> Iterator[Vault]:
-    v = init_vault(tmp_path / "vault", clock=fixed_clock(INGEST_CLOCK))
+    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK))
     yield v
     v.close()
 

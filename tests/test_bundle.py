@@ -402,7 +402,7 @@ def test_a_paper_checkpoint_of_another_vault_or_newer_than_the_bag(
     from zfjl.vault.checkpoint import append_checkpoint
     from zfjl.vault.setup import init_vault
 
-    other = init_vault(tmp_path / "other")
+    other = init_vault(tmp_path / "other", bureau="测试局")
     foreign = append_checkpoint(other)[0].text
     other.close()
     assert "checkpoint_inconsistent" in {f.code for f in verify_bundle(bag, None, foreign).findings}

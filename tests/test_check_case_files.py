@@ -75,7 +75,7 @@ def test_import_of_an_impossible_date_exits_4_naming_file_line_field(
     tmp_path: Path, edit: tuple[str, str], needle: str
 ) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     bad = tmp_path / "bad.yaml"
     bad.write_text(sample_text("penalty").replace(*edit, 1), "utf-8")
     proc = zfjl_run("case", "import", str(bad), env=env)
@@ -88,7 +88,7 @@ def test_import_of_an_impossible_date_exits_4_naming_file_line_field(
 
 def test_footage_not_in_the_vault_names_the_line_of_its_media_entry(tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     case_file = tmp_path / "penalty.yaml"
     text = sample_text("penalty")
     case_file.write_text(text, "utf-8")

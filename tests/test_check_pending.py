@@ -141,7 +141,7 @@ def test_pending_items_as_data_for_the_monthly_report() -> None:
 
 def test_check_shows_pending_apart_everywhere(tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     case = investigating()
     case["media"] = []  # footage is not in this vault: the check reports it missing
     path = tmp_path / "case.yaml"

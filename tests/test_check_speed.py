@@ -65,7 +65,7 @@ def test_a_damaged_cache_is_ignored(cache_home: Path) -> None:
 def test_check_starts_without_numpy(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
     vault = str(tmp_path / "v")
-    subprocess.run([sys.executable, "-m", "zfjl", "--vault", vault, "init"], env=env, check=True,
+    subprocess.run([sys.executable, "-m", "zfjl", "--vault", vault, "init", "--bureau", "株洲市城市管理和综合执法局"], env=env, check=True,
                    capture_output=True)  # fmt: skip
     code = (
         "import sys\nfrom zfjl.cli import main\n"

@@ -302,7 +302,7 @@ def cli_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path
     """Built once, by the command line: `zfjl init`, then `zfjl ingest` of the case footage."""
     base = tmp_path_factory.mktemp("cli-vault")
     env = {"ZFJL_VAULT": str(base / "v"), "HOME": str(base / "home")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     zfjl_run("ingest", str(case_dump), env=env, check=True)
     return base / "v"
 
@@ -396,7 +396,7 @@ def test_case_commands_round_trip(tmp_path: Path, cli_env: dict[str, str]) -> No
 )
 def test_case_errors_are_one_line(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     proc = zfjl_run(*args, env=env)
     assert proc.returncode == code, proc.stderr
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -404,7 +404,7 @@ def test_case_errors_are_one_line(tmp_path: Path, args: list[str], code: int, ne
 
 def test_import_of_a_malformed_file_from_the_command_line(tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     bad = tmp_path / "bad.yaml"
     bad.write_text(sample_text("licensing").replace("type: 受理通知书", "type: 接收通知"), "utf-8")
     proc = zfjl_run("case", "import", str(bad), env=env)

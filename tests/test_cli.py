@@ -58,7 +58,7 @@ def test_end_to_end_on_the_sample_dump(tmp_path: Path, dump: Path) -> None:
     """The issue's "done when", through the real command."""
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
     before = tree_digest(dump)
-    assert zfjl_run("init", env=env).returncode == 0
+    assert zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env).returncode == 0
 
     first = zfjl_run("ingest", str(dump), "--json", env=env, check=True)
     summary = json.loads(first.stdout)["summary"]
@@ -97,7 +97,7 @@ def test_verify_fails_after_a_journal_row_is_edited_with_the_sqlite3_shell(
     tmp_path: Path, dump: Path
 ) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     zfjl_run("ingest", str(dump), env=env, check=True)
     subprocess.run(
         ["sqlite3", str(tmp_path / "v" / "catalog.db")],
@@ -113,7 +113,7 @@ def test_verify_fails_after_a_journal_row_is_edited_with_the_sqlite3_shell(
 
 def test_ls_show_and_filters_from_the_command_line(tmp_path: Path, dump: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     zfjl_run("ingest", str(dump), env=env, check=True)
     imp = json.loads(zfjl_run("ls", "--imp", "--json", env=env, check=True).stdout)
     assert len(imp) == 2 and all(r["important"] for r in imp)
@@ -148,8 +148,8 @@ def test_errors_are_one_chinese_line_with_documented_codes(
 
 def test_unknown_vault_version_and_double_init(tmp_path: Path) -> None:
     root = tmp_path / "v"
-    zfjl_run("--vault", str(root), "init", check=True)
-    twice = zfjl_run("--vault", str(root), "init")
+    zfjl_run("--vault", str(root), "init", "--bureau", "株洲市城市管理和综合执法局", check=True)
+    twice = zfjl_run("--vault", str(root), "init", "--bureau", "株洲市城市管理和综合执法局")
     assert twice.returncode == 3 and "已有保管库" in twice.stderr
     edit_vault_json(root, version=7)
     proc = zfjl_run("--vault", str(root), "ls", "--json")
@@ -159,7 +159,7 @@ def test_unknown_vault_version_and_double_init(tmp_path: Path) -> None:
 
 def test_unknown_id_and_bad_filter(tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     missing = zfjl_run("show", "abcdef", env=env)
     assert missing.returncode == 4 and "没有编号为 abcdef" in missing.stderr
     bad = zfjl_run("ls", "--kind", "movie", env=env)
@@ -168,7 +168,7 @@ def test_unknown_id_and_bad_filter(tmp_path: Path) -> None:
 
 def test_calendar_commands(tmp_path: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     years = json.loads(zfjl_run("calendar", "ls", "--json", env=env, check=True).stdout)
     assert {y["year"] for y in years} >= {2024, 2025, 2026}
     notice = tmp_path / "2027.yaml"
@@ -200,7 +200,7 @@ def test_calendar_commands(tmp_path: Path) -> None:
 
 def test_clear_source_deletes_only_verified_copies(tmp_path: Path, dump: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     files_before = sorted(p for p in dump.rglob("*") if p.is_file())
     out = json.loads(
         zfjl_run("ingest", str(dump), "--clear-source", "--json", env=env, check=True).stdout
@@ -223,7 +223,7 @@ def test_clear_source_deletes_only_verified_copies(tmp_path: Path, dump: Path) -
 
 def test_clear_source_is_off_by_default(tmp_path: Path, dump: Path) -> None:
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     zfjl_run("ingest", str(dump), env=env, check=True)
     assert len([p for p in dump.rglob("*") if p.is_file()]) == 9
 
@@ -246,7 +246,7 @@ def test_bad_vault_settings_are_refused_clearly(
     tmp_path: Path, dump: Path, key: str, value: str, needle: str
 ) -> None:
     root = tmp_path / "v"
-    zfjl_run("--vault", str(root), "init", check=True)
+    zfjl_run("--vault", str(root), "init", "--bureau", "株洲市城市管理和综合执法局", check=True)
     proc = zfjl_run("--vault", str(root), "config", "set", key, value)
     assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
     kept = json.loads(zfjl_run("--vault", str(root), "config", "get", key, "--json").stdout)

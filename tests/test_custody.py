@@ -72,7 +72,7 @@ def aged_template(
     old (one). Tests get a copy (`aged`)."""
     clock = Clock(JAN)
     root = tmp_path_factory.mktemp("aged") / "vault"
-    with init_vault(root, clock=clock) as vault:
+    with init_vault(root, bureau="株洲市城市管理和综合执法局", clock=clock) as vault:
         ingest(vault, cards["jan"])
         clock.now = MAR
         ingest(vault, cards["mar"])

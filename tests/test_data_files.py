@@ -146,7 +146,7 @@ def test_the_shipped_doctypes_file_keeps_the_stages_and_types() -> None:
 
 
 def test_a_vault_adds_document_types_in_its_doctypes_folder(tmp_path: Path) -> None:
-    vault = init_vault(tmp_path / "vault", clock=fixed_clock(JAN))
+    vault = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(JAN))
     (vault.root / "doctypes").mkdir()
     (vault.root / "doctypes" / "local.yaml").write_text(
         "调查取证:\n  - 现场勘验图\n审查决定:\n  - 行政处罚决定书\n", encoding="utf-8"

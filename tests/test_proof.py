@@ -38,7 +38,7 @@ def _grow(vault: Vault, n: int) -> None:
 
 def _signed_vault(tmp_path: Path) -> Path:
     root = tmp_path / "vault"
-    with init_vault(root) as v:
+    with init_vault(root, bureau="测试局") as v:
         _grow(v, 5)
         append_checkpoint(v)
         _grow(v, 3)

@@ -65,7 +65,7 @@ def test_ingest_registers_unknown_devices_as_unregistered_and_says_so(
     tmp_path: Path, dump: Path
 ) -> None:
     root = tmp_path / "v"
-    zfjl_run("--vault", str(root), "init", check=True)
+    zfjl_run("--vault", str(root), "init", "--bureau", "株洲市城市管理和综合执法局", check=True)
     zfjl_run("--vault", str(root), "device", "add", "DSJ01", "--unit", "第一中队", check=True)
     proc = zfjl_run("--vault", str(root), "ingest", str(dump), "--json")
     summary = json.loads(proc.stdout)["summary"]

@@ -8,15 +8,18 @@ truncated MP4 and a file whose name is in GBK bytes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import random
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zfjl.errors import StorageError
 from zfjl.ingest.probe import require_tools
 from zfjl.vault import events
 
@@ -116,6 +119,25 @@ def make_amr(path: Path, seconds: float = 2.0, seed: int = 0) -> None:
 def set_mtime(path: Path, when: dt.datetime) -> None:
     ts = when.timestamp()
     os.utime(path, (ts, ts))
+
+
+@contextlib.contextmanager
+def new_output_folder(dest: Path) -> Iterator[Path]:
+    """A folder to write a sample into that becomes `dest` when done: `dest` must not exist
+    or be an empty folder (`zfjl sample` once wrote into a full one and counted only its own
+    files). Nothing is left behind when generation fails."""
+    from zfjl import userfs
+
+    dest = Path(dest)
+    if dest.is_dir() and not dest.is_symlink():
+        try:
+            if next(dest.iterdir(), None) is not None:
+                raise StorageError(f"{dest} 不是空目录：示例只写入新的或空的目录，请换一个路径")
+            dest.rmdir()  # empty: rebuilt whole below, under the same name
+        except OSError as exc:
+            raise userfs.output_error(exc, f"使用目录 {dest}") from exc
+    with userfs.current().output_tree(dest) as work:
+        yield work
 
 
 def make_camera_dump(dest: Path, recorded: dt.datetime | None = None) -> list[SampleFile]:

@@ -22,12 +22,15 @@ def sample_cmd(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.sample import make_camera_dump, make_case_dump
+    from zfjl.sample import make_camera_dump, make_case_dump, new_output_folder
 
+    with new_output_folder(dest) as work:  # a new (or empty) folder, whole or not at all
+        if cases:
+            paths = [dest / p.relative_to(work) for p in make_case_dump(work)]
+        else:
+            files = make_camera_dump(work, dt.datetime.now().astimezone() - dt.timedelta(hours=3))
     if cases:
-        paths = make_case_dump(dest)
         emit([str(p) for p in paths], as_json,
              f"已生成样例案件的录音录像：{dest}（{len(paths)} 个文件）")  # fmt: skip
         return
-    files = make_camera_dump(dest, dt.datetime.now().astimezone() - dt.timedelta(hours=3))
     emit([f.__dict__ for f in files], as_json, f"已生成示例存储卡：{dest}（{len(files)} 个文件）")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -14,13 +15,17 @@ app = typer.Typer()
 
 @app.command("init", help="新建保管库。")
 def init_cmd(
-    bureau: Annotated[str | None, typer.Option(help="执法机关名称（写入文书与案卷）。")] = None,
+    bureau: Annotated[
+        str | None, typer.Option(help="执法机关全称（印在每份文书上；必填，在终端上未给出则询问）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault import resolve_vault_path
     from zfjl.vault.setup import init_vault
 
-    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau)
+    if bureau is None and sys.stdin.isatty() and sys.stderr.isatty():
+        bureau = typer.prompt("执法机关全称（印在每份文书上）", err=True)
+    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau or "")
     emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau},
          as_json, f"已新建保管库：{vault.root}（{vault.config.bureau}）")  # fmt: skip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from zfjl.errors import UsageError
 from zfjl.vault.checkpoint import create_key
 from zfjl.vault.vault import Clock, Vault
 
@@ -16,11 +17,14 @@ Signer = Callable[[Vault], object]  # makes and journals the vault's first signi
 
 
 def init_vault(
-    root: Path, *, bureau: str | None = None, clock: Clock | None = None,
-    signer: Signer = create_key,
+    root: Path, *, bureau: str, clock: Clock | None = None, signer: Signer = create_key,
 ) -> Vault:  # fmt: skip
-    """`zfjl init`: create the vault at `root` and give it a signing key."""
-    vault = Vault.create(root, bureau=bureau, clock=clock)
+    """`zfjl init`: create the vault at `root` and give it a signing key. `bureau`, the
+    enforcement body's full name, is printed on every document: there is no default (a
+    vault once silently named 株洲's bureau on every document of another)."""
+    if not isinstance(bureau, str) or not bureau.strip():
+        raise UsageError("须用 --bureau 给出执法机关全称（印在每份文书上），如 --bureau 某某市城市管理和综合执法局")
+    vault = Vault.create(root, bureau=bureau.strip(), clock=clock)
     signer(vault)
     return vault
 
