@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, click.exceptions.Abort):
         return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
+        fault = _machine_fault(exc)
+        if fault is not None:  # a full disk, a permission: what it means, not "内部错误"
+            return _fail(fault.message, fault.exit_code, type(fault).__name__, argv)
         if os.environ.get("ZFJL_DEBUG"):
             raise
         return _fail(
@@ -141,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
             argv,
         )
     return rc if isinstance(rc, int) else 0
+
+
+def _machine_fault(exc: Exception) -> ZfjlError | None:
+    from zfjl.vault import resolve_vault_path
+    from zfjl.vault.faults import translate
+
+    return translate(exc, resolve_vault_path(STATE.vault_path))
 
 
 def _fail(message: str, code: int, kind: str, argv: list[str] | None) -> int:

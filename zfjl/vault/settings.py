@@ -196,13 +196,6 @@ def _validate(vault: Vault, key: str, candidate: dict[str, Any]) -> None:
                 compile_pattern(pattern)
             except ValueError as exc:
                 raise UsageError(f"设置：文件名模式 {pattern!r} 有误：{exc}") from None
-    ingest = candidate.get("ingest", {})
-    if not isinstance(ingest, dict):
-        raise UsageError(f"设置：ingest 应为对象，收到 {ingest!r:.60}")
-    for name in ("batch_files", "batch_bytes"):
-        value = ingest.get(name, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise UsageError(f"设置：ingest.{name} 应为正整数，收到 {value!r}")
 
 
 def set_setting(

@@ -32,7 +32,7 @@ from zfjl.errors import (
     VaultError,
     VaultNotFound,
 )
-from zfjl.vault import catalog, events, journal, migrations
+from zfjl.vault import catalog, events, faults, journal, migrations
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
 from zfjl.vault.witness import witness_dirs
@@ -99,15 +99,31 @@ class VaultConfig:
         extra = {
             k: v for k, v in data.items() if k not in cls.KNOWN and k not in ("format", "version")
         }
-        try:
-            config = cls(**known, extra=extra)
-        except TypeError as exc:  # a key without its identity (id, created_at)
-            raise VaultError(f"{where}：缺少保管库标识（{exc}）") from None
+        for key in ("id", "created_at"):
+            if not isinstance(known.get(key), str) or not known[key]:
+                raise VaultError(
+                    f"{where}：缺少保管库标识 {key}（或不是文本），收到 {known.get(key)!r:.60}；"
+                    "请从备份恢复 vault.json（勿手工编写）"
+                )
+        config = cls(**known, extra=extra)
         config.validate(where)
         return config
 
     def validate(self, where: str = "设置") -> None:
-        """Refuse settings that would make times or deadlines silently wrong."""
+        """Refuse settings that would make times, deadlines or documents silently wrong: every
+        wrong type is a VaultError naming the key, never a crash later (a TypeError, exit 70)."""
+        if not isinstance(self.bureau, str) or not self.bureau.strip():
+            raise VaultError(f"{where}：bureau（执法机关全称）应为非空文本，收到 {self.bureau!r:.60}")
+        for name, number in (("upload_deadline_working_days", self.upload_deadline_working_days),):
+            if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+                raise VaultError(f"{where}：{name} 应为正整数（工作日），收到 {number!r:.60}")
+        devices = self.devices
+        if not isinstance(devices, dict) or not all(isinstance(v, dict) for v in devices.values()):
+            raise VaultError(f"{where}：devices 应为对象（记录仪编号 → 其设置），收到 {devices!r:.60}")
+        if not isinstance(self.roles, dict):
+            raise VaultError(f"{where}：roles 应为对象（用户名 → 角色列表），收到 {self.roles!r:.60}")
+        if not isinstance(self.retention, dict):
+            raise VaultError(f"{where}：retention 应为对象，收到 {self.retention!r:.60}")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -124,12 +140,12 @@ class VaultConfig:
                 raise VaultError(f"{where}：{key} 只能是 local 或 utc，收到 {value!r}")
         skew = self.clock_skew_seconds
         if not isinstance(skew, int) or isinstance(skew, bool) or skew <= 0:
-            raise VaultError(f"{where}：clock_skew_seconds 应为正整数（秒）")
-        devices = self.devices
-        if not isinstance(devices, dict) or not all(isinstance(v, dict) for v in devices.values()):
-            raise VaultError(f"{where}：devices 应为对象（记录仪编号 → 其设置），收到 {devices!r:.60}")
-        if not isinstance(self.retention, dict):
-            raise VaultError(f"{where}：retention 应为对象，收到 {self.retention!r:.60}")
+            raise VaultError(f"{where}：clock_skew_seconds 应为正整数（秒），收到 {skew!r:.60}")
+        standing = self.retention.get("standing_approval")
+        if standing is not None and not isinstance(standing, str):
+            raise VaultError(
+                f"{where}：retention.standing_approval 应为批准文号（文本），收到 {standing!r:.60}"
+            )
         patterns = self.name_patterns
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise VaultError(f"{where}：文件名模式 name_patterns 应为文本的列表，收到 {patterns!r:.60}")
@@ -140,7 +156,11 @@ class VaultConfig:
                 f"保存期限不少于6个月），收到 {months!r}"
             )
         for user, roles in self.roles.items():
-            unknown = set(roles) - set(ROLES) if isinstance(roles, list) else {repr(roles)}
+            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+                raise VaultError(
+                    f"{where}：roles.{user} 应为角色名的列表（如 [\"clerk\"]），收到 {roles!r:.60}"
+                )
+            unknown = set(roles) - set(ROLES)
             if unknown:
                 raise VaultError(
                     f"{where}：roles.{user} 含未知角色 {'、'.join(sorted(unknown))}"
@@ -157,6 +177,14 @@ class VaultConfig:
             raise VaultError(
                 f"{where}：checkpoint.witness_dirs 应为目录路径（字符串）的列表，收到 {dirs!r}"
             )
+        # The ingest pipeline's batch sizes (zfjl/ingest/pipeline.py reads them).
+        ingest = self.extra.get("ingest", {})
+        if not isinstance(ingest, dict):
+            raise VaultError(f"{where}：ingest 应为对象，收到 {ingest!r:.60}")
+        for name in ("batch_files", "batch_bytes"):
+            value = ingest.get(name, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise VaultError(f"{where}：ingest.{name} 应为正整数，收到 {value!r:.60}")
 
     @property
     def patrol_months(self) -> int:
@@ -423,8 +451,15 @@ class Vault:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = self._connect()
-            self._restore_guards()
+            try:
+                self._conn = self._connect()
+                self._restore_guards()
+            except sqlite3.Error as exc:  # a full disk, a damaged catalog.db: say which
+                self.close()
+                fault = faults.sqlite_fault(exc, self.root)
+                if fault is None:
+                    raise
+                raise fault from exc
         return self._conn
 
     def _restore_guards(self) -> None:
@@ -495,7 +530,13 @@ class Vault:
             old = self._vault_json
             if m.imports_vault_json and old is not None and old.get("version") == 1:
                 # Refused, untouched, while vault.json's settings are invalid: fix, then reopen.
-                VaultConfig.from_json(old, where="vault.json")
+                try:
+                    VaultConfig.from_json(old, where="vault.json")
+                except VaultError as exc:
+                    raise VaultError(
+                        f"{exc.message}（旧版保管库升级前须改正 vault.json 中的这一项，"
+                        "然后重新运行；保管库未被改动）"
+                    ) from None
                 for event in migrations.import_vault_json(conn, m.number, old,
                                                           _owner_name(self.root)):  # fmt: skip
                     append(event)
