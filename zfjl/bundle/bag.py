@@ -87,8 +87,17 @@ def opened(path: Path) -> Iterator[Path]:
     if path.is_dir():
         yield path
         return
-    with tempfile.TemporaryDirectory(prefix="zfjl-bundle-") as tmp, tarfile.open(path) as tar:
-        tar.extractall(tmp, filter="data")
+    if not path.exists():
+        raise BundleError(f"找不到案件包：{path}")
+    with tempfile.TemporaryDirectory(prefix="zfjl-bundle-") as tmp:
+        try:
+            with tarfile.open(path) as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError) as exc:  # not a tar at all (/etc/passwd)
+            raise BundleError(
+                f"{path} 不是 zfjl 案件包（既不是案件包目录，也不是 .tar 文件）：请给出 "
+                "zfjl bundle make 生成的目录或 .tar"
+            ) from exc
         roots = list(Path(tmp).iterdir())
         if len(roots) != 1:
             raise BundleError(f"{path} 不是 zfjl 案件包（应只含一个顶层目录）")
