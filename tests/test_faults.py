@@ -1,0 +1,42 @@
+"""Machine faults and damaged vault files: one Chinese line and the documented exit code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from zfjl.vault import Vault
+
+from .conftest import zfjl_run
+
+
+def _closed(vault: Vault) -> Path:
+    root = vault.root
+    vault.close()
+    return root
+
+
+def test_a_catalog_of_random_bytes_is_exit_3(vault: Vault) -> None:
+    root = _closed(vault)
+    for extra in root.glob("catalog.db-*"):
+        extra.unlink()
+    (root / "catalog.db").write_bytes(os.urandom(65536))
+    run = zfjl_run("--vault", str(root), "ls")
+    assert run.returncode == 3 and "已损坏" in run.stderr and len(run.stderr.splitlines()) == 1
+
+
+def test_a_folder_in_place_of_the_catalog_is_exit_3(vault: Vault) -> None:
+    root = _closed(vault)
+    for extra in root.glob("catalog.db*"):
+        extra.unlink()
+    (root / "catalog.db").mkdir()
+    run = zfjl_run("--vault", str(root), "ls")
+    assert run.returncode == 3 and "文件夹" in run.stderr
+
+
+def test_bundle_verify_of_a_file_that_is_no_bundle(tmp_path: Path) -> None:
+    f = tmp_path / "passwd"
+    f.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    run = zfjl_run("bundle", "verify", str(f))
+    assert run.returncode == 4 and "不是 zfjl 案件包" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
