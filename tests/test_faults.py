@@ -40,3 +40,36 @@ def test_bundle_verify_of_a_file_that_is_no_bundle(tmp_path: Path) -> None:
     run = zfjl_run("bundle", "verify", str(f))
     assert run.returncode == 4 and "不是 zfjl 案件包" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_0_1_vault_json_with_settings_of_the_wrong_type_is_exit_3(tmp_path: Path) -> None:
+    from .test_roles import _legacy
+
+    bad = {"roles": [1], "devices": [], "bureau": 5, "upload_deadline_working_days": "2",
+           "ingest": {"batch_files": "x"}, "retention": {"standing_approval": 5}}  # fmt: skip
+    for i, (key, value) in enumerate(bad.items()):
+        root = _legacy(tmp_path / str(i), **{key: value})
+        run = zfjl_run("--vault", str(root), "ls")
+        assert run.returncode == 3, (key, run.stderr)
+        assert key in run.stderr and "内部错误" not in run.stderr
+
+
+def test_a_full_disk_gives_exit_6_for_every_command(vault: Vault, tmp_path: Path) -> None:
+    import shutil
+
+    from .test_bad_input import small_tmpfs
+
+    root = _closed(vault)
+    with small_tmpfs(tmp_path / "small", "2m") as mnt:
+        shutil.copytree(root, mnt / "v")
+        with open(mnt / "fill", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+            except OSError:
+                pass
+        for cmd in (["ls"], ["check", "--all"], ["verify"], ["ingest", str(tmp_path)]):
+            run = zfjl_run("--vault", str(mnt / "v"), *cmd)
+            assert run.returncode == 6, (cmd, run.stderr)
+            assert "磁盘已满" in run.stderr and len(run.stderr.strip().splitlines()) == 1
