@@ -62,13 +62,14 @@ def test_a_full_disk_gives_exit_6_for_every_command(vault: Vault, tmp_path: Path
     root = _closed(vault)
     with small_tmpfs(tmp_path / "small", "2m") as mnt:
         shutil.copytree(root, mnt / "v")
-        with open(mnt / "fill", "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 4096)
-                    f.flush()
-            except OSError:
+        fd = os.open(mnt / "fill", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 4096):
                 pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         for cmd in (["ls"], ["check", "--all"], ["verify"], ["ingest", str(tmp_path)]):
             run = zfjl_run("--vault", str(mnt / "v"), *cmd)
             assert run.returncode == 6, (cmd, run.stderr)
