@@ -91,6 +91,13 @@ def corrections(vault: Vault, case_id: str) -> list[dict[str, Any]]:
     return [{**r, "what": events.label_of(r["kind"])} for r in rows]
 
 
+def show_case(vault: Vault, case_id: str) -> dict[str, Any]:
+    """The case as it stands, with its corrections and, if withdrawn, its withdrawal."""
+    case = get_case(vault, case_id, withdrawn_ok=True)
+    return {**case, "corrections": corrections(vault, case_id),
+            "withdrawn": withdrawal(vault, case_id)}  # fmt: skip
+
+
 def _withdrawn_line(vault: Vault, case_id: str) -> str:
     w = withdrawal(vault, case_id) or {}
     return (f"案件 {case_id} 已于 {str(w.get('at', ''))[:16]} 由 {w.get('actor', '')} 撤销"
@@ -289,7 +296,7 @@ def withdraw_document(vault: Vault, case_id: str, doc_id: str, reason: str | Non
     a link names it: withdraw or detach those first, each with its reason."""
     why = require_reason(reason, "撤回文书")
     case = changeable_case(vault, case_id, "撤回文书")
-    doc = next((d for d in case["documents"] if d["id"] == doc_id), None)
+    doc: dict[str, Any] | None = next((d for d in case["documents"] if d["id"] == doc_id), None)
     if doc is None:
         raise CaseError(f"案件 {case_id} 没有代号为 {doc_id} 的文书（用 zfjl case show {case_id} 查看）")
     users = [f"送达回证 {d['id']}" for d in case["documents"] if d.get("serves") == doc_id]
