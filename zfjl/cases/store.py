@@ -270,9 +270,6 @@ def add_document(
     if not isinstance(doc, dict) or not doc.get("id"):
         raise CaseFormatError("文书应为一个含 id（代号）、type 等字段的映射")
     old = next((d for d in case["documents"] if d["id"] == doc["id"]), None)
-    if old is not None:
-        why = require_reason(reason, f"案件 {case_id} 已有代号为 {doc['id']} 的文书"
-                                     f"（{old.get('type', '')}），替换即更正，")  # fmt: skip
     candidate = {
         **case,
         "documents": [doc if d["id"] == doc["id"] else d for d in case["documents"]]
@@ -282,11 +279,12 @@ def add_document(
         json.dumps(candidate, ensure_ascii=False), f"案件 {case_id}", doctypes=vault_doctypes(vault)
     )
     doc = resolve_scan(vault, normalise_times(doc, vault.config.tz))
-    event: events.EventData = (
-        events.CaseDocument(case=case_id, document=doc) if old is None
-        else events.CaseDocumentReplace(case=case_id, document=doc, replaces=doc["id"],
-                                        replaced=old, reason=why)
-    )  # fmt: skip
+    event: events.EventData = events.CaseDocument(case=case_id, document=doc)
+    if old is not None:
+        why = require_reason(reason, f"案件 {case_id} 已有代号为 {doc['id']} 的文书"
+                                     f"（{old.get('type', '')}），替换即更正，")  # fmt: skip
+        event = events.CaseDocumentReplace(case=case_id, document=doc, replaces=doc["id"],
+                                           replaced=old, reason=why)
     vault.record(event, f"case:{case_id}")
     return doc
 
@@ -407,8 +405,11 @@ def detach(
         raise UsageError("请指定要解除关联的录音录像编号（或唯一前缀）")
     media = case.get("media", [])
     chosen: list[dict[str, Any]] = []
-    for prefix in recordings:
-        ids = sorted({m["recording"] for m in media if m["recording"].startswith(prefix.lower())})
+    for given in recordings:
+        prefix = given.strip().lower()
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            raise UsageError(f"编号 {given!r} 不对：至少 4 位十六进制字符（BLAKE3 摘要或其唯一前缀）")
+        ids = sorted({m["recording"] for m in media if m["recording"].startswith(prefix)})
         if not ids:
             raise CaseError(f"案件 {case_id} 没有关联录音录像 {prefix}（用 zfjl case show {case_id} 查看）")
         if len(ids) > 1:

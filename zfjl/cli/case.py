@@ -192,10 +192,14 @@ def _print_cases(rows: list[dict[str, Any]]) -> None:
     table = Table(Column("案件编号", no_wrap=True), "类别", "程序", "案由", "当事人", "来源", "状态",
                   Column("立案时间", no_wrap=True))  # fmt: skip
     for r in rows:
-        state = r["status"] if not r.get("withdrawn_at") else f"已撤销（{r['withdraw_reason']}）"
+        state = "已撤销" if r.get("withdrawn_at") else r["status"]
         table.add_row(r["id"], r["kind"], r["procedure"], r["cause"], r["party"], r["origin"],
                       state, r["opened_at"][:16])  # fmt: skip
     out.print(table)
+    for r in rows:
+        if r.get("withdrawn_at"):
+            out.print(f"{r['id']} 已于 {r['withdrawn_at'][:16]} 撤销（原因：{r['withdraw_reason']}）",
+                      markup=False, highlight=False)  # fmt: skip
     out.print(f"共 {len(rows)} 件")
 
 
