@@ -350,12 +350,12 @@ def test_a_withdrawn_case_leaves_lists_and_checks_but_not_the_history(root: Path
 def test_withdraw_refuses_a_withdrawn_case_and_open_refuses_a_live_number(case_vault: Vault) -> None:
     _open_case(case_vault)
     withdraw_case(case_vault, "CASE-2024-090", "误立案")
-    with pytest.raises(NotPermitted, match="已于 .* 撤销"):
+    with pytest.raises(NotPermitted, match=r"已于 .* 撤销"):
         withdraw_case(case_vault, "CASE-2024-090", "再次")
     with pytest.raises(CaseError, match="不再检查"):
         get_case(case_vault, "CASE-2024-090")
     _open_case(case_vault, "CASE-2024-091")
-    with pytest.raises(CaseError, match="已存在$"):
+    with pytest.raises(CaseError, match=r"已存在$"):
         _open_case(case_vault, "CASE-2024-091")
 
 
@@ -464,3 +464,17 @@ def test_a_version_3_vault_migrates_to_4_with_links_of_earlier_imports(root: Pat
         assert verify(v, read_data=False).ok
     log = _json(zfjl_run("log", dropped, "--json", env=_env(root)))
     assert "case:CASE-2024-052" in {e["subject"] for e in log["entries"]}
+
+
+def test_the_scan_of_a_withdrawn_document_stays_case_evidence(case_vault: Vault) -> None:
+    from zfjl.cases.store import add_document, withdraw_document
+
+    _open_case(case_vault)
+    photo = case_vault.conn.execute("SELECT id FROM recordings WHERE kind = 'photo'").fetchone()[0]
+    add_document(case_vault, "CASE-2024-090", {"id": "d-scan", "type": "复查记录",
+                                               "date": "2024-05-20T10:00", "scan": photo[:12]})  # fmt: skip
+    withdraw_document(case_vault, "CASE-2024-090", "d-scan", "扫错了文书")
+    assert "d-scan" not in {d["id"] for d in get_case(case_vault, "CASE-2024-090")["documents"]}
+    assert {i.id: i.cls for i in sweep.classify(case_vault, case_vault.now(), [photo])}[photo] == "case"
+    with pytest.raises(UsageError, match="--reason"):
+        withdraw_document(case_vault, "CASE-2024-090", "d-start", None)

@@ -137,8 +137,19 @@ def evidence_objects(vault: Vault) -> set[str]:
     stays so after a detach or the case's withdrawal: a correction is no approval to destroy."""
     rows = vault.conn.execute(
         f"SELECT recording_id FROM case_links_ever UNION SELECT object_id FROM ({_SCANS})"
-    )
+        f" UNION {_SCANS_EVER}", _DOCUMENT_KINDS,
+    )  # fmt: skip
     return {r[0] for r in rows}
+
+
+# The scan of every version of every document ever journaled (withdrawn and replaced ones too).
+_DOCUMENT_KINDS = tuple(k.kind for k in (events.CaseOpen, events.CaseImport, events.CaseDocument,
+                                         events.CaseDocumentReplace, events.CaseDocumentWithdraw))  # fmt: skip
+_SCANS_EVER = (
+    "SELECT t.value FROM journal j, json_tree(j.data) t"
+    f" WHERE j.kind IN ({', '.join('?' for _ in _DOCUMENT_KINDS)})"
+    " AND t.key = 'scan' AND t.type = 'text'"
+)
 
 
 def cases_relying_on(vault: Vault, oid: str) -> list[dict[str, Any]]:
