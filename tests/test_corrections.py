@@ -19,7 +19,6 @@ from zfjl.cases.store import (
     detach,
     get_case,
     import_case,
-    list_cases,
     open_case,
     reopen_case,
     set_status,
@@ -27,7 +26,7 @@ from zfjl.cases.store import (
 )
 from zfjl.errors import AmbiguousIdError, CaseError, NotPermitted, UsageError
 from zfjl.retention import sweep
-from zfjl.vault import Vault, catalog, events, migrations
+from zfjl.vault import Vault, catalog, events
 from zfjl.vault.verify import verify
 
 from .conftest import CASE_CLOCK, SAMPLE_CASES, copy_vault, fixed_clock, set_roles, zfjl_run
@@ -335,6 +334,10 @@ def test_a_withdrawn_case_leaves_lists_and_checks_but_not_the_history(root: Path
     proc = zfjl_run("attach", CASE, "--device", "DSJ01", "--from", "2024-05-06T10:00", "--to",
                     "2024-05-06T11:00", "--activity", "询问", env=env)  # fmt: skip
     assert proc.returncode == 8
+    proc = zfjl_run("render", CASE, "-o", str(root.parent / "docs"), env=env)
+    assert proc.returncode == 4 and "撤销" in proc.stderr
+    assert not (root.parent / "docs").exists()
+    assert "case: CASE-2024-031" in zfjl_run("case", "export", CASE, env=env).stdout
     shown = _json(zfjl_run("case", "show", CASE, "--json", env=env))
     assert shown["withdrawn"]["reason"] == "误导入：应为 045 号案件"
     history = _json(zfjl_run("case", "history", CASE, "--json", env=env))
@@ -424,46 +427,6 @@ def test_rebuild_and_verify_reproduce_every_correction(root: Path, tmp_path: Pat
         report = verify(v, read_data=False)
     assert report.ok, [f.as_dict() for f in report.findings]
     assert zfjl_run("verify", "--no-read-data", env=env).returncode == 0
-
-
-# -- migration 4: a vault of the previous catalog format --------------------------------------
-def _downgrade_to_3(root: Path) -> None:
-    """catalog.db as catalog version 3 left it: no withdrawal column, no corrections, no
-    record of links ever made."""
-    conn = sqlite3.connect(root / "catalog.db")
-    conn.executescript(
-        "ALTER TABLE cases DROP COLUMN withdrawn_seq; DROP TABLE case_corrections;"
-        " DROP TABLE case_links_ever; PRAGMA user_version = 3;"
-    )
-    conn.close()
-
-
-def test_a_version_3_vault_migrates_to_4_with_links_of_earlier_imports(root: Path) -> None:
-    with _open(root) as v:
-        case = get_case(v, "CASE-2024-052")
-        dropped = case["media"][0]["recording"]
-        # What version 3 journaled: a re-import that silently dropped a link.
-        thinner = {**case, "media": case["media"][1:]}
-        v.record(events.CaseImport(case=thinner), "case:CASE-2024-052")
-        facts = {c["id"]: c["status"] for c in list_cases(v)}
-        journal = v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
-    _downgrade_to_3(root)
-    with _open(root) as v:
-        assert migrations.catalog_version(v.conn) == migrations.SCHEMA_VERSION == 4
-        last = json.loads(v.conn.execute(
-            "SELECT data FROM journal WHERE kind = 'vault.migrate' ORDER BY seq DESC LIMIT 1"
-        ).fetchone()[0])  # fmt: skip
-        assert (last["number"], last["name"]) == (4, "case_corrections")
-        assert v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()[
-            : len(journal)] == journal  # fmt: skip
-        assert {c["id"]: c["status"] for c in list_cases(v)} == facts
-        ever = {r[0] for r in v.conn.execute(
-            "SELECT recording_id FROM case_links_ever WHERE case_id = 'CASE-2024-052'")}  # fmt: skip
-        assert dropped in ever
-        assert {i.id: i.cls for i in sweep.classify(v, v.now(), [dropped])}[dropped] == "case"
-        assert verify(v, read_data=False).ok
-    log = _json(zfjl_run("log", dropped, "--json", env=_env(root)))
-    assert "case:CASE-2024-052" in {e["subject"] for e in log["entries"]}
 
 
 def test_the_scan_of_a_withdrawn_document_stays_case_evidence(case_vault: Vault) -> None:

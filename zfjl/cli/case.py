@@ -93,7 +93,7 @@ def case_export_cmd(
         else:
             sys.stdout.write(dump_case(data))
 
-    emit(get_case(open_vault(), case), as_json, write)
+    emit(get_case(open_vault(), case, withdrawn_ok=True), as_json, write)
 
 
 @app.command(
