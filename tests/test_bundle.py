@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from zfjl.bundle import BundleError, bundle_case, verify_bundle
-from zfjl.cases.store import get_case, import_case
+from zfjl.cases.store import get_case, import_case, reopen_case
 from zfjl.errors import AccessDenied
 from zfjl.vault import Vault, events
 
@@ -214,7 +214,8 @@ def test_confidential_items_are_left_out_unless_approved(
 ) -> None:
     case = get_case(sample_cases_vault, "CASE-2024-031")
     case["flags"]["confidential"] = True
-    import_case(sample_cases_vault, case)
+    reopen_case(sample_cases_vault, "CASE-2024-031", reason="测试：涉密")  # archived
+    import_case(sample_cases_vault, {**case, "status": "已结案"}, reason="测试：涉密")
     kept_out = tmp_path / "no-approval"
     report = bundle_case(sample_cases_vault, "CASE-2024-031", kept_out, purpose="court")
     assert len(report.withheld) == 3 and not (kept_out / "data" / "originals").exists()

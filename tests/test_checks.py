@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from zfjl.cases.io import parse_case, read_case_file
-from zfjl.cases.store import attach, get_case, import_case
+from zfjl.cases.store import attach, get_case, import_case, reopen_case
 from zfjl.checklists import check, check_all, load_rules
 from zfjl.checklists.engine import Rule, check_case
 from zfjl.checklists.examples import SAMPLES, apply_edits, example_cases, load_sample, sample_text
@@ -237,6 +237,7 @@ def test_sample_cases_import_and_check_against_real_footage(case_vault: Vault) -
 
 def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
+    reopen_case(case_vault, "CASE-2024-031", reason="补充关联")  # the sample is archived
     rec = case_vault.conn.execute("SELECT id FROM recordings WHERE device = 'DSJ03'").fetchone()[0]
     path = case_vault.objects.path_for(rec)
     before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
@@ -255,7 +256,7 @@ def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
             "SELECT kind FROM journal WHERE subject = 'case:CASE-2024-031' ORDER BY seq"
         )
     ]
-    assert kinds == ["case.import", "case.attach", "case.attach"]
+    assert kinds == ["case.import", "case.reopen", "case.attach", "case.attach"]
     linked = case_vault.conn.execute(
         "SELECT case_id FROM case_media WHERE recording_id = ?", (rec,)
     ).fetchall()
@@ -266,6 +267,7 @@ def test_a_document_scan_is_an_object_in_the_vault(case_vault: Vault) -> None:
     from zfjl.cases.store import add_document
 
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
+    reopen_case(case_vault, "CASE-2024-031", reason="补充复查记录")
     photo = case_vault.conn.execute("SELECT id FROM recordings WHERE kind = 'photo'").fetchone()[0]
     doc = {"id": "d-extra", "type": "复查记录", "date": "2024-05-20T10:00", "scan": photo[:12]}
     assert add_document(case_vault, "CASE-2024-031", doc)["scan"] == photo
@@ -275,6 +277,7 @@ def test_a_document_scan_is_an_object_in_the_vault(case_vault: Vault) -> None:
 
 def test_attach_errors(case_vault: Vault) -> None:
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
+    reopen_case(case_vault, "CASE-2024-031", reason="补充关联")
     with pytest.raises(CaseError, match="不在保管库中"):
         attach(case_vault, "CASE-2024-031", recordings=["abcdef12"], activity="询问")
     with pytest.raises(CaseError, match="没有设备 DSJ09"):

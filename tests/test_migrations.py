@@ -4,6 +4,7 @@ table is one migration."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import threading
@@ -12,13 +13,22 @@ from pathlib import Path
 import pytest
 
 from zfjl.access import add_grant, list_grants
-from zfjl.cases.store import list_cases
+from zfjl.cases.store import get_case, list_cases
 from zfjl.devices import add_device, get_device
 from zfjl.errors import UnsupportedVaultVersion, VaultError
-from zfjl.vault import Vault, catalog, migrations
+from zfjl.retention import sweep
+from zfjl.vault import Vault, catalog, events, migrations
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, set_roles, zfjl_cli
+from .conftest import (
+    CASE_CLOCK,
+    copy_vault,
+    edit_vault_json,
+    fixed_clock,
+    set_roles,
+    zfjl_cli,
+    zfjl_run,
+)
 
 LEGACY_SCHEMA = Path(__file__).parent / "legacy" / "catalog-0.1.sql"
 
@@ -256,3 +266,48 @@ def test_rebuild_is_for_administrators_only(vault: Vault) -> None:
     set_roles(vault, "clerk")
     with pytest.raises(NotPermitted, match="重建目录"):
         vault.rebuild_catalog()
+
+
+# -- migration 4 (issue 13): a vault of catalog version 3 ---------------------------------------
+def _downgrade_to_3(root: Path) -> None:
+    """catalog.db as catalog version 3 left it: no withdrawal column, no corrections, no
+    record of links ever made."""
+    conn = sqlite3.connect(root / "catalog.db")
+    conn.executescript(
+        "ALTER TABLE cases DROP COLUMN withdrawn_seq; DROP TABLE case_corrections;"
+        " DROP TABLE case_links_ever; PRAGMA user_version = 3;"
+    )
+    conn.close()
+
+
+def test_a_version_3_vault_migrates_to_4_with_links_of_earlier_imports(
+    tmp_path: Path, sample_cases_template: Path
+) -> None:
+    root = copy_vault(sample_cases_template, tmp_path / "vault")
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        case = get_case(v, "CASE-2024-052")
+        dropped = case["media"][0]["recording"]
+        # What version 3 journaled: a re-import that silently dropped a link.
+        thinner = {**case, "media": case["media"][1:]}
+        v.record(events.CaseImport(case=thinner), "case:CASE-2024-052")
+        facts = {c["id"]: c["status"] for c in list_cases(v)}
+        journal = v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
+    _downgrade_to_3(root)
+    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+        assert migrations.catalog_version(v.conn) == migrations.SCHEMA_VERSION >= 4
+        last = json.loads(v.conn.execute(
+            "SELECT data FROM journal WHERE kind = 'vault.migrate' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()[0])  # fmt: skip
+        assert (last["number"], last["name"]) == (4, "case_corrections")
+        assert v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()[
+            : len(journal)] == journal  # fmt: skip
+        assert {c["id"]: c["status"] for c in list_cases(v)} == facts
+        ever = {r[0] for r in v.conn.execute(
+            "SELECT recording_id FROM case_links_ever WHERE case_id = 'CASE-2024-052'")}  # fmt: skip
+        assert dropped in ever
+        assert {i.id: i.cls for i in sweep.classify(v, v.now(), [dropped])}[dropped] == "case"
+        assert verify(v, read_data=False).ok
+    proc = zfjl_run("--vault", str(root), "log", dropped, "--json")
+    assert proc.returncode == 0, proc.stderr
+    log = json.loads(proc.stdout)
+    assert "case:CASE-2024-052" in {e["subject"] for e in log["entries"]}

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zfjl.cases.store import add_document, get_case, import_case
+from zfjl.cases.store import add_document, get_case, import_case, reopen_case
 from zfjl.render import CASE_PARTS, TEMPLATES, RenderError, render_case
 from zfjl.vault import Vault
 
@@ -106,7 +106,9 @@ def test_a_decision_missing_an_article_23_item_is_refused(
     case = get_case(sample_cases_vault, "CASE-2024-031")
     decision = next(d for d in case["documents"] if d["type"] == "行政处罚决定书")
     fields = {k: v for k, v in decision["fields"].items() if k not in ("救济途径和期限", "印章")}
-    add_document(sample_cases_vault, "CASE-2024-031", {**decision, "fields": fields})
+    reopen_case(sample_cases_vault, "CASE-2024-031", reason="测试：决定书缺项")  # archived
+    add_document(sample_cases_vault, "CASE-2024-031", {**decision, "fields": fields},
+                 reason="测试：决定书缺项")  # fmt: skip
     with pytest.raises(RenderError, match="救济途径和期限、印章"):
         render_case(sample_cases_vault, "CASE-2024-031", tmp_path / "out", doctype="行政处罚决定书")
     assert not list(tmp_path.rglob("*行政处罚决定书*"))
@@ -133,7 +135,8 @@ def test_blank_lines_for_what_is_filled_in_by_hand(
 def test_markup_in_values_is_printed_literally(sample_cases_vault: Vault, tmp_path: Path) -> None:
     case = get_case(sample_cases_vault, "CASE-2024-031")
     case["party"]["name"] = "#set text(red) *张三* $x$ [李四] @ref"
-    import_case(sample_cases_vault, case)
+    reopen_case(sample_cases_vault, "CASE-2024-031", reason="测试：标记字符")  # archived
+    import_case(sample_cases_vault, {**case, "status": "已结案"}, reason="测试：标记字符")
     (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
     assert "#set text(red) *张三* $x$ [李四] @ref" in pdf_text(path)
 

@@ -53,13 +53,50 @@ def describe(ev: Event) -> str:
             return f"{doc.get('type', '')} {doc.get('number') or ''}".strip()
         case events.CaseStatus(status=status):
             return status
+        case events.CaseImport(reason=reason, changes=changes) if changes or reason:
+            return _import_line(changes or {}, reason)
+        case events.CaseDetach(links=links, reason=reason):
+            gone = "、".join(f"{m['recording'][:12]}（{m['activity']}）" for m in links)
+            return f"解除关联 {gone}；原因：{reason}"
+        case events.CaseDocumentWithdraw(withdrawn=doc, reason=reason):
+            return f"撤回文书 {_doc_name(doc)}；原因：{reason}"
+        case events.CaseDocumentReplace(replaced=old, document=new, reason=reason):
+            return f"以新文书 {_doc_name(new)} 替换原文书 {_doc_name(old)}；原因：{reason}"
+        case events.CaseWithdraw(reason=reason):
+            return f"原因：{reason}"
+        case events.CaseReopen(reason=reason, status=status):
+            back = f"恢复为{status}" if status else "撤销的案件恢复"
+            return f"{back}；原因：{reason}"
     return ""
+
+
+def _doc_name(doc: dict[str, Any]) -> str:
+    return f"{doc.get('id', '')}（{doc.get('type', '')} {doc.get('number') or ''}".rstrip() + "）"
+
+
+_IMPORT_PARTS = (("documents_added", "新增文书"), ("documents_changed", "改动文书"),
+                 ("documents_withdrawn", "去掉文书"), ("media_added", "新增关联"),
+                 ("media_changed", "改动关联"), ("media_detached", "去掉关联"),
+                 ("header_changed", "改动案件信息"))  # fmt: skip
+
+
+def _import_line(changes: dict[str, Any], reason: str | None) -> str:
+    parts = []
+    for key, name in _IMPORT_PARTS:
+        items = changes.get(key) or []
+        if items:
+            shown = [i if isinstance(i, str) else f"{i[0][:12]}（{i[1]}）" for i in items]
+            parts.append(f"{name} {'、'.join(shown)}")
+    if changes.get("status"):
+        parts.append(f"状态 {changes['status'][0]}→{changes['status'][1]}")
+    line = "；".join(parts) or "内容未变"
+    return f"{line}；原因：{reason}" if reason else line
 
 
 # Events of a linked case that concern every recording of it, whatever they name.
 CASE_WIDE = frozenset(
     k.kind for k in (events.CaseOpen, events.HoldPlace, events.HoldRelease, events.GrantAdd,
-                     events.CaseBundle)
+                     events.CaseBundle, events.CaseWithdraw, events.CaseReopen)
 )  # fmt: skip
 
 
@@ -76,13 +113,17 @@ class CustodyLog:
 def custody_log(vault: Vault, target: str) -> CustodyLog:
     subject, resolved, kind = resolve_target(vault, target)
     subjects = [subject]
+    # Every recording the case ever linked, and every case that ever linked the recording:
+    # a detach or a withdrawal is shown with the attach it corrects.
     if kind == "case":
-        from zfjl.cases.store import get_case
-
-        case = get_case(vault, resolved)
-        subjects += list(dict.fromkeys(m["recording"] for m in case.get("media", [])))
+        subjects += [r[0] for r in vault.conn.execute(
+            "SELECT recording_id FROM case_links_ever WHERE case_id = ? ORDER BY recording_id",
+            (resolved,))]  # fmt: skip
     else:
-        subjects += [f"case:{c['case']}" for c in cases_relying_on(vault, resolved)]
+        ever = {r[0] for r in vault.conn.execute(
+            "SELECT case_id FROM case_links_ever WHERE recording_id = ?", (resolved,))}  # fmt: skip
+        ever |= {c["case"] for c in cases_relying_on(vault, resolved)}  # scans of documents
+        subjects += [f"case:{c}" for c in sorted(ever)]
     seen: dict[int, Event] = {}
     for s in subjects:
         for ev in read_events(vault.conn, s):

@@ -45,12 +45,15 @@ def check(vault: Vault, case_id: str, *, today: dt.date | None = None,
 
 
 def check_all(vault: Vault, *, today: dt.date | None = None, include_closed: bool = False,
+              include_withdrawn: bool = False,
               rules: list[Rule] | None = None) -> Iterator[CaseReport]:  # fmt: skip
-    """Every open case (or every case), streamed from the catalog in id order."""
+    """Every open case (or every case), streamed from the catalog in id order; withdrawn
+    cases only with `include_withdrawn`."""
     rules = rules or vault_rules(vault)
     ctx = vault_context(vault, today)
     skewed = skewed_recordings(vault)
-    sql = "SELECT data FROM cases" + ("" if include_closed else " WHERE status != '已归档'")
+    sql = "SELECT data FROM cases WHERE 1" + ("" if include_closed else " AND status != '已归档'")
+    sql += "" if include_withdrawn else " AND withdrawn_seq IS NULL"
     for (data,) in vault.conn.execute(sql + " ORDER BY id"):
         yield check_case(json.loads(data), rules, ctx, skewed)
 

@@ -1,4 +1,5 @@
-"""Cases: zfjl case open|import|export|doc|ls|show|status|history, and zfjl attach."""
+"""Cases: zfjl case open|import|export|doc|withdraw-doc|ls|show|status|history|withdraw|reopen,
+and zfjl attach|detach."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import typer
 from zfjl.cli.common import JsonOpt, moment_option, open_vault
 from zfjl.cli.output import emit, out
 
-app = typer.Typer(name="case", help="案件：立案、导入导出、文书、历史。", no_args_is_help=True)
-attach_app = typer.Typer()  # `zfjl attach`: a top-level command
+app = typer.Typer(
+    name="case", help="案件：立案、导入导出、文书、历史，以及更正、撤销与重新启用。",
+    no_args_is_help=True,
+)  # fmt: skip
+attach_app = typer.Typer()  # `zfjl attach`, `zfjl detach`: top-level commands
+
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="原因（更正必填，记入日志）。")]
 
 
 @app.command("open", help="立案：新建一个案件。")
@@ -46,10 +52,14 @@ def case_open_cmd(
 
 
 @app.command(
-    "import", help="导入案件文件（YAML，格式见 docs/case-format.md）；已有同号案件则更新。"
+    "import",
+    help="导入案件文件（YAML，格式见 docs/case-format.md）；已有同号案件则更新："
+    "改动或去掉已有文书、关联、案件信息即为更正，须用 --reason 写明原因。",
 )
 def case_import_cmd(
-    file: Annotated[Path, typer.Argument(help="案件文件。")], as_json: JsonOpt = False
+    file: Annotated[Path, typer.Argument(help="案件文件。")],
+    reason: ReasonOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     from zfjl import userfs
     from zfjl.cases.doctypes import vault_doctypes
@@ -59,7 +69,7 @@ def case_import_cmd(
     vault = open_vault()
     text = userfs.current().read_text(file, "案件文件")
     data = parse_case(text, str(file), vault_doctypes(vault))
-    data = import_case(vault, data, media_locations(text, str(file)))
+    data = import_case(vault, data, media_locations(text, str(file)), reason=reason)
     emit(data, as_json, f"已导入案件 {data['case']}：文书 {len(data.get('documents', []))} 份，"
                         f"音像记录 {len(data.get('media', []))} 条")  # fmt: skip
 
@@ -84,13 +94,18 @@ def case_export_cmd(
         else:
             sys.stdout.write(dump_case(data))
 
-    emit(get_case(open_vault(), case), as_json, write)
+    emit(get_case(open_vault(), case, withdrawn_ok=True), as_json, write)
 
 
-@app.command("doc", help="向案件添加（或按代号替换）一份文书，文书以 YAML 写成。")
+@app.command(
+    "doc",
+    help="向案件添加一份文书（YAML 写成）；代号已有的，替换原文书即为更正，须用 --reason 写明原因"
+    "（原文书留在历史中）。",
+)
 def case_doc_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
     file: Annotated[Path, typer.Argument(help="文书 YAML（一份文书的映射）。")],
+    reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import userfs
@@ -98,18 +113,72 @@ def case_doc_cmd(
     from zfjl.cases.store import add_document
 
     doc = parse_document(userfs.current().read_text(file, "文书文件"), str(file))
-    added = add_document(open_vault(), case, doc)
-    emit(added, as_json, f"已添加文书 {added['type']}（{added['id']}）到 {case}")
+    vault = open_vault()
+    from zfjl.cases.store import get_case
+
+    existing = {d["id"] for d in get_case(vault, case, withdrawn_ok=True)["documents"]}
+    added = add_document(vault, case, doc, reason=reason)
+    verb = "已替换文书" if added["id"] in existing else "已添加文书"
+    emit(added, as_json, f"{verb} {added['type']}（{added['id']}）到 {case}")
+
+
+@app.command("withdraw-doc", help="撤回案件中误录的一份文书（更正：原文书留在历史和保管日志中）。")
+def case_withdraw_doc_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    document: Annotated[str, typer.Argument(help="文书代号（id）。")],
+    reason: ReasonOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import withdraw_document
+
+    doc = withdraw_document(open_vault(), case, document, reason)
+    emit({"case": case, "withdrawn": doc, "reason": reason}, as_json,
+         f"已撤回 {case} 的文书 {doc.get('type', '')}（{document}）")  # fmt: skip
+
+
+@app.command(
+    "withdraw",
+    help="撤销立案或撤回误导入的案件（法规科、局长或管理员）：不再列出、不再检查，历史保留，"
+    "案件编号不得另作他用。",
+)
+def case_withdraw_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    reason: ReasonOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import withdraw_case
+
+    w = withdraw_case(open_vault(), case, reason)
+    emit({"case": case, **w}, as_json, f"已撤销案件 {case}（原因：{w.get('reason', '')}）")
+
+
+@app.command(
+    "reopen",
+    help="重新启用已归档的案件以便更正，或恢复误撤销的案件（法规科、局长或管理员，须写明原因）。",
+)
+def case_reopen_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    reason: ReasonOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import reopen_case
+
+    data = reopen_case(open_vault(), case, reason)
+    emit({"case": case, "status": data.get("status")}, as_json,
+         f"已重新启用案件 {case}（状态：{data.get('status')}）")  # fmt: skip
 
 
 @app.command("ls", help="列出案件。")
 def case_ls_cmd(
     status: Annotated[str | None, typer.Option(help="办理中 / 已结案 / 已归档。")] = None,
+    withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="也列出已撤销的案件（标明撤销时间和原因）。")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.store import list_cases
 
-    emit(list_cases(open_vault(), status), as_json, _print_cases)
+    emit(list_cases(open_vault(), status, include_withdrawn=withdrawn), as_json, _print_cases)
 
 
 def _print_cases(rows: list[dict[str, Any]]) -> None:
@@ -118,9 +187,14 @@ def _print_cases(rows: list[dict[str, Any]]) -> None:
     table = Table(Column("案件编号", no_wrap=True), "类别", "程序", "案由", "当事人", "来源", "状态",
                   Column("立案时间", no_wrap=True))  # fmt: skip
     for r in rows:
+        state = "已撤销" if r.get("withdrawn_at") else r["status"]
         table.add_row(r["id"], r["kind"], r["procedure"], r["cause"], r["party"], r["origin"],
-                      r["status"], r["opened_at"][:16])  # fmt: skip
+                      state, r["opened_at"][:16])  # fmt: skip
     out.print(table)
+    for r in rows:
+        if r.get("withdrawn_at"):
+            out.print(f"{r['id']} 已于 {r['withdrawn_at'][:16]} 撤销（原因：{r['withdraw_reason']}）",
+                      markup=False, highlight=False)  # fmt: skip
     out.print(f"共 {len(rows)} 件")
 
 
@@ -128,9 +202,9 @@ def _print_cases(rows: list[dict[str, Any]]) -> None:
 def case_show_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
 ) -> None:
-    from zfjl.cases.store import get_case
+    from zfjl.cases.store import show_case
 
-    emit(get_case(open_vault(), case), as_json, _print_case)
+    emit(show_case(open_vault(), case), as_json, _print_case)
 
 
 def _print_case(data: dict[str, Any]) -> None:
@@ -149,6 +223,12 @@ def _print_case(data: dict[str, Any]) -> None:
         media.add_row(m["recording"][:12], m["kind"], m["activity"], m.get("document") or "—",
                       (m.get("start") or "—")[:19], (m.get("end") or "—")[:19], m.get("proves") or "—")  # fmt: skip
     out.print(media)
+    if data.get("withdrawn"):
+        w = data["withdrawn"]
+        out.print(f"本案已于 {w['at'][:16]} 由 {w['actor']} 撤销，原因：{w['reason']}")
+    for c in data.get("corrections", []):
+        out.print(f"更正 #{c['seq']}  {c['at'][:16]}  {c['actor']}  {c['what']}"
+                  f"{'  ' + c['target'][:40] if c['target'] else ''}  原因：{c['reason']}")  # fmt: skip
 
 
 @app.command("status", help="变更案件状态：办理中 / 已结案 / 已归档。")
@@ -174,7 +254,9 @@ def case_history_cmd(
 
 def _print_history(events: list[dict[str, Any]]) -> None:
     for e in events:
-        out.print(f"#{e['seq']}  {e['ts']}  {e['actor']}  {e['kind']}")
+        detail = f"  {e['detail']}" if e.get("detail") else ""
+        out.print(f"#{e['seq']}  {e['ts']}  {e['actor']}  {e['what']}（{e['kind']}）{detail}",
+                  markup=False, highlight=False)  # fmt: skip
 
 
 @attach_app.command(
@@ -208,3 +290,22 @@ def attach_cmd(
     links = attach(vault, case, recordings=recordings, device=device, since=since,
                    until=until, activity=activity, proves=proves, document=document)  # fmt: skip
     emit(links, as_json, f"已关联 {len(links)} 条音像记录到 {case}（{activity}）")
+
+
+@attach_app.command(
+    "detach",
+    help="解除误关联的录音录像（更正：须写明原因；原关联留在历史和保管日志中，不改动原件）。",
+)
+def detach_cmd(
+    case: Annotated[str, typer.Argument(help="案件编号。")],
+    recordings: Annotated[list[str], typer.Argument(help="录音录像编号（或在本案中唯一的前缀）。")],
+    reason: ReasonOpt = None,
+    activity: Annotated[str | None, typer.Option(help="只解除该执法活动的关联。")] = None,
+    document: Annotated[str | None, typer.Option(help="只解除对应该文书代号的关联。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.cases.store import detach
+
+    links = detach(open_vault(), case, recordings, reason=reason, activity=activity,
+                   document=document)  # fmt: skip
+    emit(links, as_json, f"已解除 {len(links)} 条音像记录与 {case} 的关联（原因：{reason}）")

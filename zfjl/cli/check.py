@@ -25,6 +25,9 @@ def check_cmd(
     archived: Annotated[
         bool, typer.Option("--archived", help="与 --all 同用：也检查已归档案件。")
     ] = False,
+    withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="与 --all 同用：也检查已撤销的案件。")
+    ] = False,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="以该日期为“今天”判断期限（默认今天）。")
     ] = None,
@@ -42,7 +45,8 @@ def check_cmd(
         raise UsageError("请给出一个案件编号，或使用 --all")
     vault = open_vault()
     if all_cases:
-        reports = list(check_all(vault, today=today, include_closed=archived))
+        reports = list(check_all(vault, today=today, include_closed=archived,
+                                 include_withdrawn=withdrawn))
         emit_lines(reports, as_json, _print_summary, row=lambda r: r.summary_dict())
         worst = max((CHECK_EXIT[r.verdict] for r in reports), default=0)
         raise typer.Exit(worst)

@@ -116,7 +116,23 @@ CREATE TABLE IF NOT EXISTS cases (
     status TEXT NOT NULL,
     opened_at TEXT NOT NULL,
     data TEXT NOT NULL,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    withdrawn_seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS case_corrections (
+    seq INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_corrections_case ON case_corrections(case_id, seq);
+CREATE TABLE IF NOT EXISTS case_links_ever (
+    case_id TEXT NOT NULL,
+    recording_id TEXT NOT NULL,
+    PRIMARY KEY (recording_id, case_id)
 );
 CREATE TABLE IF NOT EXISTS case_media (
     case_id TEXT NOT NULL,
@@ -251,6 +267,8 @@ DERIVED_TABLES = (
     "calendar_days",
     "cases",
     "case_media",
+    "case_corrections",
+    "case_links_ever",
     "object_digests",
     "holds",
     "grants",
@@ -426,9 +444,13 @@ def _on_calendar_add(conn: sqlite3.Connection, ev: Event, d: events.CalendarAdd)
 
 
 def _store_case(conn: sqlite3.Connection, case: dict[str, Any], seq: int) -> None:
+    # An upsert: a new state of a case keeps its withdrawal mark (only case.reopen lifts it).
     conn.execute(
-        "INSERT OR REPLACE INTO cases (id, kind, procedure, cause, party, origin, status,"
-        " opened_at, data, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO cases (id, kind, procedure, cause, party, origin, status,"
+        " opened_at, data, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+        " SET kind = excluded.kind, procedure = excluded.procedure, cause = excluded.cause,"
+        " party = excluded.party, origin = excluded.origin, status = excluded.status,"
+        " opened_at = excluded.opened_at, data = excluded.data, seq = excluded.seq",
         (case["case"], case["kind"], case["procedure"], case["cause"], case["party"]["name"],
          case["origin"], case.get("status", "办理中"), case["opened_at"],
          json.dumps(case, ensure_ascii=False, sort_keys=True), seq),
@@ -439,17 +461,38 @@ def _store_case(conn: sqlite3.Connection, case: dict[str, Any], seq: int) -> Non
         [(case["case"], m["recording"], m["activity"], m.get("document") or "")
          for m in case.get("media", [])],
     )  # fmt: skip
+    # Every recording a case ever linked, detached or not: its custody log keeps the case's
+    # events, and it stays case evidence for the sweep (a detach is no approval to destroy).
+    conn.executemany(
+        "INSERT OR IGNORE INTO case_links_ever VALUES (?, ?)",
+        [(case["case"], m["recording"]) for m in case.get("media", [])],
+    )
 
 
 def _load_case(conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
     row = conn.execute("SELECT data FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if row is None:
+        raise events.MalformedEvent(f"案件 {case_id} 尚未立案，其后的事件无从更改")
     return json.loads(row[0])  # type: ignore[no-any-return]
+
+
+def _correction(conn: sqlite3.Connection, ev: Event, case_id: str, target: str | None,
+                reason: str) -> None:  # fmt: skip
+    _insert(conn, "case_corrections", {"seq": ev.seq, "case_id": case_id, "kind": ev.kind,
+            "target": target, "reason": reason, "at": ev.ts, "actor": ev.actor})  # fmt: skip
+
+
+def link_key(link: dict[str, Any]) -> tuple[str, str, str]:
+    """What names a link within its case: the recording, the activity and the document."""
+    return (link["recording"], link.get("activity") or "", link.get("document") or "")
 
 
 def _on_case_state(
     conn: sqlite3.Connection, ev: Event, d: events.CaseOpen | events.CaseImport
 ) -> None:
     _store_case(conn, d.case, ev.seq)
+    if isinstance(d, events.CaseImport) and d.reason is not None:
+        _correction(conn, ev, d.case["case"], None, d.reason)
 
 
 def _on_case_document(conn: sqlite3.Connection, ev: Event, d: events.CaseDocument) -> None:
@@ -457,6 +500,25 @@ def _on_case_document(conn: sqlite3.Connection, ev: Event, d: events.CaseDocumen
     doc = d.document
     case["documents"] = [x for x in case["documents"] if x["id"] != doc["id"]] + [doc]
     _store_case(conn, case, ev.seq)
+
+
+def _on_document_replace(
+    conn: sqlite3.Connection, ev: Event, d: events.CaseDocumentReplace
+) -> None:
+    case = _load_case(conn, d.case)
+    # The new version takes the old one's place in the file's order.
+    case["documents"] = [d.document if x["id"] == d.replaces else x for x in case["documents"]]
+    _store_case(conn, case, ev.seq)
+    _correction(conn, ev, d.case, d.replaces, d.reason)
+
+
+def _on_document_withdraw(
+    conn: sqlite3.Connection, ev: Event, d: events.CaseDocumentWithdraw
+) -> None:
+    case = _load_case(conn, d.case)
+    case["documents"] = [x for x in case["documents"] if x["id"] != d.document]
+    _store_case(conn, case, ev.seq)
+    _correction(conn, ev, d.case, d.document, d.reason)
 
 
 def _on_case_status(conn: sqlite3.Connection, ev: Event, d: events.CaseStatus) -> None:
@@ -469,6 +531,30 @@ def _on_case_attach(conn: sqlite3.Connection, ev: Event, d: events.CaseAttach) -
     case = _load_case(conn, d.case)
     case["media"] = case.get("media", []) + d.links
     _store_case(conn, case, ev.seq)
+
+
+def _on_case_detach(conn: sqlite3.Connection, ev: Event, d: events.CaseDetach) -> None:
+    case = _load_case(conn, d.case)
+    gone = {link_key(m) for m in d.links}
+    case["media"] = [m for m in case.get("media", []) if link_key(m) not in gone]
+    _store_case(conn, case, ev.seq)
+    targets = "、".join(dict.fromkeys(m["recording"] for m in d.links))
+    _correction(conn, ev, d.case, targets, d.reason)
+
+
+def _on_case_withdraw(conn: sqlite3.Connection, ev: Event, d: events.CaseWithdraw) -> None:
+    _load_case(conn, d.case)
+    conn.execute("UPDATE cases SET withdrawn_seq = ? WHERE id = ?", (ev.seq, d.case))
+    _correction(conn, ev, d.case, None, d.reason)
+
+
+def _on_case_reopen(conn: sqlite3.Connection, ev: Event, d: events.CaseReopen) -> None:
+    case = _load_case(conn, d.case)
+    if d.status is not None:
+        case["status"] = d.status
+        _store_case(conn, case, ev.seq)
+    conn.execute("UPDATE cases SET withdrawn_seq = NULL WHERE id = ?", (d.case,))
+    _correction(conn, ev, d.case, None, d.reason)
 
 
 def _on_object_digests(conn: sqlite3.Connection, ev: Event, d: events.ObjectDigests) -> None:
@@ -665,6 +751,11 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.CaseDocument: _on_case_document,
     events.CaseAttach: _on_case_attach,
     events.CaseStatus: _on_case_status,
+    events.CaseDetach: _on_case_detach,
+    events.CaseDocumentWithdraw: _on_document_withdraw,
+    events.CaseDocumentReplace: _on_document_replace,
+    events.CaseWithdraw: _on_case_withdraw,
+    events.CaseReopen: _on_case_reopen,
     events.ObjectDigests: _on_object_digests,
     events.HoldPlace: _on_hold_place,
     events.HoldRelease: _on_hold_release,

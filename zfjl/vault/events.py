@@ -365,7 +365,14 @@ class CaseOpen(EventData):
 @declare("case.import", "导入案件")
 @dataclass(frozen=True, kw_only=True)
 class CaseImport(EventData):
+    """The whole case as a file states it. Over an existing case, `changes` says what the file
+    added, changed and dropped against the state it replaced (ids and link keys; the versions
+    themselves are earlier journal rows); a file that changes or drops anything is a
+    correction and carries its `reason` (原因). Both absent in rows before catalog 4."""
+
     case: dict[str, Any]
+    reason: str | None = None
+    changes: dict[str, Any] | None = None
 
 
 @declare("case.document", "添加文书")
@@ -387,6 +394,59 @@ class CaseStatus(EventData):
 class CaseAttach(EventData):
     case: str
     links: list[Any]
+
+
+# -- corrections (since catalog migration 4): nothing is erased; each names its reason ------
+@declare("case.detach", "解除关联（更正）")
+@dataclass(frozen=True, kw_only=True)
+class CaseDetach(EventData):
+    """Links taken off a case, each as it was (recording, activity, document, …)."""
+
+    case: str
+    links: list[Any]
+    reason: str
+
+
+@declare("case.document_withdraw", "撤回文书（更正）")
+@dataclass(frozen=True, kw_only=True)
+class CaseDocumentWithdraw(EventData):
+    case: str
+    document: str  # its id (代号) in the case
+    withdrawn: dict[str, Any]  # the document as it stood
+    reason: str
+
+
+@declare("case.document_replace", "替换文书（更正）")
+@dataclass(frozen=True, kw_only=True)
+class CaseDocumentReplace(EventData):
+    """Withdraw + the new version, under the same id (送达回证 and links cite documents by id)."""
+
+    case: str
+    document: dict[str, Any]  # the new version
+    replaces: str  # the id of the version withdrawn (the same id)
+    replaced: dict[str, Any]  # the version withdrawn, as it stood
+    reason: str
+
+
+@declare("case.withdraw", "撤销立案（撤回）")
+@dataclass(frozen=True, kw_only=True)
+class CaseWithdraw(EventData):
+    """A case opened or imported by mistake: out of `case ls` and `check --all`, kept in the
+    history; its number stays taken."""
+
+    case: str
+    reason: str
+
+
+@declare("case.reopen", "重新启用案件")
+@dataclass(frozen=True, kw_only=True)
+class CaseReopen(EventData):
+    """An archived case made changeable again (back to `status`), or a withdrawn one restored
+    (`status` None: its status is unchanged)."""
+
+    case: str
+    reason: str
+    status: str | None = None
 
 
 @declare("case.render", "制作文书")

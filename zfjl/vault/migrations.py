@@ -49,6 +49,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3, "journaled_roles_and_settings", reshape=("roles", "settings"), imports_vault_json=True
     ),
+    # Undo by correction (issue 13): a case's withdrawal mark, its corrections, and every
+    # recording it ever linked (custody log, sweep), replayed from the journal.
+    Migration(
+        4, "case_corrections",
+        reshape=("cases", "case_media", "case_corrections", "case_links_ever"),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
