@@ -27,14 +27,18 @@ MEDIA = "('video', 'audio')"
 
 def _recording_rows(vault: Vault, start: str, end: str, unit: str | None) -> str:
     """The month's recordings with their unit, as a CTE every figure selects from."""
+    from zfjl.devices.officers import officer_columns
+
     cond = " AND COALESCE(d.unit, ?) = ?" if unit else ""
     return (
-        "WITH m AS (SELECT r.id, r.kind, r.device, COALESCE(r.officer, '未知') AS officer,"
+        f"WITH b AS (SELECT r.*, {officer_columns('r')} FROM recordings r"
+        " WHERE r.recorded_at >= ? AND r.recorded_at < ?),"
+        " m AS (SELECT r.id, r.kind, r.device, COALESCE(r.rec_officer, '未知') AS officer,"
         f" COALESCE(d.unit, '{NO_UNIT}') AS unit, substr(r.recorded_at, 1, 10) AS day,"
         f" CASE WHEN r.kind IN {MEDIA} THEN COALESCE(r.duration, 0) ELSE 0 END AS secs,"
         " COALESCE(r.late, 0) AS late, r.clock_skew AS skew"
-        " FROM recordings r LEFT JOIN devices d ON d.id = r.device"
-        " WHERE r.recorded_at >= ? AND r.recorded_at < ?" + cond + ")"
+        " FROM b r LEFT JOIN devices d ON d.id = r.device"
+        " WHERE 1" + cond + ")"
     )
 
 
