@@ -118,8 +118,8 @@ def test_report_pdf_headers_are_whole_and_it_has_a_number_and_a_closing(tmp_path
     assert "某城管通〔2024〕3号" in lines
     for start, header in (("二、各单位情况", ["单位件数时长逾期时钟记录仪故障立案有违反抽查",
                                               "（小时）存储偏差案件结果"]),
-                          ("四、各执法人员", ["人员单位件数时长逾期时钟", "（小时）存储偏差"]),
-                          ("五、各记录仪", ["设备单位件数时长逾期时钟使用期间",
+                          ("五、各执法人员", ["人员单位件数时长逾期时钟", "（小时）存储偏差"]),
+                          ("六、各记录仪", ["设备单位件数时长逾期时钟使用期间",
                                             "（小时）存储偏差人数故障"])):  # fmt: skip
         at = lines.index(start)
         assert lines[at + 1 : at + 3] == header, lines[at + 1 : at + 3]

@@ -15,7 +15,8 @@ app = typer.Typer()
 @app.command("ls", help="列出保管库中的记录（可按设备、人员、时间、类型等筛选）。")
 def ls_cmd(
     device: Annotated[str | None, typer.Option(help="记录仪编号。")] = None,
-    officer: Annotated[str | None, typer.Option(help="执法人员编号。")] = None,
+    officer: Annotated[str | None, typer.Option(
+        help="执法人员编号（文件名未载明的，按当时的配发登记认定）。")] = None,
     since: Annotated[
         str | None, typer.Option("--from", help="录制时间起（YYYY-MM-DD[THH:MM]）。")
     ] = None,
@@ -44,7 +45,7 @@ def _print_recordings(rows: list[dict[str, Any]]) -> None:
     )
     for r in rows:
         table.add_row(
-            r["id"][:10], r["kind"], r["device"] or "—", r["officer"] or "—",
+            r["id"][:10], r["kind"], r["device"] or "—", r["officer"] or "未知",
             (r["recorded_at"] or "—")[:19], f"{r['duration']:.1f}" if r["duration"] else "—",
             r["original_name"], yes_no(r["late"]), "IMP" if r["important"] else "",
         )  # fmt: skip
@@ -64,7 +65,7 @@ def show_cmd(
 
 _LABELS = {
     "id": "编号(BLAKE3)", "sha256": "SHA-256", "size": "大小(字节)", "kind": "类型",
-    "file_type": "格式", "device": "记录仪", "officer": "执法人员", "recorded_at": "录制时间",
+    "file_type": "格式", "device": "记录仪", "officer": "执法人员", "officer_source_text": "人员依据", "recorded_at": "录制时间",
     "time_source": "时间来源", "duration": "时长(秒)", "original_name": "原文件名",
     "ingested_at": "入库时间", "late": "逾期存储", "late_deadline": "存储期限",
     "important": "重要(IMP)", "name_time": "文件名时间", "meta_time": "元数据时间",

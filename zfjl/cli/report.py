@@ -23,6 +23,7 @@ def report_cmd(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="输出文件：.html、.pdf 或 .csv。")
     ] = None,
+    number: Annotated[str | None, typer.Option("--number", help="通报文号，如 某城管通〔2024〕3号。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import reports, userfs
@@ -32,15 +33,18 @@ def report_cmd(
     if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
         raise UsageError("-o 须以 .html、.pdf 或 .csv 结尾")
     r = reports.build_report(vault, month_option(period) or period, unit)
+    if number:
+        r["number"] = number
     if output is not None:
         kind = output.suffix.lower()
         if kind == ".pdf":
             from zfjl.render import report_pdf, vault_template_dirs
             from zfjl.reports.charts import charts
 
-            data = report_pdf(r, charts(r), vault_template_dirs(vault), bureau=vault.config.bureau)
+            data = report_pdf(r, charts(r), vault_template_dirs(vault), bureau=vault.config.bureau,
+                              number=number)
         else:
-            data = (reports.to_html(r) if kind == ".html" else reports.to_csv(r)).encode("utf-8")
+            data = (reports.to_html(r, number) if kind == ".html" else reports.to_csv(r)).encode("utf-8")
         userfs.current().write_bytes(output, data)
     emit(r, as_json, lambda r: _print_report(r, output))
 
@@ -49,6 +53,7 @@ def _print_report(r: dict[str, Any], output: Path | None) -> None:
     t = r["totals"]
     out.print(f"{r['period']}：录制 {t['recordings']} 件 {t['hours']} 小时，逾期存储 {t['late_uploads']}，"
               f"时钟偏差 {t['clock_skew']}，故障设备 {t['devices_in_fault']}/{t['devices']}，"
-              f"立案 {t['cases_opened']}（有违反 {t['cases_with_violations']}）", markup=False)  # fmt: skip
+              f"立案 {t['cases_opened']}（有违反 {t['cases_with_violations']}），"
+              f"待办 {t.get('pending_items', 0)} 项", markup=False)  # fmt: skip
     if output is not None:
         out.print(f"已写入 {output}", markup=False)

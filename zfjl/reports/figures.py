@@ -17,6 +17,8 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
+from zfjl.devices.registry import STATUS
+from zfjl.errors import UsageError
 from zfjl.spotcheck import parse_period
 from zfjl.vault.catalog import DEVICE_STATUS_AFTER
 from zfjl.vault.vault import Vault
@@ -27,14 +29,18 @@ MEDIA = "('video', 'audio')"
 
 def _recording_rows(vault: Vault, start: str, end: str, unit: str | None) -> str:
     """The month's recordings with their unit, as a CTE every figure selects from."""
+    from zfjl.devices.officers import officer_columns
+
     cond = " AND COALESCE(d.unit, ?) = ?" if unit else ""
     return (
-        "WITH m AS (SELECT r.id, r.kind, r.device, COALESCE(r.officer, '未知') AS officer,"
+        f"WITH b AS (SELECT r.*, {officer_columns('r')} FROM recordings r"
+        " WHERE r.recorded_at >= ? AND r.recorded_at < ?),"
+        " m AS (SELECT r.id, r.kind, r.device, COALESCE(r.rec_officer, '未知') AS officer,"
         f" COALESCE(d.unit, '{NO_UNIT}') AS unit, substr(r.recorded_at, 1, 10) AS day,"
         f" CASE WHEN r.kind IN {MEDIA} THEN COALESCE(r.duration, 0) ELSE 0 END AS secs,"
         " COALESCE(r.late, 0) AS late, r.clock_skew AS skew"
-        " FROM recordings r LEFT JOIN devices d ON d.id = r.device"
-        " WHERE r.recorded_at >= ? AND r.recorded_at < ?" + cond + ")"
+        " FROM b r LEFT JOIN devices d ON d.id = r.device"
+        " WHERE 1" + cond + ")"
     )
 
 
@@ -86,15 +92,17 @@ def _cases(vault: Vault, start: str, end: str, unit: str | None) -> list[dict[st
 
 
 def _check_cases(vault: Vault, cases: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any]:
-    from zfjl.checklists import vault_context, vault_rules
+    from zfjl.checklists import pending_items, vault_context, vault_rules
     from zfjl.checklists.engine import check_case
 
     rules, ctx = vault_rules(vault), vault_context(vault, as_of)
     by_article: Counter[str] = Counter()
     by_unit_article: dict[str, Counter[str]] = defaultdict(Counter)
     with_violations: Counter[str] = Counter()
+    reports = []
     for c in cases:
         report = check_case(json.loads(c["data"]), rules, ctx)
+        reports.append(report)
         articles = {f.article for f in report.findings if f.status == "fail"}
         for a in articles:
             by_article[a] += 1
@@ -102,11 +110,37 @@ def _check_cases(vault: Vault, cases: list[dict[str, Any]], as_of: dt.date) -> d
         if articles:
             with_violations[c["unit"]] += 1
     return {"by_article": by_article, "by_unit_article": by_unit_article,
-            "with_violations": with_violations}  # fmt: skip
+            "with_violations": with_violations, "pending": pending_items(reports)}  # fmt: skip
+
+
+def _fault_notes(vault: Vault, start: str, end: str) -> dict[str, list[str]]:
+    """The faults logged in [start, end), as 'MM-DD note' per device."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for dev, at, note in vault.conn.execute(
+        "SELECT device, at, note FROM device_log WHERE event = 'fault'"
+        " AND substr(at, 1, 10) >= ? AND substr(at, 1, 10) < ? ORDER BY at, seq", (start, end)
+    ):
+        found[dev].append(f"{at[5:10]} 报告故障" + (f"：{note}" if note else ""))
+    return found
+
+
+def known_units(vault: Vault) -> list[str]:
+    """The units the vault knows: of its devices, cases and spot checks."""
+    names = {r[0] for r in vault.conn.execute("SELECT unit FROM devices WHERE unit IS NOT NULL")}
+    names |= {r[0] for r in vault.conn.execute(
+        "SELECT json_extract(data, '$.unit') FROM cases WHERE json_extract(data, '$.unit') IS NOT NULL")}  # fmt: skip
+    names |= {r[0] for r in vault.conn.execute("SELECT unit FROM spotcheck_items")}
+    return sorted(n for n in names if n)
 
 
 def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str, Any]:
     start, end = parse_period(period)
+    if unit is not None and unit != NO_UNIT:
+        units_known = known_units(vault)
+        if unit not in units_known:
+            raise UsageError(
+                f"没有单位“{unit}”；已知单位：{'、'.join(units_known) or '（尚无，用 zfjl device add --unit 登记）'}"
+            )
     tz = vault.config.tz
     lo = dt.datetime.fromisoformat(start).replace(tzinfo=tz).isoformat()
     hi = dt.datetime.fromisoformat(end).replace(tzinfo=tz).isoformat()
@@ -126,8 +160,20 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
         r["id"]: r for r in vault.db.query("SELECT id, unit, status, registered FROM devices")
     }
     faulty = _faulty_devices(vault, start, end)
+    # Every registered device of the unit is listed, with or without footage (issue 13).
+    listed = {d["device"] for d in devices}
+    zero = {"recordings": 0, "hours": 0.0, "late_uploads": 0, "clock_skew": 0, "officers": 0}
+    for dev, reg in registry.items():
+        if dev not in listed and reg["registered"] and (not unit or reg["unit"] == unit):
+            devices.append({"device": dev, "unit": reg["unit"] or NO_UNIT, **zero})
+    devices.sort(key=lambda d: d["device"])
+    notes = _fault_notes(vault, start, end)
     for d in devices:
         d["fault_in_period"] = d["device"] in faulty
+        d["fault"] = "；".join(
+            [STATUS[st] for st in faulty.get(d["device"], []) if st in ("fault", "retired")]
+            + notes.get(d["device"], [])
+        )
         d["registered"] = bool(registry.get(d["device"], {}).get("registered"))
     today = vault.now().date()
     as_of = min(dt.date.fromisoformat(end) - dt.timedelta(days=1), today)
@@ -161,11 +207,13 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
         "recordings", "late_uploads", "clock_skew", "devices", "devices_in_fault",
         "cases_opened", "cases_open", "cases_with_violations")}  # fmt: skip
     totals["hours"] = round(sum(r["hours"] for r in unit_rows), 2)
+    # Requirements not yet due (待办) are not violations: listed apart, with their due day.
+    totals["pending_items"] = len(checks["pending"])
     return {
         "bureau": vault.config.bureau, "period": period, "unit": unit, "from": start, "to": end,
         "checked_as_of": as_of.isoformat(), "generated_at": vault.now_iso(),
         "totals": totals, "units": unit_rows, "officers": officers, "devices": devices,
-        "per_day": per_day, "faulty_devices": faulty,
+        "per_day": per_day, "faulty_devices": faulty, "pending": checks["pending"],
         "violations_by_article": dict(sorted(checks["by_article"].items(), key=_article_order)),
     }  # fmt: skip
 

@@ -18,6 +18,7 @@ th{background:#eef3f8}td.n{text-align:right;font-variant-numeric:tabular-nums}.c
 .note{color:#555;font-size:.85em}
 </style></head><body>
 <h1>{{ r.bureau }}<br>执法记录设备使用与执法情况通报（{{ r.period }}{% if r.unit %}，{{ r.unit }}{% endif %}）</h1>
+{% if r.get("number") %}<p style="text-align:center">{{ r.number }}</p>{% endif %}
 <p class="note">依据《行政执法全过程记录制度》第五十四条。统计期间 {{ r["from"] }} 至 {{ r.to }}（不含）；案件检查截至 {{ r.checked_as_of }}；生成于 {{ r.generated_at[:16] }}。</p>
 <h2>总体</h2>
 <table><tr>{% for k, label in labels.items() %}<th>{{ label }}</th>{% endfor %}</tr>
@@ -32,13 +33,17 @@ th{background:#eef3f8}td.n{text-align:right;font-variant-numeric:tabular-nums}.c
 <h2>案件违反条款</h2>
 <div class="chart">{{ charts.violations_per_article }}</div>
 <table><tr><th>条款</th><th>违反案件数</th></tr>{% for a, n in r.violations_by_article.items() %}<tr><td>{{ a }}</td><td class="n">{{ n }}</td></tr>{% endfor %}</table>
+<h2>待办事项（尚未到期，不计为违反）</h2>
+{% if r.pending %}<table><tr><th>案件</th><th>事项</th><th>条款</th><th>到期日</th></tr>
+{% for p in r.pending %}<tr><td>{{ p.case }}</td><td>{{ p.title }}</td><td>{{ p.article }}</td><td>{{ p.due or "下一环节或结案前" }}</td></tr>
+{% endfor %}</table>{% else %}<p>无</p>{% endif %}
 <h2>各执法人员</h2>
 <table><tr><th>人员</th><th>单位</th><th>录制件数</th><th>时长（小时）</th><th>逾期存储</th><th>时钟偏差</th></tr>
 {% for o in r.officers %}<tr><td>{{ o.officer }}</td><td>{{ o.unit }}</td><td class="n">{{ o.recordings }}</td><td class="n">{{ o.hours }}</td><td class="n">{{ o.late_uploads }}</td><td class="n">{{ o.clock_skew }}</td></tr>
 {% endfor %}</table>
 <h2>各记录仪</h2>
 <table><tr><th>设备</th><th>单位</th><th>录制件数</th><th>时长（小时）</th><th>逾期存储</th><th>时钟偏差</th><th>使用人数</th><th>期间故障</th></tr>
-{% for d in r.devices %}<tr><td>{{ d.device }}</td><td>{{ d.unit }}</td><td class="n">{{ d.recordings }}</td><td class="n">{{ d.hours }}</td><td class="n">{{ d.late_uploads }}</td><td class="n">{{ d.clock_skew }}</td><td class="n">{{ d.officers }}</td><td>{{ "是" if d.fault_in_period else "" }}</td></tr>
+{% for d in r.devices %}<tr><td>{{ d.device }}</td><td>{{ d.unit }}</td><td class="n">{{ d.recordings }}</td><td class="n">{{ d.hours }}</td><td class="n">{{ d.late_uploads }}</td><td class="n">{{ d.clock_skew }}</td><td class="n">{{ d.officers }}</td><td>{{ d.get("fault") or ("是" if d.fault_in_period else "") }}</td></tr>
 {% endfor %}</table>
 </body></html>
 """,
@@ -52,6 +57,8 @@ LABELS = {
 }  # fmt: skip
 
 
-def render_html(report: dict[str, Any], charts: dict[str, str]) -> str:
+def render_html(report: dict[str, Any], charts: dict[str, str], number: str | None = None) -> str:
+    if number:
+        report = {**report, "number": number}
     safe = {k: Markup(v) for k, v in charts.items()}  # our own SVG, drawn just now
     return str(PAGE.render(r=report, charts=safe, labels=LABELS))

@@ -44,7 +44,9 @@ class RecordingFilter:
 
 
 def _ls_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in LS_FIELDS}
+    out = {k: row[k] for k in LS_FIELDS if k != "officer"}
+    out["officer"] = row["rec_officer"]
+    out["officer_source"] = row["officer_source"]
     out["late"] = None if row["late"] is None else bool(row["late"])
     out["important"] = bool(row["important"])
     out["clock_skew"] = bool(row["clock_skew"])
@@ -59,10 +61,13 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
             raise UsageError(f"未知的类型 {flt.kind!r}，可选：{'、'.join(KINDS)}")
         where.append("kind = ?")
         params.append(flt.kind)
-    for col, value in (("device", flt.device), ("officer", flt.officer)):
-        if value is not None:
-            where.append(f"{col} = ?")
-            params.append(value)
+    if flt.device is not None:
+        where.append("device = ?")
+        params.append(flt.device)
+    if flt.officer is not None:
+        # The officer as derived (file name, else the registry's assignment at that time).
+        where.append("rec_officer = ?")
+        params.append(flt.officer)
     # Bounds as the catalog writes recorded_at (ISO 8601 in the bureau's zone), whatever form
     # was typed (zfjl.dates); a bare --to day means "through that whole day".
     tz = vault.config.tz
@@ -80,7 +85,9 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
         params.append(int(flt.important))
     if not flt.include_destroyed:
         where.append("id NOT IN (SELECT id FROM tombstones)")
-    sql = "SELECT * FROM recordings"
+    from zfjl.devices.officers import officer_columns
+
+    sql = f"SELECT * FROM (SELECT r.*, {officer_columns('r')} FROM recordings r)"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY recorded_at IS NULL, recorded_at, id"
@@ -105,8 +112,14 @@ def resolve_id(vault: Vault, prefix: str) -> str:
 
 def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     oid = resolve_id(vault, prefix)
-    rows = list(vault.db.query("SELECT * FROM recordings WHERE id = ?", [oid]))
+    from zfjl.devices.officers import SOURCES, officer_columns
+
+    rows = list(vault.db.query(
+        f"SELECT r.*, {officer_columns('r')} FROM recordings r WHERE r.id = ?", [oid]))  # fmt: skip
     rec = dict(rows[0]) if rows else {"id": oid}
+    if rows:
+        rec["officer"] = rec.pop("rec_officer")
+        rec["officer_source_text"] = SOURCES[rec["officer_source"]]
     for key in ("warnings", "metadata"):
         if isinstance(rec.get(key), str):
             rec[key] = json.loads(rec[key])
