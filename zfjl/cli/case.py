@@ -117,15 +117,17 @@ def case_ls_cmd(
 
 
 def _print_cases(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Column, Table
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import key, table, text
 
-    table = Table(Column("案件编号", no_wrap=True), "类别", "程序", "案由", "当事人", "来源", "状态",
-                  Column("立案时间", no_wrap=True))  # fmt: skip
+    grid = table(key("案件编号"), text("类别"), text("案由", ratio=3), text("当事人", ratio=2),
+                 key("来源"), key("状态"), key("立案日期"))  # fmt: skip
     for r in rows:
-        table.add_row(r["id"], r["kind"], r["procedure"], r["cause"], r["party"], r["origin"],
-                      r["status"], r["opened_at"][:16])  # fmt: skip
-    out.print(table)
-    out.print(f"共 {len(rows)} 件")
+        kind = r["kind"] if r["procedure"] == "一般" else f"{r['kind']}（{r['procedure']}）"
+        grid.add_row(r["id"], kind, d.safe(r["cause"]), d.safe(r["party"]), r["origin"],
+                     r["status"], d.day(r["opened_at"]))  # fmt: skip
+    out.print(grid)
+    out.print(f"共 {len(rows)} 件（类别未注明程序的为一般程序）")
 
 
 @app.command("show", help="显示案件的文书和关联的音像记录。")
@@ -177,8 +179,12 @@ def case_history_cmd(
 
 
 def _print_history(events: list[dict[str, Any]]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.vault.events import label_of
+
     for e in events:
-        out.print(f"#{e['seq']}  {e['ts']}  {e['actor']}  {e['kind']}")
+        out.print(f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.safe(e['actor'])}  "
+                  f"{label_of(e['kind'])}", markup=False)  # fmt: skip
 
 
 @attach_app.command(

@@ -103,12 +103,12 @@ def _print_report(report: Any, show_all: bool) -> None:
 
 
 def _print_summary(reports: list[Any]) -> None:
-    from rich.table import Column, Table
-
     from zfjl.cases.doctypes import STAGES
+    from zfjl.cli.tables import key, table
 
-    table = Table(Column("案件", no_wrap=True), *STAGES, Column("结论", no_wrap=True),
-                  Column("待办", no_wrap=True))  # fmt: skip
+    # A stage's name as a two-line header (程序 / 启动): five stages fit 80 columns.
+    grid = table(key("案件"), *(key(s[:2] + "\n" + s[2:]) for s in STAGES), key("结论"),
+                 key("待办"))  # fmt: skip
     verdicts = {"pass": "✔ 符合", "warnings": "⚠ 警示", "violations": "✘ 不符合"}
     for r in reports:
         cells = []
@@ -119,7 +119,8 @@ def _print_summary(reports: list[Any]) -> None:
         pending = r.pending()
         dated = [f.due for f in pending if f.due]
         waiting = (f"○{len(pending)}" + (f" {min(dated)[5:]}" if dated else "")) if pending else ""
-        table.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict], waiting)
+        grid.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict], waiting)
+    table = grid
     out.print(table)
     n_fail = sum(1 for r in reports if r.verdict == "violations")
     n_warn = sum(1 for r in reports if r.verdict == "warnings")

@@ -33,23 +33,27 @@ def ls_cmd(
     from zfjl.vault.query import RecordingFilter, list_recordings
 
     flt = RecordingFilter(device, officer, since, until, kind, late, important, limit)
-    emit(list_recordings(open_vault(), flt), as_json, _print_recordings)
+    vault = open_vault()
+    emit(list_recordings(vault, flt), as_json, lambda rows: _print_recordings(vault, rows))
 
 
-def _print_recordings(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import key, table, text
+    from zfjl.vault.query import unique_prefixes
 
-    table = Table(
-        "编号", "类型", "设备", "人员", "录制时间", "时长(秒)", "原文件名", "逾期", "重要"
-    )
+    ids = unique_prefixes(vault, [r["id"] for r in rows])
+    grid = table(key("编号"), key("类型"), key("设备/人员"), key("录制时间"), key("时长"),
+                 text("原文件名", ratio=1), text("标记"))  # fmt: skip
     for r in rows:
-        table.add_row(
-            r["id"][:10], r["kind"], r["device"] or "—", r["officer"] or "—",
-            (r["recorded_at"] or "—")[:19], f"{r['duration']:.1f}" if r["duration"] else "—",
-            r["original_name"], yes_no(r["late"]), "IMP" if r["important"] else "",
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"共 {len(rows)} 条")
+        flags = ("逾期" if r["late"] else "逾期？" if r["late"] is None else "") + (
+            " 重要" if r["important"] else "")  # fmt: skip
+        who = "\n".join(d.safe(x) for x in (r["device"], r["officer"]) if x) or "—"
+        grid.add_row(ids[r["id"]], d.kind(r["kind"]), who, d.when(r["recorded_at"]),
+                     d.duration(r["duration"]) if r["duration"] else "—",
+                     d.safe(r["original_name"]), flags.strip())  # fmt: skip
+    out.print(grid)
+    out.print(f"共 {len(rows)} 条（编号为唯一前缀，可直接用于 zfjl show；“逾期？”为无法判断）")
 
 
 @app.command("show", help="显示一条记录的全部信息、每次入库经过和日志事件。")
