@@ -18,6 +18,9 @@ ID_DIGITS = 12
 KINDS = {"video": "视频", "photo": "照片", "audio": "录音", "other": "其他"}
 
 
+TIME_SOURCES = {"name": "文件名", "metadata": "元数据", "mtime": "文件修改时间"}
+
+
 def kind(value: str | None) -> str:
     """video/photo/audio/other as 视频/照片/录音/其他."""
     if not value:
@@ -29,7 +32,7 @@ def duration(seconds: float | None) -> str:
     """A duration as 时:分:秒 (0:45:00, 3:04:00), to the second, as a player shows it."""
     if seconds is None:
         return "—"
-    total = int(round(float(seconds)))
+    total = round(float(seconds))
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}"
@@ -54,16 +57,9 @@ def skew(seconds: float | None) -> str:
     12 分钟, 40 秒."""
     if seconds is None:
         return "—"
-    s = abs(float(seconds))
-    if s < 60:
-        text = f"{int(round(s))} 秒"
-    elif s < 3600:
-        text = f"约 {int(round(s / 60))} 分钟"
-    elif s < 86400 * 2:
-        text = f"约 {s / 3600:.0f} 小时"
-    else:
-        text = f"约 {int(round(s / 86400))} 天"
-    return text
+    from zfjl.units import approx_seconds
+
+    return approx_seconds(seconds)
 
 
 def when(iso: str | None, seconds: bool = False) -> str:

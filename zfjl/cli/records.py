@@ -67,33 +67,51 @@ def show_cmd(
 
 
 _LABELS = {
-    "id": "编号(BLAKE3)", "sha256": "SHA-256", "size": "大小(字节)", "kind": "类型",
+    "id": "编号(BLAKE3)", "sha256": "SHA-256", "size": "大小", "kind": "类型",
     "file_type": "格式", "device": "记录仪", "officer": "执法人员", "recorded_at": "录制时间",
-    "time_source": "时间来源", "duration": "时长(秒)", "original_name": "原文件名",
+    "time_source": "时间来源", "duration": "时长", "original_name": "原文件名",
     "ingested_at": "入库时间", "late": "逾期存储", "late_deadline": "存储期限",
     "important": "重要(IMP)", "name_time": "文件名时间", "meta_time": "元数据时间",
-    "mtime": "文件修改时间", "clock_skew": "时钟偏差", "skew_seconds": "偏差(秒)",
+    "mtime": "文件修改时间", "clock_skew": "时钟偏差", "skew_seconds": "偏差",
     "make": "厂商", "model": "型号", "serial": "序列号", "gps_lat": "纬度",
     "gps_lon": "经度", "path": "保管库路径",
 }  # fmt: skip
 
 
-def _print_recording(rec: dict[str, Any]) -> None:
-    from rich.table import Table
+def _value(key: str, value: Any) -> str:
+    from zfjl.cli import display as d
 
-    table = Table(show_header=False)
-    for key, label in _LABELS.items():
-        value = rec.get(key)
-        table.add_row(label, yes_no(value) if isinstance(value, bool) else str(value or "—"))
-    out.print(table)
+    if isinstance(value, bool):
+        return yes_no(value)
+    if value is None or value == "":
+        return "—"
+    if key in ("recorded_at", "ingested_at", "name_time", "meta_time", "mtime"):
+        return d.when(value, seconds=True)
+    shown = {"size": lambda v: f"{d.size(v)}（{v} 字节）", "kind": d.kind,
+             "duration": d.duration, "skew_seconds": d.skew,
+             "time_source": lambda v: d.TIME_SOURCES.get(v, v)}.get(key)  # fmt: skip
+    return shown(value) if shown else d.safe(value)
+
+
+def _print_recording(rec: dict[str, Any]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import key, table, text
+    from zfjl.vault.events import label_of
+
+    grid = table(key("项目"), text("内容", ratio=1), show_header=False)
+    for k, label in _LABELS.items():
+        grid.add_row(label, _value(k, rec.get(k)))
+    out.print(grid)
     for w in rec.get("warnings", []):
-        out.print(f"[yellow]⚠[/] {w['message']}")
+        out.print(f"[yellow]⚠[/] {d.markup_safe(w['message'])}")
     out.print("入库经过：")
     for s in rec["sightings"]:
-        out.print(f"  {s['seen_at']}  {s['source_path']}" + ("  [IMP]" if s["important"] else ""))
+        out.print(f"  {d.when(s['seen_at'], seconds=True)}  {d.safe(s['source_path'])}"
+                  + ("  [IMP]" if s["important"] else ""), markup=False)  # fmt: skip
     if rec["cases"]:
         out.print(
-            "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"])
+            "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"]),
+            markup=False,
         )
     for h in rec["holds"]:
         out.print(
@@ -101,10 +119,12 @@ def _print_recording(rec: dict[str, Any]) -> None:
             + (f"（已解除 {h['released_at'][:10]}）" if h["released_at"] else "")
         )
     if rec["destroyed"]:
-        d = rec["destroyed"]
+        x = rec["destroyed"]
         out.print(
-            f"已销毁：{d['at'][:16]}，批准 {d['approval']}，清理编号 {d['sweep']}（内容已删除，摘要与记录保留）"
+            f"已销毁：{d.when(x['at'])}，批准 {x['approval']}，清理编号 {x['sweep']}（内容已删除，摘要与记录保留）",
+            markup=False,
         )
     out.print("日志事件：")
     for e in rec["events"]:
-        out.print(f"  #{e['seq']} {e['ts']} {e['actor']} {e['kind']}")
+        out.print(f"  #{e['seq']} {d.when(e['ts'], seconds=True)} {d.safe(e['actor'])} "
+                  f"{label_of(e['kind'])}", markup=False)  # fmt: skip
