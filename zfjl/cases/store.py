@@ -50,10 +50,21 @@ def case_exists(vault: Vault, case_id: str) -> bool:
     return vault.conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is not None
 
 
+def no_such_case(vault: Vault, case_id: str) -> str:
+    """The message for an unknown case number, with the nearest ones (a typo, a lower case)."""
+    import difflib
+
+    known = [r[0] for r in vault.conn.execute("SELECT id FROM cases")]
+    by_upper = {k.upper(): k for k in known}
+    near = difflib.get_close_matches(case_id.upper(), list(by_upper), n=3, cutoff=0.75)
+    hint = f"；是否要找：{'、'.join(by_upper[n] for n in near)}" if near else ""
+    return f"没有案件 {case_id}{hint}（用 zfjl case ls 查看已有案件）"
+
+
 def get_case(vault: Vault, case_id: str) -> dict[str, Any]:
     row = vault.conn.execute("SELECT data FROM cases WHERE id = ?", (case_id,)).fetchone()
     if row is None:
-        raise CaseError(f"没有案件 {case_id}（用 zfjl case ls 查看已有案件）")
+        raise CaseError(no_such_case(vault, case_id))
     return json.loads(row[0])  # type: ignore[no-any-return]
 
 

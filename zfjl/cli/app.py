@@ -31,6 +31,7 @@ from zfjl.cli import (
     config,
     device,
     grant,
+    helpfmt,
     hold,
     ingest,
     records,
@@ -42,11 +43,14 @@ from zfjl.cli import (
     spotcheck,
     station,
     sweep,
+    topics,
     vault,
 )
 from zfjl.cli.common import STATE
 from zfjl.cli.output import err, out
 from zfjl.errors import ZfjlError
+
+helpfmt.install()  # the help and click's usage errors in Chinese, wrapped by display cells
 
 app = typer.Typer(
     help="执法记录（zfjl）：执法音像记录保管库与执法全过程记录合规检查。",
@@ -69,6 +73,7 @@ for sub in (
         app.add_typer(sub)
     else:
         app.registered_commands.extend(sub.registered_commands)
+app.registered_commands.extend(topics.app.registered_commands)  # zfjl help [主题|命令]
 
 
 def _show_version(value: bool) -> None:
@@ -98,15 +103,13 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False, prog_name="zfjl")
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:  # usage errors: bad option, missing argument
-        return _fail(
-            f"用法错误：{exc.format_message()}（用 --help 查看用法）", 2, "UsageError", argv
-        )
+        return _fail(f"用法错误：{helpfmt.usage_message(exc)}", 2, "UsageError", argv)
     except (KeyboardInterrupt, click.exceptions.Abort):
         return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
