@@ -174,16 +174,18 @@ def case_history_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
 ) -> None:
     from zfjl.cases.store import history
+    from zfjl.vault.settings import user_names
 
-    emit(history(open_vault(), case), as_json, _print_history)
+    vault = open_vault()
+    emit(history(vault, case), as_json, lambda ev: _print_history(ev, user_names(vault)))
 
 
-def _print_history(events: list[dict[str, Any]]) -> None:
+def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:
     from zfjl.cli import display as d
     from zfjl.vault.events import label_of
 
     for e in events:
-        out.print(f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.safe(e['actor'])}  "
+        out.print(f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.actor(e['actor'], names)}  "
                   f"{label_of(e['kind'])}", markup=False)  # fmt: skip
 
 

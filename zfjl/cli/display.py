@@ -82,6 +82,17 @@ def short_id(oid: str, prefixes: Mapping[str, str] | None = None) -> str:
     return oid[:ID_DIGITS]
 
 
+def actor(login: str | None, names: Mapping[str, str] | None = None, cell: bool = False) -> str:
+    """Who did something: 张三（zhangsan） when a name is set for the login
+    (`zfjl config set users.zhangsan.name 张三`), else the login; `cell`: on two lines."""
+    if not login:
+        return "—"
+    name = (names or {}).get(login)
+    if not name:
+        return safe(login)
+    return safe(name) + ("\n" if cell else "") + f"（{safe(login)}）"
+
+
 # C0 and C1 control characters (ESC, BEL, CR, …) and DEL: a file name on a camera card or a
 # USB stick may hold any of them, and printed raw they move the cursor, ring or recolour the
 # terminal. Shown as \x1b, \x07, \n instead; the JSON keeps the name as it is.

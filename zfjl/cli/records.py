@@ -62,8 +62,10 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault.query import show_recording
+    from zfjl.vault.settings import user_names
 
-    emit(show_recording(open_vault(), id), as_json, _print_recording)
+    vault = open_vault()
+    emit(show_recording(vault, id), as_json, lambda r: _print_recording(r, user_names(vault)))
 
 
 _LABELS = {
@@ -93,7 +95,7 @@ def _value(key: str, value: Any) -> str:
     return shown(value) if shown else d.safe(value)
 
 
-def _print_recording(rec: dict[str, Any]) -> None:
+def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
     from zfjl.cli import display as d
     from zfjl.cli.tables import key, table, text
     from zfjl.vault.events import label_of
@@ -126,5 +128,5 @@ def _print_recording(rec: dict[str, Any]) -> None:
         )
     out.print("日志事件：")
     for e in rec["events"]:
-        out.print(f"  #{e['seq']} {d.when(e['ts'], seconds=True)} {d.safe(e['actor'])} "
+        out.print(f"  #{e['seq']} {d.when(e['ts'], seconds=True)} {d.actor(e['actor'], names)} "
                   f"{label_of(e['kind'])}", markup=False)  # fmt: skip

@@ -78,10 +78,12 @@ def _print_rule(rule: Any, data: dict[str, Any]) -> None:
     out.print(f"依据：{rule.basis}", markup=False)
     for q in data["quotes"]:
         out.print(f"条文（{q['source']}）：{q['text']}", markup=False)
-    out.print(f"适用：{rule.when or '所有案件'}", markup=False)
+    from zfjl.cli.ruletext import check_text, spec_text
+
+    out.print(f"适用：{spec_text(rule.when) or '所有案件'}", markup=False)
     if rule.due:
-        out.print(f"何时到期：{rule.due}（未到期的记为待办）", markup=False)
-    out.print(f"检查：{rule.check}", markup=False)
+        out.print(f"何时到期：{spec_text(rule.due)}（未到期的记为待办）", markup=False)
+    out.print(f"检查：{check_text(rule.check)}", markup=False)
     out.print(f"不符合时：{rule.message}；整改：{rule.fix}", markup=False)
     if ex:
         out.print(
