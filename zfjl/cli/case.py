@@ -118,7 +118,7 @@ def case_ls_cmd(
 
 def _print_cases(rows: list[dict[str, Any]]) -> None:
     from zfjl.cli import display as d
-    from zfjl.cli.tables import key, table, text
+    from zfjl.cli.tables import footer, key, table, text
 
     grid = table(key("案件编号"), text("类别"), text("案由", ratio=3), text("当事人", ratio=2),
                  key("来源"), key("状态"), key("立案日期"))  # fmt: skip
@@ -127,7 +127,7 @@ def _print_cases(rows: list[dict[str, Any]]) -> None:
         grid.add_row(r["id"], kind, d.safe(r["cause"]), d.safe(r["party"]), r["origin"],
                      r["status"], d.day(r["opened_at"]))  # fmt: skip
     out.print(grid)
-    out.print(f"共 {len(rows)} 件（类别未注明程序的为一般程序）")
+    footer(f"共 {len(rows)} 件（类别未注明程序的为一般程序）")
 
 
 @app.command("show", help="显示案件的文书和关联的音像记录。")

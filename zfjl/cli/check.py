@@ -104,7 +104,7 @@ def _print_report(report: Any, show_all: bool) -> None:
 
 def _print_summary(reports: list[Any]) -> None:
     from zfjl.cases.doctypes import STAGES
-    from zfjl.cli.tables import key, table
+    from zfjl.cli.tables import footer, key, table
 
     # A stage's name as a two-line header (程序 / 启动): five stages fit 80 columns.
     grid = table(key("案件"), *(key(s[:2] + "\n" + s[2:]) for s in STAGES), key("结论"),
@@ -120,14 +120,13 @@ def _print_summary(reports: list[Any]) -> None:
         dated = [f.due for f in pending if f.due]
         waiting = (f"○{len(pending)}" + (f" {min(dated)[5:]}" if dated else "")) if pending else ""
         grid.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict], waiting)
-    table = grid
-    out.print(table)
+    out.print(grid)
     n_fail = sum(1 for r in reports if r.verdict == "violations")
     n_warn = sum(1 for r in reports if r.verdict == "warnings")
     n_pending = sum(1 for r in reports if r.pending())
     dues = [f.due for r in reports for f in r.pending() if f.due]
     first = f"，最早 {min(dues)} 到期" if dues else ""
-    out.print(
+    footer(
         f"共 {len(reports)} 件：不符合 {n_fail}，有警示 {n_warn}，符合 {len(reports) - n_fail - n_warn}；"
         f"有待办事项 {n_pending} 件{first}（尚未到期，不计为违反；“待办”列为项数和最早到期日）"
     )

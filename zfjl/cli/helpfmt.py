@@ -19,6 +19,7 @@ unknown command with its nearest names, once).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -209,6 +210,10 @@ def install() -> None:
             module._ = _zh  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = _nzh  # type: ignore[attr-defined]
+    if os.environ.get("_ZFJL_COMPLETE"):  # a shell asks for the completion script or words
+        from typer._completion_classes import completion_init
+
+        completion_init()
     click.Context.formatter_class = ZhHelpFormatter
     click.Context.make_formatter = _make_formatter  # type: ignore[method-assign]
     _keep_argument_help(typer.core.TyperArgument)
@@ -409,4 +414,6 @@ def usage_message(exc: click.ClickException) -> str:
         hint = f"；是否要用：{'、'.join(near)}" if near else ""
         return f"没有命令 “{exc.command_name}”{hint}{where}"
     message = exc.format_message()
+    for english, chinese in (("integer", "整数"), ("float", "数字"), ("boolean", "是/否值")):
+        message = message.replace(f"有效的{english}", f"有效的{chinese}")
     return f"{message.rstrip('。.')}{where}"

@@ -39,7 +39,7 @@ def ls_cmd(
 
 def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
     from zfjl.cli import display as d
-    from zfjl.cli.tables import key, table, text
+    from zfjl.cli.tables import footer, key, table, text
     from zfjl.vault.query import unique_prefixes
 
     ids = unique_prefixes(vault, [r["id"] for r in rows])
@@ -53,7 +53,7 @@ def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
                      d.duration(r["duration"]) if r["duration"] else "—",
                      d.safe(r["original_name"]), flags.strip())  # fmt: skip
     out.print(grid)
-    out.print(f"共 {len(rows)} 条（编号为唯一前缀，可直接用于 zfjl show；“逾期？”为无法判断）")
+    footer(f"共 {len(rows)} 条（编号为唯一前缀，可直接用于 zfjl show；“逾期？”为无法判断）")
 
 
 @app.command("show", help="显示一条记录的全部信息、每次入库经过和日志事件。")

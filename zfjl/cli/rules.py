@@ -36,7 +36,7 @@ def rules_ls_cmd(as_json: JsonOpt = False) -> None:
 
 
 def _print_rules(rules: list[dict[str, Any]]) -> None:
-    from zfjl.cli.tables import key, table, text
+    from zfjl.cli.tables import footer, key, table, text
 
     grid = table(key("规则"), text("条款", ratio=1), text("内容", ratio=2), key("程度"))
     stage = None
@@ -47,7 +47,7 @@ def _print_rules(rules: list[dict[str, Any]]) -> None:
         grid.add_row(r["id"], r["article"], r["title"],
                      "违反" if r["severity"] == "error" else "警示")  # fmt: skip
     out.print(grid)
-    out.print(f"共 {len(rules)} 条（zfjl rules show 规则 查看条文与示例）")
+    footer(f"共 {len(rules)} 条（zfjl rules show 规则 查看条文与示例）")
 
 
 @app.command("show", help="显示一条规则、所依据条文，以及符合与不符合的示例。")

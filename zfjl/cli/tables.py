@@ -38,3 +38,12 @@ def table(*columns: Column | str, **kw: Any) -> Table:
     kw.setdefault("expand", any(c.ratio for c in cols))
     return Table(*cols, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                  show_edge=False, collapse_padding=True, **kw)  # fmt: skip
+
+
+def footer(line: str) -> None:
+    """A listing's closing line (counts, a legend), broken by display cells to the console's
+    width, like the table above it (prose elsewhere is left to the terminal to wrap)."""
+    from zfjl.cli.helpfmt import wrap
+    from zfjl.cli.output import out
+
+    out.print("\n".join(wrap(line, max(40, out.width))), markup=False, highlight=False)

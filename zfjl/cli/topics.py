@@ -46,9 +46,9 @@ TOPICS: dict[str, tuple[str, str]] = {
         "提示与错误写到标准错误。"
     )),
     "补全": ("命令补全（bash、zsh、fish）", (
-        "bash：把下面一行加入 ~/.bashrc（zsh 用 zsh_source 加入 ~/.zshrc，"
-        "fish 用 fish_source）：\n"
-        '    eval "$(_ZFJL_COMPLETE=bash_source zfjl)"\n'
+        "bash：把下面一行加入 ~/.bashrc（zsh 用 source_zsh 加入 ~/.zshrc，"
+        "fish 用 source_fish）：\n"
+        '    eval "$(_ZFJL_COMPLETE=source_bash zfjl)"\n'
         "之后输入 zfjl 与命令的开头按 Tab 键即可补全命令、动词和选项。"
     )),
 }  # fmt: skip
