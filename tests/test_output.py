@@ -45,7 +45,9 @@ def _vault_with_draw(vault: Vault) -> str:
      ["case", "history", "CASE-2024-045"]],
     ids=lambda a: " ".join(a[:2]),
 )  # fmt: skip
-def test_listings_fit_80_columns_and_cut_nothing(sample_cases_vault: Vault, args: list[str]) -> None:
+def test_listings_fit_80_columns_and_cut_nothing(
+    sample_cases_vault: Vault, args: list[str]
+) -> None:
     root = _vault_with_draw(sample_cases_vault)
     text = run("--vault", root, *args)
     assert text.strip()

@@ -22,7 +22,7 @@ import difflib
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -215,7 +215,7 @@ def install() -> None:
 
         completion_init()
     click.Context.formatter_class = ZhHelpFormatter
-    click.Context.make_formatter = _make_formatter  # type: ignore[method-assign]
+    click.Context.make_formatter = _make_formatter  # type: ignore[method-assign,assignment]
     _keep_argument_help(typer.core.TyperArgument)
 
 
@@ -341,7 +341,7 @@ class ZhHelpFormatter(click.HelpFormatter):
         for line in wrap(text, self.cols - self.current_indent):
             self.write(f"{indent}{line}\n" if line else "\n")
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30,
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30,
                  col_spacing: int = 2) -> None:  # fmt: skip
         rows = [(self._term(a), self._definition(b)) for a, b in rows]
         if not rows:

@@ -89,10 +89,17 @@ def _value(key: str, value: Any) -> str:
         return "—"
     if key in ("recorded_at", "ingested_at", "name_time", "meta_time", "mtime"):
         return d.when(value, seconds=True)
-    shown = {"size": lambda v: f"{d.size(v)}（{v} 字节）", "kind": d.kind,
-             "duration": d.duration, "skew_seconds": d.skew,
-             "time_source": lambda v: d.TIME_SOURCES.get(v, v)}.get(key)  # fmt: skip
-    return shown(value) if shown else d.safe(value)
+    if key == "size":
+        return f"{d.size(value)}（{value} 字节）"
+    if key == "duration":
+        return d.duration(value)
+    if key == "skew_seconds":
+        return d.skew(value)
+    if key == "kind":
+        return d.kind(value)
+    if key == "time_source":
+        return d.TIME_SOURCES.get(value, d.safe(value))
+    return d.safe(value)
 
 
 def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:

@@ -111,9 +111,7 @@ def resolve_id(vault: Vault, prefix: str) -> str:
     if len(rows) > 1:
         shown = "、".join(str(r[0])[: max(len(prefix) + 4, 12)] for r in rows[:3])
         more = "等" if len(rows) > 3 else ""
-        raise AmbiguousIdError(
-            f"编号前缀 {prefix} 对应多个文件（{shown}{more}），请多写几位"
-        )
+        raise AmbiguousIdError(f"编号前缀 {prefix} 对应多个文件（{shown}{more}），请多写几位")
     return str(rows[0][0])
 
 

@@ -282,8 +282,10 @@ def user_names(vault: Vault) -> dict[str, str]:
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value and (
-        prefix in SECTIONS or prefix.startswith(("devices.", "users."))
+    if (
+        isinstance(value, dict)
+        and value
+        and (prefix in SECTIONS or prefix.startswith(("devices.", "users.")))
     ):
         for k, v in sorted(value.items()):
             _flatten(f"{prefix}.{k}", v, out)
