@@ -3,12 +3,13 @@ exit codes, names in the log, JSON, shell completion). The topics are the manual
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
 
-from zfjl.cli.output import out
+from zfjl.cli.common import JsonOpt
+from zfjl.cli.output import emit, out
 
 app = typer.Typer()
 
@@ -60,8 +61,10 @@ TOPICS: dict[str, tuple[str, str]] = {
 )
 def help_cmd(
     words: Annotated[
-        list[str] | None, typer.Argument(help="主题，或命令（如 ls、case open）。")
+        list[str] | None,
+        typer.Argument(help="主题，或命令（如 ls、case open）。", metavar="[主题|命令]…"),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
 
@@ -69,19 +72,12 @@ def help_cmd(
     root = ctx.find_root()
     words = words or []
     if not words:
-        out.print(root.get_help(), markup=False, highlight=False)
-        out.print("\n主题（zfjl help 主题）：", markup=False)
-        for name, (title, _) in TOPICS.items():
-            out.print(f"  {name}　{title}", markup=False)
+        topics = {name: {"title": title, "text": text} for name, (title, text) in TOPICS.items()}
+        emit({"help": root.get_help(), "topics": topics}, as_json, _print_index)
         return
     topic = TOPICS.get(words[0]) or TOPICS.get(words[0].lower())
     if topic and len(words) == 1:
-        from zfjl.cli.helpfmt import wrap
-
-        width = max(40, min(100, out.width))
-        lines = [line if line.startswith("    ") else "\n".join(wrap(line, width))
-                 for line in topic[1].splitlines()]  # fmt: skip
-        out.print(f"{topic[0]}\n\n" + "\n".join(lines), markup=False, highlight=False)
+        emit({"topic": words[0], "title": topic[0], "text": topic[1]}, as_json, _print_topic)
         return
     command: click.Command = root.command
     sub = root
@@ -92,4 +88,21 @@ def help_cmd(
             raise UsageError(f"没有帮助主题或命令 “{' '.join(words)}”（zfjl help 列出全部）")
         command = found
         sub = click.Context(command, info_name=word, parent=sub)
-    out.print(command.get_help(sub), markup=False, highlight=False)
+    emit({"command": " ".join(words), "help": command.get_help(sub)}, as_json,
+         lambda h: out.print(h["help"], markup=False, highlight=False, end=""))  # fmt: skip
+
+
+def _print_index(index: dict[str, Any]) -> None:
+    out.print(index["help"], markup=False, highlight=False, end="")
+    out.print("\n主题（zfjl help 主题）：", markup=False)
+    for name, topic in index["topics"].items():
+        out.print(f"  {name}　{topic['title']}", markup=False)
+
+
+def _print_topic(topic: dict[str, str]) -> None:
+    from zfjl.cli.helpfmt import wrap
+
+    width = max(40, min(100, out.width))
+    lines = [line if line.startswith("    ") else "\n".join(wrap(line, width))
+             for line in topic["text"].splitlines()]  # fmt: skip
+    out.print(f"{topic['title']}\n\n" + "\n".join(lines), markup=False, highlight=False)
