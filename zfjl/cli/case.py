@@ -140,20 +140,24 @@ def case_show_cmd(
 
 
 def _print_case(data: dict[str, Any]) -> None:
-    from rich.table import Table
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
 
     party = data["party"]["name"]
-    out.print(f"{data['case']}  {data['kind']}（{data['procedure']}程序）  {data['cause']}  "
-              f"当事人：{party}  来源：{data['origin']}  状态：{data.get('status', '办理中')}")  # fmt: skip
-    docs = Table("代号", "文书", "文号", "日期", "签名")
-    for d in data.get("documents", []):
-        docs.add_row(d["id"], d["type"], d.get("number") or "—", (d.get("date") or "—")[:16],
-                     "、".join(x["role"] for x in d.get("signatures", [])) or "—")  # fmt: skip
+    footer(f"{data['case']}  {data['kind']}（{data['procedure']}程序）  {d.safe(data['cause'])}  "
+           f"当事人：{d.safe(party)}  来源：{data['origin']}  状态：{data.get('status', '办理中')}")  # fmt: skip
+    docs = table(key("代号"), text("文书", ratio=2), text("文号", ratio=2), key("日期"),
+                 text("签名", ratio=2))  # fmt: skip
+    for x in data.get("documents", []):
+        docs.add_row(x["id"], x["type"], d.safe(x.get("number") or "—"), d.when(x.get("date")),
+                     "、".join(s["role"] for s in x.get("signatures", [])) or "—")  # fmt: skip
     out.print(docs)
-    media = Table("录音录像", "类型", "活动", "文书", "开始", "结束", "证明对象")
+    media = table(key("录音录像"), key("类型"), text("活动", ratio=1), key("文书"),
+                  key("开始/结束"), text("证明对象", ratio=2))  # fmt: skip
     for m in data.get("media", []):
-        media.add_row(m["recording"][:12], m["kind"], m["activity"], m.get("document") or "—",
-                      (m.get("start") or "—")[:19], (m.get("end") or "—")[:19], m.get("proves") or "—")  # fmt: skip
+        span = f"{d.when(m.get('start'))}\n{d.when(m.get('end'))}" if m.get("start") else "—"
+        media.add_row(d.short_id(m["recording"]), d.kind(m["kind"]), d.safe(m["activity"]),
+                      m.get("document") or "—", span, d.safe(m.get("proves") or "—"))  # fmt: skip
     out.print(media)
 
 
