@@ -70,6 +70,8 @@ def _import_sqlite_utils_without_numpy() -> None:
 
 
 def _print_report(report: Any, show_all: bool) -> None:
+    from zfjl.cli.tables import para
+
     out.print(f"[bold]{report.case}[/] 逐环节检查")
     for stage, findings in report.by_stage().items():
         shown = [f for f in findings if f.status != "pending"
@@ -88,17 +90,17 @@ def _print_report(report: Any, show_all: bool) -> None:
             status = "无法判断" if f.status == "unknown" else f.symbol
             out.print(f"  {status} {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
             if f.status not in ("pass", "na"):
-                out.print(f"      应为：{f.expected}", markup=False)
-                out.print(f"      实为：{f.found}", markup=False)
-                out.print(f"      整改：{f.fix}", markup=False)
+                para("应为：", f.expected)
+                para("实为：", f.found)
+                para("整改：", f.fix)
     pending = report.pending()
     if pending:
         out.print(f"\n○ [bold]待办[/]（尚未到期，不计为违反）：{len(pending)} 项")
         for f in pending:
             when = f"最迟 {f.due}" if f.due else "进入下一环节或结案前"
             out.print(f"  ○ {when}  {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
-            out.print(f"      应为：{f.expected}", markup=False)
-            out.print(f"      现状：{f.found}", markup=False)
+            para("应为：", f.expected)
+            para("现状：", f.found)
     out.print("\n" + report.verdict_line())
 
 

@@ -18,18 +18,17 @@ app = typer.Typer(
 
 
 def _print_spot_item(i: dict[str, Any]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import para
     from zfjl.spotcheck import RESULTS
 
-    what = (f"{i.get('device') or '-'} {i.get('officer') or '-'} {(i.get('recorded_at') or '')[:16]}"
-            if i["kind"] == "recording" else f"{i.get('cause', '')} {i.get('party', '')}")  # fmt: skip
+    recording = i["kind"] == "recording"
+    what = (f"{i.get('device') or '-'} {i.get('officer') or '-'} {d.when(i.get('recorded_at'))}"
+            if recording else f"{i.get('cause', '')} {i.get('party', '')}")  # fmt: skip
     res = RESULTS.get(i.get("result") or "", "未检查")
-    out.print(
-        f"{'音像' if i['kind'] == 'recording' else '案卷'}　{i['id'][:16]}　{what}　{res}",
-        markup=False,
-    )
-    out.print(
-        "    检查项：" + "；".join(f"{k} {v}" for k, v in i["checklist"].items()), markup=False
-    )
+    shown = d.short_id(i["id"]) if recording else i["id"]
+    out.print(f"{'音像' if recording else '案卷'}　{shown}　{d.safe(what)}　{res}", markup=False)
+    para("检查项：", "；".join(f"{k} {v}" for k, v in i["checklist"].items()), indent=4)
 
 
 @app.command(

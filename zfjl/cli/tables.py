@@ -40,6 +40,19 @@ def table(*columns: Column | str, **kw: Any) -> Table:
                  show_edge=False, collapse_padding=True, **kw)  # fmt: skip
 
 
+def para(first: str, text: str, indent: int = 6) -> None:
+    """`first` + `text`, broken by display cells to the console's width, the later lines under
+    the text (a hanging indent): a finding's 应为/实为/整改, a checklist."""
+    from zfjl.cli.helpfmt import cells, wrap
+    from zfjl.cli.output import out
+
+    lead = " " * indent + first
+    lines = wrap(text, max(20, out.width - cells(lead)))
+    pad = " " * cells(lead)
+    out.print("\n".join([lead + lines[0], *(pad + line for line in lines[1:])]), markup=False,
+              highlight=False)  # fmt: skip
+
+
 def footer(line: str) -> None:
     """A listing's closing line (counts, a legend), broken by display cells to the console's
     width, like the table above it (prose elsewhere is left to the terminal to wrap)."""
