@@ -165,16 +165,20 @@ def test_log_shows_the_name_set_for_a_login_and_the_recording_viewed(
     root = str(sample_cases_vault.root)
     login = getpass.getuser()
     run("--vault", root, "config", "set", f"users.{login}.name", "张三")
-    oid = json.loads(run("--vault", root, "log", "CASE-2024-045", "--json"))["entries"]
-    assert all(e["actor"] != "张三" for e in oid)  # JSON keeps the login
+    before = json.loads(run("--vault", root, "log", "CASE-2024-045", "--json"))["entries"]
+    assert all(e["actor"] != "张三" for e in before)  # JSON keeps the login
     run("--vault", root, "grant", "add", login, "--case", "CASE-2024-045", "--approved-by",
         "王局长", "--approval-no", "局批1号", "--until", "2030-01-01")  # fmt: skip
     media = json.loads(run("--vault", root, "case", "show", "CASE-2024-045", "--json"))["media"]
     run("--vault", root, "view", media[0]["recording"][:12])
     text = run("--vault", root, "log", "CASE-2024-045")
     assert "张三" in text and f"（{login}）" in text
-    assert f"记录 {media[0]['recording'][:12]}" in text.replace("\n", " ").replace("  ", " ") or (
-        media[0]["recording"][:12] in text)  # fmt: skip
+    viewed = media[0]["recording"][:12]
+    entries = json.loads(run("--vault", root, "log", "CASE-2024-045", "--json"))["entries"]
+    views = [e for e in entries if e["kind"] == "access.view"]
+    assert views and views[-1]["detail"].startswith(f"记录 {viewed}：")
+    assert views[-1]["actor"] == login  # the JSON keeps the login
+    assert viewed in text
     assert_fits(text)
     history = run("--vault", root, "case", "history", "CASE-2024-045")
     assert "张三" in history and "case.import" not in history and "导入案件" in history
@@ -189,6 +193,19 @@ def test_rules_show_is_in_words_not_python(sample_cases_vault: Vault) -> None:
 
 
 def test_unknown_case_suggests_the_nearest(sample_cases_vault: Vault) -> None:
-    result = zfjl_run("--vault", str(sample_cases_vault.root), "check", "CASE-2024-04", env=COLS)
-    assert "是否要找：CASE-2024-045" in result.stderr or "CASE-2024-04" in result.stderr
-    assert "CASE-2024-0" in result.stderr.split("是否要找：")[1]
+    result = zfjl_run("--vault", str(sample_cases_vault.root), "check", "case-2024-45", env=COLS)
+    assert result.returncode == 4
+    assert "没有案件 case-2024-45；是否要找：CASE-2024-045" in result.stderr
+
+
+def test_ls_kind_takes_the_chinese_word_it_shows(sample_cases_vault: Vault) -> None:
+    root = str(sample_cases_vault.root)
+    by_word = json.loads(run("--vault", root, "ls", "--kind", "照片", "--json"))
+    assert by_word == json.loads(run("--vault", root, "ls", "--kind", "photo", "--json"))
+    assert by_word and {r["kind"] for r in by_word} == {"photo"}
+
+
+def test_usage_and_missing_arguments_name_the_argument_in_chinese() -> None:
+    assert zfjl_run("show", "--help", env=COLS).stdout.startswith("用法：zfjl show [选项] 编号")
+    missing = zfjl_run("show", env=COLS)
+    assert "缺少参数 “编号”" in missing.stderr

@@ -97,6 +97,22 @@ METAVARS = {
     "TEXT": "文本", "INTEGER": "整数", "FLOAT": "数字", "PATH": "路径", "FILENAME": "文件",
     "BOOLEAN": "是否", "...": "…",
 }  # fmt: skip
+# Argument names (click shows the parameter's name in capitals) in the usage line, the 参数
+# list and the usage errors. A name not listed stays as it is.
+ARG_NAMES = {
+    "CASE": "案件编号", "DEST": "目录", "DEVICE": "设备编号", "DOCTYPE": "文书类型", "FILE": "文件",
+    "GRANT_ID": "批准编号", "HOLD_ID": "长期保存编号", "ID": "编号", "ITEM": "抽查项",
+    "KEY": "键", "OFFICER": "执法人员", "PATH": "路径", "RECORDING": "记录编号",
+    "RECORDINGS": "记录编号", "ROLE": "角色", "RULE_ID": "规则编号", "SOURCE": "来源目录",
+    "STATUS": "状态", "TARGET": "记录或案件", "USER": "用户", "VALUE": "值",
+}  # fmt: skip
+_ARG = re.compile(r"(?<![\w-])(" + "|".join(sorted(ARG_NAMES, key=len, reverse=True)) + r")(?![\w-])")
+
+
+def _arg_names(text: str) -> str:
+    return _ARG.sub(lambda m: ARG_NAMES[m.group(1)], text)
+
+
 _METAVAR = re.compile("|".join(re.escape(k) for k in sorted(METAVARS, key=len, reverse=True)))
 
 # Examples shown at the end of each command's help, by command path (without "zfjl").
@@ -313,7 +329,7 @@ class ZhHelpFormatter(click.HelpFormatter):
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         head = f"{' ' * self.current_indent}{_zh('Usage:')}{prog} "
-        body = _METAVAR.sub(lambda m: METAVARS[m.group()], args)
+        body = _arg_names(_METAVAR.sub(lambda m: METAVARS[m.group()], args))
         lines = wrap(body, self.cols - cells(head))
         self.write(head + lines[0] + "\n")
         for line in lines[1:]:
@@ -364,7 +380,8 @@ class ZhHelpFormatter(click.HelpFormatter):
                 self.write(" " * (indent + first + col_spacing) + line + "\n")
 
     def _term(self, term: str) -> str:
-        return _METAVAR.sub(lambda m: METAVARS[m.group()], term)
+        term = _METAVAR.sub(lambda m: METAVARS[m.group()], term)
+        return _arg_names(term) if self._section == _zh("Arguments") else term
 
     def _definition(self, text: str) -> str:
         if self._section == _zh("Commands"):
@@ -414,6 +431,9 @@ def usage_message(exc: click.ClickException) -> str:
         hint = f"；是否要用：{'、'.join(near)}" if near else ""
         return f"没有命令 “{exc.command_name}”{hint}{where}"
     message = exc.format_message()
+    if isinstance(exc, click.MissingParameter):
+        message = re.sub(r"'([A-Z_]+)'", lambda m: f"“{ARG_NAMES.get(m.group(1), m.group(1))}”",
+                         message)  # fmt: skip
     for english, chinese in (("integer", "整数"), ("float", "数字"), ("boolean", "是/否值")):
         message = message.replace(f"有效的{english}", f"有效的{chinese}")
     return f"{message.rstrip('。.')}{where}"

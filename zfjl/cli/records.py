@@ -20,7 +20,7 @@ def ls_cmd(
         str | None, typer.Option("--from", help="录制时间起（YYYY-MM-DD[THH:MM]）。")
     ] = None,
     until: Annotated[str | None, typer.Option("--to", help="录制时间止（含当日）。")] = None,
-    kind: Annotated[str | None, typer.Option(help="video / photo / audio / other。")] = None,
+    kind: Annotated[str | None, typer.Option(help="视频 / 照片 / 录音 / 其他（或 video / photo / audio / other）。")] = None,
     late: Annotated[
         bool | None, typer.Option("--late/--not-late", help="只看逾期（或按时）存储的。")
     ] = None,

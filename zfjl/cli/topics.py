@@ -89,11 +89,11 @@ def help_cmd(
         command = found
         sub = click.Context(command, info_name=word, parent=sub)
     emit({"command": " ".join(words), "help": command.get_help(sub)}, as_json,
-         lambda h: out.print(h["help"], markup=False, highlight=False, end=""))  # fmt: skip
+         lambda h: out.print(h["help"], markup=False, highlight=False))  # fmt: skip
 
 
 def _print_index(index: dict[str, Any]) -> None:
-    out.print(index["help"], markup=False, highlight=False, end="")
+    out.print(index["help"], markup=False, highlight=False)
     out.print("\n主题（zfjl help 主题）：", markup=False)
     for name, topic in index["topics"].items():
         out.print(f"  {name}　{topic['title']}", markup=False)

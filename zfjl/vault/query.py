@@ -27,6 +27,7 @@ LS_FIELDS = [
     "clock_skew",
 ]
 KINDS = ("video", "photo", "audio", "other")
+KIND_NAMES = {"视频": "video", "照片": "photo", "录音": "audio", "其他": "other"}  # as ls shows them
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,12 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
     where: list[str] = []
     params: list[Any] = []
     if flt.kind is not None:
-        if flt.kind not in KINDS:
-            raise UsageError(f"未知的类型 {flt.kind!r}，可选：{'、'.join(KINDS)}")
+        kind = KIND_NAMES.get(flt.kind, flt.kind)
+        if kind not in KINDS:
+            choices = "、".join(f"{k}（{c}）" for c, k in KIND_NAMES.items())
+            raise UsageError(f"未知的类型 {flt.kind!r}，可选：{choices}")
         where.append("kind = ?")
-        params.append(flt.kind)
+        params.append(kind)
     for col, value in (("device", flt.device), ("officer", flt.officer)):
         if value is not None:
             where.append(f"{col} = ?")
