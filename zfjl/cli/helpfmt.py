@@ -273,9 +273,9 @@ def wrap(text: str, width: int) -> list[str]:
     for para in text.splitlines() or [""]:
         line = ""
         for token in _TOKEN.findall(para):
-            if token.isspace():
+            if token.isspace():  # runs of spaces become one; a full-width space is kept
                 if line:
-                    line += " "
+                    line += "\u3000" if "\u3000" in token else " "
                 continue
             while cells(token) > width:  # a path or a long ID: cut it by cells
                 room = width - cells(line)
@@ -430,6 +430,10 @@ def usage_message(exc: click.ClickException) -> str:
         near = difflib.get_close_matches(exc.command_name, names, n=3, cutoff=0.5)
         hint = f"；是否要用：{'、'.join(near)}" if near else ""
         return f"没有命令 “{exc.command_name}”{hint}{where}"
+    if isinstance(exc, click.NoSuchOption):
+        options = "、".join(exc.possibilities or [])
+        hint = f"；是否要用：{options}" if options else ""
+        return f"没有选项 “{exc.option_name}”{hint}{where}"
     message = exc.format_message()
     if isinstance(exc, click.MissingParameter):
         message = re.sub(r"'([A-Z_]+)'", lambda m: f"“{ARG_NAMES.get(m.group(1), m.group(1))}”",
