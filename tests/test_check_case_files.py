@@ -84,3 +84,16 @@ def test_import_of_an_impossible_date_exits_4_naming_file_line_field(
     assert str(bad) in proc.stderr and needle in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert json.loads(zfjl_run("case", "ls", "--json", env=env).stdout) == []
+
+
+def test_footage_not_in_the_vault_names_the_line_of_its_media_entry(tmp_path: Path) -> None:
+    env = {"ZFJL_VAULT": str(tmp_path / "v")}
+    zfjl_run("init", env=env, check=True)
+    case_file = tmp_path / "penalty.yaml"
+    text = sample_text("penalty")
+    case_file.write_text(text, "utf-8")
+    proc = zfjl_run("case", "import", str(case_file), env=env)
+    first_entry = text.splitlines().index("media:") + 2  # the line after `media:`
+    assert proc.returncode == 4, proc.stderr
+    assert f"{case_file} 第 {first_entry} 行 media[0]：保管库中没有设备" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from zfjl.cli import app, main
+from zfjl.cli import build_app, main
 
 from .conftest import edit_vault_json, tree_digest, zfjl_cli, zfjl_run
 
@@ -17,7 +17,7 @@ from .conftest import edit_vault_json, tree_digest, zfjl_cli, zfjl_run
 def _commands() -> list[list[str]]:
     import typer.main
 
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(build_app())
     out: list[list[str]] = []
     for name, cmd in group.commands.items():  # type: ignore[attr-defined]
         subs = getattr(cmd, "commands", None)
@@ -252,3 +252,37 @@ def test_bad_vault_settings_are_refused_clearly(
     kept = json.loads(zfjl_run("--vault", str(root), "config", "get", key, "--json").stdout)
     assert kept["value"] == {"metadata_clock": "local", "timezone": "Asia/Shanghai"}.get(key, [])
     assert zfjl_run("--vault", str(root), "ingest", str(dump)).returncode == 0  # nothing changed
+
+
+def test_the_command_table_names_every_command_of_every_module() -> None:
+    """`main` builds only the command it runs from COMMANDS: a command missing there would
+    still run (through the whole tree) but a stale entry would break; both are caught here."""
+    import importlib
+    import pkgutil
+
+    import typer
+
+    import zfjl.cli
+    from zfjl.cli.app import COMMANDS, _command_name
+
+    found: dict[str, tuple[str, str]] = {}
+    for info in pkgutil.iter_modules(zfjl.cli.__path__):
+        if info.name in ("__main__", "app"):
+            continue
+        module = importlib.import_module(f"zfjl.cli.{info.name}")
+        for attr, value in vars(module).items():
+            if isinstance(value, typer.Typer):
+                if value.info.name:
+                    found[value.info.name] = (info.name, attr)
+                else:
+                    found.update({_command_name(c): (info.name, attr) for c in value.registered_commands})
+    assert found == COMMANDS
+
+
+def test_a_run_builds_only_the_command_it_names() -> None:
+    from zfjl.cli.app import _named_command
+
+    assert _named_command(["--vault", "/v", "check", "CASE-1"]) == "check"
+    assert _named_command(["--vault=/v", "case", "ls"]) == "case"
+    assert _named_command(["--help"]) is None
+    assert _named_command(["lss"]) is None  # click's own message about an unknown command

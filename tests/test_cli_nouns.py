@@ -16,7 +16,7 @@ import click
 import pytest
 import typer.main
 
-from zfjl.cli import app, main
+from zfjl.cli import build_app, main
 from zfjl.cli.verbs import DefaultVerbGroup
 from zfjl.vault import Vault
 
@@ -60,7 +60,7 @@ def zfjl(capsys: pytest.CaptureFixture[str]) -> Callable[[Vault], Run]:
 
 
 def _group(name: str) -> click.Group:
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(build_app())
     assert isinstance(group, click.Group)
     sub = group.commands[name]
     assert isinstance(sub, click.Group)
@@ -99,7 +99,7 @@ def test_each_verb_help_shows_exactly_its_own_options(
 
 
 def _all_groups() -> list[str]:
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(build_app())
     assert isinstance(group, click.Group)
     return [name for name, cmd in group.commands.items() if isinstance(cmd, click.Group)]
 

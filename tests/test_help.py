@@ -7,7 +7,7 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from zfjl.cli import app
+from zfjl.cli import build_app
 
 from .conftest import zfjl_run
 
@@ -20,7 +20,7 @@ METAVAR = re.compile(r"--[\w-]+ (TEXT|INTEGER|PATH|FLOAT|FILENAME)\b")
 def _commands() -> list[list[str]]:
     import typer.main
 
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(build_app())
     words: list[list[str]] = [[]]
     for name, cmd in group.commands.items():  # type: ignore[attr-defined]
         words.append([name])

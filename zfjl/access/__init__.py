@@ -3,7 +3,7 @@
 Nobody sees or copies a recording without a grant on file (the director's approval, by name
 and number). Every view, export and refusal is a journal event on the recording, so the
 custody log (`zfjl log`) shows who touched what, when, for what purpose and on whose
-authority. The acting user is the operating-system user; roles come from vault.json.
+authority. The acting user is the operating-system user; roles are journaled facts (`zfjl role`), read from the catalog.
 
 Modules: `grants` (approvals and which one covers an object), `reads` (view, export) and
 `custody` (the custody log). Its PDF is made by `zfjl.render.registers`.

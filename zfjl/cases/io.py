@@ -242,6 +242,23 @@ def _check_references(
             )
 
 
+def media_locations(text: str, origin: str) -> list[str]:
+    """Where each `media` entry of a case file is (`file 第 N 行 media[i]`), for messages about
+    entries that are well-formed but name footage the vault does not hold."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return []
+    media = root.value if isinstance(root, yaml.MappingNode) else []
+    for key, value in media:
+        if key.value == "media" and isinstance(value, yaml.SequenceNode):
+            return [
+                f"{origin} 第 {node.start_mark.line + 1} 行 media[{i}]"
+                for i, node in enumerate(value.value)
+            ]
+    return []
+
+
 def read_case_file(path: Path, doctypes: Mapping[str, str] | None = None) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from zfjl.cases.doctypes import vault_doctypes
@@ -113,8 +114,12 @@ def open_case(vault: Vault, header: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
-    """Store a case file as the case's new state (the journal keeps every version)."""
+def import_case(
+    vault: Vault, data: dict[str, Any], media_where: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Store a case file as the case's new state (the journal keeps every version).
+    `media_where` names where each media entry is in the file (`media_locations`), so that
+    footage the vault lacks is reported at its line."""
     data = parse_case(
         json.dumps(data, ensure_ascii=False),
         f"案件 {data.get('case', '')}",
@@ -124,7 +129,11 @@ def import_case(vault: Vault, data: dict[str, Any]) -> dict[str, Any]:
     data = normalise_times(data, tz)
     data.setdefault("status", "办理中")
     data["documents"] = [resolve_scan(vault, d) for d in data.get("documents", [])]
-    data["media"] = [link for m in data.get("media", []) for link in resolve_media(vault, m)]
+    data["media"] = [
+        link
+        for i, m in enumerate(data.get("media", []))
+        for link in _resolve_at(vault, m, media_where[i] if i < len(media_where) else None)
+    ]
     ensure_digests(vault, [m["recording"] for m in data["media"]])
     vault.record(events.CaseImport(case=data), f"case:{data['case']}")
     return data
@@ -213,6 +222,15 @@ def _link(rec: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         "late": None if rec["late"] is None else bool(rec["late"]),
         **keep,
     }
+
+
+def _resolve_at(vault: Vault, entry: dict[str, Any], where: str | None) -> list[dict[str, Any]]:
+    try:
+        return resolve_media(vault, entry)
+    except CaseError as exc:
+        if where is None:
+            raise
+        raise CaseError(f"{where}：{exc.message}") from None
 
 
 def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,79 +1,98 @@
-"""The root command: --vault and --version, the nouns in order, and `main` (errors, signals).
+"""The root command: --vault and --version, the commands in order, and `main` (errors, signals).
 
 Errors from the library (`ZfjlError`) are caught once, in `main`, and printed as one Chinese
 line on stderr with the exit code documented in README.md.
 
-Library modules are imported inside the commands that use them: `zfjl verify` from cron and
-`zfjl ls` should not pay for loading exiftool, ffmpeg and calendar bindings. The noun modules
-imported here load only typer, rich's console and this package (tables and the progress bar
-are imported where they are drawn).
+Start-up is paid on every run (cron, scripts, a clerk's `zfjl check`): `main` loads only the
+module of the command it runs (`COMMANDS`), and library modules are imported inside the
+commands that use them — `zfjl verify` and `zfjl ls` should not pay for loading exiftool,
+ffmpeg and calendar bindings. Tables and the progress bar are imported where they are drawn.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
 import sys
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import click
 import typer
 
 from zfjl import __version__
-from zfjl.cli import (
-    access,
-    bundle,
-    calendar,
-    case,
-    check,
-    checkpoint,
-    config,
-    device,
-    grant,
-    helpfmt,
-    hold,
-    ingest,
-    records,
-    render,
-    report,
-    role,
-    rules,
-    sample,
-    spotcheck,
-    station,
-    sweep,
-    topics,
-    vault,
-)
+from zfjl.cli import helpfmt
 from zfjl.cli.common import STATE
 from zfjl.cli.output import err, out
 from zfjl.errors import ZfjlError
 
 helpfmt.install()  # the help and click's usage errors in Chinese, wrapped by display cells
 
-app = typer.Typer(
-    help="执法记录（zfjl）：执法音像记录保管库与执法全过程记录合规检查。",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
+# Every command, in `zfjl --help` order, and the module that holds it (`zfjl.cli.<module>`,
+# attribute `app` unless named): top-level commands first, then the nouns with verbs. A run
+# loads and builds only the command it names — building all 55 click commands from their
+# signatures was a third of `zfjl check`'s start-up; `--help` and unknown words get them all.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("vault", "app"), "verify": ("vault", "app"), "rebuild": ("vault", "app"),
+    "ingest": ("ingest", "app"), "ls": ("records", "app"), "show": ("records", "app"),
+    "attach": ("case", "attach_app"), "check": ("check", "app"), "render": ("render", "app"),
+    "sweep": ("sweep", "app"), "view": ("access", "app"), "export": ("access", "app"),
+    "log": ("access", "app"), "report": ("report", "app"), "sample": ("sample", "app"),
+    "serve": ("station", "app"), "help": ("topics", "app"),
+    "case": ("case", "app"), "bundle": ("bundle", "app"), "hold": ("hold", "app"),
+    "grant": ("grant", "app"), "checkpoint": ("checkpoint", "app"),
+    "calendar": ("calendar", "app"), "rules": ("rules", "app"), "device": ("device", "app"),
+    "spotcheck": ("spotcheck", "app"), "role": ("role", "app"), "config": ("config", "app"),
+    "station": ("station", "station_app"),
+}  # fmt: skip
 
-# `zfjl --help` lists the top-level commands, then the nouns with verbs, in this order. A
-# module's Typer without a name holds top-level commands: they are registered on the root
-# directly (not merged through add_typer, which builds a click group per module at start-up).
-for sub in (
-    vault.app, ingest.app, records.app, case.attach_app, check.app, render.app, sweep.app,
-    access.app, report.app, sample.app,
-    case.app, bundle.app, hold.app, grant.app, checkpoint.app, calendar.app, rules.app,
-    device.app, spotcheck.app, role.app, config.app, station.app, station.station_app,
-):  # fmt: skip
-    if sub.info.name:
-        app.add_typer(sub)
-    else:
-        app.registered_commands.extend(sub.registered_commands)
-app.registered_commands.extend(topics.app.registered_commands)  # zfjl help [主题|命令]
+
+def _sub_app(place: tuple[str, str]) -> typer.Typer:
+    module = importlib.import_module(f"zfjl.cli.{place[0]}")
+    sub: typer.Typer = getattr(module, place[1])
+    return sub
+
+
+def _command_name(info: typer.models.CommandInfo) -> str:
+    assert info.callback is not None
+    return info.name or typer.main.get_command_name(info.callback.__name__)
+
+
+def build_app(names: Iterable[str] | None = None) -> typer.Typer:
+    """The root command with the commands `names` (all of them by default)."""
+    root = typer.Typer(
+        help="执法记录（zfjl）：执法音像记录保管库与执法全过程记录合规检查。",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+    root.callback()(_main)
+    wanted = list(COMMANDS) if names is None else list(names)
+    for name in wanted:
+        sub = _sub_app(COMMANDS[name])
+        if sub.info.name:
+            root.add_typer(sub)
+        else:  # a module of top-level commands: register the one named here directly
+            root.registered_commands.extend(
+                c for c in sub.registered_commands if _command_name(c) == name
+            )
+    return root
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command `argv` runs, if it is one word of COMMANDS after the root's options."""
+    args = iter(argv)
+    for token in args:
+        if token == "--vault":
+            next(args, None)
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+        elif not token.startswith("--vault="):
+            return None  # --help, --version, or a mistake: the whole root says what to do
+    return None
 
 
 def _show_version(value: bool) -> None:
@@ -82,7 +101,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     vault: Annotated[
         str | None,
@@ -102,8 +120,12 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    args = sys.argv[1:] if argv is None else list(argv)
+    named = _named_command(args)
     try:
-        rc = app(args=argv, standalone_mode=False, prog_name="zfjl")
+        rc = build_app(None if named is None else [named])(
+            args=args, standalone_mode=False, prog_name="zfjl"
+        )
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:
@@ -137,3 +159,9 @@ def _fail(message: str, code: int, kind: str, argv: list[str] | None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the whole command tree, for docs and tests that walk it
+        return build_app()
+    raise AttributeError(name)

@@ -52,12 +52,13 @@ def case_import_cmd(
 ) -> None:
     from zfjl import userfs
     from zfjl.cases.doctypes import vault_doctypes
-    from zfjl.cases.io import parse_case
+    from zfjl.cases.io import media_locations, parse_case
     from zfjl.cases.store import import_case
 
     vault = open_vault()
     text = userfs.current().read_text(file, "案件文件")
-    data = import_case(vault, parse_case(text, str(file), vault_doctypes(vault)))
+    data = parse_case(text, str(file), vault_doctypes(vault))
+    data = import_case(vault, data, media_locations(text, str(file)))
     emit(data, as_json, f"已导入案件 {data['case']}：文书 {len(data.get('documents', []))} 份，"
                         f"音像记录 {len(data.get('media', []))} 条")  # fmt: skip
 

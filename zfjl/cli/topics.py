@@ -66,10 +66,13 @@ def help_cmd(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
+    import typer.main
+
+    from zfjl.cli.app import build_app
     from zfjl.errors import UsageError
 
-    ctx = click.get_current_context()
-    root = ctx.find_root()
+    # A run builds only the command it names (app.COMMANDS): here, all of them.
+    root = click.Context(typer.main.get_command(build_app()), info_name="zfjl")
     words = words or []
     if not words:
         topics = {name: {"title": title, "text": text} for name, (title, text) in TOPICS.items()}

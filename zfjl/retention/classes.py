@@ -95,7 +95,7 @@ class RetentionClasses:
         raise AssertionError("the last class is `always`: validated on load")
 
     def months(self, cls: RetentionClass, patrol_months: int) -> int:
-        """The class's period; vault.json's patrol_months may lengthen `patrol`'s."""
+        """The class's period; the `retention.patrol_months` setting may lengthen `patrol`'s."""
         months = cls.months or LEGAL_MINIMUM_MONTHS
         return max(months, patrol_months) if cls.id == "patrol" else months
 

@@ -195,8 +195,8 @@ def _approval(vault: Vault, approval: str | None) -> str:
     chosen = (approval or "").strip() or (str(standing).strip() if standing else "")
     if not chosen:
         raise NotPermitted(
-            "执行销毁须有批准：--approval-no 批准文号，或在 vault.json 的"
-            " retention.standing_approval 中登记对日常巡查资料的常设批准"
+            "执行销毁须有批准：--approval-no 批准文号，或由管理员登记对日常巡查资料的常设批准"
+            "（zfjl config set retention.standing_approval 批准文号 --approval 文号）"
         )
     return chosen
 

@@ -64,8 +64,10 @@ def check_owner(vault_root: Path) -> None:
 def prepare(vault_root: Path) -> None:
     """Before the first fork: open the vault once (it migrates now, not in a request), load
     what every command loads, remove scratch folders of children killed earlier."""
-    import zfjl.cli.app  # noqa: F401 - imported once here, inherited by every child
+    from zfjl.cli.app import build_app
     from zfjl.vault import Vault
+
+    build_app()  # every command module imported once here, inherited by every child
 
     check_owner(vault_root)
     Vault.open(vault_root).close()  # no database connection may cross a fork

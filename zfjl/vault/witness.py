@@ -1,4 +1,4 @@
-"""The `checkpoint.witness_dirs` setting of vault.json: folders outside the vault (a USB disk,
+"""The `checkpoint.witness_dirs` setting (journaled, `zfjl config`): folders outside the vault (a USB disk,
 a share of the supervising office) that receive a copy of every signed checkpoint.
 
 Kept free of heavy imports: it is validated each time the command line opens a vault."""
@@ -22,11 +22,11 @@ def witness_dirs(vault: Vault) -> list[Path]:
     section = vault.config.extra.get(SETTING, {})
     if not isinstance(section, dict):
         raise VaultError(
-            f'vault.json：{SETTING} 应为对象（如 {{"witness_dirs": [...]}}），收到 {section!r}'
+            f'设置 {SETTING} 应为对象（如 {{"witness_dirs": [...]}}），收到 {section!r}'
         )
     dirs = section.get("witness_dirs", [])
     if not isinstance(dirs, list) or not all(isinstance(d, str) and d.strip() for d in dirs):
         raise VaultError(
-            f"vault.json：{SETTING}.witness_dirs 应为目录路径（字符串）的列表，收到 {dirs!r}"
+            f"设置 {SETTING}.witness_dirs 应为目录路径（字符串）的列表，收到 {dirs!r}"
         )
     return [Path(d) if Path(d).is_absolute() else vault.root / d for d in dirs]
