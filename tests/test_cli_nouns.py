@@ -107,7 +107,7 @@ def _all_groups() -> list[str]:
 @pytest.mark.parametrize("noun", _all_groups())
 def test_each_noun_help_lists_its_verbs(noun: str, capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(noun, capsys=capsys)
-    listed = text.split("Commands:", 1)[1]
+    listed = text.split("命令：", 1)[1].split("示例：", 1)[0]
     verbs = list(_group(noun).commands)
     assert verbs and all(re.search(rf"^\s+{re.escape(v)}\s", listed, re.M) for v in verbs)
     if noun in NOUNS_WITH_OLD_SPELLINGS:

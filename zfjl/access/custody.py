@@ -42,9 +42,10 @@ def describe(ev: Event) -> str:
         case events.AccessView(user=user, grant=grant, purpose=purpose) | events.AccessExport(
             user=user, grant=grant, purpose=purpose
         ):
-            return f"{user}，依据 {grant}，用途：{purpose or '未说明'}"
+            return f"记录 {(ev.subject or '')[:12]}：{user}，依据 {grant}，用途：{purpose or '未说明'}"
         case events.AccessDenial(user=user, action=action, reason=reason):
-            return f"{user} 请求{SCOPES.get(action, action)}：{reason}"
+            what = f"记录 {ev.subject[:12]}" if ev.subject and ":" not in ev.subject else ""
+            return f"{what + '：' if what else ''}{user} 请求{SCOPES.get(action, action)}：{reason}"
         case events.ObjectTombstone(reason=reason, approval=approval, sha256=sha256):
             return f"{reason}；批准 {approval}；SHA-256 {sha256[:16]}…"
         case events.CaseBundle(purpose=purpose, path=path):

@@ -59,6 +59,17 @@ def case_exists(vault: Vault, case_id: str) -> bool:
     return vault.conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is not None
 
 
+def no_such_case(vault: Vault, case_id: str) -> str:
+    """The message for an unknown case number, with the nearest ones (a typo, a lower case)."""
+    import difflib
+
+    known = [r[0] for r in vault.conn.execute("SELECT id FROM cases")]
+    by_upper = {k.upper(): k for k in known}
+    near = difflib.get_close_matches(case_id.upper(), list(by_upper), n=3, cutoff=0.75)
+    hint = f"；是否要找：{'、'.join(by_upper[n] for n in near)}" if near else ""
+    return f"没有案件 {case_id}{hint}（用 zfjl case ls 查看已有案件）"
+
+
 def get_case(vault: Vault, case_id: str, *, withdrawn_ok: bool = False) -> dict[str, Any]:
     """The case as it stands: detached links and withdrawn documents are not in it. A withdrawn
     case is refused (checks, documents and bundles have nothing to do with it) unless
@@ -67,7 +78,7 @@ def get_case(vault: Vault, case_id: str, *, withdrawn_ok: bool = False) -> dict[
         "SELECT data, withdrawn_seq FROM cases WHERE id = ?", (case_id,)
     ).fetchone()
     if row is None:
-        raise CaseError(f"没有案件 {case_id}（用 zfjl case ls 查看已有案件）")
+        raise CaseError(no_such_case(vault, case_id))
     if row[1] is not None and not withdrawn_ok:
         raise CaseError(f"{_withdrawn_line(vault, case_id)}，不再检查、制作文书或打包；"
                         f"用 zfjl case history {case_id} 查看其记录")  # fmt: skip

@@ -71,6 +71,7 @@ def log_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import access
+    from zfjl.vault.settings import user_names
 
     vault = open_vault()
     log = access.custody_log(vault, target)
@@ -81,15 +82,16 @@ def log_cmd(
         data = custody_log_pdf(log.as_dict(), vault_template_dirs(vault),
                                bureau=vault.config.bureau, printed_at=vault.now_iso())  # fmt: skip
         userfs.current().write_bytes(pdf, data)
-    emit(log, as_json, _print_log)
+    emit(log, as_json, lambda log: _print_log(log, user_names(vault)))
 
 
-def _print_log(log: Any) -> None:
-    from rich.table import Column, Table
+def _print_log(log: Any, names: dict[str, str]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import key, table, text
 
-    table = Table("序号", "时间", "操作人", "事项", Column("内容", overflow="fold"))
+    grid = table(key("序号"), key("时间"), key("操作人"), text("事项", ratio=2),
+                 text("内容", ratio=4))  # fmt: skip
     for e in log.entries:
-        table.add_row(
-            str(e["seq"]), e["at"][:19].replace("T", " "), e["actor"], e["what"], e["detail"]
-        )
-    out.print(table)
+        grid.add_row(str(e["seq"]), d.when(e["at"], seconds=True), d.actor(e["actor"], names, cell=True),
+                     e["what"], d.safe(e["detail"]))  # fmt: skip
+    out.print(grid)

@@ -23,9 +23,12 @@ import click
 import typer
 
 from zfjl import __version__
+from zfjl.cli import helpfmt
 from zfjl.cli.common import STATE
 from zfjl.cli.output import err, out
 from zfjl.errors import ZfjlError
+
+helpfmt.install()  # the help and click's usage errors in Chinese, wrapped by display cells
 
 # Every command, in `zfjl --help` order, and the module that holds it (`zfjl.cli.<module>`,
 # attribute `app` unless named): top-level commands first, then the nouns with verbs. A run
@@ -37,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "attach": ("case", "attach_app"), "check": ("check", "app"), "render": ("render", "app"),
     "sweep": ("sweep", "app"), "view": ("access", "app"), "export": ("access", "app"),
     "log": ("access", "app"), "report": ("report", "app"), "sample": ("sample", "app"),
-    "serve": ("station", "app"),
+    "serve": ("station", "app"), "help": ("topics", "app"),
     "case": ("case", "app"), "bundle": ("bundle", "app"), "hold": ("hold", "app"),
     "grant": ("grant", "app"), "checkpoint": ("checkpoint", "app"),
     "calendar": ("calendar", "app"), "rules": ("rules", "app"), "device": ("device", "app"),
@@ -120,15 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     named = _named_command(args)
     try:
-        rc = build_app(None if named is None else [named])(args=args, standalone_mode=False)
+        rc = build_app(None if named is None else [named])(
+            args=args, standalone_mode=False, prog_name="zfjl"
+        )
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:  # usage errors: bad option, missing argument
-        return _fail(
-            f"用法错误：{exc.format_message()}（用 --help 查看用法）", 2, "UsageError", argv
-        )
+        return _fail(f"用法错误：{helpfmt.usage_message(exc)}", 2, "UsageError", argv)
     except (KeyboardInterrupt, click.exceptions.Abort):
         return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request

@@ -100,7 +100,7 @@ def _print_bundle_check(report: Any) -> None:
 
     for f in report.findings:
         detail = f"（应为 {f.expected}，实为 {f.found}）" if f.expected else ""
-        out.print(f"✘ {BUNDLE_PROBLEMS.get(f.code, f.code)}：{f.file}{detail}", markup=False)
+        out.print(f"✘ {BUNDLE_PROBLEMS.get(f.code, '问题')}：{f.file}{detail}", markup=False)
     if report.anchored_rows is not None:
         out.print(
             f"✔ 与留存的检查点一致：包内 {report.anchored_rows} 条保管记录在其签发时已在日志中，此后未被改动"

@@ -182,20 +182,22 @@ def case_ls_cmd(
 
 
 def _print_cases(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Column, Table
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
 
-    table = Table(Column("案件编号", no_wrap=True), "类别", "程序", "案由", "当事人", "来源", "状态",
-                  Column("立案时间", no_wrap=True))  # fmt: skip
+    grid = table(key("案件编号"), text("类别"), text("案由", ratio=3), text("当事人", ratio=2),
+                 key("来源"), key("状态"), key("立案日期"))  # fmt: skip
     for r in rows:
         state = "已撤销" if r.get("withdrawn_at") else r["status"]
-        table.add_row(r["id"], r["kind"], r["procedure"], r["cause"], r["party"], r["origin"],
-                      state, r["opened_at"][:16])  # fmt: skip
-    out.print(table)
+        kind = r["kind"] if r["procedure"] == "一般" else f"{r['kind']}（{r['procedure']}）"
+        grid.add_row(r["id"], kind, d.safe(r["cause"]), d.safe(r["party"]), r["origin"],
+                     state, d.day(r["opened_at"]))  # fmt: skip
+    out.print(grid)
     for r in rows:
         if r.get("withdrawn_at"):
-            out.print(f"{r['id']} 已于 {r['withdrawn_at'][:16]} 撤销（原因：{r['withdraw_reason']}）",
-                      markup=False, highlight=False)  # fmt: skip
-    out.print(f"共 {len(rows)} 件")
+            footer(f"{r['id']} 已于 {d.when(r['withdrawn_at'])} 撤销"
+                   f"（原因：{d.safe(r['withdraw_reason'])}）")  # fmt: skip
+    footer(f"共 {len(rows)} 件（类别未注明程序的为一般程序）")
 
 
 @app.command("show", help="显示案件的文书和关联的音像记录。")
@@ -208,20 +210,24 @@ def case_show_cmd(
 
 
 def _print_case(data: dict[str, Any]) -> None:
-    from rich.table import Table
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
 
     party = data["party"]["name"]
-    out.print(f"{data['case']}  {data['kind']}（{data['procedure']}程序）  {data['cause']}  "
-              f"当事人：{party}  来源：{data['origin']}  状态：{data.get('status', '办理中')}")  # fmt: skip
-    docs = Table("代号", "文书", "文号", "日期", "签名")
-    for d in data.get("documents", []):
-        docs.add_row(d["id"], d["type"], d.get("number") or "—", (d.get("date") or "—")[:16],
-                     "、".join(x["role"] for x in d.get("signatures", [])) or "—")  # fmt: skip
+    footer(f"{data['case']}  {data['kind']}（{data['procedure']}程序）  {d.safe(data['cause'])}  "
+           f"当事人：{d.safe(party)}  来源：{data['origin']}  状态：{data.get('status', '办理中')}")  # fmt: skip
+    docs = table(key("代号"), text("文书", ratio=2), text("文号", ratio=2), key("日期"),
+                 text("签名", ratio=2))  # fmt: skip
+    for x in data.get("documents", []):
+        docs.add_row(x["id"], x["type"], d.safe(x.get("number") or "—"), d.when(x.get("date")),
+                     "、".join(s["role"] for s in x.get("signatures", [])) or "—")  # fmt: skip
     out.print(docs)
-    media = Table("录音录像", "类型", "活动", "文书", "开始", "结束", "证明对象")
+    media = table(key("录音录像"), key("类型"), text("活动", ratio=1), key("文书"),
+                  key("开始/结束"), text("证明对象", ratio=2))  # fmt: skip
     for m in data.get("media", []):
-        media.add_row(m["recording"][:12], m["kind"], m["activity"], m.get("document") or "—",
-                      (m.get("start") or "—")[:19], (m.get("end") or "—")[:19], m.get("proves") or "—")  # fmt: skip
+        span = f"{d.when(m.get('start'))}\n{d.when(m.get('end'))}" if m.get("start") else "—"
+        media.add_row(d.short_id(m["recording"]), d.kind(m["kind"]), d.safe(m["activity"]),
+                      m.get("document") or "—", span, d.safe(m.get("proves") or "—"))  # fmt: skip
     out.print(media)
     if data.get("withdrawn"):
         w = data["withdrawn"]
@@ -248,15 +254,20 @@ def case_history_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
 ) -> None:
     from zfjl.cases.store import history
+    from zfjl.vault.settings import user_names
 
-    emit(history(open_vault(), case), as_json, _print_history)
+    vault = open_vault()
+    emit(history(vault, case), as_json, lambda ev: _print_history(ev, user_names(vault)))
 
 
-def _print_history(events: list[dict[str, Any]]) -> None:
+def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.vault.events import label_of
+
     for e in events:
-        detail = f"  {e['detail']}" if e.get("detail") else ""
-        out.print(f"#{e['seq']}  {e['ts']}  {e['actor']}  {e['what']}（{e['kind']}）{detail}",
-                  markup=False, highlight=False)  # fmt: skip
+        detail = f"  {d.safe(e['detail'])}" if e.get("detail") else ""
+        out.print(f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.actor(e['actor'], names)}  "
+                  f"{label_of(e['kind'])}{detail}", markup=False)  # fmt: skip
 
 
 @attach_app.command(

@@ -74,6 +74,8 @@ def _import_sqlite_utils_without_numpy() -> None:
 
 
 def _print_report(report: Any, show_all: bool) -> None:
+    from zfjl.cli.tables import para
+
     out.print(f"[bold]{report.case}[/] 逐环节检查")
     for stage, findings in report.by_stage().items():
         shown = [f for f in findings if f.status != "pending"
@@ -92,27 +94,27 @@ def _print_report(report: Any, show_all: bool) -> None:
             status = "无法判断" if f.status == "unknown" else f.symbol
             out.print(f"  {status} {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
             if f.status not in ("pass", "na"):
-                out.print(f"      应为：{f.expected}", markup=False)
-                out.print(f"      实为：{f.found}", markup=False)
-                out.print(f"      整改：{f.fix}", markup=False)
+                para("应为：", f.expected)
+                para("实为：", f.found)
+                para("整改：", f.fix)
     pending = report.pending()
     if pending:
         out.print(f"\n○ [bold]待办[/]（尚未到期，不计为违反）：{len(pending)} 项")
         for f in pending:
             when = f"最迟 {f.due}" if f.due else "进入下一环节或结案前"
             out.print(f"  ○ {when}  {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
-            out.print(f"      应为：{f.expected}", markup=False)
-            out.print(f"      现状：{f.found}", markup=False)
+            para("应为：", f.expected)
+            para("现状：", f.found)
     out.print("\n" + report.verdict_line())
 
 
 def _print_summary(reports: list[Any]) -> None:
-    from rich.table import Column, Table
-
     from zfjl.cases.doctypes import STAGES
+    from zfjl.cli.tables import footer, key, table
 
-    table = Table(Column("案件", no_wrap=True), *STAGES, Column("结论", no_wrap=True),
-                  Column("待办", no_wrap=True))  # fmt: skip
+    # A stage's name as a two-line header (程序 / 启动): five stages fit 80 columns.
+    grid = table(key("案件"), *(key(s[:2] + "\n" + s[2:]) for s in STAGES), key("结论"),
+                 key("待办"))  # fmt: skip
     verdicts = {"pass": "✔ 符合", "warnings": "⚠ 警示", "violations": "✘ 不符合"}
     for r in reports:
         cells = []
@@ -123,14 +125,14 @@ def _print_summary(reports: list[Any]) -> None:
         pending = r.pending()
         dated = [f.due for f in pending if f.due]
         waiting = (f"○{len(pending)}" + (f" {min(dated)[5:]}" if dated else "")) if pending else ""
-        table.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict], waiting)
-    out.print(table)
+        grid.add_row(r.case, *cells[: len(STAGES)], verdicts[r.verdict], waiting)
+    out.print(grid)
     n_fail = sum(1 for r in reports if r.verdict == "violations")
     n_warn = sum(1 for r in reports if r.verdict == "warnings")
     n_pending = sum(1 for r in reports if r.pending())
     dues = [f.due for r in reports for f in r.pending() if f.due]
     first = f"，最早 {min(dues)} 到期" if dues else ""
-    out.print(
+    footer(
         f"共 {len(reports)} 件：不符合 {n_fail}，有警示 {n_warn}，符合 {len(reports) - n_fail - n_warn}；"
         f"有待办事项 {n_pending} 件{first}（尚未到期，不计为违反；“待办”列为项数和最早到期日）"
     )

@@ -69,9 +69,19 @@ def checkpoint_verify_cmd(
         raise typer.Exit(1)
 
 
+CHAIN_PROBLEMS = {
+    "checkpoint_signature": "检查点签名无效", "checkpoint_mismatch": "检查点与今日日志不一致",
+    "checkpoint_unreadable": "检查点无法读取", "row_changed": "日志记录被改动",
+    "chain_broken": "日志哈希链断开", "row_missing": "日志记录缺失",
+    "trigger_missing": "日志防改触发器缺失", "guards_were_removed": "日志防改措施曾被移除",
+}  # fmt: skip
+
+
 def _print_problems(result: dict[str, Any]) -> None:
     for p in result["problems"]:
-        out.print(f"✘ {p['code']}：应为 {p['expected']}，实为 {p['found']}", markup=False)
+        what = CHAIN_PROBLEMS.get(p["code"], "日志问题")
+        at = f"（第 {p['seq']} 条）" if p.get("seq") is not None else ""
+        out.print(f"✘ {what}{at}：应为 {p['expected']}，实为 {p['found']}", markup=False)
     if result["ok"]:
         out.print("✔ 检查点有效：签名正确，今日日志的前段与之完全一致")
 

@@ -31,10 +31,12 @@ app = typer.Typer(
 
 def _print_grant(g: dict[str, Any]) -> None:
     from zfjl.access import SCOPES
+    from zfjl.cli import display as d
 
-    state = f"已撤销（{g['revoked_at'][:16]}）" if g["revoked_at"] else f"至 {g['until']}"
+    state = f"已撤销（{d.when(g['revoked_at'])}）" if g["revoked_at"] else f"至 {g['until']}"
     kind = "案件" if g["target_kind"] == "case" else "记录"
-    out.print(f"{g['id']}　{g['user']}　{SCOPES[g['scope']]}　{kind} {g['target'][:16]}　"
+    target = g["target"] if g["target_kind"] == "case" else d.short_id(g["target"])
+    out.print(f"{g['id']}　{d.safe(g['user'])}　{SCOPES[g['scope']]}　{kind} {target}　"
               f"{g['approved_by']} 批准（{g['approval_no']}）　{state}", markup=False)  # fmt: skip
 
 

@@ -33,15 +33,18 @@ app = typer.Typer(
 
 
 def _print_hold(h: dict[str, Any]) -> None:
+    from zfjl.cli import display as d
+
     state = (
-        f"已解除（{h['released_at'][:16]}，{h['release_approval']}）"
+        f"已解除（{d.when(h['released_at'])}，{h['release_approval']}）"
         if h["released_at"]
         else "有效"
     )
     kind = "案件" if h["target_kind"] == "case" else "记录"
-    out.print(f"{h['id']}　{kind} {h['target'][:16]}　{h['reason_text']}"
-              f"{'：' + h['note'] if h['note'] else ''}　{h['placed_by']} {h['placed_at'][:16]}　{state}",
-              markup=False)  # fmt: skip
+    target = d.short_id(h["target"]) if h["target_kind"] != "case" else h["target"]
+    out.print(f"{h['id']}　{kind} {target}　{h['reason_text']}"
+              f"{'：' + d.safe(h['note']) if h['note'] else ''}　{d.safe(h['placed_by'])} "
+              f"{d.when(h['placed_at'])}　{state}", markup=False)  # fmt: skip
 
 
 @app.command(

@@ -25,32 +25,38 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
         return
     from rich.progress import (  # here, not at start-up: only a terminal ingest draws it
         BarColumn,
-        DownloadColumn,
         Progress,
         TextColumn,
         TimeRemainingColumn,
-        TransferSpeedColumn,
     )
+
+    from zfjl.cli import display
 
     bar = Progress(
         TextColumn("入库"),
-        BarColumn(),
-        TextColumn("{task.fields[files]} 个文件"),
-        DownloadColumn(binary_units=False),
-        TransferSpeedColumn(),
+        BarColumn(bar_width=20),
+        TextColumn("{task.fields[files]}"),
+        TextColumn("{task.fields[size]}"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}", markup=False),
         console=err,
         transient=True,
     )
     with bar:
-        task = bar.add_task("ingest", total=None, files="0/?")
+        # Until the first file is stored the card is being scanned: no totals yet.
+        task = bar.add_task("ingest", total=None, files="正在扫描存储卡…", size="", current="")
 
         def update(p: IngestProgress) -> None:
+            current = display.safe(p.current)
+            if len(current) > 28:  # the tail of a long path: the file's own name
+                current = "…" + current[-27:]
             bar.update(
                 task,
                 total=p.bytes_total,
                 completed=p.bytes_done,
-                files=f"{p.files_done}/{p.files_total}",
+                files=f"{p.files_done}/{p.files_total} 个文件",
+                size=f"{p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB",
+                current=current,
             )
 
         yield update
@@ -82,14 +88,16 @@ def ingest_cmd(
 
 
 def _print_ingest(report: IngestReport) -> None:
+    from zfjl.cli.display import markup_safe
+
     s = report.summary()
     for f in report.files:
         if f.status in ("failed", "skipped"):
-            out.print(f"[red]✘[/] {f.path}：{f.reason}")
+            out.print(f"[red]✘[/] {markup_safe(f.path)}：{markup_safe(f.reason)}")
         for w in f.warnings:
-            out.print(f"[yellow]⚠[/] {f.path}：{w['message']}")
+            out.print(f"[yellow]⚠[/] {markup_safe(f.path)}：{markup_safe(w['message'])}")
     if s["unregistered_devices"]:
-        out.print(f"[yellow]⚠[/] 未登记的记录仪：{'、'.join(s['unregistered_devices'])}"
+        out.print(f"[yellow]⚠[/] 未登记的记录仪：{'、'.join(markup_safe(x) for x in s['unregistered_devices'])}"
                   "（已记为“未登记”，请用 zfjl device add 补登，第四十八条）")  # fmt: skip
     speed = f"，{s['mb_per_s']} MB/s" if s["mb_per_s"] else ""
     out.print(

@@ -21,7 +21,7 @@ def ls_cmd(
         str | None, typer.Option("--from", help="录制时间起（YYYY-MM-DD[THH:MM]）。")
     ] = None,
     until: Annotated[str | None, typer.Option("--to", help="录制时间止（含当日）。")] = None,
-    kind: Annotated[str | None, typer.Option(help="video / photo / audio / other。")] = None,
+    kind: Annotated[str | None, typer.Option(help="视频 / 照片 / 录音 / 其他（或 video / photo / audio / other）。")] = None,
     late: Annotated[
         bool | None, typer.Option("--late/--not-late", help="只看逾期（或按时）存储的。")
     ] = None,
@@ -34,23 +34,27 @@ def ls_cmd(
     from zfjl.vault.query import RecordingFilter, list_recordings
 
     flt = RecordingFilter(device, officer, since, until, kind, late, important, limit)
-    emit(list_recordings(open_vault(), flt), as_json, _print_recordings)
+    vault = open_vault()
+    emit(list_recordings(vault, flt), as_json, lambda rows: _print_recordings(vault, rows))
 
 
-def _print_recordings(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
+    from zfjl.vault.query import unique_prefixes
 
-    table = Table(
-        "编号", "类型", "设备", "人员", "录制时间", "时长(秒)", "原文件名", "逾期", "重要"
-    )
+    ids = unique_prefixes(vault, [r["id"] for r in rows])
+    grid = table(key("编号"), key("类型"), key("设备/人员"), key("录制时间"), key("时长"),
+                 text("原文件名", ratio=1), text("标记"))  # fmt: skip
     for r in rows:
-        table.add_row(
-            r["id"][:10], r["kind"], r["device"] or "—", r["officer"] or "未知",
-            (r["recorded_at"] or "—")[:19], f"{r['duration']:.1f}" if r["duration"] else "—",
-            r["original_name"], yes_no(r["late"]), "IMP" if r["important"] else "",
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"共 {len(rows)} 条")
+        flags = ("逾期" if r["late"] else "逾期？" if r["late"] is None else "") + (
+            " 重要" if r["important"] else "")  # fmt: skip
+        who = "\n".join(d.safe(x) for x in (r["device"], r["officer"]) if x) or "—"
+        grid.add_row(ids[r["id"]], d.kind(r["kind"]), who, d.when(r["recorded_at"]),
+                     d.duration(r["duration"]) if r["duration"] else "—",
+                     d.safe(r["original_name"]), flags.strip())  # fmt: skip
+    out.print(grid)
+    footer(f"共 {len(rows)} 条（编号为唯一前缀，可直接用于 zfjl show；“逾期？”为无法判断）")
 
 
 @app.command("show", help="显示一条记录的全部信息、每次入库经过和日志事件。")
@@ -59,38 +63,66 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault.query import show_recording
+    from zfjl.vault.settings import user_names
 
-    emit(show_recording(open_vault(), id), as_json, _print_recording)
+    vault = open_vault()
+    emit(show_recording(vault, id), as_json, lambda r: _print_recording(r, user_names(vault)))
 
 
 _LABELS = {
-    "id": "编号(BLAKE3)", "sha256": "SHA-256", "size": "大小(字节)", "kind": "类型",
-    "file_type": "格式", "device": "记录仪", "officer": "执法人员", "officer_source_text": "人员依据", "recorded_at": "录制时间",
-    "time_source": "时间来源", "duration": "时长(秒)", "original_name": "原文件名",
+    "id": "编号(BLAKE3)", "sha256": "SHA-256", "size": "大小", "kind": "类型",
+    "file_type": "格式", "device": "记录仪", "officer": "执法人员", "officer_source_text": "人员依据",
+    "recorded_at": "录制时间",
+    "time_source": "时间来源", "duration": "时长", "original_name": "原文件名",
     "ingested_at": "入库时间", "late": "逾期存储", "late_deadline": "存储期限",
     "important": "重要(IMP)", "name_time": "文件名时间", "meta_time": "元数据时间",
-    "mtime": "文件修改时间", "clock_skew": "时钟偏差", "skew_seconds": "偏差(秒)",
+    "mtime": "文件修改时间", "clock_skew": "时钟偏差", "skew_seconds": "偏差",
     "make": "厂商", "model": "型号", "serial": "序列号", "gps_lat": "纬度",
     "gps_lon": "经度", "path": "保管库路径",
 }  # fmt: skip
 
 
-def _print_recording(rec: dict[str, Any]) -> None:
-    from rich.table import Table
+def _value(key: str, value: Any) -> str:
+    from zfjl.cli import display as d
 
-    table = Table(show_header=False)
-    for key, label in _LABELS.items():
-        value = rec.get(key)
-        table.add_row(label, yes_no(value) if isinstance(value, bool) else str(value or "—"))
-    out.print(table)
+    if isinstance(value, bool):
+        return yes_no(value)
+    if value is None or value == "":
+        return "—"
+    if key in ("recorded_at", "ingested_at", "name_time", "meta_time", "mtime"):
+        return d.when(value, seconds=True)
+    if key == "size":
+        return f"{d.size(value)}（{value} 字节）"
+    if key == "duration":
+        return d.duration(value)
+    if key == "skew_seconds":
+        return d.skew(value)
+    if key == "kind":
+        return d.kind(value)
+    if key == "time_source":
+        return d.TIME_SOURCES.get(value, d.safe(value))
+    return d.safe(value)
+
+
+def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import key, table, text
+    from zfjl.vault.events import label_of
+
+    grid = table(key("项目"), text("内容", ratio=1), show_header=False)
+    for k, label in _LABELS.items():
+        grid.add_row(label, _value(k, rec.get(k)))
+    out.print(grid)
     for w in rec.get("warnings", []):
-        out.print(f"[yellow]⚠[/] {w['message']}")
+        out.print(f"[yellow]⚠[/] {d.markup_safe(w['message'])}")
     out.print("入库经过：")
     for s in rec["sightings"]:
-        out.print(f"  {s['seen_at']}  {s['source_path']}" + ("  [IMP]" if s["important"] else ""))
+        out.print(f"  {d.when(s['seen_at'], seconds=True)}  {d.safe(s['source_path'])}"
+                  + ("  [IMP]" if s["important"] else ""), markup=False)  # fmt: skip
     if rec["cases"]:
         out.print(
-            "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"])
+            "关联案件：" + "；".join(f"{c['case_id']}（{c['activity']}）" for c in rec["cases"]),
+            markup=False,
         )
     for h in rec["holds"]:
         out.print(
@@ -98,10 +130,12 @@ def _print_recording(rec: dict[str, Any]) -> None:
             + (f"（已解除 {h['released_at'][:10]}）" if h["released_at"] else "")
         )
     if rec["destroyed"]:
-        d = rec["destroyed"]
+        x = rec["destroyed"]
         out.print(
-            f"已销毁：{d['at'][:16]}，批准 {d['approval']}，清理编号 {d['sweep']}（内容已删除，摘要与记录保留）"
+            f"已销毁：{d.when(x['at'])}，批准 {x['approval']}，清理编号 {x['sweep']}（内容已删除，摘要与记录保留）",
+            markup=False,
         )
     out.print("日志事件：")
     for e in rec["events"]:
-        out.print(f"  #{e['seq']} {e['ts']} {e['actor']} {e['kind']}")
+        out.print(f"  #{e['seq']} {d.when(e['ts'], seconds=True)} {d.actor(e['actor'], names)} "
+                  f"{label_of(e['kind'])}", markup=False)  # fmt: skip

@@ -36,16 +36,18 @@ def rules_ls_cmd(as_json: JsonOpt = False) -> None:
 
 
 def _print_rules(rules: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    from zfjl.cli.tables import footer, key, table, text
 
-    table = Table("规则", "条款", "环节", "内容", "程度")
+    grid = table(key("规则"), text("条款", ratio=1), text("内容", ratio=2), key("程度"))
+    stage = None
     for r in rules:
-        table.add_row(
-            r["id"], r["article"], r["stage"], r["title"],
-            "违反" if r["severity"] == "error" else "警示",
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"共 {len(rules)} 条")
+        if r["stage"] != stage:
+            stage = r["stage"]
+            grid.add_row(f"[bold]【{stage}】[/]", "", "", "")
+        grid.add_row(r["id"], r["article"], r["title"],
+                     "违反" if r["severity"] == "error" else "警示")  # fmt: skip
+    out.print(grid)
+    footer(f"共 {len(rules)} 条（zfjl rules show 规则 查看条文与示例）")
 
 
 @app.command("show", help="显示一条规则、所依据条文，以及符合与不符合的示例。")
@@ -76,10 +78,12 @@ def _print_rule(rule: Any, data: dict[str, Any]) -> None:
     out.print(f"依据：{rule.basis}", markup=False)
     for q in data["quotes"]:
         out.print(f"条文（{q['source']}）：{q['text']}", markup=False)
-    out.print(f"适用：{rule.when or '所有案件'}", markup=False)
+    from zfjl.cli.ruletext import check_text, spec_text
+
+    out.print(f"适用：{spec_text(rule.when) or '所有案件'}", markup=False)
     if rule.due:
-        out.print(f"何时到期：{rule.due}（未到期的记为待办）", markup=False)
-    out.print(f"检查：{rule.check}", markup=False)
+        out.print(f"何时到期：{spec_text(rule.due)}（未到期的记为待办）", markup=False)
+    out.print(f"检查：{check_text(rule.check)}", markup=False)
     out.print(f"不符合时：{rule.message}；整改：{rule.fix}", markup=False)
     if ex:
         out.print(

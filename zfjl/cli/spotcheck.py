@@ -18,18 +18,17 @@ app = typer.Typer(
 
 
 def _print_spot_item(i: dict[str, Any]) -> None:
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import para
     from zfjl.spotcheck import RESULTS
 
-    what = (f"{i.get('device') or '-'} {i.get('officer') or '-'} {(i.get('recorded_at') or '')[:16]}"
-            if i["kind"] == "recording" else f"{i.get('cause', '')} {i.get('party', '')}")  # fmt: skip
+    recording = i["kind"] == "recording"
+    what = (f"{i.get('device') or '-'} {i.get('officer') or '-'} {d.when(i.get('recorded_at'))}"
+            if recording else f"{i.get('cause', '')} {i.get('party', '')}")  # fmt: skip
     res = RESULTS.get(i.get("result") or "", "未检查")
-    out.print(
-        f"{'音像' if i['kind'] == 'recording' else '案卷'}　{i['id'][:16]}　{what}　{res}",
-        markup=False,
-    )
-    out.print(
-        "    检查项：" + "；".join(f"{k} {v}" for k, v in i["checklist"].items()), markup=False
-    )
+    shown = d.short_id(i["id"]) if recording else i["id"]
+    out.print(f"{'音像' if recording else '案卷'}　{shown}　{d.safe(what)}　{res}", markup=False)
+    para("检查项：", "；".join(f"{k} {v}" for k, v in i["checklist"].items()), indent=4)
 
 
 @app.command(
@@ -100,17 +99,15 @@ def spotcheck_ledger_cmd(
 
 
 def _print_ledger(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Column, Table
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import key, table, text
 
-    table = Table(
-        "批次", "类别", "编号", "设备/人员/案由", "结果", Column("问题", overflow="fold"), "检查人"
-    )
+    grid = table(key("批次"), key("类别"), key("编号"), text("设备/人员/案由", ratio=2),
+                 key("结果"), text("问题", ratio=2), text("检查人", ratio=1))  # fmt: skip
     for r in rows:
-        what = (
-            f"{r['device'] or ''} {r['officer'] or ''}"
-            if r["item_kind"] == "recording"
-            else r["cause"] or ""
-        )
-        table.add_row(r["draw"], "音像" if r["item_kind"] == "recording" else "案卷", r["item"][:16],
-                      what, r["result_text"], r["failed_text"], r["checker"] or "")  # fmt: skip
-    out.print(table)
+        recording = r["item_kind"] == "recording"
+        what = " ".join(x for x in (r["device"], r["officer"]) if x) if recording else r["cause"]
+        grid.add_row(r["draw"], "音像" if recording else "案卷",
+                     d.short_id(r["item"]) if recording else r["item"], d.safe(what or ""),
+                     r["result_text"], d.safe(r["failed_text"]), d.safe(r["checker"] or ""))  # fmt: skip
+    out.print(grid)

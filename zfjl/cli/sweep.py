@@ -52,10 +52,13 @@ def sweep_cmd(
 def _print_sweep(result: Any, executing: bool) -> None:
     if executing and not result.due and not result.finished_pending:
         return  # quiet for cron
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import para
+
     title = "已销毁" if result.executed else "到期（拟销毁）"
     for i in result.due:
-        out.print(f"{i.id[:16]}　{i.device or '-'}　{i.officer or '-'}　{(i.recorded_at or '')[:16]}　"
-                  f"{i.size / 1e6:.1f} MB　{i.why}", markup=False)  # fmt: skip
+        para(f"{d.short_id(i.id)}　", f"{d.safe(i.device or '-')}　{d.safe(i.officer or '-')}　"
+             f"{d.when(i.recorded_at)}　{d.size(i.size)}　{i.why}", indent=0)  # fmt: skip
     mb = sum(i.size for i in result.due) / 1e6
     out.print(f"{title}：{len(result.due)} 件，{mb:.1f} MB" +
               (f"（批准文号 {result.approval}，清理编号 {result.sweep}）" if result.executed and result.due else ""))  # fmt: skip

@@ -19,6 +19,7 @@ from zfjl.devices import DeviceBook
 from zfjl.ingest.discover import SourceFile
 from zfjl.ingest.names import NameInfo
 from zfjl.ingest.probe import DURATION_TAGS, MEDIA_EXT, Probe
+from zfjl.units import approx_seconds
 from zfjl.vault.vault import VaultConfig
 from zfjl.workdays import WorkdayCalendar
 
@@ -209,7 +210,8 @@ def build_recording(sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context) 
     if clock_skew:
         warn.add(
             "clock_skew",
-            f"时钟偏差 {skew:.0f} 秒（{'、'.join(pairs)}），超过 {threshold} 秒：记录仪时钟可能不准",
+            f"时钟偏差{approx_seconds(skew)}（{skew:.0f} 秒；{'、'.join(pairs)}），"
+            f"超过 {approx_seconds(threshold)}：记录仪时钟可能不准",
         )
     if recorded_at and recorded_at > ctx.ingested_at + dt.timedelta(seconds=threshold):
         clock_skew = True

@@ -28,12 +28,12 @@ APPROVING_ROLES = {"legal", "director", "admin"}
 
 def resolve_target(vault: Vault, target: str) -> tuple[str, str, str]:
     """A case id or a recording id (prefix) -> (journal subject, target, kind)."""
-    from zfjl.cases.store import case_exists
+    from zfjl.cases.store import case_exists, no_such_case
 
     if case_exists(vault, target):
         return f"case:{target}", target, "case"
     if target.upper().startswith("CASE-"):
-        raise NotFoundError(f"没有案件 {target}（用 zfjl case ls 查看已有案件）")
+        raise NotFoundError(no_such_case(vault, target))
     oid = resolve_id(vault, target)
     return oid, oid, "recording"
 

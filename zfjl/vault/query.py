@@ -28,6 +28,7 @@ LS_FIELDS = [
     "clock_skew",
 ]
 KINDS = ("video", "photo", "audio", "other")
+KIND_NAMES = {"视频": "video", "照片": "photo", "录音": "audio", "其他": "other"}  # as ls shows them
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,12 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
     where: list[str] = []
     params: list[Any] = []
     if flt.kind is not None:
-        if flt.kind not in KINDS:
-            raise UsageError(f"未知的类型 {flt.kind!r}，可选：{'、'.join(KINDS)}")
+        kind = KIND_NAMES.get(flt.kind, flt.kind)
+        if kind not in KINDS:
+            choices = "、".join(f"{k}（{c}）" for c, k in KIND_NAMES.items())
+            raise UsageError(f"未知的类型 {flt.kind!r}，可选：{choices}")
         where.append("kind = ?")
-        params.append(flt.kind)
+        params.append(kind)
     if flt.device is not None:
         where.append("device = ?")
         params.append(flt.device)
@@ -96,18 +99,54 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
     return [_ls_row(r) for r in vault.db.query(sql, params)]
 
 
+MIN_PREFIX = 4  # hex digits a typed prefix needs; listings show at least 12 (cli/display.py)
+
+
 def resolve_id(vault: Vault, prefix: str) -> str:
-    prefix = prefix.strip().lower()
-    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
-        raise UsageError("编号至少 4 位十六进制字符（BLAKE3 摘要或其唯一前缀）")
+    """A recording's BLAKE3 id from the id or a unique prefix of it. A prefix copied from an
+    older listing with its ellipsis ("0ad1e9…", "0ad1e9...") is taken without it."""
+    typed = prefix
+    prefix = prefix.strip().lower().removesuffix("…").removesuffix("...").strip()
+    if any(c not in "0123456789abcdef" for c in prefix):
+        raise UsageError(
+            f"编号 {typed!r} 不是十六进制数字：应为 BLAKE3 摘要或其唯一前缀（如 zfjl ls 所列）"
+        )
+    if len(prefix) < MIN_PREFIX:
+        raise UsageError(
+            f"编号前缀 {prefix!r} 太短：至少 {MIN_PREFIX} 位十六进制数字（zfjl ls 所列的 12 位即可）"
+        )
     rows = vault.conn.execute(
-        "SELECT id FROM objects WHERE id >= ? AND id < ? LIMIT 2", (prefix, prefix + "g")
+        "SELECT id FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT 4",
+        (prefix, prefix + "g"),
     ).fetchall()
     if not rows:
         raise NotFoundError(f"保管库中没有编号为 {prefix} 的文件")
     if len(rows) > 1:
-        raise AmbiguousIdError(f"编号前缀 {prefix} 对应多个文件，请多写几位")
+        shown = "、".join(str(r[0])[: max(len(prefix) + 4, 12)] for r in rows[:3])
+        more = "等" if len(rows) > 3 else ""
+        raise AmbiguousIdError(f"编号前缀 {prefix} 对应多个文件（{shown}{more}），请多写几位")
     return str(rows[0][0])
+
+
+def unique_prefixes(vault: Vault, ids: list[str], minimum: int = 12) -> dict[str, str]:
+    """For a listing: each id's shortest prefix, of at least `minimum` digits, that no other
+    object of the vault shares — so a prefix copied from the listing is accepted by
+    `resolve_id`. Two indexed look-ups per id (its neighbours in id order)."""
+    result: dict[str, str] = {}
+    for oid in dict.fromkeys(ids):
+        need = minimum
+        for sql in ("SELECT id FROM objects WHERE id < ? ORDER BY id DESC LIMIT 1",
+                    "SELECT id FROM objects WHERE id > ? ORDER BY id LIMIT 1"):  # fmt: skip
+            row = vault.conn.execute(sql, (oid,)).fetchone()
+            if row is not None:
+                other = str(row[0])
+                common = next(
+                    (i for i, (a, b) in enumerate(zip(oid, other, strict=False)) if a != b),
+                    min(len(oid), len(other)),
+                )
+                need = max(need, common + 1)
+        result[oid] = oid[:need]
+    return result
 
 
 def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:

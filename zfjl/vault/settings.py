@@ -43,6 +43,9 @@ LEAF_DEFAULTS: dict[str, Any] = {
 }
 TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval"})
 DEVICE_KEY = re.compile(r"^devices\.([^.\s]+)(?:\.([^.\s]+))?$")
+# A person's name for their login, shown for it wherever a person reads who did something
+# (`zfjl log`, `case history`, `show`); the journal keeps the login (docs/cli.md).
+USER_KEY = re.compile(r"^users\.([^.\s]+)\.name$")
 READ_ONLY = ("id", "created_at")
 
 
@@ -135,12 +138,13 @@ def _path(key: str, vault: Vault) -> list[str]:
     """The dotted key's path, refused unless it is a setting."""
     if key in READ_ONLY:
         raise UsageError(f"{key} 是保管库的标识，不可更改")
-    if key in TOP_KEYS or key in LEAF_DEFAULTS or DEVICE_KEY.match(key):
+    if key in TOP_KEYS or key in LEAF_DEFAULTS or DEVICE_KEY.match(key) or USER_KEY.match(key):
         return key.split(".")
     top = key.split(".")[0]
     if top in vault.config.extra and top not in TOP_KEYS:  # a bureau's own key (imported)
         return key.split(".")
-    known = "、".join([*TOP_KEYS, *LEAF_DEFAULTS, "devices.<编号>.metadata_clock"])
+    known = "、".join([*TOP_KEYS, *LEAF_DEFAULTS, "devices.<编号>.metadata_clock",
+                      "users.<用户名>.name"])  # fmt: skip
     raise UsageError(f"未知设置 {key!r}（可用：{known}）")
 
 
@@ -176,6 +180,8 @@ def parse_value(key: str, text: str) -> Any:
     device = DEVICE_KEY.match(key)
     if key in TEXT_KEYS or (device and device.group(2) in ("metadata_clock", "serial")):
         return text
+    if USER_KEY.match(key):
+        return text
     try:
         return json.loads(text)
     except ValueError:
@@ -196,6 +202,13 @@ def _validate(vault: Vault, key: str, candidate: dict[str, Any]) -> None:
                 compile_pattern(pattern)
             except ValueError as exc:
                 raise UsageError(f"设置：文件名模式 {pattern!r} 有误：{exc}") from None
+    users = candidate.get("users", {})
+    if not isinstance(users, dict) or not all(
+        isinstance(u, dict) and isinstance(u.get("name", ""), str) for u in users.values()
+    ):
+        raise UsageError(f"设置：users 应为 用户名 → {{name: 姓名}}，收到 {users!r:.60}")
+    if USER_KEY.match(key) and not _lookup(candidate, key.split("."))[1].strip():
+        raise UsageError(f"设置：{key} 应为姓名（不能为空）")
 
 
 def set_setting(
@@ -249,11 +262,24 @@ def get_setting(vault: Vault, key: str) -> dict[str, Any]:
     return {"key": key, "value": value, **journaled}
 
 
-SECTIONS = ("devices", "retention", "checkpoint", "ingest")
+SECTIONS = ("devices", "retention", "checkpoint", "ingest", "users")
+
+
+def user_names(vault: Vault) -> dict[str, str]:
+    """login → the name set with `zfjl config set users.<login>.name 姓名`."""
+    users = vault.config.extra.get("users")
+    if not isinstance(users, dict):
+        return {}
+    return {login: str(u["name"]) for login, u in users.items()
+            if isinstance(u, dict) and isinstance(u.get("name"), str) and u["name"].strip()}  # fmt: skip
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value and (prefix in SECTIONS or prefix.startswith("devices.")):
+    if (
+        isinstance(value, dict)
+        and value
+        and (prefix in SECTIONS or prefix.startswith(("devices.", "users.")))
+    ):
         for k, v in sorted(value.items()):
             _flatten(f"{prefix}.{k}", v, out)
     else:
