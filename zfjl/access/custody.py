@@ -83,6 +83,10 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
         subjects += list(dict.fromkeys(m["recording"] for m in case.get("media", [])))
     else:
         subjects += [f"case:{c['case']}" for c in cases_relying_on(vault, resolved)]
+    # The log shows each recording's sealed digests: seal first what is not (issue 14).
+    from zfjl.vault.seal import require_sealed
+
+    require_sealed(vault, [s for s in subjects if not s.startswith("case:")])
     seen: dict[int, Event] = {}
     for s in subjects:
         for ev in read_events(vault.conn, s):

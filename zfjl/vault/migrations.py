@@ -49,6 +49,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3, "journaled_roles_and_settings", reshape=("roles", "settings"), imports_vault_json=True
     ),
+    # Issue 14: an object is stored (BLAKE3) before it is sealed (SHA-256, SHA-512, SM3), so
+    # objects.sha256 and recordings.sha256 may be null until the seal, and objects.sealed_at
+    # says which are sealed. (Number 5: the lead renumbers at merge if 4 is taken.)
+    Migration(5, "stored_then_sealed", reshape=("objects", "recordings")),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -40,6 +40,7 @@ LEAF_DEFAULTS: dict[str, Any] = {
     "checkpoint.witness_dirs": [],
     "ingest.batch_files": None,  # the ingest pipeline's own batch sizes
     "ingest.batch_bytes": None,
+    "ingest.workers": None,  # cameras ingested at once on this vault (others queue); default 4
 }
 TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval"})
 DEVICE_KEY = re.compile(r"^devices\.([^.\s]+)(?:\.([^.\s]+))?$")
@@ -199,7 +200,7 @@ def _validate(vault: Vault, key: str, candidate: dict[str, Any]) -> None:
     ingest = candidate.get("ingest", {})
     if not isinstance(ingest, dict):
         raise UsageError(f"设置：ingest 应为对象，收到 {ingest!r:.60}")
-    for name in ("batch_files", "batch_bytes"):
+    for name in ("batch_files", "batch_bytes", "workers"):
         value = ingest.get(name, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise UsageError(f"设置：ingest.{name} 应为正整数，收到 {value!r}")
