@@ -27,7 +27,6 @@ CREATE TABLE IF NOT EXISTS objects (
     sealed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_size ON objects(size);
-CREATE INDEX IF NOT EXISTS objects_unsealed ON objects(id) WHERE sealed_at IS NULL;
 CREATE TABLE IF NOT EXISTS recordings (
     id TEXT PRIMARY KEY REFERENCES objects(id),
     sha256 TEXT,
