@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from zfjl.errors import AmbiguousIdError, NotFoundError, UsageError
-from zfjl.vault import events
 from zfjl.vault.journal import read_events
 from zfjl.vault.vault import Vault
 
