@@ -280,7 +280,7 @@ def main() -> int:
 
     # 4. a card of small photos against one exiftool -r -j
     ex, ph = [], []
-    for n in range(rounds):
+    for _ in range(rounds):
         t0 = time.perf_counter()
         run("exiftool", "-r", "-j", "-G", "-n", photos, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)  # fmt: skip
