@@ -11,7 +11,11 @@ command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 command -v sqlite3 >/dev/null || need+=(sqlite3)   # the tests tamper with the journal through it
 command -v pdftotext >/dev/null || need+=(poppler-utils)  # the tests read rendered PDFs back
 fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need+=(fonts-noto-cjk fontconfig)  # 执法文书
-if [[ ${ZFJL_BENCH:-} == 1 ]]; then command -v b3sum >/dev/null || need+=(b3sum); fi
+if [[ ${ZFJL_BENCH:-} == 1 ]]; then
+  command -v b3sum >/dev/null || need+=(b3sum)
+  command -v restic >/dev/null || need+=(restic)
+  command -v git-annex >/dev/null || need+=(git-annex)
+fi
 
 if ! command -v python3 >/dev/null; then
   need+=(python3 python3-venv)

@@ -146,7 +146,7 @@ def test_file_changing_while_read_is_never_stored_half(vault: Vault, tmp_path: P
     assert status["GROWING.MP4"].status == "failed"
     assert "变化" in status["GROWING.MP4"].reason
     assert len(list_recordings(vault, RecordingFilter())) == 2  # the others are in
-    assert list((vault.root / "tmp").iterdir()) == []
+    assert list((vault.root / "tmp").glob("*.tmp")) == []
     assert verify(vault).ok
     again = ingest(vault, card)  # the camera stopped: the next run stores it whole
     assert {f.path: f.status for f in again.files}["GROWING.MP4"] == "new"
@@ -186,7 +186,7 @@ def test_disk_full_mid_ingest_then_the_next_run_completes(tmp_path: Path) -> Non
         proc = zfjl_run("--vault", str(root), "ingest", str(card))
         assert proc.returncode == 6, proc.stderr
         assert "磁盘空间不足" in proc.stderr and "Traceback" not in proc.stderr
-        assert list((root / "tmp").iterdir()) == []  # no half object anywhere
+        assert list((root / "tmp").glob("*.tmp")) == []  # no half object anywhere
         with Vault.open(root) as v:
             stored = len(list_recordings(v, RecordingFilter()))
             assert 0 < stored < 8
@@ -281,7 +281,7 @@ def test_interrupted_ingest_then_the_next_run_loses_nothing(tmp_path: Path, sig:
         assert sorted(r["original_name"] for r in rows) == sorted(p.name for p in card.iterdir())
         report = verify(v)
         assert report.ok and not [f for f in report.findings if f.code == "uncatalogued_object"]
-    assert list((root / "tmp").iterdir()) == []  # leftovers of the killed run were cleaned
+    assert list((root / "tmp").glob("*.tmp")) == []  # leftovers of the killed run were cleaned
 
 
 def test_stale_temp_files_are_cleaned_but_a_live_writers_are_kept(

@@ -257,7 +257,8 @@ def test_a_vault_of_the_previous_format_imports_its_roles_and_settings_once(tmp_
         count = v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     assert _vault_json(root) == {"format": "zfjl-vault", "version": 2, "id": old["id"],
                                  "created_at": old["created_at"]}  # fmt: skip
-    assert report.ok and {f.code for f in report.findings} == {"witness_missing"}, report.as_dict()
+    # unsealed: an old vault's objects lack SHA-512/SM3 until `zfjl seal` (issue 14)
+    assert report.ok and {f.code for f in report.findings} - {"unsealed"} == {"witness_missing"}, report.as_dict()
     with Vault.open(root) as v:  # once
         assert v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == count
 

@@ -125,6 +125,10 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
             "SELECT case_id FROM case_links_ever WHERE recording_id = ?", (resolved,))}  # fmt: skip
         ever |= {c["case"] for c in cases_relying_on(vault, resolved)}  # scans of documents
         subjects += [f"case:{c}" for c in sorted(ever)]
+    # The log shows each recording's sealed digests: seal first what is not (issue 14).
+    from zfjl.vault.seal import require_sealed
+
+    require_sealed(vault, [s for s in subjects if not s.startswith("case:")])
     seen: dict[int, Event] = {}
     for s in subjects:
         for ev in read_events(vault.conn, s):

@@ -14,6 +14,7 @@ from zfjl.errors import AccessDenied, NotFoundError, UsageError
 from zfjl.vault import events
 from zfjl.vault.objects import storage_error
 from zfjl.vault.query import resolve_id
+from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
 
 
@@ -68,6 +69,7 @@ def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
     grant, why = covering_grant(vault, vault.actor, oid, "view")
     if grant is None:
         raise _deny(vault, oid, "view", why, purpose)
+    require_sealed(vault, [oid])  # what leaves the vault has its digests journaled first
     files = userfs.current()
     dest = files.view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
     files.discard_view_copy(dest)  # a fresh copy each time: an earlier one may have been altered
@@ -102,6 +104,7 @@ def export(
             grants[oid] = grant
     if refused:
         raise AccessDenied("；".join(e.message for e in refused))
+    require_sealed(vault, list(grants))  # SHA256SUMS lists the sealed SHA-256
     files = userfs.current()
     files.make_dirs(dest)
     report = ExportReport(dest)
@@ -112,6 +115,9 @@ def export(
     for oid, grant in grants.items():
         target = targets[oid]
         expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0]
+        if expected is None:  # not sealable: its file is missing or damaged (verify names it)
+            raise storage_error(OSError(5, "原始记录无法封存（对象缺失或损坏，请运行 zfjl verify）"),
+                                f"复制 {oid[:12]}")  # fmt: skip
         # Journaled before the first byte leaves, with the digest of what is handed out.
         vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
                                          dest=str(target), sha256=expected), oid)  # fmt: skip

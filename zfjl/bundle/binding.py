@@ -1,4 +1,6 @@
-"""Each original in a bag bound to the SHA-256 of its recording's signed `object.add` row.
+"""Each original in a bag bound to the SHA-256 of its recording's signed `object.add` row —
+or, since issue 14 (stored first, sealed right behind), of its signed `object.digests` row:
+the seal journals SHA-256 after reading the stored bytes and matching their BLAKE3 name.
 
 The manifests say what the files are *now*; a forger who swaps an original and rewrites every
 manifest passes them. The custody rows, proven against the signed checkpoint, carry each
@@ -22,16 +24,32 @@ from zfjl.vault.objects import file_digests
 BINDINGS = "data/custody/originals.json"
 LOG = "data/custody/custody-log.json"
 ADD = events.ObjectAdd.kind
+SEAL = events.ObjectDigests.kind
+
+
+def signed_sha256(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Recording id -> the custody row that journaled its SHA-256 (`object.add` before issue
+    14, else its seal), with that digest under "sha256"."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r["seq"]):
+        if r["kind"] == ADD and r["data"]["object"].get("sha256"):
+            sha = r["data"]["object"]["sha256"]
+        elif r["kind"] == SEAL and r["data"].get("sha256"):
+            sha = r["data"]["sha256"]
+        else:
+            continue
+        out.setdefault(r["subject"], {"seq": r["seq"], "sha256": sha})
+    return out
 
 
 def write_bindings(bag: Path, originals: list[tuple[str, str]], custody: list[dict[str, Any]]) -> None:
     """Which recording each copied original is, from the bundle's own plan ((bag path, object
     id) pairs) and the `object.add` rows already in its custody log: nothing re-read or hashed."""
-    adds = {r["subject"]: r for r in custody if r["kind"] == ADD}
+    signed = signed_sha256(custody)
     bound = {
-        rel: {"recording": oid, "seq": adds[oid]["seq"], "sha256": adds[oid]["data"]["object"]["sha256"]}
+        rel: {"recording": oid, "seq": signed[oid]["seq"], "sha256": signed[oid]["sha256"]}
         for rel, oid in originals
-        if oid in adds
+        if oid in signed
     }
     write_json(bag / BINDINGS, bound)
 
@@ -42,6 +60,7 @@ def binding_findings(bag: Path) -> list[BundleFinding]:
     try:
         rows = json.loads((bag / LOG).read_text("utf-8"))
         adds = {r["subject"]: r for r in rows if r["kind"] == ADD}
+        signed_rows = signed_sha256(rows)
         bindings = _read_bindings(bag)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [BundleFinding("original_unbound", BINDINGS, "可读的原始记录清单与保管日志",
@@ -51,17 +70,17 @@ def binding_findings(bag: Path) -> list[BundleFinding]:
     for p in files:
         rel = p.relative_to(bag).as_posix()
         sha = file_digests(p, ("sha256",))["sha256"]
-        oid = _claimed_recording(bindings, rel, sha, adds)
+        oid = _claimed_recording(bindings, rel, sha, signed_rows)
         if oid is None or oid not in adds:
             out.append(BundleFinding("original_unbound", rel, "包内保管日志中某条入库记录的原始文件",
                                      oid or f"SHA-256 {sha} 不属于任何入库记录"))  # fmt: skip
             continue
         claimed.setdefault(oid, []).append(rel)
-        signed = adds[oid]["data"]["object"]["sha256"]
-        if sha != signed:
-            out.append(BundleFinding("original_replaced", rel,
-                                     f"{oid[:12]} 入库时的 SHA-256 {signed}（日志第 {adds[oid]['seq']} 条）",
-                                     sha))  # fmt: skip
+        row = signed_rows.get(oid)
+        if row is None or sha != row["sha256"]:
+            expected = (f"{oid[:12]} 封存的 SHA-256 {row['sha256']}（日志第 {row['seq']} 条）" if row
+                        else f"{oid[:12]} 已封存的 SHA-256（包内保管日志中没有）")  # fmt: skip
+            out.append(BundleFinding("original_replaced", rel, expected, sha))
     for oid, rels in claimed.items():
         if len(rels) > 1:
             out += [BundleFinding("original_replaced", rel, f"{oid[:12]} 只有一个原始文件",
@@ -84,9 +103,9 @@ def _read_bindings(bag: Path) -> dict[str, Any] | None:
 
 
 def _claimed_recording(
-    bindings: dict[str, Any] | None, rel: str, sha: str, adds: dict[str, Any]
+    bindings: dict[str, Any] | None, rel: str, sha: str, signed: dict[str, Any]
 ) -> str | None:
     if bindings is None:
-        return next((o for o, r in adds.items() if r["data"]["object"]["sha256"] == sha), None)
+        return next((o for o, r in signed.items() if r["sha256"] == sha), None)
     entry = bindings.get(rel)
     return str(entry["recording"]) if isinstance(entry, dict) and "recording" in entry else None

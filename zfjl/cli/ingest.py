@@ -1,27 +1,41 @@
-"""zfjl ingest: store every file of a camera card, with a progress bar on a terminal."""
+"""zfjl ingest: store every file of camera cards (several at once, one progress line each);
+zfjl seal: the digests behind it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from zfjl.cli.common import JsonOpt, open_vault
-from zfjl.cli.output import emit, err, out
+from zfjl.cli.output import emit, err, note, out
 
 if TYPE_CHECKING:
     from zfjl.ingest import IngestReport
     from zfjl.ingest import Progress as IngestProgress
+    from zfjl.ingest.station import SourceOutcome
+    from zfjl.vault.seal import SealReport
 
 app = typer.Typer()
 
 
 @contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Any]:
+def _progress_bars(sources: list[str], enabled: bool) -> Iterator[Any]:
+    """One progress line per camera on a terminal; elsewhere (a pipe, a log) one plain line on
+    stderr when each camera is stored — safe to unplug — and when the seal is done."""
     if not enabled:
-        yield None
+
+        def plain(i: int, p: IngestProgress) -> None:
+            if p.stage == "stored":
+                note(f"{sources[i]}：已安全存储 {p.files_total} 个文件（{p.bytes_total / 1e6:.1f} MB），"
+                     "可以拔下记录仪；正在封存摘要…")  # fmt: skip
+            elif p.stage == "queued":
+                note(f"{sources[i]}：排队等候（同时入库的记录仪已达上限）")
+
+        yield plain
         return
     from rich.progress import (  # here, not at start-up: only a terminal ingest draws it
         BarColumn,
@@ -33,40 +47,67 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
     from zfjl.cli import display
 
     bar = Progress(
-        TextColumn("入库"),
+        TextColumn("{task.description}"),
         BarColumn(bar_width=20),
         TextColumn("{task.fields[files]}"),
         TextColumn("{task.fields[size]}"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[current]}", markup=False),
         console=err,
-        transient=True,
+        transient=False,
     )
     with bar:
-        # Until the first file is stored the card is being scanned: no totals yet.
-        task = bar.add_task("ingest", total=None, files="正在扫描存储卡…", size="", current="")
+        # Until a camera's first file is stored its card is being scanned: no totals yet.
+        tasks = [
+            bar.add_task(display.safe(src), total=None, files="等候…", size="", current="")
+            for src in sources
+        ]
 
-        def update(p: IngestProgress) -> None:
-            current = display.safe(p.current)
-            if len(current) > 28:  # the tail of a long path: the file's own name
-                current = "…" + current[-27:]
-            bar.update(
-                task,
-                total=p.bytes_total,
-                completed=p.bytes_done,
-                files=f"{p.files_done}/{p.files_total} 个文件",
-                size=f"{p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB",
-                current=current,
-            )
+        def update(i: int, p: IngestProgress) -> None:
+            if p.stage == "queued":
+                bar.update(tasks[i], files="排队等候")
+            elif p.stage == "stored":
+                bar.update(tasks[i], total=p.bytes_total or 1, completed=p.bytes_total or 1,
+                           files=f"✔ 已安全存储 {p.files_total} 个文件，可拔下", current="")  # fmt: skip
+            else:
+                current = display.safe(p.current)
+                if len(current) > 28:  # the tail of a long path: the file's own name
+                    current = "…" + current[-27:]
+                files = (f"{p.files_done}/{p.files_total} 个文件" if p.files_total
+                         else "正在扫描存储卡…")  # fmt: skip
+                bar.update(tasks[i], total=p.bytes_total or None, completed=p.bytes_done,
+                           files=files, size=display.size(p.bytes_done) if p.bytes_total else "",
+                           current=current)  # fmt: skip
 
         yield update
 
 
-@app.command("ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库。")
+@dataclass
+class _Result:
+    outcomes: list[SourceOutcome]
+    seal: SealReport | None
+
+    def as_dict(self) -> dict[str, Any]:
+        seal = self.seal.as_dict() if self.seal else None
+        if len(self.outcomes) == 1 and self.outcomes[0].report is not None:
+            return {**self.outcomes[0].report.as_dict(), "seal": seal}  # one camera: as before
+        return {
+            "sources": [
+                o.report.as_dict() if o.report else {"source": o.source, "error": o.error.message
+                                                     if o.error else None}
+                for o in self.outcomes
+            ],
+            "seal": seal,
+        }  # fmt: skip
+
+
+@app.command("ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库；可一次给出多台记录仪。")
 def ingest_cmd(
     # str, not Path: Path("") is "." and would ingest (and with --clear-source empty) the
     # current folder; the library refuses an empty source as a usage error.
-    source: Annotated[str, typer.Argument(help="记录仪挂载目录，如 /media/DSJ01。")],
+    sources: Annotated[
+        list[str], typer.Argument(help="记录仪挂载目录，如 /media/DSJ01；多台同时入库（超过上限的排队）。")
+    ],
     device: Annotated[
         str | None, typer.Option(help="文件名与元数据未载明时使用的记录仪编号。")
     ] = None,
@@ -74,17 +115,61 @@ def ingest_cmd(
     clear_source: Annotated[
         bool, typer.Option("--clear-source", help="入库并回读校验一致后删除源文件（默认不删）。")
     ] = False,
+    no_seal: Annotated[
+        bool,
+        typer.Option("--no-seal", help="安全存储后即返回，SHA-256/SHA-512/SM3 由保管服务或 zfjl seal 封存。"),
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="同时入库的记录仪数上限（默认取设置 ingest.workers，即 4）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.ingest import IngestOptions, ingest
+    from zfjl.ingest import IngestOptions
+    from zfjl.ingest.station import ingest_sources
 
     vault = open_vault()
-    options = IngestOptions(device=device, officer=officer, clear_source=clear_source)
-    with _progress_bar(not as_json and err.is_terminal) as update:
-        report = ingest(vault, source, options, progress=update)
-    emit(report, as_json, _print_ingest)
-    if report.failed:
+    options = IngestOptions(device=device, officer=officer, clear_source=clear_source,
+                            seal=not no_seal)  # fmt: skip
+    with _progress_bars(sources, not as_json and err.is_terminal) as update:
+        outcomes, sealed = ingest_sources(
+            vault, sources, options, progress=None if as_json else update, workers=workers
+        )
+    result = _Result(outcomes, sealed)
+    emit(result, as_json, _print_result)
+    if any(o.error or (o.report and o.report.failed) for o in outcomes) or (
+        sealed and sealed.problems
+    ):
         raise typer.Exit(1)
+
+
+@app.command("seal", help="封存已安全存储但尚未封存的记录：计算并记录 SHA-256、SHA-512、SM3。")
+def seal_cmd(as_json: JsonOpt = False) -> None:
+    from zfjl.vault.seal import seal
+
+    report = seal(open_vault())
+    emit(report, as_json, _print_seal)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _print_seal(report: SealReport) -> None:
+    for p in report.problems:
+        out.print(f"[red]✘[/] {p.id[:16]}：无法封存（{p.code}：应为 {p.expected}，实为 {p.found}），"
+                  "请运行 zfjl verify")  # fmt: skip
+    out.print(f"封存完成：{report.sealed} 个对象（{report.bytes / 1e6:.1f} MB，{report.seconds:.1f} 秒）"
+              + (f"，{len(report.problems)} 个无法封存" if report.problems else ""))  # fmt: skip
+
+
+def _print_result(result: _Result) -> None:
+    for o in result.outcomes:
+        if len(result.outcomes) > 1:
+            out.print(f"── {o.source}")
+        if o.error is not None:
+            out.print(f"[red]✘[/] {o.source}：{o.error.message}")
+        elif o.report is not None:
+            _print_ingest(o.report)
+    if result.seal is not None:
+        _print_seal(result.seal)
 
 
 def _print_ingest(report: IngestReport) -> None:
@@ -108,3 +193,4 @@ def _print_ingest(report: IngestReport) -> None:
         + (f"，已清除源文件 {s['cleared']}" if s["cleared"] else "")
         + f"（{s['bytes'] / 1e6:.1f} MB，{s['seconds']:.1f} 秒{speed}）"
     )
+    out.print("已安全存储（已落盘、以 BLAKE3 标识），可以拔下记录仪")

@@ -39,11 +39,15 @@ def verify_cmd(
         bool, typer.Option("--read-data/--no-read-data", help="是否重读对象内容。")
     ] = True,
     sha256: Annotated[bool, typer.Option("--sha256", help="同时重算 SHA-256（较慢）。")] = False,
+    digests: Annotated[
+        bool, typer.Option("--digests", help="重算全部已记录的摘要：SHA-256、SHA-512、SM3（最慢）。")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault.verify import verify
 
-    report = verify(open_vault(), subset=subset, read_data=read_data, sha256=sha256)
+    report = verify(open_vault(), subset=subset, read_data=read_data, sha256=sha256,
+                    digests=digests)  # fmt: skip
     emit(report, as_json, _print_verify)
     if not report.ok:
         raise typer.Exit(1)

@@ -1,4 +1,9 @@
-"""`ingest`: discover → store → probe → catalog → (clear source) → report.
+"""`ingest`: discover → store → probe → catalog → (clear source) → report → seal.
+
+A file is *stored* when its copy is durable, named by its BLAKE3 digest and catalogued: then
+the camera may be unplugged. SHA-256, SHA-512 and SM3 are computed by the seal behind it
+(`zfjl.vault.seal`), in the same run when the caller waits (`IngestOptions.seal`), else by the
+service or `zfjl seal`; see docs/ingest.md for why the identity at ingest suffices.
 
 Files are stored by a small thread pool (hashing and I/O release the GIL) while the main
 thread probes and catalogs finished files in batches. A batch is committed only after its
@@ -39,6 +44,7 @@ from zfjl.vault.objects import (
     hash_source,
     reread_uncached,
 )
+from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
 from zfjl.workdays import load_calendar
 
@@ -53,6 +59,7 @@ CHANGE_RETRIES = 3
 BATCH_FILES = 2048
 BATCH_BYTES = 1 << 30
 WINDOW_FILES = 128  # how far the store workers run ahead of probing and cataloguing
+PROBE_EARLY = 64  # new files probed as soon as this many are copied, while copying goes on
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,9 @@ class IngestOptions:
     officer: str | None = None
     clear_source: bool = False
     workers: int = WORKERS
+    # Seal (SHA-256, SHA-512, SM3) this run's objects right after they are stored, in this
+    # call. False: return once stored; the service or `zfjl seal` seals them.
+    seal: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,9 @@ class Progress:
     bytes_done: int
     bytes_total: int
     current: str
+    # store: copying; stored: every file durable and catalogued (the camera may be unplugged);
+    # seal: digests being computed (files_done/files_total count objects); sealed: done.
+    stage: str = "store"
 
 
 @dataclass
@@ -113,6 +126,9 @@ class IngestReport:
     interrupted: bool = False
     unregistered_devices: list[str] = field(default_factory=list)
     probed: int = 0  # new objects whose metadata was read
+    stored_seconds: float = 0.0  # until every file was durable and catalogued
+    sealed_seconds: float | None = None  # until this run's objects were sealed (None: not yet)
+    seal: SealReport | None = None
     stage_seconds: dict[str, float] = field(
         default_factory=lambda: {"probe": 0.0, "catalog": 0.0, "sync": 0.0, "clear": 0.0}
     )
@@ -151,6 +167,10 @@ class IngestReport:
             "mb_per_s": round(self.bytes_total / 1e6 / self.seconds, 1) if self.seconds else None,
             "probed": self.probed,
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "stored_seconds": round(self.stored_seconds, 3),
+            "sealed_seconds": None if self.sealed_seconds is None else round(self.sealed_seconds, 3),
+            "sealed": self.seal.sealed if self.seal else 0,
+            "seal_problems": len(self.seal.problems) if self.seal else 0,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -171,6 +191,7 @@ def ingest(
     source: str | os.PathLike[str],
     options: IngestOptions | None = None,
     progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> IngestReport:
     """Store every file under `source` in the vault; never changes the source unless
     `clear_source` is set, and then only after the stored copy was re-read and matched.
@@ -182,7 +203,7 @@ def ingest(
     if not str(source).strip():  # never "the current folder", here or in the client
         check_source(source)
     with userfs.current().discover(source) as dump:
-        return ingest_dump(vault, dump, options, progress)
+        return ingest_dump(vault, dump, options, progress, cancel)
 
 
 def ingest_dump(
@@ -190,6 +211,7 @@ def ingest_dump(
     dump: Dump,
     options: IngestOptions | None = None,
     progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> IngestReport:
     """Store what `discover` listed (its descriptors must still be open)."""
     options = options or IngestOptions()
@@ -198,7 +220,7 @@ def ingest_dump(
     # workers are still hashing the large videos, instead of after them.
     files = sorted(dump.files, key=lambda f: f.size)
     with Prober() as prober:
-        return _Run(vault, dump, files, options, prober, progress).execute()
+        return _Run(vault, dump, files, options, prober, progress, cancel).execute()
 
 
 def refuse_vault_overlap(
@@ -228,6 +250,7 @@ class _Run:
         options: IngestOptions,
         prober: Prober,
         progress: ProgressFn | None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.vault = vault
         self.dump = dump
@@ -239,7 +262,8 @@ class _Run:
         self.batch_bytes = int(tuning.get("batch_bytes", BATCH_BYTES))
         self.prober = prober
         self.progress = progress
-        self.cancel = threading.Event()
+        self.cancel = threading.Event()  # this run's workers: set on Ctrl-C or any error
+        self.stop = cancel  # a station run's stop (another camera's Ctrl-C)
         self.report = IngestReport(run=uuid.uuid4().hex[:12], source=str(dump.root))
         self.report.bytes_total = sum(f.size for f in files)
         self.patterns = _checked_patterns(vault.config.name_patterns)
@@ -255,6 +279,8 @@ class _Run:
         )
         self.done_files = 0
         self.done_bytes = 0
+        self.early_probes: dict[str, Probe] = {}  # probed while the workers still copy
+        self.to_probe: list[Stored] = []
 
     # -- orchestration --------------------------------------------------------------------
     def execute(self) -> IngestReport:
@@ -268,7 +294,13 @@ class _Run:
             # closing(): on Ctrl-C the store workers are told to stop and joined right here.
             with contextlib.closing(self._store_all()) as results:
                 for result in results:
+                    if self.stop is not None and self.stop.is_set():
+                        raise KeyboardInterrupt
                     batch.append(result)
+                    if isinstance(result, Stored) and result.pending is not None:
+                        self.to_probe.append(result)
+                        if len(self.to_probe) >= PROBE_EARLY:
+                            self._probe_early()
                     if self._batch_full(batch):
                         self._flush(batch)
                         batch = []
@@ -289,7 +321,7 @@ class _Run:
         finally:
             self.vault.objects.remove_own_temps()  # copies of a batch that never committed
             self.report.files.sort(key=lambda f: f.path)  # the dump's order, not the work's
-            self.report.seconds = time.perf_counter() - started
+            self.report.seconds = self.report.stored_seconds = time.perf_counter() - started
             with contextlib.suppress(Exception):  # the disk may be full: never mask the cause
                 self.vault.record(
                     events.IngestEnd(
@@ -297,7 +329,34 @@ class _Run:
                     ),
                     f"run:{self.report.run}",
                 )
+        self._tell("stored", self.done_files, len(self.files))
+        if self.options.seal:
+            self._seal(started)
         return self.report
+
+    def _tell(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(Progress(done, total, self.done_bytes, self.report.bytes_total, "",
+                                   stage))  # fmt: skip
+
+    def _seal(self, started: float) -> None:
+        """Seal this run's objects, and any an earlier run stored but could not seal (killed
+        between stored and sealed). Older vaults' backlog (objects with SHA-256 from ingest
+        but no SHA-512/SM3) is left to `zfjl seal` and the service: an ingest stays a dock."""
+        oids = {f.id for f in self.report.files if f.id}
+        oids |= {r[0] for r in self.vault.conn.execute(
+            "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
+        try:
+            self.report.seal = seal(
+                self.vault, oids, progress=lambda n, t: self._tell("seal", n, t)
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "入库已完成（已安全存储，可拔下记录仪），封存摘要时被中断：已算完的已记入日志，"
+                "其余由下次入库、zfjl seal 或保管服务完成"
+            ) from None
+        self.report.sealed_seconds = time.perf_counter() - started
+        self._tell("sealed", self.report.seal.sealed, self.report.seal.sealed)
 
     def _unregistered_devices(self) -> list[str]:
         """Cameras of this run that the registry lacks: journaled once as unregistered."""
@@ -365,6 +424,16 @@ class _Run:
             )
         return result
 
+    def _probe_early(self) -> None:
+        """Probe copies already in tmp/ while the workers still copy the large files: exiftool
+        works on one core while the kernel copies on the other."""
+        batch, self.to_probe = self.to_probe, []
+        catalogued = self._catalogued({r.digests.blake3 for r in batch})
+        new = [r for r in batch if r.digests.blake3 not in catalogued
+               and r.digests.blake3 not in self.early_probes]  # fmt: skip
+        with self._timed("probe"):
+            self.early_probes.update(self._probe(new))
+
     def _store_one(self, sf: SourceFile) -> Stored | Failed:
         objects = self.vault.objects
         for attempt in range(CHANGE_RETRIES):
@@ -406,18 +475,15 @@ class _Run:
         oids = {r.digests.blake3 for r in stored}
         catalogued = self._catalogued(oids)
         new = [r for r in stored if r.digests.blake3 not in catalogued]
-        changed = {id(r) for r in self._complete_digests(new)}
-        if changed:
-            batch = [Failed(r.source.rel, "changing", "文件在读取过程中发生变化，未入库")
-                     if isinstance(r, Stored) and id(r) in changed else r for r in batch]  # fmt: skip
-            new = [r for r in new if id(r) not in changed]
-            stored = [r for r in stored if id(r) not in changed]  # never cleared, never catalogued
+        self.to_probe = []
         pendings = [r.pending for r in stored if r.pending is not None]
         with ThreadPoolExecutor(1, thread_name_prefix="zfjl-sync") as syncer:
             # The device flush of the new copies runs while exiftool reads them (in tmp/).
             durable = syncer.submit(self.vault.objects.make_durable, pendings)
             with self._timed("probe"):
-                probes = self._probe(new)
+                early = self.early_probes
+                probes = {o: early.pop(o) for o in {r.digests.blake3 for r in new} if o in early}
+                probes.update(self._probe([r for r in new if r.digests.blake3 not in probes]))
             with self._timed("sync"):
                 durable.result()
         with self._timed("sync"):
@@ -466,33 +532,8 @@ class _Run:
             r.created, r.fanout_dir, r.pending = result.created, result.fanout_dir, None
             self.report.bytes_copied += result.digests.size if result.created else 0
 
-    def _complete_digests(self, new: list[Stored]) -> list[Stored]:
-        """Content found in the store by the hash-only path but not in the catalog (left by an
-        interrupted run) still needs its SHA-256: read the source once more for it. Returns
-        the files whose content changed meanwhile."""
-        changed = []
-        for r in new:
-            if r.digests.sha256:
-                continue
-            try:
-                fd, now = self.dump.open_file(r.source)
-                try:
-                    if now != r.source.identity:
-                        raise SourceChanged(r.source.rel)
-                    digests = hash_source(fd, now, with_sha256=True)
-                finally:
-                    os.close(fd)
-            except (SourceChanged, SourceRefused, OSError):
-                changed.append(r)
-                continue
-            if digests.blake3 != r.digests.blake3:
-                changed.append(r)
-            else:
-                r.digests = digests
-        return changed
-
-    def _catalogued(self, oids: set[str]) -> dict[str, str]:
-        """oid → sha256 for objects the catalog already has."""
+    def _catalogued(self, oids: set[str]) -> dict[str, str | None]:
+        """oid → sha256 (None until sealed) for objects the catalog already has."""
         if not oids:
             return {}
         marks = ",".join("?" for _ in oids)
@@ -504,6 +545,8 @@ class _Run:
     def _probe(self, new: list[Stored]) -> dict[str, Probe]:
         """Metadata of each new content, read from its copy (in tmp/ until linked)."""
         unique = {r.digests.blake3: r for r in new}
+        if not unique:
+            return {}
         items = [
             (r.pending.tmp_path if r.pending else self.vault.objects.path_for(oid), r.source.name,
              r.digests.size)
@@ -514,7 +557,7 @@ class _Run:
         return probes
 
     def _catalog_one(
-        self, w: Any, r: Stored, known: dict[str, str], probes: dict[str, Probe]
+        self, w: Any, r: Stored, known: dict[str, str | None], probes: dict[str, Probe]
     ) -> FileResult:
         sf = r.source
         oid = r.digests.blake3
@@ -525,13 +568,14 @@ class _Run:
             recording = build_recording(sf, info, probes.pop(oid), self.ctx)
             w.append(
                 events.ObjectAdd(
-                    object={"id": oid, "sha256": r.digests.sha256, "size": r.digests.size},
+                    # SHA-256 comes with the seal (object.digests), right behind the store.
+                    object={"id": oid, "sha256": None, "size": r.digests.size},
                     recording=recording,
                     run=self.report.run,
                 ),
                 oid,
             )
-            known[oid] = r.digests.sha256
+            known[oid] = None
         elif r.created:
             # The catalog had it but the file was gone: the source put it back.
             w.append(events.ObjectRestored(run=self.report.run, source_path=sf.rel), oid)

@@ -215,8 +215,11 @@ def execute(
             return result
         result.sweep = f"S-{vault.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
         as_of_dt = dt.datetime.fromisoformat(result.as_of)
+        from zfjl.vault.seal import require_sealed
+
         for start in range(0, len(result.due), BATCH):
             batch = result.due[start : start + BATCH]
+            require_sealed(vault, [i.id for i in batch])  # a tombstone records the SHA-256
             done = _tombstone_batch(vault, batch, result, as_of_dt)
             _unlink_objects(vault, [i.id for i in done])  # journaled first: see module doc
             result.deleted += len(done)
@@ -259,7 +262,7 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
     return events.ObjectTombstone(
         file=file,
         id=item.id,
-        sha256=row[0],
+        sha256=row[0] or "",  # unsealable only if its file is already gone
         size=item.size,
         cls=item.cls,
         recording={

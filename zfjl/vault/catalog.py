@@ -20,15 +20,16 @@ from zfjl.vault.journal import read_events as journal_events
 DERIVED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
     id TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
+    sha256 TEXT,
     size INTEGER NOT NULL,
     stored_at TEXT NOT NULL,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    sealed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_size ON objects(size);
 CREATE TABLE IF NOT EXISTS recordings (
     id TEXT PRIMARY KEY REFERENCES objects(id),
-    sha256 TEXT NOT NULL,
+    sha256 TEXT,
     size INTEGER NOT NULL,
     kind TEXT NOT NULL,
     mime TEXT,
@@ -561,6 +562,15 @@ def _on_object_digests(conn: sqlite3.Connection, ev: Event, d: events.ObjectDige
     conn.execute(
         "INSERT OR IGNORE INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?)",
         (d.id, d.sha512, d.sm3),
+    )
+    if d.sha256 is not None:  # the seal (issue 14): SHA-256 arrives here, not with object.add
+        for table in ("objects", "recordings"):
+            conn.execute(f"UPDATE {table} SET sha256 = COALESCE(sha256, ?) WHERE id = ?",
+                         (d.sha256, d.id))  # fmt: skip
+    # Sealed: SHA-256, SHA-512 and SM3 all journaled (older vaults: SHA-256 with object.add).
+    conn.execute(
+        "UPDATE objects SET sealed_at = ? WHERE id = ? AND sealed_at IS NULL AND sha256 IS NOT NULL",
+        (ev.ts, d.id),
     )
 
 

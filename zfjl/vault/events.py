@@ -252,7 +252,7 @@ class VaultVerify(EventData):
 @declare("object.add", "入库")
 @dataclass(frozen=True, kw_only=True)
 class ObjectAdd(EventData):
-    object: dict[str, Any]  # id, sha256, size
+    object: dict[str, Any]  # id, size, sha256 (null since issue 14: the seal journals it)
     recording: dict[str, Any] | None = None
     run: str | None = None
 
@@ -279,12 +279,17 @@ class ObjectRestored(EventData):
     source_path: str
 
 
-@declare("object.digests", "计算 SHA-512 / SM3 摘要")
+@declare("object.digests", "封存摘要（SHA-256、SHA-512、SM3）")
 @dataclass(frozen=True, kw_only=True)
 class ObjectDigests(EventData):
+    """The seal: the digests courts and national systems speak, computed from the stored object
+    after its BLAKE3 (its name, pinned at ingest) was read again and matched. Before issue 14
+    SHA-256 came with `object.add` and these rows carried SHA-512 and SM3 only (sha256 absent)."""
+
     id: str
     sha512: str
     sm3: str
+    sha256: str | None = None  # since issue 14 (catalog migration 5); absent in older rows
 
 
 @declare("object.tombstone", "按期销毁")

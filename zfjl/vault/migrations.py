@@ -55,6 +55,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         4, "case_corrections",
         reshape=("cases", "case_media", "case_corrections", "case_links_ever"),
     ),
+    # Issue 14: an object is stored (BLAKE3) before it is sealed (SHA-256, SHA-512, SM3), so
+    # objects.sha256 and recordings.sha256 may be null until the seal, and objects.sealed_at
+    # says which are sealed.
+    Migration(5, "stored_then_sealed", reshape=("objects", "recordings")),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -48,7 +48,7 @@ class CancelFlag(Protocol):
 @dataclass(frozen=True)
 class Digests:
     blake3: str
-    sha256: str
+    sha256: str  # "" when not computed: ingest names objects by BLAKE3, the seal adds SHA-256
     size: int
 
 
@@ -242,18 +242,44 @@ def copy_file(src: Path, dest: Path) -> None:
             shutil.copyfileobj(fin, fout, CHUNK)
 
 
-def hash_fd_mapped(fd: int, size: int) -> Digests:
-    """BLAKE3 and SHA-256 of a file through a read-only memory mapping (no copy to user space;
-    both hashes release the GIL)."""
+def hash_fd_mapped(fd: int, size: int, *, with_sha256: bool = False) -> Digests:
+    """BLAKE3 (and SHA-256) of a file through a read-only memory mapping (no copy to user
+    space; the hashes release the GIL)."""
     b3 = blake3.blake3()
-    sha = hashlib.sha256()
+    sha = hashlib.sha256() if with_sha256 else None
     if size:
         with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view:
             for start in range(0, size, KERNEL_CHUNK):
                 with view[start : start + KERNEL_CHUNK] as chunk:
                     b3.update(chunk)
-                    sha.update(chunk)
-    return Digests(b3.hexdigest(), sha.hexdigest(), size)
+                    if sha is not None:
+                        sha.update(chunk)
+    return Digests(b3.hexdigest(), sha.hexdigest() if sha else "", size)
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _load_sync_file_range() -> Any:
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return fn
+
+
+_sync_file_range = [_load_sync_file_range()]
+
+
+def start_writeback(fd: int) -> None:
+    """Start writing a finished copy to the device now (sync_file_range WRITE: asynchronous,
+    no flush of the device cache), so the batch's syncfs later finds little left to write and
+    the disk works while the CPU hashes the next file — as `cp` + `sync` overlaps nothing,
+    this is where a store can catch up with it. Best effort: durability is syncfs's job."""
+    fn = _sync_file_range[0]
+    if fn is not None:
+        fn(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
 def hash_source(fd: int, before: FileIdentity, *, with_sha256: bool = False) -> Digests:
@@ -311,6 +337,9 @@ class ObjectStore:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
+        # Several ingests share a process (zfjl ingest SRC1 SRC2 …, one store each): each
+        # removes only its own leftovers.
+        self._tag = secrets.token_hex(4)
 
     # -- naming ---------------------------------------------------------------------------
     def path_for(self, oid: str) -> Path:
@@ -334,7 +363,7 @@ class ObjectStore:
     # -- writing --------------------------------------------------------------------------
     def _new_temp(self) -> tuple[int, Path]:
         # The pid in the name lets a later run tell a dead writer's leftovers from a live one's.
-        path = self.tmp / f"{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        path = self.tmp / f"{os.getpid()}-{self._tag}{secrets.token_hex(6)}.tmp"
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except OSError as exc:
@@ -358,6 +387,7 @@ class ObjectStore:
                 os.lseek(src_fd, 0, os.SEEK_SET)
                 digests = self._copy_and_hash(src_fd, tmp_fd, cancel)
             _check_unchanged(src_fd, before, digests.size)
+            start_writeback(tmp_fd)
             try:
                 os.fchmod(tmp_fd, 0o444)
             except OSError as exc:
@@ -447,7 +477,6 @@ class ObjectStore:
 
     def _copy_and_hash(self, src_fd: int, dst_fd: int, cancel: CancelFlag | None) -> Digests:
         b3 = blake3.blake3()
-        sha = hashlib.sha256()
         buf = bytearray(CHUNK)
         view = memoryview(buf)
         size = 0
@@ -457,10 +486,9 @@ class ObjectStore:
                     raise Cancelled()
                 chunk = view[:n]
                 b3.update(chunk)
-                sha.update(chunk)
                 _write_all(dst_fd, chunk)
                 size += n
-        return Digests(b3.hexdigest(), sha.hexdigest(), size)
+        return Digests(b3.hexdigest(), "", size)
 
     def _link_into_place(self, tmp_path: Path, oid: str) -> tuple[bool, Path]:
         dest = self.path_for(oid)
@@ -484,7 +512,7 @@ class ObjectStore:
     # -- housekeeping ---------------------------------------------------------------------
     def remove_own_temps(self) -> None:
         """Temp files this process left (an interrupted batch): nothing half-stored remains."""
-        for f in self.tmp.glob(f"{os.getpid()}-*.tmp"):
+        for f in self.tmp.glob(f"{os.getpid()}-{self._tag}*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 f.unlink()
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from zfjl.dates import parse_moment
 from zfjl.errors import AmbiguousIdError, NotFoundError, UsageError
-from zfjl.vault import events
 from zfjl.vault.journal import read_events
 from zfjl.vault.vault import Vault
 
@@ -202,24 +201,10 @@ def object_digests(vault: Vault, oid: str) -> dict[str, str]:
 
 
 def ensure_digests(vault: Vault, oids: list[str]) -> int:
-    """Compute and journal SHA-512 and SM3 for the objects that lack them (two at a time: the
-    hashes release the GIL). Called when recordings become a case's evidence, so bundles and
-    extraction lists later only copy and print. Returns how many were computed."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Seal (SHA-256, SHA-512, SM3, journaled) the objects that are not sealed yet: called when
+    recordings become a case's evidence and before anything hands bytes out, so bundles and
+    extraction lists only copy and print. An object whose file is gone is verify's finding to
+    report; linking it is still a record. Returns how many were sealed."""
+    from zfjl.vault.seal import seal
 
-    from zfjl.vault.objects import sha512_and_sm3
-
-    wanted = sorted(set(oids))
-    marks = ",".join("?" for _ in wanted)
-    known = {r[0] for r in vault.conn.execute(
-        f"SELECT id FROM object_digests WHERE id IN ({marks})", wanted)} if wanted else set()  # fmt: skip
-    # An object whose file is gone is verify's finding to report; linking it is still a record.
-    missing = [o for o in wanted if o not in known and vault.objects.exists(o)]
-    if not missing:
-        return 0
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(sha512_and_sm3, [vault.objects.path_for(o) for o in missing]))
-    with vault.writing() as w:
-        for oid, (sha512, sm3) in zip(missing, results, strict=True):
-            w.append(events.ObjectDigests(id=oid, sha512=sha512, sm3=sm3), oid)
-    return len(missing)
+    return seal(vault, oids).sealed

@@ -181,7 +181,7 @@ class VaultConfig:
         ingest = self.extra.get("ingest", {})
         if not isinstance(ingest, dict):
             raise VaultError(f"{where}：ingest 应为对象，收到 {ingest!r:.60}")
-        for name in ("batch_files", "batch_bytes"):
+        for name in ("batch_files", "batch_bytes", "workers"):
             value = ingest.get(name, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise VaultError(f"{where}：ingest.{name} 应为正整数，收到 {value!r:.60}")

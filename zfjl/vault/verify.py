@@ -21,13 +21,16 @@ from zfjl.vault import catalog, events
 from zfjl.vault.anchors import outside_findings
 from zfjl.vault.checkpoint import CheckpointWalk
 from zfjl.vault.journal import check_chain
-from zfjl.vault.objects import hash_path
+from zfjl.vault.objects import file_digests
 from zfjl.vault.vault import Vault
 
 MESSAGES = {
     "object_missing": "对象文件缺失",
     "digest_mismatch": "对象内容与摘要不符（文件已损坏或被改动，原样保留）",
     "sha256_mismatch": "对象 SHA-256 与目录记录不符",
+    "sha512_mismatch": "对象 SHA-512 与日志记录不符",
+    "sm3_mismatch": "对象 SM3 与日志记录不符",
+    "unsealed": "已安全存储（BLAKE3 已记录）但尚未封存 SHA-256、SHA-512、SM3（运行 zfjl seal，或由保管服务完成）",
     "size_mismatch": "对象大小与目录记录不符",
     "row_changed": "日志记录被改动",
     "chain_broken": "日志哈希链断裂",
@@ -56,6 +59,8 @@ ERRORS = {
     "object_missing",
     "digest_mismatch",
     "sha256_mismatch",
+    "sha512_mismatch",
+    "sm3_mismatch",
     "size_mismatch",
     "row_changed",
     "chain_broken",
@@ -143,8 +148,17 @@ def blake3_of_file(path: str) -> str:
 
 
 def verify(
-    vault: Vault, *, subset: str | None = None, read_data: bool = True, sha256: bool = False
+    vault: Vault,
+    *,
+    subset: str | None = None,
+    read_data: bool = True,
+    sha256: bool = False,
+    digests: bool = False,
 ) -> VerifyReport:
+    """Check objects, journal and catalog. By default each object's BLAKE3 (its name, pinned
+    at ingest) is re-computed: one digest detects any change of its bytes. `digests=True`
+    re-computes every recorded digest too — SHA-256, SHA-512 and SM3 — in the same read, and
+    compares each with what was journaled; `sha256=True` only SHA-256 (the older option)."""
     n, t = parse_subset(subset)
     report = VerifyReport(subset=f"{n}/{t}")
     conn = vault.conn
@@ -158,6 +172,8 @@ def verify(
     report.findings.extend(_catalog_drift(conn))
     report.findings.extend(_vault_json(vault))
     catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
+    recorded = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha512, sm3 FROM object_digests")}
+    unsealed = {r[0] for r in conn.execute("SELECT id FROM objects WHERE sealed_at IS NULL")}
     # Destroyed by a sweep: the tombstone stands for the bytes, which must be gone.
     destroyed = {r[0] for r in conn.execute("SELECT id FROM tombstones")}
     for oid, (sha, size) in sorted(catalogued.items()):
@@ -165,7 +181,12 @@ def verify(
             if vault.objects.exists(oid):
                 report.findings.append(Finding("tombstone_pending", oid, "已删除", "文件仍在"))
         elif in_subset(oid, n, t):
-            report.findings.extend(_check_object(vault, oid, sha, size, read_data, sha256, report))
+            want = ("sha256", "sha512", "sm3") if digests else ("sha256",) if sha256 else ()
+            expected = dict(zip(("sha256", "sha512", "sm3"), (sha, *recorded.get(oid, (None, None))),
+                                strict=True))  # fmt: skip
+            report.findings.extend(_check_object(vault, oid, expected, size, read_data, want, report))
+            if oid in unsealed:
+                report.findings.append(Finding("unsealed", oid, "已封存", "未封存"))
     report.findings.extend(_stray_and_uncatalogued(vault, catalogued))
     vault.record(
         events.VaultVerify(
@@ -182,10 +203,10 @@ def verify(
 def _check_object(
     vault: Vault,
     oid: str,
-    sha: str,
+    expected: dict[str, str | None],
     size: int,
     read_data: bool,
-    sha256: bool,
+    want: tuple[str, ...],
     report: VerifyReport,
 ) -> Iterator[Finding]:
     path = vault.objects.path_for(oid)
@@ -202,11 +223,13 @@ def _check_object(
     if not read_data:
         return
     report.bytes_read += st.st_size
-    if sha256:
-        digests = hash_path(path, with_sha256=True)
-        found_b3 = digests.blake3
-        if digests.sha256 != sha:
-            yield Finding("sha256_mismatch", oid, sha, digests.sha256)
+    wanted = [a for a in want if expected.get(a)]  # an unsealed object has none recorded yet
+    if wanted:
+        found = file_digests(path, ("blake3", *wanted))
+        found_b3 = found["blake3"]
+        for a in wanted:
+            if found[a] != expected[a]:
+                yield Finding(f"{a}_mismatch", oid, str(expected[a]), found[a])
     else:
         found_b3 = blake3_of_file(str(path))
     if found_b3 != oid:

@@ -1,0 +1,131 @@
+"""Many cameras at once: a bounded number of ingests run on a vault, the rest queue.
+
+A station docks up to 25 cameras. Each ingest of one source holds one of N *slots*: an
+exclusive `flock` on `tmp/ingest-slot-<k>.lock` (N = the journaled setting `ingest.workers`,
+default 4). The lock is the kernel's, so the cap holds across threads of one `zfjl ingest SRC1
+SRC2 …`, across separate `zfjl ingest` processes and across the service's request children
+alike, and a killed ingest's slot is free the moment it dies. A source waiting for a slot is
+reported as queued (stage "queued"). Cameras are independent: one unplugged mid-copy fails
+its files (reported, nothing half-stored: copies live in tmp/ until complete), the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from zfjl.errors import ZfjlError
+from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, ingest
+from zfjl.vault.seal import SealReport, seal
+from zfjl.vault.vault import Vault
+
+DEFAULT_WORKERS = 4
+POLL = 0.2  # seconds between tries for a free slot
+
+
+def workers_of(vault: Vault) -> int:
+    value = vault.config.extra.get("ingest", {}).get("workers", DEFAULT_WORKERS)
+    return max(1, int(value))
+
+
+@contextlib.contextmanager
+def ingest_slot(
+    vault: Vault, slots: int, waiting: Callable[[], None] | None = None
+) -> Iterator[int]:
+    """Hold one of `slots` ingest slots of this vault for the block (wait for one if all are
+    taken; `waiting` is called once when the caller has to queue)."""
+    told = False
+    while True:
+        for k in range(slots):
+            path = vault.objects.tmp / f"ingest-slot-{k}.lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield k
+            finally:
+                os.close(fd)  # releases the lock
+            return
+        if not told and waiting is not None:
+            waiting()
+            told = True
+        time.sleep(POLL)
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    report: IngestReport | None = None
+    error: ZfjlError | None = None
+
+
+StationProgress = Callable[[int, Progress], None]  # (index of the source, its progress)
+
+
+def ingest_sources(
+    vault: Vault,
+    sources: list[str],
+    options: IngestOptions | None = None,
+    progress: StationProgress | None = None,
+    *,
+    workers: int | None = None,
+) -> tuple[list[SourceOutcome], SealReport | None]:
+    """Ingest several sources at once, each under a slot (at most `workers`, default the
+    vault's `ingest.workers`, at a time across every process); then, when `options.seal`,
+    seal what they stored. One source's error (missing folder, card pulled) is its outcome,
+    never the others'. Each source runs on its own thread with its own vault connection."""
+    options = options or IngestOptions()
+    slots = workers or workers_of(vault)
+    store_only = IngestOptions(**{**options.__dict__, "seal": False})
+    outcomes = [SourceOutcome(str(s)) for s in sources]
+    stop = threading.Event()
+
+    def one(i: int, own: Vault | None) -> None:
+        def tell(p: Progress) -> None:
+            if progress is not None:
+                progress(i, p)
+
+        with ingest_slot(vault, slots, lambda: tell(Progress(0, 0, 0, 0, "", "queued"))):
+            if stop.is_set():
+                return
+            with contextlib.ExitStack() as stack:
+                if own is None:  # a thread of its own: a connection of its own
+                    own = stack.enter_context(Vault.open(vault.root, clock=vault._clock))
+                try:
+                    outcomes[i].report = ingest(own, sources[i], store_only, progress=tell,
+                                                cancel=stop)  # fmt: skip
+                except ZfjlError as exc:
+                    if len(sources) == 1:
+                        raise
+                    outcomes[i].error = exc
+
+    if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
+        one(0, vault)
+    else:
+        with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
+            futures = [pool.submit(one, i, None) for i in range(len(sources))]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:
+                stop.set()  # every camera's workers stop within one block, temps removed
+                raise
+    sealed = None
+    if options.seal:
+        oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
+        oids |= {r[0] for r in vault.conn.execute(
+            "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
+        sealed = seal(vault, oids)
+    return outcomes, sealed
+
+
+__all__ = ["SourceOutcome", "ingest_slot", "ingest_sources", "workers_of"]
