@@ -255,8 +255,8 @@ def test_bad_vault_settings_are_refused_clearly(
 
 
 def test_the_command_table_names_every_command_of_every_module() -> None:
-    """`main` builds only the command it runs from COMMANDS: a command missing there would
-    still run (through the whole tree) but a stale entry would break; both are caught here."""
+    """`main` builds only the commands of COMMANDS: a command missing there would not exist,
+    a stale entry would break every run of it; both are caught here."""
     import importlib
     import pkgutil
 

@@ -15,7 +15,7 @@ from .conftest import zfjl_run
 def _setup(tmp_path: Path, dump: Path) -> dict[str, str]:
     root = tmp_path / "v"
     env = {"ZFJL_VAULT": str(root)}
-    zfjl_run("init", env=env, check=True)
+    zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     # Ingested first, registered afterwards (back-dated): the registry still decides.
     zfjl_run("ingest", str(dump), env=env)
     zfjl_run("device", "add", "DSJ01", "--unit", "第一中队", "--assigned-to", "007788",

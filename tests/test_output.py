@@ -137,7 +137,7 @@ def test_control_characters_in_file_names_are_escaped(tmp_path: Path) -> None:
     card.mkdir()
     (card / "bad\x1b[31mRED\x07.MP4").write_bytes(b"x")
     root = str(tmp_path / "v")
-    run("--vault", root, "init")
+    run("--vault", root, "init", "--bureau", "株洲市城市管理和综合执法局")
     ingested = zfjl_run("--vault", root, "ingest", str(card), env=COLS)
     listed = run("--vault", root, "ls")
     oid = json.loads(run("--vault", root, "ls", "--json"))[0]["id"]

@@ -113,7 +113,7 @@ def test_kill_9_between_stored_and_sealed_loses_nothing_and_the_next_run_seals(
     root = tmp_path / "vault"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     zfjl = [sys.executable, "-m", "zfjl", "--vault", str(root)]
-    subprocess.run([*zfjl, "init"], check=True, env=env, capture_output=True)
+    subprocess.run([*zfjl, "init", "--bureau", "株洲市城市管理和综合执法局"], check=True, env=env, capture_output=True)
     proc = subprocess.Popen([*zfjl, "ingest", str(videos)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stderr is not None
@@ -141,7 +141,7 @@ def test_a_bundle_of_an_unsealed_recording_seals_it_first(
 ) -> None:
     from zfjl.vault.setup import init_vault
 
-    v = init_vault(tmp_path / "vault", clock=fixed_clock(CASE_CLOCK))
+    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(CASE_CLOCK))
     ingest(v, case_dump, IngestOptions(seal=False))
     case = read_case_file(SAMPLE_CASES / "penalty.yaml")
     # The object files away while the case is imported (an object store not yet mounted): the

@@ -33,11 +33,13 @@ helpfmt.install()  # the help and click's usage errors in Chinese, wrapped by di
 # Every command, in `zfjl --help` order, and the module that holds it (`zfjl.cli.<module>`,
 # attribute `app` unless named): top-level commands first, then the nouns with verbs. A run
 # loads and builds only the command it names — building all 55 click commands from their
-# signatures was a third of `zfjl check`'s start-up; `--help` and unknown words get them all.
+# signatures was a third of `zfjl check`'s start-up; `--help` and unknown words get
+# them all: a command not listed here does not exist.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("vault", "app"), "verify": ("vault", "app"), "rebuild": ("vault", "app"),
-    "ingest": ("ingest", "app"), "ls": ("records", "app"), "show": ("records", "app"),
-    "attach": ("case", "attach_app"), "check": ("check", "app"), "render": ("render", "app"),
+    "ingest": ("ingest", "app"), "seal": ("ingest", "app"), "ls": ("records", "app"),
+    "show": ("records", "app"), "attach": ("case", "attach_app"),
+    "detach": ("case", "attach_app"), "check": ("check", "app"), "render": ("render", "app"),
     "sweep": ("sweep", "app"), "view": ("access", "app"), "export": ("access", "app"),
     "log": ("access", "app"), "report": ("report", "app"), "sample": ("sample", "app"),
     "serve": ("station", "app"), "help": ("topics", "app"),

@@ -100,7 +100,7 @@ METAVARS = {
 # Argument names (click shows the parameter's name in capitals) in the usage line, the 参数
 # list and the usage errors. A name not listed stays as it is.
 ARG_NAMES = {
-    "CASE": "案件编号", "DEST": "目录", "DEVICE": "设备编号", "DOCTYPE": "文书类型", "FILE": "文件",
+    "CASE": "案件编号", "DEST": "目录", "DEVICE": "设备编号", "DOCUMENT": "文书代号", "DOCTYPE": "文书类型", "FILE": "文件",
     "GRANT_ID": "批准编号", "HOLD_ID": "长期保存编号", "ID": "编号", "ITEM": "抽查项",
     "KEY": "键", "OFFICER": "执法人员", "PATH": "路径", "RECORDING": "记录编号",
     "RECORDINGS": "记录编号", "ROLE": "角色", "RULE_ID": "规则编号", "SOURCE": "来源目录",
@@ -126,6 +126,8 @@ EXAMPLES: dict[str, list[str]] = {
     "ls": ["zfjl ls --device DSJ01 --from 2024-05-01 --to 2024-05-31",
            "zfjl ls --kind video --late", "zfjl ls --json --limit 10"],
     "show": ["zfjl show 0ad1e9f62b22"],
+    "detach": ["zfjl detach CASE-2024-031 0ad1e9f62b22 --reason 误关联：非本案现场"],
+    "seal": ["zfjl seal"],
     "attach": ["zfjl attach CASE-2024-031 0ad1e9f62b22 --activity 询问 --proves 当事人陈述",
                "zfjl attach CASE-2024-031 --device DSJ01 --from 2024-05-06T10:00 "
                "--to 2024-05-06T11:00 --activity 现场检查"],
@@ -145,7 +147,11 @@ EXAMPLES: dict[str, list[str]] = {
                   "--origin 依职权"],
     "case import": ["zfjl case import CASE-2024-031.yaml"],
     "case export": ["zfjl case export CASE-2024-031 -o CASE-2024-031.yaml"],
-    "case doc": ["zfjl case doc CASE-2024-031 询问笔录.yaml"],
+    "case doc": ["zfjl case doc CASE-2024-031 询问笔录.yaml",
+                 "zfjl case doc CASE-2024-031 询问笔录.yaml --reason 笔录时间写错"],
+    "case withdraw-doc": ["zfjl case withdraw-doc CASE-2024-031 d-inquiry-2 --reason 重复录入"],
+    "case withdraw": ["zfjl case withdraw CASE-2024-099 --reason 误导入他局案件"],
+    "case reopen": ["zfjl case reopen CASE-2024-031 --reason 补录送达回证"],
     "case ls": ["zfjl case ls --status 办理中"],
     "case show": ["zfjl case show CASE-2024-031"],
     "case status": ["zfjl case status CASE-2024-031 已结案"],
