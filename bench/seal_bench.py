@@ -111,7 +111,8 @@ def fresh(path: Path) -> None:
 
 def new_vault(vault: Path) -> None:
     fresh(vault)
-    run(*ZFJL, "--vault", vault, "init", stdout=subprocess.DEVNULL)
+    run(*ZFJL, "--vault", vault, "init", "--bureau", "测试市城市管理和综合执法局",
+        stdout=subprocess.DEVNULL)
 
 
 def ingest_timed(vault: Path, sources: list[Path], *extra: str) -> tuple[float, float, float]:
