@@ -441,3 +441,18 @@ def test_the_scan_of_a_withdrawn_document_stays_case_evidence(case_vault: Vault)
     assert {i.id: i.cls for i in sweep.classify(case_vault, case_vault.now(), [photo])}[photo] == "case"
     with pytest.raises(UsageError, match="--reason"):
         withdraw_document(case_vault, "CASE-2024-090", "d-start", None)
+
+
+def test_a_withdrawn_case_leaves_the_monthly_report_and_the_spot_check_population(
+    case_vault: Vault,
+) -> None:
+    from zfjl.reports.figures import build_report
+    from zfjl.spotcheck.draw import population
+
+    _open_case(case_vault, unit="天元大队")
+    _open_case(case_vault, "CASE-2024-091", unit="天元大队")
+    before = build_report(case_vault, "2024-05")["totals"]["cases_opened"]
+    assert "CASE-2024-090" in population(case_vault, "天元大队", "2024-05")[1]
+    withdraw_case(case_vault, "CASE-2024-090", "误立案")
+    assert build_report(case_vault, "2024-05")["totals"]["cases_opened"] == before - 1
+    assert population(case_vault, "天元大队", "2024-05")[1] == ["CASE-2024-091"]

@@ -67,3 +67,18 @@ def test_unknown_unit_is_refused_and_the_number_is_printed(tmp_path: Path, dump:
             ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout)  # fmt: skip
         text = re.sub(r"\s+", "", text)
         assert "某城管通〔2024〕9号" in text and "待办事项" in text and "DSJ09" in text
+
+
+def test_the_spot_check_ledger_and_the_sweep_plan_name_the_derived_officer(
+    tmp_path: Path, dump: Path
+) -> None:
+    env = _setup(tmp_path, dump)
+    zfjl_run("spotcheck", "draw", "--unit", "第一中队", "--period", "2024-05", "--n", "2",
+             "--seed", "t", env=env, check=True)  # fmt: skip
+    ledger = json.loads(zfjl_run("spotcheck", "ledger", "--json", env=env, check=True).stdout)
+    drawn = [r for r in ledger if r["item_kind"] == "recording"]
+    assert drawn and {r["officer"] for r in drawn} == {"007788"}
+    plan = json.loads(zfjl_run("sweep", "--as-of", "2030-01-01", "--json", env=env,
+                               check=True).stdout)  # fmt: skip
+    items = [i for i in plan["due"] if i["device"] == "DSJ01"]
+    assert items and {i["officer"] for i in items} == {"007788"}

@@ -475,7 +475,7 @@ def _link(rec: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         "start": start,
         "end": end or start,
         "device": rec["device"],
-        "officer": rec["officer"],
+        "officer": rec["rec_officer"],
         "late": None if rec["late"] is None else bool(rec["late"]),
         **keep,
     }
@@ -493,7 +493,10 @@ def _resolve_at(vault: Vault, entry: dict[str, Any], where: str | None) -> list[
 def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
     """A media entry of a case file → links to catalogued recordings (by id, or by device and
     time window: every recording of that device overlapping the window)."""
-    cols = "id, kind, recorded_at, duration, device, officer, late"
+    from zfjl.devices.officers import officer_columns
+
+    # The officer as derived everywhere (file name, else the registry's assignment then).
+    cols = f"r.id, r.kind, r.recorded_at, r.duration, r.device, {officer_columns('r')}, r.late"
     if sel.get("recording"):
         try:
             oid = resolve_id(vault, sel["recording"])
@@ -501,7 +504,7 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
             raise CaseError(
                 f"要附加的录音录像 {sel['recording']} 不在保管库中（请先入库）"
             ) from None
-        rows = list(vault.db.query(f"SELECT {cols} FROM recordings WHERE id = ?", [oid]))
+        rows = list(vault.db.query(f"SELECT {cols} FROM recordings r WHERE r.id = ?", [oid]))
         return [_link(rows[0], sel)]
     tz = vault.config.tz
     if not sel.get("from") or not sel.get("to"):
@@ -509,8 +512,8 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
     lo, hi = parse_when(sel["from"], tz), parse_when(sel["to"], tz)
     # Recordings may start before the window and run into it: look back a day, then overlap.
     candidates = vault.db.query(
-        f"SELECT {cols} FROM recordings WHERE device = ? AND recorded_at >= ? AND recorded_at < ?"
-        " ORDER BY recorded_at",
+        f"SELECT {cols} FROM recordings r WHERE r.device = ? AND r.recorded_at >= ?"
+        " AND r.recorded_at < ? ORDER BY r.recorded_at",
         [sel["device"], (lo - dt.timedelta(days=1)).isoformat(), hi.isoformat()],
     )
     links = []

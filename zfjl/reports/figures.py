@@ -83,6 +83,7 @@ def _cases(vault: Vault, start: str, end: str, unit: str | None) -> list[dict[st
     sql = (
         "SELECT id, status, COALESCE(json_extract(data, '$.unit'), ?) AS unit, data FROM cases"
         " WHERE substr(opened_at, 1, 10) >= ? AND substr(opened_at, 1, 10) < ?"
+        " AND withdrawn_seq IS NULL"  # a withdrawn case is no case of the month (issue 13)
     )
     params: list[Any] = [NO_UNIT, start, end]
     if unit:

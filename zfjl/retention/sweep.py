@@ -122,9 +122,11 @@ def classify(
     held = held_ids(vault)
     linked = evidence_objects(vault)
     restored = _restored_times(vault)
+    from zfjl.devices.officers import officer_columns
+
     sql = (
-        "SELECT o.id, o.size, o.stored_at, r.kind, r.device, r.officer, r.original_name,"
-        " r.recorded_at, r.ingested_at, r.important FROM objects o"
+        f"SELECT o.id, o.size, o.stored_at, r.kind, r.device, {officer_columns('r')},"
+        " r.original_name, r.recorded_at, r.ingested_at, r.important FROM objects o"
         " LEFT JOIN recordings r ON r.id = o.id"
         " WHERE o.id NOT IN (SELECT id FROM tombstones)"
     )
@@ -133,7 +135,7 @@ def classify(
         sql += f" AND o.id IN ({', '.join('?' for _ in only)})"
         params = only
     rows = vault.conn.execute(sql + " ORDER BY r.recorded_at, o.id", params)
-    for oid, size, stored_at, kind, device, officer, name, rec_at, ing_at, important in rows:
+    for oid, size, stored_at, kind, device, officer, _, name, rec_at, ing_at, important in rows:
         facts = Facts(kind, bool(important), held.get(oid), oid in linked)
         cls, why = classes.first_applying(facts)
         item = Item(oid, cls.id, size, kind, device, officer, name, rec_at, ing_at or stored_at,

@@ -32,9 +32,12 @@ def checked_item(vault: Vault, draw_id: str, item: dict[str, str]) -> dict[str, 
     out: dict[str, Any] = dict(item)
     out["checklist"] = RECORDING_CHECKLIST if item["kind"] == "recording" else CASE_CHECKLIST
     if item["kind"] == "recording":
+        from zfjl.devices.officers import officer_columns
+
         row = vault.conn.execute(
-            "SELECT device, officer, recorded_at, duration, original_name FROM recordings"
-            " WHERE id = ?", (item["id"],)).fetchone()  # fmt: skip
+            f"SELECT r.device, {officer_columns('r')}, r.recorded_at, r.duration, r.original_name"
+            " FROM recordings r WHERE r.id = ?", (item["id"],)).fetchone()  # fmt: skip
+        row = row and (row[0], row[1], *row[3:])
         if row:
             out.update(dict(zip(("device", "officer", "recorded_at", "duration", "original_name"),
                                 row, strict=True)))  # fmt: skip

@@ -42,7 +42,7 @@ def population(vault: Vault, unit: str, period: str) -> tuple[list[str], list[st
         " AND substr(r.recorded_at, 1, 10) >= ? AND substr(r.recorded_at, 1, 10) < ?"
         " AND r.id NOT IN (SELECT id FROM tombstones) ORDER BY r.id", (unit, start, end))]  # fmt: skip
     cases = [r[0] for r in vault.conn.execute(
-        "SELECT id FROM cases WHERE json_extract(data, '$.unit') = ?"
+        "SELECT id FROM cases WHERE json_extract(data, '$.unit') = ? AND withdrawn_seq IS NULL"
         " AND substr(opened_at, 1, 10) >= ? AND substr(opened_at, 1, 10) < ? ORDER BY id",
         (unit, start, end))]  # fmt: skip
     return recordings, cases

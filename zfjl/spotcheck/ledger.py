@@ -61,8 +61,11 @@ def ledger(
     vault: Vault, unit: str | None = None, period: str | None = None
 ) -> list[dict[str, Any]]:
     """The 检查台帐: one row per item drawn, with its result once recorded."""
+    from zfjl.devices.officers import officer_columns
+
     sql = (
-        "SELECT s.*, r.device, r.officer, r.recorded_at, c.cause FROM spotcheck_items s"
+        f"SELECT s.*, r.device, {officer_columns('r')}, r.recorded_at, c.cause"
+        " FROM spotcheck_items s"
         " LEFT JOIN recordings r ON r.id = s.item LEFT JOIN cases c ON c.id = s.item WHERE 1"
     )
     params: list[Any] = []
@@ -76,6 +79,8 @@ def ledger(
     for r in vault.db.query(sql + " ORDER BY s.drawn_at, s.draw, s.item_kind DESC, s.item", params):
         names = RECORDING_CHECKLIST if r["item_kind"] == "recording" else CASE_CHECKLIST
         failed = json.loads(r["failed"]) if r["failed"] else []
+        r["officer"] = r.pop("rec_officer") if r["item_kind"] == "recording" else None
+        r.pop("officer_source")
         rows.append({**r, "failed": failed, "failed_text": "、".join(names[f] for f in failed),
                      "result_text": RESULTS.get(r["result"] or "", "未检查")})  # fmt: skip
     return rows
