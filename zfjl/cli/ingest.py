@@ -47,7 +47,7 @@ def _progress_bars(sources: list[str], enabled: bool) -> Iterator[Any]:
     from zfjl.cli import display
 
     bar = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(bar_width=20),
         TextColumn("{task.fields[files]}"),
         TextColumn("{task.fields[size]}"),
