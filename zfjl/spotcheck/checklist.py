@@ -37,10 +37,10 @@ def checked_item(vault: Vault, draw_id: str, item: dict[str, str]) -> dict[str, 
         row = vault.conn.execute(
             f"SELECT r.device, {officer_columns('r')}, r.recorded_at, r.duration, r.original_name"
             " FROM recordings r WHERE r.id = ?", (item["id"],)).fetchone()  # fmt: skip
-        row = row and (row[0], row[1], *row[3:])
         if row:
-            out.update(dict(zip(("device", "officer", "recorded_at", "duration", "original_name"),
-                                row, strict=True)))  # fmt: skip
+            keys = ("device", "officer", "officer_source", "recorded_at", "duration",
+                    "original_name")  # fmt: skip
+            out.update(dict(zip(keys, row, strict=True)))
     else:
         row = vault.conn.execute("SELECT cause, party, status FROM cases WHERE id = ?",
                                  (item["id"],)).fetchone()  # fmt: skip

@@ -79,7 +79,7 @@ def ledger(
     for r in vault.db.query(sql + " ORDER BY s.drawn_at, s.draw, s.item_kind DESC, s.item", params):
         names = RECORDING_CHECKLIST if r["item_kind"] == "recording" else CASE_CHECKLIST
         failed = json.loads(r["failed"]) if r["failed"] else []
-        r["officer"] = r.pop("rec_officer") if r["item_kind"] == "recording" else None
+        r["officer"] = r.pop("rec_officer")  # None for a case file (no recordings row)
         r.pop("officer_source")
         rows.append({**r, "failed": failed, "failed_text": "、".join(names[f] for f in failed),
                      "result_text": RESULTS.get(r["result"] or "", "未检查")})  # fmt: skip
