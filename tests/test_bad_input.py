@@ -113,10 +113,55 @@ def test_unreadable_file_is_reported_and_the_rest_stored(tmp_path: Path) -> None
                 files = {f.path: f.__dict__ for f in ingest(v, card).files}
         assert files["BLOB_0001.BIN"]["status"] == "failed"
         assert "无法读取" in files["BLOB_0001.BIN"]["reason"]
-        assert {files[n]["status"] for n in ("BLOB_0000.BIN", "BLOB_0002.BIN")} == {"new"}
+        assert {files[n]["status"] for n in ("BLOB_0000.BIN", "BLOB_0002.BIN")} == {"new"}, files
         with Vault.open(vault_root) as v:
             codes = [r[0] for r in v.conn.execute("SELECT code FROM failures")]
             assert codes == ["unreadable"]
+    finally:
+        shutil.rmtree(base)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_noatime_refusal_is_not_mistaken_for_unreadable_by_another_thread(
+    tmp_path: Path,
+) -> None:
+    """O_NOATIME is refused (EPERM) on files the reader does not own. Worker threads share
+    the fallback flag: a thread whose open was refused after another cleared it must still
+    retry without O_NOATIME, not report a readable file as unreadable."""
+    from zfjl.vault import objects
+
+    base = _world_writable_tmp()
+    try:
+        f = base / "DSJ01_0001.MP4"
+        f.write_bytes(b"evidence")
+        expected = objects.FileIdentity.of(f.stat())
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            result = "error"
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                objects._noatime[0] = objects.O_NOATIME
+                real_open = os.open
+
+                def open_as_if_raced(path, flags, *args, **kw):  # type: ignore[no-untyped-def]
+                    objects._noatime[0] = 0  # the other thread's fallback lands first
+                    return real_open(path, flags, *args, **kw)
+
+                os.open = open_as_if_raced  # type: ignore[assignment]
+                fd, _ = objects.open_source(f, expected)
+                result = os.read(fd, 100).decode()
+            except BaseException as exc:
+                result = repr(exc)
+            finally:
+                os.write(write, result.encode())
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as r:
+            got = r.read()
+        os.waitpid(pid, 0)
+        assert got == "evidence"
     finally:
         shutil.rmtree(base)
 

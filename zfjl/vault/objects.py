@@ -112,7 +112,8 @@ class SourceRefused(Exception):
 
 
 SOURCE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_noatime = [getattr(os, "O_NOATIME", 0)]  # dropped for the process once refused (EPERM)
+O_NOATIME = getattr(os, "O_NOATIME", 0)
+_noatime = [O_NOATIME]  # dropped for the process once refused (EPERM)
 
 
 def open_source(
@@ -133,7 +134,9 @@ def open_source(
         try:
             fd = os.open(name, flags, dir_fd=dir_fd)
         except PermissionError as exc:
-            if not _noatime[0] or exc.errno != errno.EPERM:
+            # This open's own flags, not the shared flag: another worker thread may have
+            # cleared that meanwhile, and this EPERM is still the O_NOATIME one.
+            if not flags & O_NOATIME or exc.errno != errno.EPERM:
                 raise
             _noatime[0] = 0  # not the owner: fall back to a plain read-only open
             fd = os.open(name, SOURCE_FLAGS, dir_fd=dir_fd)
