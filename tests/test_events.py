@@ -4,6 +4,7 @@ and nobody outside the declarations writes a kind or a payload by hand."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import sqlite3
@@ -147,3 +148,24 @@ def test_every_row_of_a_working_vault_fits_its_declaration(sample_cases_vault: V
 def test_labels_name_each_kind_in_chinese() -> None:
     assert events.label_of("hold.place") == "长期保存"
     assert events.label_of("no.such") == "no.such"
+
+
+def test_every_declared_event_has_fields_of_accepted_types() -> None:
+    # Resolved on first use (start-up), so checked here for every declaration at once.
+    for cls in events.REGISTRY.values():
+        specs = cls.specs()
+        assert [s.name for s in specs] == [
+            f.name
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if f.name != "extra"
+        ]
+
+
+def test_events_compare_and_print_by_payload_and_stay_frozen() -> None:
+    a = events.VaultVerify(subset="1/1", read_data=True, objects_checked=2, problems=[])
+    same = events.VaultVerify(subset="1/1", read_data=True, objects_checked=2, problems=[])
+    other = events.VaultVerify(subset="1/1", read_data=True, objects_checked=3, problems=[])
+    assert a == same and a != other and a != a.payload()
+    assert repr(a) == "VaultVerify(subset='1/1', read_data=True, objects_checked=2, problems=[])"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.subset = "2/2"  # type: ignore[misc]

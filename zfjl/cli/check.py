@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -36,7 +35,6 @@ def check_cmd(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    _import_sqlite_utils_without_numpy()
     from zfjl.checklists import check, check_all
     from zfjl.errors import UsageError
 
@@ -53,24 +51,6 @@ def check_cmd(
     report = check(vault, case or "", today=today)
     emit(report, as_json, lambda r: _print_report(r, show_all))
     raise typer.Exit(CHECK_EXIT[report.verdict])
-
-
-def _import_sqlite_utils_without_numpy() -> None:
-    """sqlite_utils imports numpy (and pandas), when installed, only to map their column types,
-    which no vault stores: about 0.15 s of a `zfjl check` that must start in under 0.3 s. Import
-    it with them hidden; nothing else is changed (numpy stays importable afterwards)."""
-    if "sqlite_utils.db" in sys.modules or "numpy" in sys.modules:
-        return
-    hidden = {name: sys.modules.get(name) for name in ("numpy", "pandas")}
-    sys.modules.update(dict.fromkeys(hidden))  # type: ignore[arg-type]  # None: "not installed"
-    try:
-        import sqlite_utils.db  # noqa: F401
-    finally:
-        for name, module in hidden.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
 
 
 def _print_report(report: Any, show_all: bool) -> None:

@@ -41,10 +41,25 @@ class EventData:
     label: ClassVar[str]
     # Settings-like payloads (vault.init) carry keys a bureau added to vault.json.
     open_ended: ClassVar[bool] = False
-    _specs: ClassVar[tuple[_FieldSpec, ...]]
+    _spec_cache: ClassVar[tuple[_FieldSpec, ...] | None] = None
+
+    @classmethod
+    def specs(cls) -> tuple[_FieldSpec, ...]:
+        """The fields as payload keys and accepted types, read from the annotations on first
+        use: resolving every event type's annotations cost each command ~15 ms of start-up."""
+        got = cls.__dict__.get("_spec_cache")
+        if got is None:
+            hints = typing.get_type_hints(cls)
+            got = tuple(
+                _spec_of(f, hints[f.name])
+                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.name != "extra"
+            )
+            cls._spec_cache = got
+        return got
 
     def payload(self) -> dict[str, Any]:
-        out = {s.key: getattr(self, s.name) for s in self._specs}
+        out = {s.key: getattr(self, s.name) for s in self.specs()}
         extra = getattr(self, "extra", None)
         if self.open_ended and isinstance(extra, dict):
             out.update(extra)
@@ -59,14 +74,35 @@ class EventData:
         problems = check_payload(cls, data)
         if problems:
             raise MalformedEvent(f"{cls.kind}：{'；'.join(problems)}")
-        known = {s.key for s in cls._specs}
-        kwargs = {s.name: data[s.key] for s in cls._specs if s.key in data}
+        known = {s.key for s in cls.specs()}
+        kwargs = {s.name: data[s.key] for s in cls.specs() if s.key in data}
         if cls.open_ended:
             kwargs["extra"] = {k: v for k, v in data.items() if k not in known}
         return cls(**kwargs)
 
 
+    # Equality and repr by payload, here once: generated per class they were half of the
+    # module's import time, paid by every command (see _event_class).
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EventData) and type(other) is type(self) and (
+            other.payload() == self.payload()
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # payloads hold dicts and lists
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.payload().items())
+        return f"{type(self).__name__}({fields})"
+
+
 E = TypeVar("E", bound=EventData)
+
+
+
+@typing.dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def _event_class(cls: type[E]) -> type[E]:
+    """An event's dataclass: keyword-only and frozen; __eq__ and __repr__ from EventData."""
+    return dataclass(frozen=True, kw_only=True, eq=False, repr=False)(cls)
 
 REGISTRY: dict[str, type[EventData]] = {}
 
@@ -109,12 +145,8 @@ def declare(kind: str, label: str) -> Callable[[type[E]], type[E]]:
             raise TypeError(f"event kind {kind} declared twice")
         if not dataclasses.is_dataclass(dc):
             raise TypeError(f"event {dc.__name__} must be a dataclass")
-        hints = typing.get_type_hints(dc)
         dc.kind = kind
         dc.label = label
-        dc._specs = tuple(
-            _spec_of(f, hints[f.name]) for f in dataclasses.fields(dc) if f.name != "extra"
-        )
         REGISTRY[kind] = dc
         return dc
 
@@ -129,7 +161,7 @@ def _type_name(spec: _FieldSpec) -> str:
 def check_payload(cls: type[EventData], data: dict[str, Any]) -> list[str]:
     """What is wrong with a payload for `cls`, in Chinese; empty if it fits."""
     problems = []
-    for spec in cls._specs:
+    for spec in cls.specs():
         if spec.key not in data:
             if spec.required:
                 problems.append(f"缺少字段 {spec.key}")
@@ -144,7 +176,7 @@ def check_payload(cls: type[EventData], data: dict[str, Any]) -> list[str]:
         if bad_bool or not isinstance(value, spec.types):
             problems.append(f"字段 {spec.key} 应为{_type_name(spec)}，实为 {value!r:.40}")
     if not cls.open_ended:
-        unknown = sorted(set(data) - {s.key for s in cls._specs})
+        unknown = sorted(set(data) - {s.key for s in cls.specs()})
         if unknown:
             problems.append(f"未知字段 {'、'.join(unknown)}")
     return problems
@@ -166,7 +198,7 @@ def label_of(kind: str) -> str:
 
 # == the vault itself ==========================================================================
 @declare("vault.init", "新建保管库")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class VaultInit(EventData):
     """The settings the vault was made with (vault.json as written that day)."""
 
@@ -189,7 +221,7 @@ class VaultInit(EventData):
 
 
 @declare("vault.migrate", "升级目录结构")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class VaultMigrate(EventData):
     number: int
     name: str
@@ -197,7 +229,7 @@ class VaultMigrate(EventData):
 
 
 @declare("vault.json_restored", "恢复被改动的 vault.json")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class VaultJsonRestored(EventData):
     """vault.json found at open differing from what the journal says it holds (format, version,
     id, created_at only): each differing key with what was expected and found; rewritten."""
@@ -207,7 +239,7 @@ class VaultJsonRestored(EventData):
 
 # == roles and settings (since catalog migration 3; before, both lived in vault.json) =========
 @declare("role.add", "登记角色")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class RoleAdd(EventData):
     user: str  # operating-system user
     role: str  # clerk | legal | director | admin
@@ -216,7 +248,7 @@ class RoleAdd(EventData):
 
 
 @declare("role.remove", "撤销角色")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class RoleRemove(EventData):
     user: str
     role: str
@@ -225,7 +257,7 @@ class RoleRemove(EventData):
 
 
 @declare("setting.set", "更改设置")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class SettingSet(EventData):
     key: str  # dotted: "timezone", "retention.patrol_months", "devices.DSJ09.metadata_clock"
     value: Any  # JSON; null removes the key (back to its default)
@@ -234,13 +266,13 @@ class SettingSet(EventData):
 
 
 @declare("vault.guards_restored", "恢复日志防改触发器")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class VaultGuardsRestored(EventData):
     missing: list[str]
 
 
 @declare("vault.verify", "校验保管库")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class VaultVerify(EventData):
     subset: str
     read_data: bool
@@ -250,7 +282,7 @@ class VaultVerify(EventData):
 
 # == objects and ingest ========================================================================
 @declare("object.add", "入库")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class ObjectAdd(EventData):
     object: dict[str, Any]  # id, size, sha256 (null since issue 14: the seal journals it)
     recording: dict[str, Any] | None = None
@@ -258,7 +290,7 @@ class ObjectAdd(EventData):
 
 
 @declare("object.seen", "读取存储卡（入库时）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class ObjectSeen(EventData):
     id: str
     run: str | None
@@ -273,14 +305,14 @@ class ObjectSeen(EventData):
 
 
 @declare("object.restored", "重新入库（恢复对象文件）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class ObjectRestored(EventData):
     run: str
     source_path: str
 
 
 @declare("object.digests", "封存摘要（SHA-256、SHA-512、SM3）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class ObjectDigests(EventData):
     """The seal: the digests courts and national systems speak, computed from the stored object
     after its BLAKE3 (its name, pinned at ingest) was read again and matched. Before issue 14
@@ -293,7 +325,7 @@ class ObjectDigests(EventData):
 
 
 @declare("object.tombstone", "按期销毁")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class ObjectTombstone(EventData):
     file: dict[str, Any] | None = None  # inode and mtime of the unlinked file (since 0.1 review)
     id: str
@@ -308,7 +340,7 @@ class ObjectTombstone(EventData):
 
 
 @declare("ingest.begin", "开始入库")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class IngestBegin(EventData):
     run: str
     source: str
@@ -319,7 +351,7 @@ class IngestBegin(EventData):
 
 
 @declare("ingest.end", "入库结束")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class IngestEnd(EventData):
     run: str
     status: str
@@ -327,7 +359,7 @@ class IngestEnd(EventData):
 
 
 @declare("ingest.file_failed", "文件未能入库")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class IngestFileFailed(EventData):
     run: str
     source_path: str
@@ -336,7 +368,7 @@ class IngestFileFailed(EventData):
 
 
 @declare("ingest.file_warning", "入库提示")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class IngestFileWarning(EventData):
     run: str
     source_path: str
@@ -345,7 +377,7 @@ class IngestFileWarning(EventData):
 
 
 @declare("source.cleared", "确认后从记录仪清除")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class SourceCleared(EventData):
     id: str
     run: str
@@ -353,7 +385,7 @@ class SourceCleared(EventData):
 
 
 @declare("calendar.add", "录入节假日安排")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CalendarAdd(EventData):
     year: int
     notice: str
@@ -362,13 +394,13 @@ class CalendarAdd(EventData):
 
 # == cases =====================================================================================
 @declare("case.open", "立案")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseOpen(EventData):
     case: dict[str, Any]
 
 
 @declare("case.import", "导入案件")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseImport(EventData):
     """The whole case as a file states it. Over an existing case, `changes` says what the file
     added, changed and dropped against the state it replaced (ids and link keys; the versions
@@ -381,21 +413,21 @@ class CaseImport(EventData):
 
 
 @declare("case.document", "添加文书")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseDocument(EventData):
     case: str
     document: dict[str, Any]
 
 
 @declare("case.status", "案件状态变更")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseStatus(EventData):
     case: str
     status: str
 
 
 @declare("case.attach", "关联案件")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseAttach(EventData):
     case: str
     links: list[Any]
@@ -403,7 +435,7 @@ class CaseAttach(EventData):
 
 # -- corrections (since catalog migration 4): nothing is erased; each names its reason ------
 @declare("case.detach", "解除关联（更正）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseDetach(EventData):
     """Links taken off a case, each as it was (recording, activity, document, …)."""
 
@@ -413,7 +445,7 @@ class CaseDetach(EventData):
 
 
 @declare("case.document_withdraw", "撤回文书（更正）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseDocumentWithdraw(EventData):
     case: str
     document: str  # its id (代号) in the case
@@ -422,7 +454,7 @@ class CaseDocumentWithdraw(EventData):
 
 
 @declare("case.document_replace", "替换文书（更正）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseDocumentReplace(EventData):
     """Withdraw + the new version, under the same id (送达回证 and links cite documents by id)."""
 
@@ -434,7 +466,7 @@ class CaseDocumentReplace(EventData):
 
 
 @declare("case.withdraw", "撤销立案（撤回）")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseWithdraw(EventData):
     """A case opened or imported by mistake: out of `case ls` and `check --all`, kept in the
     history; its number stays taken."""
@@ -444,7 +476,7 @@ class CaseWithdraw(EventData):
 
 
 @declare("case.reopen", "重新启用案件")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseReopen(EventData):
     """An archived case made changeable again (back to `status`), or a withdrawn one restored
     (`status` None: its status is unchanged)."""
@@ -455,7 +487,7 @@ class CaseReopen(EventData):
 
 
 @declare("case.render", "制作文书")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseRender(EventData):
     case: str
     doctype: str | None
@@ -464,7 +496,7 @@ class CaseRender(EventData):
 
 
 @declare("case.bundle", "制作案件包")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CaseBundle(EventData):
     case: str
     purpose: str
@@ -478,7 +510,7 @@ class CaseBundle(EventData):
 
 # == retention and access ======================================================================
 @declare("hold.place", "长期保存")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class HoldPlace(EventData):
     target: str
     target_kind: str  # recording | case
@@ -487,7 +519,7 @@ class HoldPlace(EventData):
 
 
 @declare("hold.release", "解除长期保存")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class HoldRelease(EventData):
     hold: str
     approval: str
@@ -495,7 +527,7 @@ class HoldRelease(EventData):
 
 
 @declare("retention.sweep", "按期清理")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class RetentionSweep(EventData):
     sweep: str
     as_of: str
@@ -506,7 +538,7 @@ class RetentionSweep(EventData):
 
 
 @declare("grant.add", "登记查阅/复制批准")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class GrantAdd(EventData):
     user: str
     target: str
@@ -519,14 +551,14 @@ class GrantAdd(EventData):
 
 
 @declare("grant.revoke", "撤销批准")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class GrantRevoke(EventData):
     grant: str
     reason: str | None = None
 
 
 @declare("access.denied", "拒绝访问")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class AccessDenial(EventData):
     user: str
     action: str
@@ -535,7 +567,7 @@ class AccessDenial(EventData):
 
 
 @declare("access.view", "查阅")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class AccessView(EventData):
     user: str
     grant: str
@@ -544,7 +576,7 @@ class AccessView(EventData):
 
 
 @declare("access.export", "复制导出")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class AccessExport(EventData):
     user: str
     grant: str
@@ -555,7 +587,7 @@ class AccessExport(EventData):
 
 # == devices and spot checks ===================================================================
 @declare("device.add", "登记记录仪")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class DeviceAdd(EventData):
     device: str
     model: str | None = None
@@ -567,7 +599,7 @@ class DeviceAdd(EventData):
 
 
 @declare("device.assign", "改派记录仪")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class DeviceAssign(EventData):
     device: str
     officer: str
@@ -575,7 +607,7 @@ class DeviceAssign(EventData):
 
 
 @declare("device.log", "记录仪维护")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class DeviceLog(EventData):
     device: str
     event: str  # check | fault | repair | retire
@@ -584,14 +616,14 @@ class DeviceLog(EventData):
 
 
 @declare("device.unregistered", "发现未登记记录仪")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class DeviceUnregistered(EventData):
     device: str
     run: str
 
 
 @declare("spotcheck.draw", "抽查抽取")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class SpotcheckDraw(EventData):
     unit: str
     period: str
@@ -603,7 +635,7 @@ class SpotcheckDraw(EventData):
 
 
 @declare("spotcheck.record", "抽查结果")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class SpotcheckRecord(EventData):
     draw: str
     item: str
@@ -614,7 +646,7 @@ class SpotcheckRecord(EventData):
 
 # == checkpoints ===============================================================================
 @declare("journal.checkpoint", "签名检查点")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class JournalCheckpoint(EventData):
     size: int
     root: str
@@ -622,7 +654,7 @@ class JournalCheckpoint(EventData):
 
 
 @declare("checkpoint.key", "检查点公钥")
-@dataclass(frozen=True, kw_only=True)
+@_event_class
 class CheckpointKey(EventData):
     name: str
     vkey: str

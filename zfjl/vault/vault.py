@@ -12,6 +12,7 @@ import os
 import pwd
 import socket
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,11 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-import sqlite_utils
 
 from zfjl.errors import (
     DiskFull,
@@ -36,6 +36,9 @@ from zfjl.vault import catalog, events, faults, journal, migrations
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
 from zfjl.vault.witness import witness_dirs
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 FORMAT = "zfjl-vault"
 # vault.json's repository format (like restic's): this program writes FORMAT_VERSION and
@@ -472,7 +475,8 @@ class Vault:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        return sqlite_utils.Database(self.conn)
+        database: sqlite_utils.Database = _sqlite_utils_db().Database(self.conn)
+        return database
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -674,3 +678,28 @@ class Writer:
         )
         catalog.apply_typed(self.vault.conn, ev, event)
         return ev
+
+
+def _sqlite_utils_db() -> Any:
+    """sqlite_utils.db, imported on first use with numpy and pandas hidden.
+
+    sqlite_utils imports them, when installed (matplotlib brings numpy), only to map their
+    column types, which no vault stores: a tenth of a second of every command that reads the
+    catalog through it, and of `zfjl verify` of a gigabyte. Nothing else changes: numpy stays
+    importable afterwards, for the report's figures.
+    """
+    if "sqlite_utils.db" in sys.modules or "numpy" in sys.modules:
+        import sqlite_utils.db
+
+        return sqlite_utils.db
+    hidden = {name: sys.modules.get(name) for name in ("numpy", "pandas")}
+    sys.modules.update(dict.fromkeys(hidden))  # type: ignore[arg-type]  # None: "not installed"
+    try:
+        import sqlite_utils.db
+    finally:
+        for name, module in hidden.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return sqlite_utils.db
