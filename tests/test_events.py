@@ -169,3 +169,8 @@ def test_events_compare_and_print_by_payload_and_stay_frozen() -> None:
     assert repr(a) == "VaultVerify(subset='1/1', read_data=True, objects_checked=2, problems=[])"
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.subset = "2/2"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.surprise = 1  # type: ignore[attr-defined]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del a.subset
+    assert a == same  # nothing changed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -265,3 +266,41 @@ def test_a_bind_mount_of_the_vault_inside_the_source_is_refused(
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
     assert not any(vault.objects.iter_oids())
+
+
+def _photos(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=64x48:rate=1", "-frames:v", str(count),
+                    str(folder / "IMG_%04d.JPG")], check=True)  # fmt: skip
+    return sorted(folder.iterdir())
+
+
+def test_prober_splits_a_long_list_among_its_processes_and_keeps_the_order(
+    tmp_path: Path,
+) -> None:
+    from zfjl.ingest.probe import MIN_FILES_PER_PROCESS, Prober
+
+    paths = _photos(tmp_path / "p", 2 * MIN_FILES_PER_PROCESS + 3)
+    with Prober(2) as prober:
+        got = prober.exif(paths)
+        assert [r["SourceFile"] for r in got] == [str(p) for p in paths]
+        assert all(r["File:MIMEType"] == "image/jpeg" for r in got)
+        assert sum(et.running for et in prober._all) == 2  # both processes served the list
+
+
+def test_prober_survives_the_threads_that_used_it(tmp_path: Path) -> None:
+    """Cameras of a station run share one prober from their own threads. An exiftool started
+    for a thread that then ended must still answer the next call (pyexiftool ties the process
+    to the thread that started it; a dead one would be read forever)."""
+    from zfjl.ingest.probe import Prober
+
+    paths = _photos(tmp_path / "p", 3)
+    with Prober(2) as prober:
+        for _ in range(3):  # each call from a fresh thread that ends right after
+            t = threading.Thread(target=prober.exif, args=(paths,))
+            t.start()
+            t.join()
+        time.sleep(0.2)  # a SIGTERM on thread exit would have landed by now
+        assert all(et.running for et in prober._all)
+        assert [r["SourceFile"] for r in prober.exif(paths)] == [str(p) for p in paths]

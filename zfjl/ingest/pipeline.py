@@ -192,18 +192,20 @@ def ingest(
     options: IngestOptions | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    prober: Prober | None = None,
 ) -> IngestReport:
     """Store every file under `source` in the vault; never changes the source unless
     `clear_source` is set, and then only after the stored copy was re-read and matched.
 
     An empty source is a usage error (never "the current folder"), and so is a source that
-    is, holds or lies inside the vault. Stages: `discover(source)`, then `ingest_dump`."""
+    is, holds or lies inside the vault. Stages: `discover(source)`, then `ingest_dump`.
+    `prober`: exiftool processes shared with other ingests of this process (a station run)."""
     from zfjl import userfs
 
     if not str(source).strip():  # never "the current folder", here or in the client
         check_source(source)
     with userfs.current().discover(source) as dump:
-        return ingest_dump(vault, dump, options, progress, cancel)
+        return ingest_dump(vault, dump, options, progress, cancel, prober)
 
 
 def ingest_dump(
@@ -212,6 +214,7 @@ def ingest_dump(
     options: IngestOptions | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    prober: Prober | None = None,
 ) -> IngestReport:
     """Store what `discover` listed (its descriptors must still be open)."""
     options = options or IngestOptions()
@@ -219,7 +222,9 @@ def ingest_dump(
     # Small files first: their metadata (exiftool's work, on the main thread) is read while the
     # workers are still hashing the large videos, instead of after them.
     files = sorted(dump.files, key=lambda f: f.size)
-    with Prober() as prober:
+    with contextlib.ExitStack() as stack:
+        if prober is None:
+            prober = stack.enter_context(Prober())
         return _Run(vault, dump, files, options, prober, progress, cancel).execute()
 
 

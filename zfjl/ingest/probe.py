@@ -1,7 +1,10 @@
 """Stage 3: read each new object's metadata.
 
-One persistent exiftool process serves the whole dump (batches of files per call);
-ffprobe runs only where exiftool cannot tell (AMR audio, a missing duration, damaged media).
+A few persistent exiftool processes, one per core, serve the whole run (batches of files per
+call, a batch split among them): exiftool is Perl on one core, and a card of 500 photos is
+mostly its work. One `Prober` is shared by every camera of a station run, so eight cameras
+start two exiftool processes, not eight. ffprobe runs only where exiftool cannot tell (AMR
+audio, a missing duration, damaged media).
 Probing reads the *stored object*: exactly the bytes kept, under an ASCII name, whatever
 encoding the camera used for the original name.
 """
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import queue
 import shutil
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +29,9 @@ from exiftool.exceptions import ExifToolException
 from zfjl.errors import ToolMissing
 
 BATCH = 64
+# exiftool processes: one per core (it is single-threaded Perl), at most this many.
+EXIFTOOL_PROCESSES = 4
+MIN_FILES_PER_PROCESS = 16  # fewer are not worth starting another process for
 FFPROBE_PARALLEL = 4  # ffprobe is a process per file: overlap their start-up
 
 MEDIA_EXT = {
@@ -84,23 +92,54 @@ class Probe:
 
 
 class Prober:
-    """Context manager around one exiftool process, started when first needed (a re-ingest
-    of an already-stored dump never needs it)."""
+    """Context manager around a few exiftool processes, each started when first needed (a
+    re-ingest of an already-stored dump needs none). Thread-safe: the cameras of a station
+    run share one, each process serving one call at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int | None = None) -> None:
         require_tools("exiftool", "ffprobe")
-        # check_execute=False: one unreadable file must not make the whole batch raise.
-        self._et = exiftool.ExifToolHelper(
-            common_args=EXIFTOOL_ARGS, check_execute=False, auto_start=False
-        )
+        count = processes or min(EXIFTOOL_PROCESSES, len(os.sched_getaffinity(0)))
+        self.processes = max(1, count)
+        self._all: list[exiftool.ExifToolHelper] = []
+        # pyexiftool asks the kernel to stop exiftool when the *thread* that started it ends
+        # (PR_SET_PDEATHSIG): processes are started on this one thread, which lives as long
+        # as the prober, never on a worker that ends after one call (exiftool would die
+        # under the next call, and pyexiftool reads a dead pipe forever).
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="zfjl-exiftool-start")
+        self._idle: queue.SimpleQueue[exiftool.ExifToolHelper | None] = queue.SimpleQueue()
+        for _ in range(self.processes):
+            self._idle.put(None)  # a slot whose process is not started yet
 
     def __enter__(self) -> Prober:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._et.running:
-            with contextlib.suppress(ExifToolException):
-                self._et.terminate()
+        for et in self._all:
+            if et.running:
+                with contextlib.suppress(ExifToolException):
+                    et.terminate()
+        self._starter.shutdown()
+
+    def _take(self, wait: bool = True) -> exiftool.ExifToolHelper | None:
+        """A free exiftool process, started (on the starter thread) if its slot had none or
+        its process died; None when `wait` is false and every process is busy."""
+        try:
+            et = self._idle.get(block=wait)
+        except queue.Empty:
+            return None
+        try:
+            if et is None:
+                # check_execute=False: one unreadable file must not make the whole batch raise.
+                et = exiftool.ExifToolHelper(
+                    common_args=EXIFTOOL_ARGS, check_execute=False, auto_start=False
+                )
+                self._all.append(et)
+            if not et.running:
+                self._starter.submit(et.run).result()
+        except BaseException:
+            self._idle.put(et)
+            raise
+        return et
 
     def probe(self, items: Sequence[tuple[Path, str, int]]) -> list[Probe]:
         """Probe stored objects, given as (object path, original name, size)."""
@@ -122,25 +161,48 @@ class Prober:
         return [p for p in probes if p is not None]
 
     def exif(self, paths: Sequence[Path]) -> list[dict[str, Any]]:
-        """exiftool metadata for each path, in order; {} with an error note when unreadable."""
-        if paths and not self._et.running:
-            self._et.run()
+        """exiftool metadata for each path, in order; {} with an error note when unreadable.
+        A long list is split among the processes and read in parallel."""
+        if not paths:
+            return []
+        parts = max(1, min(self.processes, len(paths) // MIN_FILES_PER_PROCESS))
+        held: list[exiftool.ExifToolHelper] = []
+        try:
+            first = self._take()
+            assert first is not None
+            held.append(first)
+            while len(held) < parts and (more := self._take(wait=False)) is not None:
+                held.append(more)  # the others are busy (another camera's): use fewer
+            if len(held) == 1:
+                return self._exif_part(held[0], paths)
+            size = -(-len(paths) // len(held))
+            chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+            with ThreadPoolExecutor(len(chunks), thread_name_prefix="zfjl-exiftool") as pool:
+                parts_out = pool.map(self._exif_part, held[: len(chunks)], chunks)
+                return [e for part in parts_out for e in part]
+        finally:
+            for et in held:
+                self._idle.put(et)
+
+    def _exif_part(self, et: exiftool.ExifToolHelper, paths: Sequence[Path]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for start in range(0, len(paths), BATCH):
-            out.extend(self._exif_batch(paths[start : start + BATCH]))
+            out.extend(self._exif_batch(et, paths[start : start + BATCH]))
         return out
 
-    def _exif_batch(self, paths: Sequence[Path]) -> list[dict[str, Any]]:
+    def _exif_batch(
+        self, et: exiftool.ExifToolHelper, paths: Sequence[Path]
+    ) -> list[dict[str, Any]]:
         names = [str(p) for p in paths]
         try:
-            results = self._et.execute_json(*names)
+            results = et.execute_json(*names)
         except (ExifToolException, json.JSONDecodeError, ValueError):
             results = []
         by_source = {r.get("SourceFile"): r for r in results}
         if len(paths) > 1 and len(by_source) < len(paths):
             # A batch that lost files: ask again one by one so each gets its own answer.
             return [
-                self._exif_batch([p])[0] if n not in by_source else by_source[n]
+                self._exif_batch(et, [p])[0] if n not in by_source else by_source[n]
                 for p, n in zip(paths, names, strict=True)
             ]
         return [by_source.get(n) or {"ExifTool:Error": "exiftool 无法读取"} for n in names]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from zfjl.errors import ZfjlError
 from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, ingest
+from zfjl.ingest.probe import Prober
 from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
 
@@ -102,23 +103,25 @@ def ingest_sources(
                     own = stack.enter_context(Vault.open(vault.root, clock=vault._clock))
                 try:
                     outcomes[i].report = ingest(own, sources[i], store_only, progress=tell,
-                                                cancel=stop)  # fmt: skip
+                                                cancel=stop, prober=prober)  # fmt: skip
                 except ZfjlError as exc:
                     if len(sources) == 1:
                         raise
                     outcomes[i].error = exc
 
-    if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
-        one(0, vault)
-    else:
-        with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
-            futures = [pool.submit(one, i, None) for i in range(len(sources))]
-            try:
-                for f in futures:
-                    f.result()
-            except BaseException:
-                stop.set()  # every camera's workers stop within one block, temps removed
-                raise
+    # One set of exiftool processes for every camera (a process per core, not per camera).
+    with Prober() as prober:
+        if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
+            one(0, vault)
+        else:
+            with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
+                futures = [pool.submit(one, i, None) for i in range(len(sources))]
+                try:
+                    for f in futures:
+                        f.result()
+                except BaseException:
+                    stop.set()  # every camera's workers stop within one block, temps removed
+                    raise
     sealed = None
     if options.seal:
         oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}

@@ -90,6 +90,16 @@ class EventData:
 
     __hash__ = None  # type: ignore[assignment]  # payloads hold dicts and lists
 
+    # Frozen here once, not by generated methods per class: each field is set once, by
+    # __init__, and nothing else is ever set or deleted.
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__ or name not in self.__dataclass_fields__:  # type: ignore[attr-defined]
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.payload().items())
         return f"{type(self).__name__}({fields})"
@@ -101,8 +111,8 @@ E = TypeVar("E", bound=EventData)
 
 @typing.dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
 def _event_class(cls: type[E]) -> type[E]:
-    """An event's dataclass: keyword-only and frozen; __eq__ and __repr__ from EventData."""
-    return dataclass(frozen=True, kw_only=True, eq=False, repr=False)(cls)
+    """An event's dataclass: keyword-only; frozen, __eq__ and __repr__ from EventData."""
+    return dataclass(kw_only=True, eq=False, repr=False)(cls)
 
 REGISTRY: dict[str, type[EventData]] = {}
 
