@@ -304,3 +304,13 @@ def test_prober_survives_the_threads_that_used_it(tmp_path: Path) -> None:
         time.sleep(0.2)  # a SIGTERM on thread exit would have landed by now
         assert all(et.running for et in prober._all)
         assert [r["SourceFile"] for r in prober.exif(paths)] == [str(p) for p in paths]
+
+
+def test_ingest_running_sees_a_slot_held_by_any_ingest(vault: Vault) -> None:
+    """The service's background sealer waits while any ingest holds a slot."""
+    from zfjl.ingest.station import ingest_running, ingest_slot
+
+    assert not ingest_running(vault)
+    with ingest_slot(vault, 2):
+        assert ingest_running(vault)
+    assert not ingest_running(vault)

@@ -15,6 +15,7 @@ import pwd
 import selectors
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -410,6 +411,37 @@ def test_clear_source_deletes_with_the_users_rights(station: Station) -> None:
     assert res.code == 0, res.err
     assert json.loads(res.out)["summary"]["cleared"] == 1
     assert not (card / "C.MP4").exists()
+
+
+def test_the_service_seals_in_the_background_what_was_stored_unsealed(station: Station) -> None:
+    """`ingest --no-seal` returns once stored; the service seals right after the request."""
+    card = station.home(CLERK) / "NOSEAL"
+
+    def make_card() -> int:
+        card.mkdir()
+        (card / "N.MP4").write_bytes(os.urandom(8192))
+        return 0
+
+    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    res = station.run(CLERK, "ingest", "NOSEAL", "--no-seal", "--json")
+    assert res.code == 0, res.err
+    report = json.loads(res.out)
+    (oid,) = [f["id"] for f in report["files"] if f["status"] == "new"]
+    assert report["seal"] is None
+    catalog = f"file:{station.layout.vault / 'catalog.db'}?mode=ro"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(catalog, uri=True)) as db:
+            row = db.execute(
+                "SELECT o.sealed_at, o.sha256, d.sha512, d.sm3 FROM objects o"
+                " LEFT JOIN object_digests d ON d.id = o.id WHERE o.id = ?", (oid,)
+            ).fetchone()
+        if row[0]:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the service did not seal the object")
+    assert all(row[1:])  # SHA-256, SHA-512, SM3
 
 
 # -- views and exports -----------------------------------------------------------------------

@@ -62,6 +62,22 @@ def ingest_slot(
         time.sleep(POLL)
 
 
+def ingest_running(vault: Vault) -> bool:
+    """Whether an ingest holds a slot of this vault now (any process)."""
+    for path in vault.objects.tmp.glob("ingest-slot-*.lock"):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+    return False
+
+
 @dataclass
 class SourceOutcome:
     source: str
@@ -131,4 +147,4 @@ def ingest_sources(
     return outcomes, sealed
 
 
-__all__ = ["SourceOutcome", "ingest_slot", "ingest_sources", "workers_of"]
+__all__ = ["SourceOutcome", "ingest_running", "ingest_slot", "ingest_sources", "workers_of"]

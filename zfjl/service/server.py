@@ -20,6 +20,7 @@ import socket
 import stat
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ from zfjl.errors import ServiceError, UsageError, VaultError
 from zfjl.service.protocol import PASSED_ENV, PROTOCOL, Channel, Hangup, peer_credentials
 
 MAX_CHILDREN = 64  # requests answered at once; more wait in the listen queue
+# How often the service looks for unsealed objects when idle (stored by `ingest --no-seal`,
+# or left by an ingest killed between "stored" and "sealed"); it also looks after each request.
+SEAL_EVERY = 30.0
+WAKE_EVERY = 1.0
 SCRATCH_PREFIX = "serve-"
 
 
@@ -81,8 +86,10 @@ def serve(
     *,
     max_requests: int | None = None,
     ready: Any = None,
+    seal_every: float = SEAL_EVERY,
 ) -> None:
-    """Answer requests until SIGTERM/SIGINT (or `max_requests`, for tests)."""
+    """Answer requests until SIGTERM/SIGINT (or `max_requests`, for tests). Between and after
+    requests, a forked child seals what was stored unsealed (see `_start_sealer`)."""
     vault_root = Path(vault_root).resolve()
     prepare(vault_root)
     sock = bind(socket_path)
@@ -97,16 +104,27 @@ def serve(
     if ready is not None:
         ready()
     children: set[int] = set()
+    sealer: set[int] = set()  # the background sealer, while one runs
     served = 0
+    sock.settimeout(WAKE_EVERY)  # accept() wakes to reap and to start the sealer
+    sealed_at = -seal_every  # at start: what a killed ingest left unsealed
     try:
         while not stopping.is_set() and (max_requests is None or served < max_requests):
-            _reap(children, block=len(children) >= MAX_CHILDREN)
+            before = len(children)
+            _reap(children | sealer, block=len(children) >= MAX_CHILDREN, into=(children, sealer))
+            request_ended = len(children) < before
+            if not sealer and (request_ended or time.monotonic() - sealed_at >= seal_every):
+                sealer.add(_start_sealer(vault_root, sock))
+                sealed_at = time.monotonic()
             try:
                 conn, _ = sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 if stopping.is_set():
                     break
                 raise
+            conn.settimeout(None)
             served += 1
             pid = os.fork()
             if pid == 0:
@@ -125,21 +143,53 @@ def serve(
             sock.close()
         with contextlib.suppress(OSError):
             socket_path.unlink()
-        while children:  # let requests under way finish
-            _reap(children, block=True)
+        for pid in sealer:  # a seal stops at once (the next service seals the rest)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        while children or sealer:  # let requests under way finish
+            _reap(children | sealer, block=True, into=(children, sealer))
 
 
-def _reap(children: set[int], *, block: bool) -> None:
-    while children:
+def _reap(waiting: set[int], *, block: bool, into: tuple[set[int], ...]) -> None:
+    """Collect ended children (waiting for one when `block`), removing each from `into`."""
+    while waiting:
         try:
             pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
         except ChildProcessError:
-            children.clear()
+            for pids in into:
+                pids.clear()
             return
         if pid == 0:
             return
-        children.discard(pid)
+        waiting.discard(pid)
+        for pids in into:
+            pids.discard(pid)
         block = False
+
+
+def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
+    """Fork a child that seals every unsealed object of the vault, as the service's user, and
+    exits (at once when there is none). Sealing is safe beside an ingest's own seal: each
+    object is journaled once, asked again under the write lock."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        listening.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from zfjl.ingest.station import ingest_running
+        from zfjl.vault import Vault
+        from zfjl.vault.seal import seal
+
+        with Vault.open(vault_root) as vault:
+            if not ingest_running(vault):  # a station's cameras are stored first, sealed after
+                seal(vault)
+    except BaseException:  # a child: never back into the accept loop
+        code = 1
+    finally:
+        os._exit(code)
 
 
 # -- in the child -----------------------------------------------------------------------------
