@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import io
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -359,3 +360,26 @@ def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_templ
     with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
         bundle_case(v, "CASE-2024-045", base / BAG, purpose="court", approval=APPROVAL)
     return base
+
+
+def as_uid(uid: int, fn: Callable[[], object]) -> str:
+    """Run `fn()` in a forked child whose real and effective UID are `uid` (root drops, as a
+    login would); its result back as text, or "error: …" if it raised."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(pwd.getpwuid(uid).pw_gid)
+            os.setuid(uid)
+            result = str(fn())
+        except BaseException as exc:  # reported to the parent, never raised in the fork
+            result = f"error: {type(exc).__name__}: {exc}"
+        os.write(write, result.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    return out

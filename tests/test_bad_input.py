@@ -26,7 +26,7 @@ from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
-from .conftest import tree_digest, write_random_files, zfjl_cli, zfjl_run
+from .conftest import as_uid, tree_digest, write_random_files, zfjl_cli, zfjl_run
 
 
 def test_missing_source_path(vault: Vault, tmp_path: Path) -> None:
@@ -61,6 +61,9 @@ def test_symlinks_and_special_files_are_reported_not_skipped_silently(
     assert failures == [("LINK.BIN", "symlink"), ("PIPE", "special")]
 
 
+NOBODY = 65534
+
+
 def _world_writable_tmp() -> Path:
     path = Path(tempfile.mkdtemp(prefix="zfjl-nobody-", dir="/tmp"))
     path.chmod(0o777)
@@ -68,29 +71,15 @@ def _world_writable_tmp() -> Path:
 
 
 def _ingest_as_nobody(vault_root: Path, card: Path) -> dict:  # type: ignore[type-arg]
-    """Root reads every file, so an unreadable file needs an unprivileged reader: fork,
-    drop to nobody, ingest with the library (already imported), report back as JSON."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 0
-        try:
-            os.close(read)
-            os.setgid(65534)
-            os.setuid(65534)
-            with Vault.open(vault_root) as v:
-                report = ingest(v, card)
-            os.write(write, json.dumps(report.as_dict()).encode())
-        except BaseException as exc:
-            os.write(write, json.dumps({"error": repr(exc)}).encode())
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read) as f:
-        data = json.loads(f.read())
-    os.waitpid(pid, 0)
-    return data  # type: ignore[no-any-return]
+    """Root reads every file, so an unreadable file needs an unprivileged reader: ingest with
+    the library (already imported) as nobody, the report back as JSON."""
+
+    def run() -> str:
+        with Vault.open(vault_root) as v:
+            return json.dumps(ingest(v, card).as_dict())
+
+    out = as_uid(NOBODY, run)
+    return {"error": out} if out.startswith("error:") else json.loads(out)  # type: ignore[no-any-return]
 
 
 def test_unreadable_file_is_reported_and_the_rest_stored(tmp_path: Path) -> None:
@@ -103,7 +92,7 @@ def test_unreadable_file_is_reported_and_the_rest_stored(tmp_path: Path) -> None
             vault_root = base / "vault"
             Vault.create(vault_root).close()
             for p in [vault_root, *vault_root.rglob("*")]:  # a vault of nobody's own
-                os.chown(p, 65534, 65534, follow_symlinks=False)
+                os.chown(p, NOBODY, NOBODY, follow_symlinks=False)
             data = _ingest_as_nobody(vault_root, card)
             assert "error" not in data, data
             files = {f["path"]: f for f in data["files"]}
@@ -135,32 +124,20 @@ def test_noatime_refusal_is_not_mistaken_for_unreadable_by_another_thread(
         f = base / "DSJ01_0001.MP4"
         f.write_bytes(b"evidence")
         expected = objects.FileIdentity.of(f.stat())
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            result = "error"
-            try:
-                os.setgid(65534)
-                os.setuid(65534)
-                objects._noatime[0] = objects.O_NOATIME
-                real_open = os.open
 
-                def open_as_if_raced(path, flags, *args, **kw):  # type: ignore[no-untyped-def]
-                    objects._noatime[0] = 0  # the other thread's fallback lands first
-                    return real_open(path, flags, *args, **kw)
+        def open_as_if_raced() -> str:
+            objects._noatime[0] = objects.O_NOATIME
+            real_open = os.open
 
-                os.open = open_as_if_raced  # type: ignore[assignment]
-                fd, _ = objects.open_source(f, expected)
-                result = os.read(fd, 100).decode()
-            except BaseException as exc:
-                result = repr(exc)
-            finally:
-                os.write(write, result.encode())
-                os._exit(0)
-        os.close(write)
-        with os.fdopen(read) as r:
-            got = r.read()
-        os.waitpid(pid, 0)
+            def raced(path, flags, *args, **kw):  # type: ignore[no-untyped-def]
+                objects._noatime[0] = 0  # the other thread's fallback lands first
+                return real_open(path, flags, *args, **kw)
+
+            os.open = raced  # type: ignore[assignment]  # in the forked child only
+            fd, _ = objects.open_source(f, expected)
+            return os.read(fd, 100).decode()
+
+        got = as_uid(NOBODY, open_as_if_raced)
         assert got == "evidence"
     finally:
         shutil.rmtree(base)

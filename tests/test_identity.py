@@ -21,7 +21,7 @@ from zfjl.errors import AccessDenied, NotPermitted
 from zfjl.vault import Vault
 from zfjl.vault.vault import current_actor
 
-from .conftest import set_roles, zfjl_cli
+from .conftest import as_uid, set_roles, zfjl_cli
 
 CLERK = "zfjltest_clerk"
 
@@ -40,34 +40,12 @@ def clerk_uid() -> Iterator[int]:
     subprocess.run(["userdel", CLERK], capture_output=True)
 
 
-def _as_user(uid: int, fn: object) -> str:
-    """Run `fn()` in a forked child whose real and effective UID are `uid`; its result back."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: drop to the user, as a login would
-        os.close(read)
-        try:
-            os.setgroups([])
-            os.setgid(pwd.getpwuid(uid).pw_gid)
-            os.setuid(uid)
-            result = str(fn())  # type: ignore[operator]
-        except BaseException as exc:  # reported to the parent, never raised in the fork
-            result = f"error: {type(exc).__name__}: {exc}"
-        os.write(write, result.encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as f:
-        out = f.read()
-    os.waitpid(pid, 0)
-    return out
-
-
 def test_the_actor_is_the_real_uid_not_logname(
     clerk_uid: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
         monkeypatch.setenv(var, "legal1")  # what a clerk would type to pass as the legal section
-    assert _as_user(clerk_uid, current_actor) == CLERK
+    assert as_uid(clerk_uid, current_actor) == CLERK
     assert current_actor() == pwd.getpwuid(os.getuid()).pw_name
 
 
@@ -88,7 +66,7 @@ def _check_spoofed_vault(clerk_uid: int, root: Path) -> None:
         with Vault.create(root) as v:
             return json.dumps([v.actor, v.config.roles])
 
-    actor, roles = json.loads(_as_user(clerk_uid, make_and_record))
+    actor, roles = json.loads(as_uid(clerk_uid, make_and_record))
     assert actor == CLERK and roles == {CLERK: ["admin"]}
     rows = subprocess.run(["sqlite3", str(root / "catalog.db"), "SELECT DISTINCT actor FROM journal"],
                           capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
@@ -205,6 +183,6 @@ def test_direct_mode_refuses_a_vault_of_another_user(clerk_uid: int) -> None:
                 return exc.message
             return "opened"
 
-        assert "由保管库服务管理" in _as_user(clerk_uid, open_it)
+        assert "由保管库服务管理" in as_uid(clerk_uid, open_it)
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -179,6 +179,13 @@ def _check_times(data: Any, root: yaml.Node | None, origin: str, path: list[str 
             _check_times(value, root, origin, [*path, i], in_fields)
 
 
+def _not_yaml(origin: str, exc: yaml.YAMLError) -> CaseFormatError:
+    # An unclosed bracket is noticed at the end of the file: name where it was opened.
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+    return CaseFormatError(f"{origin} {where}不是合法的 YAML：{_yaml_problem(exc)}")
+
+
 def parse_case(
     text: str, origin: str = "案件文件", doctypes: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -189,10 +196,7 @@ def parse_case(
         root = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        # An unclosed bracket is noticed at the end of the file: name where it was opened.
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise CaseFormatError(f"{origin} {where}不是合法的 YAML：{_yaml_problem(exc)}") from None
+        raise _not_yaml(origin, exc) from None
     if not isinstance(data, dict):
         raise CaseFormatError(f"{origin}：应为一个案件（含 case、kind、documents 等字段的映射）")
     import jsonschema  # imported here: `zfjl check` never needs it
@@ -220,9 +224,7 @@ def parse_document(text: str, origin: str = "文书文件") -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise CaseFormatError(f"{origin} {where}不是合法的 YAML：{_yaml_problem(exc)}") from None
+        raise _not_yaml(origin, exc) from None
     if not isinstance(data, dict):
         raise CaseFormatError(f"{origin}：应为一份文书（含 id、type、date 等字段的映射）")
     if not isinstance(data.get("id"), str) or not data["id"].strip():

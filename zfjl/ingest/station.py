@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from zfjl.errors import ZfjlError
 from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, ingest
@@ -44,12 +45,8 @@ def ingest_slot(
     told = False
     while True:
         for k in range(slots):
-            path = vault.objects.tmp / f"ingest-slot-{k}.lock"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+            fd = _lock_slot(vault.objects.tmp / f"ingest-slot-{k}.lock", create=True)
+            if fd is None:
                 continue
             try:
                 yield k
@@ -62,19 +59,26 @@ def ingest_slot(
         time.sleep(POLL)
 
 
+def _lock_slot(path: Path, *, create: bool) -> int | None:
+    """The slot file's descriptor, exclusively locked; None when another ingest holds it."""
+    flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_CREAT if create else 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def ingest_running(vault: Vault) -> bool:
-    """Whether an ingest holds a slot of this vault now (any process)."""
+    """Whether an ingest holds a slot of this vault now (any process). Slot files are never
+    removed: those listed exist."""
     for path in vault.objects.tmp.glob("ingest-slot-*.lock"):
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        fd = _lock_slot(path, create=False)
+        if fd is None:
             return True
-        finally:
-            os.close(fd)
+        os.close(fd)
     return False
 
 
