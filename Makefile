@@ -63,6 +63,7 @@ lint: setup
 bench: setup
 	@ZFJL_BENCH=1 bash scripts/setup.sh
 	.venv/bin/python bench/seal_bench.py
+	.venv/bin/python bench/bundle_bench.py
 	.venv/bin/python bench/ingest_bench.py
 
 clean:

@@ -295,6 +295,7 @@ class _Run:
         self._record_skipped()
         status = "failed"
         batch: list[Stored | Failed] = []
+        batch_size = 0  # counted as results arrive: summing the batch each time was quadratic
         try:
             # closing(): on Ctrl-C the store workers are told to stop and joined right here.
             with contextlib.closing(self._store_all()) as results:
@@ -302,13 +303,17 @@ class _Run:
                     if self.stop is not None and self.stop.is_set():
                         raise KeyboardInterrupt
                     batch.append(result)
-                    if isinstance(result, Stored) and result.pending is not None:
-                        self.to_probe.append(result)
-                        if len(self.to_probe) >= PROBE_EARLY:
-                            self._probe_early()
-                    if self._batch_full(batch):
+                    if isinstance(result, Stored):
+                        batch_size += result.digests.size
+                        if result.pending is not None:
+                            if not self.to_probe and not self.early_probes:
+                                self.prober.warm_up()  # a first new file: exiftool is needed
+                            self.to_probe.append(result)
+                            if len(self.to_probe) >= PROBE_EARLY:
+                                self._probe_early()
+                    if len(batch) >= self.batch_files or batch_size >= self.batch_bytes:
                         self._flush(batch)
-                        batch = []
+                        batch, batch_size = [], 0
             self._flush(batch)
             self.report.unregistered_devices = self._unregistered_devices()
             status = "completed" if not self.report.failed else "completed_with_failures"
@@ -387,10 +392,6 @@ class _Run:
 
     def _done_count(self) -> int:
         return self.report.count("new") + self.report.count("already_stored")
-
-    def _batch_full(self, batch: list[Stored | Failed]) -> bool:
-        size = sum(r.digests.size for r in batch if isinstance(r, Stored))
-        return len(batch) >= self.batch_files or size >= self.batch_bytes
 
     # -- store stage ----------------------------------------------------------------------
     def _store_all(self) -> Generator[Stored | Failed, None, None]:

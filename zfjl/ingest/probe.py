@@ -17,7 +17,7 @@ import os
 import queue
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,13 +102,15 @@ class Prober:
         self.processes = max(1, count)
         self._all: list[exiftool.ExifToolHelper] = []
         # pyexiftool asks the kernel to stop exiftool when the *thread* that started it ends
-        # (PR_SET_PDEATHSIG): processes are started on this one thread, which lives as long
-        # as the prober, never on a worker that ends after one call (exiftool would die
-        # under the next call, and pyexiftool reads a dead pipe forever).
-        self._starter = ThreadPoolExecutor(1, thread_name_prefix="zfjl-exiftool-start")
+        # (PR_SET_PDEATHSIG): processes are started on these threads, which live as long as
+        # the prober, never on a worker that ends after one call (exiftool would die under
+        # the next call, and pyexiftool reads a dead pipe forever). One per process: they
+        # start side by side (each start is ~0.2 s of Perl).
+        self._starter = ThreadPoolExecutor(self.processes, thread_name_prefix="zfjl-exiftool-start")
         self._idle: queue.SimpleQueue[exiftool.ExifToolHelper | None] = queue.SimpleQueue()
         for _ in range(self.processes):
             self._idle.put(None)  # a slot whose process is not started yet
+        self._starting: dict[int, Future[None]] = {}  # id(process) → its start under way
 
     def __enter__(self) -> Prober:
         return self
@@ -129,17 +131,35 @@ class Prober:
             return None
         try:
             if et is None:
-                # check_execute=False: one unreadable file must not make the whole batch raise.
-                et = exiftool.ExifToolHelper(
-                    common_args=EXIFTOOL_ARGS, check_execute=False, auto_start=False
-                )
-                self._all.append(et)
-            if not et.running:
+                et = self._start()
+            if (starting := self._starting.pop(id(et), None)) is not None:
+                starting.result()
+            if not et.running:  # died since: start it again
                 self._starter.submit(et.run).result()
         except BaseException:
             self._idle.put(et)
             raise
         return et
+
+    def _start(self) -> exiftool.ExifToolHelper:
+        """A new exiftool process, its start submitted to the starter thread (not awaited)."""
+        # check_execute=False: one unreadable file must not make the whole batch raise.
+        et = exiftool.ExifToolHelper(common_args=EXIFTOOL_ARGS, check_execute=False,
+                                     auto_start=False)  # fmt: skip
+        self._all.append(et)
+        self._starting[id(et)] = self._starter.submit(et.run)
+        return et
+
+    def warm_up(self) -> None:
+        """Start every process not yet started, without waiting: called when an ingest finds
+        its first new file, so exiftool's start (a quarter of a second of Perl) runs while
+        the files are copied instead of before the first probe."""
+        taken: list[exiftool.ExifToolHelper | None] = []
+        with contextlib.suppress(queue.Empty):
+            while True:  # the idle slots only: a busy process is running already
+                taken.append(self._idle.get(block=False))
+        for et in taken:
+            self._idle.put(self._start() if et is None else et)
 
     def probe(self, items: Sequence[tuple[Path, str, int]]) -> list[Probe]:
         """Probe stored objects, given as (object path, original name, size)."""

@@ -22,17 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from zfjl.errors import VaultError
 from zfjl.vault import events, merkle
 from zfjl.vault.journal import ChainProblem, row_hash
 from zfjl.vault.objects import fsync_dir
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from zfjl.vault.vault import Vault
+
+# cryptography is imported where a key is used: it costs ~20 ms of every command's start-up,
+# and most commands (ls, check, verify of a vault without checkpoints) never sign or verify.
 
 KEY_FILE = Path("keys") / "checkpoint.key"
 EVENT = events.JournalCheckpoint.kind
@@ -71,6 +72,9 @@ class PublicKey:
         return pk
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         try:
             Ed25519PublicKey.from_public_bytes(self.key).verify(signature, message)
         except InvalidSignature:
@@ -137,6 +141,9 @@ def origin_of(vault: Vault) -> str:
 def create_key(vault: Vault) -> PublicKey:
     """Make the vault's signing key (at `zfjl init`) and journal its public half."""
     path = vault.root / KEY_FILE
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path.parent.mkdir(mode=0o700, exist_ok=True)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
@@ -174,6 +181,9 @@ def journal_keys(vault: Vault) -> list[PublicKey]:
 
 
 def _load_private(vault: Vault) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path = vault.root / KEY_FILE
     try:
         data = path.read_bytes()

@@ -7,11 +7,16 @@ it is still evidence, and moving it would destroy the trace of what happened.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import sqlite3
 import stat
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import blake3
@@ -140,11 +145,34 @@ def in_subset(oid: str, n: int, t: int) -> bool:
     return int(oid[:8], 16) % t == n - 1
 
 
+HASH_AHEAD = 64  # objects read ahead of the findings: bounded, so a million objects is no
+# million futures; enough to keep every worker busy while the main thread walks the journal
+
+
+def hash_workers() -> int:
+    # One single-threaded BLAKE3 per core over whole files beats one multi-threaded BLAKE3
+    # per file (1 GB of videos from cache: 0.15 s against 0.19 s on 2 cores; b3sum 0.17 s).
+    return min(4, len(os.sched_getaffinity(0)))
+
+
 def blake3_of_file(path: str) -> str:
-    # mmap + all cores, as b3sum does: verify is the one place that reads the whole vault.
-    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    h.update_mmap(path)
+    h = blake3.blake3()
+    h.update_mmap(path)  # mmap, as b3sum: no copy into user space, the GIL released
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class _ObjectCheck:
+    oid: str
+    size: int  # as catalogued
+    expected: dict[str, str]  # recorded digests to re-compute (none: BLAKE3 only)
+    unsealed: bool
+
+
+@dataclass(frozen=True)
+class _ObjectRead:
+    st: os.stat_result | None  # None: the file is missing
+    found: dict[str, str]  # "blake3" and every expected algorithm; empty when not read
 
 
 def verify(
@@ -158,36 +186,35 @@ def verify(
     """Check objects, journal and catalog. By default each object's BLAKE3 (its name, pinned
     at ingest) is re-computed: one digest detects any change of its bytes. `digests=True`
     re-computes every recorded digest too — SHA-256, SHA-512 and SM3 — in the same read, and
-    compares each with what was journaled; `sha256=True` only SHA-256 (the older option)."""
+    compares each with what was journaled; `sha256=True` only SHA-256 (the older option).
+
+    Objects are read on worker threads from the start, while this thread walks the journal."""
     n, t = parse_subset(subset)
     report = VerifyReport(subset=f"{n}/{t}")
     conn = vault.conn
-    report.journal_rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
-    checkpoints = CheckpointWalk()
-    report.findings.extend(
-        Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
-        for p in [*check_chain(conn, checkpoints.feed), *checkpoints.problems]
-    )
-    report.findings.extend(Finding(*o) for o in outside_findings(vault, checkpoints.leaves))
-    report.findings.extend(_catalog_drift(conn))
-    report.findings.extend(_vault_json(vault))
-    catalogued = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha256, size FROM objects")}
-    recorded = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, sha512, sm3 FROM object_digests")}
-    unsealed = {r[0] for r in conn.execute("SELECT id FROM objects WHERE sealed_at IS NULL")}
-    # Destroyed by a sweep: the tombstone stands for the bytes, which must be gone.
-    destroyed = {r[0] for r in conn.execute("SELECT id FROM tombstones")}
-    for oid, (sha, size) in sorted(catalogued.items()):
-        if oid in destroyed:
+    want = ("sha256", "sha512", "sm3") if digests else ("sha256",) if sha256 else ()
+    checks, pending_sweeps = _object_checks(conn, n, t, want)
+    pool = ThreadPoolExecutor(hash_workers(), thread_name_prefix="zfjl-verify")
+    try:
+        reads = _read_ahead(pool, vault, checks, read_data)
+        report.journal_rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        walk = CheckpointWalk()
+        report.findings.extend(
+            Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
+            for p in [*check_chain(conn, walk.feed), *walk.problems]
+        )
+        report.findings.extend(Finding(*o) for o in outside_findings(vault, walk.leaves))
+        report.findings.extend(_catalog_drift(conn))
+        report.findings.extend(_vault_json(vault))
+        for oid in pending_sweeps:
             if vault.objects.exists(oid):
                 report.findings.append(Finding("tombstone_pending", oid, "已删除", "文件仍在"))
-        elif in_subset(oid, n, t):
-            want = ("sha256", "sha512", "sm3") if digests else ("sha256",) if sha256 else ()
-            expected = dict(zip(("sha256", "sha512", "sm3"), (sha, *recorded.get(oid, (None, None))),
-                                strict=True))  # fmt: skip
-            report.findings.extend(_check_object(vault, oid, expected, size, read_data, want, report))
-            if oid in unsealed:
-                report.findings.append(Finding("unsealed", oid, "已封存", "未封存"))
-    report.findings.extend(_stray_and_uncatalogued(vault, catalogued))
+        for check, read in reads:
+            report.objects_checked += 1
+            report.findings.extend(_object_findings(vault, check, read, report))
+    finally:
+        pool.shutdown(cancel_futures=True)  # on Ctrl-C: no queued object is read after it
+    report.findings.extend(_stray_and_uncatalogued(vault, conn))
     vault.record(
         events.VaultVerify(
             subset=report.subset,
@@ -200,43 +227,85 @@ def verify(
     return report
 
 
-def _check_object(
-    vault: Vault,
-    oid: str,
-    expected: dict[str, str | None],
-    size: int,
-    read_data: bool,
-    want: tuple[str, ...],
-    report: VerifyReport,
-) -> Iterator[Finding]:
-    path = vault.objects.path_for(oid)
-    report.objects_checked += 1
+def _object_checks(
+    conn: sqlite3.Connection, n: int, t: int, want: tuple[str, ...]
+) -> tuple[Iterator[_ObjectCheck], list[str]]:
+    """The catalogued objects of subset n/t, by id, with the digests to re-compute; and the
+    ids destroyed by a sweep (their tombstones stand for the bytes, which must be gone)."""
+    destroyed = [r[0] for r in conn.execute("SELECT id FROM tombstones ORDER BY id")]
+    gone = set(destroyed)
+    rows = conn.execute(
+        "SELECT o.id, o.size, o.sealed_at IS NULL, o.sha256, d.sha512, d.sm3 FROM objects o"
+        " LEFT JOIN object_digests d ON d.id = o.id ORDER BY o.id"
+    ).fetchall()
+
+    def checks() -> Iterator[_ObjectCheck]:
+        for oid, size, unsealed, *recorded in rows:
+            if oid in gone or not in_subset(oid, n, t):
+                continue
+            have = dict(zip(("sha256", "sha512", "sm3"), recorded, strict=True))
+            # An unsealed object has none recorded yet: only its BLAKE3 can be checked.
+            yield _ObjectCheck(oid, size, {a: have[a] for a in want if have[a]}, bool(unsealed))
+
+    return checks(), destroyed
+
+
+def _read_ahead(
+    pool: ThreadPoolExecutor, vault: Vault, checks: Iterator[_ObjectCheck], read_data: bool
+) -> Iterator[tuple[_ObjectCheck, _ObjectRead]]:
+    """Each check with its object read on the pool, in order, at most HASH_AHEAD ahead.
+    The first reads are submitted now, before the caller walks the journal."""
+
+    def submit(c: _ObjectCheck) -> tuple[_ObjectCheck, Future[_ObjectRead]]:
+        return c, pool.submit(_read_object, str(vault.objects.path_for(c.oid)), c, read_data)
+
+    ahead = deque(submit(c) for c in itertools.islice(checks, HASH_AHEAD))
+
+    def results() -> Iterator[tuple[_ObjectCheck, _ObjectRead]]:
+        while ahead:
+            check, fut = ahead.popleft()
+            if (following := next(checks, None)) is not None:
+                ahead.append(submit(following))
+            yield check, fut.result()
+
+    return results()
+
+
+def _read_object(path: str, check: _ObjectCheck, read_data: bool) -> _ObjectRead:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
-        yield Finding("object_missing", oid, str(path), "不存在")
-        return
-    if st.st_size != size:
-        yield Finding("size_mismatch", oid, str(size), str(st.st_size))
-    if st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        yield Finding("not_readonly", oid, "0444", oct(st.st_mode & 0o777))
+        return _ObjectRead(None, {})
     if not read_data:
-        return
-    report.bytes_read += st.st_size
-    wanted = [a for a in want if expected.get(a)]  # an unsealed object has none recorded yet
-    if wanted:
-        found = file_digests(path, ("blake3", *wanted))
-        found_b3 = found["blake3"]
-        for a in wanted:
-            if found[a] != expected[a]:
-                yield Finding(f"{a}_mismatch", oid, str(expected[a]), found[a])
-    else:
-        found_b3 = blake3_of_file(str(path))
-    if found_b3 != oid:
-        yield Finding("digest_mismatch", oid, oid, found_b3)
+        return _ObjectRead(st, {})
+    if check.expected:
+        return _ObjectRead(st, file_digests(Path(path), ("blake3", *check.expected)))
+    return _ObjectRead(st, {"blake3": blake3_of_file(path)})
 
 
-def _stray_and_uncatalogued(vault: Vault, catalogued: dict[str, Any]) -> Iterator[Finding]:
+def _object_findings(
+    vault: Vault, check: _ObjectCheck, read: _ObjectRead, report: VerifyReport
+) -> Iterator[Finding]:
+    oid, st = check.oid, read.st
+    if st is None:
+        yield Finding("object_missing", oid, str(vault.objects.path_for(oid)), "不存在")
+    elif st.st_size != check.size:
+        yield Finding("size_mismatch", oid, str(check.size), str(st.st_size))
+    if st is not None and st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        yield Finding("not_readonly", oid, "0444", oct(st.st_mode & 0o777))
+    if st is not None and read.found:
+        report.bytes_read += st.st_size
+        for a, digest in check.expected.items():
+            if read.found[a] != digest:
+                yield Finding(f"{a}_mismatch", oid, digest, read.found[a])
+        if read.found["blake3"] != oid:
+            yield Finding("digest_mismatch", oid, oid, read.found["blake3"])
+    if check.unsealed:
+        yield Finding("unsealed", oid, "已封存", "未封存")
+
+
+def _stray_and_uncatalogued(vault: Vault, conn: sqlite3.Connection) -> Iterator[Finding]:
+    catalogued = {r[0] for r in conn.execute("SELECT id FROM objects")}
     for oid, path in vault.objects.iter_oids():
         if oid is None:
             yield Finding(
