@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zfjl.vault import Vault
+
 from .conftest import zfjl_run
 
 
@@ -64,3 +66,25 @@ def test_case_doc_with_a_bare_date_is_accepted(sample_cases_vault: object, tmp_p
     doc.write_text("- not a document\n", encoding="utf-8")
     run = zfjl_run("--vault", root, "case", "doc", "C-X", str(doc))
     assert run.returncode == 4 and "文书" in run.stderr
+
+
+def test_ingest_lists_a_few_files_per_kind_of_warning_and_counts_the_rest(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """A camera whose clock is off warns on every file of its card: the clerk reads three of
+    them and the count of the others, not five hundred lines; each file keeps its warning."""
+    import subprocess
+
+    card = tmp_path / "DSJ01"
+    card.mkdir()
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=1",
+                    "-frames:v", "5", str(card / "IMG_%d.JPG")], check=True)  # fmt: skip
+    for i, p in enumerate(sorted(card.iterdir())):  # named 2024, written today: a skewed clock
+        p.rename(card / f"DSJ01_20240503_10{i:02d}00_{i:04d}.JPG")
+    proc = zfjl_run("--vault", str(vault.root), "ingest", str(card), "--no-seal")
+    skews = [line for line in proc.stdout.splitlines() if "时钟偏差约" in line]
+    assert len(skews) == 3, proc.stdout
+    assert "另有 2 个文件同样告警" in proc.stdout
+    assert "告警 5" in proc.stdout  # the summary still counts all five
+    kept = vault.conn.execute("SELECT COUNT(*) FROM recordings WHERE clock_skew").fetchone()[0]
+    assert kept == 5

@@ -172,6 +172,9 @@ def _print_result(result: _Result) -> None:
         _print_seal(result.seal)
 
 
+WARNINGS_SHOWN = 3  # files listed per kind of warning
+
+
 def _print_ingest(report: IngestReport) -> None:
     from zfjl.cli.display import markup_safe
 
@@ -179,8 +182,17 @@ def _print_ingest(report: IngestReport) -> None:
     for f in report.files:
         if f.status in ("failed", "skipped"):
             out.print(f"[red]✘[/] {markup_safe(f.path)}：{markup_safe(f.reason)}")
+    by_code: dict[str, list[tuple[str, str]]] = {}
+    for f in report.files:
         for w in f.warnings:
-            out.print(f"[yellow]⚠[/] {markup_safe(f.path)}：{markup_safe(w['message'])}")
+            by_code.setdefault(w["code"], []).append((f.path, w["message"]))
+    for found in by_code.values():
+        # A camera whose clock is off warns on every file: a few, then the count, not 500 lines.
+        for path, message in found[:WARNINGS_SHOWN]:
+            out.print(f"[yellow]⚠[/] {markup_safe(path)}：{markup_safe(message)}")
+        if len(found) > WARNINGS_SHOWN:
+            out.print(f"[yellow]⚠[/] ……另有 {len(found) - WARNINGS_SHOWN} 个文件同样告警"
+                      "（告警已随每个文件记入保管库，zfjl show <记录编号> 可逐个查看）")  # fmt: skip
     if s["unregistered_devices"]:
         out.print(f"[yellow]⚠[/] 未登记的记录仪：{'、'.join(markup_safe(x) for x in s['unregistered_devices'])}"
                   "（已记为“未登记”，请用 zfjl device add 补登，第四十八条）")  # fmt: skip

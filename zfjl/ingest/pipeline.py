@@ -58,8 +58,11 @@ CHANGE_RETRIES = 3
 # get many batches from a small card).
 BATCH_FILES = 2048
 BATCH_BYTES = 1 << 30
-WINDOW_FILES = 128  # how far the store workers run ahead of probing and cataloguing
-PROBE_EARLY = 64  # new files probed as soon as this many are copied, while copying goes on
+WINDOW_FILES = 256  # how far the store workers run ahead of probing and cataloguing
+# New files probed as soon as this many are copied, while copying goes on. Split between the
+# exiftool processes; each call has its fixed cost (500 photos: 0.91 s in calls of 64, 0.74 s
+# in calls of 128, 0.70 s in one).
+PROBE_EARLY = 128
 
 
 @dataclass(frozen=True)

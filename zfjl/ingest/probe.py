@@ -28,7 +28,8 @@ from exiftool.exceptions import ExifToolException
 
 from zfjl.errors import ToolMissing
 
-BATCH = 64
+BATCH = 128  # files per exiftool call (its answer for 128 photos is ~170 KB of JSON)
+READ_BLOCK = 1 << 16  # pyexiftool reads the answer 4 KiB at a time by default: 9% slower
 # exiftool processes: one per core (it is single-threaded Perl), at most this many.
 EXIFTOOL_PROCESSES = 4
 MIN_FILES_PER_PROCESS = 16  # fewer are not worth starting another process for
@@ -146,6 +147,7 @@ class Prober:
         # check_execute=False: one unreadable file must not make the whole batch raise.
         et = exiftool.ExifToolHelper(common_args=EXIFTOOL_ARGS, check_execute=False,
                                      auto_start=False)  # fmt: skip
+        et.block_size = READ_BLOCK
         self._all.append(et)
         self._starting[id(et)] = self._starter.submit(et.run)
         return et
