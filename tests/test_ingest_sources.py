@@ -306,20 +306,22 @@ def test_prober_survives_the_threads_that_used_it(tmp_path: Path) -> None:
         assert [r["SourceFile"] for r in prober.exif(paths)] == [str(p) for p in paths]
 
 
-def test_prober_warm_up_starts_every_process_at_once_without_waiting(tmp_path: Path) -> None:
+def test_prober_warm_up_starts_the_processes_the_work_needs_without_waiting(tmp_path: Path) -> None:
     """An ingest warms the prober up at its first new file: exiftool's start then runs while
-    the files are copied. The processes start side by side, each on a thread that outlives
-    the start, and the first probe after it uses them."""
+    the files are copied. As many processes as the dump's size asks for, started side by
+    side, each on a thread that outlives the start; the first probe after it uses them."""
     from zfjl.ingest.probe import MIN_FILES_PER_PROCESS, Prober
 
     paths = _photos(tmp_path / "p", 2 * MIN_FILES_PER_PROCESS)
     with Prober(2) as prober:
-        prober.warm_up()
+        prober.warm_up(1)  # a small dump: one process
+        assert len(prober._all) == 1
+        prober.warm_up(5)  # a long one: every process, at most
         assert len(prober._all) == 2 and len(prober._starting) == 2  # submitted, not awaited
         for starting in list(prober._starting.values()):
             starting.result()
         assert all(et.running for et in prober._all)
-        prober.warm_up()  # again: nothing new is started
+        prober.warm_up(2)  # again: nothing new is started
         assert len(prober._all) == 2
         time.sleep(0.2)
         got = prober.exif(paths)

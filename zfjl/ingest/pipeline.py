@@ -310,7 +310,9 @@ class _Run:
                         batch_size += result.digests.size
                         if result.pending is not None:
                             if not self.to_probe and not self.early_probes:
-                                self.prober.warm_up()  # a first new file: exiftool is needed
+                                # A first new file: exiftool is needed, one process per
+                                # PROBE_EARLY files the dump may bring.
+                                self.prober.warm_up(-(-len(self.files) // PROBE_EARLY))
                             self.to_probe.append(result)
                             if len(self.to_probe) >= PROBE_EARLY:
                                 self._probe_early()

@@ -152,16 +152,20 @@ class Prober:
         self._starting[id(et)] = self._starter.submit(et.run)
         return et
 
-    def warm_up(self) -> None:
-        """Start every process not yet started, without waiting: called when an ingest finds
-        its first new file, so exiftool's start (a quarter of a second of Perl) runs while
-        the files are copied instead of before the first probe."""
+    def warm_up(self, wanted: int) -> None:
+        """Start processes, without waiting, until `wanted` (at most all) are started or
+        starting: called when an ingest finds its first new file, so exiftool's start (a
+        quarter of a second of Perl) runs while the files are copied, not before the first
+        probe. No more than the work needs: eight cameras of videos are served by one
+        process, and a second one's start is CPU the copies need."""
         taken: list[exiftool.ExifToolHelper | None] = []
         with contextlib.suppress(queue.Empty):
             while True:  # the idle slots only: a busy process is running already
                 taken.append(self._idle.get(block=False))
         for et in taken:
-            self._idle.put(self._start() if et is None else et)
+            if et is None and len(self._all) < wanted:
+                et = self._start()
+            self._idle.put(et)
 
     def probe(self, items: Sequence[tuple[Path, str, int]]) -> list[Probe]:
         """Probe stored objects, given as (object path, original name, size)."""
