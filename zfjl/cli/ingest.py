@@ -23,15 +23,16 @@ app = typer.Typer()
 
 
 @contextmanager
-def _progress_bars(sources: list[str], enabled: bool) -> Iterator[Any]:
+def _progress_bars(sources: list[str], enabled: bool, sealing: bool) -> Iterator[Any]:
     """One progress line per camera on a terminal; elsewhere (a pipe, a log) one plain line on
     stderr when each camera is stored — safe to unplug — and when the seal is done."""
     if not enabled:
+        then = "正在封存摘要…" if sealing else "摘要由保管服务或 zfjl seal 封存"
 
         def plain(i: int, p: IngestProgress) -> None:
             if p.stage == "stored":
                 note(f"{sources[i]}：已安全存储 {p.files_total} 个文件（{p.bytes_total / 1e6:.1f} MB），"
-                     "可以拔下记录仪；正在封存摘要…")  # fmt: skip
+                     f"可以拔下记录仪；{then}")  # fmt: skip
             elif p.stage == "queued":
                 note(f"{sources[i]}：排队等候（同时入库的记录仪已达上限）")
 
@@ -130,7 +131,7 @@ def ingest_cmd(
     vault = open_vault()
     options = IngestOptions(device=device, officer=officer, clear_source=clear_source,
                             seal=not no_seal)  # fmt: skip
-    with _progress_bars(sources, not as_json and err.is_terminal) as update:
+    with _progress_bars(sources, not as_json and err.is_terminal, not no_seal) as update:
         outcomes, sealed = ingest_sources(
             vault, sources, options, progress=None if as_json else update, workers=workers
         )
