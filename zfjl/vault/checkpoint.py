@@ -140,10 +140,10 @@ def origin_of(vault: Vault) -> str:
 
 def create_key(vault: Vault) -> PublicKey:
     """Make the vault's signing key (at `zfjl init`) and journal its public half."""
-    path = vault.root / KEY_FILE
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    path = vault.root / KEY_FILE
     path.parent.mkdir(mode=0o700, exist_ok=True)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
