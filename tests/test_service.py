@@ -207,6 +207,20 @@ def station() -> Iterator[Station]:
         yield from _station()
 
 
+def _clerks_card(station: Station, name: str, files: dict[str, int]) -> Path:
+    """A card in the clerk's home, written by the clerk: random bytes of the given sizes."""
+    card = station.home(CLERK) / name
+
+    def make_card() -> int:
+        card.mkdir()
+        for file, size in files.items():
+            (card / file).write_bytes(os.urandom(size))
+        return 0
+
+    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    return card
+
+
 def _station() -> Iterator[Station]:
     for name in (ADMIN, CLERK, LEGAL):
         _ensure_user(name)
@@ -364,15 +378,7 @@ def test_ingested_objects_belong_to_the_service(station: Station, ingested: list
 
 
 def test_a_symlink_swapped_in_after_discovery_is_not_followed(station: Station) -> None:
-    card = station.home(CLERK) / "SWAP"
-
-    def make_card() -> int:
-        card.mkdir()
-        (card / "A.MP4").write_bytes(os.urandom(4096))
-        (card / "B.MP4").write_bytes(os.urandom(4096))
-        return 0
-
-    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    card = _clerks_card(station, "SWAP", {"A.MP4": 4096, "B.MP4": 4096})
 
     # In the client, right after it listed the card: B.MP4 becomes a symlink to the key.
     swap = f"""
@@ -399,14 +405,7 @@ def test_an_empty_source_is_a_usage_error(station: Station) -> None:
 
 
 def test_clear_source_deletes_with_the_users_rights(station: Station) -> None:
-    card = station.home(CLERK) / "CLEAR"
-
-    def make_card() -> int:
-        card.mkdir()
-        (card / "C.MP4").write_bytes(os.urandom(8192))
-        return 0
-
-    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    card = _clerks_card(station, "CLEAR", {"C.MP4": 8192})
     res = station.run(CLERK, "ingest", "CLEAR", "--clear-source", "--json")
     assert res.code == 0, res.err
     assert json.loads(res.out)["summary"]["cleared"] == 1
@@ -415,14 +414,7 @@ def test_clear_source_deletes_with_the_users_rights(station: Station) -> None:
 
 def test_the_service_seals_in_the_background_what_was_stored_unsealed(station: Station) -> None:
     """`ingest --no-seal` returns once stored; the service seals right after the request."""
-    card = station.home(CLERK) / "NOSEAL"
-
-    def make_card() -> int:
-        card.mkdir()
-        (card / "N.MP4").write_bytes(os.urandom(8192))
-        return 0
-
-    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    _clerks_card(station, "NOSEAL", {"N.MP4": 8192})
     res = station.run(CLERK, "ingest", "NOSEAL", "--no-seal", "--json")
     assert res.code == 0, res.err
     report = json.loads(res.out)

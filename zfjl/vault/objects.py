@@ -171,9 +171,11 @@ def open_source(
     return fd, now
 
 
-def hash_fd(fd: int, *, with_sha256: bool, threads: bool = False) -> Digests:
-    """Stream a file descriptor through BLAKE3 (and SHA-256) without holding it in memory."""
-    b3 = blake3.blake3(max_threads=blake3.blake3.AUTO if threads else 1)
+def hash_fd(fd: int, *, with_sha256: bool) -> Digests:
+    """Stream a file descriptor through BLAKE3 (and SHA-256) without holding it in memory.
+    One thread: callers hash several files at once, and a multi-threaded BLAKE3 per 4 MiB
+    read only adds hand-offs (1 GB re-read on 2 cores: 0.22 s against 0.31-0.36 s)."""
+    b3 = blake3.blake3()
     sha = hashlib.sha256() if with_sha256 else None
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -291,8 +293,6 @@ def start_writeback(fd: int) -> None:
 def hash_source(fd: int, before: FileIdentity, *, with_sha256: bool = False) -> Digests:
     """Digests of an open source file (no copy), refusing a file that changes while read.
     Reads from the descriptor's current offset (0 when freshly opened)."""
-    # One thread: the store workers hash several files at once, and a multi-threaded BLAKE3 per
-    # 4 MiB read only adds hand-offs (1 GB re-read on 2 cores: 0.22 s against 0.31-0.36 s).
     digests = hash_fd(fd, with_sha256=with_sha256)
     _check_unchanged(fd, before, digests.size)
     return digests
@@ -317,10 +317,10 @@ def sha512_and_sm3(path: Path) -> tuple[str, str]:
     return d["sha512"], d["sm3"]
 
 
-def hash_path(path: Path, *, with_sha256: bool = False, threads: bool = False) -> Digests:
+def hash_path(path: Path, *, with_sha256: bool = False) -> Digests:
     fd = os.open(path, os.O_RDONLY)
     try:
-        return hash_fd(fd, with_sha256=with_sha256, threads=threads)
+        return hash_fd(fd, with_sha256=with_sha256)
     finally:
         os.close(fd)
 
