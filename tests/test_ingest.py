@@ -170,7 +170,8 @@ def test_show_accepts_a_unique_prefix_only(vault: Vault, dump: Path, run_ingest)
     oid = list_recordings(vault, RecordingFilter())[0]["id"]
     assert show_recording(vault, oid[:8])["id"] == oid
     kinds = [e["kind"] for e in show_recording(vault, oid)["events"]]
-    assert kinds == ["object.add", "object.seen", "object.digests"]  # stored, then sealed
+    # stored, then described, then sealed
+    assert kinds == ["object.add", "object.seen", "recording.describe", "object.digests"]
     with pytest.raises(NotFoundError):
         show_recording(vault, "0000")
     with pytest.raises(UsageError):

@@ -22,6 +22,7 @@ from zfjl.bundle import bundle_case, verify_bundle
 from zfjl.cases.io import read_case_file
 from zfjl.cases.store import import_case
 from zfjl.ingest import IngestOptions, Progress, ingest
+from zfjl.ingest.describe import undescribed
 from zfjl.ingest.station import ingest_slot, ingest_sources
 from zfjl.vault import Vault, events, migrations
 from zfjl.vault.seal import digests_of, seal, unsealed
@@ -131,7 +132,8 @@ def test_kill_9_between_stored_and_sealed_loses_nothing_and_the_next_run_seals(
     again = subprocess.run([*zfjl, "ingest", str(videos)], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     with Vault.open(root) as v:
-        assert not unsealed(v)
+        assert not unsealed(v) and not undescribed(v)
+        assert v.conn.execute("SELECT count(*) FROM recordings WHERE kind = 'video'").fetchone()[0] == 6
         assert {r[0] for r in v.conn.execute("SELECT sha256 FROM objects")} == _sums(videos, "sha256")
         assert verify(v, digests=True).ok
 
@@ -244,6 +246,8 @@ def test_a_vault_of_the_previous_format_opens_and_its_backlog_is_sealed(tmp_path
         assert v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()[: len(journal)] == journal
         migrated = [r[0] for r in v.conn.execute("SELECT data FROM journal WHERE kind = 'vault.migrate'")]
         assert any('"stored_then_sealed"' in m for m in migrated)
+        assert any('"described_after_stored"' in m for m in migrated)
+        assert not undescribed(v)  # its object.add rows carried the recordings
         assert dict(v.conn.execute("SELECT id, sha256 FROM objects")) == before
         assert {o for o, _ in unsealed(v)} == set(before)
         assert verify(v).ok

@@ -12,6 +12,7 @@ from zfjl.cases.store import cases_relying_on
 from zfjl.retention.holds import resolve_target
 from zfjl.vault import events
 from zfjl.vault.journal import Event, read_events
+from zfjl.vault.query import KIND_NAMES
 from zfjl.vault.vault import Vault
 
 
@@ -22,8 +23,13 @@ def describe(ev: Event) -> str:
     except events.MalformedEvent:
         return "（日志记录不符合事件声明，见 zfjl verify）"
     match data:
-        case events.ObjectAdd(object=obj, recording=rec):
-            return f"{(rec or {}).get('original_name', '')}，{obj['size']} 字节"
+        case events.ObjectAdd(object=obj, recording=rec) if rec:  # before catalog migration 6
+            return f"{rec.get('original_name', '')}，{obj['size']} 字节"
+        case events.ObjectAdd(object=obj):
+            return f"{obj['size']} 字节"
+        case events.RecordingDescribe(recording=rec):
+            kind = {v: k for k, v in KIND_NAMES.items()}.get(rec.get("kind") or "", "")
+            return "，".join(str(x) for x in (rec.get("original_name"), kind, rec.get("recorded_at")) if x)
         case events.ObjectSeen(source_path=path):
             return path
         case events.CaseAttach(links=links):

@@ -16,6 +16,7 @@ from zfjl.cli.output import emit, err, note, out
 if TYPE_CHECKING:
     from zfjl.ingest import IngestReport
     from zfjl.ingest import Progress as IngestProgress
+    from zfjl.ingest.describe import FinishReport
     from zfjl.ingest.station import SourceOutcome
     from zfjl.vault.seal import SealReport
 
@@ -70,7 +71,9 @@ def _progress_bars(sources: list[str], enabled: bool, sealing: bool) -> Iterator
             elif p.stage == "stored":
                 bar.update(tasks[i], total=p.bytes_total or 1, completed=p.bytes_total or 1,
                            files=f"✔ 已安全存储 {p.files_total} 个文件，可拔下", current="")  # fmt: skip
-            else:
+            elif p.stage == "described":
+                bar.update(tasks[i], current="元数据已读取")
+            elif p.stage == "store":
                 current = display.safe(p.current)
                 if len(current) > 28:  # the tail of a long path: the file's own name
                     current = "…" + current[-27:]
@@ -118,7 +121,7 @@ def ingest_cmd(
     ] = False,
     no_seal: Annotated[
         bool,
-        typer.Option("--no-seal", help="安全存储后即返回，SHA-256/SHA-512/SM3 由保管服务或 zfjl seal 封存。"),
+        typer.Option("--no-seal", help="安全存储并读取元数据后即返回，SHA-256/SHA-512/SM3 由保管服务或 zfjl seal 封存。"),
     ] = False,
     workers: Annotated[
         int | None, typer.Option(min=1, help="同时入库的记录仪数上限（默认取设置 ingest.workers，即 4）。")
@@ -143,14 +146,20 @@ def ingest_cmd(
         raise typer.Exit(1)
 
 
-@app.command("seal", help="封存已安全存储但尚未封存的记录：计算并记录 SHA-256、SHA-512、SM3。")
+@app.command("seal", help="完成已安全存储的记录：读取尚未读取的元数据，计算并记录 SHA-256、SHA-512、SM3。")
 def seal_cmd(as_json: JsonOpt = False) -> None:
-    from zfjl.vault.seal import seal
+    from zfjl.ingest.describe import finish
 
-    report = seal(open_vault())
-    emit(report, as_json, _print_seal)
-    if report.problems:
+    report = finish(open_vault())
+    emit(report, as_json, _print_finish)
+    if report.seal.problems:
         raise typer.Exit(1)
+
+
+def _print_finish(report: FinishReport) -> None:
+    if report.describe.described:
+        out.print(f"读取元数据：{report.describe.described} 个对象（{report.describe.seconds:.1f} 秒）")
+    _print_seal(report.seal)
 
 
 def _print_seal(report: SealReport) -> None:

@@ -1,4 +1,4 @@
-"""Stage 4: turn a stored file, its name and its metadata into a catalog record.
+"""Turn a stored file, its name and its metadata into a recording (the describe stage).
 
 Three clocks are kept side by side and never rewritten: the time in the file name (what the
 camera's on-screen clock said), the embedded metadata time and the file's mtime. The
@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zfjl.devices import DeviceBook
-from zfjl.ingest.discover import SourceFile
 from zfjl.ingest.names import NameInfo
 from zfjl.ingest.probe import DURATION_TAGS, MEDIA_EXT, Probe
 from zfjl.units import approx_seconds
@@ -132,7 +131,7 @@ def duration_of(probe: Probe) -> float | None:
 def _skew(
     name_time: dt.datetime | None,
     meta_time: dt.datetime | None,
-    mtime: dt.datetime,
+    mtime: dt.datetime | None,
     duration: float | None,
 ) -> tuple[float, list[str]]:
     """Largest disagreement (seconds) between the clocks, and which pairs disagree."""
@@ -140,7 +139,7 @@ def _skew(
     start = name_time or meta_time
     if name_time and meta_time:
         pairs.append(("文件名时间与元数据时间", abs((name_time - meta_time).total_seconds())))
-    if start:
+    if start and mtime:
         end = start + dt.timedelta(seconds=duration or 0)
         # A camera closes the file when it stops recording: mtime should fall in [start, end].
         gap = max((start - mtime).total_seconds(), (mtime - end).total_seconds(), 0.0)
@@ -163,6 +162,15 @@ class Context:
 DEVICE_WARNINGS = ("device_fault", "device_retired")
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A stored file as its first sighting journaled it: the card's name, size and mtime."""
+
+    name: str
+    size: int
+    mtime: dt.datetime | None
+
+
 def _device_warnings(device: str, when: dt.datetime, book: DeviceBook, warn: Warnings) -> None:
     """Art. 52: a camera reported faulty must stop recording until repaired; a retired one
     must not record at all. A recording made anyway is kept, and flagged."""
@@ -176,7 +184,7 @@ def _device_warnings(device: str, when: dt.datetime, book: DeviceBook, warn: War
         )
 
 
-def build_recording(sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context) -> dict[str, Any]:
+def build_recording(sf: Seen, info: NameInfo, probe: Probe, ctx: Context) -> dict[str, Any]:
     cfg = ctx.config
     tz = cfg.tz
     warn = Warnings()
@@ -195,7 +203,7 @@ def build_recording(sf: SourceFile, info: NameInfo, probe: Probe, ctx: Context) 
     if info.bad_time:
         warn.add("bad_name_time", f"文件名中的时间 {info.bad_time} 不是有效日期")
     meta_time = metadata_time(exif, cfg.metadata_clock_for(device), tz)
-    mtime = dt.datetime.fromtimestamp(sf.identity.mtime_ns / 1e9, tz)
+    mtime = sf.mtime.astimezone(tz) if sf.mtime else None
     duration = duration_of(probe)
     recorded_at, source = next(
         ((t, s) for t, s in ((name_time, "name"), (meta_time, "metadata"), (mtime, "mtime")) if t),
@@ -305,7 +313,7 @@ def _device_by_serial(cfg: VaultConfig, serial: Any) -> str | None:
     return None
 
 
-def _media_warnings(sf: SourceFile, probe: Probe, kind: str, warn: Warnings) -> None:
+def _media_warnings(sf: Seen, probe: Probe, kind: str, warn: Warnings) -> None:
     if sf.size == 0:
         warn.add("empty_file", "空文件（0 字节），已照样入库")
         return

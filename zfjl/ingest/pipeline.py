@@ -1,15 +1,18 @@
-"""`ingest`: discover → store → probe → catalog → (clear source) → report → seal.
+"""`ingest`: discover → store → catalog → (clear source) → *stored* → describe → seal.
 
-A file is *stored* when its copy is durable, named by its BLAKE3 digest and catalogued: then
-the camera may be unplugged. SHA-256, SHA-512 and SM3 are computed by the seal behind it
-(`zfjl.vault.seal`), in the same run when the caller waits (`IngestOptions.seal`), else by the
-service or `zfjl seal`; see docs/ingest.md for why the identity at ingest suffices.
+A file is *stored* when its copy is durable, named by its BLAKE3 digest and catalogued with
+its sighting (card path, name, size, mtime): then the camera may be unplugged. Behind it, the
+describe stage (`zfjl.ingest.describe`) reads each new object's metadata with exiftool and
+journals its recording, and the seal (`zfjl.vault.seal`) computes SHA-256, SHA-512 and SM3 —
+in the same run when the caller waits (`IngestOptions.describe`, `.seal`), else after every
+camera of a station, by the service or by `zfjl seal`. docs/ingest.md says why the identity
+at ingest suffices.
 
 Files are stored by a small thread pool (hashing and I/O release the GIL) while the main
-thread probes and catalogs finished files in batches. A batch is committed only after its
-objects and their directory entries are durable, so a crash at any point leaves objects at
-worst uncatalogued, and the next run adopts them (link finds the object, the catalog row
-is written). Nothing is ever half-stored: a copy lives in tmp/ until it is complete.
+thread catalogs finished files in batches. A batch is committed only after its objects and
+their directory entries are durable, so a crash at any point leaves objects at worst
+uncatalogued, and the next run adopts them (link finds the object, the catalog row is
+written). Nothing is ever half-stored: a copy lives in tmp/ until it is complete.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -28,12 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zfjl.devices import DeviceBook, register_unknown
 from zfjl.errors import Interrupted, StorageError, UsageError, VaultError
+from zfjl.ingest.describe import INTERRUPTED, describe, unregistered_devices
 from zfjl.ingest.discover import Dump, SourceFile, check_source
-from zfjl.ingest.interpret import DEVICE_WARNINGS, Context, build_recording, iso
+from zfjl.ingest.interpret import DEVICE_WARNINGS, iso
 from zfjl.ingest.names import compile_pattern, parse_name
-from zfjl.ingest.probe import Probe, Prober
+from zfjl.ingest.probe import Prober
 from zfjl.vault import events
 from zfjl.vault.objects import (
     Cancelled,
@@ -46,7 +50,6 @@ from zfjl.vault.objects import (
 )
 from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
-from zfjl.workdays import load_calendar
 
 WORKERS = 3
 CHANGE_RETRIES = 3
@@ -58,11 +61,11 @@ CHANGE_RETRIES = 3
 # get many batches from a small card).
 BATCH_FILES = 2048
 BATCH_BYTES = 1 << 30
-WINDOW_FILES = 256  # how far the store workers run ahead of probing and cataloguing
-# New files probed as soon as this many are copied, while copying goes on. Split between the
-# exiftool processes; each call has its fixed cost (500 photos: 0.91 s in calls of 64, 0.74 s
-# in calls of 128, 0.70 s in one).
-PROBE_EARLY = 128
+WINDOW_FILES = 256  # how far the store workers run ahead of cataloguing
+# exiftool processes warmed up at the first new file, one per this many files of the dump, so
+# that the describe stage behind "stored" finds them started (each call has its fixed cost:
+# 500 photos took 0.91 s in calls of 64, 0.74 s in calls of 128, 0.70 s in one).
+FILES_PER_EXIFTOOL = 128
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class IngestOptions:
     officer: str | None = None
     clear_source: bool = False
     workers: int = WORKERS
+    # Describe (read metadata, journal the recordings) right after "stored", in this call.
+    # False: the caller describes later (a station, once every camera is stored).
+    describe: bool = True
     # Seal (SHA-256, SHA-512, SM3) this run's objects right after they are stored, in this
     # call. False: return once stored; the service or `zfjl seal` seals them.
     seal: bool = True
@@ -84,7 +90,8 @@ class Progress:
     bytes_total: int
     current: str
     # store: copying; stored: every file durable and catalogued (the camera may be unplugged);
-    # seal: digests being computed (files_done/files_total count objects); sealed: done.
+    # described: metadata read and recordings journaled; seal: digests being computed
+    # (files_done/files_total count objects); sealed: done.
     stage: str = "store"
 
 
@@ -128,12 +135,13 @@ class IngestReport:
     cleared: int = 0
     interrupted: bool = False
     unregistered_devices: list[str] = field(default_factory=list)
-    probed: int = 0  # new objects whose metadata was read
+    probed: int = 0  # this run's new files described (metadata read, recording journaled)
     stored_seconds: float = 0.0  # until every file was durable and catalogued
     sealed_seconds: float | None = None  # until this run's objects were sealed (None: not yet)
     seal: SealReport | None = None
+    described_seconds: float | None = None  # until described (None: left to the caller)
     stage_seconds: dict[str, float] = field(
-        default_factory=lambda: {"probe": 0.0, "catalog": 0.0, "sync": 0.0, "clear": 0.0}
+        default_factory=lambda: {"catalog": 0.0, "sync": 0.0, "clear": 0.0, "describe": 0.0}
     )
 
     def count(self, status: str) -> int:
@@ -171,10 +179,19 @@ class IngestReport:
             "probed": self.probed,
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "stored_seconds": round(self.stored_seconds, 3),
-            "sealed_seconds": None if self.sealed_seconds is None else round(self.sealed_seconds, 3),
+            "described_seconds": _rounded(self.described_seconds),
+            "sealed_seconds": _rounded(self.sealed_seconds),
             "sealed": self.seal.sealed if self.seal else 0,
             "seal_problems": len(self.seal.problems) if self.seal else 0,
         }
+
+    def store_summary(self) -> dict[str, Any]:
+        """What `ingest.end` journals: the store stage's outcome (what the files are is
+        journaled by each `recording.describe`)."""
+        keys = ("files", "new", "already_stored", "failed", "skipped", "cleared", "bytes",
+                "bytes_copied", "stored_seconds")  # fmt: skip
+        summary = self.summary()
+        return {k: summary[k] for k in keys}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +204,10 @@ class IngestReport:
 
 
 ProgressFn = Callable[[Progress], None]
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def ingest(
@@ -276,19 +297,8 @@ class _Run:
         self.report.bytes_total = sum(f.size for f in files)
         self.patterns = _checked_patterns(vault.config.name_patterns)
         self.known_sizes = {r[0] for r in vault.conn.execute("SELECT DISTINCT size FROM objects")}
-        self.ctx = Context(
-            config=vault.config,
-            calendar=load_calendar(vault.conn),
-            ingested_at=vault.now(),
-            run=self.report.run,
-            device=options.device,
-            officer=options.officer,
-            devices=DeviceBook.load(vault),
-        )
         self.done_files = 0
         self.done_bytes = 0
-        self.early_probes: dict[str, Probe] = {}  # probed while the workers still copy
-        self.to_probe: list[Stored] = []
 
     # -- orchestration --------------------------------------------------------------------
     def execute(self) -> IngestReport:
@@ -299,6 +309,7 @@ class _Run:
         status = "failed"
         batch: list[Stored | Failed] = []
         batch_size = 0  # counted as results arrive: summing the batch each time was quadratic
+        warmed = False  # exiftool: started (not awaited) at the first new file, for describe
         try:
             # closing(): on Ctrl-C the store workers are told to stop and joined right here.
             with contextlib.closing(self._store_all()) as results:
@@ -308,19 +319,14 @@ class _Run:
                     batch.append(result)
                     if isinstance(result, Stored):
                         batch_size += result.digests.size
-                        if result.pending is not None:
-                            if not self.to_probe and not self.early_probes:
-                                # A first new file: exiftool is needed, one process per
-                                # PROBE_EARLY files the dump may bring.
-                                self.prober.warm_up(-(-len(self.files) // PROBE_EARLY))
-                            self.to_probe.append(result)
-                            if len(self.to_probe) >= PROBE_EARLY:
-                                self._probe_early()
+                        # Not in a station (describe later): its cores copy the other cameras.
+                        if result.pending is not None and not warmed and self.options.describe:
+                            self.prober.warm_up(-(-len(self.files) // FILES_PER_EXIFTOOL))
+                            warmed = True
                     if len(batch) >= self.batch_files or batch_size >= self.batch_bytes:
                         self._flush(batch)
                         batch, batch_size = [], 0
             self._flush(batch)
-            self.report.unregistered_devices = self._unregistered_devices()
             status = "completed" if not self.report.failed else "completed_with_failures"
         except StorageError:
             # Disk full or I/O error in the vault: catalog what is complete if we still can.
@@ -340,11 +346,13 @@ class _Run:
             with contextlib.suppress(Exception):  # the disk may be full: never mask the cause
                 self.vault.record(
                     events.IngestEnd(
-                        run=self.report.run, status=status, summary=self.report.summary()
+                        run=self.report.run, status=status, summary=self.report.store_summary()
                     ),
                     f"run:{self.report.run}",
                 )
         self._tell("stored", self.done_files, len(self.files))
+        if self.options.describe:
+            self._describe(started)
         if self.options.seal:
             self._seal(started)
         return self.report
@@ -353,6 +361,18 @@ class _Run:
         if self.progress:
             self.progress(Progress(done, total, self.done_bytes, self.report.bytes_total, "",
                                    stage))  # fmt: skip
+
+    def _describe(self, started: float) -> None:
+        """Describe this run's new objects, and any an earlier run stored but could not
+        describe (killed between stored and described)."""
+        try:
+            with self._timed("describe"):
+                describe(self.vault, self.prober, stop=self.stop)
+        except KeyboardInterrupt:
+            raise Interrupted(INTERRUPTED) from None
+        add_descriptions(self.vault, self.report)
+        self.report.described_seconds = time.perf_counter() - started
+        self._tell("described", self.done_files, len(self.files))
 
     def _seal(self, started: float) -> None:
         """Seal this run's objects, and any an earlier run stored but could not seal (killed
@@ -372,14 +392,6 @@ class _Run:
             ) from None
         self.report.sealed_seconds = time.perf_counter() - started
         self._tell("sealed", self.report.seal.sealed, self.report.seal.sealed)
-
-    def _unregistered_devices(self) -> list[str]:
-        """Cameras of this run that the registry lacks: journaled once as unregistered."""
-        seen = {r[0] for r in self.vault.conn.execute(
-            "SELECT DISTINCT r.device FROM sightings s JOIN recordings r ON r.id = s.object_id"
-            " WHERE s.run = ? AND r.device IS NOT NULL", (self.report.run,))}  # fmt: skip
-        register_unknown(self.vault, seen, self.report.run)
-        return sorted(seen - self.ctx.devices.registered) if self.ctx.devices else []
 
     def _begin_event(self) -> events.IngestBegin:
         return events.IngestBegin(
@@ -435,16 +447,6 @@ class _Run:
             )
         return result
 
-    def _probe_early(self) -> None:
-        """Probe copies already in tmp/ while the workers still copy the large files: exiftool
-        works on one core while the kernel copies on the other."""
-        batch, self.to_probe = self.to_probe, []
-        catalogued = self._catalogued({r.digests.blake3 for r in batch})
-        new = [r for r in batch if r.digests.blake3 not in catalogued
-               and r.digests.blake3 not in self.early_probes]  # fmt: skip
-        with self._timed("probe"):
-            self.early_probes.update(self._probe(new))
-
     def _store_one(self, sf: SourceFile) -> Stored | Failed:
         objects = self.vault.objects
         for attempt in range(CHANGE_RETRIES):
@@ -478,26 +480,15 @@ class _Run:
             sf.rel, "changing", "文件在读取过程中一直在变化，未入库（请待记录仪停止写入后重试）"
         )
 
-    # -- probe, catalog, clear ------------------------------------------------------------
+    # -- catalog, clear --------------------------------------------------------------------
     def _flush(self, batch: list[Stored | Failed]) -> None:
         if not batch:
             return
         stored = [r for r in batch if isinstance(r, Stored)]
         oids = {r.digests.blake3 for r in stored}
-        catalogued = self._catalogued(oids)
-        new = [r for r in stored if r.digests.blake3 not in catalogued]
-        self.to_probe = []
         pendings = [r.pending for r in stored if r.pending is not None]
-        with ThreadPoolExecutor(1, thread_name_prefix="zfjl-sync") as syncer:
-            # The device flush of the new copies runs while exiftool reads them (in tmp/).
-            durable = syncer.submit(self.vault.objects.make_durable, pendings)
-            with self._timed("probe"):
-                early = self.early_probes
-                probes = {o: early.pop(o) for o in {r.digests.blake3 for r in new} if o in early}
-                probes.update(self._probe([r for r in new if r.digests.blake3 not in probes]))
-            with self._timed("sync"):
-                durable.result()
         with self._timed("sync"):
+            self.vault.objects.make_durable(pendings)
             self._link_copies(stored)
             self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
         results: list[FileResult] = []
@@ -517,7 +508,7 @@ class _Run:
                     )
                     results.append(FileResult(r.source_rel, r.status, reason=r.reason))
                 else:
-                    results.append(self._catalog_one(w, r, known, probes))
+                    results.append(self._catalog_one(w, r, known))
         self.report.files.extend(results)
         if self.options.clear_source:
             with self._timed("clear"):
@@ -553,35 +544,17 @@ class _Run:
         )
         return {r[0]: r[1] for r in rows}
 
-    def _probe(self, new: list[Stored]) -> dict[str, Probe]:
-        """Metadata of each new content, read from its copy (in tmp/ until linked)."""
-        unique = {r.digests.blake3: r for r in new}
-        if not unique:
-            return {}
-        items = [
-            (r.pending.tmp_path if r.pending else self.vault.objects.path_for(oid), r.source.name,
-             r.digests.size)
-            for oid, r in unique.items()
-        ]  # fmt: skip
-        probes = dict(zip(unique, self.prober.probe(items), strict=True))
-        self.report.probed += len(probes)
-        return probes
-
-    def _catalog_one(
-        self, w: Any, r: Stored, known: dict[str, str | None], probes: dict[str, Probe]
-    ) -> FileResult:
+    def _catalog_one(self, w: Any, r: Stored, known: dict[str, str | None]) -> FileResult:
         sf = r.source
         oid = r.digests.blake3
         info = parse_name(sf.name, self.patterns)
-        recording: dict[str, Any] | None = None
-        is_new = oid not in known and oid in probes
+        is_new = oid not in known
         if is_new:
-            recording = build_recording(sf, info, probes.pop(oid), self.ctx)
             w.append(
                 events.ObjectAdd(
-                    # SHA-256 comes with the seal (object.digests), right behind the store.
+                    # The recording comes with recording.describe and SHA-256 with the seal
+                    # (object.digests), both right behind the store.
                     object={"id": oid, "sha256": None, "size": r.digests.size},
-                    recording=recording,
                     run=self.report.run,
                 ),
                 oid,
@@ -605,21 +578,9 @@ class _Run:
             ),
             oid,
         )
-        if recording is None:
-            row = self.vault.conn.execute(
-                "SELECT kind, late FROM recordings WHERE id = ?", (oid,)
-            ).fetchone()
-            kind, late = (row[0], None if row[1] is None else bool(row[1])) if row else (None, None)
-            return FileResult(sf.rel, "already_stored", oid, kind, late, info.important)
-        return FileResult(
-            sf.rel,
-            "new",
-            oid,
-            recording["kind"],
-            recording["late"],
-            info.important,
-            recording["warnings"],
-        )
+        # What the file is (kind, lateness, warnings) is filled in once it is described.
+        return FileResult(sf.rel, "new" if is_new else "already_stored", oid,
+                          important=info.important)  # fmt: skip
 
     def _clear_sources(self, stored: list[Stored]) -> None:
         """--clear-source: delete a source file only once its stored copy, re-read from the
@@ -675,6 +636,28 @@ class _Run:
                 self.report.files.append(FileResult(s.rel, status, reason=s.reason))
 
 
+def add_descriptions(vault: Vault, report: IngestReport) -> None:
+    """Each stored file's kind and lateness, and a new file's warnings, from its recording
+    (once described); the run's unregistered cameras (journaled, art. 48)."""
+    ids = sorted({f.id for f in report.files if f.id})
+    rows: dict[str, tuple[Any, ...]] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows.update((r[0], r[1:]) for r in vault.conn.execute(
+            f"SELECT id, kind, late, warnings FROM recordings WHERE id IN ({','.join('?' * len(part))})",
+            part))  # fmt: skip
+    report.probed = 0
+    for f in report.files:
+        if f.id not in rows:
+            continue
+        kind, late, warnings = rows[f.id]
+        report.probed += f.status == "new"
+        f.kind, f.late = kind, None if late is None else bool(late)
+        if f.status == "new":  # the file's own warnings first, then its clearing's (if any)
+            f.warnings = [*json.loads(warnings or "[]"), *f.warnings]
+    report.unregistered_devices = unregistered_devices(vault, report.run)
+
+
 def _checked_patterns(patterns: list[str]) -> tuple[str, ...]:
     for pattern in patterns:
         try:
@@ -692,6 +675,7 @@ __all__ = [
     "IngestOptions",
     "IngestReport",
     "Progress",
+    "add_descriptions",
     "ingest",
     "ingest_dump",
     "refuse_vault_overlap",

@@ -7,6 +7,10 @@ SRC2 …`, across separate `zfjl ingest` processes and across the service's requ
 alike, and a killed ingest's slot is free the moment it dies. A source waiting for a slot is
 reported as queued (stage "queued"). Cameras are independent: one unplugged mid-copy fails
 its files (reported, nothing half-stored: copies live in tmp/ until complete), the others go on.
+
+Each camera is reported stored as soon as it is. What follows it — reading the metadata
+(describe) and the digests (seal) — waits until every camera of the run is stored: on a
+station's two cores exiftool would otherwise take the CPU the other cameras' copies need.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from zfjl.errors import ZfjlError
-from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, ingest
+from zfjl.errors import Interrupted, ZfjlError
+from zfjl.ingest.describe import INTERRUPTED, describe
+from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, add_descriptions, ingest
 from zfjl.ingest.probe import Prober
 from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
@@ -101,14 +106,18 @@ def ingest_sources(
     workers: int | None = None,
 ) -> tuple[list[SourceOutcome], SealReport | None]:
     """Ingest several sources at once, each under a slot (at most `workers`, default the
-    vault's `ingest.workers`, at a time across every process); then, when `options.seal`,
-    seal what they stored. One source's error (missing folder, card pulled) is its outcome,
+    vault's `ingest.workers`, at a time across every process); then describe what they
+    stored and, when `options.seal`, seal it. One source's error (missing folder, card pulled) is its outcome,
     never the others'. Each source runs on its own thread with its own vault connection."""
     options = options or IngestOptions()
     slots = workers or workers_of(vault)
-    store_only = IngestOptions(**{**options.__dict__, "seal": False})
+    # One camera describes in its own run (exiftool warmed up while it copies); several wait
+    # until every one is stored.
+    alone = len(sources) == 1
+    store_only = IngestOptions(**{**options.__dict__, "seal": False, "describe": alone})
     outcomes = [SourceOutcome(str(s)) for s in sources]
     stop = threading.Event()
+    stored_at: dict[int, float] = {}  # when each camera's files were stored
 
     def one(i: int, own: Vault | None) -> None:
         def tell(p: Progress) -> None:
@@ -124,6 +133,7 @@ def ingest_sources(
                 try:
                     outcomes[i].report = ingest(own, sources[i], store_only, progress=tell,
                                                 cancel=stop, prober=prober)  # fmt: skip
+                    stored_at[i] = time.perf_counter()
                 except ZfjlError as exc:
                     if len(sources) == 1:
                         raise
@@ -142,6 +152,8 @@ def ingest_sources(
                 except BaseException:
                     stop.set()  # every camera's workers stop within one block, temps removed
                     raise
+        if not alone:
+            _describe_all(vault, prober, outcomes, stored_at, progress)
     sealed = None
     if options.seal:
         oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
@@ -149,6 +161,23 @@ def ingest_sources(
             "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
         sealed = seal(vault, oids)
     return outcomes, sealed
+
+
+def _describe_all(vault: Vault, prober: Prober, outcomes: list[SourceOutcome],
+                  stored_at: dict[int, float], progress: StationProgress | None) -> None:  # fmt: skip
+    """Every camera stored: describe what they brought (and what a killed run left)."""
+    try:
+        describe(vault, prober)
+    except KeyboardInterrupt:
+        raise Interrupted(INTERRUPTED) from None
+    for i, o in enumerate(outcomes):
+        if o.report is None:
+            continue
+        add_descriptions(vault, o.report)
+        o.report.described_seconds = o.report.stored_seconds + time.perf_counter() - stored_at[i]
+        if progress is not None:
+            n = len(o.report.files)
+            progress(i, Progress(n, n, o.report.bytes_total, o.report.bytes_total, "", "described"))
 
 
 __all__ = ["SourceOutcome", "ingest_running", "ingest_slot", "ingest_sources", "workers_of"]

@@ -28,8 +28,8 @@ from zfjl.errors import ServiceError, UsageError, VaultError
 from zfjl.service.protocol import PASSED_ENV, PROTOCOL, Channel, Hangup, peer_credentials
 
 MAX_CHILDREN = 64  # requests answered at once; more wait in the listen queue
-# How often the service looks for unsealed objects when idle (stored by `ingest --no-seal`,
-# or left by an ingest killed between "stored" and "sealed"); it also looks after each request.
+# How often the service looks for undescribed or unsealed objects when idle (stored by `ingest
+# --no-seal`, or left by an ingest killed between "stored" and "sealed"); also after each request.
 SEAL_EVERY = 30.0
 WAKE_EVERY = 1.0
 SCRATCH_PREFIX = "serve-"
@@ -168,9 +168,9 @@ def _reap(waiting: set[int], *, block: bool, into: tuple[set[int], ...]) -> None
 
 
 def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
-    """Fork a child that seals every unsealed object of the vault, as the service's user, and
-    exits (at once when there is none). Sealing is safe beside an ingest's own seal: each
-    object is journaled once, asked again under the write lock."""
+    """Fork a child that describes and seals every object of the vault that is stored but not
+    yet described or sealed, as the service's user, and exits (at once when there is none).
+    Safe beside an ingest's own: each object is journaled once, asked again under the lock."""
     pid = os.fork()
     if pid:
         return pid
@@ -179,13 +179,13 @@ def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
         listening.close()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from zfjl.ingest.describe import finish
         from zfjl.ingest.station import ingest_running
         from zfjl.vault import Vault
-        from zfjl.vault.seal import seal
 
         with Vault.open(vault_root) as vault:
             if not ingest_running(vault):  # a station's cameras are stored first, sealed after
-                seal(vault)
+                finish(vault)
     except BaseException:  # a child: never back into the accept loop
         code = 1
     finally:

@@ -346,12 +346,32 @@ def _on_object_add(conn: sqlite3.Connection, ev: Event, d: events.ObjectAdd) -> 
         },
         "INSERT OR IGNORE",
     )
-    rec = d.recording
-    if rec is None:
-        return
-    row = {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "ingested_at": ev.ts}
+    if d.recording is not None:  # journaled before catalog migration 6
+        row = {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "ingested_at": ev.ts}
+        _insert_recording(conn, row, d.recording)
+
+
+def _insert_recording(conn: sqlite3.Connection, row: dict[str, Any], rec: dict[str, Any]) -> None:
     row.update({c: _as_text(rec.get(c)) for c in RECORDING_COLUMNS if c in rec})
     _insert(conn, "recordings", row, "INSERT OR IGNORE")
+
+
+def _on_recording_describe(conn: sqlite3.Connection, ev: Event, d: events.RecordingDescribe) -> None:
+    obj = conn.execute("SELECT sha256, size, stored_at FROM objects WHERE id = ?", (d.id,)).fetchone()
+    if obj is None:
+        return
+    # Ingested when stored, not when described: art. 37's lateness counts to the storing.
+    row = {"id": d.id, "sha256": obj[0], "size": obj[1], "ingested_at": obj[2]}
+    _insert_recording(conn, row, d.recording)
+    # Sightings journaled before the description add what they add to a described one.
+    conn.execute(
+        "UPDATE recordings SET important = MAX(important, (SELECT MAX(important) FROM sightings"
+        " WHERE object_id = ?)), device = COALESCE(device, (SELECT device FROM sightings WHERE"
+        " object_id = ? AND device IS NOT NULL ORDER BY seq LIMIT 1)), officer = COALESCE(officer,"
+        " (SELECT officer FROM sightings WHERE object_id = ? AND officer IS NOT NULL ORDER BY seq"
+        " LIMIT 1)) WHERE id = ?",
+        (d.id, d.id, d.id, d.id),
+    )
 
 
 def _on_object_seen(conn: sqlite3.Connection, ev: Event, d: events.ObjectSeen) -> None:
@@ -751,6 +771,7 @@ Handler = Callable[[sqlite3.Connection, Event, Any], None]
 HANDLERS: dict[type[events.EventData], Handler] = {
     events.ObjectAdd: _on_object_add,
     events.ObjectSeen: _on_object_seen,
+    events.RecordingDescribe: _on_recording_describe,
     events.IngestBegin: _on_ingest_begin,
     events.IngestEnd: _on_ingest_end,
     events.IngestFileFailed: _on_file_failed,

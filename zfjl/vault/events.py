@@ -295,7 +295,20 @@ class VaultVerify(EventData):
 @_event_class
 class ObjectAdd(EventData):
     object: dict[str, Any]  # id, size, sha256 (null since issue 14: the seal journals it)
+    # Null since catalog migration 6: `recording.describe` carries it, behind "stored".
     recording: dict[str, Any] | None = None
+    run: str | None = None
+
+
+@declare("recording.describe", "读取元数据（入库后）")
+@_event_class
+class RecordingDescribe(EventData):
+    """What the stored object is as a recording (kind, times, device, duration, the raw
+    metadata), read behind "stored" (catalog migration 6): before it, `object.add` carried the
+    recording; since, `object.add` names the bytes and this row, journaled once, describes them."""
+
+    id: str
+    recording: dict[str, Any]
     run: str | None = None
 
 

@@ -59,6 +59,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     # objects.sha256 and recordings.sha256 may be null until the seal, and objects.sealed_at
     # says which are sealed.
     Migration(5, "stored_then_sealed", reshape=("objects", "recordings")),
+    # Issue 14: a recording is described (metadata read, `recording.describe`) behind
+    # "stored", so an object may have no recordings row for a while. No table changes shape;
+    # the version says that an older zfjl, which knows no such event, must not write here.
+    Migration(6, "described_after_stored"),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -36,6 +36,7 @@ MESSAGES = {
     "sha512_mismatch": "对象 SHA-512 与日志记录不符",
     "sm3_mismatch": "对象 SM3 与日志记录不符",
     "unsealed": "已安全存储（BLAKE3 已记录）但尚未封存 SHA-256、SHA-512、SM3（运行 zfjl seal，或由保管服务完成）",
+    "undescribed": "已安全存储但尚未读取元数据，暂不是可查询的记录（运行 zfjl seal，或由保管服务完成）",
     "size_mismatch": "对象大小与目录记录不符",
     "row_changed": "日志记录被改动",
     "chain_broken": "日志哈希链断裂",
@@ -167,6 +168,7 @@ class _ObjectCheck:
     size: int  # as catalogued
     expected: dict[str, str]  # recorded digests to re-compute (none: BLAKE3 only)
     unsealed: bool
+    undescribed: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,17 +237,19 @@ def _object_checks(
     destroyed = [r[0] for r in conn.execute("SELECT id FROM tombstones ORDER BY id")]
     gone = set(destroyed)
     rows = conn.execute(
-        "SELECT o.id, o.size, o.sealed_at IS NULL, o.sha256, d.sha512, d.sm3 FROM objects o"
-        " LEFT JOIN object_digests d ON d.id = o.id ORDER BY o.id"
+        "SELECT o.id, o.size, o.sealed_at IS NULL, r.id IS NULL, o.sha256, d.sha512, d.sm3"
+        " FROM objects o LEFT JOIN object_digests d ON d.id = o.id"
+        " LEFT JOIN recordings r ON r.id = o.id ORDER BY o.id"
     ).fetchall()
 
     def checks() -> Iterator[_ObjectCheck]:
-        for oid, size, unsealed, *recorded in rows:
+        for oid, size, unsealed, undescribed, *recorded in rows:
             if oid in gone or not in_subset(oid, n, t):
                 continue
             have = dict(zip(("sha256", "sha512", "sm3"), recorded, strict=True))
             # An unsealed object has none recorded yet: only its BLAKE3 can be checked.
-            yield _ObjectCheck(oid, size, {a: have[a] for a in want if have[a]}, bool(unsealed))
+            yield _ObjectCheck(oid, size, {a: have[a] for a in want if have[a]}, bool(unsealed),
+                               bool(undescribed))  # fmt: skip
 
     return checks(), destroyed
 
@@ -302,6 +306,8 @@ def _object_findings(
             yield Finding("digest_mismatch", oid, oid, read.found["blake3"])
     if check.unsealed:
         yield Finding("unsealed", oid, "已封存", "未封存")
+    if check.undescribed:
+        yield Finding("undescribed", oid, "已读取元数据", "未读取")
 
 
 def _stray_and_uncatalogued(vault: Vault, conn: sqlite3.Connection) -> Iterator[Finding]:

@@ -1,0 +1,196 @@
+"""Issue 14: exiftool off the path to "stored". A file is stored (durable, BLAKE3-named, its
+sighting journaled) before its metadata is read; the describe stage journals the recording
+right behind, and whatever runs next (an ingest, `zfjl seal`, the service) describes what a
+killed run left — identically to an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from zfjl.ingest import IngestOptions, Progress, ingest
+from zfjl.ingest.describe import describe, finish, undescribed
+from zfjl.ingest.station import ingest_sources
+from zfjl.retention import sweep
+from zfjl.vault import Vault, events
+from zfjl.vault.journal import read_events
+from zfjl.vault.query import RecordingFilter, list_recordings
+from zfjl.vault.seal import unsealed
+from zfjl.vault.verify import verify
+
+from .conftest import INGEST_CLOCK, fixed_clock, init_vault
+
+ROOT = Path(__file__).resolve().parent.parent
+STORE_ONLY = IngestOptions(describe=False, seal=False)  # what a kill right after "stored" leaves
+
+
+def _recordings(v: Vault) -> dict[str, dict[str, Any]]:
+    """Each recording's row, less what names the run (each vault's runs have their own ids)."""
+    cur = v.conn.execute("SELECT * FROM recordings ORDER BY id")
+    cols = [c[0] for c in cur.description]
+    return {row[0]: {c: x for c, x in zip(cols, row, strict=True) if c != "run"} for row in cur}
+
+
+def _kinds(v: Vault, oid: str) -> list[str]:
+    return [r[0] for r in v.conn.execute("SELECT kind FROM journal WHERE subject = ? ORDER BY seq", (oid,))]
+
+
+def test_stored_then_described_then_sealed_each_journaled_once(vault: Vault, dump: Path) -> None:
+    stages: list[str] = []
+    report = ingest(vault, dump, progress=lambda p: stages.append(p.stage))
+    order = [s for s in stages if s in ("stored", "described", "sealed")]
+    assert order == ["stored", "described", "sealed"]
+    new = [f for f in report.files if f.status == "new"]
+    assert new and report.probed == len(new)
+    assert all(f.kind is not None for f in new)  # the report tells what each file is
+    for f in new:
+        assert f.id is not None
+        assert _kinds(vault, f.id) == ["object.add", "object.seen", "recording.describe",
+                                       "object.digests"]  # fmt: skip
+    # object.add names the bytes only; the recording's time of ingest is the storing's.
+    adds = [json.loads(r[0]) for r in vault.conn.execute(
+        "SELECT data FROM journal WHERE kind = 'object.add'")]  # fmt: skip
+    assert adds and all(a["recording"] is None for a in adds)
+    assert vault.conn.execute(
+        "SELECT count(*) FROM recordings r JOIN objects o USING (id) WHERE r.ingested_at != o.stored_at"
+    ).fetchone()[0] == 0
+    assert report.described_seconds is not None
+    assert report.stored_seconds <= report.described_seconds <= (report.sealed_seconds or 0)
+    assert verify(vault).ok and not [f for f in verify(vault).findings if f.code == "undescribed"]
+
+
+def test_a_recording_described_later_is_the_one_described_at_once(dump: Path, tmp_path: Path) -> None:
+    """A kill between "stored" and "described" (STORE_ONLY) then `finish`: the same rows, with
+    the killed run's options (--device) and its time of ingest (art. 37's lateness), not the
+    describer's."""
+    at_once = init_vault(tmp_path / "a", bureau="测试局", clock=fixed_clock(INGEST_CLOCK))
+    later = init_vault(tmp_path / "b", bureau="测试局", clock=fixed_clock(INGEST_CLOCK))
+    with at_once, later:
+        ingest(at_once, dump, IngestOptions(device="DSJ09", officer="054321"))
+        stored = ingest(later, dump, IngestOptions(device="DSJ09", officer="054321",
+                                                   describe=False, seal=False))  # fmt: skip
+        assert all(f.kind is None for f in stored.files)
+        assert len(undescribed(later)) == stored.count("new")
+        assert list_recordings(later, RecordingFilter()) == []  # not a recording yet
+        assert later.conn.execute("SELECT count(*) FROM recordings").fetchone()[0] == 0
+        found = verify(later)
+        assert found.ok and len([f for f in found.findings if f.code == "undescribed"]) == len(
+            undescribed(later))
+        # A month on, another clock: the description still dates the ingest to the storing.
+        described = Vault.open(tmp_path / "b", clock=fixed_clock(INGEST_CLOCK.replace(month=6)))
+        with described:
+            report = finish(described)
+            assert report.describe.described == stored.count("new")
+            assert report.seal.sealed == stored.count("new")
+            assert _recordings(described) == _recordings(at_once)
+            # ... which would differ had the run's --device been lost: it is checked against names
+            assert any("device_mismatch" in r["warnings"] for r in _recordings(described).values())
+            assert not undescribed(described) and not unsealed(described)
+            assert finish(described).describe.described == 0  # idempotent
+            assert verify(described, digests=True).ok
+
+
+def test_an_undescribed_object_is_never_swept(vault: Vault, dump: Path) -> None:
+    report = ingest(vault, dump, STORE_ONLY)
+    far = INGEST_CLOCK.replace(year=INGEST_CLOCK.year + 5)
+    items = list(sweep.classify(vault, far))
+    assert len(items) == report.count("new")
+    assert {i.cls for i in items} == {"unknown"} and not any(i.due for i in items)
+    assert sweep.plan(vault, far).due == []
+
+
+def test_sightings_before_the_description_add_their_marks(vault: Vault, dump: Path, tmp_path: Path) -> None:
+    """The same clip docked twice before it was described, the second time marked IMP: the
+    recording, once described, is important (as a sighting after the description would make it)."""
+    clip = next(p for p in sorted(dump.rglob("*.MP4")) if "IMP" not in p.name)
+    again = tmp_path / "again" / "DSJ01"
+    again.mkdir(parents=True)
+    shutil.copy2(clip, again / clip.name.replace(".MP4", "_IMP.MP4"))
+    ingest(vault, dump, STORE_ONLY)
+    ingest(vault, again, STORE_ONLY)
+    oid = vault.conn.execute("SELECT object_id FROM sightings WHERE original_name = ?",
+                             (clip.name,)).fetchone()[0]  # fmt: skip
+    assert describe(vault).described >= 1
+    row = vault.conn.execute("SELECT important, original_name FROM recordings WHERE id = ?",
+                             (oid,)).fetchone()  # fmt: skip
+    assert row == (1, clip.name)  # described from the first sighting, marked by the second
+
+
+def test_a_station_describes_once_every_camera_is_stored(vault: Vault, dump: Path, tmp_path: Path) -> None:
+    second = tmp_path / "media" / "DSJ02"
+    shutil.copytree(dump, second)
+    for p in second.rglob("*"):  # other bytes: a camera of its own
+        if p.is_file():
+            os.chmod(p, 0o644)
+            with open(p, "ab") as f:
+                f.write(b"DSJ02")
+    stages: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def seen(i: int, p: Progress) -> None:
+        with lock:
+            stages.append((i, p.stage))
+
+    outcomes, sealed = ingest_sources(vault, [str(dump), str(second)], IngestOptions(),
+                                      progress=seen, workers=2)  # fmt: skip
+    marks = [s for s in stages if s[1] in ("stored", "described")]
+    assert sorted(marks[:2]) == [(0, "stored"), (1, "stored")]  # both stored before any described
+    assert sorted(marks[2:]) == [(0, "described"), (1, "described")]
+    for o in outcomes:
+        assert o.report is not None
+        new = [f for f in o.report.files if f.status == "new"]
+        assert new and all(f.kind for f in new) and o.report.probed == len(new)
+    assert sealed is not None and not unsealed(vault) and not undescribed(vault)
+
+
+def test_kill_9_after_stored_then_zfjl_seal_describes_and_seals(dump: Path, tmp_path: Path) -> None:
+    root = tmp_path / "vault"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    zfjl = [sys.executable, "-m", "zfjl", "--vault", str(root)]
+    subprocess.run([*zfjl, "init", "--bureau", "株洲市城市管理和综合执法局"], check=True, env=env,
+                   capture_output=True)  # fmt: skip
+    proc = subprocess.Popen([*zfjl, "ingest", str(dump)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "已安全存储" in line:  # the camera may be unplugged now
+            proc.send_signal(signal.SIGKILL)
+            break
+    assert proc.wait() == -signal.SIGKILL
+    with Vault.open(root) as v:
+        objects = {r[0] for r in v.conn.execute("SELECT id FROM objects")}
+        sighted = {r[0] for r in v.conn.execute("SELECT object_id FROM sightings")}
+        assert objects and objects == sighted  # every stored file's sighting is journaled
+        left = len(undescribed(v))  # what the kill left (at most all of them)
+    done = subprocess.run([*zfjl, "seal", "--json"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    with Vault.open(root) as v:
+        assert not undescribed(v) and not unsealed(v)
+        assert result["described"] == left
+        assert {r["id"] for r in list_recordings(v, RecordingFilter())} == objects
+        assert verify(v, digests=True).ok
+    text = subprocess.run([*zfjl, "seal"], env=env, capture_output=True, text=True)
+    assert text.returncode == 0 and "读取元数据" not in text.stdout  # nothing left to describe
+
+
+def test_the_custody_log_says_what_the_description_found(vault: Vault, dump: Path) -> None:
+    from zfjl.access.custody import describe as line
+
+    ingest(vault, dump)
+    seen = 0
+    for ev in read_events(vault.conn):
+        if ev.kind == events.RecordingDescribe.kind:
+            rec = ev.data["recording"]
+            assert line(ev).startswith(rec["original_name"]) and rec["recorded_at"] in line(ev)
+            seen += 1
+        elif ev.kind == events.ObjectAdd.kind:
+            assert line(ev) == f"{ev.data['object']['size']} 字节"
+    assert seen
