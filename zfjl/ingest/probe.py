@@ -1,4 +1,4 @@
-"""Stage 3: read each new object's metadata.
+"""The describe stage's reader: each new object's metadata, from its stored copy.
 
 A few persistent exiftool processes, one per core, serve the whole run (batches of files per
 call, a batch split among them): exiftool is Perl on one core, and a card of 500 photos is
