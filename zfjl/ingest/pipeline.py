@@ -64,8 +64,9 @@ BATCH_BYTES = 1 << 30
 WINDOW_FILES = 256  # how far the store workers run ahead of cataloguing
 # exiftool processes warmed up at the first new file, one per this many files of the dump, so
 # that the describe stage behind "stored" finds them started. Probing the copies while the
-# workers still copy (as before the describe stage) gained nothing: for 500 photos exiftool's
-# 0.45 s on both cores is the bound either way (0.97-1.20 s against 0.98-1.06 s to described).
+# workers still copy (as before the describe stage) was slower, on the main thread or on one
+# of its own: on two cores exiftool's 0.8 s of CPU for 500 photos then slows the copies by as
+# much (0.97-1.22 s to described, against 0.97-1.06 s after "stored").
 FILES_PER_EXIFTOOL = 128
 
 
