@@ -107,8 +107,9 @@ def ingest_sources(
 ) -> tuple[list[SourceOutcome], SealReport | None]:
     """Ingest several sources at once, each under a slot (at most `workers`, default the
     vault's `ingest.workers`, at a time across every process); then describe what they
-    stored and, when `options.seal`, seal it. One source's error (missing folder, card pulled) is its outcome,
-    never the others'. Each source runs on its own thread with its own vault connection."""
+    stored and, when `options.seal`, seal it. One source's error (missing folder, card
+    pulled) is its outcome, never the others'. Each source runs on its own thread with its
+    own vault connection."""
     options = options or IngestOptions()
     slots = workers or workers_of(vault)
     # One camera describes in its own run (exiftool warmed up while it copies); several wait
