@@ -226,6 +226,27 @@ def _bound_consoles(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> Itera
             console.file = bound  # type: ignore[assignment]
 
 
+def ingest_killed_once_stored(root: Path, source: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A new vault at `root` and `zfjl ingest SOURCE` in a child, killed -9 the moment it says
+    the camera may be unplugged; returns a runner of further `zfjl --vault ROOT ARGS` children."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    zfjl = [sys.executable, "-m", "zfjl", "--vault", str(root)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*zfjl, *args], env=env, capture_output=True, text=True)
+
+    assert run("init", "--bureau", "株洲市城市管理和综合执法局").returncode == 0
+    proc = subprocess.Popen([*zfjl, "ingest", str(source)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "已安全存储" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    assert proc.wait() == -signal.SIGKILL
+    return run
+
+
 def zfjl_run(
     *args: str, env: dict[str, str] | None = None, check: bool = False
 ) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,9 +22,8 @@ from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.seal import unsealed
 from zfjl.vault.verify import verify
 
-from .conftest import INGEST_CLOCK, fixed_clock, init_vault
+from .conftest import INGEST_CLOCK, fixed_clock, ingest_killed_once_stored, init_vault
 
-ROOT = Path(__file__).resolve().parent.parent
 STORE_ONLY = IngestOptions(describe=False, seal=False)  # what a kill right after "stored" leaves
 
 
@@ -152,24 +148,13 @@ def test_a_station_describes_once_every_camera_is_stored(vault: Vault, dump: Pat
 
 def test_kill_9_after_stored_then_zfjl_seal_describes_and_seals(dump: Path, tmp_path: Path) -> None:
     root = tmp_path / "vault"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    zfjl = [sys.executable, "-m", "zfjl", "--vault", str(root)]
-    subprocess.run([*zfjl, "init", "--bureau", "株洲市城市管理和综合执法局"], check=True, env=env,
-                   capture_output=True)  # fmt: skip
-    proc = subprocess.Popen([*zfjl, "ingest", str(dump)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "已安全存储" in line:  # the camera may be unplugged now
-            proc.send_signal(signal.SIGKILL)
-            break
-    assert proc.wait() == -signal.SIGKILL
+    zfjl = ingest_killed_once_stored(root, dump)
     with Vault.open(root) as v:
         objects = {r[0] for r in v.conn.execute("SELECT id FROM objects")}
         sighted = {r[0] for r in v.conn.execute("SELECT object_id FROM sightings")}
         assert objects and objects == sighted  # every stored file's sighting is journaled
         left = len(undescribed(v))  # what the kill left (at most all of them)
-    done = subprocess.run([*zfjl, "seal", "--json"], env=env, capture_output=True, text=True)
+    done = zfjl("seal", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     with Vault.open(root) as v:
@@ -177,7 +162,7 @@ def test_kill_9_after_stored_then_zfjl_seal_describes_and_seals(dump: Path, tmp_
         assert result["described"] == left
         assert {r["id"] for r in list_recordings(v, RecordingFilter())} == objects
         assert verify(v, digests=True).ok
-    text = subprocess.run([*zfjl, "seal"], env=env, capture_output=True, text=True)
+    text = zfjl("seal")
     assert text.returncode == 0 and "读取元数据" not in text.stdout  # nothing left to describe
 
 

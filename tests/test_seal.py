@@ -8,10 +8,8 @@ import fcntl
 import hashlib
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,9 +26,14 @@ from zfjl.vault import Vault, events, migrations
 from zfjl.vault.seal import digests_of, seal, unsealed
 from zfjl.vault.verify import verify
 
-from .conftest import APPROVAL, CASE_CLOCK, SAMPLE_CASES, fixed_clock, set_roles
-
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import (
+    APPROVAL,
+    CASE_CLOCK,
+    SAMPLE_CASES,
+    fixed_clock,
+    ingest_killed_once_stored,
+    set_roles,
+)
 
 
 def _sums(folder: Path, algorithm: str) -> set[str]:
@@ -112,24 +115,14 @@ def test_kill_9_between_stored_and_sealed_loses_nothing_and_the_next_run_seals(
     videos: Path, tmp_path: Path
 ) -> None:
     root = tmp_path / "vault"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    zfjl = [sys.executable, "-m", "zfjl", "--vault", str(root)]
-    subprocess.run([*zfjl, "init", "--bureau", "株洲市城市管理和综合执法局"], check=True, env=env, capture_output=True)
-    proc = subprocess.Popen([*zfjl, "ingest", str(videos)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "已安全存储" in line:  # the camera may be unplugged now
-            proc.send_signal(signal.SIGKILL)
-            break
-    assert proc.wait() == -signal.SIGKILL
+    zfjl = ingest_killed_once_stored(root, videos)
     with Vault.open(root) as v:
         stored = {r[0] for r in v.conn.execute("SELECT id FROM objects")}
         assert len(stored) == 6  # every clip catalogued: nothing lost
         assert unsealed(v)  # killed before the seal finished
         assert all(v.objects.exists(o) for o in stored)
     # The next run (here the same card docked again) seals what the killed one left.
-    again = subprocess.run([*zfjl, "ingest", str(videos)], env=env, capture_output=True, text=True)
+    again = zfjl("ingest", str(videos))
     assert again.returncode == 0, again.stderr
     with Vault.open(root) as v:
         assert not unsealed(v) and not undescribed(v)

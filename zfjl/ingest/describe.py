@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from zfjl.devices import DeviceBook, register_unknown
@@ -66,8 +66,8 @@ class DescribeReport:
 class FinishReport:
     """`zfjl seal`: what was described, then what was sealed."""
 
-    describe: DescribeReport = field(default_factory=DescribeReport)
-    seal: SealReport = field(default_factory=SealReport)
+    describe: DescribeReport
+    seal: SealReport
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.seal.as_dict(), "described": self.describe.described}
