@@ -5,15 +5,20 @@ killed run left — identically to an uninterrupted run."""
 
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import shutil
+import signal
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from zfjl.ingest import IngestOptions, Progress, ingest
 from zfjl.ingest.describe import describe, finish, undescribed
+from zfjl.ingest.probe import Prober
 from zfjl.ingest.station import ingest_sources
 from zfjl.retention import sweep
 from zfjl.vault import Vault, events
@@ -179,3 +184,34 @@ def test_the_custody_log_says_what_the_description_found(vault: Vault, dump: Pat
         elif ev.kind == events.ObjectAdd.kind:
             assert line(ev) == f"{ev.data['object']['size']} 字节"
     assert seen
+
+
+def test_an_exiftool_killed_mid_answer_is_replaced_and_the_describe_finishes(
+    dump: Path, tmp_path: Path
+) -> None:
+    """pyexiftool alone polls a dead exiftool's pipe for ever: the ingest hung. Now the dead
+    process is reaped and replaced, the batch asked again, and every recording is the one an
+    undisturbed run describes."""
+    calm = init_vault(tmp_path / "calm", bureau="测试局", clock=fixed_clock(INGEST_CLOCK))
+    hit = init_vault(tmp_path / "hit", bureau="测试局", clock=fixed_clock(INGEST_CLOCK))
+    with calm, hit, Prober(processes=1) as prober:
+        ingest(calm, dump, IngestOptions(seal=False))
+        ingest(hit, dump, STORE_ONLY)
+        prober.exif([next(iter(hit.objects.iter_oids()))[1]])  # started, answering
+        victim = prober._all[0]._process
+        os.kill(victim.pid, signal.SIGSTOP)  # it takes the next question but cannot answer
+        # Killed once the question is asked and the describer waits in the answer; the
+        # watchdog turns a hang (the bug) into a failure.
+        killer = threading.Timer(0.5, os.kill, (victim.pid, signal.SIGKILL))
+        watchdog = threading.Timer(30, _thread.interrupt_main)
+        killer.start(), watchdog.start()
+        try:
+            described = describe(hit, prober).described
+        except KeyboardInterrupt:
+            pytest.fail("describe hung on a dead exiftool")
+        finally:
+            watchdog.cancel()
+        assert described == len(_recordings(calm)) and victim.poll() is not None
+        assert prober._all[0]._process is not victim  # a new process took its place
+        assert _recordings(hit) == _recordings(calm)
+        assert not undescribed(hit)

@@ -32,6 +32,8 @@ def test_init_writes_versioned_layout(vault: Vault) -> None:
     assert cfg == {"format": "zfjl-vault", "version": 2, "id": vault.config.id,
                    "created_at": vault.config.created_at}  # roles and settings are journaled
     assert (vault.root / "objects").is_dir() and (vault.root / "tmp").is_dir()
+    # Every objects/xx/ exists from the start: an ingest allocates an inode per file, not more.
+    assert sorted(d.name for d in (vault.root / "objects").iterdir()) == [f"{i:02x}" for i in range(256)]
     kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
     assert kinds == ["vault.init", "checkpoint.key"]
     key = vault.root / "keys" / "checkpoint.key"
@@ -66,6 +68,17 @@ def test_objects_are_fanned_out_read_only_and_never_overwritten(
     again = _store(vault.objects, src)
     assert not again.created and path.stat().st_ino == inode
     assert list((vault.root / "tmp").iterdir()) == []  # no temp file left behind
+
+
+def test_a_vault_made_before_init_made_every_fanout_folder_still_stores(
+    vault: Vault, tmp_path: Path
+) -> None:
+    for d in (vault.root / "objects").iterdir():
+        d.rmdir()  # as `zfjl init` left a vault before it made objects/00 … objects/ff
+    (src,) = write_random_files(tmp_path / "src", 1, 5_000)
+    result = _store(ObjectStore(vault.root), src)
+    assert result.created and vault.objects.path_for(result.digests.blake3).is_file()
+    assert [d.name for d in (vault.root / "objects").iterdir()] == [result.digests.blake3[:2]]
 
 
 def test_store_refuses_a_file_that_changed_since_it_was_listed(

@@ -89,11 +89,20 @@ def metadata_time(exif: dict[str, Any], device_clock: str, tz: ZoneInfo) -> dt.d
     return None
 
 
-def _first(exif: dict[str, Any], suffixes: tuple[str, ...]) -> Any:
-    for key, value in exif.items():
-        if key.split(":", 1)[-1] in suffixes and value not in (None, ""):
-            return value
-    return None
+def _by_tag(exif: dict[str, Any]) -> dict[str, tuple[int, Any]]:
+    """Tag name (without its group) → (position, value) of its first non-empty occurrence:
+    built once per file, not a scan of every tag per lookup."""
+    found: dict[str, tuple[int, Any]] = {}
+    for i, (key, value) in enumerate(exif.items()):
+        if value not in (None, ""):
+            found.setdefault(key.rpartition(":")[2], (i, value))
+    return found
+
+
+def _first(tags: dict[str, tuple[int, Any]], names: tuple[str, ...]) -> Any:
+    """The value of whichever of `names` comes first in the metadata."""
+    hits = [tags[n] for n in names if n in tags]
+    return min(hits, key=lambda hit: hit[0])[1] if hits else None
 
 
 def classify(probe: Probe, name: str) -> str:
@@ -189,7 +198,8 @@ def build_recording(sf: Seen, info: NameInfo, probe: Probe, ctx: Context) -> dic
     tz = cfg.tz
     warn = Warnings()
     exif = probe.exif
-    serial = _first(exif, ("SerialNumber", "InternalSerialNumber", "CameraSerialNumber"))
+    tags = _by_tag(exif)
+    serial = _first(tags, ("SerialNumber", "InternalSerialNumber", "CameraSerialNumber"))
     device = info.device or _device_by_serial(cfg, serial) or ctx.device
     if ctx.device and info.device and ctx.device.upper() != info.device.upper():
         warn.add("device_mismatch", f"文件名中的设备 {info.device} 与指定设备 {ctx.device} 不一致")
@@ -235,8 +245,8 @@ def build_recording(sf: Seen, info: NameInfo, probe: Probe, ctx: Context) -> dic
         warn.add("late_unknown", late_note)
 
     _media_warnings(sf, probe, kind, warn)
-    gps_lat = _first(exif, ("GPSLatitude",))
-    gps_lon = _first(exif, ("GPSLongitude",))
+    gps_lat = _first(tags, ("GPSLatitude",))
+    gps_lon = _first(tags, ("GPSLongitude",))
     metadata = dict(exif)
     if probe.amr:
         metadata["zfjl:AMR"] = probe.amr
@@ -259,8 +269,8 @@ def build_recording(sf: Seen, info: NameInfo, probe: Probe, ctx: Context) -> dic
         "late_deadline": deadline,
         "late_note": late_note,
         "important": info.important,
-        "make": _first(exif, ("Make",)),
-        "model": _first(exif, ("Model",)),
+        "make": _first(tags, ("Make",)),
+        "model": _first(tags, ("Model",)),
         "serial": None if serial is None else str(serial),
         "gps_lat": gps_lat if isinstance(gps_lat, int | float) else None,
         "gps_lon": gps_lon if isinstance(gps_lon, int | float) else None,

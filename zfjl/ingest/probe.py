@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import shutil
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import exiftool
+import exiftool.exiftool
 import ffmpeg
 from exiftool.exceptions import ExifToolException
 
@@ -82,6 +84,36 @@ def require_tools(*names: str) -> None:
             raise ToolMissing(f"未找到 {name}，请先安装：{INSTALL_HINT[name]}")
 
 
+class ExifToolDied(ExifToolException):  # type: ignore[misc]  # pyexiftool is untyped
+    """exiftool exited in the middle of an answer (killed, out of memory, a crash)."""
+
+
+def _read_answer(fd: int, end: bytes, block_size: int) -> bytes:
+    """pyexiftool's reader of an answer (exiftool.exiftool._read_fd_endswith), but the end of
+    the pipe raises: pyexiftool 0.5.6 polls a dead exiftool's pipe for ever, at 100% of a core,
+    and the ingest, `zfjl seal` or the service's sealer hung with it."""
+    chunks: list[bytes] = []
+    tail, keep = b"", len(end) + 4  # the end marker may be followed by a newline
+    while not tail.strip().endswith(end):
+        chunk = os.read(fd, block_size)
+        if not chunk:
+            raise ExifToolDied("exiftool 意外退出")
+        chunks.append(chunk)
+        tail = (tail + chunk)[-keep:]
+    return b"".join(chunks)
+
+
+# Every answer pyexiftool reads goes through this module-level function (see test_describe).
+exiftool.exiftool._read_fd_endswith = _read_answer
+DIED_ERROR = "exiftool 读取此文件时意外退出"
+
+
+def _alive(et: exiftool.ExifToolHelper) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pyexiftool's "died": the caller knows
+        return bool(et.running)
+
+
 @dataclass(frozen=True)
 class Probe:
     """What was read of one stored object."""
@@ -118,7 +150,7 @@ class Prober:
 
     def __exit__(self, *exc: object) -> None:
         for et in self._all:
-            if et.running:
+            if _alive(et):
                 with contextlib.suppress(ExifToolException):
                     et.terminate()
         self._starter.shutdown()
@@ -135,7 +167,7 @@ class Prober:
                 et = self._start()
             if (starting := self._starting.pop(id(et), None)) is not None:
                 starting.result()
-            if not et.running:  # died since: start it again
+            if not _alive(et):  # died since: start it again
                 self._starter.submit(et.run).result()
         except BaseException:
             self._idle.put(et)
@@ -151,6 +183,14 @@ class Prober:
         self._all.append(et)
         self._starting[id(et)] = self._starter.submit(et.run)
         return et
+
+    def _revive(self, et: exiftool.ExifToolHelper) -> None:
+        """Reap an exiftool that died mid-answer and start a new one in its place (on the
+        starter thread, as every start: see __init__)."""
+        if _alive(et):  # not reaped yet: terminate() waits for it
+            with contextlib.suppress(ExifToolException, OSError):
+                et.terminate(timeout=5)
+        self._starter.submit(et.run).result()
 
     def warm_up(self, wanted: int) -> None:
         """Start processes, without waiting, until `wanted` (at most all) are started or
@@ -222,6 +262,11 @@ class Prober:
         names = [str(p) for p in paths]
         try:
             results = et.execute_json(*names)
+        except ExifToolDied:
+            self._revive(et)
+            if len(paths) == 1:  # this very file: it is described with the error
+                return [{"ExifTool:Error": DIED_ERROR}]
+            results = []  # some file of the batch, or a kill: each asked again below
         except (ExifToolException, json.JSONDecodeError, ValueError):
             results = []
         by_source = {r.get("SourceFile"): r for r in results}

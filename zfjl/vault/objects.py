@@ -427,9 +427,15 @@ class ObjectStore:
         return [StoreResult(p.digests, *self._link_into_place(p.tmp_path, p.digests.blake3))
                 for p in pendings]  # fmt: skip
 
+    def make_all_fanout_dirs(self) -> None:
+        """objects/00 … objects/ff, as `zfjl init` makes them (restic's data/ too): creating
+        a folder is an inode to allocate, and on a first ingest the up to 256 of them were
+        as many again as the files of a card of photos (0.1-0.2 s of 500 photos here)."""
+        self._make_fanout_dirs({f"{i:02x}" for i in range(256)})
+
     def _make_fanout_dirs(self, prefixes: set[str]) -> None:
-        """The batch's missing objects/xx/ folders, made durable by one fsync of objects/
-        (a first ingest creates up to 256: one fsync each was a journal commit each)."""
+        """The batch's missing objects/xx/ folders (a vault made before `zfjl init` made them
+        all), made durable by one fsync of objects/ (one fsync each was a journal commit each)."""
         missing = [self.objects / x for x in sorted(prefixes) if not (self.objects / x).is_dir()]
         if not missing:
             return

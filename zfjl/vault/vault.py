@@ -323,6 +323,7 @@ class Vault:
         if bureau:
             config.bureau = bureau
         vault = cls(root, config, clock)
+        vault.objects.make_all_fanout_dirs()
         config.roles = {vault.actor: ["admin"]}  # whoever makes the vault administers it
         config.created_at = vault.now_iso()
         with vault.writing() as w:
