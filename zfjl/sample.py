@@ -296,9 +296,13 @@ def _synthetic_recording(w: Any, rng: random.Random, n: int, devices: list[str],
         days=rng.randrange(days), seconds=rng.randrange(6 * 3600, 22 * 3600)
     )
     kind = rng.choices(["video", "audio", "photo"], [85, 10, 5])[0]
+    # Stored, then described: the two events an ingest journals (no sighting: no card).
     w.append(events.ObjectAdd(
         object={"id": oid, "sha256": oid, "size": rng.randrange(1 << 20, 1 << 28)},
-        recording={
+        recording=None,
+    ), oid)  # fmt: skip
+    w.append(events.RecordingDescribe(
+        id=oid, run=None, recording={
             "kind": kind, "device": devices[dev_index],
             "officer": None if n % 10 == 0 else f"{10_000 + dev_index}",
             "recorded_at": when.isoformat(), "time_source": "name",

@@ -363,10 +363,11 @@ def _on_recording_describe(conn: sqlite3.Connection, ev: Event, d: events.Record
     # Ingested when stored, not when described: art. 37's lateness counts to the storing.
     row = {"id": d.id, "sha256": obj[0], "size": obj[1], "ingested_at": obj[2]}
     _insert_recording(conn, row, d.recording)
-    # Sightings journaled before the description add what they add to a described one.
+    # Sightings journaled before the description add what they add to a described one (an
+    # object never sighted keeps its own: MAX with a NULL would be NULL).
     conn.execute(
-        "UPDATE recordings SET important = MAX(important, (SELECT MAX(important) FROM sightings"
-        " WHERE object_id = ?)), device = COALESCE(device, (SELECT device FROM sightings WHERE"
+        "UPDATE recordings SET important = MAX(important, COALESCE((SELECT MAX(important) FROM"
+        " sightings WHERE object_id = ?), 0)), device = COALESCE(device, (SELECT device FROM sightings WHERE"
         " object_id = ? AND device IS NOT NULL ORDER BY seq LIMIT 1)), officer = COALESCE(officer,"
         " (SELECT officer FROM sightings WHERE object_id = ? AND officer IS NOT NULL ORDER BY seq"
         " LIMIT 1)) WHERE id = ?",
