@@ -53,6 +53,11 @@ def test_registers_render_from_plain_data_with_the_shipped_templates(
     log = custody_log(v, "CASE-2024-031").as_dict()
     text = pdf_text(custody_log_pdf(log, dirs, bureau="某市某局", printed_at=v.now_iso()), tmp_path)
     assert "执法记录保管日志" in text and "CASE-2024-031" in text and "某市某局" in text
+    # For a court, who did it is a person: the name set for the login, the login beside it.
+    login = log["entries"][0]["actor"]
+    named = pdf_text(custody_log_pdf(log, dirs, bureau="某市某局", printed_at=v.now_iso(),
+                                     names={login: "王法规"}), tmp_path)  # fmt: skip
+    assert "王法规" in named and f"（{login}）" in named and "王法规" not in text
     plan = sweep.plan(v).as_dict()
     assert "销毁清册" in pdf_text(sweep_register_pdf(plan, dirs, bureau="某市某局"), tmp_path)
     ledger = spotcheck_ledger_pdf([], dirs, bureau="某市某局", unit="一中队", period="2024-05",

@@ -79,8 +79,8 @@ def log_cmd(
         from zfjl import userfs
         from zfjl.render import custody_log_pdf, vault_template_dirs
 
-        data = custody_log_pdf(log.as_dict(), vault_template_dirs(vault),
-                               bureau=vault.config.bureau, printed_at=vault.now_iso())  # fmt: skip
+        data = custody_log_pdf(log.as_dict(), vault_template_dirs(vault), bureau=vault.config.bureau,
+                               printed_at=vault.now_iso(), names=user_names(vault))  # fmt: skip
         userfs.current().write_bytes(pdf, data)
     emit(log, as_json, lambda log: _print_log(log, user_names(vault)))
 

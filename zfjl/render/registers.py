@@ -9,6 +9,7 @@ Each takes plain data and the template folders to look in (the vault's own first
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,15 @@ def register_pdf(
 
 
 def custody_log_pdf(
-    log: dict[str, Any], templates: list[Path], *, bureau: str, printed_at: str
-) -> bytes:
-    """The custody log (`CustodyLog.as_dict()`), for a court."""
-    return register_pdf("保管日志", {"log": log, "printed_at": printed_at}, templates,
-                        bureau=bureau)  # fmt: skip
+    log: dict[str, Any], templates: list[Path], *, bureau: str, printed_at: str,
+    names: Mapping[str, str] | None = None,
+) -> bytes:  # fmt: skip
+    """The custody log (`CustodyLog.as_dict()`), for a court: who did each thing is the
+    person, 张三 over （zhangsan）, where `names` (login → name, `user_names`) has one."""
+    named = names or {}
+    entries = [{**e, "name": named.get(e.get("actor") or "")} for e in log["entries"]]
+    return register_pdf("保管日志", {"log": {**log, "entries": entries}, "printed_at": printed_at},
+                        templates, bureau=bureau)  # fmt: skip
 
 
 def sweep_register_pdf(plan: dict[str, Any], templates: list[Path], *, bureau: str) -> bytes:
