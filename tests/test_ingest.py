@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -355,3 +356,24 @@ def test_amr_frames_are_counted_and_damage_is_noticed(tmp_path: Path) -> None:
     other = tmp_path / "x.bin"
     other.write_bytes(b"RIFF....")
     assert amr_info(other) is None
+
+
+def test_small_files_are_stored_on_the_ingest_thread_and_the_same_either_way(
+    dump: Path, tmp_path: Path
+) -> None:
+    """A card's small files are copied on the ingest's own thread (a hand-over to a worker
+    costs more than the copy); `ingest.inline_bytes 0` hands them to the workers. Either way
+    the same objects."""
+    assert max(p.stat().st_size for p in dump.rglob("*") if p.is_file()) < 1 << 20
+    seen: dict[str, tuple[set[str], list[str | None]]] = {}
+    for mode in ("inline", "workers"):
+        with Vault.create(tmp_path / mode, clock=fixed_clock(INGEST_CLOCK)) as v:
+            if mode == "workers":
+                set_setting(v, "ingest.inline_bytes", 0)
+            threads: set[str] = set()
+            report = ingest(v, dump, progress=lambda p, threads=threads: threads.update(
+                t.name.rpartition("_")[0] for t in threading.enumerate()))  # fmt: skip
+            assert report.count("new") == len(report.files) > 0
+            seen[mode] = (threads, sorted(f.id for f in report.files))
+    assert "zfjl-store" not in seen["inline"][0] and "zfjl-store" in seen["workers"][0]
+    assert seen["inline"][1] == seen["workers"][1]

@@ -40,6 +40,7 @@ LEAF_DEFAULTS: dict[str, Any] = {
     "checkpoint.witness_dirs": [],
     "ingest.batch_files": None,  # the ingest pipeline's own batch sizes
     "ingest.batch_bytes": None,
+    "ingest.inline_bytes": None,  # files smaller are stored on the ingest's own thread; 0: none
     "ingest.workers": None,  # cameras ingested at once on this vault (others queue); default 4
 }
 TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval"})

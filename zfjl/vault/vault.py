@@ -188,6 +188,9 @@ class VaultConfig:
             value = ingest.get(name, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise VaultError(f"{where}：ingest.{name} 应为正整数，收到 {value!r:.60}")
+        inline = ingest.get("inline_bytes", 0)
+        if not isinstance(inline, int) or isinstance(inline, bool) or inline < 0:
+            raise VaultError(f"{where}：ingest.inline_bytes 应为非负整数，收到 {inline!r:.60}")
 
     @property
     def patrol_months(self) -> int:
