@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from zfjl.errors import ZfjlError
 from zfjl.ingest import IngestOptions, ingest
 from zfjl.ingest.names import identity_name, parse_name
 from zfjl.sample import GBK_NAME, SampleFile, make_video, set_mtime
@@ -369,6 +370,8 @@ def test_small_files_are_stored_on_the_ingest_thread_and_the_same_either_way(
     for mode in ("inline", "workers"):
         with Vault.create(tmp_path / mode, clock=fixed_clock(INGEST_CLOCK)) as v:
             if mode == "workers":
+                with pytest.raises(ZfjlError, match=r"ingest\.inline_bytes 应为非负整数"):
+                    set_setting(v, "ingest.inline_bytes", -1)
                 set_setting(v, "ingest.inline_bytes", 0)
             threads: set[str] = set()
             report = ingest(v, dump, progress=lambda p, threads=threads: threads.update(

@@ -184,13 +184,12 @@ class VaultConfig:
         ingest = self.extra.get("ingest", {})
         if not isinstance(ingest, dict):
             raise VaultError(f"{where}：ingest 应为对象，收到 {ingest!r:.60}")
-        for name in ("batch_files", "batch_bytes", "workers"):
-            value = ingest.get(name, 1)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise VaultError(f"{where}：ingest.{name} 应为正整数，收到 {value!r:.60}")
-        inline = ingest.get("inline_bytes", 0)
-        if not isinstance(inline, int) or isinstance(inline, bool) or inline < 0:
-            raise VaultError(f"{where}：ingest.inline_bytes 应为非负整数，收到 {inline!r:.60}")
+        for name, least in (("batch_files", 1), ("batch_bytes", 1), ("workers", 1),
+                            ("inline_bytes", 0)):  # fmt: skip
+            value = ingest.get(name, least)
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                kind = "正整数" if least else "非负整数"
+                raise VaultError(f"{where}：ingest.{name} 应为{kind}，收到 {value!r:.60}")
 
     @property
     def patrol_months(self) -> int:
