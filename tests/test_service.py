@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import blake3
 import pytest
 
 import zfjl
@@ -410,6 +411,33 @@ def test_clear_source_deletes_with_the_users_rights(station: Station) -> None:
     assert res.code == 0, res.err
     assert json.loads(res.out)["summary"]["cleared"] == 1
     assert not (card / "C.MP4").exists()
+
+
+def test_cameras_docked_at_once_each_store_their_own_files(station: Station) -> None:
+    """A station's cameras share one connection: each is read from its own listing (one
+    listing for all made every camera store the last one's files and report them stored)."""
+    names = ("RECORD/A.MP4", "RECORD/B.MP4", "DCIM/C.JPG")  # the same layout on every card
+    cards = [_clerks_card(station, f"MANY{k}", {}) for k in range(3)]
+
+    def fill() -> int:
+        for k, card in enumerate(cards):
+            for n, name in enumerate(names):
+                (card / name).parent.mkdir(exist_ok=True)
+                (card / name).write_bytes(os.urandom((2 << 20) + 4096 * k if n < 2 else 8192))
+        return 0
+
+    as_user(CLERK, fill, cwd=station.home(CLERK), env={})
+    wanted = {card.name: {name: blake3.blake3((card / name).read_bytes()).hexdigest()
+                          for name in names} for card in cards}  # fmt: skip
+    res = station.run(CLERK, "ingest", *(c.name for c in cards), "--clear-source", "--json")
+    assert res.code == 0, res.err
+    report = json.loads(res.out)
+    got = {Path(s["source"]).name: {f["path"]: f["id"] for f in s["files"]}
+           for s in report["sources"]}  # fmt: skip
+    assert got == wanted
+    assert all(s["summary"]["new"] == 3 and s["summary"]["cleared"] == 3
+               for s in report["sources"])  # fmt: skip
+    assert not any(p.is_file() for card in cards for p in card.rglob("*"))
 
 
 def test_the_service_seals_in_the_background_what_was_stored_unsealed(station: Station) -> None:

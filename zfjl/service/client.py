@@ -140,7 +140,10 @@ class Handler:
     """The file operations the service asks for, done here with the user's own rights."""
 
     def __init__(self) -> None:
-        self.dump: Dump | None = None
+        # Every source being ingested, by token: a station's cameras are discovered and read
+        # at once over this one connection (one dump held for all made every camera read the
+        # last one's files).
+        self.dumps: dict[str, Dump] = {}
         # token -> (the open `output_tree`, the folder it is built in, its destination)
         self.trees: dict[str, tuple[contextlib.ExitStack, Path, Path]] = {}
         self._files: Any = None
@@ -174,8 +177,8 @@ class Handler:
         return {"ok": result}, []
 
     def close(self) -> None:
-        if self.dump is not None:
-            self.dump.close()
+        while self.dumps:
+            self.dumps.popitem()[1].close()
         while self.trees:
             _abandon(self.trees.popitem()[1][0])
 
@@ -286,15 +289,16 @@ class Handler:
 
     # -- ingest ---------------------------------------------------------------------------
     def op_discover(self, args: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-        if self.dump is not None:
-            self.dump.close()
-        self.dump = dump = self.files.discover(args["source"])
+        dump = self.files.discover(args["source"])
+        token = f"dump-{len(self.dumps)}-{id(dump):x}"
+        self.dumps[token] = dump
         files = [
             {"rel_os": os.path.relpath(f.path, dump.root), "rel": f.rel, "name": f.name,
              "name_hex": f.name_hex, "identity": f.identity.__dict__}
             for f in dump.files
         ]  # fmt: skip
         return {
+            "token": token,
             "root": str(dump.root),
             "files": files,
             "skipped": [s.__dict__ for s in dump.skipped],
@@ -302,21 +306,24 @@ class Handler:
         }
 
     def op_open_source(self, args: dict[str, Any], fds: list[int]) -> tuple[Any, list[int]]:
-        fd, identity = self._dump().open_file(self._dump().files[int(args["index"])])
+        dump = self._dump(args)
+        fd, identity = dump.open_file(dump.files[int(args["index"])])
         return identity.__dict__, [fd]
 
     def op_unlink_source(self, args: dict[str, Any], fds: list[int]) -> bool:
-        return self._dump().unlink_file(self._dump().files[int(args["index"])])
+        dump = self._dump(args)
+        return dump.unlink_file(dump.files[int(args["index"])])
 
-    def _dump(self) -> Dump:
-        if self.dump is None:
-            raise ServiceError("服务在列出来源之前请求来源文件（协议错误）")
-        return self.dump
+    def _dump(self, args: dict[str, Any]) -> Dump:
+        dump = self.dumps.get(str(args.get("token")))
+        if dump is None:
+            raise ServiceError("服务请求了未列出的来源（协议错误）")
+        return dump
 
     def op_close_dump(self, args: dict[str, Any], fds: list[int]) -> None:
-        if self.dump is not None:
-            self.dump.close()
-            self.dump = None
+        dump = self.dumps.pop(str(args.get("token")), None)
+        if dump is not None:
+            dump.close()
 
 
 def _abandon(stack: contextlib.ExitStack) -> None:

@@ -235,9 +235,11 @@ class ClientFiles(LocalFiles):
 class RemoteDump(Dump):
     """What the client's discovery found; each file is opened by the client (with its own
     rights, O_NOFOLLOW|O_NONBLOCK, fstat of the descriptor checked there) and its descriptor
-    handed over. `entry` holds the file's index in the client's listing."""
+    handed over. `entry` holds the file's index in the client's listing, `token` names the
+    listing among the client's (a station reads several sources at once)."""
 
     files_of: ClientFiles
+    token: str
 
     @classmethod
     def from_listing(cls, files_of: ClientFiles, listing: dict[str, Any]) -> RemoteDump:
@@ -249,18 +251,21 @@ class RemoteDump(Dump):
         ]  # fmt: skip
         skipped = [Skipped(**s) for s in listing["skipped"]]
         dump = cls(root, files, skipped, {(d, i) for d, i in listing["dir_ids"]})
-        dump.files_of = files_of
+        dump.files_of, dump.token = files_of, str(listing["token"])
         return dump
 
     def open_file(self, sf: SourceFile) -> tuple[int, FileIdentity]:
-        ident, fds = self.files_of.call("open_source", {"index": int(sf.entry)})
+        ident, fds = self.files_of.call(
+            "open_source", {"token": self.token, "index": int(sf.entry)})  # fmt: skip
         if len(fds) != 1:
             raise ServiceError("客户端未交来源文件的描述符（协议错误）")
         return fds[0], FileIdentity(**ident)
 
     def unlink_file(self, sf: SourceFile) -> bool:
-        return bool(self.files_of.call("unlink_source", {"index": int(sf.entry)})[0])
+        answer, _ = self.files_of.call(
+            "unlink_source", {"token": self.token, "index": int(sf.entry)})  # fmt: skip
+        return bool(answer)
 
     def close(self) -> None:
         with contextlib.suppress(Exception, KeyboardInterrupt):
-            self.files_of.call("close_dump", {})
+            self.files_of.call("close_dump", {"token": self.token})
