@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +235,69 @@ def test_verify_is_journaled(vault: Vault) -> None:
     verify(vault)
     kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
     assert kinds[-1] == "vault.verify"
+
+
+def _failed_file(n: int) -> events.IngestFileFailed:
+    return events.IngestFileFailed(run="r", source_path=f"f{n}", code="vanished", reason="x")
+
+
+def test_writers_in_one_process_queue_before_sqlite(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second writer of the same vault (another camera's thread, its own connection) waits
+    for the first on the process's queue, never in SQLite's polling busy handler."""
+    order: list[str] = []
+    begin = Vault._begin_immediate
+
+    def noted(self: Vault, conn: sqlite3.Connection | None = None) -> None:
+        order.append(f"begin {threading.current_thread().name}")
+        begin(self, conn)
+
+    monkeypatch.setattr(Vault, "_begin_immediate", noted)
+    inside = threading.Event()
+
+    def second() -> None:
+        inside.wait(10)
+        with Vault.open(vault.root) as other, other.writing() as w:
+            w.append(_failed_file(2), "run:r")
+
+    thread = threading.Thread(target=second, name="B")
+    thread.start()
+    with vault.writing() as w:
+        w.append(_failed_file(1), "run:r")
+        inside.set()
+        time.sleep(0.3)  # B is now waiting: on the queue, not inside BEGIN IMMEDIATE
+        order.append("commit A")
+    thread.join(10)
+    assert order == [f"begin {threading.current_thread().name}", "commit A", "begin B"]
+    assert vault.conn.execute("SELECT count(*) FROM journal WHERE kind = ?",
+                              (events.IngestFileFailed.kind,)).fetchone()[0] == 2  # fmt: skip
+
+
+def test_a_forked_child_writes_though_a_parent_thread_held_the_queue(vault: Vault) -> None:
+    """The service forks a child per request: a writer lock another thread held at the fork
+    must not stay held in the child."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with Vault.open(vault.root) as other, other.writing() as w:
+            w.append(_failed_file(1), "run:r")
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's writer is not running here
+        code = 1
+        try:
+            signal.alarm(20)
+            with Vault.open(vault.root) as child:  # SQLite's lock stays the parent's: ours only
+                code = 0 if child._writers().acquire(timeout=5) else 2
+        finally:
+            os._exit(code)
+    release.set()
+    thread.join(10)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -13,6 +13,7 @@ import pwd
 import socket
 import sqlite3
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,6 +52,23 @@ MIN_FORMAT_VERSION = 1
 MAX_FORMAT_VERSION = 2
 VAULT_JSON_KEYS = ("format", "version", "id", "created_at")
 BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
+# Writers of one vault within this process queue on a lock before SQLite's: SQLite's busy
+# handler polls with sleeps of up to 100 ms, so eight cameras of a station finishing together
+# waited for each other's commits tens of milliseconds apart. Other processes still meet the
+# busy handler (BUSY_WAIT_SECONDS).
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _forget_writers() -> None:
+    """A forked child (the service answers each request in one) starts with no writer: a lock
+    held by another thread of the parent at the fork would stay held in the child for ever."""
+    global _WRITERS_GUARD
+    _WRITERS_GUARD = threading.Lock()
+    _WRITERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_writers)
 
 DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
 MIN_PATROL_MONTHS = 6  # art. 42
@@ -298,6 +316,7 @@ Clock = Callable[[], datetime]
 class Vault:
     def __init__(self, root: Path, config: VaultConfig, clock: Clock | None = None) -> None:
         self.root = root
+        self._key = os.path.realpath(root)  # one queue of writers per vault, however named
         self.config = config
         self.objects = ObjectStore(root)
         self.actor = current_actor()
@@ -580,18 +599,29 @@ class Vault:
     @contextmanager
     def writing(self) -> Iterator[Writer]:
         """One write transaction: journal events and their derived rows land together."""
-        self._begin_immediate()
+        queue = self._writers()
+        if not queue.acquire(timeout=BUSY_WAIT_SECONDS):
+            raise VaultError("保管库长时间被其他写入占用，请稍后重试")
         try:
-            yield Writer(self)
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
-                raise DiskFull(
-                    "保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续"
-                ) from exc
-            raise
+            self._begin_immediate()
+            try:
+                yield Writer(self)
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                    raise DiskFull(
+                        "保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续"
+                    ) from exc
+                raise
+        finally:
+            queue.release()
+
+    def _writers(self) -> threading.Lock:
+        """This process's queue of writers to this vault (see _WRITERS)."""
+        with _WRITERS_GUARD:
+            return _WRITERS.setdefault(self._key, threading.Lock())
 
     def record(self, event: events.EventData, subject: str | None) -> Event:
         with self.writing() as w:
