@@ -400,6 +400,42 @@ client.Handler.op_discover = swapped
     assert files["B.MP4"]["status"] == "skipped" and "符号链接" in files["B.MP4"]["reason"]
 
 
+def test_a_card_is_opened_many_files_a_round_trip_and_a_file_written_after_is_caught(
+    station: Station,
+) -> None:
+    """The service asks the client to open OPEN_AHEAD files at a time; one written to after
+    it was opened ahead (a camera still recording) is caught by the size check after its
+    copy, opened again and stored as it is then."""
+    from zfjl.service.remote import OPEN_AHEAD
+
+    sizes = {f"F{n:02d}.JPG": 4096 + n for n in range(40)}
+    card = _clerks_card(station, "AHEAD", sizes)
+    log = station.home(CLERK) / "ahead.log"
+    hook = f"""
+from zfjl.service import client
+opened = client.Handler.op_open_sources
+def counted(self, args, fds):
+    answer = opened(self, args, fds)
+    with open({str(log)!r}, "a") as f:
+        f.write(f"{{len(args['indexes'])}}\\n")
+    if len(args["indexes"]) > 1 and not hasattr(client, "grown"):
+        client.grown = True  # the second file of the first batch grows after its open
+        with open({str(card / "F01.JPG")!r}, "ab") as f:
+            f.write(b"later")
+    return answer
+client.Handler.op_open_sources = counted
+"""
+    res = station.run(CLERK, "ingest", "AHEAD", "--json", hook=hook)
+    assert res.code == 0, res.err
+    files = {f["path"]: f for f in json.loads(res.out)["files"]}
+    assert all(f["status"] == "new" for f in files.values()) and len(files) == 40
+    grown = blake3.blake3((card / "F01.JPG").read_bytes()).hexdigest()
+    assert files["F01.JPG"]["id"] == grown and (card / "F01.JPG").stat().st_size == 4097 + 5
+    batches = [int(n) for n in log.read_text().split()]
+    assert max(batches) == OPEN_AHEAD
+    assert len(batches) <= -(-40 // OPEN_AHEAD) + 1  # the retry of F01 is one more at most
+
+
 def test_an_empty_source_is_a_usage_error(station: Station) -> None:
     res = station.run(CLERK, "ingest", "")
     assert res.code == 2 and "参数为空" in res.err

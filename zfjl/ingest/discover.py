@@ -88,6 +88,10 @@ class Dump:
         descriptor and the identity its fstat gives."""
         return open_source(sf.entry, sf.identity, dir_fd=sf.dir_fd)
 
+    def plan(self, files: list[SourceFile]) -> None:
+        """The order the ingest will open the files in (a dump read through the service opens
+        them ahead in that order); nothing to do for a local one."""
+
     def unlink_file(self, sf: SourceFile) -> bool:
         """Delete the very file that was stored, and nothing else; False when its name now
         names another file (or a symlink: unlinkat removes the link, never its target).

@@ -255,6 +255,7 @@ def ingest_dump(
     # Small files first: a card's photos and audio are in its first batch, committed while the
     # workers go on with the long videos (the report is sorted back to the dump's order).
     files = sorted(dump.files, key=lambda f: f.size)
+    dump.plan(files)
     with contextlib.ExitStack() as stack:
         if prober is None:
             prober = stack.enter_context(Prober())

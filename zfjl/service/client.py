@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zfjl.errors import NotFoundError, ServiceError, ZfjlError
-from zfjl.service.protocol import DEFAULT_SOCKET, PROTOCOL, Channel, Hangup, client_env
+from zfjl.service.protocol import DEFAULT_SOCKET, MAX_FDS, PROTOCOL, Channel, Hangup, client_env
 
 if TYPE_CHECKING:
     from zfjl.ingest.discover import Dump
@@ -305,10 +305,28 @@ class Handler:
             "dir_ids": sorted(dump.dir_ids),
         }
 
-    def op_open_source(self, args: dict[str, Any], fds: list[int]) -> tuple[Any, list[int]]:
+    def op_open_sources(self, args: dict[str, Any], fds: list[int]) -> tuple[Any, list[int]]:
+        """Open listed files: per file its identity or what refused it; a descriptor for
+        each one opened, in order."""
+        from zfjl.vault.objects import SourceChanged, SourceRefused
+
         dump = self._dump(args)
-        fd, identity = dump.open_file(dump.files[int(args["index"])])
-        return identity.__dict__, [fd]
+        answers: list[dict[str, Any]] = []
+        opened: list[int] = []
+        try:
+            for index in args["indexes"][:MAX_FDS]:
+                try:
+                    fd, identity = dump.open_file(dump.files[int(index)])
+                except (ZfjlError, OSError, SourceRefused, SourceChanged) as exc:
+                    answers.append({"fail": describe(exc)})
+                    continue
+                opened.append(fd)
+                answers.append({"identity": identity.__dict__})
+        except BaseException:
+            for fd in opened:
+                os.close(fd)
+            raise
+        return answers, opened
 
     def op_unlink_source(self, args: dict[str, Any], fds: list[int]) -> bool:
         dump = self._dump(args)

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from zfjl import errors
 from zfjl.errors import NotFoundError, ServiceError
@@ -26,7 +26,7 @@ from zfjl.userfs import LocalFiles
 from zfjl.vault.objects import FileIdentity, SourceChanged, SourceRefused, copy_fd, storage_error
 
 
-def raise_failure(fail: dict[str, Any]) -> None:
+def raise_failure(fail: dict[str, Any]) -> NoReturn:
     """Raise here what the client's operation raised there."""
     kind = fail.get("kind")
     if kind == "oserror":
@@ -232,14 +232,30 @@ class ClientFiles(LocalFiles):
         return RemoteDump.from_listing(self, listing)
 
 
+# Files opened ahead per source, in the ingest's order: one round trip to the client per this
+# many files instead of one per file. Through the service, eight cameras at once made 208
+# round trips on the one connection, 1.4 ms each with both cores copying (0.3 s in all).
+OPEN_AHEAD = 16
+
+
 class RemoteDump(Dump):
     """What the client's discovery found; each file is opened by the client (with its own
     rights, O_NOFOLLOW|O_NONBLOCK, fstat of the descriptor checked there) and its descriptor
     handed over. `entry` holds the file's index in the client's listing, `token` names the
-    listing among the client's (a station reads several sources at once)."""
+    listing among the client's (a station reads several sources at once).
+
+    Files are opened OPEN_AHEAD at a time in the order `plan` gave, and each descriptor is
+    handed out once: a retry (the file changed while read) opens the file again. What an
+    early open saw is what the ingest checks against, as with a local open: a file written
+    to after it is caught by the size and mtime check after the copy."""
 
     files_of: ClientFiles
     token: str
+    _order: list[int]  # entries in the order the ingest opens them
+    _ready: dict[int, tuple[int, FileIdentity]]  # opened ahead, not handed out yet
+    _asked: set[int]  # opened, or being opened, ahead
+    _handed: set[int]  # given to the ingest once: opened ahead no more (a retry asks itself)
+    _landed: threading.Condition  # guards the three; notified when a batch lands
 
     @classmethod
     def from_listing(cls, files_of: ClientFiles, listing: dict[str, Any]) -> RemoteDump:
@@ -252,14 +268,70 @@ class RemoteDump(Dump):
         skipped = [Skipped(**s) for s in listing["skipped"]]
         dump = cls(root, files, skipped, {(d, i) for d, i in listing["dir_ids"]})
         dump.files_of, dump.token = files_of, str(listing["token"])
+        dump._order, dump._ready, dump._asked, dump._handed = list(range(len(files))), {}, set(), set()
+        dump._landed = threading.Condition()
         return dump
 
+    def plan(self, files: list[SourceFile]) -> None:
+        with self._landed:
+            self._order = [int(f.entry) for f in files]
+
     def open_file(self, sf: SourceFile) -> tuple[int, FileIdentity]:
-        ident, fds = self.files_of.call(
-            "open_source", {"token": self.token, "index": int(sf.entry)})  # fmt: skip
-        if len(fds) != 1:
+        index = int(sf.entry)
+        with self._landed:
+            while index in self._asked and index not in self._ready:
+                self._landed.wait()  # another worker's batch is opening it
+            self._handed.add(index)
+            if index in self._ready:
+                self._asked.discard(index)
+                return self._ready.pop(index)
+            batch = [index, *self._next_unasked(after=index)]
+            self._asked.update(batch[1:])
+        try:
+            answers, fds = self.files_of.call("open_sources", {"token": self.token,
+                                                               "indexes": batch})  # fmt: skip
+        except BaseException:
+            with self._landed:
+                self._asked.difference_update(batch)
+                self._landed.notify_all()
+            raise
+        return self._took(batch, answers, fds)
+
+    def _next_unasked(self, after: int) -> list[int]:
+        order = self._order
+        start = order.index(after) + 1 if after in order else len(order)
+        ahead: list[int] = []
+        for i in order[start:]:
+            if len(ahead) == OPEN_AHEAD - 1:
+                break
+            if i not in self._asked and i not in self._ready and i not in self._handed:
+                ahead.append(i)
+        return ahead
+
+    def _took(self, batch: list[int], answers: list[dict[str, Any]], fds: list[int]
+              ) -> tuple[int, FileIdentity]:  # fmt: skip
+        """Keep what was opened ahead; the first file's descriptor, or what refused it."""
+        opened = [a for a in answers if "fail" not in a]
+        if len(opened) != len(fds) or not answers:
+            for fd in fds:
+                os.close(fd)
+            with self._landed:
+                self._asked.difference_update(batch)
+                self._landed.notify_all()
             raise ServiceError("客户端未交来源文件的描述符（协议错误）")
-        return fds[0], FileIdentity(**ident)
+        fd_of = iter(fds)
+        got = [a if "fail" in a else (next(fd_of), FileIdentity(**a["identity"])) for a in answers]
+        with self._landed:
+            for index, one in zip(batch[1:], got[1:], strict=False):
+                if isinstance(one, tuple):
+                    self._ready[index] = one
+            # Refused ahead, or not answered: asked again in its turn.
+            self._asked.difference_update(i for i in batch if i not in self._ready)
+            self._landed.notify_all()
+        first = got[0]
+        if isinstance(first, tuple):
+            return first
+        raise_failure(first["fail"])
 
     def unlink_file(self, sf: SourceFile) -> bool:
         answer, _ = self.files_of.call(
@@ -267,5 +339,8 @@ class RemoteDump(Dump):
         return bool(answer)
 
     def close(self) -> None:
+        with self._landed:
+            while self._ready:
+                os.close(self._ready.popitem()[1][0])
         with contextlib.suppress(Exception, KeyboardInterrupt):
             self.files_of.call("close_dump", {"token": self.token})
