@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import chinese_calendar
-import yaml
 
 from zfjl.errors import CalendarError
 
@@ -100,6 +99,8 @@ def parse_notice(text: str, origin: str = "通知文件") -> dict[str, Any]:
         workdays:            # make-up working days on weekends (调休上班)
           - 2027-02-06
     """
+    import yaml  # here: PyYAML is 16 ms of every ingest's start-up, only notices need it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
