@@ -255,7 +255,7 @@ class RemoteDump(Dump):
     _ready: dict[int, tuple[int, FileIdentity]]  # opened ahead, not handed out yet
     _asked: set[int]  # opened, or being opened, ahead
     _handed: set[int]  # given to the ingest once: opened ahead no more (a retry asks itself)
-    _landed: threading.Condition  # guards the three; notified when a batch lands
+    _landed: threading.Condition  # guards the four above; notified when a batch lands
 
     @classmethod
     def from_listing(cls, files_of: ClientFiles, listing: dict[str, Any]) -> RemoteDump:
