@@ -30,6 +30,7 @@ import pytest
 import zfjl
 from zfjl.errors import ServiceError, UsageError
 from zfjl.sample import make_camera_dump
+from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
 
 SERVICE, ADMIN, CLERK, LEGAL = "zfjltest_svc", "zfjltest_admin", "zfjltest_clerk2", "zfjltest_legal"
@@ -340,7 +341,7 @@ def test_the_service_refuses_a_vault_named_by_the_client(station: Station) -> No
 
     fds = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
     with pytest.raises(ServiceError, match="--vault"):
-        _checked({"v": 1, "argv": ["--vault=/tmp/x", "ls"]}, fds)
+        _checked({"v": PROTOCOL, "argv": ["--vault=/tmp/x", "ls"]}, fds)
     with pytest.raises(OSError):
         os.fstat(fds[0])  # a refused request's descriptors are closed
 
@@ -434,6 +435,28 @@ client.Handler.op_open_sources = counted
     batches = [int(n) for n in log.read_text().split()]
     assert max(batches) == OPEN_AHEAD
     assert len(batches) <= -(-40 // OPEN_AHEAD) + 1  # the retry of F01 is one more at most
+
+
+def test_a_reply_that_does_not_fit_stops_the_ingest_with_a_protocol_error(
+    station: Station,
+) -> None:
+    """A client answering the opens with what the service cannot read: one clear line, no
+    worker left waiting on descriptors that never come, nothing half-stored."""
+    _clerks_card(station, "BADREPLY", {f"V{n}.MP4": (2 << 20) + n for n in range(6)})
+    hook = """
+from zfjl.service import client
+opened = client.Handler.op_open_sources
+def garbled(self, args, fds):
+    answers, fds = opened(self, args, fds)
+    return [{"identity": {**a["identity"], "extra": 1}} if "identity" in a else a
+            for a in answers], fds
+client.Handler.op_open_sources = garbled
+"""
+    started = time.monotonic()
+    res = station.run(CLERK, "ingest", "BADREPLY", "--json", hook=hook)
+    assert time.monotonic() - started < 60
+    assert res.code != 0 and "协议错误" in res.err and "Traceback" not in res.err
+    assert not list((station.layout.vault / "tmp").glob("*.tmp"))
 
 
 def test_an_empty_source_is_a_usage_error(station: Station) -> None:

@@ -301,3 +301,19 @@ def test_a_forked_child_writes_though_a_parent_thread_held_the_queue(vault: Vaul
     thread.join(10)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_first_write_that_restores_dropped_guards_does_not_wait_on_itself(
+    vault: Vault,
+) -> None:
+    """The first connection puts back journal triggers someone dropped and journals that:
+    a write of its own, made before the writing() that opened the connection queues."""
+    root = vault.root
+    vault.close()
+    sqlite3_shell(root / "catalog.db", "DROP TRIGGER journal_no_update;")
+    started = time.monotonic()
+    with vault.writing() as w:
+        w.append(_failed_file(1), "run:r")
+    assert time.monotonic() - started < 5
+    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq DESC LIMIT 2")]
+    assert kinds == [events.IngestFileFailed.kind, events.VaultGuardsRestored.kind]

@@ -21,7 +21,8 @@ from typing import Any
 
 from zfjl.errors import ServiceError
 
-PROTOCOL = 1
+# 2: a card's files opened many at a time (open_sources), each listing named by a token.
+PROTOCOL = 2
 DEFAULT_SOCKET = Path("/run/zfjl/zfjl.sock")
 MAX_LINE = 1 << 22  # a listing of a dump of many thousand files fits; nothing larger is sent
 MAX_FDS = 64  # descriptors per message (the kernel allows 253)

@@ -311,16 +311,22 @@ class RemoteDump(Dump):
     def _took(self, batch: list[int], answers: list[dict[str, Any]], fds: list[int]
               ) -> tuple[int, FileIdentity]:  # fmt: skip
         """Keep what was opened ahead; the first file's descriptor, or what refused it."""
-        opened = [a for a in answers if "fail" not in a]
-        if len(opened) != len(fds) or not answers:
+        try:
+            if not isinstance(answers, list) or not 0 < len(answers) <= len(batch):
+                raise TypeError("answers")
+            fd_of = iter(fds)
+            got = [a if "fail" in a else (next(fd_of), FileIdentity(**a["identity"]))
+                   for a in answers]  # fmt: skip
+            if next(fd_of, None) is not None:
+                raise TypeError("descriptors")
+        except (TypeError, KeyError, StopIteration, AttributeError):
+            # A reply that does not fit the question: nothing of it is kept, nobody waits on it.
             for fd in fds:
                 os.close(fd)
             with self._landed:
                 self._asked.difference_update(batch)
                 self._landed.notify_all()
-            raise ServiceError("客户端未交来源文件的描述符（协议错误）")
-        fd_of = iter(fds)
-        got = [a if "fail" in a else (next(fd_of), FileIdentity(**a["identity"])) for a in answers]
+            raise ServiceError("客户端未交来源文件的描述符（协议错误）") from None
         with self._landed:
             for index, one in zip(batch[1:], got[1:], strict=False):
                 if isinstance(one, tuple):

@@ -599,11 +599,14 @@ class Vault:
     @contextmanager
     def writing(self) -> Iterator[Writer]:
         """One write transaction: journal events and their derived rows land together."""
+        # Connected first: a first connection may itself journal (guards restored), which
+        # takes this queue; the queue is not re-entrant.
+        conn = self.conn
         queue = self._writers()
         if not queue.acquire(timeout=BUSY_WAIT_SECONDS):
             raise VaultError("保管库长时间被其他写入占用，请稍后重试")
         try:
-            self._begin_immediate()
+            self._begin_immediate(conn)
             try:
                 yield Writer(self)
                 self.conn.execute("COMMIT")
