@@ -105,6 +105,11 @@ def run_remote(path: Path, argv: list[str]) -> int:
     try:
         request = {"v": PROTOCOL, "argv": argv, "env": client_env(), "cwd": os.getcwd()}
         channel.send(request, _std_fds())
+        if "ingest" in argv:
+            # While the service's child gets to its first question (~60 ms), load what reading
+            # a card needs here (~30 ms that the first listing would otherwise wait for).
+            handler.files  # noqa: B018
+            import zfjl.ingest.discover  # noqa: F401
         while True:
             try:
                 message, fds = channel.recv()
