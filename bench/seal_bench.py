@@ -152,11 +152,10 @@ def ingest_timed(vault: Path, sources: list[Path], *extra: str, socket: Path | N
 @contextlib.contextmanager
 def serving(vault: Path) -> Iterator[Path]:
     """`zfjl serve` on the vault, as a station runs it (started before the clock, not timed)."""
+    from service_bench import start_service
+
     sock = DATA / "zfjl.sock"
-    proc = subprocess.Popen([*ZFJL, "--vault", str(vault), "serve", "--socket", str(sock)],
-                            env=ENV, stdout=subprocess.PIPE)  # fmt: skip
-    assert proc.stdout is not None
-    proc.stdout.readline()  # "保管库服务已启动…": listening
+    proc = start_service(vault, sock)
     try:
         yield sock
     finally:

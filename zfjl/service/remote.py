@@ -252,7 +252,7 @@ class RemoteDump(Dump):
     files_of: ClientFiles
     token: str
     _order: list[int]  # entries in the order the ingest opens them
-    _ready: dict[int, tuple[int, FileIdentity]]  # opened ahead, not handed out yet
+    _ready: dict[int, tuple[int, FileIdentity]]  # opened ahead, not handed out (in _asked)
     _asked: set[int]  # opened, or being opened, ahead
     _handed: set[int]  # given to the ingest once: opened ahead no more (a retry asks itself)
     _landed: threading.Condition  # guards the four above; notified when a batch lands
@@ -291,11 +291,15 @@ class RemoteDump(Dump):
             answers, fds = self.files_of.call("open_sources", {"token": self.token,
                                                                "indexes": batch})  # fmt: skip
         except BaseException:
-            with self._landed:
-                self._asked.difference_update(batch)
-                self._landed.notify_all()
+            self._forget(batch)
             raise
         return self._took(batch, answers, fds)
+
+    def _forget(self, batch: list[int]) -> None:
+        """A batch that brought nothing: its files are asked again in their turn."""
+        with self._landed:
+            self._asked.difference_update(batch)
+            self._landed.notify_all()
 
     def _next_unasked(self, after: int) -> list[int]:
         order = self._order
@@ -304,7 +308,7 @@ class RemoteDump(Dump):
         for i in order[start:]:
             if len(ahead) == OPEN_AHEAD - 1:
                 break
-            if i not in self._asked and i not in self._ready and i not in self._handed:
+            if i not in self._asked and i not in self._handed:  # _ready is within _asked
                 ahead.append(i)
         return ahead
 
@@ -323,9 +327,7 @@ class RemoteDump(Dump):
             # A reply that does not fit the question: nothing of it is kept, nobody waits on it.
             for fd in fds:
                 os.close(fd)
-            with self._landed:
-                self._asked.difference_update(batch)
-                self._landed.notify_all()
+            self._forget(batch)
             raise ServiceError("客户端未交来源文件的描述符（协议错误）") from None
         with self._landed:
             for index, one in zip(batch[1:], got[1:], strict=False):
