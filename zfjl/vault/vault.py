@@ -504,7 +504,9 @@ class Vault:
         conn = sqlite3.connect(
             self.root / "catalog.db", timeout=BUSY_WAIT_SECONDS, isolation_level=None
         )
-        conn.execute("PRAGMA journal_mode = WAL")
+        # Switching an older catalog to WAL needs it to itself: SQLite answers "locked" at once,
+        # without its busy handler, while another opener (a second camera's thread) reads it.
+        _execute_when_free(conn, "PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_SECONDS * 1000)}")
         version = migrations.catalog_version(conn)
@@ -581,20 +583,7 @@ class Vault:
         self.close()
 
     def _begin_immediate(self, conn: sqlite3.Connection | None = None) -> None:
-        conn = conn if conn is not None else self.conn
-        deadline = time.monotonic() + BUSY_WAIT_SECONDS
-        delay = 0.01
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise VaultError("保管库长时间被其他进程占用，请稍后重试") from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        _execute_when_free(conn if conn is not None else self.conn, "BEGIN IMMEDIATE")
 
     @contextmanager
     def writing(self) -> Iterator[Writer]:
@@ -660,6 +649,24 @@ class Vault:
                 f"拒绝重建目录：日志与已签名的检查点不符（{code}，{where}：应为 {expected}，"
                 f"实为 {found}）；请运行 zfjl verify"
             )
+
+
+def _execute_when_free(conn: sqlite3.Connection, sql: str) -> None:
+    """A statement that may meet SQLite's lock without its busy handler, tried again until
+    the vault is free (BUSY_WAIT_SECONDS)."""
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            conn.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise VaultError("保管库长时间被其他进程占用，请稍后重试") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def _bootstrap_config(data: dict[str, Any]) -> VaultConfig:
