@@ -22,6 +22,7 @@ from zfjl.retention import sweep
 from zfjl.vault import Vault
 
 from .conftest import zfjl_cli
+from .test_custom import install_custom
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
@@ -32,18 +33,18 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
     return re.sub(r"\s+", "", out.stdout)
 
 
-def _override(vault: Vault, name: str, body: str) -> None:
-    local = vault.root / "templates"
-    local.mkdir(exist_ok=True)
-    (local / f"{name}.typ.j2").write_text(
-        f'{{% extends "_base.typ.j2" %}}{{% set title = "{name}（本局格式）" %}}'
-        f"{{% block body %}}{body}{{% endblock %}}\n",
-        encoding="utf-8",
-    )
+def _override(vault: Vault, name: str, body: str, tmp_path: Path) -> None:
+    """A bureau's template, installed by its administrator (zfjl custom add templates)."""
+    install_custom(vault, "templates", f"{name}.typ.j2",
+                   f'{{% extends "_base.typ.j2" %}}{{% set title = "{name}（本局格式）" %}}'
+                   f"{{% block body %}}{body}{{% endblock %}}\n", tmp_path)  # fmt: skip
 
 
-def test_the_vault_template_folder_comes_first(vault: Vault) -> None:
-    assert vault_template_dirs(vault) == [vault.root / "templates", *builtin_template_dirs()]
+def test_the_vault_template_folder_comes_first(vault: Vault, tmp_path: Path) -> None:
+    assert vault_template_dirs(vault) == [{}, *builtin_template_dirs()]
+    _override(vault, "保管日志", "x", tmp_path)
+    (installed, *shipped) = vault_template_dirs(vault)
+    assert list(installed) == ["保管日志.typ.j2"] and shipped == builtin_template_dirs()
 
 
 def test_registers_render_from_plain_data_with_the_shipped_templates(
@@ -69,7 +70,7 @@ def test_a_bureau_overrides_a_register_template_in_its_vault(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     v = sample_cases_vault
-    _override(v, "保管日志", "本局保管日志：{{ log.target }}，{{ log.entries | length }} 条")
+    _override(v, "保管日志", "本局保管日志：{{ log.target }}，{{ log.entries | length }} 条", tmp_path)
     log = custody_log(v, "CASE-2024-031").as_dict()
     pdf = custody_log_pdf(log, vault_template_dirs(v), bureau="某局", printed_at=v.now_iso())
     assert f"本局保管日志：CASE-2024-031，{len(log['entries'])}条" in pdf_text(pdf, tmp_path)
@@ -83,8 +84,8 @@ def test_render_makes_a_document_whose_template_the_bureau_added_and_lists_what_
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     v = sample_cases_vault
-    _override(v, "行政许可决定书", "许可决定：{{ case.party.name }}")  # no shipped template
-    _override(v, "申请书", "{{ doc.nothing }}")  # a template the case lacks data for
+    _override(v, "行政许可决定书", "许可决定：{{ case.party.name }}", tmp_path)  # none shipped
+    _override(v, "申请书", "{{ doc.nothing }}", tmp_path)  # a template the case lacks data for
     result = render_case(v, "CASE-2024-052", tmp_path / "out")
     names = sorted(p.name for p in result)
     assert any(n.endswith("_行政许可决定书_d-license.pdf") for n in names)

@@ -255,9 +255,13 @@ def _parsed_packs(texts: list[tuple[str, str]]) -> list[tuple[str, list[dict[str
     return parsed
 
 
-def load_rules(extra_dirs: Iterable[Path] = ()) -> list[Rule]:
-    """Built-in packs, then each extra folder's *.yaml in name order (later ones override)."""
-    texts = builtin_pack_texts()
+def load_rules(
+    extra_dirs: Iterable[Path] = (), *, texts: Iterable[tuple[str, str]] = ()
+) -> list[Rule]:
+    """Built-in packs, then `texts` ((origin, text): a vault's installed packs, read and
+    checked by zfjl.vault.custom), then each extra folder's *.yaml in name order (later ones
+    override)."""
+    texts = [*builtin_pack_texts(), *texts]
     for folder in extra_dirs:
         if folder.is_dir():
             texts += [

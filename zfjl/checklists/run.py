@@ -16,8 +16,11 @@ from zfjl.workdays import load_calendar
 
 
 def vault_rules(vault: Vault, extra: list[Path] | None = None) -> list[Rule]:
-    """Built-in packs, then the vault's own rules/ folder, then any folders given."""
-    return load_rules([vault.root / "rules", *(extra or [])])
+    """Built-in packs, then the vault's own rules/ folder (the packs an administrator
+    installed; any other file there is warned about and not loaded), then any folders given."""
+    from zfjl.vault.custom import trusted_files
+
+    return load_rules(extra or [], texts=trusted_files(vault, "rules"))
 
 
 def vault_context(vault: Vault, today: dt.date | None = None) -> Context:

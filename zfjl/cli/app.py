@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grant": ("grant", "app"), "checkpoint": ("checkpoint", "app"),
     "calendar": ("calendar", "app"), "rules": ("rules", "app"), "device": ("device", "app"),
     "spotcheck": ("spotcheck", "app"), "role": ("role", "app"), "config": ("config", "app"),
-    "station": ("station", "station_app"),
+    "station": ("station", "station_app"), "custom": ("custom", "app"),
 }  # fmt: skip
 
 
@@ -120,8 +120,24 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    err.print(f"提示：{message}", markup=False, soft_wrap=True)
+
+
+def _warnings_shown() -> None:
+    """The library's warnings a person must read (a vault file not loaded: zfjl.vault.custom)
+    as one Chinese line on stderr, each once, whatever PYTHONWARNINGS says."""
+    import warnings
+
+    from zfjl.vault.custom import UntrustedFileWarning
+
+    warnings.filterwarnings("default", category=UntrustedFileWarning)
+    warnings.showwarning = _show_warning
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _warnings_shown()
     args = sys.argv[1:] if argv is None else list(argv)
     named = _named_command(args)
     try:

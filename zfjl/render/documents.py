@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, overload
 
 import jinja2
+from jinja2.exceptions import SecurityError
 
 from zfjl.cases.doctypes import DOCTYPES, vault_doctypes
 from zfjl.errors import MissingData, RenderError
@@ -20,6 +21,7 @@ from zfjl.render.templates import (
     TEMPLATES,
     render_cache,
     template_names,
+    unsafe_template,
     vault_environment,
 )
 from zfjl.vault import events
@@ -123,6 +125,8 @@ def render_typst(
         return tpl.render(**_context(case, bureau, doc), **(extra or {}))
     except jinja2.UndefinedError as exc:
         raise MissingData(f"制作 {template} 缺少数据：{exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(unsafe_template(template, exc)) from None
     except jinja2.TemplateError as exc:
         raise RenderError(f"模板 {template} 有误：{exc}") from None
 

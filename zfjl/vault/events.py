@@ -681,3 +681,25 @@ class JournalCheckpoint(EventData):
 class CheckpointKey(EventData):
     name: str
     vkey: str
+
+
+# == a bureau's own templates, rule packs and document types (zfjl/vault/custom.py) ============
+@declare("custom.install", "安装本局模板/规则/文书类型")
+@_event_class
+class CustomInstall(EventData):
+    folder: str = field(metadata={"key": "kind"})  # templates | rules | doctypes
+    name: str  # the file's name in it
+    sha256: str  # of the bytes installed: only these are loaded
+    size: int
+    approval: str  # 审批编号
+    replaces: str | None = None  # the SHA-256 of the installed file it replaces
+
+
+@declare("custom.remove", "移除本局模板/规则/文书类型")
+@_event_class
+class CustomRemove(EventData):
+    folder: str = field(metadata={"key": "kind"})
+    name: str
+    sha256: str | None  # of the file removed (None: it was already gone)
+    approval: str
+    installed: bool  # False: a file never installed (found by verify) was removed

@@ -25,6 +25,9 @@ from zfjl.errors import UsageError
 from zfjl.vault import catalog, events
 from zfjl.vault.anchors import outside_findings
 from zfjl.vault.checkpoint import CheckpointWalk
+from zfjl.vault.custom import ERRORS as CUSTOM_ERRORS
+from zfjl.vault.custom import MESSAGES as CUSTOM_MESSAGES
+from zfjl.vault.custom import custom_findings
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import file_digests
 from zfjl.vault.vault import Vault
@@ -84,6 +87,8 @@ ERRORS = {
     "witness_inconsistent",
     "vault_json_changed",
 }
+MESSAGES.update(CUSTOM_MESSAGES)  # a bureau's templates, rules, document types (custom.py)
+ERRORS |= CUSTOM_ERRORS
 
 
 @dataclass(frozen=True)
@@ -217,6 +222,7 @@ def verify(
     finally:
         pool.shutdown(cancel_futures=True)  # on Ctrl-C: no queued object is read after it
     report.findings.extend(_stray_and_uncatalogued(vault, conn))
+    report.findings.extend(Finding(*c) for c in custom_findings(vault))
     vault.record(
         events.VaultVerify(
             subset=report.subset,
