@@ -262,3 +262,40 @@ def test_custom_add_ls_rm_and_the_warning_a_person_reads(vault: Vault, tmp_path:
     journal = [r[0] for r in vault.conn.execute(
         "SELECT kind FROM journal WHERE kind LIKE 'custom.%' ORDER BY seq")]  # fmt: skip
     assert journal == ["custom.install", "custom.remove"]
+
+
+def test_the_report_page_escapes_what_a_clerk_typed_in_the_sandbox() -> None:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from zfjl.reports.html import PAGE, render_html
+
+    report = {"bureau": "<script>alert(1)</script>", "period": "2024-05", "from": "2024-05-01",
+              "to": "2024-06-01", "checked_as_of": "2024-06-01", "generated_at": "2024-06-01T08:00",
+              "totals": {}, "units": [], "violations_by_article": {}, "pending": [],
+              "officers": [], "devices": []}  # fmt: skip
+    page = render_html(report, {"hours_per_day": "<svg id='ours'/>"})
+    assert isinstance(PAGE.environment, SandboxedEnvironment)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
+    assert "<svg id='ours'/>" in page  # the charts are our own markup
+
+
+@pytest.mark.parametrize("payload", [
+    '{{ cycler.__init__.__globals__.os.system("touch MARK") }}',
+    '{{ lipsum.__globals__["os"].system("touch MARK") }}',
+    "{{ ().__class__.__base__.__subclasses__() }}",
+    '{{ self._TemplateReference__context.cycler.__init__.__globals__.os.system("touch MARK") }}',
+    '{{ "{0.__class__.__mro__}".format("") }}',
+    "{{ _cache }}",  # the PDF cache's Path was a global once: no longer within reach
+])  # fmt: skip
+def test_the_sandbox_refuses_each_known_way_out(
+    payload: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    from zfjl.render.templates import template_environment
+
+    monkeypatch.chdir(tmp_path)
+    env = template_environment([{"x.typ.j2": payload}], cache=tmp_path / "cache")
+    with pytest.raises(jinja2.TemplateError):
+        env.get_template("x.typ.j2").render(case={})
+    assert not (tmp_path / "MARK").exists()
