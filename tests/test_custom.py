@@ -16,7 +16,7 @@ import pytest
 from zfjl.cases.doctypes import vault_doctypes
 from zfjl.cases.store import get_case, import_case, reopen_case
 from zfjl.checklists import vault_rules
-from zfjl.errors import NotPermitted, UsageError
+from zfjl.errors import NotFoundError, NotPermitted, UsageError
 from zfjl.render import RenderError, render_case
 from zfjl.render.pdf import compile_pdf
 from zfjl.vault import Vault
@@ -228,6 +228,10 @@ def test_a_planted_doctypes_file_is_not_loaded_and_an_installed_one_is(
     install_custom(vault, "doctypes", "local.yaml", DOCTYPES, tmp_path)
     assert vault_doctypes(vault)["现场勘验图"] == "调查取证"
     assert custom_codes(vault) == {"doctypes/sub/x.yaml": "custom_unapproved"}
+    with pytest.raises(NotFoundError, match=r"没有 \.\./\.\./etc/hostname"):
+        remove(vault, "doctypes", "../../etc/hostname", approval=APPROVAL)
+    assert remove(vault, "doctypes", "sub/x.yaml", approval=APPROVAL)["installed"] is False
+    assert custom_codes(vault) == {} and Path("/etc/hostname").exists()
 
 
 # -- the command line -------------------------------------------------------------------------

@@ -295,17 +295,18 @@ def install(
 def remove(vault: Vault, kind: str, name: str, *, approval: str | None) -> dict[str, Any]:
     """`zfjl custom rm KIND NAME --approval 文号`: journal `custom.remove` (with the SHA-256
     of what is removed), then delete the file: an installed one, or one never installed
-    (a plant found by `verify`). Administrators only."""
+    (a plant found by `verify`, under whatever name `zfjl custom ls` lists it, a subfolder's
+    included). Administrators only."""
     check_kind(kind)
-    _check_name(kind, name)
     approved = _approval(approval, f"移除{LABELS[kind]}")
     with vault.writing() as w:
         vault.require_role({"admin"}, f"移除{LABELS[kind]}")
         row = installed(vault, kind).get((kind, name))
-        path = folder(vault, kind) / name
-        present = os.path.lexists(path)
+        # Only a name the folder's listing holds: nothing outside it can be named.
+        present = any(f.name == name for f in scan(vault, kind))
         if row is None and not present:
-            raise NotFoundError(f"保管库 {kind}/ 中没有 {name}")
+            raise NotFoundError(f"保管库 {kind}/ 中没有 {name}（zfjl custom ls 列出）")
+        path = folder(vault, kind) / name
         data, _ = _read_plain(path) if present else (None, None)
         digest = hashlib.sha256(data).hexdigest() if data is not None else None
         w.append(events.CustomRemove(folder=kind, name=name, sha256=digest, approval=approved,
