@@ -161,7 +161,7 @@ def without_template(case: dict[str, Any], templates: Collection[str]) -> list[S
     """The case's documents whose type has no template in any template folder."""
     return [
         Skipped(d["id"], d["type"], "no_template",
-                f"没有 {d['type']} 的模板（可在保管库 templates/ 中添加 {d['type']}.typ.j2）")
+                f"没有 {d['type']} 的模板（管理员可用 zfjl custom add templates {d['type']}.typ.j2 安装）")
         for d in case.get("documents", []) if d["type"] not in templates
     ]  # fmt: skip
 
