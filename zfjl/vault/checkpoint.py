@@ -237,7 +237,13 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
 def make_checkpoint(vault: Vault) -> Made:
     """Sign the journal if it extends what this signer signed before (else JournalInconsistent),
     append the checkpoint, record it in the signer's state and copy it to the witnesses."""
-    from zfjl.vault.anchors import after_signing, first_row_hash, refuse_unless_extends
+    from zfjl.vault.anchors import (
+        SignerState,
+        copy_to_witnesses,
+        first_row_hash,
+        refuse_unless_extends,
+        write_state,
+    )
 
     private = _load_private(vault)
     public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
@@ -259,8 +265,11 @@ def make_checkpoint(vault: Vault) -> Made:
             ((public.name, public.key_id, sig),),
         )
         ev = w.append(events.JournalCheckpoint(size=cp.size, root=cp.root.hex(), note=cp.text), None)
-    first = state.first if state.first is not None else first_row_hash(vault)
-    return Made(cp, ev.seq, after_signing(vault, cp, first))
+        # Before the commit: the state is never behind a journaled checkpoint (verify reports
+        # a state behind as rolled back); a failed commit leaves it at a tree the journal has.
+        first = state.first if state.first is not None else first_row_hash(vault)
+        write_state(vault, SignerState(cp.size, cp.root, first))
+    return Made(cp, ev.seq, copy_to_witnesses(vault, cp))
 
 
 def checkpoint_sizes(vault: Vault) -> list[int]:

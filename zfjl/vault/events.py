@@ -681,3 +681,16 @@ class JournalCheckpoint(EventData):
 class CheckpointKey(EventData):
     name: str
     vkey: str
+
+
+@declare("checkpoint.state_restored", "重建检查点签名状态")
+@_event_class
+class CheckpointStateRestored(EventData):
+    """An administrator rebuilt the signer's state (`keys/checkpoint.state` lost) from the
+    journal's checkpoints once every witness copy agreed with them."""
+
+    approval_no: str  # 审批编号
+    size: int  # the tree size the restored state says was last signed
+    root: str  # hex
+    witness_copies: int  # copies checked (0: the journal alone vouched for it)
+    set_aside: str | None = None  # an unreadable state file renamed to this name
