@@ -176,8 +176,16 @@ def new_key(vault: Vault) -> PublicKey:
 
 
 def journal_keys(vault: Vault) -> list[PublicKey]:
+    """The journaled public keys; a row that cannot be read is skipped here (it is verify's
+    `checkpoint_unreadable`), so a tampered key row hides no other finding."""
     rows = vault.conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq", (KEY_EVENT,))
-    return [PublicKey.from_vkey(json.loads(r[0])["vkey"]) for r in rows]
+    keys = []
+    for (data,) in rows:
+        try:
+            keys.append(PublicKey.from_vkey(json.loads(data)["vkey"]))
+        except (VaultError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return keys
 
 
 def _load_private(vault: Vault) -> Ed25519PrivateKey:
