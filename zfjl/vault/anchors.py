@@ -222,15 +222,18 @@ class WitnessCopy:
     problem: str | None  # why it is not a valid copy
 
 
-def read_witness_copy(path: Path, keys: list[PublicKey]) -> WitnessCopy:
+def read_witness_copy(path: Path, keys: list[PublicKey], known: frozenset[str]) -> WitnessCopy:
     """One witness file, as attacker input: no symlink, no FIFO, bounded; it must parse, be
-    signed by a key the journal holds, and say the size its name says."""
+    signed by a key the journal holds, and say the size its name says. `known`: notes whose
+    signature was checked already (the journal's own, by verify's walk): a copy identical to
+    one needs no second Ed25519 verification, which is most of the cost of a copy."""
     try:
-        cp = Checkpoint.parse(_read_note(path))
+        text = _read_note(path)
+        cp = Checkpoint.parse(text)
     except (OSError, UnicodeError, VaultError) as exc:
         why = exc.message if isinstance(exc, VaultError) else str(exc)
         return WitnessCopy(path, None, f"无法读取：{why[:120]}")
-    if not any(cp.signed_by(k) for k in keys):
+    if text not in known and not any(cp.signed_by(k) for k in keys):
         return WitnessCopy(path, None, "签名无效（不是本保管库的密钥签发，或内容被改动）")
     m = WITNESS_NAME.match(path.name)
     named = int(m.group(1)) if m else cp.size
@@ -256,19 +259,43 @@ def _read_note(path: Path) -> str:
     return b"".join(chunks).decode("utf-8")
 
 
-def witness_findings(heads: TreeHeads, folder: Path, keys: list[PublicKey]) -> list[Outside]:
-    """Every copy of one folder: each invalid copy named, and the journal against each valid
-    one (a copy larger than the journal is a cut tail or a journal rolled back)."""
+@dataclass(frozen=True)
+class WitnessFolder:
+    folder: Path
+    copies: tuple[WitnessCopy, ...]
+    absent: Outside | None  # the folder missing, unreadable or empty (a warning)
+
+    @property
+    def valid(self) -> list[Checkpoint]:
+        return [c.checkpoint for c in self.copies if c.problem is None and c.checkpoint]
+
+
+def read_witness_folder(
+    folder: Path, keys: list[PublicKey], known: frozenset[str] = frozenset()
+) -> WitnessFolder:
     if not folder.is_dir():
-        return [("witness_missing", str(folder), "见证目录", "不存在（未挂载？）")]
+        return WitnessFolder(
+            folder, (), ("witness_missing", str(folder), "见证目录", "不存在（未挂载？）")
+        )
     try:
         paths = witness_files(folder)
     except OSError as exc:
-        return [("witness_missing", str(folder), "可读的见证目录", str(exc.strerror))]
+        missing = ("witness_missing", str(folder), "可读的见证目录", str(exc.strerror))
+        return WitnessFolder(folder, (), missing)
     if not paths:
-        return [("witness_missing", str(folder), "至少一份检查点副本", "目录为空")]
+        return WitnessFolder(
+            folder, (), ("witness_missing", str(folder), "至少一份检查点副本", "目录为空")
+        )
+    return WitnessFolder(folder, tuple(read_witness_copy(p, keys, known) for p in paths), None)
+
+
+def witness_findings(heads: TreeHeads, witness: WitnessFolder) -> list[Outside]:
+    """Every copy of one folder: each invalid copy named, and the journal against each valid
+    one (a copy larger than the journal is a cut tail or a journal rolled back)."""
+    if witness.absent is not None:
+        return [witness.absent]
     out: list[Outside] = []
-    for copy in (read_witness_copy(p, keys) for p in paths):
+    for copy in witness.copies:
         if copy.problem is not None:
             out.append(
                 ("witness_inconsistent", str(copy.path), "本保管库签发的检查点", copy.problem)
@@ -278,22 +305,14 @@ def witness_findings(heads: TreeHeads, folder: Path, keys: list[PublicKey]) -> l
     return out
 
 
-def _valid_copies(folders: list[Path], keys: list[PublicKey]) -> list[Checkpoint]:
-    copies = []
-    for folder in folders:
-        if folder.is_dir():
-            for path in witness_files(folder):
-                copy = read_witness_copy(path, keys)
-                if copy.problem is None and copy.checkpoint is not None:
-                    copies.append(copy.checkpoint)
-    return copies
-
-
 # -- verify -----------------------------------------------------------------------------------
-def outside_findings(vault: Vault, tree: list[bytes] | None = None) -> list[Outside]:
+def outside_findings(
+    vault: Vault, tree: list[bytes] | None = None, known: frozenset[str] = frozenset()
+) -> list[Outside]:
     """The journal against the signer's state and every copy in each witness folder, and the
-    state against the newest checkpoint known. `tree`: the journal's leaf hashes when the
-    caller has walked it already (verify does)."""
+    state against the newest checkpoint known. `tree`: the journal's leaf hashes, and `known`
+    the checkpoint notes whose signatures were checked, when the caller has walked the
+    journal already (verify does)."""
     heads = TreeHeads(leaves(vault) if tree is None else tree)
     keys = journal_keys(vault)
     out: list[Outside] = []
@@ -302,13 +321,15 @@ def outside_findings(vault: Vault, tree: list[bytes] | None = None) -> list[Outs
     except VaultError as exc:
         out.append(("witness_inconsistent", "vault.json", "checkpoint.witness_dirs", exc.message))
         folders = []
-    for folder in folders:
-        out += witness_findings(heads, folder, keys)
+    witnesses = [read_witness_folder(f, keys, known) for f in folders]
+    for witness in witnesses:
+        out += witness_findings(heads, witness)
     try:
         state = read_state(vault)
     except VaultError as exc:
         return [("checkpoint_unreadable", str(STATE_FILE), "可读的签名状态", exc.message), *out]
-    signed = [*journal_checkpoint_sizes(vault), *(c.size for c in _valid_copies(folders, keys))]
+    copied = (c.size for w in witnesses for c in w.valid)
+    signed = [*journal_checkpoint_sizes(vault), *copied]
     if state is None:
         if signed:
             out.insert(0, ("signer_state_missing", str(STATE_FILE),
@@ -370,9 +391,9 @@ def restore_state(vault: Vault, approval_no: str | None) -> Restored:
         raise UsageError(f"重建签名状态须写明审批编号（{RESTORE}）")
     with vault.writing() as w:
         unreadable = _state_is_unreadable(vault)
-        heads = _journal_checked_alone(vault)
-        folders = witness_dirs(vault)
-        copies = _witnesses_agreeing(heads, folders, journal_keys(vault))
+        walk = _journal_checked_alone(vault)
+        heads = TreeHeads(walk.leaves)
+        copies = _witnesses_agreeing(heads, witness_dirs(vault), journal_keys(vault), walk.notes)
         set_aside = _set_aside(vault) if unreadable else None
         size = max([*journal_checkpoint_sizes(vault), *(c.size for c in copies)], default=0)
         root = heads.head(size)
@@ -402,7 +423,7 @@ def _set_aside(vault: Vault) -> str:
     return aside.name
 
 
-def _journal_checked_alone(vault: Vault) -> TreeHeads:
+def _journal_checked_alone(vault: Vault) -> CheckpointWalk:
     from zfjl.vault.journal import check_chain
 
     walk = CheckpointWalk()
@@ -415,22 +436,25 @@ def _journal_checked_alone(vault: Vault) -> TreeHeads:
             f"拒绝重建签名状态：日志本身校验不通过（{p.code}，{at}应为 {p.expected}，实为 {p.found}）；"
             "请运行 zfjl verify"
         )
-    return TreeHeads(walk.leaves)
+    return walk
 
 
 def _witnesses_agreeing(
-    heads: TreeHeads, folders: list[Path], keys: list[PublicKey]
+    heads: TreeHeads, folders: list[Path], keys: list[PublicKey], known: frozenset[str]
 ) -> list[Checkpoint]:
+    copies = []
     for folder in folders:
+        witness = read_witness_folder(folder, keys, known)
         if not folder.is_dir():
             raise JournalInconsistent(
                 f"拒绝重建签名状态：见证目录 {folder} 不存在（未挂载？）：须与每个见证目录核对"
             )
-        bad = [f for f in witness_findings(heads, folder, keys) if f[0] != "witness_missing"]
+        bad = [f for f in witness_findings(heads, witness) if f[0] != "witness_missing"]
         if bad:
             _, where, expected, found = bad[0]
             raise JournalInconsistent(
                 f"拒绝重建签名状态：见证副本 {where} 与日志不符（应为 {expected}，实为 {found}），"
                 f"共 {len(bad)} 处；日志可能已被改写，请运行 zfjl verify"
             )
-    return _valid_copies(folders, keys)
+        copies += witness.valid
+    return copies

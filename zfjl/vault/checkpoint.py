@@ -305,6 +305,13 @@ class CheckpointWalk:
         self.tree = merkle.CompactRange()
         self.leaves: list[bytes] = []  # every leaf hash, for the checks against outside copies
         self.problems: list[ChainProblem] = []
+        self._notes: set[str] = set()  # checkpoint notes whose signature verified
+
+    @property
+    def notes(self) -> frozenset[str]:
+        """The checkpoint notes found signed by a journaled key: a witness copy identical to
+        one needs no second signature check."""
+        return frozenset(self._notes)
 
     def feed(self, seq: int, kind: str, data: str, recomputed: str) -> None:
         if kind == KEY_EVENT:
@@ -316,21 +323,24 @@ class CheckpointWalk:
                     ChainProblem("checkpoint_unreadable", seq, "Ed25519 公钥", "无法读取")
                 )
         elif kind == EVENT:
-            self.problems.extend(_check_one(seq, data, self.tree, self.keys))
+            self.problems.extend(_check_one(seq, data, self.tree, self.keys, self._notes))
         leaf = merkle.leaf_hash(bytes.fromhex(recomputed))
         self.tree.append(leaf)
         self.leaves.append(leaf)
 
 
 def _check_one(
-    seq: int, data: str, cr: merkle.CompactRange, keys: dict[bytes, PublicKey]
+    seq: int, data: str, cr: merkle.CompactRange, keys: dict[bytes, PublicKey], signed: set[str]
 ) -> Iterator[ChainProblem]:
     try:
-        cp = Checkpoint.parse(json.loads(data)["note"])
-    except (VaultError, ValueError, KeyError):
+        note = json.loads(data)["note"]
+        cp = Checkpoint.parse(note)
+    except (VaultError, ValueError, KeyError, TypeError, AttributeError):
         yield ChainProblem("checkpoint_unreadable", seq, "签名检查点", "无法读取")
         return
-    if not any(cp.signed_by(k) for k in _named(cp, keys)):
+    if any(cp.signed_by(k) for k in _named(cp, keys)):
+        signed.add(note)
+    else:
         yield ChainProblem("checkpoint_signature", seq, "日志登记的密钥签名有效", "签名无效")
     if cp.size != cr.size or cp.root != cr.root():
         yield ChainProblem(

@@ -209,7 +209,7 @@ def verify(
             Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
             for p in [*check_chain(conn, walk.feed), *walk.problems]
         )
-        report.findings.extend(Finding(*o) for o in outside_findings(vault, walk.leaves))
+        report.findings.extend(Finding(*o) for o in outside_findings(vault, walk.leaves, walk.notes))
         report.findings.extend(_catalog_drift(conn))
         report.findings.extend(_vault_json(vault))
         for oid in pending_sweeps:
