@@ -334,7 +334,7 @@ def outside_findings(
         if signed:
             out.insert(0, ("signer_state_missing", str(STATE_FILE),
                            f"签名状态（已签名至 {max(signed)} 条）",
-                           f"不存在：签名器将拒绝签名，须由管理员运行 {RESTORE}"))  # fmt: skip
+                           "不存在（zfjl checkpoint restore-state）"))  # fmt: skip
         return out
     return [*_against_state(vault, heads, state, max(signed, default=0)), *out]
 
@@ -358,13 +358,14 @@ def _against_state(
 
 
 def _against(heads: TreeHeads, cp: Checkpoint, where: str, code: str) -> list[Outside]:
-    why = heads.inconsistency(cp.size, cp.root)
-    if why is None:
-        return []
     if heads.size < cp.size:
         return [("journal_truncated", where, f"至少 {cp.size} 条（根 {b64(cp.root)}）",
                  f"{heads.size} 条")]  # fmt: skip
-    return [(code, where, f"前 {cp.size} 条的根 {b64(cp.root)}", why)]
+    head = heads.head(cp.size)
+    if head == cp.root:
+        return []
+    return [(code, where, f"前 {cp.size} 条的根 {b64(cp.root)}",
+             f"{b64(head)}（已签名的记录被改写）")]  # fmt: skip
 
 
 # -- restoring a lost state ---------------------------------------------------------------------
@@ -451,10 +452,10 @@ def _witnesses_agreeing(
             )
         bad = [f for f in witness_findings(heads, witness) if f[0] != "witness_missing"]
         if bad:
-            _, where, expected, found = bad[0]
+            _, where, _, found = bad[0]
             raise JournalInconsistent(
-                f"拒绝重建签名状态：见证副本 {where} 与日志不符（应为 {expected}，实为 {found}），"
-                f"共 {len(bad)} 处；日志可能已被改写，请运行 zfjl verify"
+                f"拒绝重建签名状态：见证副本 {where} 与日志不符（{found}），共 {len(bad)} 处"
+                "；日志可能已被改写，请运行 zfjl verify"
             )
         copies += witness.valid
     return copies

@@ -56,7 +56,7 @@ MESSAGES = {
     "journal_truncated": "日志比已签名的检查点短：尾部记录被删除",
     "journal_inconsistent": "日志与签名器上次签名的检查点不一致：已签名的记录被改写",
     "witness_inconsistent": "日志与见证目录中的检查点副本不一致（或副本无效）",
-    "signer_state_missing": "检查点签名状态缺失（keys/checkpoint.state 被删除？）：已签名过的日志不能再签名，须管理员核对后重建",
+    "signer_state_missing": "检查点签名状态缺失（被删除？）：签名器不再签名，须管理员与见证副本核对后重建",
     "signer_state_stale": "检查点签名状态比已签名的检查点旧：签名状态被回退或换成了旧的",
     "witness_missing": "见证目录不存在或没有检查点副本（未挂载？）",
     "tombstone_pending": "对象已登记销毁但文件尚在（清理中断），下次 zfjl sweep --execute 完成",
