@@ -217,3 +217,37 @@ def test_a_renamed_copy_is_named(tmp_path: Path) -> None:
     found = _verify(root)
     assert list(found) == ["witness_inconsistent"] and "被改名" in found["witness_inconsistent"][0]
     assert _named(found["witness_inconsistent"]) == {"12.txt"}
+
+
+def test_an_edited_copy_is_checked_by_its_signature_not_by_its_likeness(tmp_path: Path) -> None:
+    """A copy identical to a journaled checkpoint skips a second signature check; one changed
+    by a single character is verified, and fails."""
+    root, usb, _ = _witnessed_vault(tmp_path)
+    copy = usb / "11.txt"
+    text = copy.read_text()
+    copy.chmod(0o644)
+    copy.write_text(text.replace("time 20", "time 19", 1))
+    found = _verify(root)
+    assert (
+        list(found) == ["witness_inconsistent"] and "签名无效" in found["witness_inconsistent"][0]
+    )
+    assert _named(found["witness_inconsistent"]) == {"11.txt"}
+
+
+def test_an_honest_lost_state_is_restored_against_every_copy(tmp_path: Path) -> None:
+    root, usb, _ = _witnessed_vault(tmp_path)
+    (root / STATE_FILE).unlink()
+    assert zfjl_run("--vault", str(root), "checkpoint", "make").returncode == 3
+    assert set(_verify(root)) == {"signer_state_missing"}
+    with Vault.open(root) as v:  # a second folder configured but not mounted: not yet
+        set_setting(v, "checkpoint.witness_dirs", [str(usb), str(tmp_path / "unmounted")])
+    approval = ("--approval-no", "局批〔2026〕2号")
+    refused = zfjl_run("--vault", str(root), "checkpoint", "restore-state", *approval)
+    assert refused.returncode == 3 and "unmounted" in refused.stderr
+    (tmp_path / "unmounted").mkdir()  # mounted, and empty: nothing there to disagree
+    done = zfjl_run("--vault", str(root), "checkpoint", "restore-state", *approval)
+    assert done.returncode == 0, done.stderr
+    assert "与 3 份见证副本核对一致" in done.stdout and "已签名至 15 条" in done.stdout
+    assert json.loads((root / STATE_FILE).read_text())["size"] == 15
+    assert zfjl_run("--vault", str(root), "checkpoint", "make", "-q").returncode == 0
+    assert set(_verify(root)) == set()

@@ -110,7 +110,14 @@ def anything_signed(vault: Vault) -> bool:
     """Has this log signed before: a checkpoint row in the journal or a copy at a witness?"""
     if journal_checkpoint_sizes(vault):
         return True
-    return any(d.is_dir() and witness_files(d) for d in witness_dirs(vault))
+    return any(_holds_copies(d) for d in witness_dirs(vault))
+
+
+def _holds_copies(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and bool(witness_files(folder))
+    except OSError:  # unreadable: verify names it; the journal's own rows decide here
+        return False
 
 
 def start_state(vault: Vault) -> None:
