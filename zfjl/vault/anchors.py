@@ -346,6 +346,25 @@ def outside_findings(
     return [*_against_state(vault, heads, state, max(signed, default=0)), *out]
 
 
+def restores_on_record(vault: Vault) -> list[Outside]:
+    """Each restore of the signer's state, for as long as the journal lasts (a warning): from
+    then on the state vouches for no more than the journal and the copies checked did."""
+    rows = vault.conn.execute(
+        "SELECT seq, ts, actor, data FROM journal WHERE kind = ? ORDER BY seq",
+        (events.CheckpointStateRestored.kind,),
+    )
+    out: list[Outside] = []
+    for seq, ts, actor, data in rows:
+        try:
+            d = events.CheckpointStateRestored.from_payload(json.loads(data))
+        except (VaultError, ValueError):
+            continue  # verify's event_malformed names it
+        basis = f"与 {d.witness_copies} 份见证副本核对" if d.witness_copies else "无见证副本，仅凭日志"
+        out.append(("signer_state_restored", f"日志 #{seq}", "签名状态从未遗失",
+                    f"{ts[:19]} 由 {actor} 重建至 {d.size} 条（{d.approval_no}，{basis}）"))  # fmt: skip
+    return out
+
+
 def _against_state(
     vault: Vault, heads: TreeHeads, state: SignerState, newest: int
 ) -> list[Outside]:
