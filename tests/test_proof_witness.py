@@ -255,3 +255,19 @@ def test_an_honest_lost_state_is_restored_against_every_copy(tmp_path: Path) -> 
     assert "局批〔2026〕2号" in found["signer_state_restored"][0]
     assert "与 3 份见证副本核对" in found["signer_state_restored"][0]
     assert zfjl_run("--vault", str(root), "verify", "--no-read-data").returncode == 0
+
+
+def test_a_witness_dropped_from_the_setting_still_convicts(tmp_path: Path) -> None:
+    """The insider empties `checkpoint.witness_dirs` (a journaled `setting.set`) so that
+    verify would look nowhere: a folder the journal named once is still read."""
+    root, usb, _ = _witnessed_vault(tmp_path)
+    rewritten = _rewrite_and_resign(root)
+    forged = json.loads((root / STATE_FILE).read_text())
+    forged.update(size=rewritten.size, root=rewritten.root().hex())
+    (root / STATE_FILE).write_text(json.dumps(forged))
+    with Vault.open(root) as v:
+        set_setting(v, "checkpoint.witness_dirs", [])
+    assert zfjl_run("--vault", str(root), "checkpoint", "make", "-q").returncode == 0
+    found = _verify(root)
+    assert set(found) == {"witness_inconsistent"}  # and no witness_missing for a retired one
+    assert _named(found["witness_inconsistent"]) == {"5.txt", "11.txt", "15.txt"}

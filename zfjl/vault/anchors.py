@@ -33,7 +33,7 @@ from zfjl.vault.checkpoint import (
     leaves,
 )
 from zfjl.vault.objects import fsync_dir
-from zfjl.vault.witness import witness_dirs
+from zfjl.vault.witness import former_witness_dirs, witness_dirs
 
 if TYPE_CHECKING:
     from zfjl.vault.vault import Vault
@@ -296,6 +296,19 @@ def read_witness_folder(
     return WitnessFolder(folder, tuple(read_witness_copy(p, keys, known) for p in paths), None)
 
 
+def _former_folders(
+    vault: Vault, keys: list[PublicKey], known: frozenset[str]
+) -> list[WitnessFolder]:
+    """Folders dropped from the setting that are still there with copies: checked as the
+    others (an absent or empty one is no finding: a witness may be retired)."""
+    try:
+        former = former_witness_dirs(vault)
+    except VaultError:
+        return []
+    read = (read_witness_folder(f, keys, known) for f in former if _holds_copies(f))
+    return [w for w in read if w.absent is None]
+
+
 def witness_findings(heads: TreeHeads, witness: WitnessFolder) -> list[Outside]:
     """Every copy of one folder: each invalid copy named, and the journal against each valid
     one (a copy larger than the journal is a cut tail or a journal rolled back)."""
@@ -331,6 +344,9 @@ def outside_findings(
     witnesses = [read_witness_folder(f, keys, known) for f in folders]
     for witness in witnesses:
         out += witness_findings(heads, witness)
+    for former in _former_folders(vault, keys, known):
+        witnesses.append(former)
+        out += witness_findings(heads, former)
     try:
         state = read_state(vault)
     except VaultError as exc:
@@ -359,7 +375,9 @@ def restores_on_record(vault: Vault) -> list[Outside]:
             d = events.CheckpointStateRestored.from_payload(json.loads(data))
         except (VaultError, ValueError):
             continue  # verify's event_malformed names it
-        basis = f"与 {d.witness_copies} 份见证副本核对" if d.witness_copies else "无见证副本，仅凭日志"
+        basis = (
+            f"与 {d.witness_copies} 份见证副本核对" if d.witness_copies else "无见证副本，仅凭日志"
+        )
         out.append(("signer_state_restored", f"日志 #{seq}", "签名状态从未遗失",
                     f"{ts[:19]} 由 {actor} 重建至 {d.size} 条（{d.approval_no}，{basis}）"))  # fmt: skip
     return out
@@ -420,7 +438,9 @@ def restore_state(vault: Vault, approval_no: str | None) -> Restored:
         unreadable = _state_is_unreadable(vault)
         walk = _journal_checked_alone(vault)
         heads = TreeHeads(walk.leaves)
-        copies = _witnesses_agreeing(heads, witness_dirs(vault), journal_keys(vault), walk.notes)
+        keys = journal_keys(vault)
+        copies = _witnesses_agreeing(heads, witness_dirs(vault), keys, walk.notes)
+        copies += _former_agreeing(heads, _former_folders(vault, keys, walk.notes))
         set_aside = _set_aside(vault) if unreadable else None
         size = max([*journal_checkpoint_sizes(vault), *(c.size for c in copies)], default=0)
         root = heads.head(size)
@@ -466,6 +486,12 @@ def _journal_checked_alone(vault: Vault) -> CheckpointWalk:
     return walk
 
 
+def _former_agreeing(heads: TreeHeads, former: list[WitnessFolder]) -> list[Checkpoint]:
+    for witness in former:
+        _refuse_unless_agreeing(heads, witness)
+    return [c for w in former for c in w.valid]
+
+
 def _witnesses_agreeing(
     heads: TreeHeads, folders: list[Path], keys: list[PublicKey], known: frozenset[str]
 ) -> list[Checkpoint]:
@@ -476,12 +502,16 @@ def _witnesses_agreeing(
             raise JournalInconsistent(
                 f"拒绝重建签名状态：见证目录 {folder} 不存在（未挂载？）：须与每个见证目录核对"
             )
-        bad = [f for f in witness_findings(heads, witness) if f[0] != "witness_missing"]
-        if bad:
-            _, where, _, found = bad[0]
-            raise JournalInconsistent(
-                f"拒绝重建签名状态：见证副本 {where} 与日志不符（{found}），共 {len(bad)} 处"
-                "；日志可能已被改写，请运行 zfjl verify"
-            )
+        _refuse_unless_agreeing(heads, witness)
         copies += witness.valid
     return copies
+
+
+def _refuse_unless_agreeing(heads: TreeHeads, witness: WitnessFolder) -> None:
+    bad = [f for f in witness_findings(heads, witness) if f[0] != "witness_missing"]
+    if bad:
+        _, where, _, found = bad[0]
+        raise JournalInconsistent(
+            f"拒绝重建签名状态：见证副本 {where} 与日志不符（{found}），共 {len(bad)} 处"
+            "；日志可能已被改写，请运行 zfjl verify"
+        )
