@@ -268,6 +268,7 @@ def test_a_witness_dropped_from_the_setting_still_convicts(tmp_path: Path) -> No
     with Vault.open(root) as v:
         set_setting(v, "checkpoint.witness_dirs", [])
     assert zfjl_run("--vault", str(root), "checkpoint", "make", "-q").returncode == 0
+    assert _copies(usb) == ["5.txt", "11.txt", "15.txt"]  # no longer written to
     found = _verify(root)
     assert set(found) == {"witness_inconsistent"}  # and no witness_missing for a retired one
     assert _named(found["witness_inconsistent"]) == {"5.txt", "11.txt", "15.txt"}
