@@ -25,7 +25,7 @@ NOUNS_WITH_OLD_SPELLINGS = {
     "hold": ["add", "ls", "release"],
     "grant": ["add", "ls", "revoke"],
     "bundle": ["make", "verify"],
-    "checkpoint": ["make", "verify", "new-key"],
+    "checkpoint": ["make", "verify", "new-key", "restore-state"],
 }
 
 

@@ -836,7 +836,7 @@ RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
     events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify, events.VaultJsonRestored,
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
-    events.CheckpointKey,
+    events.CheckpointKey, events.CheckpointStateRestored,
 })  # fmt: skip
 
 

@@ -683,6 +683,19 @@ class CheckpointKey(EventData):
     vkey: str
 
 
+@declare("checkpoint.state_restored", "重建检查点签名状态")
+@_event_class
+class CheckpointStateRestored(EventData):
+    """An administrator rebuilt the signer's state (`keys/checkpoint.state` lost) from the
+    journal's checkpoints once every witness copy agreed with them."""
+
+    approval_no: str  # 审批编号
+    size: int  # the tree size the restored state says was last signed
+    root: str  # hex
+    witness_copies: int  # copies checked (0: the journal alone vouched for it)
+    set_aside: str | None = None  # an unreadable state file renamed to this name
+
+
 # == a bureau's own templates, rule packs and document types (zfjl/vault/custom.py) ============
 @declare("custom.install", "安装本局模板/规则/文书类型")
 @_event_class
