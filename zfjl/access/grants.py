@@ -64,13 +64,20 @@ def list_grants(
     return list(vault.db.query(sql + " ORDER BY seq", params))
 
 
-def revoke_grant(vault: Vault, grant_id: str, reason: str | None) -> dict[str, Any]:
+def revoke_grant(
+    vault: Vault, grant_id: str, reason: str | None, *, approval_no: str | None
+) -> dict[str, Any]:
+    """Revoking is the director's decision as granting is (docs/access.md): its approval
+    number is journaled; without one, a usage error and nothing journaled."""
+    if not (approval_no and approval_no.strip()):
+        raise UsageError("撤销批准须给出批准文号：--approval-no …（撤销同样须经局长批准，文号记入日志）")
     vault.require_role(APPROVING_ROLES, "撤销批准")
     g = get_grant(vault, grant_id)
     if g["revoked_at"]:
         raise UsageError(f"{g['id']} 已于 {g['revoked_at'][:16]} 撤销")
     subject = f"case:{g['target']}" if g["target_kind"] == "case" else g["target"]
-    vault.record(events.GrantRevoke(grant=g["id"], reason=reason), subject)
+    vault.record(events.GrantRevoke(grant=g["id"], reason=reason,
+                                    approval_no=approval_no.strip()), subject)  # fmt: skip
     return get_grant(vault, g["id"])
 
 

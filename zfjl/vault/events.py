@@ -578,6 +578,7 @@ class GrantAdd(EventData):
 class GrantRevoke(EventData):
     grant: str
     reason: str | None = None
+    approval_no: str | None = None  # 批准文号: required since issue 23 (rows before it lack it)
 
 
 @declare("access.denied", "拒绝访问")
