@@ -9,7 +9,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from zfjl.errors import BundleError
 
@@ -63,8 +63,10 @@ def write_bag_info(bag: Path, info: list[tuple[str, str]]) -> None:
     (bag / "bag-info.txt").write_text("".join(f"{k}: {v}\n" for k, v in info), encoding="utf-8")
 
 
-def write_tar(bag: Path, out: Path) -> None:
-    """A tar with fixed owners, modes and times, in name order: the same bag, the same bytes."""
+def write_tar(bag: Path, out: IO[bytes], outside: dict[str, Path] | None = None) -> None:
+    """A tar with fixed owners, modes and times, in name order: the same bag, the same bytes.
+    `outside` maps bag paths (data/originals/…) to the files they are read from (the vault's
+    objects): no copy of an original is made on the way to the tar."""
 
     def normalise(ti: tarfile.TarInfo) -> tarfile.TarInfo:
         ti.uid = ti.gid = 0
@@ -73,12 +75,15 @@ def write_tar(bag: Path, out: Path) -> None:
         ti.mode = 0o755 if ti.isdir() else 0o644
         return ti
 
-    tmp = out.with_name(f".{out.name}.partial")
-    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for path in [bag, *sorted(bag.rglob("*"))]:
-            tar.add(path, arcname=path.relative_to(bag.parent).as_posix(), recursive=False,
-                    filter=normalise)  # fmt: skip
-    os.replace(tmp, out)
+    sources = {bag / rel: src for rel, src in (outside or {}).items()}
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted({bag, *bag.rglob("*"), *sources}):
+            arcname = path.relative_to(bag.parent).as_posix()
+            if path not in sources:
+                tar.add(path, arcname=arcname, recursive=False, filter=normalise)
+                continue
+            with open(sources[path], "rb") as f:
+                tar.addfile(normalise(tar.gettarinfo(arcname=arcname, fileobj=f)), f)
 
 
 @contextlib.contextmanager

@@ -529,6 +529,9 @@ class CaseBundle(EventData):
     files: int
     bytes: int
     withheld: list[Any]
+    # Since issue 23 journaled before the first byte is handed out, with each vault object the
+    # bag carries ({id, sha256, file}); rows from before lack it.
+    objects: list[Any] | None = None
 
 
 # == retention and access ======================================================================
