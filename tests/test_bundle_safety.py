@@ -17,7 +17,7 @@ import pytest
 from zfjl.access import add_grant, export
 from zfjl.bundle import bundle_case
 from zfjl.bundle.bag import unpack
-from zfjl.cases.store import get_case, import_case
+from zfjl.cases.store import add_document, attach, get_case, import_case
 from zfjl.errors import AccessDenied, BundleError
 from zfjl.userfs import remove_abandoned_staging
 from zfjl.vault import Vault, events
@@ -76,7 +76,7 @@ def test_bundle_verify_refuses_a_hostile_tar_with_one_line(tmp_path: Path) -> No
 
 # -- one authority check: a document's scan is an original too ------------------------------
 def _recordings_of(vault: Vault, case_id: str) -> list[str]:
-    return [m["recording"] for m in get_case(vault, case_id)["media"]]
+    return list(dict.fromkeys(m["recording"] for m in get_case(vault, case_id)["media"]))
 
 
 def _denials(vault: Vault, oid: str) -> list[dict[str, object]]:
@@ -131,6 +131,31 @@ def test_a_copy_grant_on_the_scan_lets_it_into_the_bag_and_the_journal_row(
     assert {o["id"]: o["sha256"] for o in row["objects"]} == {
         oid: v.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0]
         for oid in (media, scan)}  # fmt: skip
+
+
+def test_a_case_grant_does_not_cover_what_is_linked_to_the_case_after_it(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    """A clerk holding a copy grant on their own case cannot widen it by attaching a refused
+    recording, or naming it as a document's scan, after the grant was entered."""
+    v = sample_cases_vault
+    mine, secret, other = _recordings_of(v, "CASE-2024-045")[:3]
+    case_id = _clerk_case(v, media=mine)
+    add_grant(v, v.actor, case_id, scope="copy", approved_by="王局长",
+              approval_no="局批〔2024〕9号", until="2099-12-31")  # fmt: skip
+    v = _as_clerk(v)
+    assert len(bundle_case(v, case_id, tmp_path / "ok", purpose="court").withheld) == 0
+    attach(v, case_id, recordings=[secret], activity="现场检查")
+    add_document(v, case_id, {"id": "d-y", "type": "询问笔录", "date": "2024-05-06T11:00",
+                              "scan": other[:16]})  # fmt: skip
+    with pytest.raises(AccessDenied, match="之后才关联") as refused:
+        bundle_case(v, case_id, tmp_path / "bag", purpose="court")
+    assert secret[:12] in str(refused.value) and other[:12] in str(refused.value)
+    assert mine[:12] not in str(refused.value)
+    with pytest.raises(AccessDenied, match="之后才关联"):
+        export(v, [secret], tmp_path / "export")
+    assert not (tmp_path / "bag").exists() and not (tmp_path / "export").exists()
+    assert len(_denials(v, secret)) == 2 and len(_denials(v, other)) == 1
 
 
 def test_a_bundle_row_from_before_issue_23_still_reads() -> None:

@@ -129,10 +129,12 @@ def require_copy_authority(
     def refused(refusals: list[Refusal]) -> AccessDenied:
         how = ("：以法规科、局长或管理员身份打包须注明批准文号 --approval" if approving
                else "（或由法规科依批准办理）")  # fmt: skip
-        names = "、".join(f"{r.item.oid[:12]}（{r.item.via}）" for r in refusals)
+        by_reason: dict[str, list[str]] = {}
+        for r in refusals:
+            by_reason.setdefault(r.reason, []).append(f"{r.item.oid[:12]}（{r.item.via}）")
+        names = "；".join(f"{'、'.join(items)}：{why}" for why, items in by_reason.items())
         return AccessDenied(
-            f"拒绝打包案件 {case['case']}：用户 {vault.actor} 对 {names} 无复制批准"
-            f"（第四十四条、第四十七条）{how}。本次请求已记入日志"
+            f"拒绝打包案件 {case['case']}：用户 {vault.actor} 不能复制 {names}{how}。本次请求已记入日志"
         )
 
     return authorize(vault, [Item(c.oid, c.via) for c in contents], "copy",
