@@ -155,3 +155,8 @@ client.Handler.op_tree_put = put
     assert not [p for p in home.iterdir() if p.name.startswith(".zfjl-staging-")]
     assert len(_journal(station, "case.bundle", "case:CASE-2026-202")) == 2
     assert station.run(LEGAL, "bundle", "verify", "bag").code == 0
+    tar = station.run(LEGAL, "bundle", "make", "CASE-2026-202", "--purpose", "court",
+                      "--approval", "株城管复〔2026〕7号", "-o", "bag.tar")  # fmt: skip
+    assert tar.code == 0, tar.err
+    assert (home / "bag.tar").stat().st_uid == pwd.getpwnam(LEGAL).pw_uid
+    assert station.run(LEGAL, "bundle", "verify", "bag.tar").code == 0
