@@ -264,7 +264,7 @@ class _Staging:
     def create(cls, dest: Path) -> _Staging:
         for _ in range(3):  # another run's sweep may take a folder between mkdtemp and flock
             try:
-                work = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{dest.name[:80]}.",
+                work = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{dest.name[:40]}.",
                                              dir=dest.parent))  # fmt: skip
                 lock_fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             except FileNotFoundError:
