@@ -167,7 +167,7 @@ EXAMPLES: dict[str, list[str]] = {
     "grant add": ["zfjl grant add lisi --case CASE-2024-031 --scope copy --approved-by 王局长 "
                   "--approval-no 局批〔2024〕8号 --until 2024-09-30"],
     "grant ls": ["zfjl grant ls --user lisi --all"],
-    "grant revoke": ["zfjl grant revoke G-12 --reason 案件已办结"],
+    "grant revoke": ["zfjl grant revoke G-12 --approval-no 局批〔2024〕11号 --reason 案件已办结"],
     "checkpoint": ["zfjl checkpoint make -q"],
     "checkpoint make": ["zfjl checkpoint make > 纸面留存.txt"],
     "checkpoint verify": ["zfjl checkpoint verify 纸面留存.txt"],

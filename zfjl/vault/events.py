@@ -529,6 +529,9 @@ class CaseBundle(EventData):
     files: int
     bytes: int
     withheld: list[Any]
+    # Since issue 23 journaled before the first byte is handed out, with each vault object the
+    # bag carries ({id, sha256, file}); rows from before lack it.
+    objects: list[Any] | None = None
 
 
 # == retention and access ======================================================================
@@ -578,6 +581,7 @@ class GrantAdd(EventData):
 class GrantRevoke(EventData):
     grant: str
     reason: str | None = None
+    approval_no: str | None = None  # 批准文号: required since issue 23 (rows before it lack it)
 
 
 @declare("access.denied", "拒绝访问")
