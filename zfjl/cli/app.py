@@ -116,6 +116,9 @@ def _main(
 
 
 # -- entry point ------------------------------------------------------------------------------
+INTERRUPTED = "已中断：已入库的内容完好，重新运行同一命令即可继续"
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -131,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer's silent exit 130 for Ctrl-C
+            return _fail(INTERRUPTED, 130, "Interrupted", argv)
         return int(exc.exit_code)
     except click.ClickException as exc:  # usage errors: bad option, missing argument
         return _fail(f"用法错误：{helpfmt.usage_message(exc)}", 2, "UsageError", argv)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
+        return _fail(INTERRUPTED, 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
         fault = _machine_fault(exc)
         if fault is not None:  # a full disk, a permission: what it means, not "内部错误"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zfjl.errors import Interrupted, ZfjlError
-from zfjl.ingest.describe import INTERRUPTED, describe
+from zfjl.ingest.describe import describe, interrupted_behind_store
 from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, add_descriptions, ingest
 from zfjl.ingest.probe import Prober
 from zfjl.vault.seal import SealReport, seal
@@ -160,8 +160,16 @@ def ingest_sources(
         oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
         oids |= {r[0] for r in vault.conn.execute(
             "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
-        sealed = seal(vault, oids)
+        try:
+            sealed = seal(vault, oids)
+        except KeyboardInterrupt:  # typer would make it a silent exit 130
+            raise Interrupted(interrupted_behind_store("封存摘要", _unstored(outcomes))) from None
     return outcomes, sealed
+
+
+def _unstored(outcomes: list[SourceOutcome]) -> int:
+    """Entries not stored, a camera that could not be read at all counting as one."""
+    return sum(o.report.unstored if o.report is not None else 1 for o in outcomes)
 
 
 def _describe_all(vault: Vault, prober: Prober, outcomes: list[SourceOutcome],
@@ -170,7 +178,7 @@ def _describe_all(vault: Vault, prober: Prober, outcomes: list[SourceOutcome],
     try:
         describe(vault, prober)
     except KeyboardInterrupt:
-        raise Interrupted(INTERRUPTED) from None
+        raise Interrupted(interrupted_behind_store("读取元数据", _unstored(outcomes))) from None
     for i, o in enumerate(outcomes):
         if o.report is None:
             continue
