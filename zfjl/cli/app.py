@@ -134,8 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer's silent exit 130 for Ctrl-C
-            return _fail(INTERRUPTED, 130, "Interrupted", argv)
         return int(exc.exit_code)
     except click.ClickException as exc:  # usage errors: bad option, missing argument
         return _fail(f"用法错误：{helpfmt.usage_message(exc)}", 2, "UsageError", argv)
@@ -153,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             "InternalError",
             argv,
         )
+    if rc == 130:  # typer turns a Ctrl-C it catches into a silent return of 130: say so
+        return _fail(INTERRUPTED, 130, "Interrupted", argv)
     return rc if isinstance(rc, int) else 0
 
 

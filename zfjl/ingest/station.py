@@ -141,20 +141,28 @@ def ingest_sources(
                     outcomes[i].error = exc
 
     # One set of exiftool processes for every camera (a process per core, not per camera).
-    with Prober() as prober:
-        if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
-            one(0, vault)
-        else:
-            with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
-                futures = [pool.submit(one, i, None) for i in range(len(sources))]
-                try:
-                    for f in futures:
-                        f.result()
-                except BaseException:
-                    stop.set()  # every camera's workers stop within one block, temps removed
-                    raise
-        if not alone:
-            _describe_all(vault, prober, outcomes, stored_at, progress)
+    stored = False
+    try:
+        with Prober() as prober:
+            if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
+                one(0, vault)
+            else:
+                with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
+                    futures = [pool.submit(one, i, None) for i in range(len(sources))]
+                    try:
+                        for f in futures:
+                            f.result()
+                    except BaseException:
+                        stop.set()  # every camera's workers stop within one block, temps removed
+                        raise
+            stored = True
+            if not alone:
+                _describe_all(vault, prober, outcomes, stored_at, progress)
+    except KeyboardInterrupt:
+        if not stored:
+            raise
+        # While exiftool was being stopped: typer would make it a silent exit 130.
+        raise Interrupted(interrupted_behind_store("读取元数据", _unstored(outcomes))) from None
     sealed = None
     if options.seal:
         oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
