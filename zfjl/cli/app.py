@@ -116,6 +116,9 @@ def _main(
 
 
 # -- entry point ------------------------------------------------------------------------------
+INTERRUPTED = "已中断：已入库的内容完好，重新运行同一命令即可继续"
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:  # usage errors: bad option, missing argument
         return _fail(f"用法错误：{helpfmt.usage_message(exc)}", 2, "UsageError", argv)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
+        return _fail(INTERRUPTED, 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
         fault = _machine_fault(exc)
         if fault is not None:  # a full disk, a permission: what it means, not "内部错误"
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             "InternalError",
             argv,
         )
+    if rc == 130:  # typer turns a Ctrl-C it catches into a silent return of 130: say so
+        return _fail(INTERRUPTED, 130, "Interrupted", argv)
     return rc if isinstance(rc, int) else 0
 
 
