@@ -292,10 +292,10 @@ def test_setup_refuses_an_installation_the_account_cannot_run(station: Station) 
     probe = as_user(SERVICE, lambda: 0 if os.access(sys.executable, os.X_OK) else 1,
                     cwd=station.layout.state, env={})  # fmt: skip
     if probe.code == 0:  # installed system-wide (as a station would be): the check passes
-        setup_station(station.layout, bureau="测试局", admins=[], start=False)
+        setup_station(station.layout, bureau="测试市城市管理综合执法局", admins=[], start=False)
     else:  # under root's private folder, as in this checkout: refused with what to do
         with pytest.raises(UsageError, match="系统级安装"):
-            setup_station(station.layout, bureau="测试局", admins=[], start=False)
+            setup_station(station.layout, bureau="测试市城市管理综合执法局", admins=[], start=False)
 
 
 def test_setup_needs_root_and_a_bureau(station: Station) -> None:
