@@ -22,12 +22,12 @@ from typing import Any
 import yaml
 
 from zfjl.cases.doctypes import STAGES
+from zfjl.checklists.amounts import AMOUNT_PREDICATES
 from zfjl.checklists.predicates import (
     FAIL,
     NA,
     PASS,
     PENDING,
-    PREDICATES,
     CaseView,
     Context,
     Outcome,
@@ -35,8 +35,11 @@ from zfjl.checklists.predicates import (
     _endpoint,
     _limit,
 )
+from zfjl.checklists.predicates import PREDICATES as BASIC_PREDICATES
 from zfjl.checklists.progress import STAGE_INDEX
 from zfjl.errors import RuleError
+
+PREDICATES = {**BASIC_PREDICATES, **AMOUNT_PREDICATES}
 
 SEVERITIES = ("error", "warning")
 # libyaml's loader when PyYAML was built with it: it parses the packs 10x faster, and every
