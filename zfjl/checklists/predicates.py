@@ -207,7 +207,7 @@ def _item(view: CaseView, doc: dict[str, Any], name: str) -> Any:
 def fields_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     # An item may be a list of names: any one of them will do (告知情况 or 陈述申辩情况).
     items = [f if isinstance(f, list) else [f] for f in p["fields"]]
-    names = ["或".join(FIELD_NAMES.get(f, f) for f in alts) for alts in items]
+    names = ["或".join(FIELD_NAMES.get(str(f), str(f)) for f in alts) for alts in items]
 
     def check(doc: dict[str, Any]) -> str | None:
         missing = [name for alts, name in zip(items, names, strict=True)
