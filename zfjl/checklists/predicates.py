@@ -194,10 +194,8 @@ FIELD_NAMES = {"place": "地点（place）", "number": "编号（number）", "da
 
 
 def _item(view: CaseView, doc: dict[str, Any], name: str) -> Any:
-    """A document's field, or — named `case.party.address` — the case header's (a party's
-    address is stated once, in the header, and printed on every document)."""
-    if not name.startswith("case."):
-        return value_of(doc, name)
+    """A case header's field named `case.party.address` (a party's address is stated once, in
+    the header, and printed on every document)."""
     node: Any = view.case
     for part in name.split(".")[1:]:
         node = node.get(part) if isinstance(node, dict) else None
@@ -209,9 +207,17 @@ def fields_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     items = [f if isinstance(f, list) else [f] for f in p["fields"]]
     names = ["或".join(FIELD_NAMES.get(str(f), str(f)) for f in alts) for alts in items]
 
+    pairs = list(zip(items, names, strict=True))
+
     def check(doc: dict[str, Any]) -> str | None:
-        missing = [name for alts, name in zip(items, names, strict=True)
-                   if all(_item(view, doc, f) in (None, "", [], False) for f in alts)]  # fmt: skip
+        missing = []
+        for alts, name in pairs:  # a plain loop: this runs for every decision of every case
+            for f in alts:
+                value = _item(view, doc, f) if f.startswith("case.") else value_of(doc, f)
+                if value not in (None, "", [], False):
+                    break
+            else:
+                missing.append(name)
         return f"缺少 {'、'.join(missing)}" if missing else None
 
     docs, problems = _per_document(view, p, check)
