@@ -434,3 +434,37 @@ def test_a_case_file_of_the_previous_format_imports_and_warns_naming_the_field(c
     assert again.verdict == "pass"
     fines = [d["amounts"]["fine"] for d in get_case(case_vault, data["case"])["documents"] if "amounts" in d and "fine" in d["amounts"]]
     assert fines == [200, 200]
+
+
+def test_amounts_survive_export_and_import() -> None:
+    from zfjl.cases.io import dump_case
+
+    case = parse_case(sample_text("penalty"), "penalty.yaml")
+    again = parse_case(dump_case(case), "export.yaml")
+    assert [d.get("amounts") for d in again["documents"]] == [d.get("amounts") for d in case["documents"]]
+    assert {"fine": 200} in [d.get("amounts") for d in again["documents"]]
+
+
+def test_every_statute_article_of_issue_28_has_a_rule_quoting_it() -> None:
+    wanted = {
+        "行政许可法第三十八条": "行政机关依法作出不予行政许可的书面决定的，应当说明理由",
+        "行政许可法第四十二条": "二十日内不能作出决定的，经本行政机关负责人批准，可以延长十日",
+        "行政许可法第四十三条": "下级行政机关应当自其受理行政许可申请之日起二十日内审查完毕",
+        "行政许可法第四十四条": "应当自作出决定之日起十日内向申请人颁发、送达行政许可证件",
+        "行政处罚法第五十一条": "对公民处以二百元以下、对法人或者其他组织处以三千元以下罚款",
+        "行政处罚法第五十二条": "应当报所属行政机关备案",
+        "行政处罚法第五十九条": "（一）当事人的姓名或者名称、地址",
+        "行政处罚法第六十三条": "（一）较大数额罚款",
+        "行政处罚法第六十八条": "（一）依法给予一百元以下罚款的；（二）不当场收缴事后难以执行的",
+        "行政强制法第二十四条": "（二）查封、扣押的理由、依据和期限",
+        "行政强制法第三十七条第二款": "（三）强制执行的方式和时间",
+        "行政强制法第四十五条": "加处罚款或者滞纳金的数额不得超出金钱给付义务的数额",
+    }
+    by_article: dict[str, list[str]] = {}
+    for rule in RULES.values():
+        by_article.setdefault(rule.article, []).append(rule.text)
+    for article, words in wanted.items():
+        assert any(words in text for text in by_article.get(article, [])), article
+    # 第三十二条 and 第四十五条 are quoted where they act: the 20 days' start and exclusions.
+    assert "逾期不告知的，自收到申请材料之日起即为受理" in RULES["N-ALL42-decide-20days"].text
+    assert "所需时间不计算在本节规定的期限内" in RULES["N-ALL42-decide-20days"].text
