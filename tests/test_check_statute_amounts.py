@@ -468,3 +468,23 @@ def test_every_statute_article_of_issue_28_has_a_rule_quoting_it() -> None:
     # 第三十二条 and 第四十五条 are quoted where they act: the 20 days' start and exclusions.
     assert "逾期不告知的，自收到申请材料之日起即为受理" in RULES["N-ALL42-decide-20days"].text
     assert "所需时间不计算在本节规定的期限内" in RULES["N-ALL42-decide-20days"].text
+
+
+def test_a_licence_period_the_calendar_cannot_count_is_unknown_never_pass() -> None:
+    # Accepted in the last days of the last year a holiday notice covers: the 20 working days
+    # run into a year without one, so the rule cannot say (无法判断), with or without exclusions.
+    from zfjl.workdays import BUILTIN_YEARS
+
+    last = max(BUILTIN_YEARS)
+    case = edited(
+        "licensing",
+        {"remove": "documents[type=补正通知书]"},
+        {"set": "documents[type=申请书]/date", "value": f"{last}-12-28T09:00:00+08:00"},
+        {"set": "documents[type=受理通知书]/date", "value": f"{last}-12-28T10:00:00+08:00"},
+        {"set": "documents[type=行政许可决定书]/date", "value": f"{last + 1}-01-05T09:00:00+08:00"},
+    )
+    f = run(case, "N-ALL42-decide-20days")
+    assert f.status == "unknown" and "工作日历未覆盖" in f.found
+    review = doc(id="d-experts", type="专家论证记录", date=f"{last}-12-30T17:00:00+08:00",
+                 start=f"{last}-12-29T09:00:00+08:00", end=f"{last}-12-30T17:00:00+08:00")  # fmt: skip
+    assert status(apply_edits(case, [review]), "N-ALL42-decide-20days") == "unknown"
