@@ -99,12 +99,12 @@ def hearing_right(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     told = [d for d in notices if _states(value_of(d, p.get("field", "听证权")))]
     fine = fine_of(view, [p["notice"], *p.get("decisions", [])])
     if fine is None:
-        docs = view.of_types([p["notice"], *p.get("decisions", [])])
-        prose = _prose_only(docs, "fine", p)
-        if told or not prose:
-            return Outcome(NA if not told else PASS, expected,
-                           "已告知听证权" if told else "未处罚款")  # fmt: skip
-        return Outcome(UNKNOWN, expected, "无法核对是否达到较大数额：" + "；".join(prose))
+        if told:  # the right was told: whatever the amount, nothing is missing
+            return Outcome(PASS, expected, "已告知听证权")
+        prose = _prose_only(view.of_types([p["notice"], *p.get("decisions", [])]), "fine", p)
+        if prose:
+            return Outcome(UNKNOWN, expected, "无法核对是否达到较大数额：" + "；".join(prose))
+        return Outcome(NA, expected, "未处罚款")
     if fine < threshold:
         return Outcome(PASS, expected, f"罚款 {yuan(fine)}，未达 {yuan(threshold)}")
     if told:
