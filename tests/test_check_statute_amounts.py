@@ -488,3 +488,18 @@ def test_a_licence_period_the_calendar_cannot_count_is_unknown_never_pass() -> N
     review = doc(id="d-experts", type="专家论证记录", date=f"{last}-12-30T17:00:00+08:00",
                  start=f"{last}-12-29T09:00:00+08:00", end=f"{last}-12-30T17:00:00+08:00")  # fmt: skip
     assert status(apply_edits(case, [review]), "N-ALL42-decide-20days") == "unknown"
+
+
+def test_a_bureau_declaring_the_lower_review_type_gets_article_43_checked() -> None:
+    from zfjl.cases.doctypes import DOCTYPES
+    from zfjl.cases.store import normalise_times
+    from zfjl.checklists.examples import offline_links
+
+    data = yaml.safe_load(sample_text("licensing"))
+    data["documents"].append({"id": "d-first", "type": "初审意见书", "date": "2024-08-06T09:00"})
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    with pytest.raises(CaseFormatError, match="未知的文书类型"):
+        parse_case(text, "licensing.yaml")  # not a shipped type
+    case = parse_case(text, "licensing.yaml", doctypes={**DOCTYPES, "初审意见书": "审查决定"})
+    f = run(offline_links(normalise_times(case, TZ)), "N-ALL43-lower-review-20days")
+    assert f.status == "fail" and "2024-08-05" in f.found
