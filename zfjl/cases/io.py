@@ -116,6 +116,8 @@ def _schema_message(err: Any) -> str:
         return _unknown_fields(err)
     if err.validator == "minLength":
         return "不能为空"
+    if err.validator == "minimum":
+        return f"金额不能为负数，写的是 {err.instance!r}"
     if err.validator == "pattern":
         if str(err.validator_value).startswith("^\\d{4}"):
             return f"格式不对：{err.instance!r}（日期时间写作 2024-05-03T10:15）"
