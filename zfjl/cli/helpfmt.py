@@ -160,7 +160,7 @@ EXAMPLES: dict[str, list[str]] = {
     "bundle make": ["zfjl bundle make CASE-2024-031 --purpose court -o 案件包.tar"],
     "bundle verify": ["zfjl bundle verify 案件包.tar --checkpoint 纸面留存.txt"],
     "hold": ["zfjl hold ls"],
-    "hold add": ["zfjl hold add CASE-2024-031 --reason dispute --note 当事人申请行政复议"],
+    "hold add": ["zfjl hold add CASE-2024-031 --reason 纠纷 --note 当事人申请行政复议"],
     "hold ls": ["zfjl hold ls --all"],
     "hold release": ["zfjl hold release H-12 --approval-no 城管〔2024〕9号"],
     "grant": ["zfjl grant ls"],
