@@ -1,0 +1,79 @@
+"""A clerk's week (issue 27 item 4): what a Chinese clerk met trying the CLI, each fixed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from zfjl.vault import Vault
+
+from .conftest import zfjl_run
+
+
+def _root(v: Vault) -> str:
+    root = str(v.root)
+    v.close()
+    return root
+
+
+# -- a mistyped verb is told its verb, not routed to the old spelling ---------------------------
+@pytest.mark.parametrize(
+    ("words", "verb"),
+    [(["hold", "ad", "X"], "add"), (["grant", "ad", "lisi"], "add"),
+     (["bundle", "mk", "CASE-1"], "make"), (["checkpoint", "mk"], "make"),
+     (["hold", "lss"], "ls")],
+)  # fmt: skip
+def test_a_mistyped_verb_is_told_the_verb_it_meant(
+    vault: Vault, words: list[str], verb: str
+) -> None:
+    run = zfjl_run("--vault", _root(vault), *words)
+    assert run.returncode == 2
+    assert f"没有命令 “{words[1]}”；是否要用：{verb}" in run.stderr
+    assert "旧写法" not in run.stderr and "多出" not in run.stderr
+
+
+def test_an_old_spelling_with_an_id_or_case_is_still_routed(sample_cases_vault: Vault) -> None:
+    run = zfjl_run("--vault", _root(sample_cases_vault), "hold", "CASE-2024-031",
+                   "--reason", "dispute")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "旧写法" in run.stderr
+
+
+# -- hold reasons in the words a clerk types ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [("纠纷", "dispute"), ("阻碍执法", "obstruction"), ("突发事件", "incident"), ("其他", "other"),
+     ("其它", "other"), ("3", "incident"), ("dispute", "dispute")],
+)  # fmt: skip
+def test_hold_add_takes_the_chinese_reason(sample_cases_vault: Vault, word: str, code: str) -> None:
+    run = zfjl_run("--vault", _root(sample_cases_vault), "hold", "add", "CASE-2024-031",
+                   "--reason", word, "--note", "当事人申请行政复议", "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["reason"] == code
+
+
+def test_hold_reason_help_and_refusal_name_the_chinese_words(sample_cases_vault: Vault) -> None:
+    root = _root(sample_cases_vault)
+    shown = zfjl_run("hold", "add", "--help").stdout
+    assert all(w in shown for w in ("纠纷", "阻碍执法", "突发事件", "其他"))
+    run = zfjl_run("--vault", root, "hold", "add", "CASE-2024-031", "--reason", "吵架")
+    assert run.returncode == 2 and "纠纷、阻碍执法、突发事件、其他" in run.stderr
+
+
+def test_hold_ls_is_a_table_with_a_header_that_fits_80_columns(sample_cases_vault: Vault) -> None:
+    root = _root(sample_cases_vault)
+    zfjl_run("--vault", root, "hold", "add", "CASE-2024-031", "--reason", "纠纷",
+             "--note", "当事人申请行政复议，" * 4, check=True)  # fmt: skip
+    lines = zfjl_run("--vault", root, "hold", "ls", check=True).stdout.splitlines()
+    assert lines[0].split()[:3] == ["编号", "对象", "理由"]
+    assert all(_cells(line) <= 80 for line in lines)
+    assert any(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", line) for line in lines[2:])
+
+
+def _cells(text: str) -> int:
+    from zfjl.cli.helpfmt import cells
+
+    return cells(text)
