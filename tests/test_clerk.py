@@ -77,3 +77,43 @@ def _cells(text: str) -> int:
     from zfjl.cli.helpfmt import cells
 
     return cells(text)
+
+
+# -- the exit codes: one table for `zfjl help 退出码` and README.md ------------------------------
+def test_help_exit_codes_lists_every_code_of_the_readme() -> None:
+    from zfjl.cli.exitcodes import EXIT_CODES, readme_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert readme_table() in readme
+    shown = zfjl_run("help", "退出码", check=True).stdout
+    for code in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 70, 130):
+        assert re.search(rf"^\s*{code}  \S", shown, re.M), code
+    assert [c for c, _, _ in EXIT_CODES] == sorted({c for c, _, _ in EXIT_CODES})
+
+
+def test_every_error_class_exits_with_a_documented_code() -> None:
+    from zfjl import errors
+    from zfjl.cli.exitcodes import EXIT_CODES
+
+    documented = {c for c, _, _ in EXIT_CODES}
+    classes = [v for v in vars(errors).values() if isinstance(v, type)
+               and issubclass(v, errors.ZfjlError)]  # fmt: skip
+    assert {c.exit_code for c in classes} <= documented
+
+
+# -- verify: ✔ only with nothing found ----------------------------------------------------------
+def test_verify_with_only_warnings_is_not_a_tick(case_vault: Vault) -> None:
+    root = _root(case_vault)
+    clean = zfjl_run("--vault", root, "verify", "--no-read-data", check=True).stdout
+    assert clean.splitlines()[-1].startswith("✔ 校验通过，没有发现问题")
+    (Path(root) / "objects" / "stray.txt").write_text("left by hand")
+    run = zfjl_run("--vault", root, "verify", "--no-read-data")
+    last = run.stdout.splitlines()[-1]
+    assert run.returncode == 0 and "✔" not in last and last.startswith("⚠") and "提示 1 项" in last
+
+
+# -- a span that ends before it begins ----------------------------------------------------------
+def test_ls_from_after_to_is_a_usage_error(case_vault: Vault) -> None:
+    run = zfjl_run("--vault", _root(case_vault), "ls", "--from", "2024-07-01", "--to", "2024-06-01")
+    assert run.returncode == 2 and "--from" in run.stderr and "--to" in run.stderr
+    assert "2024年7月1日" in run.stderr

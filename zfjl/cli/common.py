@@ -42,6 +42,21 @@ def moment_option(text: str | None, option: str, vault: Vault) -> str | None:
     return moment_text(text, option, vault.config.tz)
 
 
+def check_span(since: str | None, until: str | None, tz: dt.tzinfo,
+               names: tuple[str, str] = ("--from", "--to")) -> None:  # fmt: skip
+    """Refuse a span that ends before it begins (`--from 2024-07-01 --to 2024-06-01` would
+    silently list nothing): a usage error naming both options."""
+    from zfjl.dates import chinese_day, chinese_time, parse_moment
+    from zfjl.errors import UsageError
+
+    if since is None or until is None:
+        return
+    start, end = parse_moment(since, names[0], tz), parse_moment(until, names[1], tz)
+    if end.end <= start.at:
+        said = [chinese_time(m.at) if m.has_time else chinese_day(m.at.date()) for m in (start, end)]
+        raise UsageError(f"{names[0]} {said[0]} 晚于 {names[1]} {said[1]}：起点须早于终点")
+
+
 def month_option(text: str | None, option: str = "--period") -> str | None:
     """A month option's value as 2024-06 (zfjl.dates: 2024/6, 202406 too), None when not given."""
     from zfjl.dates import month_text

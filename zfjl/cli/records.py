@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault, yes_no
+from zfjl.cli.common import JsonOpt, check_span, open_vault, yes_no
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -35,6 +35,7 @@ def ls_cmd(
 
     flt = RecordingFilter(device, officer, since, until, kind, late, important, limit)
     vault = open_vault()
+    check_span(since, until, vault.config.tz)
     emit(list_recordings(vault, flt), as_json, lambda rows: _print_recordings(vault, rows))
 
 
