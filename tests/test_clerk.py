@@ -117,3 +117,49 @@ def test_ls_from_after_to_is_a_usage_error(case_vault: Vault) -> None:
     run = zfjl_run("--vault", _root(case_vault), "ls", "--from", "2024-07-01", "--to", "2024-06-01")
     assert run.returncode == 2 and "--from" in run.stderr and "--to" in run.stderr
     assert "2024年7月1日" in run.stderr
+
+
+# -- an output that exists already: one rule, exit 6, --force to replace -----------------------
+def test_report_render_and_export_refuse_an_existing_output_unless_forced(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    root = _root(sample_cases_vault)
+    mine = tmp_path / "通报.html"
+    mine.write_text("a clerk's own file")
+    report = ["--vault", root, "report", "--period", "2024-06", "-o", str(mine)]
+    run = zfjl_run(*report)
+    assert run.returncode == 6 and str(mine) in run.stderr and "--force" in run.stderr
+    assert mine.read_text() == "a clerk's own file"
+    assert zfjl_run(*report, "--force").returncode == 0 and "<html" in mine.read_text()
+
+    docs = tmp_path / "docs"
+    render = ["--vault", root, "render", "CASE-2024-031", "--format", "html", "-o", str(docs)]
+    zfjl_run(*render, check=True)
+    made = sorted(docs.iterdir())
+    made[0].write_text("edited")
+    run = zfjl_run(*render)
+    assert run.returncode == 6 and "--force" in run.stderr
+    assert made[0].read_text() == "edited" and sorted(docs.iterdir()) == made
+    zfjl_run(*render, "--force", check=True)
+    assert made[0].read_text() != "edited"
+
+    yaml = tmp_path / "case.yaml"
+    yaml.write_text("mine")
+    export = ["--vault", root, "case", "export", "CASE-2024-031", "-o", str(yaml)]
+    assert zfjl_run(*export).returncode == 6 and yaml.read_text() == "mine"
+    assert zfjl_run(*export, "--force").returncode == 0 and "CASE-2024-031" in yaml.read_text()
+
+
+def test_sweep_pdf_with_nothing_due_writes_a_register_reading_none(
+    case_vault: Vault, tmp_path: Path
+) -> None:
+    import subprocess
+
+    root = _root(case_vault)
+    pdf = tmp_path / "清册.pdf"
+    run = zfjl_run("--vault", root, "sweep", "--as-of", "2024-05-10", "--pdf", str(pdf))
+    assert run.returncode == 0 and "0 件" in run.stdout and str(pdf) in run.stdout
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "无" in text and "共 0 件" in text
+    again = zfjl_run("--vault", root, "sweep", "--as-of", "2024-05-10", "--pdf", str(pdf))
+    assert again.returncode == 6

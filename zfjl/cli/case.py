@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, moment_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, moment_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -80,10 +80,15 @@ def case_export_cmd(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="输出文件（默认标准输出）。")
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.io import dump_case
     from zfjl.cases.store import get_case
+    from zfjl.outputs import claim
+
+    if output:
+        claim([output], force)
 
     def write(data: dict[str, Any]) -> None:
         if output:

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from zfjl.vault import Vault
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序读取）。")]
+# Every command that writes a document, report or register for a person: an existing file is
+# replaced only with --force (zfjl.outputs.claim; exit 6 without it).
+ForceOpt = Annotated[bool, typer.Option("--force", help="输出文件已存在时覆盖（否则不写入，退出码 6）。")]
 
 
 class State:

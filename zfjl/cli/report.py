@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, month_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, month_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -24,14 +24,18 @@ def report_cmd(
         Path | None, typer.Option("-o", "--output", help="输出文件：.html、.pdf 或 .csv。")
     ] = None,
     number: Annotated[str | None, typer.Option("--number", help="通报文号，如 某城管通〔2024〕3号。")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import reports, userfs
+    from zfjl.outputs import claim
     from zfjl.errors import UsageError
 
     vault = open_vault()
     if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
         raise UsageError("-o 须以 .html、.pdf 或 .csv 结尾")
+    if output is not None:
+        claim([output], force)
     r = reports.build_report(vault, month_option(period) or period, unit)
     if number:
         r["number"] = number

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, month_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, month_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -81,10 +81,14 @@ def spotcheck_ledger_cmd(
     unit: Annotated[str | None, typer.Option(help="单位。")] = None,
     period: Annotated[str | None, typer.Option(help="月份。")] = None,
     pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF。")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import spotcheck
+    from zfjl.outputs import claim
 
+    if pdf is not None:
+        claim([pdf], force)
     vault = open_vault()
     period = month_option(period)
     rows = spotcheck.ledger(vault, unit, period)
