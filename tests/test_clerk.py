@@ -163,3 +163,27 @@ def test_sweep_pdf_with_nothing_due_writes_a_register_reading_none(
     assert "无" in text and "共 0 件" in text
     again = zfjl_run("--vault", root, "sweep", "--as-of", "2024-05-10", "--pdf", str(pdf))
     assert again.returncode == 6
+
+
+# -- case export writes the documented order, times unquoted -----------------------------------
+def test_case_export_writes_keys_in_the_documented_order_and_times_plainly(
+    sample_cases_vault: Vault, tmp_path: Path
+) -> None:
+    from zfjl.cases.io import case_schema
+
+    root = _root(sample_cases_vault)
+    text = zfjl_run("--vault", root, "case", "export", "CASE-2024-031", check=True).stdout
+    lines = text.splitlines()
+    top = [line.split(":")[0] for line in lines if re.match(r"[a-z_]+:", line)]
+    documented = [k for k in case_schema()["properties"] if k in top]
+    assert top == documented and top[:2] == ["case", "kind"]
+    firsts = [(lines[i], lines[i + 1]) for i, line in enumerate(lines) if line.startswith("- id:")]
+    assert firsts and all(b.startswith("  type:") for _, b in firsts)
+    assert re.search(r"^opened_at: 2024-05-06T14:00", text, re.M)
+    assert "'2024-" not in text and '"2024-' not in text
+    # a mistake made in the exported file is reported on the line where it was made
+    bad = [line.replace("kind: 处罚", "kind: 处分") for line in lines]
+    path = tmp_path / "case.yaml"
+    path.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    run = zfjl_run("--vault", root, "case", "import", str(path))
+    assert run.returncode == 4 and "第 2 行 kind" in run.stderr
