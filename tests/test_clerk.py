@@ -187,3 +187,67 @@ def test_case_export_writes_keys_in_the_documented_order_and_times_plainly(
     path.write_text("\n".join(bad) + "\n", encoding="utf-8")
     run = zfjl_run("--vault", root, "case", "import", str(path))
     assert run.returncode == 4 and "第 2 行 kind" in run.stderr
+
+
+# -- every 整改 hint names commands and options that exist ----------------------------------------
+def _command_path(words: list[str]) -> list[str]:
+    """The leading words of `words` that name a command of the CLI (`attach`, `case open`)."""
+    import click
+    import typer.main
+
+    from zfjl.cli import build_app
+
+    command: click.Command = typer.main.get_command(build_app())
+    path: list[str] = []
+    for word in words:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+        path.append(word)
+    return path
+
+
+def _named_in_hints() -> list[tuple[str, list[str], list[str]]]:
+    """(rule id, command path, its options) for each `zfjl …` a hint names; an option named
+    before any command is checked against no command (the hint must say which)."""
+    from zfjl.checklists.engine import load_rules
+
+    named = []
+    for rule in load_rules():
+        parts = re.split(r"(?=zfjl )", rule.fix)
+        for part in parts:
+            options = re.findall(r"--[a-z][a-z-]*", part)
+            if not part.startswith("zfjl "):
+                assert not options, f"{rule.id}：整改提示中 {options} 未写明命令：{rule.fix}"
+                continue
+            words = re.findall(r"[a-z][a-z-]*|\S+", part[5:])
+            path = _command_path(words)
+            assert path, f"{rule.id}：整改提示所写命令不存在：{part}"
+            named.append((rule.id, path, options))
+    return named
+
+
+def test_every_fix_hint_names_commands_and_options_that_exist() -> None:
+    named = _named_in_hints()
+    assert any(path == ["attach"] and "--maker" in opts for _, path, opts in named)
+    for rule_id, path, options in named:
+        run = zfjl_run(*path, "--help")
+        assert run.returncode == 0, (rule_id, path)
+        listed = set(re.findall(r"^\s+(--[a-z][a-z-]*)", run.stdout, re.M))
+        assert set(options) <= listed, (rule_id, path, set(options) - listed)
+
+
+def test_attach_records_maker_and_transcript(sample_cases_vault: Vault) -> None:
+    root = _root(sample_cases_vault)
+    rec = json.loads(zfjl_run("--vault", root, "ls", "--json", "--limit", "1", check=True).stdout)
+    zfjl_run("--vault", root, "case", "open", "C-9", "--kind", "处罚", "--cause", "占道",
+             "--party", "张三", "--origin", "依职权", check=True)  # fmt: skip
+    run = zfjl_run("--vault", root, "attach", "C-9", rec[0]["id"][:12], "--activity", "询问",
+                   "--proves", "陈述", "--maker", "李明", "--transcript", "d-interview",
+                   "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    shown = json.loads(zfjl_run("--vault", root, "case", "show", "C-9", "--json", check=True).stdout)
+    link = shown["media"][0]
+    assert link["maker"] == "李明" and link["transcript"] == "d-interview"
+    exported = zfjl_run("--vault", root, "case", "export", "C-9", check=True).stdout
+    assert "maker: 李明" in exported and "transcript: d-interview" in exported

@@ -291,6 +291,10 @@ def attach_cmd(
     device: Annotated[str | None, typer.Option(help="按设备附加：记录仪编号。")] = None,
     since: Annotated[str | None, typer.Option("--from", help="时间段起。")] = None,
     until: Annotated[str | None, typer.Option("--to", help="时间段止。")] = None,
+    maker: Annotated[str | None, typer.Option(help="制作人（第三十八条；默认为录制的执法人员）。")] = None,
+    transcript: Annotated[
+        str | None, typer.Option(help="录音的文字记录：所在文书的代号，或文字记录本身（第三十八条）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.store import attach
@@ -304,7 +308,8 @@ def attach_cmd(
     since = None if since is None else parse_moment(since, "--from", tz).at.isoformat()
     until = None if until is None else parse_moment(until, "--to", tz).end.isoformat()
     links = attach(vault, case, recordings=recordings, device=device, since=since,
-                   until=until, activity=activity, proves=proves, document=document)  # fmt: skip
+                   until=until, activity=activity, proves=proves, document=document,
+                   maker=maker, transcript=transcript)  # fmt: skip
     emit(links, as_json, f"已关联 {len(links)} 条音像记录到 {case}（{activity}）")
 
 
