@@ -251,3 +251,17 @@ def test_attach_records_maker_and_transcript(sample_cases_vault: Vault) -> None:
     assert link["maker"] == "李明" and link["transcript"] == "d-interview"
     exported = zfjl_run("--vault", root, "case", "export", "C-9", check=True).stdout
     assert "maker: 李明" in exported and "transcript: d-interview" in exported
+
+
+# -- the report counts registered cameras only -------------------------------------------------
+def test_report_does_not_count_unregistered_cameras_as_registered(case_vault: Vault) -> None:
+    root = _root(case_vault)
+    run = zfjl_run("--vault", root, "report", "--period", "2024-05", "--json", check=True)
+    totals = json.loads(run.stdout)["totals"]
+    assert totals["devices"] == 0 and totals["devices_unregistered"] >= 1
+    said = zfjl_run("--vault", root, "report", "--period", "2024-05", check=True).stdout
+    assert "登记记录仪 0 台" in said and "（2024年5月）" in said
+    zfjl_run("--vault", root, "device", "add", "DSJ01", "--unit", "天元大队", check=True)
+    totals = json.loads(zfjl_run("--vault", root, "report", "--period", "2024-05", "--json",
+                                 check=True).stdout)["totals"]  # fmt: skip
+    assert totals["devices"] == 1

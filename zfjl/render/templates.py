@@ -67,6 +67,9 @@ def template_environment(dirs: list[Path], cache: Path | None = None) -> jinja2.
     env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time,
                        hms=hms, mb=mb, raw=Markup, refusal_reason=refusal_reason,
                        sentence=sentence)  # fmt: skip
+    from zfjl.reports.wording import FILTERS as REPORT_FILTERS
+
+    env.filters.update(REPORT_FILTERS)  # how the monthly report reads (zfjl.reports.wording)
     env.globals["_cache"] = cache
     return env
 
