@@ -265,3 +265,40 @@ def test_report_does_not_count_unregistered_cameras_as_registered(case_vault: Va
     totals = json.loads(zfjl_run("--vault", root, "report", "--period", "2024-05", "--json",
                                  check=True).stdout)["totals"]  # fmt: skip
     assert totals["devices"] == 1
+
+
+# -- 80 columns --------------------------------------------------------------------------------
+def test_ls_keeps_a_camera_file_name_on_one_line_at_80_columns(case_vault: Vault) -> None:
+    root = _root(case_vault)
+    rows = json.loads(zfjl_run("--vault", root, "ls", "--json", check=True).stdout)
+    shown = zfjl_run("--vault", root, "ls", check=True).stdout
+    lines = shown.splitlines()
+    assert all(_cells(line) <= 80 for line in lines)
+    names = [r["original_name"] for r in rows if len(r["original_name"]) <= 30]
+    assert names and all(any(n in line for line in lines) for n in names)
+
+
+def test_device_ls_is_a_table_with_a_header(case_vault: Vault) -> None:
+    root = _root(case_vault)
+    zfjl_run("--vault", root, "device", "add", "DSJ09", "--unit", "芦淞大队一中队",
+             "--model", "DSJ-V9 执法记录仪", "--serial", "SN2024060100123456", check=True)  # fmt: skip
+    lines = zfjl_run("--vault", root, "device", "ls", check=True).stdout.splitlines()
+    assert lines[0].split()[:3] == ["编号", "状态", "单位"] and set(lines[1]) == {"─"}
+    assert all(_cells(line) <= 80 for line in lines)
+    assert any(line.startswith("DSJ09") and "在用" in line for line in lines)
+    assert "未登记" in lines[-1]
+
+
+def test_check_findings_fold_under_their_text_and_never_split_a_rule_id(
+    sample_cases_vault: Vault,
+) -> None:
+    root = _root(sample_cases_vault)
+    lines = zfjl_run("--vault", root, "check", "CASE-2024-031", "-v").stdout.splitlines()
+    assert all(_cells(line) <= 80 for line in lines)
+    from zfjl.checklists.engine import load_rules
+
+    ids = {r.id for r in load_rules()}
+    text = "\n".join(lines)
+    shown = set(re.findall(r"（(R[\w-]+)）", text))
+    assert shown and shown <= ids and text.count("（R") == len(re.findall(r"（R[\w-]+）", text))
+    assert not any(line.rstrip().endswith("（") for line in lines)

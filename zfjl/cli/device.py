@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from zfjl.cli.common import JsonOpt, moment_option, open_vault
-from zfjl.cli.output import emit, emit_rows, out
+from zfjl.cli.output import emit, out
 
 app = typer.Typer(
     name="device",
@@ -76,7 +76,25 @@ def device_ls_cmd(
 ) -> None:
     from zfjl import devices
 
-    emit_rows(devices.list_devices(open_vault(), unit), as_json, _print_device, "没有登记的记录仪")
+    rows = devices.list_devices(open_vault(), unit)
+    emit(rows, as_json, lambda r: _print_devices(r) if r else out.print("没有登记的记录仪"))
+
+
+def _print_devices(rows: list[dict[str, Any]]) -> None:
+    """The cameras as a table with a header that fits 80 columns (model and serial fold)."""
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
+
+    grid = table(key("编号"), key("状态"), text("单位", ratio=2), text("型号", ratio=2),
+                 text("序列号", ratio=2), key("使用人"))  # fmt: skip
+    for r in rows:
+        grid.add_row(d.safe(r["id"]), r["status_text"], d.safe(r.get("unit") or "—"),
+                     d.safe(r.get("model") or "—"), d.safe(r.get("serial") or "—"),
+                     d.safe(r.get("officer") or "—"))  # fmt: skip
+    out.print(grid)
+    unregistered = sum(1 for r in rows if not r.get("registered", True))
+    footer(f"共 {len(rows)} 台" + (f"，其中未登记 {unregistered} 台（入库时发现，用 zfjl device add "
+                                  "补登）" if unregistered else ""))
 
 
 @app.command("show", help="一台记录仪：配发经过、维护记录、录制件数。")

@@ -268,8 +268,11 @@ def cells(text: str) -> int:
 
 
 _NO_LINE_START = set("，。、；：？！）》」』】〕,.;:!?)]}…％%")
-_TOKEN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s\u2e80-\u9fff"
-                    r"\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+|\s+")  # fmt: skip
+# A token is one CJK character or one run of other non-spaces (a word, an ID, a path), with
+# the opening brackets before it: a line never ends in （ or “.
+_OPEN = "（《「『【〔“‘"
+_TOKEN = re.compile(rf"[{_OPEN}]*(?:[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s"
+                    r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)|\s+")  # fmt: skip
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -277,7 +280,7 @@ def wrap(text: str, width: int) -> list[str]:
     spaces, never before a closing punctuation mark; a word longer than a line is cut."""
     lines: list[str] = []
     for para in text.splitlines() or [""]:
-        line = ""
+        line, last = "", 0  # `last`: where the line's last token starts
         for token in _TOKEN.findall(para):
             if token.isspace():  # runs of spaces become one; a full-width space is kept
                 if line:
@@ -296,14 +299,14 @@ def wrap(text: str, width: int) -> list[str]:
                 lines.append(line + head)
                 line, token = "", token[len(head) :]
             if cells(line + token) <= width:
-                line += token
-            elif token[0] in _NO_LINE_START and line and cells(line) > 2:
-                # keep the punctuation with its character: move the last character down
-                lines.append(line[:-1].rstrip())
-                line = line[-1] + token
+                last, line = len(line), line + token
+            elif token[0] in _NO_LINE_START and line and 0 < last and cells(line) > 2:
+                # keep the punctuation with its character or word: move that down with it
+                lines.append(line[:last].rstrip())
+                line, last = line[last:] + token, 0
             else:
                 lines.append(line.rstrip())
-                line = token
+                line, last = token, 0
         lines.append(line.rstrip())
     return lines
 
