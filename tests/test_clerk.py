@@ -60,7 +60,7 @@ def test_hold_reason_help_and_refusal_name_the_chinese_words(sample_cases_vault:
     shown = zfjl_run("hold", "add", "--help").stdout
     assert all(w in shown for w in ("纠纷", "阻碍执法", "突发事件", "其他"))
     run = zfjl_run("--vault", root, "hold", "add", "CASE-2024-031", "--reason", "吵架")
-    assert run.returncode == 2 and "纠纷、阻碍执法、突发事件、其他" in run.stderr
+    assert run.returncode == 2 and "纠纷（dispute）、阻碍执法（obstruction）" in run.stderr
 
 
 def test_hold_ls_is_a_table_with_a_header_that_fits_80_columns(sample_cases_vault: Vault) -> None:
@@ -302,3 +302,46 @@ def test_check_findings_fold_under_their_text_and_never_split_a_rule_id(
     shown = set(re.findall(r"（(R[\w-]+)）", text))
     assert shown and shown <= ids and text.count("（R") == len(re.findall(r"（R[\w-]+）", text))
     assert not any(line.rstrip().endswith("（") for line in lines)
+
+
+# -- no English and no raw values in Chinese output --------------------------------------------
+def test_an_os_error_reads_in_chinese(case_vault: Vault, tmp_path: Path) -> None:
+    root = _root(case_vault)
+    run = zfjl_run("--vault", root, "case", "import", str(tmp_path))  # a folder, not a file
+    assert run.returncode == 4 and "这是一个目录" in run.stderr
+    assert "Is a directory" not in run.stderr
+
+
+def test_os_and_tool_phrases_have_one_chinese_mapping() -> None:
+    import errno
+    import os
+
+    from zfjl.oserrors import describe, in_chinese
+
+    assert describe(IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))) == "这是一个目录，不是文件"
+    said = in_chinese("ffprobe：Invalid data found when processing input；Permission denied")
+    assert "Invalid" not in said and "Permission" not in said and "没有权限" in said
+
+
+def test_custody_log_names_the_bundle_purpose_in_chinese(sample_cases_vault: Vault, tmp_path: Path) -> None:
+    root = _root(sample_cases_vault)
+    zfjl_run("--vault", root, "bundle", "make", "CASE-2024-052", "--purpose", "court",
+             "--approval", "株城管复〔2024〕7号", "-o", str(tmp_path / "b"), check=True)  # fmt: skip
+    log = zfjl_run("--vault", root, "log", "CASE-2024-052", check=True).stdout
+    assert "向人民法院提供" in log and " court " not in log
+
+
+def test_role_ls_is_a_table_without_iso_times(vault: Vault) -> None:
+    lines = zfjl_run("--vault", _root(vault), "role", "ls", check=True).stdout.splitlines()
+    assert lines[0].split()[:3] == ["用户", "角色", "起始"]
+    assert not any(re.search(r"\d{2}T\d{2}|\+08:00", line) for line in lines)
+
+
+def test_attach_by_device_names_the_span_in_chinese(sample_cases_vault: Vault) -> None:
+    root = _root(sample_cases_vault)
+    zfjl_run("--vault", root, "case", "open", "C-9", "--kind", "处罚", "--cause", "占道",
+             "--party", "张三", "--origin", "依职权", check=True)  # fmt: skip
+    run = zfjl_run("--vault", root, "attach", "C-9", "--device", "DSJ09", "--from",
+                   "2024-05-06 10:32", "--to", "2024-05-06 10:47", "--activity", "询问")  # fmt: skip
+    assert run.returncode == 4 and "2024年5月6日 10:32" in run.stderr
+    assert "+08:00" not in run.stderr and "T10" not in run.stderr

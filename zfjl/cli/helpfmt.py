@@ -300,7 +300,7 @@ def wrap(text: str, width: int) -> list[str]:
                 line, token = "", token[len(head) :]
             if cells(line + token) <= width:
                 last, line = len(line), line + token
-            elif token[0] in _NO_LINE_START and line and 0 < last and cells(line) > 2:
+            elif token[0] in _NO_LINE_START and line and last > 0 and cells(line) > 2:
                 # keep the punctuation with its character or word: move that down with it
                 lines.append(line[:last].rstrip())
                 line, last = line[last:] + token, 0

@@ -117,7 +117,7 @@ def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
         grid.add_row(label, _value(k, rec.get(k)))
     out.print(grid)
     for w in rec.get("warnings", []):
-        out.print(f"[yellow]⚠[/] {d.markup_safe(w['message'])}")
+        out.print(f"[yellow]⚠[/] {d.markup_safe(d.message(w['message']))}")
     out.print("入库经过：")
     for s in rec["sightings"]:
         out.print(f"  {d.when(s['seen_at'], seconds=True)}  {d.safe(s['source_path'])}"

@@ -28,8 +28,8 @@ def report_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import reports, userfs
-    from zfjl.outputs import claim
     from zfjl.errors import UsageError
+    from zfjl.outputs import claim
 
     vault = open_vault()
     if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):

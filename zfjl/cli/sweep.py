@@ -29,9 +29,8 @@ def sweep_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
-    from zfjl.retention import sweep
-
     from zfjl.outputs import claim
+    from zfjl.retention import sweep
 
     if pdf is not None:
         claim([pdf], force)

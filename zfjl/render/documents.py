@@ -273,8 +273,8 @@ def render_case(
     out_dir; journaled as `case.render` with each file's SHA-256. A document that exists in
     out_dir already is replaced only with `force` (zfjl.outputs.claim): none is written else."""
     from zfjl import userfs
-    from zfjl.outputs import claim
     from zfjl.cases.store import get_case
+    from zfjl.outputs import claim
 
     files = userfs.current()
     case = get_case(vault, case_id)

@@ -52,7 +52,8 @@ def reason_code(reason: str) -> str:
     word = reason.strip().strip("（）()")
     code = REASON_ALIASES.get(word, word.lower())
     if code not in REASONS:
-        raise UsageError(f"保存理由 “{reason}” 无效，可用：{'、'.join(REASON_WORDS.values())}"
+        words = "、".join(f"{w}（{k}）" for k, w in REASON_WORDS.items())
+        raise UsageError(f"保存理由 “{reason}” 无效，可用：{words}"
                          "（第四十三条第一至四项，见 zfjl hold add --help）")
     return code
 
