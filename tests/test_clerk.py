@@ -345,3 +345,26 @@ def test_attach_by_device_names_the_span_in_chinese(sample_cases_vault: Vault) -
                    "2024-05-06 10:32", "--to", "2024-05-06 10:47", "--activity", "询问")  # fmt: skip
     assert run.returncode == 4 and "2024年5月6日 10:32" in run.stderr
     assert "+08:00" not in run.stderr and "T10" not in run.stderr
+
+
+def test_attach_from_after_to_is_a_usage_error(sample_cases_vault: Vault) -> None:
+    run = zfjl_run("--vault", _root(sample_cases_vault), "attach", "CASE-2024-052", "--device",
+                   "DSJ01", "--from", "2024-07-01", "--to", "2024-06-01", "--activity", "询问")  # fmt: skip
+    assert run.returncode == 2 and "起点须早于终点" in run.stderr
+
+
+# -- a case file naming footage the vault lacks: file, line and field --------------------------
+def test_case_file_with_footage_not_in_the_vault_names_the_line(
+    case_vault: Vault, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "case: C-BAD-1\nkind: 处罚\nprocedure: 一般\ncause: 占道经营\n"
+        "party: {type: 个人, name: 陈某某}\norigin: 依职权\nopened_at: 2024-05-06T14:00\n"
+        "status: 办理中\ndocuments:\n  - {id: d-start, type: 立案审批表, date: 2024-05-06T14:00}\n"
+        "media:\n  - {recording: ffffffffffff, activity: 询问, proves: 陈述}\n",
+        encoding="utf-8",
+    )
+    run = zfjl_run("--vault", _root(case_vault), "case", "import", str(path))
+    assert run.returncode == 4
+    assert f"{path} 第 12 行 media[0]" in run.stderr and "ffffffffffff" in run.stderr

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import ForceOpt, JsonOpt, moment_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, check_span, moment_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -305,6 +305,7 @@ def attach_cmd(
         raise UsageError("请用 --activity 写明所记录的执法活动（如 询问、现场检查、送达）")
     vault = open_vault()
     tz = vault.config.tz  # a bare --to day is through that day, as for zfjl ls
+    check_span(since, until, tz)
     since = None if since is None else parse_moment(since, "--from", tz).at.isoformat()
     until = None if until is None else parse_moment(until, "--to", tz).end.isoformat()
     links = attach(vault, case, recordings=recordings, device=device, since=since,

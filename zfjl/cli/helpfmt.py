@@ -71,6 +71,20 @@ MESSAGES = {
     "integer": "整数",
     "float": "数字",
     "{value!r} is not a valid boolean.": "“{value}” 不是是/否值。",
+    "{value!r} is not a valid boolean. Recognized values: {states}": (
+        "“{value}” 不是是/否值，可用：{states}。"
+    ),
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+    "Takes {nargs} values but 1 was given.": "须有 {nargs} 个值，只给了 1 个。",
+    "Takes {nargs} values but {len} were given.": "须有 {nargs} 个值，给了 {len} 个。",
+    "{len_type} values are required, but {len_value} was given.": (
+        "须有 {len_type} 个值，给了 {len_value} 个。"
+    ),
+    "{len_type} values are required, but {len_value} were given.": (
+        "须有 {len_type} 个值，给了 {len_value} 个。"
+    ),
+    "{value!r} is not a valid UUID.": "“{value}” 不是有效的 UUID。",
+    "{name} {filename!r} is not executable.": "{name} “{filename}” 不可执行。",
     "{value!r} is not one of {choices}.": "“{value}” 不是可选值之一：{choices}。",
     "{value!r} is not {choice}.": "“{value}” 不是 {choice}。",
     "{value} is not in the range {range}.": "{value} 不在范围 {range} 内。",
