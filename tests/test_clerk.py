@@ -368,3 +368,17 @@ def test_case_file_with_footage_not_in_the_vault_names_the_line(
     run = zfjl_run("--vault", _root(case_vault), "case", "import", str(path))
     assert run.returncode == 4
     assert f"{path} 第 12 行 media[0]" in run.stderr and "ffffffffffff" in run.stderr
+
+
+def test_device_show_names_each_value_and_spotcheck_names_the_month(case_vault: Vault) -> None:
+    root = _root(case_vault)
+    zfjl_run("--vault", root, "device", "add", "DSJ09", "--unit", "天元大队", "--since",
+             "2024-01-01", check=True)  # fmt: skip
+    zfjl_run("--vault", root, "device", "log", "DSJ09", "--event", "fault", "--note", "无法开机",
+             "--at", "2024-06-20 09:30", check=True)  # fmt: skip
+    shown = zfjl_run("--vault", root, "device", "show", "DSJ09", check=True).stdout
+    assert "单位：天元大队" in shown and "使用人：" in shown and "2024-06-20 09:30" in shown
+    assert "T09" not in shown and "+08:00" not in shown
+    drawn = zfjl_run("--vault", root, "spotcheck", "draw", "--unit", "天元大队", "--period",
+                     "2024-06", "--n", "1", "--seed", "x", check=True).stdout  # fmt: skip
+    assert "天元大队 2024年6月" in drawn

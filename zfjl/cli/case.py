@@ -267,12 +267,12 @@ def case_history_cmd(
 
 def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:
     from zfjl.cli import display as d
+    from zfjl.cli.tables import para
     from zfjl.vault.events import label_of
 
-    for e in events:
-        detail = f"  {d.safe(e['detail'])}" if e.get("detail") else ""
-        out.print(f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.actor(e['actor'], names)}  "
-                  f"{label_of(e['kind'])}{detail}", markup=False)  # fmt: skip
+    for e in events:  # a long detail folds under itself (80 columns)
+        head = f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.actor(e['actor'], names)}  "
+        para(head, f"{label_of(e['kind'])}  {d.message(e.get('detail') or '')}".rstrip(), indent=0)
 
 
 @attach_app.command(

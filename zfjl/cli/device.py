@@ -17,8 +17,12 @@ app = typer.Typer(
 
 
 def _print_device(d: dict[str, Any]) -> None:
-    out.print(f"{d['id']}　{d['status_text']}　{d.get('unit') or '-'}　{d.get('model') or '-'}　"
-              f"{d.get('serial') or '-'}　使用人 {d.get('officer') or '-'}", markup=False)  # fmt: skip
+    """One camera, each value named (what add, assign, log and show answer)."""
+    from zfjl.cli.display import safe
+
+    named = "　".join(f"{label}：{safe(d.get(k) or '—')}" for k, label in (
+        ("unit", "单位"), ("model", "型号"), ("serial", "序列号"), ("officer", "使用人")))  # fmt: skip
+    out.print(f"{safe(d['id'])}（{d['status_text']}）　{named}", markup=False)
 
 
 @app.command("add", help="登记记录仪（也用于把入库时发现的“未登记”设备补登）。")
@@ -112,14 +116,13 @@ def _print_device_history(d: dict[str, Any]) -> None:
     _print_device(
         {**d, "officer": next((a["officer"] for a in d["assignments"] if not a["until"]), None)}
     )
+    from zfjl.cli import display as disp
+
     for a in d["assignments"]:
-        out.print(
-            f"  配发：{a['officer']}　{a['since'][:16]} 至 {(a['until'] or '今')[:16]}",
-            markup=False,
-        )
+        until = disp.when(a["until"]) if a["until"] else "今"
+        out.print(f"  配发：{disp.safe(a['officer'])}　{disp.when(a['since'])} 至 {until}",
+                  markup=False)  # fmt: skip
     for e in d["log"]:
-        out.print(
-            f"  {e['at'][:16]}　{devices.EVENTS[e['event']]}　{e['note'] or ''}　{e['actor']}",
-            markup=False,
-        )
+        out.print(f"  {disp.when(e['at'])}　{devices.EVENTS[e['event']]}　"
+                  f"{disp.safe(e['note'] or '')}　{disp.safe(e['actor'])}", markup=False)  # fmt: skip
     out.print(f"  录制件数：{d['recordings']}")

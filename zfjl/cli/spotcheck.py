@@ -50,7 +50,9 @@ def spotcheck_draw_cmd(
 
 def _print_draw(d: dict[str, Any], unit: str, period: str) -> None:
     p = d["population"]
-    out.print(f"抽查批次 {d['draw']}：{unit} {period}，种子 {d['seed']}；"
+    from zfjl.dates import chinese_month
+
+    out.print(f"抽查批次 {d['draw']}：{unit} {chinese_month(period)}，种子 {d['seed']}；"
               f"从 {p['recordings']} 件音像记录、{p['cases']} 件案卷中抽取 {len(d['items'])} 件", markup=False)  # fmt: skip
     for i in d["items"]:
         _print_spot_item(i)
