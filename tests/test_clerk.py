@@ -370,8 +370,10 @@ def test_case_file_with_footage_not_in_the_vault_names_the_line(
     assert f"{path} 第 12 行 media[0]" in run.stderr and "ffffffffffff" in run.stderr
 
 
-def test_device_show_names_each_value_and_spotcheck_names_the_month(case_vault: Vault) -> None:
-    root = _root(case_vault)
+def test_device_show_names_each_value_and_spotcheck_names_the_month(
+    sample_cases_vault: Vault,
+) -> None:
+    root = _root(sample_cases_vault)
     zfjl_run("--vault", root, "device", "add", "DSJ09", "--unit", "天元大队", "--since",
              "2024-01-01", check=True)  # fmt: skip
     zfjl_run("--vault", root, "device", "log", "DSJ09", "--event", "fault", "--note", "无法开机",
