@@ -384,3 +384,16 @@ def test_device_show_names_each_value_and_spotcheck_names_the_month(
     drawn = zfjl_run("--vault", root, "spotcheck", "draw", "--unit", "天元大队", "--period",
                      "2024-06", "--n", "1", "--seed", "x", check=True).stdout  # fmt: skip
     assert "天元大队 2024年6月" in drawn
+
+
+def test_show_gives_ffprobes_complaint_in_chinese(vault: Vault, tmp_path: Path) -> None:
+    card = tmp_path / "DSJ05"
+    card.mkdir()
+    (card / "DSJ05_20240610_100000_0001.MP4").write_bytes(bytes(range(256)) * 20)
+    root = _root(vault)
+    zfjl_run("--vault", root, "ingest", str(card), check=True)
+    rows = json.loads(zfjl_run("--vault", root, "ls", "--json", check=True).stdout)
+    stored = json.dumps(json.loads(zfjl_run("--vault", root, "show", rows[0]["id"], "--json").stdout))
+    shown = zfjl_run("--vault", root, "show", rows[0]["id"], check=True).stdout
+    assert "Invalid data" in stored or "ffprobe" in stored  # the journal keeps the tool's words
+    assert "Invalid data" not in shown and "无法识别" in shown
