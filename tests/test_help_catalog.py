@@ -1,8 +1,9 @@
 """An upgrade of click or typer must not silently turn zfjl's help or usage errors English.
 
-click and typer mark every message a person may read with gettext (`_("…")`); zfjl shows
-them in Chinese through `helpfmt.MESSAGES`. This test reads every marked message of the
-installed click and typer and requires each to be translated, or listed below as never
+click and typer mark every message a person may read for the standard gettext (`_("…")`,
+`ngettext`); zfjl answers them from its catalog (zfjl/cli/locale/zh_CN/LC_MESSAGES/messages.po,
+compiled to messages.mo). This test reads every marked message of the installed click and
+typer and requires the catalog to translate each, or the message to be listed below as never
 reaching a zfjl user (with why). A new version that adds or rewords a message fails here,
 naming it, instead of printing English to a clerk.
 """
@@ -10,13 +11,18 @@ naming it, instead of printing English to a clerk.
 from __future__ import annotations
 
 import ast
+import gettext
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import click
 import typer
 
-from zfjl.cli.helpfmt import MESSAGES
+from zfjl.cli.helpfmt import DOMAIN, LANGUAGE, LOCALE_DIR
 
 # Marked messages zfjl never shows, and why.
 NOT_SHOWN = {
@@ -48,24 +54,63 @@ NOT_SHOWN = {
 }
 
 
-def _marked(package: ModuleType) -> dict[str, str]:
-    """Every string literal passed to `_` or `ngettext` in the package: message -> file."""
-    found: dict[str, str] = {}
+def _marked(package: ModuleType) -> dict[tuple[str, ...], str]:
+    """Every message marked in the package: (msgid,) for `_`, (singular, plural) for
+    `ngettext` -> the file it is in."""
+    found: dict[tuple[str, ...], str] = {}
     assert package.__file__ is not None
     for path in sorted(Path(package.__file__).parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                     and node.func.id in ("_", "ngettext")):  # fmt: skip
                 continue
-            for arg in node.args[:2]:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    found[arg.value] = path.name
+            texts = tuple(a.value for a in node.args[:2]
+                          if isinstance(a, ast.Constant) and isinstance(a.value, str))  # fmt: skip
+            if texts:
+                found[texts[:1] if node.func.id == "_" else texts] = path.name
     return found
+
+
+def _catalog() -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[LANGUAGE])
 
 
 def test_every_message_click_and_typer_mark_is_chinese_or_never_shown() -> None:
     marked = {**_marked(click), **_marked(typer)}
     assert len(marked) > 60  # the scan found click's messages (it would pass on nothing)
-    english = {m: f for m, f in marked.items() if m not in MESSAGES and m not in NOT_SHOWN}
+    zh = _catalog()
+    english = {}
+    for texts, where in marked.items():
+        if all(t in NOT_SHOWN for t in texts):
+            continue
+        said = [zh.gettext(texts[0])] if len(texts) == 1 else [
+            zh.ngettext(texts[0], texts[1], n) for n in (1, 2)]  # fmt: skip
+        if any(s in texts for s in said):
+            english[texts] = where
     assert not english, f"click/typer messages without a Chinese translation: {english}"
 
+
+def test_the_shipped_catalog_is_the_compiled_po() -> None:
+    """messages.mo is what scripts/compile_messages.py makes of messages.po (edit the .po,
+    then compile), and GNU msgfmt accepts the .po."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "compile_messages.py"
+    spec = importlib.util.spec_from_file_location("compile_messages", script)
+    assert spec is not None and spec.loader is not None
+    compiler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compiler)
+    po = compiler.PO.read_text(encoding="utf-8")
+    assert compiler.MO.read_bytes() == compiler.write_mo(compiler.parse_po(po))
+    check = subprocess.run(["msgfmt", "-c", "-o", os.devnull, str(compiler.PO)],
+                           capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 0, check.stderr
+
+
+def test_help_is_chinese_whatever_the_locale() -> None:
+    """A station whose locale is English (or C) still gets Chinese help and usage errors."""
+    env = {**os.environ, "LANGUAGE": "en_US", "LANG": "en_US.UTF-8", "LC_ALL": "C.UTF-8"}
+    run = subprocess.run([sys.executable, "-m", "zfjl", "ls", "--help"], capture_output=True,
+                         text=True, env=env)  # fmt: skip
+    assert run.stdout.startswith("用法：zfjl ls [选项]") and "Show this message" not in run.stdout
+    run = subprocess.run([sys.executable, "-m", "zfjl", "ls", "a", "b"], capture_output=True,
+                         text=True, env=env)  # fmt: skip
+    assert run.returncode == 2 and "多出了参数（a b）" in run.stderr
