@@ -180,6 +180,9 @@ def _machine_fault(exc: Exception) -> ZfjlError | None:
 
 
 def _fail(message: str, code: int, kind: str, argv: list[str] | None) -> int:
+    from zfjl.oserrors import in_chinese
+
+    message = in_chinese(message)  # "Is a directory" and ffprobe's words, in Chinese
     err.print(f"错误：{message}", markup=False, soft_wrap=True)
     if "--json" in (sys.argv if argv is None else argv):
         print(

@@ -271,16 +271,20 @@ def render_case(
     *,
     doctype: str | None = None,
     formats: tuple[str, ...] = ("pdf",),
+    force: bool = False,
 ) -> RenderResult:
     """Render one document type (or every document and the case-file parts) of a case into
-    out_dir; journaled as `case.render` with each file's SHA-256."""
+    out_dir; journaled as `case.render` with each file's SHA-256. A document that exists in
+    out_dir already is replaced only with `force` (zfjl.outputs.claim): none is written else."""
     from zfjl import userfs
     from zfjl.cases.store import get_case
+    from zfjl.outputs import claim
 
     files = userfs.current()
     case = get_case(vault, case_id)
     with files.scratch() as work:  # made here, then written to the caller's folder
         made = render_case_files(vault, case, work, doctype=doctype, formats=formats)
+        claim((Path(out_dir) / path.name for path in made), force)
         files.make_dirs(out_dir)
         written = RenderResult(skipped=made.skipped)
         digests = []

@@ -112,6 +112,9 @@ def template_environment(
     env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time,
                        hms=hms, mb=mb, raw=Markup, refusal_reason=refusal_reason,
                        sentence=sentence, typst_str=typ_string)  # fmt: skip
+    from zfjl.reports.wording import FILTERS as REPORT_FILTERS
+
+    env.filters.update(REPORT_FILTERS)  # how the monthly report reads (zfjl.reports.wording)
     env.pdf_cache = cache
     return env
 
