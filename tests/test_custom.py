@@ -275,7 +275,9 @@ def test_the_report_page_escapes_what_a_clerk_typed_in_the_sandbox() -> None:
 
     report = {"bureau": "<script>alert(1)</script>", "period": "2024-05", "from": "2024-05-01",
               "to": "2024-06-01", "checked_as_of": "2024-06-01", "generated_at": "2024-06-01T08:00",
-              "totals": {}, "units": [], "violations_by_article": {}, "pending": [],
+              "totals": {"recordings": 0, "hours": 0, "late_uploads": 0, "clock_skew": 0,
+                         "devices": 0, "devices_in_fault": 0, "cases_opened": 0,
+                         "cases_open": 0, "cases_with_violations": 0}, "units": [], "violations_by_article": {}, "pending": [],
               "officers": [], "devices": []}  # fmt: skip
     page = render_html(report, {"hours_per_day": "<svg id='ours'/>"})
     assert isinstance(PAGE.environment, SandboxedEnvironment)

@@ -96,8 +96,7 @@ def checkpoint_new_key_cmd(as_json: JsonOpt = False) -> None:
 
 @app.command(
     "restore-state",
-    help="签名状态文件（keys/checkpoint.state）遗失后，由管理员凭审批编号重建：仅当日志自身校验通过、"
-    "且每个见证目录中的每份检查点副本都与日志一致时才重建，并记入日志。",
+    help="签名状态遗失后由管理员凭审批编号重建；日志与每份见证副本一致时才重建，并记入日志。",
 )
 def checkpoint_restore_state_cmd(
     approval_no: Annotated[

@@ -117,6 +117,7 @@ EXAMPLES: dict[str, list[str]] = {
     "checkpoint make": ["zfjl checkpoint make > 纸面留存.txt"],
     "checkpoint verify": ["zfjl checkpoint verify 纸面留存.txt"],
     "checkpoint new-key": ["zfjl checkpoint new-key"],
+    "checkpoint restore-state": ["zfjl checkpoint restore-state --approval-no 株城管〔2026〕15号"],
     "calendar": ["zfjl calendar ls"],
     "calendar add": ["zfjl calendar add 2025年节假日.yaml"],
     "calendar ls": ["zfjl calendar ls"],
