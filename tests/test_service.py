@@ -80,7 +80,8 @@ class Station:
         home = cwd or self.home(user)
         code = f"import sys\n{hook}\nfrom zfjl.service.client import main\nsys.exit(main(sys.argv[1:]))"
         return run_as(user, [sys.executable, "-c", code, *args], cwd=home,
-                      env={"ZFJL_SOCKET": str(self.layout.socket), "HOME": str(home),
+                      env={"ZFJL_SOCKET": str(self.layout.socket), "ZFJL_ETC": str(self.layout.etc),
+                           "HOME": str(home),
                            "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
 
     def direct(self, *args: str) -> Result:
