@@ -33,7 +33,8 @@ from zfjl.sample import make_camera_dump
 from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
 
-SERVICE, ADMIN, CLERK, LEGAL = "zfjltest_svc", "zfjltest_admin", "zfjltest_clerk2", "zfjltest_legal"
+# Names of this file's own (other test files make and delete users of theirs, maybe at once).
+SERVICE, ADMIN, CLERK, LEGAL = "zfjlsvc_svc", "zfjlsvc_admin", "zfjlsvc_clerk", "zfjlsvc_legal"
 
 
 def _ensure_user(name: str, *, system: bool = False) -> pwd.struct_passwd:
