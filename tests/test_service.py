@@ -636,3 +636,42 @@ def test_a_clerk_cannot_give_themself_a_role(station: Station) -> None:
     roles = json.loads(station.run(CLERK, "role", "ls", "--json").out)
     assert {(r["user"], r["role"]) for r in roles} >= {(ADMIN, "admin"), (CLERK, "clerk")}
     assert (CLERK, "director") not in {(r["user"], r["role"]) for r in roles}
+
+
+def test_every_command_that_touches_the_users_files_still_works_through_the_service(
+    station: Station, ingested: list[str]
+) -> None:
+    """The client does only what its command line names (docs/service.md): each command that
+    reads or writes a file of the user's, given the place on its command line (or `render`
+    with none: the current folder), still works."""
+    home = station.home(LEGAL)
+    imported = station.run(LEGAL, "case", "import", "case.yaml")  # written by the test above
+    assert imported.code == 0 or "已存在" in imported.err, imported.err
+
+    def write_inputs() -> int:
+        (home / "notice.yaml").write_text(
+            "year: 2031\nnotice: 测试\nholidays:\n  - {name: 元旦, from: 2031-01-01}\n", encoding="utf-8")
+        return 0
+
+    as_user(LEGAL, write_inputs, cwd=home, env={})
+    uid = pwd.getpwnam(LEGAL).pw_uid
+    runs = {
+        "docs/": ("render", "CASE-2026-001", "-o", "docs"),
+        "log.pdf": ("log", ingested[0], "--pdf", "log.pdf"),
+        "sweep.pdf": ("sweep", "--as-of", "2099-01-01", "--pdf", "sweep.pdf"),
+        "ledger.pdf": ("spotcheck", "ledger", "--period", "2026-11", "--pdf", "ledger.pdf"),
+        "case.json": ("case", "export", "CASE-2026-001", "-o", "case.json"),
+    }
+    for made, args in runs.items():
+        res = station.run(LEGAL, *args)
+        assert res.code in (0, 10, 11), f"{args}: {res.err}"
+        path = home / made.rstrip("/")
+        assert path.exists() and path.stat().st_uid == uid, args
+    as_user(LEGAL, lambda: (home / "here").mkdir() or 0, cwd=home, env={})
+    here = station.run(LEGAL, "render", "CASE-2026-001", cwd=home / "here")
+    assert here.code == 0, here.err
+    assert sorted(p.name for p in (home / "here").iterdir()) == sorted(
+        p.name for p in (home / "docs").iterdir())  # fmt: skip
+    added = station.run(LEGAL, "calendar", "add", "notice.yaml")
+    assert added.code in (0, 8), added.err  # a role may be needed: the read itself went through
+    assert "命令行未指定" not in added.err
