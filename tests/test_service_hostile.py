@@ -80,8 +80,8 @@ def raw_request(sock_path: Path, argv: list[str], respond: Responder | None = No
         while True:
             try:
                 message, got = channel.recv(timeout=30)
-            except Exception:
-                return {"hangup": True}
+            except Exception as exc:
+                return {"hangup": True, "why": repr(exc)}
             if "exit" in message:
                 return message
             answer = respond(message, got) if respond else None
