@@ -283,6 +283,9 @@ def test_setup_made_the_station_and_is_idempotent(station: Station) -> None:
     unit = (layout.units / "zfjl.service").read_text()
     assert f"User={SERVICE}" in unit and f"serve --socket {layout.socket}" in unit
     assert (layout.etc / "zfjl.env").read_text().startswith(f"ZFJL_VAULT={layout.vault}\n")
+    owner = layout.etc / "service.owner"  # whom every client checks the service against
+    assert owner.read_text() == f"uid={svc.pw_uid}\nsocket={layout.socket}\n"
+    assert owner.stat().st_uid == 0 and owner.stat().st_mode & 0o777 == 0o644
     again = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
                           approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
     assert again.done == [] and len(again.present) >= 6

@@ -549,3 +549,25 @@ def test_a_user_over_the_cap_is_told_busy(station: Station) -> None:
     res = as_user(ADMIN, over, cwd=station.home(ADMIN), env={})
     answer = json.loads(res.out.strip().splitlines()[-1])
     assert answer["exit"] == 7 and "上限" in answer["error"]
+
+
+def test_the_default_socket_without_a_record_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A station whose record is missing (set up before the record existed): the client does
+    not guess who the service is; it says to run `zfjl station setup` again."""
+    from zfjl.service.client import DEFAULT_SOCKET, check_service
+
+    monkeypatch.setenv("ZFJL_ETC", str(tmp_path))
+    left, right = socket.socketpair()
+    with pytest.raises(ServiceError, match="station setup"):
+        check_service(left, DEFAULT_SOCKET)
+    (tmp_path / "service.owner").write_text(f"uid=0\nsocket={DEFAULT_SOCKET}\n")
+    os.chmod(tmp_path / "service.owner", 0o666)  # anyone could have written it
+    with pytest.raises(ServiceError, match="不予采信"):
+        check_service(left, DEFAULT_SOCKET)
+    os.chmod(tmp_path / "service.owner", 0o644)
+    os.chmod(tmp_path, 0o755)
+    check_service(left, DEFAULT_SOCKET)  # root's record naming root, who is the peer here
+    left.close()
+    right.close()

@@ -234,7 +234,7 @@ class ClientFiles(LocalFiles):
         read-only descriptors; the client builds it beside `dest` and renames it into place."""
         token = str(self.call("tree_begin", {"dest": str(dest)})[0])
         work = Path(tempfile.mkdtemp(prefix="out.", dir=self.scratch_root))
-        built = work / Path(dest).name
+        built = work / (Path(dest).name if safe_name(Path(dest).name) else "output")  # `-o ..`
         try:
             yield built
             self._hand_out(token, built)
