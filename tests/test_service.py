@@ -124,8 +124,8 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
             os.setgid(entry.pw_gid)
             os.setuid(entry.pw_uid)
             os.chdir(cwd)
-            for key in ("ZFJL_VAULT", "COLUMNS"):
-                os.environ.pop(key, None)
+            for name in ("ZFJL_VAULT", "COLUMNS"):
+                os.environ.pop(name, None)
             os.environ.update({"HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache"), **env})
             if not os.environ.get("ZFJL_SOCKET"):
                 os.environ.pop("ZFJL_SOCKET", None)
@@ -670,7 +670,11 @@ def test_every_command_that_touches_the_users_files_still_works_through_the_serv
         assert res.code in (0, 10, 11), f"{args}: {res.err}"
         path = home / made.rstrip("/")
         assert path.exists() and path.stat().st_uid == uid, args
-    as_user(LEGAL, lambda: (home / "here").mkdir() or 0, cwd=home, env={})
+    def make_here() -> int:
+        (home / "here").mkdir()
+        return 0
+
+    as_user(LEGAL, make_here, cwd=home, env={})
     here = station.run(LEGAL, "render", "CASE-2026-001", cwd=home / "here")
     assert here.code == 0, here.err
     assert sorted(p.name for p in (home / "here").iterdir()) == sorted(

@@ -556,7 +556,8 @@ def test_the_default_socket_without_a_record_is_refused(
 ) -> None:
     """A station whose record is missing (set up before the record existed): the client does
     not guess who the service is; it says to run `zfjl station setup` again."""
-    from zfjl.service.client import DEFAULT_SOCKET, check_service
+    from zfjl.service.client import check_service
+    from zfjl.service.protocol import DEFAULT_SOCKET
 
     monkeypatch.setenv("ZFJL_ETC", str(tmp_path))
     left, right = socket.socketpair()
