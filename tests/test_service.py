@@ -163,17 +163,20 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
 def _start_server(layout: StationLayout) -> subprocess.Popen[str]:
     """`zfjl serve` as the service account, as the systemd unit runs it."""
     entry = pwd.getpwnam(layout.account)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
-         str(layout.socket)],
-        cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
-        group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    # Its log (refusals, one line each) in a file: a pipe nobody reads would stall it when full.
+    log = layout.state.parent / "serve.log"
+    with open(log, "a") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
+             str(layout.socket)],
+            cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
+            group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=err,
+            stdin=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "保管库服务已启动" not in line:
-        raise AssertionError(f"zfjl serve did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+        raise AssertionError(f"zfjl serve did not start: {line}{log.read_text()}")
     return proc
 
 

@@ -462,6 +462,7 @@ def test_commands_that_run_only_where_typed_are_refused(station: Station, argv: 
     socket_inode = station.layout.socket.stat().st_ino
     answer = as_client(station, CLERK, sent)
     assert answer["exit"] == 2 and "error" in answer
+    assert answer["error"][:20] in (station.layout.state.parent / "serve.log").read_text()  # logged
     assert empty.is_dir()
     assert station.layout.socket.stat().st_ino == socket_inode  # the station's own, still
     assert station.run(CLERK, "ls", "--json").code == 0
