@@ -113,15 +113,16 @@ def as_client(station: Station, user: str, argv: list[str], respond: Responder |
 
 def vault_files(station: Station) -> set[str]:
     """Every path in the vault, but what a request leaves that is not the vault's content
-    (its own scratch folder while it ends, the catalog's WAL)."""
+    (its own scratch folder while it ends, the catalog's WAL, ingest slot locks)."""
     root = station.layout.vault
     found = set()
     for folder, dirs, files in os.walk(root):
         rel = os.path.relpath(folder, root)
         dirs[:] = [d for d in dirs if not (rel == "tmp" and d.startswith("serve-"))]
         for name in [*dirs, *files]:
-            if not name.startswith("catalog.db-"):
-                found.add(os.path.normpath(os.path.join(rel, name)))
+            if name.startswith("catalog.db-") or (rel == "tmp" and name.startswith("ingest-slot-")):
+                continue  # the catalog's WAL; an ingest's slot lock (made once, kept)
+            found.add(os.path.normpath(os.path.join(rel, name)))
     return found
 
 
