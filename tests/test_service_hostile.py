@@ -439,6 +439,19 @@ def test_a_silent_peer_is_cut_off_after_the_deadline() -> None:
     with pytest.raises(ServiceError, match="无应答"):
         Channel(left).recv(timeout=0.3)
     assert 0.25 < time.monotonic() - started < 2
+
+    def trickle() -> None:  # a byte now and then never completes a message
+        for _ in range(6):
+            right.send(b"{")
+            time.sleep(0.1)
+
+    sender = threading.Thread(target=trickle)
+    sender.start()
+    started = time.monotonic()
+    with pytest.raises(ServiceError, match="无应答"):
+        Channel(left).recv(timeout=0.35)
+    assert time.monotonic() - started < 0.55
+    sender.join()
     left.close()
     right.close()
 

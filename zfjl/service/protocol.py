@@ -102,13 +102,15 @@ class Channel:
             raise Hangup from exc
 
     def recv(self, timeout: float | None = None) -> tuple[dict[str, Any], list[int]]:
-        """The next whole message; `timeout`: seconds of silence allowed (None: no limit),
-        after which ServiceError (the peer is stalling, not working)."""
+        """The next whole message; `timeout`: seconds the whole message may take (None: no
+        limit), after which ServiceError — a peer trickling a byte now and then is stalling
+        as surely as a silent one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while b"\n" not in self._buf:
             try:
-                if timeout is not None and not _readable(self.sock, timeout):
+                if deadline is not None and not _readable(self.sock, deadline):
                     self._close_fds()
-                    raise ServiceError(f"对方 {timeout:g} 秒无应答，已断开（协议规定的时限）")
+                    raise ServiceError(f"对方 {timeout:g} 秒内未发来完整的消息（无应答），已断开（协议规定的时限）")
                 chunk, fds, flags, _ = socket.recv_fds(self.sock, 1 << 16, MAX_FDS)
             except ConnectionResetError as exc:
                 raise Hangup from exc
@@ -140,10 +142,10 @@ class Channel:
             os.close(self._fds.pop())
 
 
-def _readable(sock: socket.socket, timeout: float) -> bool:
+def _readable(sock: socket.socket, deadline: float) -> bool:
+    """Something to read (or a hang-up) on `sock` before `deadline` (time.monotonic)."""
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
-    deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
