@@ -6,6 +6,11 @@ file operations the command needs on the user's own files, with the user's own r
 zfjl/userfs.py), until the service sends the exit code. Otherwise, or with --vault/$ZFJL_VAULT
 (a vault of one's own), the command runs here (direct mode).
 
+The service is not trusted either (issue 23): before anything is sent, the peer's UID must be
+the station's recorded service account (`check_service`), and the service may then ask only
+for operations on the paths this command line names (`Policy`, `FILE_ARGS`); anything else
+stops the client with exit 3.
+
 This module is loaded on every run: it imports only the standard library and the protocol, so
 a command through the service does not pay for loading the CLI in the client.
 """

@@ -7,6 +7,10 @@ that caller as the acting user, does every file operation outside the vault thro
 client (zfjl.service.remote), and replies with the exit code. A child per request keeps one
 user's command from seeing another's state (the CLI keeps module-level settings), lets a slow
 bundle never block an `ls`, and costs ~1 ms: the parent has imported everything beforehand.
+
+Only the commands of SERVED_COMMANDS run for a client; at most MAX_PER_USER requests of one
+UID (MAX_CHILDREN in all) run at once, the rest are told "busy" at accept() without waiting;
+a connection has FIRST_MESSAGE_TIMEOUT to send its request (docs/service.md).
 """
 
 from __future__ import annotations
