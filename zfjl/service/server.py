@@ -152,7 +152,11 @@ def serve(
                     break
                 raise
             _reap(set(children) | set(sealer), block=False, into=(children, sealer))
-            uid = peer_credentials(conn)[1]
+            try:
+                uid = peer_credentials(conn)[1]
+            except OSError:  # gone already: nothing to answer
+                conn.close()
+                continue
             busy = _over_cap(uid, children)
             if busy is not None:  # answered here and now: the accept loop never waits on it
                 _refuse(conn, 7, busy)
