@@ -559,11 +559,16 @@ def test_a_user_over_the_cap_is_told_busy(station: Station) -> None:
             s.connect(str(station.layout.socket))
         time.sleep(0.5)
         print(json.dumps(raw_request(station.layout.socket, ["ls"])))
-        return 0
+        from zfjl.service.client import main
 
-    res = as_user(ADMIN, over, cwd=station.home(ADMIN), env={})
-    answer = json.loads(res.out.strip().splitlines()[-1])
+        return main(["ls", "--json"])  # the stock client, told the same
+
+    env = {"ZFJL_SOCKET": str(station.layout.socket), "ZFJL_ETC": str(station.layout.etc)}
+    res = as_user(ADMIN, over, cwd=station.home(ADMIN), env=env)
+    answer = json.loads(res.out.strip().splitlines()[0])
     assert answer["exit"] == 7 and "上限" in answer["error"]
+    assert res.code == 7 and res.err.startswith("错误：") and "上限" in res.err
+    assert json.loads(res.out.strip().splitlines()[-1])["error"]["exit_code"] == 7
 
 
 def test_the_default_socket_without_a_record_is_refused(
