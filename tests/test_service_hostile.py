@@ -592,3 +592,25 @@ def test_the_default_socket_without_a_record_is_refused(
     check_service(left, DEFAULT_SOCKET)  # root's record naming root, who is the peer here
     left.close()
     right.close()
+
+
+def test_a_card_listing_with_escaping_or_malformed_entries_is_refused() -> None:
+    """What the client's discovery answers is checked before the ingest uses any of it."""
+    from zfjl.service.remote import RemoteDump
+
+    good = {"rel_os": "DCIM/A.MP4", "rel": "DCIM/A.MP4", "name": "A.MP4", "name_hex": None,
+            "identity": {"size": 1, "mtime_ns": 2, "ino": 3, "dev": 4}}  # fmt: skip
+    listing = {"token": "dump-0", "root": "/media/DSJ01", "files": [good], "skipped": [],
+               "dir_ids": [[1, 2]]}  # fmt: skip
+    dump = RemoteDump.from_listing(None, listing)  # type: ignore[arg-type]
+    assert [str(f.path) for f in dump.files] == ["/media/DSJ01/DCIM/A.MP4"]
+    bad_entries: list[dict[str, Any]] = [{"rel_os": "../../etc/shadow"}, {"rel_os": "/etc/shadow"}, {"rel": None},
+                   {"identity": {"size": "1", "mtime_ns": 2, "ino": 3, "dev": 4}},
+                   {"identity": {"size": 1}}, {"name": "a\x00"}]  # fmt: skip
+    for bad in bad_entries:
+        with pytest.raises(ServiceError, match="协议错误"):
+            RemoteDump.from_listing(None, {**listing, "files": [{**good, **bad}]})  # type: ignore[arg-type]
+    bad_listings: list[dict[str, Any]] = [{"root": "relative"}, {"dir_ids": [["1", 2]]}, {"token": 5}]
+    for bad_listing in bad_listings:
+        with pytest.raises(ServiceError, match="协议错误"):
+            RemoteDump.from_listing(None, {**listing, **bad_listing})  # type: ignore[arg-type]

@@ -357,12 +357,6 @@ def _rel(value: object) -> str:
     return str(value)
 
 
-def _name(value: object) -> str:
-    if not safe_name(value):
-        raise ValueError("name")
-    return str(value)
-
-
 def _int(value: object) -> int:
     if type(value) is not int:
         raise TypeError("int")
@@ -409,7 +403,10 @@ class RemoteDump(Dump):
             if not root.is_absolute() or len(listing["files"]) > MAX_TREE_FILES:
                 raise TypeError("root")
             files = [
-                SourceFile(root / _rel(f["rel_os"]), _rel(f["rel"]), _name(f["name"]),
+                # rel_os names the file on disk (checked as a path); rel and name are only
+                # shown and recorded (a long GBK name decodes to more than 255 UTF-8 bytes).
+                SourceFile(root / _rel(f["rel_os"]), _text(f["rel"], 4 * MAX_PATH),
+                           _text(f["name"], 4 * MAX_NAME),
                            None if f["name_hex"] is None else _text(f["name_hex"], 2 * MAX_NAME),
                            _identity(f["identity"]), -1, str(i))
                 for i, f in enumerate(listing["files"])
