@@ -33,7 +33,8 @@ from zfjl.sample import make_camera_dump
 from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
 
-SERVICE, ADMIN, CLERK, LEGAL = "zfjltest_svc", "zfjltest_admin", "zfjltest_clerk2", "zfjltest_legal"
+# Names of this file's own (other test files make and delete users of theirs, maybe at once).
+SERVICE, ADMIN, CLERK, LEGAL = "zfjlsvc_svc", "zfjlsvc_admin", "zfjlsvc_clerk", "zfjlsvc_legal"
 
 
 def _ensure_user(name: str, *, system: bool = False) -> pwd.struct_passwd:
@@ -80,7 +81,8 @@ class Station:
         home = cwd or self.home(user)
         code = f"import sys\n{hook}\nfrom zfjl.service.client import main\nsys.exit(main(sys.argv[1:]))"
         return run_as(user, [sys.executable, "-c", code, *args], cwd=home,
-                      env={"ZFJL_SOCKET": str(self.layout.socket), "HOME": str(home),
+                      env={"ZFJL_SOCKET": str(self.layout.socket), "ZFJL_ETC": str(self.layout.etc),
+                           "HOME": str(home),
                            "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
 
     def direct(self, *args: str) -> Result:
@@ -122,8 +124,8 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
             os.setgid(entry.pw_gid)
             os.setuid(entry.pw_uid)
             os.chdir(cwd)
-            for key in ("ZFJL_VAULT", "COLUMNS"):
-                os.environ.pop(key, None)
+            for name in ("ZFJL_VAULT", "COLUMNS"):
+                os.environ.pop(name, None)
             os.environ.update({"HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache"), **env})
             if not os.environ.get("ZFJL_SOCKET"):
                 os.environ.pop("ZFJL_SOCKET", None)
@@ -161,17 +163,20 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
 def _start_server(layout: StationLayout) -> subprocess.Popen[str]:
     """`zfjl serve` as the service account, as the systemd unit runs it."""
     entry = pwd.getpwnam(layout.account)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
-         str(layout.socket)],
-        cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
-        group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    # Its log (refusals, one line each) in a file: a pipe nobody reads would stall it when full.
+    log = layout.state.parent / "serve.log"
+    with open(log, "a") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
+             str(layout.socket)],
+            cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
+            group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=err,
+            stdin=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "保管库服务已启动" not in line:
-        raise AssertionError(f"zfjl serve did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+        raise AssertionError(f"zfjl serve did not start: {line}{log.read_text()}")
     return proc
 
 
@@ -281,6 +286,9 @@ def test_setup_made_the_station_and_is_idempotent(station: Station) -> None:
     unit = (layout.units / "zfjl.service").read_text()
     assert f"User={SERVICE}" in unit and f"serve --socket {layout.socket}" in unit
     assert (layout.etc / "zfjl.env").read_text().startswith(f"ZFJL_VAULT={layout.vault}\n")
+    owner = layout.etc / "service.owner"  # whom every client checks the service against
+    assert owner.read_text() == f"uid={svc.pw_uid}\nsocket={layout.socket}\n"
+    assert owner.stat().st_uid == 0 and owner.stat().st_mode & 0o777 == 0o644
     again = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
                           approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
     assert again.done == [] and len(again.present) >= 6
@@ -662,3 +670,46 @@ def test_only_an_administrator_installs_a_rule_pack_through_the_service(station:
         ("本局.yaml", "installed", ADMIN)]  # fmt: skip
     gone = station.run(ADMIN, "custom", "rm", "rules", "本局.yaml", "--approval", "局批〔2026〕10号")
     assert gone.code == 0, gone.err
+
+
+def test_every_command_that_touches_the_users_files_still_works_through_the_service(
+    station: Station, ingested: list[str]
+) -> None:
+    """The client does only what its command line names (docs/service.md): each command that
+    reads or writes a file of the user's, given the place on its command line (or `render`
+    with none: the current folder), still works."""
+    home = station.home(LEGAL)
+    imported = station.run(LEGAL, "case", "import", "case.yaml")  # written by the test above
+    assert imported.code == 0 or "已存在" in imported.err, imported.err
+
+    def write_inputs() -> int:
+        (home / "notice.yaml").write_text(
+            "year: 2031\nnotice: 测试\nholidays:\n  - {name: 元旦, from: 2031-01-01}\n", encoding="utf-8")
+        return 0
+
+    as_user(LEGAL, write_inputs, cwd=home, env={})
+    uid = pwd.getpwnam(LEGAL).pw_uid
+    runs = {
+        "docs/": ("render", "CASE-2026-001", "-o", "docs"),
+        "log.pdf": ("log", ingested[0], "--pdf", "log.pdf"),
+        "sweep.pdf": ("sweep", "--as-of", "2099-01-01", "--pdf", "sweep.pdf"),
+        "ledger.pdf": ("spotcheck", "ledger", "--period", "2026-11", "--pdf", "ledger.pdf"),
+        "case.json": ("case", "export", "CASE-2026-001", "-o", "case.json"),
+    }
+    for made, args in runs.items():
+        res = station.run(LEGAL, *args)
+        assert res.code in (0, 10, 11), f"{args}: {res.err}"
+        path = home / made.rstrip("/")
+        assert path.exists() and path.stat().st_uid == uid, args
+    def make_here() -> int:
+        (home / "here").mkdir()
+        return 0
+
+    as_user(LEGAL, make_here, cwd=home, env={})
+    here = station.run(LEGAL, "render", "CASE-2026-001", cwd=home / "here")
+    assert here.code == 0, here.err
+    assert sorted(p.name for p in (home / "here").iterdir()) == sorted(
+        p.name for p in (home / "docs").iterdir())  # fmt: skip
+    added = station.run(LEGAL, "calendar", "add", "notice.yaml")
+    assert added.code in (0, 8), added.err  # a role may be needed: the read itself went through
+    assert "命令行未指定" not in added.err

@@ -6,6 +6,11 @@ file operations the command needs on the user's own files, with the user's own r
 zfjl/userfs.py), until the service sends the exit code. Otherwise, or with --vault/$ZFJL_VAULT
 (a vault of one's own), the command runs here (direct mode).
 
+The service is not trusted either (issue 23): before anything is sent, the peer's UID must be
+the station's recorded service account (`check_service`), and the service may then ask only
+for operations on the paths this command line names (`Policy`, `FILE_ARGS`); anything else
+stops the client with exit 3.
+
 This module is loaded on every run: it imports only the standard library and the protocol, so
 a command through the service does not pay for loading the CLI in the client.
 """
@@ -22,7 +27,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zfjl.errors import NotFoundError, ServiceError, ZfjlError
-from zfjl.service.protocol import DEFAULT_SOCKET, MAX_FDS, PROTOCOL, Channel, Hangup, client_env
+from zfjl.service.protocol import (
+    DEFAULT_SOCKET,
+    MAX_FDS,
+    MAX_TREE_DIRS,
+    MAX_TREE_FILES,
+    PROTOCOL,
+    Channel,
+    Hangup,
+    client_env,
+    peer_credentials,
+    safe_name,
+    safe_relative,
+)
 
 if TYPE_CHECKING:
     from zfjl.ingest.discover import Dump
@@ -30,6 +47,14 @@ if TYPE_CHECKING:
 # Commands that touch no vault run where they are typed.
 LOCAL = frozenset({"sample", "serve", "station", "--version"})
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+DEFAULT_ETC = Path("/etc/zfjl")
+# The station's record of its service (written by `zfjl station setup`, root's, 0644):
+# "uid=N" and "socket=PATH". The client talks only to a peer whose UID the kernel reports
+# as N on that socket. $ZFJL_ETC says where the record is (tests), as $ZFJL_SOCKET says where
+# the socket is; neither says who anyone is.
+OWNER_RECORD = "service.owner"
 
 
 def service_socket() -> Path | None:
@@ -100,11 +125,13 @@ def run_remote(path: Path, argv: list[str]) -> int:
             "（systemctl status zfjl）；个人保管库请用 --vault 指定"
         ) from None
     channel = Channel(sock)
-    handler = Handler()
+    handler = Handler(argv)
     interrupted = False
     try:
+        check_service(sock, path)  # before the command line leaves this process
         request = {"v": PROTOCOL, "argv": argv, "env": client_env(), "cwd": os.getcwd()}
-        channel.send(request, _std_fds())
+        with contextlib.suppress(Hangup):  # refused before it read us (busy): its answer waits
+            channel.send(request, _std_fds())
         if "ingest" in argv:
             # While the service's child gets to its first question (~60 ms), load what reading
             # a card needs here (~30 ms that the first listing would otherwise wait for).
@@ -114,7 +141,9 @@ def run_remote(path: Path, argv: list[str]) -> int:
             try:
                 message, fds = channel.recv()
                 if "exit" in message:
-                    return int(message["exit"])
+                    for fd in fds:
+                        os.close(fd)
+                    return _exited(message, argv)
                 if interrupted:  # no more answers: the service is winding the command up
                     for fd in fds:
                         os.close(fd)
@@ -141,10 +170,274 @@ def run_remote(path: Path, argv: list[str]) -> int:
         sock.close()
 
 
-class Handler:
-    """The file operations the service asks for, done here with the user's own rights."""
+def _exited(message: dict[str, Any], argv: list[str]) -> int:
+    """The service's last word: its exit code, and the reason when it refused the request
+    itself (the command never ran, so nothing else said why)."""
+    code = message["exit"]
+    code = code if type(code) is int and 0 <= code < 256 else 3
+    error = message.get("error")
+    if isinstance(error, str):
+        exc = ServiceError(error[:2000])
+        exc.exit_code = code
+        fail(exc, argv)
+    return code
 
-    def __init__(self) -> None:
+
+# -- who the service is ----------------------------------------------------------------------
+def check_service(sock: socket.socket, path: Path) -> None:
+    """The peer on `sock` is the station's service, as the kernel says (SO_PEERCRED, the UID
+    it had when it listened), or ServiceError before anything is sent:
+    - the station's record (`$ZFJL_ETC`/service.owner, default /etc/zfjl) names this socket:
+      the peer must be the UID it records;
+    - no record for this socket, and the socket is the station's default: refused (a station
+      is set up by `zfjl station setup`, which writes the record);
+    - a socket named by $ZFJL_SOCKET that the record does not name (a test, a bench, a
+      service of one's own): the peer must own the socket's folder, and nobody else may
+      write in that folder — so only the peer could have put the socket there."""
+    uid = peer_credentials(sock)[1]
+    record = owner_record()
+    where = os.path.abspath(path)
+    if record is not None and os.path.abspath(record[1]) == where:
+        if uid != record[0]:
+            raise ServiceError(f"{path} 上应答的不是本站登记的保管库服务账户（UID {record[0]}，"
+                               f"实为 UID {uid}）：已拒绝，未发送任何内容；请报告管理员")  # fmt: skip
+        return
+    if where == str(DEFAULT_SOCKET):
+        raise ServiceError(f"本站未登记保管库服务账户（{_etc() / OWNER_RECORD}）：无法确认 {path} "
+                           "上应答的是保管库服务；请管理员重新运行 zfjl station setup")  # fmt: skip
+    folder = os.stat(os.path.dirname(where))
+    if folder.st_uid != uid or folder.st_mode & 0o022:
+        raise ServiceError(f"{path} 所在目录不归应答方（UID {uid}）独有：无法确认它是保管库服务，"
+                           "已拒绝，未发送任何内容")  # fmt: skip
+
+
+def _etc() -> Path:
+    return Path(os.environ.get("ZFJL_ETC") or DEFAULT_ETC)
+
+
+def owner_record() -> tuple[int, str] | None:
+    """(uid, socket) from the station's record; None when there is none. A record that root
+    does not own, or that others could write, is refused outright (ServiceError)."""
+    path = _etc() / OWNER_RECORD
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ServiceError(f"无法读取 {path}：{exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st, folder = os.fstat(f.fileno()), os.stat(path.parent)
+        if st.st_uid != 0 or st.st_mode & 0o022 or folder.st_uid != 0 or folder.st_mode & 0o022:
+            raise ServiceError(f"{path} 不归 root 所有或可被他人改写：不予采信，请管理员检查")
+        text = f.read(4096).decode("utf-8", "replace")
+    fields = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
+    try:
+        return int(fields["uid"]), fields["socket"]
+    except (KeyError, ValueError):
+        raise ServiceError(f"{path} 格式不对（应有 uid= 与 socket=）：请管理员重新运行 zfjl station setup") from None
+
+
+# -- what the service may do with this user's files ------------------------------------------
+READ, TREE, SOURCE, WRITE = "read", "tree", "source", "write"
+# Per command (its words, old spellings routed): the arguments that name the user's files and
+# what the service may ask for on each — READ a file whole, TREE list and read a folder (or a
+# file), SOURCE discover and read a camera card, WRITE make that file or folder (and files
+# directly in it) — as (positional kinds in order, "*"-suffixed: each of the rest; options
+# that name files; the command's other options that take a value). Kept equal to the command
+# tree by tests/test_service_hostile.py::test_the_clients_file_arguments_match_the_cli.
+OUT = {"-o": WRITE, "--output": WRITE}
+FILE_ARGS: dict[str, tuple[tuple[str | None, ...], dict[str, str], frozenset[str]]] = {
+    "ingest": ((SOURCE + "*",), {}, frozenset({"--device", "--officer", "--workers"})),
+    "render": ((), OUT, frozenset()),
+    "sweep": ((), {"--pdf": WRITE}, frozenset()),
+    "export": ((), OUT, frozenset()),
+    "log": ((), {"--pdf": WRITE}, frozenset()),
+    "report": ((), OUT, frozenset()),
+    "case import": ((READ,), {}, frozenset({"--reason"})),
+    "case export": ((), OUT, frozenset()),
+    "case doc": ((None, READ), {}, frozenset({"--reason"})),
+    "bundle make": ((), OUT, frozenset()),
+    "bundle": ((), OUT, frozenset()),  # the old spelling of `bundle make`
+    "bundle verify": ((TREE,), {"--checkpoint": READ}, frozenset()),
+    "checkpoint verify": ((READ,), {}, frozenset()),
+    "checkpoint": ((), {"--verify": READ}, frozenset()),  # `checkpoint --verify FILE`, old
+    "calendar add": ((READ,), {}, frozenset()),
+    "spotcheck ledger": ((), {"--pdf": WRITE}, frozenset()),
+    "custom add": ((None, READ), {}, frozenset({"--approval", "--name"})),
+}
+GROUPS = {"case", "bundle", "checkpoint", "calendar", "spotcheck", "custom"}
+# Where a command writes when the user names no place: `render` into the current folder.
+DEFAULT_WRITE = {"render": "."}
+
+
+def command_words(argv: list[str]) -> tuple[str, list[str]]:
+    """The command `argv` runs ("case import", or a group alone for an old spelling) and the
+    arguments after its words."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 1
+    if i == len(argv):
+        return "", []
+    word, i = argv[i], i + 1
+    if word in GROUPS and i < len(argv) and f"{word} {argv[i]}" in FILE_ARGS:
+        return f"{word} {argv[i]}", argv[i + 1 :]
+    return word, argv[i:]
+
+
+def named_files(argv: list[str]) -> tuple[str, dict[str, list[str]]]:
+    """The command, and the paths its command line names, by what the service may do."""
+    command, args = command_words(argv)
+    kinds, options, values = FILE_ARGS.get(command, ((), {}, frozenset()))
+    named: dict[str, list[str]] = {READ: [], TREE: [], SOURCE: [], WRITE: []}
+    positional: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            positional.extend(tokens)
+            break
+        if token.startswith("-") and len(token) > 1:
+            name, eq, value = token.partition("=")
+            if not eq and not name.startswith("--") and len(name) > 2:
+                name, eq, value = name[:2], "=", name[2:]  # -oDIR
+            if name in options or name in values:
+                given = value if eq else next(tokens, None)
+                if name in options and given is not None:
+                    named[options[name]].append(given)
+            continue
+        positional.append(token)
+    for index, token in enumerate(positional):
+        kind = kinds[min(index, len(kinds) - 1)] if kinds else None
+        if kind is None or (index >= len(kinds) and not kind.endswith("*")):
+            continue
+        named[kind.rstrip("*")].append(token)
+    if command in DEFAULT_WRITE and not named[WRITE]:
+        named[WRITE].append(DEFAULT_WRITE[command])
+    return command, named
+
+
+class Refused(ServiceError):
+    """The service asked for something the command line did not name: the client stops."""
+
+
+class Policy:
+    """What this command line lets the service do with the user's files (see FILE_ARGS)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.command, self.named = named_files(argv)
+        self.clear_source = self.command == "ingest" and "--clear-source" in argv
+        self.view = self.command == "view"
+        self.listed: dict[str, set[str]] = {}  # tree path -> the files this client listed
+
+    def check(self, op: str, args: dict[str, Any], view_dir: Any) -> None:
+        """Raise Refused unless `op` on `args` is what this command line asked for."""
+        if not isinstance(args, dict):
+            raise Refused("服务的请求格式不对（协议错误）")
+        rule = getattr(self, f"_may_{op}", None)
+        if rule is None or not rule(args, view_dir):
+            shown = {k: str(v)[:120] for k, v in args.items() if k in ("path", "dest", "source")}
+            raise Refused(f"保管库服务要求对命令行未指定的文件进行操作（{op} {shown}）：已拒绝并中止；"
+                          "本命令可读写的只有命令行中给出的文件和目录")  # fmt: skip
+
+    # which paths
+    def _is(self, kind: str, path: object) -> bool:
+        return isinstance(path, str) and any(names(path, t) for t in self.named[kind])
+
+    def _in(self, kind: str, path: object) -> bool:
+        """`path` is a named path of `kind`, or one name directly inside it."""
+        if not isinstance(path, str) or "\0" in path:
+            return False
+        head, tail = os.path.split(path)
+        return self._is(kind, path) or (safe_name(tail) and self._is(kind, head or "."))
+
+    def _in_view(self, path: object, view_dir: Any) -> bool:
+        if not (self.view and isinstance(path, str)):
+            return False
+        head, tail = os.path.split(path)
+        return safe_name(tail) and head == str(view_dir())
+
+    # one rule per operation
+    def _may_resolve(self, a: dict[str, Any], v: Any) -> bool:
+        path = a.get("path")
+        return self._in(WRITE, path) or any(self._is(k, path) for k in (READ, TREE, SOURCE))
+
+    _may_exists = _may_resolve
+
+    def _may_read(self, a: dict[str, Any], v: Any) -> bool:
+        return self._is(READ, a.get("path"))
+
+    def _may_write(self, a: dict[str, Any], v: Any) -> bool:
+        return self._in(WRITE, a.get("path"))
+
+    _may_append = _may_write
+    _may_make_dirs = _may_write
+
+    def _may_copy_out(self, a: dict[str, Any], v: Any) -> bool:
+        return self._in(WRITE, a.get("dest")) or self._in_view(a.get("dest"), v)
+
+    def _may_view_dir(self, a: dict[str, Any], v: Any) -> bool:
+        return self.view
+
+    def _may_discard_view_copy(self, a: dict[str, Any], v: Any) -> bool:
+        return self._in_view(a.get("path"), v)
+
+    def _may_tree_begin(self, a: dict[str, Any], v: Any) -> bool:
+        return self._is(WRITE, a.get("dest"))
+
+    def _may_tree_put(self, a: dict[str, Any], v: Any) -> bool:
+        dirs, files = a.get("dirs", []), a.get("files", [])
+        if not (isinstance(dirs, list) and isinstance(files, list)) or len(files) > MAX_FDS:
+            return False
+        if len(dirs) > MAX_TREE_DIRS or not all(safe_relative(d) for d in dirs):
+            return False
+        return all(isinstance(f, dict) and type(f.get("mode")) is int
+                   and (f.get("rel") == "" or safe_relative(f.get("rel"))) for f in files)  # fmt: skip
+
+    def _may_tree_commit(self, a: dict[str, Any], v: Any) -> bool:
+        return isinstance(a.get("token"), str)
+
+    _may_tree_abort = _may_tree_commit
+
+    def _may_tree_list(self, a: dict[str, Any], v: Any) -> bool:
+        return self._is(TREE, a.get("path"))
+
+    def _may_tree_open(self, a: dict[str, Any], v: Any) -> bool:
+        listed = self.listed.get(str(a.get("path")))
+        rels = a.get("files")
+        return (self._is(TREE, a.get("path")) and listed is not None and isinstance(rels, list)
+                and len(rels) <= MAX_FDS and all(isinstance(r, str) and r in listed for r in rels))  # fmt: skip
+
+    def _may_discover(self, a: dict[str, Any], v: Any) -> bool:
+        return self._is(SOURCE, a.get("source"))
+
+    def _may_open_sources(self, a: dict[str, Any], v: Any) -> bool:
+        indexes = a.get("indexes")
+        return isinstance(indexes, list) and len(indexes) <= MAX_FDS and all(
+            type(i) is int for i in indexes)  # fmt: skip
+
+    def _may_unlink_source(self, a: dict[str, Any], v: Any) -> bool:
+        return self.clear_source and type(a.get("index")) is int
+
+    def _may_close_dump(self, a: dict[str, Any], v: Any) -> bool:
+        return True
+
+
+def names(requested: str, typed: str) -> bool:
+    """`requested` (as the service sends it) is the path the user typed as `typed`: the same
+    string once parsed as a path, or the same absolute path with no '..' of its own (a
+    '..' after a symbolic link is not where the letters say)."""
+    if "\0" in requested or "\0" in typed or not requested:
+        return False
+    if requested == str(Path(typed)):
+        return True
+    return ".." not in Path(requested).parts and os.path.abspath(requested) == os.path.abspath(typed)
+
+
+class Handler:
+    """The file operations the service asks for, done here with the user's own rights, and
+    only those this command line named (`Policy`)."""
+
+    def __init__(self, argv: list[str] | None = None) -> None:
+        self.policy = Policy(list(argv or []))
         # Every source being ingested, by token: a station's cameras are discovered and read
         # at once over this one connection (one dump held for all made every camera read the
         # last one's files).
@@ -164,11 +457,20 @@ class Handler:
 
     def answer(self, message: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], list[int]]:
         op = message.get("call")
-        method = getattr(self, f"op_{op}", None)
+        method = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        args = message.get("args") or {}
+        if method is None or len(fds) > MAX_FDS:
+            for fd in fds:
+                os.close(fd)
+            raise Refused(f"保管库服务请求了未知的操作 {str(op)[:40]!r}（版本不一致？）：已中止")
         try:
-            if method is None:
-                raise ServiceError(f"服务请求了未知的操作 {op!r}（版本不一致？）")
-            result = method(message.get("args") or {}, fds)
+            self.policy.check(str(op), args, self._view_dir)
+        except Refused:
+            for fd in fds:
+                os.close(fd)
+            raise
+        try:
+            result = method(args, fds)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -219,8 +521,11 @@ class Handler:
     def op_make_dirs(self, args: dict[str, Any], fds: list[int]) -> None:
         self.files.make_dirs(Path(args["path"]))
 
+    def _view_dir(self) -> Path:
+        return Path(self.files.view_dir())
+
     def op_view_dir(self, args: dict[str, Any], fds: list[int]) -> str:
-        return str(self.files.view_dir())
+        return str(self._view_dir())
 
     def op_discard_view_copy(self, args: dict[str, Any], fds: list[int]) -> None:
         path = Path(args["path"])
@@ -239,12 +544,14 @@ class Handler:
 
     def op_tree_put(self, args: dict[str, Any], fds: list[int]) -> None:
         _, root, _ = self._tree(args["token"])
-        for rel in args.get("dirs", []):
+        for rel in args.get("dirs", []):  # each a safe relative path (Policy._may_tree_put)
             (root / rel).mkdir(parents=True, exist_ok=True)
         for entry, fd in zip(args.get("files", []), fds, strict=True):
             target = root / entry["rel"] if entry["rel"] else root
+            if target != root and not target.parent.is_relative_to(root):
+                raise Refused("服务给出的文件名越出了输出目录：已拒绝")
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.files.copy_out(fd, target, int(entry["mode"]) | 0o400)
+            self.files.copy_out(fd, target, (int(entry["mode"]) & 0o777) | 0o400)
 
     def op_tree_commit(self, args: dict[str, Any], fds: list[int]) -> str:
         stack, _, dest = self._tree(args["token"])
@@ -266,18 +573,22 @@ class Handler:
     def op_tree_list(self, args: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         path = Path(args["path"])
         if path.is_file():
+            self.policy.listed[args["path"]] = {""}
             return {"kind": "file"}
         if not path.is_dir():
             raise NotFoundError(f"找不到{args.get('what', '')}：{path}")
         dirs, files = [], []
-        for folder, subdirs, names in os.walk(path):
+        for folder, subdirs, entries in os.walk(path):
             rel = os.path.relpath(folder, path)
             subdirs.sort()
             if rel != ".":
                 dirs.append(rel)
-            for name in sorted(names):
+            for name in sorted(entries):
                 if os.path.isfile(os.path.join(folder, name)):
                     files.append(os.path.normpath(os.path.join(rel, name)))
+            if len(files) > MAX_TREE_FILES or len(dirs) > MAX_TREE_DIRS:
+                raise ServiceError(f"{path} 中的文件超过 {MAX_TREE_FILES} 个，无法通过保管库服务核验")
+        self.policy.listed[args["path"]] = set(files)
         return {"kind": "dir", "dirs": dirs, "files": files}
 
     def op_tree_open(self, args: dict[str, Any], fds: list[int]) -> tuple[None, list[int]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,18 @@ from typing import Any, NoReturn
 from zfjl import errors
 from zfjl.errors import NotFoundError, ServiceError
 from zfjl.ingest.discover import Dump, Skipped, SourceFile
-from zfjl.service.protocol import MAX_FDS, Channel, Hangup
+from zfjl.service.protocol import (
+    MAX_FDS,
+    MAX_NAME,
+    MAX_PATH,
+    MAX_TREE_DIRS,
+    MAX_TREE_FILES,
+    Channel,
+    Hangup,
+    check_relative,
+    safe_name,
+    safe_relative,
+)
 from zfjl.userfs import LocalFiles
 from zfjl.vault.objects import FileIdentity, SourceChanged, SourceRefused, copy_fd, storage_error
 
@@ -30,7 +42,9 @@ def raise_failure(fail: dict[str, Any]) -> NoReturn:
     """Raise here what the client's operation raised there."""
     kind = fail.get("kind")
     if kind == "oserror":
-        raise OSError(int(fail.get("errno") or 5), str(fail.get("strerror")), fail.get("filename"))
+        code = fail.get("errno")
+        raise OSError(code if type(code) is int else 5, str(fail.get("strerror"))[:500],
+                      None if fail.get("filename") is None else str(fail.get("filename"))[:MAX_PATH])  # fmt: skip
     if kind == "refused":
         raise SourceRefused(str(fail.get("code")), str(fail.get("reason")))
     if kind == "changed":
@@ -39,8 +53,15 @@ def raise_failure(fail: dict[str, Any]) -> NoReturn:
         raise KeyboardInterrupt
     cls = getattr(errors, str(fail.get("type")), None)
     if isinstance(cls, type) and issubclass(cls, errors.ZfjlError):
-        raise cls(str(fail.get("message")))
-    raise ServiceError(f"客户端操作失败：{fail.get('message', fail)}")
+        raise cls(str(fail.get("message"))[:2000])
+    raise ServiceError(f"客户端操作失败：{str(fail.get('message', fail))[:500]}")
+
+
+def answered_path(value: object) -> str:
+    """A path the client answered with (its own absolute path): shown and journaled only."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_PATH or "\0" in value:
+        raise ServiceError("客户端应答的路径格式不对（协议错误）")
+    return value
 
 
 def memfd_of(data: bytes) -> int:
@@ -52,12 +73,67 @@ def memfd_of(data: bytes) -> int:
     return fd
 
 
+# How long the service waits for the client's answer to one operation: ANSWER_IDLE, plus the
+# time to write what was handed over at CLIENT_MIN_RATE (a bag's 64 files to a slow USB key).
+ANSWER_IDLE = 60.0
+CLIENT_MIN_RATE = 1 << 20  # bytes/s
+
+
+def answer_timeout(fds: list[int] | tuple[int, ...]) -> float:
+    handed = 0
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            handed += os.fstat(fd).st_size
+    return ANSWER_IDLE + handed / CLIENT_MIN_RATE
+
+
 HUNG_UP = threading.Lock()  # taken once, by whichever notices first that the client left
 
 
 def client_left() -> bool:
     """True for the first to notice the hang-up (it interrupts the command), False after."""
     return HUNG_UP.acquire(blocking=False)
+
+
+# Bytes a request may copy in from the client (a bag to verify through the service; a bag
+# larger than this is verified where it lies, without the service: docs/service.md).
+MAX_INPUT_BYTES = 64 << 30
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def checked_listing(listing: object) -> tuple[str, list[str], list[str]]:
+    """A client's `tree_list` answer: ("file", [], []) or ("dir", dirs, files), every name a
+    `safe_relative` path, counts bounded; otherwise the request is refused."""
+    if not isinstance(listing, dict) or listing.get("kind") not in ("file", "dir"):
+        raise ServiceError("客户端的目录列表格式不对（协议错误）")
+    if listing["kind"] == "file":
+        return "file", [], []
+    dirs = check_relative(listing.get("dirs"), "客户端的目录列表", MAX_TREE_DIRS)
+    files = check_relative(listing.get("files"), "客户端的文件列表", MAX_TREE_FILES)
+    return "dir", dirs, files
+
+
+def _folder(at: int, parts: list[str], *, make: bool) -> int:
+    """A new descriptor of the folder `parts` below the folder `at` (each component made when
+    `make` and missing), opened O_NOFOLLOW|O_DIRECTORY one component at a time: a symbolic
+    link anywhere on the way is refused by the kernel (ELOOP/ENOTDIR)."""
+    fd = os.dup(at)
+    try:
+        for part in parts:
+            if make:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o700, dir_fd=fd)
+            try:
+                child = os.open(part, DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                raise ServiceError(f"客户端的列表中 {part!r} 不是文件夹（协议错误）") from exc
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class ClientFiles(LocalFiles):
@@ -74,18 +150,23 @@ class ClientFiles(LocalFiles):
         with self._lock:
             try:
                 self.channel.send({"call": op, "args": args}, fds)
-                reply, got = self.channel.recv()
+                reply, got = self.channel.recv(timeout=answer_timeout(fds))
             except Hangup:
                 client_left()
                 raise KeyboardInterrupt from None  # the client went away: stop, as on Ctrl-C
+        if len(got) > MAX_FDS or ("fail" not in reply and "ok" not in reply):
+            for fd in got:
+                os.close(fd)
+            raise ServiceError("客户端的应答格式不对（协议错误）")
         if "fail" in reply:
             for fd in got:
                 os.close(fd)
-            raise_failure(reply["fail"])
+            fail = reply["fail"]
+            raise_failure(fail if isinstance(fail, dict) else {})
         return reply.get("ok"), got
 
     def resolve(self, path: Path) -> Path:
-        return Path(self.call("resolve", {"path": str(path)})[0])
+        return Path(answered_path(self.call("resolve", {"path": str(path)})[0]))
 
     def exists(self, path: Path) -> bool:
         return bool(self.call("exists", {"path": str(path)})[0])
@@ -125,7 +206,7 @@ class ClientFiles(LocalFiles):
         self.call("make_dirs", {"path": str(path)})
 
     def view_dir(self) -> Path:
-        return Path(self.call("view_dir", {})[0])
+        return Path(answered_path(self.call("view_dir", {})[0]))
 
     def stage_copy(self, src: Path, dest: Path) -> None:
         """A link, not a copy: the bag is built beside the objects (the vault's tmp/) and the
@@ -153,7 +234,7 @@ class ClientFiles(LocalFiles):
         read-only descriptors; the client builds it beside `dest` and renames it into place."""
         token = str(self.call("tree_begin", {"dest": str(dest)})[0])
         work = Path(tempfile.mkdtemp(prefix="out.", dir=self.scratch_root))
-        built = work / Path(dest).name
+        built = work / (Path(dest).name if safe_name(Path(dest).name) else "output")  # `-o ..`
         try:
             yield built
             self._hand_out(token, built)
@@ -195,34 +276,66 @@ class ClientFiles(LocalFiles):
 
     @contextlib.contextmanager
     def input_tree(self, path: Path, what: str) -> Iterator[Path]:
-        """The client's folder (or file), copied into the service's scratch folder."""
+        """The client's folder (or file), copied into a fresh folder of the service's own
+        (mkdtemp in this request's scratch). Every name in the client's listing is checked
+        (`safe_relative`) and every folder and file is made relative to a folder descriptor,
+        O_NOFOLLOW and O_EXCL: whatever the client answers, nothing is written outside that
+        folder (a name such as '/var/lib/zfjl/vault/templates/x' or '../../rules' refuses the
+        whole request). At most MAX_TREE_FILES files and MAX_INPUT_BYTES bytes."""
         listing = self.call("tree_list", {"path": str(path), "what": what})[0]
+        kind, dirs, files = checked_listing(listing)
         work = Path(tempfile.mkdtemp(prefix="in.", dir=self.scratch_root))
+        name = Path(path).name if safe_name(Path(path).name) else "input"
+        work_fd = os.open(work, DIR_FLAGS)
         try:
-            root = work / (Path(path).name or "input")
-            if listing["kind"] == "file":
-                self._fetch(str(path), [""], root)
+            budget = [MAX_INPUT_BYTES]
+            if kind == "file":
+                self._fetch(str(path), [""], work_fd, name, budget)
             else:
-                root.mkdir()
-                for rel in listing["dirs"]:
-                    (root / rel).mkdir(parents=True, exist_ok=True)
-                rels = listing["files"]
-                for start in range(0, len(rels), MAX_FDS):
-                    self._fetch(str(path), rels[start : start + MAX_FDS], root)
-            yield root
+                os.mkdir(name, 0o700, dir_fd=work_fd)
+                root_fd = os.open(name, DIR_FLAGS, dir_fd=work_fd)
+                try:
+                    for rel in dirs:
+                        os.close(_folder(root_fd, rel.split("/"), make=True))
+                    for start in range(0, len(files), MAX_FDS):
+                        self._fetch(str(path), files[start : start + MAX_FDS], root_fd, None, budget)
+                finally:
+                    os.close(root_fd)
+            yield work / name
         finally:
+            os.close(work_fd)
             shutil.rmtree(work, ignore_errors=True)
 
-    def _fetch(self, path: str, rels: list[str], root: Path) -> None:
+    def _fetch(self, path: str, rels: list[str], into_fd: int, name: str | None,
+               budget: list[int]) -> None:  # fmt: skip
+        """Copy the client's files `rels` of `path` under `into_fd` (`name`: the one file a
+        listing of kind "file" names), each new (O_EXCL), through no symbolic link."""
         _, fds = self.call("tree_open", {"path": path, "files": rels})
         try:
+            if len(fds) != len(rels):
+                raise ServiceError("客户端交来的描述符与所列文件不符（协议错误）")
             for rel, fd in zip(rels, fds, strict=True):
-                target = root / rel if rel else root
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise ServiceError(f"客户端交来的 {rel or name} 不是普通文件（协议错误）")
+                budget[0] -= st.st_size
+                if budget[0] < 0:
+                    raise ServiceError(f"待核验的内容超过 {MAX_INPUT_BYTES >> 30} GiB 上限，已拒绝"
+                                       "（没有保管库的核验请在本机直接进行）")  # fmt: skip
+                parts = rel.split("/") if rel else [str(name)]
+                parent = _folder(into_fd, parts[:-1], make=True)
                 try:
-                    with open(target, "xb") as out:
-                        copy_fd(fd, out.fileno())
+                    out = os.open(parts[-1], NEW_FILE_FLAGS, 0o600, dir_fd=parent)
+                except FileExistsError:
+                    raise ServiceError(f"客户端的列表中 {rel} 出现两次（协议错误）") from None
+                finally:
+                    os.close(parent)
+                try:
+                    copy_fd(fd, out)
                 except OSError as exc:
                     raise storage_error(exc, "复制待核验的文件") from exc
+                finally:
+                    os.close(out)
         finally:
             for fd in fds:
                 os.close(fd)
@@ -230,6 +343,30 @@ class ClientFiles(LocalFiles):
     def discover(self, source: str | os.PathLike[str]) -> Dump:
         listing = self.call("discover", {"source": os.fsdecode(source)})[0]
         return RemoteDump.from_listing(self, listing)
+
+
+def _text(value: object, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit or "\0" in value:
+        raise TypeError("text")
+    return value
+
+
+def _rel(value: object) -> str:
+    if not safe_relative(value):
+        raise ValueError("name")
+    return str(value)
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError("int")
+    return value
+
+
+def _identity(value: object) -> FileIdentity:
+    if not isinstance(value, dict) or set(value) != {"size", "mtime_ns", "ino", "dev"}:
+        raise TypeError("identity")
+    return FileIdentity(**{k: _int(v) for k, v in value.items()})
 
 
 # Files opened ahead per source, in the ingest's order: one round trip to the client per this
@@ -259,15 +396,29 @@ class RemoteDump(Dump):
 
     @classmethod
     def from_listing(cls, files_of: ClientFiles, listing: dict[str, Any]) -> RemoteDump:
-        root = Path(listing["root"])
-        files = [
-            SourceFile(root / f["rel_os"], f["rel"], f["name"], f["name_hex"],
-                       FileIdentity(**f["identity"]), -1, str(i))
-            for i, f in enumerate(listing["files"])
-        ]  # fmt: skip
-        skipped = [Skipped(**s) for s in listing["skipped"]]
-        dump = cls(root, files, skipped, {(d, i) for d, i in listing["dir_ids"]})
-        dump.files_of, dump.token = files_of, str(listing["token"])
+        """The client's `discover` answer, every field checked: names `safe_relative`, counts
+        bounded, types exact; anything else refuses the whole ingest of that source."""
+        try:
+            root = Path(_text(listing["root"], MAX_PATH))
+            if not root.is_absolute() or len(listing["files"]) > MAX_TREE_FILES:
+                raise TypeError("root")
+            files = [
+                # rel_os names the file on disk (checked as a path); rel and name are only
+                # shown and recorded (a long GBK name decodes to more than 255 UTF-8 bytes).
+                SourceFile(root / _rel(f["rel_os"]), _text(f["rel"], 4 * MAX_PATH),
+                           _text(f["name"], 4 * MAX_NAME),
+                           None if f["name_hex"] is None else _text(f["name_hex"], 2 * MAX_NAME),
+                           _identity(f["identity"]), -1, str(i))
+                for i, f in enumerate(listing["files"])
+            ]  # fmt: skip
+            skipped = [Skipped(_text(s["rel"], MAX_PATH), _text(s["code"], 40),
+                               _text(s["reason"], 1000)) for s in listing["skipped"]]  # fmt: skip
+            dir_ids = {(_int(d), _int(i)) for d, i in listing["dir_ids"]}
+            token = _text(listing["token"], 200)
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise ServiceError("客户端的来源列表格式不对或含不安全的名称，已拒绝（协议错误）") from None
+        dump = cls(root, files, skipped, dir_ids)
+        dump.files_of, dump.token = files_of, token
         dump._order, dump._ready, dump._asked, dump._handed = list(range(len(files))), {}, set(), set()
         dump._landed = threading.Condition()
         return dump

@@ -7,11 +7,16 @@ that caller as the acting user, does every file operation outside the vault thro
 client (zfjl.service.remote), and replies with the exit code. A child per request keeps one
 user's command from seeing another's state (the CLI keeps module-level settings), lets a slow
 bundle never block an `ls`, and costs ~1 ms: the parent has imported everything beforehand.
+
+Only the commands of SERVED_COMMANDS run for a client; at most MAX_PER_USER requests of one
+UID (MAX_CHILDREN in all) run at once, the rest are told "busy" at accept() without waiting;
+a connection has FIRST_MESSAGE_TIMEOUT to send its request (docs/service.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import shutil
@@ -19,15 +24,37 @@ import signal
 import socket
 import stat
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from zfjl.errors import ServiceError, UsageError, VaultError
-from zfjl.service.protocol import PASSED_ENV, PROTOCOL, Channel, Hangup, peer_credentials
+from zfjl.service.protocol import (
+    MAX_LINE,
+    PASSED_ENV,
+    PROTOCOL,
+    Channel,
+    Hangup,
+    peer_credentials,
+)
 
-MAX_CHILDREN = 64  # requests answered at once; more wait in the listen queue
+MAX_CHILDREN = 64  # requests answered at once; more are refused at once (busy, exit 7)
+MAX_PER_USER = 8  # requests of one UID answered at once: one user cannot take every child
+FIRST_MESSAGE_TIMEOUT = 5.0  # seconds a new connection may take to send its request
+# What a station user may run through the service (docs/service.md). Everything else —
+# `serve`, `station`, `sample`, `init`, and a command added to zfjl.cli.app.COMMANDS but not
+# here — runs only where it is typed (direct mode), never as the service account.
+SERVED_COMMANDS = frozenset({
+    "verify", "rebuild", "ingest", "seal", "ls", "show", "attach", "detach", "check", "render",
+    "sweep", "view", "export", "log", "report", "help", "case", "bundle", "hold", "grant",
+    "checkpoint", "calendar", "rules", "device", "spotcheck", "role", "config", "custom",
+})  # fmt: skip
+LOCAL_COMMANDS = frozenset({"serve", "station", "sample", "init"})
+# Options a client may put before the command word (flags only: an option taking a value
+# there could hide the real command from this check).
+ROOT_FLAGS = frozenset({"--help", "-h", "--version", "--json"})
 # How often the service looks for undescribed or unsealed objects when idle (stored by `ingest
 # --no-seal`, or left by an ingest killed between "stored" and "sealed"); also after each request.
 SEAL_EVERY = 30.0
@@ -103,18 +130,18 @@ def serve(
     signal.signal(signal.SIGINT, stop)
     if ready is not None:
         ready()
-    children: set[int] = set()
-    sealer: set[int] = set()  # the background sealer, while one runs
+    children: dict[int, int] = {}  # pid -> the UID it answers
+    sealer: dict[int, int] = {}  # the background sealer, while one runs
     served = 0
     sock.settimeout(WAKE_EVERY)  # accept() wakes to reap and to start the sealer
     sealed_at = -seal_every  # at start: what a killed ingest left unsealed
     try:
         while not stopping.is_set() and (max_requests is None or served < max_requests):
             before = len(children)
-            _reap(children | sealer, block=len(children) >= MAX_CHILDREN, into=(children, sealer))
+            _reap(set(children) | set(sealer), block=False, into=(children, sealer))
             request_ended = len(children) < before
             if not sealer and (request_ended or time.monotonic() - sealed_at >= seal_every):
-                sealer.add(_start_sealer(vault_root, sock))
+                sealer[_start_sealer(vault_root, sock)] = -1
                 sealed_at = time.monotonic()
             try:
                 conn, _ = sock.accept()
@@ -124,6 +151,17 @@ def serve(
                 if stopping.is_set():
                     break
                 raise
+            _reap(set(children) | set(sealer), block=False, into=(children, sealer))
+            try:
+                uid = peer_credentials(conn)[1]
+            except OSError:  # gone already: nothing to answer
+                conn.close()
+                continue
+            busy = _over_cap(uid, children)
+            if busy is not None:  # answered here and now: the accept loop never waits on it
+                _refuse(conn, 7, busy)
+                _note(f"拒绝了 UID {uid} 的连接：{busy}")
+                continue
             conn.settimeout(None)
             served += 1
             pid = os.fork()
@@ -137,7 +175,7 @@ def serve(
                 finally:
                     os._exit(code if 0 <= code < 256 else 70)
             conn.close()
-            children.add(pid)
+            children[pid] = uid
     finally:
         with contextlib.suppress(OSError):
             sock.close()
@@ -147,10 +185,37 @@ def serve(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         while children or sealer:  # let requests under way finish
-            _reap(children | sealer, block=True, into=(children, sealer))
+            _reap(set(children) | set(sealer), block=True, into=(children, sealer))
 
 
-def _reap(waiting: set[int], *, block: bool, into: tuple[set[int], ...]) -> None:
+def _over_cap(uid: int, children: dict[int, int]) -> str | None:
+    """Why a new request of `uid` is refused now, or None."""
+    if sum(1 for u in children.values() if u == uid) >= MAX_PER_USER:
+        return (f"您已有 {MAX_PER_USER} 个请求正在保管库服务中进行（每个用户的上限）："
+                "请等其中的命令结束后再试")  # fmt: skip
+    if len(children) >= MAX_CHILDREN:
+        return f"保管库服务正同时处理 {MAX_CHILDREN} 个请求（上限）：请稍后再试"
+    return None
+
+
+def _refuse(conn: socket.socket, code: int, message: str) -> None:
+    """Answer a connection with its exit code without reading it, never blocking: the reply
+    is one short line into an empty socket buffer."""
+    with contextlib.suppress(OSError):
+        conn.setblocking(False)
+        conn.send((json.dumps({"exit": code, "error": message}) + "\n").encode("ascii"))
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+    conn.close()
+
+
+def _note(line: str) -> None:
+    """A line in the service's own log (journalctl -u zfjl), never the client's."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"zfjl serve: {line}", file=sys.__stderr__, flush=True)
+
+
+def _reap(waiting: set[int], *, block: bool, into: tuple[dict[int, int], ...]) -> None:
     """Collect ended children (waiting for one when `block`), removing each from `into`."""
     while waiting:
         try:
@@ -163,7 +228,7 @@ def _reap(waiting: set[int], *, block: bool, into: tuple[set[int], ...]) -> None
             return
         waiting.discard(pid)
         for pids in into:
-            pids.discard(pid)
+            pids.pop(pid, None)
         block = False
 
 
@@ -198,15 +263,18 @@ def answer(vault_root: Path, conn: socket.socket) -> int:
     _, uid, _ = peer_credentials(conn)
     channel = Channel(conn)
     try:
-        request, fds = channel.recv()
+        request, fds = channel.recv(timeout=FIRST_MESSAGE_TIMEOUT)
         argv = _checked(request, fds)
-    except (ServiceError, Hangup) as exc:
+    except (ServiceError, UsageError, Hangup) as exc:
+        code = exc.exit_code if isinstance(exc, (ServiceError, UsageError)) else 3
+        message = exc.message if isinstance(exc, (ServiceError, UsageError)) else "请求中断"
+        _note(f"拒绝了 UID {uid} 的请求：{message}")
         with contextlib.suppress(Hangup, OSError):
-            message = exc.message if isinstance(exc, ServiceError) else "请求中断"
-            channel.send({"exit": 3, "error": message})
-        return 3
-    scratch = vault_root / "tmp" / f"{SCRATCH_PREFIX}{os.getpid()}"
-    scratch.mkdir(mode=0o700)
+            channel.send({"exit": code, "error": message})
+        return code
+    # A fresh folder of the service's own per request: whatever the request builds or copies
+    # in lands below it, and it is removed whole at the end (and at the next start).
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=vault_root / "tmp"))
     try:
         code = _run_for(uid, vault_root, scratch, channel, argv, request, fds)
     finally:
@@ -228,13 +296,34 @@ def _checked(request: dict[str, Any], fds: list[int]) -> list[str]:
             raise ServiceError("服务收到的命令参数格式不对（协议错误）")
         if len(fds) != 3:
             raise ServiceError("请求须附带标准输入、输出和错误（协议错误）")
+        if len(fds) != 3 or len(argv) > 10_000 or sum(len(a) for a in argv) > MAX_LINE:
+            raise ServiceError("请求格式不对（协议错误）")
         if any(a == "--vault" or a.startswith("--vault=") for a in argv):
             raise ServiceError("通过服务使用时不能指定 --vault：服务只管理它自己的保管库")
-    except ServiceError:
+        served_command(argv)
+    except (ServiceError, UsageError):
         for fd in fds:
             os.close(fd)
         raise
     return argv
+
+
+def served_command(argv: list[str]) -> str | None:
+    """The command word of `argv` when the service runs it for a client (None: only root
+    flags, e.g. `zfjl --help`); UsageError (exit 2) for anything else."""
+    for token in argv:
+        if token in ROOT_FLAGS:
+            continue
+        if token.startswith("-"):
+            raise UsageError(f"通过保管库服务使用时，命令前只能有 {'、'.join(sorted(ROOT_FLAGS))}："
+                             f"不接受 {token[:40]}")  # fmt: skip
+        if token in SERVED_COMMANDS:
+            return token
+        if token not in LOCAL_COMMANDS:
+            raise UsageError(f"用法错误：没有命令 “{token[:40]}”（zfjl --help 列出全部命令）")
+        raise UsageError(f"保管库服务不代为运行 “{token[:40]}”：zfjl serve、station、sample、init "
+                         "只能在本机直接运行（以有权限的账户），其余命令见 zfjl --help")  # fmt: skip
+    return None
 
 
 def _run_for(

@@ -4,6 +4,8 @@ What it makes (each only when missing, so running it again changes nothing and s
 - the system account `zfjl` (no login shell, no password), the only owner of the vault;
 - /var/lib/zfjl (0700, zfjl) with the vault in /var/lib/zfjl/vault;
 - /etc/zfjl/zfjl.env: where the vault and the socket are (read by the unit);
+- /etc/zfjl/service.owner (root's, 0644): the service account's UID and its socket, which
+  every station user's `zfjl` checks the service against (SO_PEERCRED) before sending anything;
 - /run/zfjl (0755, zfjl): the socket folder (systemd re-creates it at boot: RuntimeDirectory);
 - /etc/systemd/system/zfjl.service, enabled and started when systemd runs the machine;
 - /usr/local/bin/zfjl, so that every station user has the command.
@@ -83,6 +85,8 @@ def setup_station(
     _ensure_dir(layout.run, 0o755, uid, gid, report)
     _ensure_file(layout.etc / "zfjl.env",
                  f"ZFJL_VAULT={layout.vault}\nZFJL_SOCKET={layout.socket}\n", report)  # fmt: skip
+    # Whom station users' `zfjl` may talk to (client.check_service): root's file, 0644.
+    _ensure_file(layout.etc / "service.owner", f"uid={uid}\nsocket={layout.socket}\n", report)
     _ensure_vault(layout.vault, uid, gid, bureau, admins, approval_no, report)
     _ensure_file(layout.units / "zfjl.service", unit_text(layout), report)
     _ensure_file(layout.bin / "zfjl", f'#!/bin/sh\nexec {sys.executable} -m zfjl "$@"\n', report,
