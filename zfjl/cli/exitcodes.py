@@ -13,7 +13,7 @@ EXIT_CODES: tuple[tuple[int, str, str], ...] = (
     (2, '用法错误（没有该选项、取值不对、--from 晚于 --to 等）',
      'usage error (unknown option or verb, bad value, `--from` after `--to`)'),
     (3, '保管库问题：不存在、格式版本不受支持、vault.json 或设置有误、catalog.db 损坏、文件本用户无权读取或长时间被占用；连不上保管库服务、对方不是本站登记的服务账户，或服务要求操作命令行未指定的文件；checkpoint make 拒绝为与此前签名不一致的日志签名，或签名状态缺失时拒绝签名（checkpoint restore-state 同样拒绝）',
-     'vault missing, of an unsupported format version, its vault.json or settings malformed (a key of the wrong type), its catalog.db damaged or a folder, its files unreadable by this user, or busy for too long; the vault service cannot be reached, is not the station's recorded service account, or asked for a file the command line did not name; `checkpoint make` refused a journal inconsistent with what it signed before, or to sign without its state (`checkpoint restore-state` refused likewise)'),
+     'vault missing, of an unsupported format version, its vault.json or settings malformed (a key of the wrong type), its catalog.db damaged or a folder, its files unreadable by this user, or busy for too long; the vault service cannot be reached, is not the station\'s recorded service account, or asked for a file the command line did not name; `checkpoint make` refused a journal inconsistent with what it signed before, or to sign without its state (`checkpoint restore-state` refused likewise)'),
     (4, '输入不存在或格式有误（存储卡目录、记录编号、案件、案件文件、放假通知）',
      'an input does not exist or is malformed (source folder, recording ID, case, case file, holiday notice)'),
     (5, '缺少必需的程序（提示中写明应安装的软件包）',
