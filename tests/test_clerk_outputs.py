@@ -4,7 +4,9 @@ layer; exports named by the camera's file name."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -222,3 +224,36 @@ def test_ingest_gives_ffprobes_complaint_in_chinese(vault: Vault, tmp_path: Path
     shown = zfjl_run("--vault", _root(vault), "ingest", str(card), check=True).stdout
     assert "媒体文件损坏或不完整" in shown and "无法识别" in shown
     assert "Invalid data" not in shown
+
+
+# -- grant ls: a table with a header, as hold ls, dates the Chinese way -------------------------
+def test_grant_ls_is_a_table_that_fits_80_columns_with_chinese_dates(
+    sample_cases_vault: Vault,
+) -> None:
+    first = _case_media(sample_cases_vault, "CASE-2024-031")[0]
+    root = _root(sample_cases_vault)
+    _grant_copy(root, "CASE-2024-031")
+    added = zfjl_run("--vault", root, "grant", "add", "zfjltest_nobody", "--recording", first[:12],
+                     "--approved-by", "某某某副局长", "--approval-no",
+                     "株洲市城市管理和综合执法局批〔2024〕第0012号", "--until", "2098-01-31",
+                     "--json", check=True)  # fmt: skip
+    gid = json.loads(added.stdout)["id"]
+    zfjl_run(
+        "--vault", root, "grant", "revoke", gid, "--approval-no", "局批〔2024〕11号", check=True
+    )
+    lines = zfjl_run("--vault", root, "grant", "ls", "--all", check=True).stdout.splitlines()
+    assert lines[0].split() == ["编号", "用户", "范围", "对象", "批准人（文号）", "有效期/已撤销"]
+    assert all(_cells(line) <= 80 for line in lines)
+    assert any(line.rstrip().endswith("至 2099年12月31日") for line in lines)
+    assert any(line.rstrip().endswith("已撤销") for line in lines)
+    assert any("CASE-2024-031" in line for line in lines) and any(
+        first[:12] in line for line in lines
+    )
+    assert not any(re.search(r"\d{4}-\d{2}-\d{2}|T\d{2}:", line) for line in lines)
+    assert lines[-1].startswith("共 2 项")
+
+
+def _cells(text: str) -> int:
+    from zfjl.cli.helpfmt import cells
+
+    return cells(text)
