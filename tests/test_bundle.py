@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from zfjl.bundle import BundleError, bundle_case, verify_bundle
+from zfjl.bundle import bundle_case, verify_bundle
 from zfjl.bundle.bag import unpack
 from zfjl.cases.store import get_case, import_case, reopen_case
-from zfjl.errors import AccessDenied
+from zfjl.errors import AccessDenied, OutputExists
 from zfjl.vault import Vault, events
 
 from .conftest import APPROVAL, BAG, CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
@@ -32,8 +33,11 @@ def bagit_validate(bag: Path) -> subprocess.CompletedProcess[str]:
 
 
 def sha256sum_check(bag: Path) -> subprocess.CompletedProcess[str]:
+    # coreutils' own words (OK / FAILED): zfjl's CLI, run in this process by zfjl_run, sets
+    # LANGUAGE=zh_CN for click's catalog, and sha256sum would inherit it.
+    env = {k: v for k, v in os.environ.items() if k != "LANGUAGE"}
     return subprocess.run(["sha256sum", "-c", "manifest-sha256.txt"], cwd=bag, capture_output=True,
-                          text=True)  # fmt: skip
+                          text=True, env=env)  # fmt: skip
 
 
 @pytest.fixture
@@ -233,7 +237,7 @@ def test_never_overwrites_and_errors_are_clear(
     bag: Path, sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     before = (bag / "manifest-sha256.txt").read_bytes()
-    with pytest.raises(BundleError, match="已存在"):
+    with pytest.raises(OutputExists, match="输出已存在"):
         bundle_case(sample_cases_vault, "CASE-2024-045", bag, purpose="court", approval=APPROVAL)
     assert (bag / "manifest-sha256.txt").read_bytes() == before
     env = {"ZFJL_VAULT": str(sample_cases_vault.root)}

@@ -123,13 +123,15 @@ def test_export_refuses_before_any_copy_when_a_target_exists(
     v, oid = granted
     out = tmp_path / "out"
     out.mkdir()
-    (out / f"{oid[:16]}.mp4").write_bytes(b"earlier")
-    from zfjl.errors import UsageError
+    (name,) = access_reads.export_names(v, [oid]).values()
+    (out / name).write_bytes(b"earlier")
+    from zfjl.errors import OutputExists
 
-    with pytest.raises(UsageError, match="不会覆盖"):
+    with pytest.raises(OutputExists, match="输出已存在") as refused:
         export(v, [oid], out)
+    assert refused.value.exit_code == 6
     assert _access_rows(v, "access.export", oid) == 0
-    assert (out / f"{oid[:16]}.mp4").read_bytes() == b"earlier"
+    assert (out / name).read_bytes() == b"earlier"
 
 
 def _as_clerk(v: Vault) -> Vault:

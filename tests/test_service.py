@@ -631,7 +631,7 @@ def test_case_files_in_and_bundles_out_through_the_client(
     assert checked.code == 0, checked.out + checked.err
     taken = station.run(LEGAL, "bundle", "make", "CASE-2026-001", "--purpose", "review", "-o",
                         "bag")  # fmt: skip
-    assert taken.code != 0 and "已存在" in taken.err
+    assert taken.code == 6 and "输出已存在" in taken.err
 
 
 def test_a_clerk_cannot_give_themself_a_role(station: Station) -> None:

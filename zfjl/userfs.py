@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from zfjl.errors import DiskFull, NotFoundError, StorageError
+from zfjl.oserrors import describe
+from zfjl.outputs import claim, exists_error
 from zfjl.vault.objects import (
     CHUNK,
     NO_SPACE,
@@ -55,11 +57,18 @@ class LocalFiles:
         except UnicodeDecodeError:
             raise NotFoundError(f"{what} {path} 不是 UTF-8 编码（请另存为 UTF-8）") from None
         except OSError as exc:
-            raise NotFoundError(f"无法读取{what} {path}：{exc.strerror}") from None
+            raise NotFoundError(f"无法读取{what} {path}：{describe(exc)}") from None
 
     def write_bytes(self, path: Path, data: bytes) -> Path:
-        """A small output file (a document, a register), written whole or not at all."""
-        return write_file_atomically(Path(path), data)
+        """A small output file (a document, a register), written whole or not at all. The
+        vault's writer says 写入保管库失败 on failure; this is the person's own file."""
+        try:
+            return write_file_atomically(Path(path), data)
+        except StorageError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, OSError):
+                raise
+            raise output_error(cause, f"写入输出文件 {path}") from cause
 
     def copy_out(self, src_fd: int, dest: Path, mode: int = 0o444) -> str:
         """A new file `dest` (never an existing one) holding the bytes of `src_fd`, made
@@ -100,7 +109,7 @@ class LocalFiles:
         when the block completes (inside an `output_tree`: when the tree does)."""
         dest = Path(dest)
         if os.path.lexists(dest):
-            raise StorageError(f"{dest} 已存在，不会覆盖")
+            raise exists_error([dest], nothing_written=False)
         fd = _unnamed_file(dest.parent)
         if fd is None:  # no O_TMPFILE here: a named file, removed when the block fails
             with _named_file(dest) as f:
@@ -123,14 +132,14 @@ class LocalFiles:
         """A descriptor of a new file in `dest`'s folder holding `src_fd`'s bytes, durable and
         of `mode`: unnamed (O_TMPFILE) where the file system allows, else `dest` itself."""
         if os.path.lexists(dest):
-            raise StorageError(f"{dest} 已存在，不会覆盖")
+            raise exists_error([dest], nothing_written=False)
         fd = _unnamed_file(dest.parent)
         named = fd is None
         if fd is None:
             try:
                 fd = os.open(dest, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             except FileExistsError:
-                raise StorageError(f"{dest} 已存在，不会覆盖") from None
+                raise exists_error([dest], nothing_written=False) from None
             except OSError as exc:
                 raise output_error(exc, f"创建 {dest}") from exc
         try:
@@ -206,8 +215,7 @@ class LocalFiles:
         small files of a staging folder, which the next `output_tree` in that folder removes
         (and, for the instant of naming the copies before the rename, those copies too)."""
         dest = Path(os.path.abspath(dest))
-        if os.path.lexists(dest):
-            raise StorageError(f"{dest} 已存在：不会覆盖已有文件，请换一个路径")
+        claim([dest], forceable=False, files=self)
         self.make_dirs(dest.parent)
         remove_abandoned_staging(dest.parent)
         staging = _Staging.create(dest)
@@ -217,7 +225,7 @@ class LocalFiles:
             built = staging.built
             for folder in [f for f, _, _ in os.walk(built)] if built.is_dir() else []:
                 fsync_dir(Path(folder))  # its entries durable before it appears under its name
-            os.replace(built, dest)
+            _put_in_place(built, dest)
             fsync_dir(dest.parent)
         except OSError as exc:
             raise output_error(exc, f"写入 {dest.name}") from exc
@@ -237,11 +245,34 @@ class LocalFiles:
         return discover(source)
 
 
+def _put_in_place(built: Path, dest: Path) -> None:
+    """Give a complete output tree its name `dest`. rename(2) would replace a file, or an
+    empty folder, made at `dest` since `claim` looked: that is refused (exit 6), not done."""
+    if not os.path.isdir(built):
+        try:
+            os.link(built, dest)  # fails when `dest` exists; the staging copy goes with the rest
+            return
+        except FileExistsError:
+            raise exists_error([dest], nothing_written=False) from None
+        except OSError:
+            pass  # no hard links here (a FAT-formatted stick): checked, then renamed
+    if os.path.lexists(dest):
+        raise exists_error([dest], nothing_written=False)
+    try:
+        os.rename(built, dest)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            raise exists_error([dest], nothing_written=False) from None
+        raise
+
+
 def output_error(exc: OSError, what: str) -> StorageError:
     """A write to the caller's own folder failed (not the vault's: its message says so)."""
     if exc.errno in NO_SPACE:
         return DiskFull(f"磁盘空间不足，未能{what}：未写完的内容已删除，释放空间后重新运行即可")
-    return StorageError(f"未能{what}：{exc.strerror}（请检查该目录的权限与空间）")
+    if exc.errno == errno.EEXIST and exc.filename:
+        return exists_error([Path(exc.filename)], nothing_written=False)
+    return StorageError(f"未能{what}：{describe(exc)}（请检查该目录的权限与空间）")
 
 
 # -- staging: what an output tree holds before it is complete ---------------------------------
@@ -372,7 +403,7 @@ def _link_fd(fd: int, dest: Path) -> None:
     try:
         os.link(f"/proc/self/fd/{fd}", dest.name, dst_dir_fd=folder, follow_symlinks=True)
     except FileExistsError:
-        raise StorageError(f"{dest} 已存在，不会覆盖") from None
+        raise exists_error([dest], nothing_written=False) from None
     finally:
         os.close(folder)
 

@@ -4,13 +4,15 @@ view, export and refusal is a journal event on the recording."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zfjl import userfs
 from zfjl.access.authority import Item, Release, authorize
-from zfjl.errors import NotFoundError, UsageError
+from zfjl.errors import NotFoundError
+from zfjl.outputs import claim
 from zfjl.vault import events
 from zfjl.vault.objects import storage_error
 from zfjl.vault.query import resolve_id
@@ -80,6 +82,48 @@ class ExportReport:
         return {"dest": str(self.dest), "files": self.files}
 
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+_RESERVED = {"", ".", "..", "sha256sums"}
+
+
+def camera_name(original: str | None) -> str | None:
+    """The camera's own file name as one safe path component (control characters, '/' and
+    '\\' become '_'), or None when there is none usable (empty, '..', too long, or the
+    name of the checksum file)."""
+    if not original:
+        return None
+    name = _UNSAFE.sub("_", Path(original.replace("\\", "/")).name).strip()
+    if name.casefold() in _RESERVED or len(name.encode("utf-8", "surrogateescape")) > 240:
+        return None
+    return name
+
+
+def export_names(vault: Vault, oids: list[str]) -> dict[str, str]:
+    """Each exported recording's file name: the camera's (DSJ01_20240506_103200.MP4, what
+    the clerk finds on the card and in `zfjl ls`), or `{stem}_{id[:12]}{suffix}` when two
+    of them share it (case-insensitively: a FAT stick cannot hold both) or it has none."""
+    names: dict[str, str | None] = {}
+    for oid in oids:
+        row = vault.conn.execute(
+            "SELECT original_name FROM recordings WHERE id = ?", (oid,)
+        ).fetchone()
+        names[oid] = camera_name(row[0] if row else None)
+    counts: dict[str, int] = {}
+    for name in names.values():
+        if name:
+            counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    chosen: dict[str, str] = {}
+    for oid, name in names.items():
+        if name and counts[name.casefold()] == 1:
+            chosen[oid] = name
+        elif name:
+            stem, suffix = Path(name).stem, Path(name).suffix
+            chosen[oid] = f"{stem}_{oid[:12]}{suffix}"
+        else:
+            chosen[oid] = f"{oid[:12]}{_suffix(vault, oid)}"
+    return chosen
+
+
 def export(
     vault: Vault, prefixes: list[str], dest: Path, purpose: str | None = None
 ) -> ExportReport:
@@ -91,10 +135,8 @@ def export(
     files = userfs.current()
     files.make_dirs(dest)
     report = ExportReport(dest)
-    targets = {oid: dest / f"{oid[:16]}{_suffix(vault, oid)}" for oid in grants}
-    taken = [str(t) for t in targets.values() if files.exists(t)]
-    if taken:  # asked for every file before any is copied: all or nothing
-        raise UsageError(f"{'、'.join(taken)} 已存在，不会覆盖：请换一个空目录")
+    targets = {oid: dest / name for oid, name in export_names(vault, list(grants)).items()}
+    claim(targets.values(), forceable=False)  # every file asked before any is copied
     for oid, grant in grants.items():
         target = targets[oid]
         expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0]

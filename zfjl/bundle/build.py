@@ -26,6 +26,7 @@ from zfjl.bundle.binding import write_bindings
 from zfjl.bundle.proofs import custody_rows, write_proofs
 from zfjl.cases.store import get_case
 from zfjl.errors import AccessDenied, BundleError, UsageError
+from zfjl.outputs import claim
 from zfjl.vault import events
 from zfjl.vault.objects import file_digests, storage_error
 from zfjl.vault.query import object_digests
@@ -149,8 +150,7 @@ def bundle_case(
         raise UsageError(f"--purpose 只能是 {'、'.join(PURPOSES)}")
     out = Path(out)
     files = userfs.current()
-    if files.exists(out):
-        raise BundleError(f"{out} 已存在：案件包从不覆盖已有文件，请换一个路径")
+    claim([out], forceable=False)  # a bundle never replaces anything: a second one, a new name
     case = get_case(vault, case_id)
     contents, withheld = plan_contents(vault, case, approval)
     release = require_copy_authority(vault, case, contents, approval, purpose)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, open_vault
 from zfjl.cli.output import emit, err, out
 
 app = typer.Typer()
@@ -68,12 +68,17 @@ def _print_export(report: Any) -> None:
 def log_cmd(
     target: Annotated[str, typer.Argument(help="案件编号或记录编号（前缀）。")],
     pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF（供法院）。")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import access
     from zfjl.vault.settings import user_names
 
     vault = open_vault()
+    if pdf is not None:
+        from zfjl.outputs import claim
+
+        claim([pdf], force)
     log = access.custody_log(vault, target)
     if pdf is not None:
         from zfjl import userfs

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from zfjl.cli.common import JsonOpt, open_vault
-from zfjl.cli.output import emit, emit_rows, out
+from zfjl.cli.output import emit, out
 from zfjl.cli.verbs import DefaultVerbGroup, OldSpelling
 
 
@@ -30,14 +30,55 @@ app = typer.Typer(
 
 
 def _print_grant(g: dict[str, Any]) -> None:
+    """One grant, as `grant add` and `grant revoke` answer."""
     from zfjl.access import SCOPES
     from zfjl.cli import display as d
 
-    state = f"已撤销（{d.when(g['revoked_at'])}）" if g["revoked_at"] else f"至 {g['until']}"
-    kind = "案件" if g["target_kind"] == "case" else "记录"
-    target = g["target"] if g["target_kind"] == "case" else d.short_id(g["target"])
-    out.print(f"{g['id']}　{d.safe(g['user'])}　{SCOPES[g['scope']]}　{kind} {target}　"
-              f"{g['approved_by']} 批准（{g['approval_no']}）　{state}", markup=False)  # fmt: skip
+    out.print(f"{g['id']}　{d.safe(g['user'])}　{SCOPES[g['scope']]}　{_target(g)}　"
+              f"{_approval(g)}　{_state(g)}", markup=False)  # fmt: skip
+
+
+def _target(g: dict[str, Any], cell: bool = False) -> str:
+    from zfjl.cli import display as d
+
+    gap = "\n" if cell else " "
+    if g["target_kind"] == "case":
+        return f"案件{gap}{d.safe(g['target'])}"
+    return f"记录{gap}{d.short_id(g['target'])}"
+
+
+def _approval(g: dict[str, Any], cell: bool = False) -> str:
+    from zfjl.cli import display as d
+
+    return f"{d.safe(g['approved_by'])}{chr(10) if cell else ' 批准'}（{d.safe(g['approval_no'])}）"
+
+
+def _state(g: dict[str, Any], today: str | None = None, cell: bool = False) -> str:
+    """至 2024年9月30日 (the last day it covers), or when it was revoked or lapsed."""
+    from zfjl.dates import chinese_day, chinese_time
+
+    gap = "\n" if cell else "，"
+    if g["revoked_at"]:
+        return f"已撤销{gap}{chinese_time(g['revoked_at'])}"
+    until = f"至 {chinese_day(g['until'])}"
+    return f"已过期{gap}{until}" if today and g["until"] < today else until
+
+
+def _print_grants(rows: list[dict[str, Any]], names: dict[str, str], today: str) -> None:
+    """The grants as a table that fits 80 columns: ids, objects and dates whole, the
+    approving person and number fold."""
+    from zfjl.access import SCOPES
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
+
+    grid = table(key("编号"), key("用户"), key("范围"), key("对象"),
+                 text("批准人（文号）", ratio=1), key("有效期/已撤销"))  # fmt: skip
+    for g in rows:
+        grid.add_row(g["id"], d.actor(g["user"], names, cell=True), SCOPES[g["scope"]],
+                     _target(g, cell=True), _approval(g, cell=True),
+                     _state(g, today, cell=True))  # fmt: skip
+    out.print(grid)
+    footer(f"共 {len(rows)} 项（范围：查阅；复制，含查阅。有效期含当日）")
 
 
 @app.command("add", help="批准一名用户查阅或复制一个案件（或一条记录）的音像记录，至某日为止。")
@@ -74,9 +115,13 @@ def grant_ls_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import access
+    from zfjl.vault.settings import user_names
 
-    rows = access.list_grants(open_vault(), for_user, include_inactive=show_all)
-    emit_rows(rows, as_json, _print_grant, "没有有效的批准")
+    vault = open_vault()
+    rows = access.list_grants(vault, for_user, include_inactive=show_all)
+    today = vault.now().date().isoformat()
+    empty = "没有批准" if show_all else "没有有效的批准（zfjl grant ls --all 含过期和已撤销的）"
+    emit(rows, as_json, lambda r: _print_grants(r, user_names(vault), today) if r else out.print(empty))
 
 
 @app.command(

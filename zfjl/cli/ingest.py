@@ -176,11 +176,13 @@ def _print_seal(report: SealReport) -> None:
 
 
 def _print_result(result: _Result) -> None:
+    from zfjl.cli.display import markup_safe, message
+
     for o in result.outcomes:
         if len(result.outcomes) > 1:
-            out.print(f"── {o.source}")
+            out.print(f"── {markup_safe(o.source)}")
         if o.error is not None:
-            out.print(f"[red]✘[/] {o.source}：{o.error.message}")
+            out.print(f"[red]✘[/] {markup_safe(o.source)}：{markup_safe(message(o.error.message))}")
         elif o.report is not None:
             _print_ingest(o.report)
     if result.seal is not None:
@@ -191,20 +193,20 @@ WARNINGS_SHOWN = 3  # files listed per kind of warning
 
 
 def _print_ingest(report: IngestReport) -> None:
-    from zfjl.cli.display import markup_safe
+    from zfjl.cli.display import markup_safe, message
 
     s = report.summary()
     for f in report.files:
         if f.status in ("failed", "skipped"):
-            out.print(f"[red]✘[/] {markup_safe(f.path)}：{markup_safe(f.reason)}")
+            out.print(f"[red]✘[/] {markup_safe(f.path)}：{markup_safe(message(f.reason))}")
     by_code: dict[str, list[tuple[str, str]]] = {}
     for f in report.files:
         for w in f.warnings:
             by_code.setdefault(w["code"], []).append((f.path, w["message"]))
     for found in by_code.values():
         # A camera whose clock is off warns on every file: a few, then the count, not 500 lines.
-        for path, message in found[:WARNINGS_SHOWN]:
-            out.print(f"[yellow]⚠[/] {markup_safe(path)}：{markup_safe(message)}")
+        for path, said in found[:WARNINGS_SHOWN]:  # ffprobe's and exiftool's words in Chinese
+            out.print(f"[yellow]⚠[/] {markup_safe(path)}：{markup_safe(message(said))}")
         if len(found) > WARNINGS_SHOWN:
             out.print(f"[yellow]⚠[/] ……另有 {len(found) - WARNINGS_SHOWN} 个文件同样告警"
                       "（告警已随每个文件记入保管库，zfjl show <记录编号> 可逐个查看）")  # fmt: skip
