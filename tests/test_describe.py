@@ -173,13 +173,15 @@ def test_kill_9_after_stored_then_zfjl_seal_describes_and_seals(dump: Path, tmp_
 
 def test_the_custody_log_says_what_the_description_found(vault: Vault, dump: Path) -> None:
     from zfjl.access.custody import describe as line
+    from zfjl.dates import chinese_time
 
     ingest(vault, dump)
     seen = 0
     for ev in read_events(vault.conn):
         if ev.kind == events.RecordingDescribe.kind:
             rec = ev.data["recording"]
-            assert line(ev).startswith(rec["original_name"]) and rec["recorded_at"] in line(ev)
+            assert line(ev).startswith(rec["original_name"])
+            assert chinese_time(rec["recorded_at"]) in line(ev)  # 2024年5月3日 10:15
             seen += 1
         elif ev.kind == events.ObjectAdd.kind:
             assert line(ev) == f"{ev.data['object']['size']} 字节"
