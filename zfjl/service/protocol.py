@@ -39,6 +39,11 @@ MAX_FDS = 64  # descriptors per message (the kernel allows 253)
 MAX_NAME = 255  # bytes of one path component (NAME_MAX)
 MAX_PATH = 4096  # bytes of a relative path (PATH_MAX)
 MAX_DEPTH = 64  # components of a relative path
+# A camera card's entries are opened by the client relative to folder descriptors and only
+# named to the service (never opened by path there): a card may nest deeper than PATH_MAX,
+# and such a file is evidence like any other (tests/test_ingest_unstored.py).
+MAX_CARD_PATH = 1 << 15
+MAX_CARD_DEPTH = 1024
 MAX_TREE_FILES = 100_000  # files in a listing (a bag to verify, a camera card)
 MAX_TREE_DIRS = 20_000  # folders in a listing
 # Terminal settings that shape output; nothing else of the client's environment is taken.
@@ -55,13 +60,13 @@ def safe_name(name: object) -> bool:
         return False
 
 
-def safe_relative(rel: object) -> bool:
+def safe_relative(rel: object, max_len: int = MAX_PATH, max_depth: int = MAX_DEPTH) -> bool:
     """A relative path made only of `safe_name` components (no leading '/', no '..', no '.',
     no empty component: 'a//b' and 'a/' are refused), bounded in length and depth."""
-    if not isinstance(rel, str) or not rel or len(rel) > MAX_PATH:
+    if not isinstance(rel, str) or not rel or len(rel) > max_len:
         return False
     parts = rel.split("/")
-    return len(parts) <= MAX_DEPTH and all(safe_name(p) for p in parts)
+    return len(parts) <= max_depth and all(safe_name(p) for p in parts)
 
 
 def check_relative(rels: object, what: str, limit: int) -> list[str]:

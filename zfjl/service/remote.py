@@ -23,6 +23,8 @@ from zfjl import errors
 from zfjl.errors import NotFoundError, ServiceError
 from zfjl.ingest.discover import Dump, Skipped, SourceFile
 from zfjl.service.protocol import (
+    MAX_CARD_DEPTH,
+    MAX_CARD_PATH,
     MAX_FDS,
     MAX_NAME,
     MAX_PATH,
@@ -351,8 +353,8 @@ def _text(value: object, limit: int) -> str:
     return value
 
 
-def _rel(value: object) -> str:
-    if not safe_relative(value):
+def _card_rel(value: object) -> str:
+    if not safe_relative(value, MAX_CARD_PATH, MAX_CARD_DEPTH):
         raise ValueError("name")
     return str(value)
 
@@ -405,13 +407,13 @@ class RemoteDump(Dump):
             files = [
                 # rel_os names the file on disk (checked as a path); rel and name are only
                 # shown and recorded (a long GBK name decodes to more than 255 UTF-8 bytes).
-                SourceFile(root / _rel(f["rel_os"]), _text(f["rel"], 4 * MAX_PATH),
+                SourceFile(root / _card_rel(f["rel_os"]), _text(f["rel"], 4 * MAX_CARD_PATH),
                            _text(f["name"], 4 * MAX_NAME),
                            None if f["name_hex"] is None else _text(f["name_hex"], 2 * MAX_NAME),
                            _identity(f["identity"]), -1, str(i))
                 for i, f in enumerate(listing["files"])
             ]  # fmt: skip
-            skipped = [Skipped(_text(s["rel"], MAX_PATH), _text(s["code"], 40),
+            skipped = [Skipped(_text(s["rel"], 4 * MAX_CARD_PATH), _text(s["code"], 40),
                                _text(s["reason"], 1000)) for s in listing["skipped"]]  # fmt: skip
             dir_ids = {(_int(d), _int(i)) for d, i in listing["dir_ids"]}
             token = _text(listing["token"], 200)
