@@ -73,8 +73,10 @@ class RenderResult(Sequence[Path]):
 def _context(case: dict[str, Any], bureau: str, doc: dict[str, Any] | None) -> dict[str, Any]:
     docs = case.get("documents", [])
     by_id = {d["id"]: d for d in docs}
+    party_type = (case.get("party") or {}).get("type")
     return {
         "bureau": bureau,
+        "you": "你单位" if party_type == "单位" else "你",  # how a notice addresses the party
         "case": case,
         "doc": doc,
         "f": (doc or {}).get("fields", {}),
