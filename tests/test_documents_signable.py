@@ -16,6 +16,7 @@ import pytest
 from zfjl.cases.store import get_case
 from zfjl.errors import MissingData
 from zfjl.render import environment, render_case, render_typst
+from zfjl.render.documents import filing_order
 from zfjl.render.markup import cn_date, hms
 from zfjl.vault import Vault
 
@@ -96,7 +97,7 @@ def test_the_table_of_contents_has_a_page_column_and_one_line_a_document(
         lines = _doc(rendered, case_id, "卷内文件目录")
         assert any(re.fullmatch("序号文书名称文号日期页号备注", line) for line in lines)
         rows = [line for line in lines if re.match(r"\d+\D", line)]
-        for i, d in enumerate(case["documents"], 1):
+        for i, d in enumerate(filing_order(case["documents"]), 1):
             row = next(line for line in rows if line.startswith(f"{i}{d['type']}"))
             # date and 文号 whole on the document's own line: neither wrapped nor spaced out
             assert cn_date(d["date"]) in row, row
