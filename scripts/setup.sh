@@ -10,6 +10,7 @@ command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 { command -v ffprobe >/dev/null && command -v ffmpeg >/dev/null; } || need+=(ffmpeg)
 command -v sqlite3 >/dev/null || need+=(sqlite3)   # the tests tamper with the journal through it
 command -v pdftotext >/dev/null || need+=(poppler-utils)  # the tests read rendered PDFs back
+command -v qpdf >/dev/null || need+=(qpdf)  # the render tests check every PDF with qpdf --check
 fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need+=(fonts-noto-cjk fontconfig)  # 执法文书
 if [[ ${ZFJL_BENCH:-} == 1 ]]; then
   command -v b3sum >/dev/null || need+=(b3sum)

@@ -111,7 +111,9 @@ def test_decisions_address_the_party_as_a_person_or_a_unit(samples: dict[str, An
 
 def test_a_fine_says_where_to_pay_and_what_a_late_payment_costs(samples: dict[str, Any]) -> None:
     fine = flat(_pdf(samples, "CASE-2024-031", "行政处罚决定书"))
-    assert "罚款缴至" in fine and "每日按罚款数额的百分之三加处罚款" in fine and "第七十二条" in fine
+    assert (
+        "罚款缴至" in fine and "每日按罚款数额的百分之三加处罚款" in fine and "第七十二条" in fine
+    )
     demolition = flat(_pdf(samples, "CASE-2024-045", "行政处罚决定书"))
     assert "加处罚款" not in demolition  # no fine, no surcharge
 
@@ -152,8 +154,11 @@ DATE_FIELD_RE = re.compile(r'f(?:\.get\(|\[)"([^"]+)"\)?\]?\)? \| cn_date')
 PARTIAL_RE = re.compile(r'{%-? (?:extends|include) "([^"]+)"')
 # Fields a form deliberately does not print as written (docs/render.md).
 NOT_PRINTED = {
-    "陈述申辩权", "听证权",  # marks for the checks: the notice states the rights itself
-    "事实和证据", "适用依据", "救济途径和期限",  # stated apart (违法事实/证据, 处罚依据) or in the statute's words
+    "陈述申辩权",
+    "听证权",  # marks for the checks: the notice states the rights itself
+    "事实和证据",
+    "适用依据",
+    "救济途径和期限",  # stated apart (违法事实/证据, 处罚依据) or in the statute's words
     "限期",  # the 公告内容 says it
     "决定日期",  # the 落款's date
 }
@@ -175,8 +180,8 @@ def template_fields(name: str, seen: set[str] | None = None) -> tuple[set[str], 
 
 
 def field_value(doctype: str, name: str, dates: set[str]) -> Any:
-    if name in dates or name.endswith(("期限", "日期", "时间")) and name not in (
-            "履行方式和期限", "救济途径和期限", "许可期限"):  # fmt: skip
+    if name in dates or (name.endswith(("期限", "日期", "时间")) and name not in (
+            "履行方式和期限", "救济途径和期限", "许可期限")):  # fmt: skip
         return "2024-12-31"
     if name == "延长天数":
         return 30
