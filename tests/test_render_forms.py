@@ -126,8 +126,9 @@ def test_approval_forms_name_their_signers_and_invent_no_opinion(
                                 ("局长", "赵刚", "同意立案")):  # fmt: skip
         assert f"{role}意见{opinion}{role}：{name}签名：" in start
     closing = flat(_pdf(samples, "CASE-2024-031", "结案审批表"))
-    assert "同意结案" not in closing  # the approver wrote none: a space to write it, not ours
-    assert "负责人：王强" in closing
+    assert "负责人意见罚款已缴纳，同意结案负责人：王强签名：" in closing
+    # no opinion on file: a space to write it in, never one made up
+    assert "承办人意见签名：日期：" in closing and "局长意见签名：日期：" in closing
 
 
 def test_records_put_the_interviewee_officers_and_a_signature_line_on_every_page(
@@ -329,3 +330,12 @@ def test_long_lists_repeat_their_header_on_every_page(
         text = "".join(pages)
         assert all(f"第{n}项不锈钢移动摊位车" in text for n in range(1, 46)), doctype
         assert "共45项" in text
+
+
+def test_a_list_prints_the_items_of_the_case(samples: dict[str, Any]) -> None:
+    case, _ = samples["CASE-2024-045"]
+    keep = next(d for d in case["documents"] if d["type"] == "先行登记保存物品清单")
+    text = flat(_pdf(samples, "CASE-2024-045", "先行登记保存物品清单"))
+    for item in keep["items"]:
+        assert item["name"].replace(" ", "") in text and item["unit"] in text
+    assert f"共{len(keep['items'])}项" in text and "保存地点：株洲市天元区珠江北路66号楼顶" in text
