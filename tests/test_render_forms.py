@@ -339,3 +339,19 @@ def test_a_list_prints_the_items_of_the_case(samples: dict[str, Any]) -> None:
     for item in keep["items"]:
         assert item["name"].replace(" ", "") in text and item["unit"] in text
     assert f"共{len(keep['items'])}项" in text and "保存地点：株洲市天元区珠江北路66号楼顶" in text
+
+
+def test_the_extraction_list_never_says_zero_mb_nor_leaves_the_maker_blank(
+    sample_cases_vault: Vault,
+) -> None:
+    from zfjl.render.documents import evidence_items
+    from zfjl.render.markup import mb
+
+    assert mb(4400) == "0.0042" and mb(9000) == "0.0086" and mb(1234567890) == "1177.38"
+    case = get_case(sample_cases_vault, "CASE-2024-031")
+    for link in case["media"]:
+        link.pop("maker", None)  # the case names no maker: the recording's officer is printed
+    rows = evidence_items(sample_cases_vault, case)
+    officers = dict(sample_cases_vault.conn.execute("SELECT id, officer FROM recordings"))
+    assert rows and all(r["maker"] == officers[r["id"]] for r in rows)
+    assert any(r["maker"] for r in rows)
