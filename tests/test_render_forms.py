@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,10 @@ import yaml
 from zfjl.cases.doctypes import DOCTYPES
 from zfjl.cases.io import parse_case
 from zfjl.cases.store import get_case
-from zfjl.render import render_case
 from zfjl.render.documents import documents_to_render, filing_order, render_pairs
 from zfjl.render.markup import cn_date
 from zfjl.render.templates import CASE_PARTS, builtin_template_dirs, environment, template_names
 from zfjl.vault import Vault
-
-from .conftest import CASE_CLOCK, copy_vault, fixed_clock
 
 SAMPLES = ("CASE-2024-031", "CASE-2024-045", "CASE-2024-052")
 BUREAU = "株洲市城市管理和综合执法局"
@@ -44,14 +40,9 @@ def flat(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def samples(
-    tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path
-) -> Iterator[dict[str, Any]]:
-    """case id → (case, render result) for the three sample cases, rendered once."""
-    base = tmp_path_factory.mktemp("forms")
-    with Vault.open(copy_vault(sample_cases_template, base / "vault"),
-                    clock=fixed_clock(CASE_CLOCK)) as v:  # fmt: skip
-        yield {c: (get_case(v, c), render_case(v, c, base / c)) for c in SAMPLES}
+def samples(rendered_samples: dict[str, Any]) -> dict[str, Any]:
+    """case id → (case, render result) for the three sample cases, rendered once a session."""
+    return rendered_samples
 
 
 def _pdf(samples: dict[str, Any], case_id: str, part: str) -> Path:
