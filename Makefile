@@ -53,8 +53,23 @@ demo: setup
 	$(ZFJL) --vault $(DEMO)/vault bundle make CASE-2024-045 --purpose court --approval 株城管复〔2024〕7号 -o $(DEMO)/CASE-2024-045-court-2
 	$(ZFJL) bundle verify $(DEMO)/CASE-2024-045-court-2 --checkpoint $(DEMO)/checkpoint.txt
 
+# The service and identity tests run first under Debian 12's own Python too (3.11.2, what a
+# station's /opt/zfjl gets; .venv-debian, made by setup when /usr/bin/python3 is not .venv's),
+# then the whole suite: its summary stays the last line; either run failing fails the target.
+# TESTS: what the second run runs (all by default), e.g. make test TESTS=tests/test_ingest.py
+DEBIAN_TESTS := tests/test_service.py tests/test_identity.py tests/test_station_setup.py
+TESTS :=
+
 test: setup
-	.venv/bin/python -m pytest -q
+	@ZFJL_TEST=1 bash scripts/setup.sh
+	@status=0; \
+	if [ -x .venv-debian/bin/python ]; then \
+	  echo "--- $$(.venv-debian/bin/python --version)（Debian 12 自带）：服务与身份测试 ---"; \
+	  .venv-debian/bin/python -m pytest -q -p no:cacheprovider $(DEBIAN_TESTS) || status=1; \
+	  echo "--- $$(.venv/bin/python --version)：全部测试 ---"; \
+	fi; \
+	.venv/bin/python -m pytest -q $(TESTS) || exit $$?; \
+	exit $$status
 
 lint: setup
 	.venv/bin/ruff check zfjl tests bench

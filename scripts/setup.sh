@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what zfjl needs on a Debian-like machine, and nothing twice:
 # system tools through apt (when root; otherwise print the exact command), then the
-# package with its test tools in ./.venv.
+# package with its test tools in ./.venv (and, for `make test`, in ./.venv-debian: see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,10 @@ command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 command -v sqlite3 >/dev/null || need+=(sqlite3)   # the tests tamper with the journal through it
 command -v pdftotext >/dev/null || need+=(poppler-utils)  # the tests read rendered PDFs back
 command -v qpdf >/dev/null || need+=(qpdf)  # the render tests check every PDF with qpdf --check
-fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need+=(fonts-noto-cjk fontconfig)  # 执法文书
+# 执法文书. The list is read whole first: `fc-list | grep -q` under pipefail failed whenever
+# grep left early and fc-list died of SIGPIPE (about every other run for a non-root user).
+fonts=$(fc-list : family 2>/dev/null || true)
+[[ $fonts == *"Noto Serif CJK"* ]] || need+=(fonts-noto-cjk fontconfig)
 if [[ ${ZFJL_BENCH:-} == 1 ]]; then
   command -v b3sum >/dev/null || need+=(b3sum)
   command -v restic >/dev/null || need+=(restic)
@@ -28,6 +31,18 @@ elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   need+=(python3-venv)
 fi
 
+# Debian 12's own Python (3.11.2: what /opt/zfjl gets on a station): `make test` runs the
+# service tests under it too, in ./.venv-debian, when this machine has it (ZFJL_TEST=1).
+# Not when python3 is that very interpreter: ./.venv already is Debian's.
+debian_py=/usr/bin/python3
+real_exe='import os, sys; print(os.path.realpath(sys.executable))'
+if [[ ${ZFJL_TEST:-} == 1 && -x $debian_py ]] && "$debian_py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+   && [[ $("$debian_py" -c "$real_exe") != $(python3 -c "$real_exe" 2>/dev/null) ]]; then
+  "$debian_py" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+else
+  debian_py=
+fi
+
 if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "安装系统软件包 / installing: ${need[*]}"
@@ -40,10 +55,15 @@ if ((${#need[@]})); then
   fi
 fi
 
-[[ -x .venv/bin/python ]] || python3 -m venv .venv
-stamp=.venv/.zfjl-installed
-if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
-  touch "$stamp"
-fi
+install_into() {  # install_into VENV PYTHON: the package and its test tools, once
+  local venv=$1 python=$2
+  [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
+  local stamp=$venv/.zfjl-installed
+  if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+    "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$venv/bin/python" -m pip install -q -e '.[dev]'
+    touch "$stamp"
+  fi
+}
+install_into .venv python3
+[[ -z $debian_py ]] || install_into .venv-debian "$debian_py"

@@ -55,6 +55,11 @@ def summary_case(*edits: dict[str, Any]) -> dict[str, Any]:
         {"set": "documents[type=行政处罚决定书]/officers",
          "value": [{"name": "李明", "cert": "43020001", "shown": True},
                    {"name": "张伟", "cert": "43020002", "shown": True}]},
+        # 行政处罚法第五十二条: the place, the officers' signatures, the filing with the bureau.
+        {"set": "documents[type=行政处罚决定书]/place", "value": "建设路 18 号门前人行道"},
+        {"set": "documents[type=行政处罚决定书]/signatures",
+         "value": [{"role": "执法人员", "name": "李明"}, {"role": "执法人员", "name": "张伟"}]},
+        {"set": "documents[type=行政处罚决定书]/fields/备案日期", "value": "2024-05-14"},
         *edits,
     )  # fmt: skip
 
@@ -385,15 +390,19 @@ def test_clock_skewed_footage_makes_coverage_a_warning_naming_it() -> None:
 NUMERALS = {
     2: "二",
     5: "五",
+    100: "一百",
+    200: "二百",
+    3000: "三千",
     6: "六",
     7: "七",
     10: "十",
+    20: "二十",
     24: "二十四",
     30: "三十",
     60: "六十",
     90: "九十",
 }
-UNIT_WORDS = {"days": "日", "working_days": "日", "hours": "小时", "months": "个月"}
+UNIT_WORDS = {"days": "日", "working_days": "日", "hours": "小时", "months": "个月", "yuan": "元"}
 
 
 def test_every_rule_quotes_its_statute_text() -> None:
@@ -415,6 +424,10 @@ def figures(rule: Any) -> list[tuple[int, str]]:
         return [(int(p["n"]), p["unit"]) for p in c["periods"]]
     if c["kind"] == "officers":
         return [(int(c["min"]), "")]
+    if c["kind"] == "amount_limit":
+        return [(int(v), "yuan") for v in c["max_by_party"].values()]
+    if c["kind"] == "on_spot_collection":
+        return [(int(c["small"]), "yuan")]
     return []
 
 
@@ -431,7 +444,11 @@ def test_every_statute_figure_is_the_one_in_the_quoted_text() -> None:
                 forms = ["两人", "2人"]
             assert any(f in words for f in forms), (rule.id, n, unit, words[:80])
             checked += 1
-    assert checked >= 15
+        extend = rule.check.get("extend", {})
+        if extend.get("max_days"):  # the most an approval may add: 三十日, 十日
+            cap = int(extend["max_days"])
+            assert f"延长{NUMERALS[cap]}日" in words or f"不得超过{NUMERALS[cap]}日" in words, rule.id
+    assert checked >= 20
 
 
 def test_rules_show_quotes_the_regulation_and_the_statute(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -330,13 +330,15 @@ def test_check_command_exit_codes_and_json(tmp_path: Path, cli_env: dict[str, st
         assert stage in text
     assert "✘ 第三十七条" in text and "整改：" in text and "✘ 不符合" in text
 
-    override = tmp_path / "v" / "rules"
-    override.mkdir()
-    (override / "local.yaml").write_text("pack: 本局\nrules:\n  - {id: R37-stored-in-time, severity: warning}\n",
-                                         encoding="utf-8")  # fmt: skip
+    override = tmp_path / "local.yaml"  # the bureau's pack, installed by its administrator
+    override.write_text("pack: 本局\nrules:\n  - {id: R37-stored-in-time, severity: warning}\n",
+                        encoding="utf-8")  # fmt: skip
+    install = ("custom", "add", "rules", str(override), "--approval", "局批〔2024〕9号")
+    zfjl_run(*install, env=env, check=True)
     assert zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).returncode == 10
-    (override / "local.yaml").write_text("pack: 本局\nrules:\n  - {id: R37-stored-in-time, disabled: true}\n",
-                                         encoding="utf-8")  # fmt: skip
+    override.write_text("pack: 本局\nrules:\n  - {id: R37-stored-in-time, disabled: true}\n",
+                        encoding="utf-8")  # fmt: skip
+    zfjl_run(*install, env=env, check=True)
     assert zfjl_run("check", "CASE-2024-031", "--as-of", "2024-09-02", env=env).returncode == 0
     summary = zfjl_run("check", "--all", "--archived", "--as-of", "2024-09-02", env=env)
     assert (

@@ -25,7 +25,7 @@ NOUNS_WITH_OLD_SPELLINGS = {
     "hold": ["add", "ls", "release"],
     "grant": ["add", "ls", "revoke"],
     "bundle": ["make", "verify"],
-    "checkpoint": ["make", "verify", "new-key"],
+    "checkpoint": ["make", "verify", "new-key", "restore-state"],
 }
 
 
@@ -149,7 +149,8 @@ def test_grant_add_ls_revoke(vault: Vault, zfjl: Callable[[Vault], Run]) -> None
     assert grant["id"].startswith("G-") and grant["user"] == "alice" and grant["scope"] == "copy"
     assert [g["id"] for g in run("grant", "ls", "--json").json()] == [grant["id"]]
     assert run("grant", "ls", "--user", "bob", "--json").json() == []
-    revoked = run("grant", "revoke", grant["id"], "--reason", "案件已办结")
+    revoked = run("grant", "revoke", grant["id"], "--approval-no", "局批〔2026〕3号",
+                  "--reason", "案件已办结")  # fmt: skip
     assert revoked.code == 0 and "已撤销" in revoked.out
     assert run("grant", "ls", "--json").json() == []
     assert len(run("grant", "ls", "--all", "--json").json()) == 1

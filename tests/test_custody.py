@@ -275,7 +275,7 @@ def test_a_view_grant_does_not_allow_a_copy_and_expired_or_revoked_grants_do_not
     with pytest.raises(AccessDenied, match="过期"):
         view(vault, linked)
     clock.now = AUG
-    revoke_grant(vault, g["id"], "误批")
+    revoke_grant(vault, g["id"], "误批", approval_no="局批〔2024〕10号")
     with pytest.raises(AccessDenied, match="撤销"):
         view(vault, linked)
 
@@ -538,8 +538,19 @@ def test_cli_hold_grant_export_and_device_listings(aged: dict, tmp_path: Path) -
     assert check.returncode == 0, check.stdout
     listed = json.loads(zfjl_run("grant", "ls", "--json", env=env, check=True).stdout)
     assert [g["id"] for g in listed] == [granted["id"]]
-    zfjl_run("grant", "revoke", granted["id"], "--reason", "案件已办结", env=env, check=True)
+    rows = vault.conn.execute("SELECT count(*) FROM journal").fetchone()[0]
+    unapproved = zfjl_run("grant", "revoke", granted["id"], "--reason", "案件已办结", env=env)
+    assert unapproved.returncode == 2 and "批准文号" in unapproved.stderr
+    assert "Traceback" not in unapproved.stderr
+    assert vault.conn.execute("SELECT count(*) FROM journal").fetchone()[0] == rows
+    assert [g["id"] for g in json.loads(zfjl_run("grant", "ls", "--json", env=env).stdout)] == [
+        granted["id"]]  # still in force
+    zfjl_run("grant", "revoke", granted["id"], "--approval-no", "局批〔2024〕11号",
+             "--reason", "案件已办结", env=env, check=True)
     assert json.loads(zfjl_run("grant", "ls", "--json", env=env).stdout) == []
+    (revoked,) = vault.conn.execute(
+        "SELECT data FROM journal WHERE kind = 'grant.revoke' ORDER BY seq DESC LIMIT 1").fetchone()
+    assert json.loads(revoked)["approval_no"] == "局批〔2024〕11号"
     again = zfjl_run("export", aged["linked"][:12], "-o", str(tmp_path / "again"), env=env)
     assert again.returncode == 8 and "撤销" in again.stderr
     shown = json.loads(zfjl_run("show", aged["held"][:12], "--json", env=env, check=True).stdout)

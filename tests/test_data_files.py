@@ -23,6 +23,7 @@ from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
 
 from .conftest import TZ, fixed_clock, zfjl_cli
+from .test_custom import install_custom
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 AUG = dt.datetime(2024, 8, 15, 9, tzinfo=TZ)
@@ -147,10 +148,8 @@ def test_the_shipped_doctypes_file_keeps_the_stages_and_types() -> None:
 
 def test_a_vault_adds_document_types_in_its_doctypes_folder(tmp_path: Path) -> None:
     vault = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(JAN))
-    (vault.root / "doctypes").mkdir()
-    (vault.root / "doctypes" / "local.yaml").write_text(
-        "调查取证:\n  - 现场勘验图\n审查决定:\n  - 行政处罚决定书\n", encoding="utf-8"
-    )
+    install_custom(vault, "doctypes", "local.yaml",
+                   "调查取证:\n  - 现场勘验图\n审查决定:\n  - 行政处罚决定书\n", tmp_path)
     types = vault_doctypes(vault)
     assert types["现场勘验图"] == "调查取证" and types["行政处罚决定书"] == "审查决定"
     assert list(types)[: len(DOCTYPES)] == list(DOCTYPES)  # shipped first, in their order

@@ -103,7 +103,7 @@ def test_an_access_killed_mid_copy_is_already_journaled(
 ) -> None:
     v, oid = granted
 
-    def killed_mid_copy(vault: Vault, oid: str, dest: Path) -> None:
+    def killed_mid_copy(vault: Vault, release: object, oid: str, dest: Path) -> None:
         dest.write_bytes(vault.objects.path_for(oid).read_bytes()[:100])  # the first bytes left
         raise KeyboardInterrupt  # Ctrl-C (or kill) half-way through the copy
 

@@ -314,3 +314,39 @@ def test_a_version_3_vault_migrates_to_4_with_links_of_earlier_imports(
     assert proc.returncode == 0, proc.stderr
     log = json.loads(proc.stdout)
     assert "case:CASE-2024-052" in {e["subject"] for e in log["entries"]}
+
+
+# -- migration 7 (issue 23): a vault of catalog version 6 ---------------------------------------
+def test_a_version_6_vault_trusts_none_of_its_templates_rules_or_doctypes_files(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """Files a bureau put in templates/, rules/ and doctypes/ before installs were journaled:
+    after migration 7 none is loaded (nothing vouches for its bytes), verify names each, and
+    the administrator's install of one (same bytes, in place) makes it loaded again."""
+    from zfjl.checklists import vault_rules
+    from zfjl.vault.custom import UntrustedFileWarning, install
+
+    journal = vault.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
+    vault.close()
+    conn = sqlite3.connect(vault.root / "catalog.db")
+    conn.executescript("DROP TABLE custom_files; PRAGMA user_version = 6;")
+    conn.close()
+    files = {"templates/询问笔录.typ.j2": "{{ case }}", "doctypes/local.yaml": "调查取证:\n  - 现场勘验图\n",
+             "rules/local.yaml": "pack: 本局\nrules:\n  - {id: R37-stored-in-time, disabled: true}\n"}  # fmt: skip
+    for name, text in files.items():
+        (vault.root / name).parent.mkdir(exist_ok=True)
+        (vault.root / name).write_text(text, encoding="utf-8")
+    with Vault.open(vault.root) as v:
+        assert migrations.catalog_version(v.conn) == migrations.SCHEMA_VERSION >= 7
+        assert v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()[
+            : len(journal)] == journal  # fmt: skip
+        applied = [json.loads(r[0])["name"] for r in v.conn.execute(
+            "SELECT data FROM journal WHERE kind = 'vault.migrate' AND seq > ?", (journal[-1][0],))]  # fmt: skip
+        assert applied == ["journaled_custom_files"]
+        report = verify(v, read_data=False)
+        assert {f.subject: f.code for f in report.findings} == dict.fromkeys(
+            files, "custom_unapproved")  # fmt: skip
+        with pytest.warns(UntrustedFileWarning, match="rules/local.yaml"):
+            assert "R37-stored-in-time" in {r.id for r in vault_rules(v)}
+        install(v, "rules", v.root / "rules" / "local.yaml", approval="局批〔2024〕9号")
+        assert "R37-stored-in-time" not in {r.id for r in vault_rules(v)}

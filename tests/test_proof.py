@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from zfjl.bundle import verify_bundle
-from zfjl.errors import JournalInconsistent
+from zfjl.errors import JournalInconsistent, NotPermitted
 from zfjl.vault import Vault, events
-from zfjl.vault.anchors import STATE_FILE
-from zfjl.vault.checkpoint import append_checkpoint
+from zfjl.vault.anchors import STATE_FILE, restore_state
+from zfjl.vault.checkpoint import append_checkpoint, new_key
 from zfjl.vault.journal import GENESIS, row_hash
 from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
@@ -25,6 +25,7 @@ from zfjl.vault.verify import verify
 from .conftest import (
     BAG,
     copy_vault,
+    set_roles,
     sqlite3_shell,
     zfjl_run,
 )
@@ -105,18 +106,61 @@ def test_the_real_key_through_the_library_refuses_an_inconsistent_journal(tmp_pa
         append_checkpoint(v)
 
 
-def test_a_vault_from_before_starts_its_state_from_its_latest_checkpoint(tmp_path: Path) -> None:
+def test_a_lost_state_is_restored_by_an_admin_only_when_the_journal_checks_out(
+    tmp_path: Path,
+) -> None:
+    """A vault from before the state file, or one whose state was lost: the signer refuses
+    until an administrator restores it with an approval; a rewritten journal is refused."""
     root = _signed_vault(tmp_path)
     (root / STATE_FILE).unlink()
     _rewrite(root / "catalog.db", keep=20, skip=3)
-    with Vault.open(root) as v, pytest.raises(JournalInconsistent):
-        append_checkpoint(v)
+    with Vault.open(root) as v:
+        with pytest.raises(JournalInconsistent, match="restore-state"):
+            append_checkpoint(v)
+        with pytest.raises(JournalInconsistent, match="拒绝重建签名状态"):
+            restore_state(v, "局批〔2026〕9号")
+    assert not (root / STATE_FILE).exists()
     fresh = _signed_vault(tmp_path / "b")
     (fresh / STATE_FILE).unlink()
     with Vault.open(fresh) as v:
-        append_checkpoint(v)
+        new_key(v)  # a new key does not begin a state afresh over a log that signed before
+    assert not (fresh / STATE_FILE).exists()
+    made = zfjl_run("--vault", str(fresh), "checkpoint", "make")
+    assert made.returncode == 3 and "restore-state" in made.stderr and "管理员" in made.stderr
+    assert "signer_state_missing" in _codes(fresh)
+    no_approval = zfjl_run("--vault", str(fresh), "checkpoint", "restore-state")
+    assert no_approval.returncode == 2 and "审批编号" in no_approval.stderr
+    with Vault.open(copy_vault(fresh, tmp_path / "clerk")) as v:
+        set_roles(v, "clerk")
+        with pytest.raises(NotPermitted):
+            restore_state(v, "局批〔2026〕9号")
+    done = zfjl_run("--vault", str(fresh), "checkpoint", "restore-state", "--approval-no",
+                    "局批〔2026〕9号", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["size"] == 11 and json.loads(done.stdout)["witness_copies"] == 0
     state = json.loads((fresh / STATE_FILE).read_text())
-    assert state["size"] == 12 and oct((fresh / STATE_FILE).stat().st_mode & 0o777) == "0o600"
+    assert state["size"] == 11 and oct((fresh / STATE_FILE).stat().st_mode & 0o777) == "0o600"
+    with Vault.open(fresh) as v:
+        (row,) = v.conn.execute(
+            "SELECT actor, data FROM journal WHERE kind = ?", (events.CheckpointStateRestored.kind,)
+        ).fetchall()
+        assert json.loads(row[1])["approval_no"] == "局批〔2026〕9号"
+    again = zfjl_run("--vault", str(fresh), "checkpoint", "restore-state", "--approval-no", "x")
+    assert again.returncode == 2 and "无需重建" in again.stderr
+    assert zfjl_run("--vault", str(fresh), "checkpoint", "make", "-q").returncode == 0
+    checked = zfjl_run("--vault", str(fresh), "verify")
+    assert checked.returncode == 0 and "无见证副本，仅凭日志" in checked.stdout
+
+
+def test_a_state_rolled_back_is_a_finding(tmp_path: Path) -> None:
+    root = _signed_vault(tmp_path)
+    old = (root / STATE_FILE).read_bytes()  # 11 rows signed
+    with Vault.open(root) as v:
+        append_checkpoint(v)  # 12 rows signed
+    assert "signer_state_stale" not in _codes(root)
+    (root / STATE_FILE).write_bytes(old)  # an older copy of keys/ put back
+    found = _codes(root)
+    assert "至少 12 条" in found["signer_state_stale"] and "11 条" in found["signer_state_stale"]
 
 
 def test_witness_copies_are_written_and_checked(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from zfjl.render.templates import template_names
 from zfjl.vault import Vault
 
 from .conftest import zfjl_run
+from .test_custom import install_custom
 
 TEMPLATES = template_names(environment())  # every shipped form
 SAMPLES = Path(__file__).resolve().parent.parent / "zfjl" / "checklists" / "samples"
@@ -146,19 +147,14 @@ def test_markup_in_values_is_printed_literally(sample_cases_vault: Vault, tmp_pa
 def test_a_bureau_overrides_a_template_and_undefined_data_is_an_error(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
-    local = sample_cases_vault.root / "templates"
-    local.mkdir()
-    (local / "询问笔录.typ.j2").write_text(
-        '{% extends "_base.typ.j2" %}{% set title = "询问笔录（本局格式）" %}'
-        "{% block body %}被询问人：{{ case.party.name }}{% endblock %}\n",
-        encoding="utf-8",
-    )
+    install_custom(sample_cases_vault, "templates", "询问笔录.typ.j2",
+                   '{% extends "_base.typ.j2" %}{% set title = "询问笔录（本局格式）" %}'
+                   "{% block body %}被询问人：{{ case.party.name }}{% endblock %}\n", tmp_path)
     (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
     assert "询问笔录（本局格式）" in pdf_text(path).replace(" ", "")
-    (local / "询问笔录.typ.j2").write_text(
-        '{% extends "_base.typ.j2" %}{% set title = "x" %}{% block body %}{{ case.nothing }}{% endblock %}',
-        encoding="utf-8",
-    )
+    install_custom(sample_cases_vault, "templates", "询问笔录.typ.j2",
+                   '{% extends "_base.typ.j2" %}{% set title = "x" %}'
+                   "{% block body %}{{ case.nothing }}{% endblock %}", tmp_path)
     with pytest.raises(RenderError, match="缺少数据"):
         render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
 

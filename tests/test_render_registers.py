@@ -22,6 +22,7 @@ from zfjl.retention import sweep
 from zfjl.vault import Vault
 
 from .conftest import zfjl_cli
+from .test_custom import install_custom
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
@@ -32,18 +33,18 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
     return re.sub(r"\s+", "", out.stdout)
 
 
-def _override(vault: Vault, name: str, body: str) -> None:
-    local = vault.root / "templates"
-    local.mkdir(exist_ok=True)
-    (local / f"{name}.typ.j2").write_text(
-        f'{{% extends "_base.typ.j2" %}}{{% set title = "{name}（本局格式）" %}}'
-        f"{{% block body %}}{body}{{% endblock %}}\n",
-        encoding="utf-8",
-    )
+def _override(vault: Vault, name: str, body: str, tmp_path: Path) -> None:
+    """A bureau's template, installed by its administrator (zfjl custom add templates)."""
+    install_custom(vault, "templates", f"{name}.typ.j2",
+                   f'{{% extends "_base.typ.j2" %}}{{% set title = "{name}（本局格式）" %}}'
+                   f"{{% block body %}}{body}{{% endblock %}}\n", tmp_path)  # fmt: skip
 
 
-def test_the_vault_template_folder_comes_first(vault: Vault) -> None:
-    assert vault_template_dirs(vault) == [vault.root / "templates", *builtin_template_dirs()]
+def test_the_vault_template_folder_comes_first(vault: Vault, tmp_path: Path) -> None:
+    assert vault_template_dirs(vault) == [{}, *builtin_template_dirs()]
+    _override(vault, "保管日志", "x", tmp_path)
+    (installed, *shipped) = vault_template_dirs(vault)
+    assert list(installed) == ["保管日志.typ.j2"] and shipped == builtin_template_dirs()
 
 
 def test_registers_render_from_plain_data_with_the_shipped_templates(
@@ -69,7 +70,7 @@ def test_a_bureau_overrides_a_register_template_in_its_vault(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     v = sample_cases_vault
-    _override(v, "保管日志", "本局保管日志：{{ log.target }}，{{ log.entries | length }} 条")
+    _override(v, "保管日志", "本局保管日志：{{ log.target }}，{{ log.entries | length }} 条", tmp_path)
     log = custody_log(v, "CASE-2024-031").as_dict()
     pdf = custody_log_pdf(log, vault_template_dirs(v), bureau="某局", printed_at=v.now_iso())
     assert f"本局保管日志：CASE-2024-031，{len(log['entries'])}条" in pdf_text(pdf, tmp_path)
@@ -79,13 +80,13 @@ def test_a_bureau_overrides_a_register_template_in_its_vault(
     assert "本局保管日志" in pdf_text(out.read_bytes(), tmp_path)
 
 
-def _bureau_type_without_template(vault: Vault) -> None:
-    """A type the bureau added (<vault>/doctypes) but made no template for, and a document of
-    it in CASE-2024-052: every shipped type has a form, so only such a type has none."""
+def _bureau_type_without_template(vault: Vault, tmp_path: Path) -> None:
+    """A type the bureau added (<vault>/doctypes, installed) but made no template for, and a
+    document of it in CASE-2024-052: every shipped type has a form, so only such a type has
+    none."""
     from zfjl.cases.store import add_document, reopen_case
 
-    (vault.root / "doctypes").mkdir(exist_ok=True)
-    (vault.root / "doctypes" / "local.yaml").write_text("调查取证:\n  - 现场勘验图\n", "utf-8")
+    install_custom(vault, "doctypes", "local.yaml", "调查取证:\n  - 现场勘验图\n", tmp_path)
     reopen_case(vault, "CASE-2024-052", reason="测试：补入本局文书")  # archived
     add_document(vault, "CASE-2024-052",
                  {"id": "d-sketch", "type": "现场勘验图", "date": "2024-07-02T10:00"})  # fmt: skip
@@ -95,9 +96,9 @@ def test_render_makes_a_document_whose_template_the_bureau_added_and_lists_what_
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     v = sample_cases_vault
-    _bureau_type_without_template(v)
-    _override(v, "行政许可决定书", "许可决定：{{ case.party.name }}")  # the bureau's own form
-    _override(v, "申请书", "{{ doc.nothing }}")  # a template the case lacks data for
+    _bureau_type_without_template(v, tmp_path)
+    _override(v, "行政许可决定书", "许可决定：{{ case.party.name }}", tmp_path)  # none shipped
+    _override(v, "申请书", "{{ doc.nothing }}", tmp_path)  # a template the case lacks data for
     result = render_case(v, "CASE-2024-052", tmp_path / "out")
     names = sorted(p.name for p in result)
     assert any(n.endswith("_行政许可决定书_d-license.pdf") for n in names)
@@ -112,7 +113,7 @@ def test_render_makes_a_document_whose_template_the_bureau_added_and_lists_what_
 def test_the_command_line_prints_and_emits_the_skipped_documents(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
-    _bureau_type_without_template(sample_cases_vault)
+    _bureau_type_without_template(sample_cases_vault, tmp_path)
     root = str(sample_cases_vault.root)
     shown = zfjl_cli("--vault", root, "render", "CASE-2024-052", "-o", str(tmp_path / "a"))
     assert shown.returncode == 0, shown.stderr

@@ -116,8 +116,8 @@ def test_report_pdf_headers_are_whole_and_it_has_a_number_and_a_closing(tmp_path
                          check=True).stdout  # fmt: skip
     lines = [re.sub(r"\s+", "", line) for line in out.splitlines() if line.strip()]
     assert "某城管通〔2024〕3号" in lines
-    for start, header in (("二、各单位情况", ["单位件数时长逾期时钟记录仪故障立案有违反抽查",
-                                              "（小时）存储偏差案件结果"]),
+    for start, header in (("二、各单位情况", ["单位件数时长逾期时钟登记故障立案有违反抽查",
+                                              "（小时）存储偏差记录仪案件结果"]),
                           ("五、各执法人员", ["人员单位件数时长逾期时钟", "（小时）存储偏差"]),
                           ("六、各记录仪", ["设备单位件数时长逾期时钟使用期间",
                                             "（小时）存储偏差人数故障"])):  # fmt: skip
@@ -130,3 +130,26 @@ def test_report_pdf_headers_are_whole_and_it_has_a_number_and_a_closing(tmp_path
     text = subprocess.run(["pdftotext", str(unnumbered), "-"], capture_output=True, text=True,
                           check=True).stdout  # fmt: skip
     assert "文号：" in text  # a line to write the number on
+
+
+def test_report_reads_as_a_bureau_notice_not_a_program(tmp_path: Path) -> None:
+    """One title; the month as 2024年2月 and its days as 2024年2月1日至2月29日 (no 不含, no
+    ISO dates); spot checks by name, never 1/0/0/0."""
+    from zfjl.reports import to_html
+    from zfjl.reports.wording import TITLE
+
+    report = make_report(SPARSE, 2, {"第三十七条": 3})
+    html = to_html(report)
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(report_pdf(report, charts_module.charts(report), builtin_template_dirs(),
+                               bureau="某市某局"))  # fmt: skip
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    flat = re.sub(r"\s+", "", text)
+    for shown in (re.sub(r"<[^>]+>", "", html), flat):
+        assert "2024年2月1日至2月29日" in shown and "（2024年2月）" in shown
+        assert "不含" not in shown and "2024-02" not in shown
+        assert "合格1件" in re.sub(r"\s+", "", shown)
+        assert not re.search(r"\d/\d/\d/\d", shown)
+    assert html.count(TITLE) >= 2 and "执法记录设备使用与执法情况通报" not in html
+    assert TITLE in flat and "执法记录设备使用与执法情况通报" not in flat

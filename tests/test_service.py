@@ -292,10 +292,10 @@ def test_setup_refuses_an_installation_the_account_cannot_run(station: Station) 
     probe = as_user(SERVICE, lambda: 0 if os.access(sys.executable, os.X_OK) else 1,
                     cwd=station.layout.state, env={})  # fmt: skip
     if probe.code == 0:  # installed system-wide (as a station would be): the check passes
-        setup_station(station.layout, bureau="测试局", admins=[], start=False)
+        setup_station(station.layout, bureau="测试市城市管理综合执法局", admins=[], start=False)
     else:  # under root's private folder, as in this checkout: refused with what to do
         with pytest.raises(UsageError, match="系统级安装"):
-            setup_station(station.layout, bureau="测试局", admins=[], start=False)
+            setup_station(station.layout, bureau="测试市城市管理综合执法局", admins=[], start=False)
 
 
 def test_setup_needs_root_and_a_bureau(station: Station) -> None:
@@ -634,3 +634,31 @@ def test_a_clerk_cannot_give_themself_a_role(station: Station) -> None:
     roles = json.loads(station.run(CLERK, "role", "ls", "--json").out)
     assert {(r["user"], r["role"]) for r in roles} >= {(ADMIN, "admin"), (CLERK, "clerk")}
     assert (CLERK, "director") not in {(r["user"], r["role"]) for r in roles}
+
+
+def test_only_an_administrator_installs_a_rule_pack_through_the_service(station: Station) -> None:
+    """Issue 23: the acting user is the kernel's answer; the file is read with the caller's own
+    rights (from a 0700 home) and written into the vault by the service."""
+    text = "pack: 本局\nrules: []\n"
+    paths = {}
+    for user in (CLERK, ADMIN):
+        paths[user] = station.home(user) / "本局.yaml"
+
+        def write(path: Path = paths[user]) -> int:
+            path.write_text(text, encoding="utf-8")
+            return 0
+
+        as_user(user, write, cwd=station.home(user), env={})
+    refused = station.run(CLERK, "custom", "add", "rules", str(paths[CLERK]), "--approval",
+                          "假〔2026〕1号", env={"LOGNAME": ADMIN, "USER": ADMIN})  # fmt: skip
+    assert refused.code == 8 and "无权安装检查规则包" in refused.err
+    assert not (station.layout.vault / "rules" / "本局.yaml").exists()
+    added = station.run(ADMIN, "custom", "add", "rules", str(paths[ADMIN]), "--approval",
+                        "局批〔2026〕9号", "--json")  # fmt: skip
+    assert added.code == 0, added.err
+    assert (station.layout.vault / "rules" / "本局.yaml").read_text("utf-8") == text
+    rows = json.loads(station.run(CLERK, "custom", "ls", "--json").out)
+    assert [(r["name"], r["state"], r["installed_by"]) for r in rows] == [
+        ("本局.yaml", "installed", ADMIN)]  # fmt: skip
+    gone = station.run(ADMIN, "custom", "rm", "rules", "本局.yaml", "--approval", "局批〔2026〕10号")
+    assert gone.code == 0, gone.err

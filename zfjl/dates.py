@@ -156,3 +156,55 @@ def moment_text(text: str | None, option: str, tz: dt.tzinfo) -> str | None:
     if not moment.has_time:
         return moment.at.date().isoformat()
     return moment.at.isoformat()
+
+
+# -- how a date or time reads in Chinese prose: messages, the report, the custody PDF ---------
+def _as_datetime(value: str | dt.datetime, tz: dt.tzinfo | None) -> dt.datetime:
+    at = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return at.astimezone(tz) if tz is not None and at.tzinfo is not None else at
+
+
+def chinese_day(value: str | dt.date) -> str:
+    """2024-06-03 as 2024年6月3日 (a time of day, if any, is dropped)."""
+    d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def chinese_time(
+    value: str | dt.datetime | None, tz: dt.tzinfo | None = None, seconds: bool = False
+) -> str:
+    """An ISO time as 2024年6月3日 10:15 (in `tz` when given, else as written; the offset is
+    not shown: a vault's times are in its own zone). A day alone stays a day; text that is no
+    ISO time is returned as it is, so a message never fails on it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return chinese_day(value.strip())
+        except ValueError:
+            return value
+    try:
+        at = _as_datetime(value, tz)
+    except ValueError:
+        return str(value)
+    clock = f"{at:%H:%M:%S}" if seconds else f"{at:%H:%M}"
+    return f"{chinese_day(at.date())} {clock}"
+
+
+def chinese_month(value: str | dt.date) -> str:
+    """2024-06 as 2024年6月."""
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    year, month = int(text[:4]), int(text[5:7])
+    return f"{year}年{month}月"
+
+
+def chinese_span(first: str | dt.date, last: str | dt.date) -> str:
+    """Two days, both included, as 2024年6月1日至6月30日 (the year, or the month, written
+    once when they are the same)."""
+    a = first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)[:10])
+    b = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+    if a == b:
+        return chinese_day(a)
+    if a.year != b.year:
+        return f"{chinese_day(a)}至{chinese_day(b)}"
+    return f"{chinese_day(a)}至{b.month}月{b.day}日"

@@ -78,6 +78,11 @@ class DiskFull(StorageError):
     pass
 
 
+class OutputExists(StorageError):
+    """A file a command would write for the person exists already (zfjl.outputs.claim): it is
+    replaced only with --force, where the command offers it."""
+
+
 class CaseFormatError(ZfjlError):
     """A case file (YAML) is malformed: the message names the field and the line."""
 

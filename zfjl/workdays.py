@@ -38,6 +38,7 @@ class WorkdayCalendar:
         self.added_years = frozenset(added_years)
         self.added_days = added_days or {}
         self._memo: dict[dt.date, bool | None] = {}  # deadlines ask about the same days often
+        self._nth: dict[tuple[dt.date, int], dt.date | None] = {}  # and count the same periods
 
     def covers(self, day: dt.date) -> bool:
         return day.year in self.added_years or day.year in BUILTIN_YEARS
@@ -60,6 +61,13 @@ class WorkdayCalendar:
 
     def nth_workday_after(self, day: dt.date, n: int) -> dt.date | None:
         """The n-th working day strictly after `day`; None when the calendar runs out."""
+        try:
+            return self._nth[day, n]
+        except KeyError:
+            answer = self._nth[day, n] = self._count_workdays(day, n)
+            return answer
+
+    def _count_workdays(self, day: dt.date, n: int) -> dt.date | None:
         current = day
         found = 0
         while found < n:

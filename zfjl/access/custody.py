@@ -9,6 +9,7 @@ from typing import Any
 
 from zfjl.access.grants import SCOPES
 from zfjl.cases.store import cases_relying_on
+from zfjl.dates import chinese_time
 from zfjl.retention.holds import resolve_target
 from zfjl.vault import events
 from zfjl.vault.journal import Event, read_events
@@ -29,7 +30,8 @@ def describe(ev: Event) -> str:
             return f"{obj['size']} 字节"
         case events.RecordingDescribe(recording=rec):
             kind = {v: k for k, v in KIND_NAMES.items()}.get(rec.get("kind") or "", "")
-            return "，".join(str(x) for x in (rec.get("original_name"), kind, rec.get("recorded_at")) if x)
+            at = rec.get("recorded_at") and f"录制于 {chinese_time(rec['recorded_at'])}"
+            return "，".join(str(x) for x in (rec.get("original_name"), kind, at) if x)
         case events.ObjectSeen(source_path=path):
             return path
         case events.CaseAttach(links=links):
@@ -42,7 +44,7 @@ def describe(ev: Event) -> str:
             return f"{hold}，批准文号 {approval}"
         case events.GrantAdd() as g:
             return (f"G-{ev.seq} {g.user} {SCOPES[g.scope]}，{g.approved_by} 批准"
-                    f"（{g.approval_no}），至 {g.until}")  # fmt: skip
+                    f"（{g.approval_no}），至 {chinese_time(g.until)}")  # fmt: skip
         case events.GrantRevoke(grant=grant, reason=reason):
             return f"{grant} {reason or ''}".strip()
         case events.AccessView(user=user, grant=grant, purpose=purpose) | events.AccessExport(
@@ -55,7 +57,9 @@ def describe(ev: Event) -> str:
         case events.ObjectTombstone(reason=reason, approval=approval, sha256=sha256):
             return f"{reason}；批准 {approval}；SHA-256 {sha256[:16]}…"
         case events.CaseBundle(purpose=purpose, path=path):
-            return f"{purpose} {path}".strip()
+            from zfjl.bundle.build import PURPOSES
+
+            return f"用途：{PURPOSES.get(purpose, purpose)}" + (f"；案件包：{path}" if path else "")
         case events.CaseDocument(document=doc):
             return f"{doc.get('type', '')} {doc.get('number') or ''}".strip()
         case events.CaseStatus(status=status):

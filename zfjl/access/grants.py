@@ -64,13 +64,20 @@ def list_grants(
     return list(vault.db.query(sql + " ORDER BY seq", params))
 
 
-def revoke_grant(vault: Vault, grant_id: str, reason: str | None) -> dict[str, Any]:
+def revoke_grant(
+    vault: Vault, grant_id: str, reason: str | None, *, approval_no: str | None
+) -> dict[str, Any]:
+    """Revoking is the director's decision as granting is (docs/access.md): its approval
+    number is journaled; without one, a usage error and nothing journaled."""
+    if not (approval_no and approval_no.strip()):
+        raise UsageError("撤销批准须给出批准文号：--approval-no …（撤销同样须经局长批准，文号记入日志）")
     vault.require_role(APPROVING_ROLES, "撤销批准")
     g = get_grant(vault, grant_id)
     if g["revoked_at"]:
         raise UsageError(f"{g['id']} 已于 {g['revoked_at'][:16]} 撤销")
     subject = f"case:{g['target']}" if g["target_kind"] == "case" else g["target"]
-    vault.record(events.GrantRevoke(grant=g["id"], reason=reason), subject)
+    vault.record(events.GrantRevoke(grant=g["id"], reason=reason,
+                                    approval_no=approval_no.strip()), subject)  # fmt: skip
     return get_grant(vault, g["id"])
 
 
@@ -89,6 +96,19 @@ def confidential_names(vault: Vault, oid: str) -> set[str] | None:
     return names if len(names) > 1 else None
 
 
+def linked_before(vault: Vault, case_id: str, oid: str, seq: int) -> bool:
+    """Whether the case relied on `oid` (a media link or a document's scan) in a journal row
+    before `seq`. A grant on a case is the director's approval of that case's evidence as it
+    stood: a recording attached (or named as a scan) afterwards is not covered, or a clerk
+    holding one case grant could attach any recording to that case and copy it."""
+    row = vault.conn.execute(
+        "SELECT 1 FROM journal j, json_tree(j.data) t WHERE j.subject = ? AND j.seq < ?"
+        " AND t.key IN ('recording', 'scan') AND t.type = 'text' AND t.value = ? LIMIT 1",
+        (f"case:{case_id}", seq, oid),
+    ).fetchone()
+    return row is not None
+
+
 def covering_grant(
     vault: Vault, user: str, oid: str, scope: str
 ) -> tuple[dict[str, Any] | None, str]:
@@ -96,9 +116,12 @@ def covering_grant(
     today = vault.now().date().isoformat()
     case_ids = {c["case"] for c in cases_relying_on(vault, oid)}
     scopes = ("copy",) if scope == "copy" else ("view", "copy")
+    on_cases = [g for g in list_grants(vault, user, include_inactive=True)
+                if g["target_kind"] == "case" and g["target"] in case_ids]  # fmt: skip
+    later = [g for g in on_cases if not linked_before(vault, g["target"], oid, g["seq"])]
     candidates = [
         g for g in list_grants(vault, user, include_inactive=True)
-        if (g["target"] == oid or (g["target_kind"] == "case" and g["target"] in case_ids))
+        if g["target"] == oid or (g in on_cases and g not in later)
     ]  # fmt: skip
     active = [g for g in candidates if not g["revoked_at"] and g["until"] >= today]
     fitting = [g for g in active if g["scope"] in scopes]
@@ -113,6 +136,9 @@ def covering_grant(
                 )
     if fitting:
         return fitting[-1], ""
+    if later and not active:
+        return None, (f"该记录在批准 {later[-1]['id']} 登记之后才关联到案件 {later[-1]['target']}，"
+                      "不在该批准范围内（第四十七条：须另行批准）")  # fmt: skip
     if active:
         return None, f"现有批准仅限{SCOPES[active[-1]['scope']]}，不含{SCOPES[scope]}"
     if candidates:

@@ -9,19 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from zfjl import userfs
-from zfjl.access.grants import SCOPES, covering_grant
-from zfjl.errors import AccessDenied, NotFoundError, UsageError
+from zfjl.access.authority import Item, Release, authorize
+from zfjl.errors import NotFoundError, UsageError
 from zfjl.vault import events
 from zfjl.vault.objects import storage_error
 from zfjl.vault.query import resolve_id
 from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
-
-
-def _deny(vault: Vault, oid: str, action: str, reason: str, purpose: str | None) -> AccessDenied:
-    vault.record(events.AccessDenial(user=vault.actor, action=action, reason=reason,
-                                     purpose=purpose), oid)  # fmt: skip
-    return AccessDenied(f"拒绝{SCOPES[action]} {oid[:12]}：{reason}。本次请求已记入日志")
 
 
 def _live_object(vault: Vault, prefix: str) -> str:
@@ -39,14 +33,11 @@ def _suffix(vault: Vault, oid: str) -> str:
     return Path(row[0]).suffix.lower() if row and row[0] else ""
 
 
-def _copy_out(vault: Vault, oid: str, dest: Path) -> str:
+def _copy_out(vault: Vault, release: Release, oid: str, dest: Path) -> str:
     """A byte copy of the object (never a link to it), read-only, written with the caller's
     own rights (through the service: from a read-only descriptor of the object, by the
     client); returns the SHA-256 of the copy as read back."""
-    try:
-        fd = os.open(vault.objects.path_for(oid), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise storage_error(exc, f"读取 {oid[:12]}") from exc
+    fd = release.open(vault, oid)
     try:
         return userfs.current().copy_out(fd, dest, 0o444)
     finally:
@@ -66,18 +57,17 @@ class ViewResult:
 
 def view(vault: Vault, prefix: str, purpose: str | None = None) -> ViewResult:
     oid = _live_object(vault, prefix)
-    grant, why = covering_grant(vault, vault.actor, oid, "view")
-    if grant is None:
-        raise _deny(vault, oid, "view", why, purpose)
+    release = authorize(vault, [Item(oid, "音像记录")], "view", purpose=purpose)
+    grant = str(release.grants[oid])
     require_sealed(vault, [oid])  # what leaves the vault has its digests journaled first
     files = userfs.current()
     dest = files.view_dir() / f"{oid[:16]}{_suffix(vault, oid)}"
     files.discard_view_copy(dest)  # a fresh copy each time: an earlier one may have been altered
     # Journaled before the first byte leaves: a copy killed half-way is still on record.
-    vault.record(events.AccessView(user=vault.actor, grant=grant["id"], purpose=purpose,
+    vault.record(events.AccessView(user=vault.actor, grant=grant, purpose=purpose,
                                    copy=str(dest)), oid)  # fmt: skip
-    _copy_out(vault, oid, dest)
-    return ViewResult(oid, dest, grant["id"])
+    _copy_out(vault, release, oid, dest)
+    return ViewResult(oid, dest, grant)
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -95,15 +85,8 @@ def export(
 ) -> ExportReport:
     """All or nothing: every object must have a copy grant before any byte is copied."""
     oids = [_live_object(vault, p) for p in prefixes]
-    grants, refused = {}, []
-    for oid in dict.fromkeys(oids):
-        grant, why = covering_grant(vault, vault.actor, oid, "copy")
-        if grant is None:
-            refused.append(_deny(vault, oid, "copy", why, purpose))
-        else:
-            grants[oid] = grant
-    if refused:
-        raise AccessDenied("；".join(e.message for e in refused))
+    release = authorize(vault, [Item(oid, "音像记录") for oid in oids], "copy", purpose=purpose)
+    grants = {oid: str(g) for oid, g in release.grants.items()}
     require_sealed(vault, list(grants))  # SHA256SUMS lists the sealed SHA-256
     files = userfs.current()
     files.make_dirs(dest)
@@ -119,13 +102,13 @@ def export(
             raise storage_error(OSError(5, "原始记录无法封存（对象缺失或损坏，请运行 zfjl verify）"),
                                 f"复制 {oid[:12]}")  # fmt: skip
         # Journaled before the first byte leaves, with the digest of what is handed out.
-        vault.record(events.AccessExport(user=vault.actor, grant=grant["id"], purpose=purpose,
+        vault.record(events.AccessExport(user=vault.actor, grant=grant, purpose=purpose,
                                          dest=str(target), sha256=expected), oid)  # fmt: skip
-        sha256 = _copy_out(vault, oid, target)
+        sha256 = _copy_out(vault, release, oid, target)
         if sha256 != expected:
             raise storage_error(OSError(5, "复制结果与原始记录不符"), f"复制 {oid[:12]}")
         report.files.append(
-            {"id": oid, "path": str(target), "sha256": sha256, "grant": grant["id"]}
+            {"id": oid, "path": str(target), "sha256": sha256, "grant": grant}
         )
     lines = "".join(f"{f['sha256']}  {Path(f['path']).name}\n" for f in report.files)
     files.append_text(dest / "SHA256SUMS", lines)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zfjl import __version__, userfs
+from zfjl.access.authority import Item, Refusal, Release, authorize
 from zfjl.bundle.bag import (
     EXTRA_ALGORITHMS,
     PAYLOAD_ALGORITHMS,
@@ -26,8 +27,9 @@ from zfjl.bundle.proofs import custody_rows, write_proofs
 from zfjl.cases.store import get_case
 from zfjl.errors import AccessDenied, BundleError, UsageError
 from zfjl.vault import events
-from zfjl.vault.objects import copy_file, file_digests, storage_error
-from zfjl.vault.query import ensure_digests, object_digests
+from zfjl.vault.objects import file_digests, storage_error
+from zfjl.vault.query import object_digests
+from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
 
 PURPOSES = {"court": "向人民法院提供", "review": "报送法规科审查", "archive": "归档"}
@@ -67,10 +69,25 @@ def _is_confidential(case: dict[str, Any], link: dict[str, Any]) -> bool:
     return bool(case.get("flags", {}).get("confidential") or link.get("confidential"))
 
 
-def _plan_originals(vault: Vault, case: dict[str, Any], approval: str | None) -> tuple[
-        list[tuple[Path, str, str]], list[dict[str, str]]]:  # fmt: skip
-    """(object path, bag path, object id) for each linked recording; withheld items (art. 44)."""
-    planned: list[tuple[Path, str, str]] = []
+@dataclass(frozen=True)
+class Copied:
+    """A vault object the bag carries: its file in the bag and how it comes to be there."""
+
+    rel: str  # data/originals/… or data/scans/…
+    oid: str
+    via: str  # 音像记录 (a media link) / 文书扫描件 (a document's scan)
+
+    @property
+    def original(self) -> bool:
+        return self.rel.startswith("data/originals/")
+
+
+def plan_contents(vault: Vault, case: dict[str, Any], approval: str | None) -> tuple[
+        list[Copied], list[dict[str, str]]]:  # fmt: skip
+    """Every vault object whose bytes the bag will carry — each linked recording (withheld
+    when confidential and unapproved, art. 44) and each signed document's scan — and the
+    withheld items. The authority check and the copying both read this one list."""
+    planned: list[Copied] = []
     withheld: list[dict[str, str]] = []
     taken: set[str] = set()
     seen: set[str] = set()
@@ -86,42 +103,43 @@ def _plan_originals(vault: Vault, case: dict[str, Any], approval: str | None) ->
             "SELECT original_name FROM recordings WHERE id = ?", (oid,)
         ).fetchone()
         suffix = Path(row[0]).suffix.lower() if row and "." in row[0] else ""
-        path = vault.objects.path_for(oid)
-        if not path.exists():
-            raise BundleError(f"原始记录 {oid[:12]} 的对象文件缺失，请先运行 zfjl verify 查明")
-        planned.append((path, f"data/originals/{_unique(original_name(link, suffix), taken)}", oid))
+        rel = f"data/originals/{_unique(original_name(link, suffix), taken)}"
+        planned.append(Copied(rel, oid, "音像记录"))
+    for doc in case.get("documents", []):
+        if doc.get("scan"):
+            rel = "data/scans/" + safe_name(f"{doc['id']}_{doc['type']}.pdf")
+            planned.append(Copied(rel, doc["scan"], f"文书 {doc['id']} 的扫描件"))
+    for item in planned:
+        if not vault.objects.path_for(item.oid).exists():
+            raise BundleError(f"{item.via} {item.oid[:12]} 的对象文件缺失，请先运行 zfjl verify 查明")
     return planned, withheld
 
 
 def require_copy_authority(
-    vault: Vault, case: dict[str, Any], approval: str | None, purpose: str
-) -> None:
-    """A bundle is a copy of the originals (art. 44, 47): the caller needs a copy grant covering
-    each one, or an approving role (法规科, 局长, administrator). Refusals are journaled, as for
-    `zfjl export`, before anything is read."""
-    from zfjl.access.grants import covering_grant
+    vault: Vault, case: dict[str, Any], contents: list[Copied], approval: str | None, purpose: str
+) -> Release:
+    """A bundle is a copy of every object it carries (art. 44, 47): the caller needs a copy
+    grant covering each — recording or scan alike — or an approving role (法规科, 局长,
+    administrator) acting under an approval number. Refusals are journaled, as for `zfjl
+    export`, before anything is read; only what this returns can be opened."""
     from zfjl.retention.holds import APPROVING_ROLES
 
     approving = bool(vault.roles_of(vault.actor) & APPROVING_ROLES)
-    if approving and approval:
-        return  # the legal section or the director acting under an approval on file
-    refused = []
-    links = {m["recording"]: m for m in case.get("media", [])}
-    for oid, link in links.items():
-        if _is_confidential(case, link) and not approval:
-            continue  # withheld from the bag anyway (art. 44)
-        grant, why = covering_grant(vault, vault.actor, oid, "copy")
-        if grant is None:
-            vault.record(events.AccessDenial(user=vault.actor, action="copy", reason=why,
-                                             purpose=f"案件包：{PURPOSES[purpose]}"), oid)  # fmt: skip
-            refused.append(oid[:12])
-    if refused:
+
+    def refused(refusals: list[Refusal]) -> AccessDenied:
         how = ("：以法规科、局长或管理员身份打包须注明批准文号 --approval" if approving
                else "（或由法规科依批准办理）")  # fmt: skip
-        raise AccessDenied(
-            f"拒绝打包案件 {case['case']}：用户 {vault.actor} 对原始记录 {'、'.join(refused)} 无复制批准"
-            f"（第四十四条、第四十七条）{how}。本次请求已记入日志"
+        by_reason: dict[str, list[str]] = {}
+        for r in refusals:
+            by_reason.setdefault(r.reason, []).append(f"{r.item.oid[:12]}（{r.item.via}）")
+        names = "；".join(f"{'、'.join(items)}：{why}" for why, items in by_reason.items())
+        return AccessDenied(
+            f"拒绝打包案件 {case['case']}：用户 {vault.actor} 不能复制 {names}{how}。本次请求已记入日志"
         )
+
+    return authorize(vault, [Item(c.oid, c.via) for c in contents], "copy",
+                     purpose=f"案件包：{PURPOSES[purpose]}", approval=approval,
+                     approval_suffices=True, refused=refused)  # fmt: skip
 
 
 def bundle_case(
@@ -134,71 +152,74 @@ def bundle_case(
     if files.exists(out):
         raise BundleError(f"{out} 已存在：案件包从不覆盖已有文件，请换一个路径")
     case = get_case(vault, case_id)
-    require_copy_authority(vault, case, approval, purpose)
-    as_tar = out.suffix == ".tar"
+    contents, withheld = plan_contents(vault, case, approval)
+    release = require_copy_authority(vault, case, contents, approval, purpose)
+    require_sealed(vault, [c.oid for c in contents])  # digests journaled before bytes leave
     try:
-        # Built in a folder of its own and put in place only when complete (a rename beside
-        # the target; through the service, the client builds it beside the target from the
-        # service's read-only descriptors): an interrupted bundle leaves nothing behind.
+        # Built in a staging folder of its own and put in place only when complete (through
+        # the service: in the service's scratch, then handed to the client). The copies of
+        # the originals have no name until then, and `case.bundle` — with every copied
+        # object's digest — is journaled before the block ends: before the first descriptor
+        # is handed out, before the first copy is named at the destination.
         with files.output_tree(out) as target:
-            if as_tar:
-                bag = target.parent / out.stem
-                report = _build(vault, case, bag, purpose, approval)
-                write_tar(bag, target)
+            bag = target.parent / out.stem if out.suffix == ".tar" else target
+            report = _build(vault, case, bag, purpose, approval, release, contents, withheld,
+                            copy_in=out.suffix != ".tar")  # fmt: skip
+            if out.suffix == ".tar":
+                with files.new_file(target) as f:
+                    write_tar(bag, f, {c.rel: release.path(vault, c.oid) for c in contents})
                 shutil.rmtree(bag)
-            else:
-                report = _build(vault, case, target, purpose, approval)
+            report.path = out
+            _journal(vault, case_id, purpose, approval, report, contents, files.resolve(out))
     except OSError as exc:  # disk full, read-only target: nothing half-written stays behind
         raise storage_error(exc, f"写入案件包 {out.name}") from exc
-    report.path = out
-    vault.record(events.CaseBundle(
-        case=case_id, purpose=purpose, path=str(files.resolve(out)), approval=approval,
-        manifest_sha256=report.manifest_sha256, files=report.files, bytes=report.bytes,
-        withheld=report.withheld,
-    ), f"case:{case_id}")  # fmt: skip
     return report
 
 
-def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str,
-           approval: str | None) -> BundleReport:  # fmt: skip
+def _journal(vault: Vault, case_id: str, purpose: str, approval: str | None,
+             report: BundleReport, contents: list[Copied], path: Path) -> None:  # fmt: skip
+    digests = {c.oid: object_digests(vault, c.oid)["sha256"] for c in contents}
+    vault.record(events.CaseBundle(
+        case=case_id, purpose=purpose, path=str(path), approval=approval,
+        manifest_sha256=report.manifest_sha256, files=report.files, bytes=report.bytes,
+        withheld=report.withheld,
+        objects=[{"id": c.oid, "sha256": digests[c.oid], "file": c.rel} for c in contents],
+    ), f"case:{case_id}")  # fmt: skip
+
+
+def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str, approval: str | None,
+           release: Release, contents: list[Copied], withheld: list[dict[str, str]], *,
+           copy_in: bool) -> BundleReport:  # fmt: skip
+    """The bag at `bag`; its copied objects too when `copy_in` (a .tar reads them from the
+    vault as it is written instead)."""
     from zfjl.render.documents import documents_to_render, evidence_items, render_pairs
     from zfjl.render.templates import template_names, vault_environment
 
-    originals, withheld = _plan_originals(vault, case, approval)
+    originals = [c for c in contents if c.original]
     env = vault_environment(vault)
     pairs = documents_to_render(case, None, template_names(env))
     documents = bag / "data" / "documents"
-    # SHA-512 and SM3 of the originals were fixed when they became the case's evidence
-    # (import/attach); computed here only for links made before that rule.
-    ensure_digests(vault, [oid for _, _, oid in originals])
     with ThreadPoolExecutor(1) as pool:  # Typst works while the kernel copies
         rendering = pool.submit(render_pairs, env, case, vault.config.bureau, pairs, documents,
                                 evidence=evidence_items(vault, case))  # fmt: skip
-        for src, rel, oid in originals:
-            userfs.current().stage_copy(src, bag / rel)
-            if (bag / rel).stat().st_size != src.stat().st_size:
-                raise BundleError(f"复制原始记录 {oid[:12]} 不完整（磁盘已满？）")
+        for c in contents if copy_in else []:
+            userfs.current().stage_copy(release.path(vault, c.oid), bag / c.rel)
         rendering.result()
-    known = {rel: object_digests(vault, oid) for _, rel, oid in originals}
-    for doc in case.get("documents", []):
-        if doc.get("scan"):
-            copy_file(
-                vault.objects.path_for(doc["scan"]),
-                bag / "data" / "scans" / safe_name(f"{doc['id']}_{doc['type']}.pdf"),
-            )
+    for c in contents if not copy_in else []:
+        (bag / c.rel).parent.mkdir(parents=True, exist_ok=True)  # its folder, for the tar
+    known = {c.rel: object_digests(vault, c.oid) for c in contents}
+    sizes = {c.rel: release.path(vault, c.oid).stat().st_size for c in contents}
     write_json(bag / "data" / "case.json", case)
-    custody = custody_rows(vault, case["case"], [oid for _, _, oid in originals])
+    custody = custody_rows(vault, case["case"], [c.oid for c in originals])
     write_json(bag / "data" / "custody" / "custody-log.json", custody)
-    write_bindings(bag, [(rel, oid) for _, rel, oid in originals], custody)
+    write_bindings(bag, [(c.rel, c.oid) for c in originals], custody)
     write_proofs(vault, bag / "data" / "custody", [r["seq"] for r in custody])
     if withheld:
         write_json(bag / "data" / "withheld.json", withheld)
-    files = {
-        rel: known.get(rel) or file_digests(bag / rel, PAYLOAD_ALGORITHMS + EXTRA_ALGORITHMS)
-        for rel in (p.relative_to(bag).as_posix() for p in sorted((bag / "data").rglob("*"))
-                    if p.is_file())
-    }  # fmt: skip
-    size = sum((bag / rel).stat().st_size for rel in files)
+    made = [p.relative_to(bag).as_posix() for p in sorted((bag / "data").rglob("*")) if p.is_file()]
+    files = {rel: known.get(rel) or file_digests(bag / rel, PAYLOAD_ALGORITHMS + EXTRA_ALGORITHMS)
+             for rel in sorted({*made, *known})}  # fmt: skip
+    size = sum(sizes.get(rel) or (bag / rel).stat().st_size for rel in files)
     (bag / "bagit.txt").write_text(
         "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", "utf-8"
     )

@@ -2,7 +2,8 @@
 
 The shipped list is `doctypes.yaml` (stage → types). A vault adds types of its own in
 `<vault>/doctypes/*.yaml`, in the same form, read in name order after the shipped file — as a
-vault's `rules/` folder adds rule packs. The stages are the regulation's: a file may add types
+vault's `rules/` folder adds rule packs — once an administrator installed them (`zfjl custom
+add doctypes FILE --approval 文号`; see zfjl/vault/custom.py). The stages are the regulation's: a file may add types
 to them, not add stages; a type belongs to one stage.
 """
 
@@ -65,12 +66,17 @@ def _merge(into: dict[str, str], stages: tuple[str, ...], extra: dict[str, list[
             into[t] = stage
 
 
-def load_doctypes(extra_dirs: Iterable[Path] = ()) -> dict[str, str]:
-    """Type → stage: the shipped types, then each folder's *.yaml in name order."""
+def load_doctypes(
+    extra_dirs: Iterable[Path] = (), *, texts: Iterable[tuple[str, str]] = ()
+) -> dict[str, str]:
+    """Type → stage: the shipped types, then `texts` ((origin, text): a vault's installed
+    files, read and checked by zfjl.vault.custom), then each folder's *.yaml in name order."""
     shipped = {stage: list(types) for stage, types in _shipped().items()}
     stages = tuple(shipped)
     doctypes: dict[str, str] = {}
     _merge(doctypes, stages, shipped, SHIPPED)
+    for origin, text in texts:
+        _merge(doctypes, stages, parse_doctypes(text, origin), origin)
     for folder in extra_dirs:
         if folder.is_dir():
             for path in sorted(folder.glob("*.yaml")):
@@ -80,8 +86,11 @@ def load_doctypes(extra_dirs: Iterable[Path] = ()) -> dict[str, str]:
 
 
 def vault_doctypes(vault: Any) -> dict[str, str]:
-    """The shipped types and the vault's own (`<vault>/doctypes/*.yaml`)."""
-    return load_doctypes([Path(vault.root) / "doctypes"])
+    """The shipped types and the vault's own (`<vault>/doctypes/*.yaml`, those an
+    administrator installed; any other file there is warned about and not loaded)."""
+    from zfjl.vault.custom import trusted_files
+
+    return load_doctypes(texts=trusted_files(vault, "doctypes"))
 
 
 STAGES: tuple[str, ...] = tuple(_shipped())

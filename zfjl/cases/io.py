@@ -116,6 +116,8 @@ def _schema_message(err: Any) -> str:
         return _unknown_fields(err)
     if err.validator == "minLength":
         return "不能为空"
+    if err.validator == "minimum":
+        return f"金额不能为负数，写的是 {err.instance!r}"
     if err.validator == "pattern":
         if str(err.validator_value).startswith("^\\d{4}"):
             return f"格式不对：{err.instance!r}（日期时间写作 2024-05-03T10:15）"
@@ -290,4 +292,51 @@ def read_case_file(path: Path, doctypes: Mapping[str, str] | None = None) -> dic
 
 
 def dump_case(case: dict[str, Any]) -> str:
-    return str(yaml.safe_dump(case, allow_unicode=True, sort_keys=False, width=100))
+    """A case as its case file: keys in the documented order (the schema's, as in
+    docs/case-format.md: `case`, `kind` … `documents`, `media`; a document's `id`, `type`
+    first), times unquoted as the clerk writes them, so that an error on re-import points at
+    the field a person sees where they expect it."""
+    return str(yaml.dump(_in_schema_order(case, "case"), Dumper=_Dumper, allow_unicode=True,
+                         sort_keys=False, width=100))  # fmt: skip
+
+
+_CHILDREN = {  # key -> the kind of each of its items (or of its value)
+    "case": {"documents": "document", "media": "media", "party": "party", "flags": "flags"},
+    "document": {"officers": "person", "signatures": "signature", "refusals": "refusal"},
+}
+
+
+@lru_cache(maxsize=1)
+def _key_orders() -> dict[str, list[str]]:
+    """The order of keys of each kind of object: case.schema.json's (the documented order)."""
+    schema = case_schema()
+    orders = {name: list(d.get("properties", {})) for name, d in schema["$defs"].items()}
+    top = schema["properties"]
+    return {"case": list(top), "party": list(top["party"].get("properties", {})),
+            "flags": list(top["flags"].get("properties", {})), **orders}  # fmt: skip
+
+
+def _in_schema_order(value: dict[str, Any], kind: str) -> dict[str, Any]:
+    rank = {k: i for i, k in enumerate(_key_orders().get(kind, []))}
+    ordered: dict[str, Any] = {}
+    for k in sorted(value, key=lambda k: (rank.get(k, len(rank)), str(k))):
+        child, v = _CHILDREN.get(kind, {}).get(k), value[k]
+        if child and isinstance(v, list):
+            v = [_in_schema_order(x, child) if isinstance(x, dict) else x for x in v]
+        elif child and isinstance(v, dict):
+            v = _in_schema_order(v, child)
+        ordered[k] = v
+    return ordered
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a date or time plainly (`date: 2024-05-06T10:32:00+08:00`), as the clerk does:
+    without the timestamp resolver a time needs no quotes to stay text, and zfjl reads it
+    back as text (`_Loader`)."""
+
+
+_Dumper.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+

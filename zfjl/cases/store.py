@@ -396,11 +396,17 @@ def attach(
     activity: str,
     proves: str | None = None,
     document: str | None = None,
+    maker: str | None = None,
+    transcript: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Link recordings to a case; `maker` (制作人) and `transcript` (a sound recording's text,
+    or the code of the document holding it) are art. 38's, kept in each link as a case
+    file's media entry keeps them (journaled in `case.attach`'s links; empty ones omitted)."""
     case = changeable_case(vault, case_id, "关联音像记录")
     if document and document not in {d["id"] for d in case["documents"]}:
         raise CaseError(f"案件 {case_id} 没有代号为 {document} 的文书")
-    base = {"activity": activity, "proves": proves, "document": document}
+    base = {"activity": activity, "proves": proves, "document": document, "maker": maker,
+            "transcript": transcript}  # fmt: skip
     links: list[dict[str, Any]] = []
     for rec in recordings or []:
         links.extend(resolve_media(vault, {**base, "recording": rec}))
@@ -493,6 +499,7 @@ def _resolve_at(vault: Vault, entry: dict[str, Any], where: str | None) -> list[
 def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
     """A media entry of a case file → links to catalogued recordings (by id, or by device and
     time window: every recording of that device overlapping the window)."""
+    from zfjl.dates import chinese_time
     from zfjl.devices.officers import officer_columns
 
     # The officer as derived everywhere (file name, else the registry's assignment then).
@@ -524,7 +531,8 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
             links.append(_link(rec, sel))
     if not links:
         raise CaseError(
-            f"保管库中没有设备 {sel['device']} 在 {sel['from']} 至 {sel['to']} 之间的录音录像"
+            f"保管库中没有设备 {sel['device']} 在 {chinese_time(sel['from'], tz)} 至 "
+            f"{chinese_time(sel['to'], tz)} 之间的录音录像"
         )
     return links
 

@@ -11,8 +11,8 @@ import calendar
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from zfjl.workdays import WorkdayCalendar
@@ -32,12 +32,19 @@ class Outcome:
     missing: bool = False  # failed only because something has not been done (yet)
 
 
+# 行政处罚法第六十三条's 较大数额罚款 for a hearing, set by the province (元, "以上" includes the
+# figure): Hunan's, by party type (docs/rules.md gives the source); vault settings
+# check.hearing_fine_individual and check.hearing_fine_organisation override them.
+HEARING_FINES = {"个人": 1000.0, "单位": 20000.0}
+
+
 @dataclass(frozen=True)
 class Context:
     today: dt.date
     calendar: WorkdayCalendar
     tz: dt.tzinfo
     bureau: str = REGULATION_BUREAU
+    hearing_fines: Mapping[str, float] = field(default_factory=lambda: dict(HEARING_FINES))
 
 
 def when_of(value: Any, tz: dt.tzinfo | None = None) -> dt.datetime | None:
@@ -181,14 +188,36 @@ def bureau_seal(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     return _result(docs, problems, f"加盖“{ctx.bureau}”印章", "该文书")
 
 
+# What a clerk reads for the keys that are not `fields` (the case file's own names alongside).
+FIELD_NAMES = {"place": "地点（place）", "number": "编号（number）", "date": "日期（date）",
+               "case.party.address": "当事人地址（party.address）"}  # fmt: skip
+
+
+def _item(view: CaseView, doc: dict[str, Any], name: str) -> Any:
+    """A case header's field named `case.party.address` (a party's address is stated once, in
+    the header, and printed on every document)."""
+    node: Any = view.case
+    for part in name.split(".")[1:]:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def fields_present(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     # An item may be a list of names: any one of them will do (告知情况 or 陈述申辩情况).
     items = [f if isinstance(f, list) else [f] for f in p["fields"]]
-    names = ["或".join(alts) for alts in items]
+    names = ["或".join(FIELD_NAMES.get(str(f), str(f)) for f in alts) for alts in items]
+
+    pairs = list(zip(items, names, strict=True))
 
     def check(doc: dict[str, Any]) -> str | None:
-        missing = [name for alts, name in zip(items, names, strict=True)
-                   if all(value_of(doc, f) in (None, "", [], False) for f in alts)]  # fmt: skip
+        missing = []
+        for alts, name in pairs:  # a plain loop: this runs for every decision of every case
+            for f in alts:
+                value = _item(view, doc, f) if f.startswith("case.") else value_of(doc, f)
+                if value not in (None, "", [], False):
+                    break
+            else:
+                missing.append(name)
         return f"缺少 {'、'.join(missing)}" if missing else None
 
     docs, problems = _per_document(view, p, check)
@@ -443,15 +472,34 @@ def _add_months(day: dt.date, n: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _limit(start: dt.datetime, n: int, unit: str, ctx: Context,
-           end_on_workday: bool = False) -> dt.datetime | dt.date | None:  # fmt: skip
+def _nth_workday_skipping(ctx: Context, day: dt.date, n: int,
+                          skip: frozenset[dt.date]) -> dt.date | None:  # fmt: skip
+    """The n-th working day after `day`, not counting the days in `skip` (行政许可法第四十五条:
+    the time hearings, tests and expert review take is outside the period)."""
+    current, found = day, 0
+    while found < n:
+        current += dt.timedelta(days=1)
+        if current in skip:
+            continue
+        work = ctx.calendar.is_workday(current)
+        if work is None:
+            return None
+        found += int(work)
+    return current
+
+
+def _limit(start: dt.datetime, n: int, unit: str, ctx: Context, end_on_workday: bool = False,
+           skip: frozenset[dt.date] = frozenset()) -> dt.datetime | dt.date | None:  # fmt: skip
     """The last moment (hours) or day of a period of n units that starts after `start` (the
     day of the event itself is not counted). `end_on_workday`: a period ending on a holiday
-    runs to the next working day (民事诉讼法第八十五条, applied to litigation periods)."""
+    runs to the next working day (民事诉讼法第八十五条, applied to litigation periods). `skip`:
+    days left out of a period counted in working days."""
     if unit == "hours":
         return start + dt.timedelta(hours=n)
     day = start.astimezone(ctx.tz).date()
     if unit == "working_days":
+        if skip:
+            return _nth_workday_skipping(ctx, day, n, skip)
         return ctx.calendar.nth_workday_after(day, n)
     end = day + dt.timedelta(days=n) if unit == "days" else _add_months(day, n)
     while end_on_workday:
@@ -510,20 +558,71 @@ def _extended(view: CaseView, spec: dict[str, Any], limit: dt.datetime | dt.date
         days = value_of(doc, spec.get("days_field", "延长天数"))
         until = when_of(value_of(doc, spec.get("until_field", "延长至")), ctx.tz)
         base = _day(limit, ctx.tz)
+        working = spec.get("unit") == "working_days"  # 行政许可法第四十二条：延长十日（工作日）
+        added: int | None
+        new: dt.date | None
         if until is not None:
             new = until.astimezone(ctx.tz).date()
+            added = _workdays_between(ctx, base, new) if working else (new - base).days
         elif isinstance(days, int) and not isinstance(days, bool) and days > 0:
-            new = base + dt.timedelta(days=days)
+            added = days
+            new = ctx.calendar.nth_workday_after(base, days) if working else base + dt.timedelta(days=days)
         else:
             problems.append(f"{label(doc)}未载明延长天数或延长至何日")
             continue
+        if new is None or added is None:
+            problems.append(f"{label(doc)}：工作日历未覆盖延长后的日期")
+            continue
         cap = spec.get("max_days")
-        if cap is not None and (new - base).days > int(cap):
-            problems.append(f"{label(doc)}延长 {(new - base).days} 日，超过法定最多 {cap} 日")
+        word = "个工作日" if working else " 日"
+        if cap is not None and added > int(cap):
+            problems.append(f"{label(doc)}延长 {added}{word}，超过法定最多 {cap}{word}")
             continue
         if new > _day(best, ctx.tz):
             best = new
     return best, problems
+
+
+def _workdays_between(ctx: Context, a: dt.date, b: dt.date) -> int | None:
+    """Working days after `a` up to and including `b`; None where the calendar runs out."""
+    count, day = 0, a
+    while day < b:
+        day += dt.timedelta(days=1)
+        work = ctx.calendar.is_workday(day)
+        if work is None:
+            return None
+        count += int(work)
+    return count
+
+
+def _excluded_days(view: CaseView, spec: dict[str, Any], ctx: Context) -> frozenset[dt.date]:
+    """The days of the periods left out of a deadline (`exclude: {types}`): each such
+    document's `start` to its `end` (or `date`), both days included."""
+    days: set[dt.date] = set()
+    for doc in view.of_types(spec["types"]):
+        a = when_of(doc.get("start"), ctx.tz)
+        b = when_of(doc.get("end") or doc.get("date"), ctx.tz)
+        if a is None or b is None:
+            continue
+        day, last = a.astimezone(ctx.tz).date(), b.astimezone(ctx.tz).date()
+        while day <= last:
+            days.add(day)
+            day += dt.timedelta(days=1)
+    return frozenset(days)
+
+
+def _deemed_start(view: CaseView, spec: dict[str, Any], ctx: Context) -> Times | None:
+    """行政许可法第三十二条: 补正 not told within its days means the application was accepted
+    on receipt — the period then counts from `use` (the application). None: not deemed."""
+    late = spec["late"]
+    firsts = [t for _, t in _endpoint(view, late["from"], ctx)]
+    told = [t for _, t in _endpoint(view, late["to"], ctx)]
+    if not firsts or not told:
+        return None
+    limit = _limit(min(firsts), int(late["max"]), late["unit"], ctx)
+    if limit is None or _on_or_before(min(told), limit, ctx.tz):
+        return None
+    return _endpoint(view, spec["use"], ctx) or None
 
 
 def deadline(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
@@ -535,11 +634,15 @@ def deadline(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
     if p.get("extend"):
         expected += "（经批准延长的，以延长后的期限为准）"
     starts = _endpoint(view, p["from"], ctx)
+    note = ""
+    if p.get("deemed_from") and (deemed := _deemed_start(view, p["deemed_from"], ctx)):
+        starts, note = deemed, p["deemed_from"].get("note", "")
     if not starts:
         return Outcome(NA, expected, "起算事项未发生")
+    skip = _excluded_days(view, p["exclude"], ctx) if p.get("exclude") else frozenset()
     problems, unknown, dues, checked = [], [], [], 0
     for anchor, start in starts:
-        limit = _limit(start, n, unit, ctx, bool(p.get("end_on_workday")))
+        limit = _limit(start, n, unit, ctx, bool(p.get("end_on_workday")), skip)
         if limit is None:
             unknown.append(f"工作日历未覆盖 {start.date()} 之后的日期")
             continue
@@ -565,8 +668,10 @@ def deadline(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
                 f"{_fmt_start(start, ctx)} 起算，期限 {_fmt(limit)}"
                 f"{'（须在其后）' if strict else ''}，实际 {_fmt_start(end, ctx)}"
             )
+    if skip and (problems or checked):
+        note += f"（不计入期限的 {len(skip)} 日：听证、检验检测、鉴定、专家评审等）"
     if problems:
-        return Outcome(FAIL, expected, "；".join(problems))
+        return Outcome(FAIL, expected, note + "；".join(problems))
     if unknown:
         return Outcome(UNKNOWN, expected, "；".join(unknown))
     if dues:
@@ -574,7 +679,7 @@ def deadline(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
         return Outcome(PENDING, expected, f"尚未{p['to_label']}，期限 {due.isoformat()}", due)
     if not checked:
         return Outcome(NA, expected, f"尚未{p['to_label']}（未到期限）")
-    return Outcome(PASS, expected, "在期限内")
+    return Outcome(PASS, expected, note + "在期限内")
 
 
 def _fmt(limit: dt.datetime | dt.date) -> str:

@@ -10,19 +10,31 @@ from typing import Any
 
 from zfjl.cases.store import get_case
 from zfjl.checklists.engine import CaseReport, Rule, check_case, load_rules
-from zfjl.checklists.predicates import Context
+from zfjl.checklists.predicates import HEARING_FINES, Context
 from zfjl.vault.vault import Vault
 from zfjl.workdays import load_calendar
 
 
 def vault_rules(vault: Vault, extra: list[Path] | None = None) -> list[Rule]:
-    """Built-in packs, then the vault's own rules/ folder, then any folders given."""
-    return load_rules([vault.root / "rules", *(extra or [])])
+    """Built-in packs, then the vault's own rules/ folder (the packs an administrator
+    installed; any other file there is warned about and not loaded), then any folders given."""
+    from zfjl.vault.custom import trusted_files
+
+    return load_rules(extra or [], texts=trusted_files(vault, "rules"))
+
+
+def hearing_fines(vault: Vault) -> dict[str, float]:
+    """行政处罚法第六十三条's 较大数额罚款 by party type: the vault's settings
+    (check.hearing_fine_individual, check.hearing_fine_organisation), else Hunan's."""
+    section = vault.config.extra.get("check", {})
+    return {"个人": float(section.get("hearing_fine_individual", HEARING_FINES["个人"])),
+            "单位": float(section.get("hearing_fine_organisation", HEARING_FINES["单位"]))}  # fmt: skip
 
 
 def vault_context(vault: Vault, today: dt.date | None = None) -> Context:
     return Context(today=today or vault.now().date(), calendar=load_calendar(vault.conn),
-                   tz=vault.config.tz, bureau=vault.config.bureau)  # fmt: skip
+                   tz=vault.config.tz, bureau=vault.config.bureau,
+                   hearing_fines=hearing_fines(vault))  # fmt: skip
 
 
 def skewed_recordings(vault: Vault, ids: list[str] | None = None) -> frozenset[str]:

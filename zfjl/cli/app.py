@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grant": ("grant", "app"), "checkpoint": ("checkpoint", "app"),
     "calendar": ("calendar", "app"), "rules": ("rules", "app"), "device": ("device", "app"),
     "spotcheck": ("spotcheck", "app"), "role": ("role", "app"), "config": ("config", "app"),
-    "station": ("station", "station_app"),
+    "station": ("station", "station_app"), "custom": ("custom", "app"),
 }  # fmt: skip
 
 
@@ -116,12 +116,31 @@ def _main(
 
 
 # -- entry point ------------------------------------------------------------------------------
+INTERRUPTED = "已中断：已入库的内容完好，重新运行同一命令即可继续"
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    err.print(f"提示：{message}", markup=False, soft_wrap=True)
+
+
+def _warnings_shown() -> None:
+    """The library's warnings a person must read (a vault file not loaded: zfjl.vault.custom)
+    as one Chinese line on stderr, each once, whatever PYTHONWARNINGS says."""
+    import warnings
+
+    from zfjl.vault.custom import UntrustedFileWarning
+
+    warnings.filterwarnings("default", category=UntrustedFileWarning)
+    warnings.showwarning = _show_warning
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _warnings_shown()
     args = sys.argv[1:] if argv is None else list(argv)
     named = _named_command(args)
     try:
@@ -135,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:  # usage errors: bad option, missing argument
         return _fail(f"用法错误：{helpfmt.usage_message(exc)}", 2, "UsageError", argv)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail("已中断：已入库的内容完好，重新运行同一命令即可继续", 130, "Interrupted", argv)
+        return _fail(INTERRUPTED, 130, "Interrupted", argv)
     except Exception as exc:  # a bug, not a user mistake: still one line, details on request
         fault = _machine_fault(exc)
         if fault is not None:  # a full disk, a permission: what it means, not "内部错误"
@@ -148,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             "InternalError",
             argv,
         )
+    if rc == 130:  # typer turns a Ctrl-C it catches into a silent return of 130: say so
+        return _fail(INTERRUPTED, 130, "Interrupted", argv)
     return rc if isinstance(rc, int) else 0
 
 
@@ -159,6 +180,9 @@ def _machine_fault(exc: Exception) -> ZfjlError | None:
 
 
 def _fail(message: str, code: int, kind: str, argv: list[str] | None) -> int:
+    from zfjl.oserrors import in_chinese
+
+    message = in_chinese(message)  # "Is a directory" and ffprobe's words, in Chinese
     err.print(f"错误：{message}", markup=False, soft_wrap=True)
     if "--json" in (sys.argv if argv is None else argv):
         print(

@@ -36,5 +36,8 @@ def calendar_ls_cmd(as_json: JsonOpt = False) -> None:
 
 def _print_sources(sources: list[dict[str, Any]]) -> None:
     for s in sources:
-        out.print(f"{s['year']}  {s['source']}")
+        source = s["source"]
+        if source.startswith("chinese_calendar"):  # the package's data, not a notice entered
+            source = f"内置节假日数据（{source}）"
+        out.print(f"{s['year']} 年  {source}", markup=False)
     out.print("未列出的年份：无法判断工作日（相关期限报告为“无法判断”）")

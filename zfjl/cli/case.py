@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, moment_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, check_span, moment_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -80,10 +80,15 @@ def case_export_cmd(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="输出文件（默认标准输出）。")
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.io import dump_case
     from zfjl.cases.store import get_case
+    from zfjl.outputs import claim
+
+    if output:
+        claim([output], force)
 
     def write(data: dict[str, Any]) -> None:
         if output:
@@ -262,12 +267,12 @@ def case_history_cmd(
 
 def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:
     from zfjl.cli import display as d
+    from zfjl.cli.tables import para
     from zfjl.vault.events import label_of
 
-    for e in events:
-        detail = f"  {d.safe(e['detail'])}" if e.get("detail") else ""
-        out.print(f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.actor(e['actor'], names)}  "
-                  f"{label_of(e['kind'])}{detail}", markup=False)  # fmt: skip
+    for e in events:  # a long detail folds under itself (80 columns)
+        head = f"#{e['seq']}  {d.when(e['ts'], seconds=True)}  {d.actor(e['actor'], names)}  "
+        para(head, f"{label_of(e['kind'])}  {d.message(e.get('detail') or '')}".rstrip(), indent=0)
 
 
 @attach_app.command(
@@ -286,6 +291,10 @@ def attach_cmd(
     device: Annotated[str | None, typer.Option(help="按设备附加：记录仪编号。")] = None,
     since: Annotated[str | None, typer.Option("--from", help="时间段起。")] = None,
     until: Annotated[str | None, typer.Option("--to", help="时间段止。")] = None,
+    maker: Annotated[str | None, typer.Option(help="制作人（第三十八条；默认为录制的执法人员）。")] = None,
+    transcript: Annotated[
+        str | None, typer.Option(help="录音的文字记录：所在文书的代号，或文字记录本身（第三十八条）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.store import attach
@@ -296,10 +305,12 @@ def attach_cmd(
         raise UsageError("请用 --activity 写明所记录的执法活动（如 询问、现场检查、送达）")
     vault = open_vault()
     tz = vault.config.tz  # a bare --to day is through that day, as for zfjl ls
+    check_span(since, until, tz)
     since = None if since is None else parse_moment(since, "--from", tz).at.isoformat()
     until = None if until is None else parse_moment(until, "--to", tz).end.isoformat()
     links = attach(vault, case, recordings=recordings, device=device, since=since,
-                   until=until, activity=activity, proves=proves, document=document)  # fmt: skip
+                   until=until, activity=activity, proves=proves, document=document,
+                   maker=maker, transcript=transcript)  # fmt: skip
     emit(links, as_json, f"已关联 {len(links)} 条音像记录到 {case}（{activity}）")
 
 

@@ -54,7 +54,9 @@ def check_cmd(
 
 
 def _print_report(report: Any, show_all: bool) -> None:
-    from zfjl.cli.tables import para
+    """Every line folds at the terminal's width under its own text (80 columns: a finding's
+    title, 应为/实为/整改 and the verdict)."""
+    from zfjl.cli.tables import footer, para
 
     out.print(f"[bold]{report.case}[/] 逐环节检查")
     for stage, findings in report.by_stage().items():
@@ -72,7 +74,7 @@ def _print_report(report: Any, show_all: bool) -> None:
         out.print(f"\n{mark} [bold]{stage}[/]（符合 {passed}{extra}，不适用 {na}）")
         for f in shown:
             status = "无法判断" if f.status == "unknown" else f.symbol
-            out.print(f"  {status} {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
+            para(f"{status} ", f"{f.article} {f.title}（{f.rule}）", indent=2)
             if f.status not in ("pass", "na"):
                 para("应为：", f.expected)
                 para("实为：", f.found)
@@ -82,10 +84,11 @@ def _print_report(report: Any, show_all: bool) -> None:
         out.print(f"\n○ [bold]待办[/]（尚未到期，不计为违反）：{len(pending)} 项")
         for f in pending:
             when = f"最迟 {f.due}" if f.due else "进入下一环节或结案前"
-            out.print(f"  ○ {when}  {f.article} {f.title} [dim]({f.rule})[/]", markup=True)
+            para("○ ", f"{when}  {f.article} {f.title}（{f.rule}）", indent=2)
             para("应为：", f.expected)
             para("现状：", f.found)
-    out.print("\n" + report.verdict_line())
+    out.print()
+    footer(report.verdict_line())
 
 
 def _print_summary(reports: list[Any]) -> None:

@@ -92,3 +92,29 @@ def checkpoint_new_key_cmd(as_json: JsonOpt = False) -> None:
 
     key = checkpoint.new_key(open_vault())
     emit({"vkey": key.vkey}, as_json, lambda k: out.print(f"新公钥：{k['vkey']}", markup=False))
+
+
+@app.command(
+    "restore-state",
+    help="签名状态遗失后由管理员凭审批编号重建；日志与每份见证副本一致时才重建，并记入日志。",
+)
+def checkpoint_restore_state_cmd(
+    approval_no: Annotated[
+        str | None, typer.Option("--approval-no", help="批准重建的审批编号（文号）。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault.anchors import restore_state
+
+    restored = restore_state(open_vault(), approval_no)
+    emit(restored.as_dict(), as_json, _print_restored)
+
+
+def _print_restored(r: dict[str, Any]) -> None:
+    copies = (
+        f"与 {r['witness_copies']} 份见证副本核对一致"
+        if r["witness_copies"]
+        else "没有见证副本可核对，仅凭日志自身的检查点"
+    )
+    out.print(f"✔ 签名状态已重建（日志第 {r['seq']} 条）：已签名至 {r['size']} 条，{copies}",
+              markup=False)  # fmt: skip

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from zfjl.vault import Vault
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序读取）。")]
+# Every command that writes a document, report or register for a person: an existing file is
+# replaced only with --force (zfjl.outputs.claim; exit 6 without it).
+ForceOpt = Annotated[bool, typer.Option("--force", help="输出文件已存在时覆盖（否则不写入，退出码 6）。")]
 
 
 class State:
@@ -40,6 +43,21 @@ def moment_option(text: str | None, option: str, vault: Vault) -> str | None:
     from zfjl.dates import moment_text
 
     return moment_text(text, option, vault.config.tz)
+
+
+def check_span(since: str | None, until: str | None, tz: dt.tzinfo,
+               names: tuple[str, str] = ("--from", "--to")) -> None:  # fmt: skip
+    """Refuse a span that ends before it begins (`--from 2024-07-01 --to 2024-06-01` would
+    silently list nothing): a usage error naming both options."""
+    from zfjl.dates import chinese_day, chinese_time, parse_moment
+    from zfjl.errors import UsageError
+
+    if since is None or until is None:
+        return
+    start, end = parse_moment(since, names[0], tz), parse_moment(until, names[1], tz)
+    if end.end <= start.at:
+        said = [chinese_time(m.at) if m.has_time else chinese_day(m.at.date()) for m in (start, end)]
+        raise UsageError(f"{names[0]} {said[0]} 晚于 {names[1]} {said[1]}：起点须早于终点")
 
 
 def month_option(text: str | None, option: str = "--period") -> str | None:

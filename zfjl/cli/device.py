@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from zfjl.cli.common import JsonOpt, moment_option, open_vault
-from zfjl.cli.output import emit, emit_rows, out
+from zfjl.cli.output import emit, out
 
 app = typer.Typer(
     name="device",
@@ -17,8 +17,12 @@ app = typer.Typer(
 
 
 def _print_device(d: dict[str, Any]) -> None:
-    out.print(f"{d['id']}　{d['status_text']}　{d.get('unit') or '-'}　{d.get('model') or '-'}　"
-              f"{d.get('serial') or '-'}　使用人 {d.get('officer') or '-'}", markup=False)  # fmt: skip
+    """One camera, each value named (what add, assign, log and show answer)."""
+    from zfjl.cli.display import safe
+
+    named = "　".join(f"{label}：{safe(d.get(k) or '—')}" for k, label in (
+        ("unit", "单位"), ("model", "型号"), ("serial", "序列号"), ("officer", "使用人")))  # fmt: skip
+    out.print(f"{safe(d['id'])}（{d['status_text']}）　{named}", markup=False)
 
 
 @app.command("add", help="登记记录仪（也用于把入库时发现的“未登记”设备补登）。")
@@ -76,7 +80,25 @@ def device_ls_cmd(
 ) -> None:
     from zfjl import devices
 
-    emit_rows(devices.list_devices(open_vault(), unit), as_json, _print_device, "没有登记的记录仪")
+    rows = devices.list_devices(open_vault(), unit)
+    emit(rows, as_json, lambda r: _print_devices(r) if r else out.print("没有登记的记录仪"))
+
+
+def _print_devices(rows: list[dict[str, Any]]) -> None:
+    """The cameras as a table with a header that fits 80 columns (model and serial fold)."""
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
+
+    grid = table(key("编号"), key("状态"), text("单位", ratio=2), text("型号", ratio=2),
+                 text("序列号", ratio=2), key("使用人"))  # fmt: skip
+    for r in rows:
+        grid.add_row(d.safe(r["id"]), r["status_text"], d.safe(r.get("unit") or "—"),
+                     d.safe(r.get("model") or "—"), d.safe(r.get("serial") or "—"),
+                     d.safe(r.get("officer") or "—"))  # fmt: skip
+    out.print(grid)
+    unregistered = sum(1 for r in rows if not r.get("registered", True))
+    footer(f"共 {len(rows)} 台" + (f"，其中未登记 {unregistered} 台（入库时发现，用 zfjl device add "
+                                  "补登）" if unregistered else ""))
 
 
 @app.command("show", help="一台记录仪：配发经过、维护记录、录制件数。")
@@ -94,14 +116,13 @@ def _print_device_history(d: dict[str, Any]) -> None:
     _print_device(
         {**d, "officer": next((a["officer"] for a in d["assignments"] if not a["until"]), None)}
     )
+    from zfjl.cli import display as disp
+
     for a in d["assignments"]:
-        out.print(
-            f"  配发：{a['officer']}　{a['since'][:16]} 至 {(a['until'] or '今')[:16]}",
-            markup=False,
-        )
+        until = disp.when(a["until"]) if a["until"] else "今"
+        out.print(f"  配发：{disp.safe(a['officer'])}　{disp.when(a['since'])} 至 {until}",
+                  markup=False)  # fmt: skip
     for e in d["log"]:
-        out.print(
-            f"  {e['at'][:16]}　{devices.EVENTS[e['event']]}　{e['note'] or ''}　{e['actor']}",
-            markup=False,
-        )
+        out.print(f"  {disp.when(e['at'])}　{devices.EVENTS[e['event']]}　"
+                  f"{disp.safe(e['note'] or '')}　{disp.safe(e['actor'])}", markup=False)  # fmt: skip
     out.print(f"  录制件数：{d['recordings']}")

@@ -106,6 +106,14 @@ def safe(text: Any) -> str:
     return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), s)
 
 
+def message(text: Any) -> str:
+    """A stored message (an ingest warning, a failure's reason) as a person reads it: OS and
+    media-tool phrases in Chinese (zfjl.oserrors), control characters escaped."""
+    from zfjl.oserrors import in_chinese
+
+    return safe(in_chinese("" if text is None else str(text)))
+
+
 def markup_safe(text: Any) -> str:
     """`safe`, and rich markup brackets escaped, for a line printed with markup on."""
     from rich.markup import escape  # the printers import rich anyway; this module does not

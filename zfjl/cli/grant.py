@@ -25,7 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="查阅、复制批准（第四十四条、第四十七条）：zfjl grant add 用户 --case 案件|--recording 编号 "
     "--scope view|copy --approved-by 批准人 --approval-no 文号 --until 日期；zfjl grant ls；"
-    "zfjl grant revoke G-12。",
+    "zfjl grant revoke G-12 --approval-no 文号。",
 )
 
 
@@ -79,12 +79,20 @@ def grant_ls_cmd(
     emit_rows(rows, as_json, _print_grant, "没有有效的批准")
 
 
-@app.command("revoke", help="撤销一项批准：zfjl grant revoke G-12 [--reason 原因]。")
+@app.command(
+    "revoke",
+    help="撤销一项批准（须有批准文号）：zfjl grant revoke G-12 --approval-no 文号 [--reason 原因]。",
+)
 def grant_revoke_cmd(
     grant_id: Annotated[str, typer.Argument(help="批准编号 G-…。")],
+    approval_no: Annotated[
+        str | None,
+        typer.Option("--approval-no", help="撤销的批准文号（记入日志）。"),
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="撤销原因。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import access
 
-    emit(access.revoke_grant(open_vault(), grant_id, reason), as_json, _print_grant)
+    emit(access.revoke_grant(open_vault(), grant_id, reason, approval_no=approval_no), as_json,
+         _print_grant)  # fmt: skip

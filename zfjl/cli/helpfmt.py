@@ -5,9 +5,10 @@ and its usage errors in English through gettext, wraps by characters (a CJK char
 cells wide, so Chinese lines overflow), and cuts command descriptions with "...". `install()`
 fixes all three once, at start-up:
 
-- click's and typer's messages go through `_zh` (their modules' gettext `_`/`ngettext`),
-  which looks them up in `MESSAGES`; a message not listed stays English (a new click version
-  adding one is caught by tests/test_help.py, which reads every command's help);
+- click's and typer's messages are marked for the standard gettext: `install()` binds their
+  domain to zfjl's Chinese catalog (locale/zh_CN/LC_MESSAGES/messages.po, compiled to .mo by
+  scripts/compile_messages.py and shipped in the wheel) — nothing of theirs is replaced; a
+  message a new click version adds is named by tests/test_help_catalog.py until translated;
 - every click context makes a `ZhHelpFormatter`, which wraps by display cells, translates the
   metavars (TEXT → 文本), summarises a command in a group's list by its first clause, and ends
   each help with the command's examples (`EXAMPLES`, by command path).
@@ -19,77 +20,21 @@ unknown command with its nearest names, once).
 from __future__ import annotations
 
 import difflib
+import gettext
 import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 
-# click's and typer's messages (gettext msgids) → Chinese; `{…}` fields are kept.
-MESSAGES = {
-    "Usage:": "用法：",
-    "Options": "选项",
-    "Arguments": "参数",
-    "Commands": "命令",
-    "Positional arguments": "参数",
-    "Show this message and exit.": "显示本帮助并退出。",
-    "Show the version and exit.": "显示版本并退出。",
-    "required": "必填",
-    "default: {default}": "默认：{default}",
-    "env var: {var}": "环境变量：{var}",
-    "(dynamic)": "（动态）",
-    "deprecated": "已弃用",
-    "Aborted!": "已中止",
-    "Error: {message}": "错误：{message}",
-    "Try '{command} {option}' for help.": "用 “{command} {option}” 查看帮助。",
-    "No such command {name!r}.": "没有命令 “{name}”。",
-    "No such option: {name}": "没有选项 {name}",
-    "No such option {name!r}.": "没有选项 “{name}”。",
-    "Did you mean {possibility}?": "是否要用 {possibility}？",
-    "(Did you mean one of: {possibilities}?)": "（是否要用：{possibilities}？）",
-    "Missing command.": "缺少命令。",
-    "Missing argument": "缺少参数",
-    "Missing option": "缺少选项",
-    "Missing parameter": "缺少参数",
-    "Missing {param_type}": "缺少{param_type}",
-    "Missing parameter: {param_name}": "缺少参数：{param_name}",
-    "argument": "参数",
-    "option": "选项",
-    "parameter": "参数",
-    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
-    "Invalid value: {message}": "值无效：{message}",
-    "Option {name!r} does not take a value.": "选项 “{name}” 不带值。",
-    "Option {name!r} requires an argument.": "选项 “{name}” 须带一个值。",
-    "Option {name!r} requires {nargs} arguments.": "选项 “{name}” 须带 {nargs} 个值。",
-    "Argument {name!r} takes {nargs} values.": "参数 “{name}” 须有 {nargs} 个值。",
-    "Got unexpected extra argument ({args})": "多出了参数（{args}）",
-    "Got unexpected extra arguments ({args})": "多出了参数（{args}）",
-    "{value!r} is not a valid {number_type}.": "“{value}” 不是有效的{number_type}。",
-    "integer": "整数",
-    "float": "数字",
-    "{value!r} is not a valid boolean.": "“{value}” 不是是/否值。",
-    "{value!r} is not one of {choices}.": "“{value}” 不是可选值之一：{choices}。",
-    "{value!r} is not {choice}.": "“{value}” 不是 {choice}。",
-    "{value} is not in the range {range}.": "{value} 不在范围 {range} 内。",
-    "{value!r} does not match the format {format}.": "“{value}” 不符合格式 {format}。",
-    "{value!r} does not match the formats {formats}.": "“{value}” 不符合格式 {formats}。",
-    "file": "文件",
-    "directory": "目录",
-    "path": "路径",
-    "{name} {filename!r} does not exist.": "{name} “{filename}” 不存在。",
-    "{name} {filename!r} is a file.": "{name} “{filename}” 是文件。",
-    "{name} {filename!r} is a directory.": "{name} “{filename}” 是目录。",
-    "{name} {filename!r} is not readable.": "{name} “{filename}” 不可读。",
-    "{name} {filename!r} is not writable.": "{name} “{filename}” 不可写。",
-    "Could not open file {filename!r}: {message}": "无法打开文件 “{filename}”：{message}",
-    "Install completion for the current shell.": "为当前 shell 安装命令补全。",
-    "Show completion for the current shell, to copy it or customize the installation.": (
-        "显示当前 shell 的补全脚本（可复制或自行安装）。"
-    ),
-}  # fmt: skip
+# click's and typer's messages in Chinese: a gettext catalog (domain "messages", the one
+# click and typer translate through), compiled from its .po by scripts/compile_messages.py.
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN, LANGUAGE = "messages", "zh_CN"
 
 # Metavars in the usage line and the option list.
 METAVARS = {
@@ -160,18 +105,19 @@ EXAMPLES: dict[str, list[str]] = {
     "bundle make": ["zfjl bundle make CASE-2024-031 --purpose court -o 案件包.tar"],
     "bundle verify": ["zfjl bundle verify 案件包.tar --checkpoint 纸面留存.txt"],
     "hold": ["zfjl hold ls"],
-    "hold add": ["zfjl hold add CASE-2024-031 --reason dispute --note 当事人申请行政复议"],
+    "hold add": ["zfjl hold add CASE-2024-031 --reason 纠纷 --note 当事人申请行政复议"],
     "hold ls": ["zfjl hold ls --all"],
     "hold release": ["zfjl hold release H-12 --approval-no 城管〔2024〕9号"],
     "grant": ["zfjl grant ls"],
     "grant add": ["zfjl grant add lisi --case CASE-2024-031 --scope copy --approved-by 王局长 "
                   "--approval-no 局批〔2024〕8号 --until 2024-09-30"],
     "grant ls": ["zfjl grant ls --user lisi --all"],
-    "grant revoke": ["zfjl grant revoke G-12 --reason 案件已办结"],
+    "grant revoke": ["zfjl grant revoke G-12 --approval-no 局批〔2024〕11号 --reason 案件已办结"],
     "checkpoint": ["zfjl checkpoint make -q"],
     "checkpoint make": ["zfjl checkpoint make > 纸面留存.txt"],
     "checkpoint verify": ["zfjl checkpoint verify 纸面留存.txt"],
     "checkpoint new-key": ["zfjl checkpoint new-key"],
+    "checkpoint restore-state": ["zfjl checkpoint restore-state --approval-no 株城管〔2026〕15号"],
     "calendar": ["zfjl calendar ls"],
     "calendar add": ["zfjl calendar add 2025年节假日.yaml"],
     "calendar ls": ["zfjl calendar ls"],
@@ -194,6 +140,11 @@ EXAMPLES: dict[str, list[str]] = {
     "role add": ["zfjl role add wangju director --approval 局批〔2024〕1号"],
     "role rm": ["zfjl role rm zhangsan clerk --reason 调离"],
     "role ls": ["zfjl role ls"],
+    "custom": ["zfjl custom ls"],
+    "custom add": ["zfjl custom add templates 询问笔录.typ.j2 --approval 局批〔2024〕9号",
+                   "zfjl custom add rules 本局.yaml --approval 局批〔2024〕10号"],
+    "custom ls": ["zfjl custom ls", "zfjl custom ls templates --json"],
+    "custom rm": ["zfjl custom rm templates 询问笔录.typ.j2 --approval 局批〔2024〕11号"],
     "config": ["zfjl config ls"],
     "config ls": ["zfjl config ls"],
     "config get": ["zfjl config get retention.patrol_months"],
@@ -209,29 +160,17 @@ MIN_WIDTH, MAX_WIDTH = 40, 100
 
 
 def _zh(message: str) -> str:
-    return MESSAGES.get(message, message)
-
-
-def _nzh(singular: str, plural: str, n: int) -> str:
-    return _zh(singular if n == 1 else plural)
+    return gettext.gettext(message)
 
 
 def install() -> None:
     """Chinese messages and help for click and typer (idempotent)."""
-    import click.core
-    import click.decorators
-    import click.exceptions
-    import click.formatting
-    import click.parser
-    import click.types
     import typer.core
 
-    for module in (click.core, click.decorators, click.exceptions, click.formatting,
-                   click.parser, click.types, typer.core):  # fmt: skip
-        if hasattr(module, "_"):
-            module._ = _zh  # type: ignore[attr-defined]
-        if hasattr(module, "ngettext"):
-            module.ngettext = _nzh  # type: ignore[attr-defined]
+    # click and typer mark their messages for the standard gettext: our catalog answers them,
+    # in Chinese whatever the machine's locale (zfjl speaks to a clerk in Chinese only).
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    os.environ["LANGUAGE"] = LANGUAGE
     if os.environ.get("_ZFJL_COMPLETE"):  # a shell asks for the completion script or words
         from typer._completion_classes import completion_init
 
@@ -268,8 +207,11 @@ def cells(text: str) -> int:
 
 
 _NO_LINE_START = set("，。、；：？！）》」』】〕,.;:!?)]}…％%")
-_TOKEN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s\u2e80-\u9fff"
-                    r"\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+|\s+")  # fmt: skip
+# A token is one CJK character or one run of other non-spaces (a word, an ID, a path), with
+# the opening brackets before it: a line never ends in （ or “.
+_OPEN = "（《「『【〔“‘"
+_TOKEN = re.compile(rf"[{_OPEN}]*(?:[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s"
+                    r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)|\s+")  # fmt: skip
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -277,7 +219,7 @@ def wrap(text: str, width: int) -> list[str]:
     spaces, never before a closing punctuation mark; a word longer than a line is cut."""
     lines: list[str] = []
     for para in text.splitlines() or [""]:
-        line = ""
+        line, last = "", 0  # `last`: where the line's last token starts
         for token in _TOKEN.findall(para):
             if token.isspace():  # runs of spaces become one; a full-width space is kept
                 if line:
@@ -296,14 +238,14 @@ def wrap(text: str, width: int) -> list[str]:
                 lines.append(line + head)
                 line, token = "", token[len(head) :]
             if cells(line + token) <= width:
-                line += token
-            elif token[0] in _NO_LINE_START and line and cells(line) > 2:
-                # keep the punctuation with its character: move the last character down
-                lines.append(line[:-1].rstrip())
-                line = line[-1] + token
+                last, line = len(line), line + token
+            elif token[0] in _NO_LINE_START and line and last > 0 and cells(line) > 2:
+                # keep the punctuation with its character or word: move that down with it
+                lines.append(line[:last].rstrip())
+                line, last = line[last:] + token, 0
             else:
                 lines.append(line.rstrip())
-                line = token
+                line, last = token, 0
         lines.append(line.rstrip())
     return lines
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import typer
 
 from zfjl.cli.common import JsonOpt, open_vault
-from zfjl.cli.output import emit, emit_rows, out
+from zfjl.cli.output import emit, out
 from zfjl.cli.verbs import DefaultVerbGroup, OldSpelling
 
 
@@ -27,36 +27,67 @@ app = typer.Typer(
     name="hold",
     cls=HoldGroup,
     no_args_is_help=True,
-    help="长期保存（第四十三条）：zfjl hold add 记录或案件 --reason dispute|obstruction|incident|other；"
+    help="长期保存（第四十三条）：zfjl hold add 记录或案件 --reason 纠纷|阻碍执法|突发事件|其他；"
     "解除：zfjl hold release H-12 --approval-no 文号；列表：zfjl hold ls。",
 )
 
 
 def _print_hold(h: dict[str, Any]) -> None:
+    """One hold, as `hold add` and `hold release` answer."""
+    from zfjl.cli import display as d
+    from zfjl.retention.holds import REASON_WORDS
+
+    out.print(f"{h['id']}　{_target(h)}　{REASON_WORDS.get(h['reason'], h['reason'])}："
+              f"{h['reason_text']}{'；' + d.safe(h['note']) if h['note'] else ''}　"
+              f"{d.safe(h['placed_by'])} {d.when(h['placed_at'])}　{_state(h)}",
+              markup=False)  # fmt: skip
+
+
+def _target(h: dict[str, Any]) -> str:
     from zfjl.cli import display as d
 
-    state = (
-        f"已解除（{d.when(h['released_at'])}，{h['release_approval']}）"
-        if h["released_at"]
-        else "有效"
-    )
-    kind = "案件" if h["target_kind"] == "case" else "记录"
-    target = d.short_id(h["target"]) if h["target_kind"] != "case" else h["target"]
-    out.print(f"{h['id']}　{kind} {target}　{h['reason_text']}"
-              f"{'：' + d.safe(h['note']) if h['note'] else ''}　{d.safe(h['placed_by'])} "
-              f"{d.when(h['placed_at'])}　{state}", markup=False)  # fmt: skip
+    if h["target_kind"] == "case":
+        return f"案件 {h['target']}"
+    return f"记录 {d.short_id(h['target'])}"
+
+
+def _state(h: dict[str, Any], cell: bool = False) -> str:
+    from zfjl.cli import display as d
+
+    if not h["released_at"]:
+        return "有效"
+    return ("已解除\n" if cell else "已解除，") + f"{d.day(h['released_at'])}" + (
+        "\n" if cell else "，") + d.safe(h["release_approval"])  # fmt: skip
+
+
+def _print_holds(rows: list[dict[str, Any]]) -> None:
+    """The holds as a table that fits 80 columns: the reason by its word, the note folds."""
+    from zfjl.cli import display as d
+    from zfjl.cli.tables import footer, key, table, text
+    from zfjl.retention.holds import REASON_WORDS
+
+    grid = table(key("编号"), key("对象"), key("理由"), text("说明", ratio=1),
+                 key("提出人/时间"), key("状态"))  # fmt: skip
+    for h in rows:
+        grid.add_row(h["id"], _target(h).replace(" ", "\n", 1),
+                     REASON_WORDS.get(h["reason"], h["reason"]), d.safe(h["note"] or ""),
+                     f"{d.safe(h['placed_by'])}\n{d.when(h['placed_at'])}",
+                     _state(h, cell=True))  # fmt: skip
+    out.print(grid)
+    footer(f"共 {len(rows)} 项（理由：纠纷、阻碍执法、突发事件、其他，见第四十三条）")
 
 
 @app.command(
-    "add", help="长期保存一条记录或一个案件：--reason dispute|obstruction|incident|other。"
+    "add", help="长期保存一条记录或一个案件：--reason 纠纷|阻碍执法|突发事件|其他。"
 )
 def hold_add_cmd(
     target: Annotated[str, typer.Argument(help="记录编号（前缀）或案件编号。")],
     reason: Annotated[
         str | None,
         typer.Option(
-            help="dispute 异议投诉上访 / obstruction 阻碍殴打执法人员 / "
-            "incident 群体性突发事件 / other 其他重要情况（必填）。"
+            help="纠纷（当事人异议、投诉、上访）/ 阻碍执法（逃避、拒绝、阻碍、殴打执法人员）/ "
+            "突发事件（群体性事件、突发事件）/ 其他（其他重要情况，须写 --note）；"
+            "也可写 dispute / obstruction / incident / other 或条款序号 1-4（必填）。"
         ),
     ] = None,
     note: Annotated[str | None, typer.Option(help="情况说明。")] = None,
@@ -78,7 +109,7 @@ def hold_ls_cmd(
     from zfjl.retention import holds
 
     rows = holds.list_holds(open_vault(), include_released=show_all)
-    emit_rows(rows, as_json, _print_hold, "没有长期保存的记录")
+    emit(rows, as_json, lambda r: _print_holds(r) if r else out.print("没有长期保存的记录"))
 
 
 @app.command(

@@ -31,7 +31,10 @@ def _progress_bars(sources: list[str], enabled: bool, sealing: bool) -> Iterator
         then = "正在封存摘要…" if sealing else "摘要由保管服务或 zfjl seal 封存"
 
         def plain(i: int, p: IngestProgress) -> None:
-            if p.stage == "stored":
+            if p.stage == "stored" and p.unstored:
+                note(f"{sources[i]}：已安全存储 {p.files_total} 个文件（{p.bytes_total / 1e6:.1f} MB），"
+                     f"另有 {p.unstored} 个条目未能入库（见下），请先不要拔下记录仪；{then}")  # fmt: skip
+            elif p.stage == "stored":
                 note(f"{sources[i]}：已安全存储 {p.files_total} 个文件（{p.bytes_total / 1e6:.1f} MB），"
                      f"可以拔下记录仪；{then}")  # fmt: skip
             elif p.stage == "queued":
@@ -69,8 +72,10 @@ def _progress_bars(sources: list[str], enabled: bool, sealing: bool) -> Iterator
             if p.stage == "queued":
                 bar.update(tasks[i], files="排队等候")
             elif p.stage == "stored":
+                files = (f"✘ 已存储 {p.files_total} 个文件，{p.unstored} 个未能入库，勿拔下"
+                         if p.unstored else f"✔ 已安全存储 {p.files_total} 个文件，可拔下")  # fmt: skip
                 bar.update(tasks[i], total=p.bytes_total or 1, completed=p.bytes_total or 1,
-                           files=f"✔ 已安全存储 {p.files_total} 个文件，可拔下", current="")  # fmt: skip
+                           files=files, current="")  # fmt: skip
             elif p.stage == "described":
                 bar.update(tasks[i], current="元数据已读取")
             elif p.stage == "store":
@@ -140,7 +145,7 @@ def ingest_cmd(
         )
     result = _Result(outcomes, sealed)
     emit(result, as_json, _print_result)
-    if any(o.error or (o.report and o.report.failed) for o in outcomes) or (
+    if any(o.error or (o.report and o.report.unstored) for o in outcomes) or (
         sealed and sealed.problems
     ):
         raise typer.Exit(1)
@@ -215,4 +220,20 @@ def _print_ingest(report: IngestReport) -> None:
         + (f"，已清除源文件 {s['cleared']}" if s["cleared"] else "")
         + f"（{s['bytes'] / 1e6:.1f} MB，{s['seconds']:.1f} 秒{speed}）"
     )
-    out.print("已安全存储（已落盘、以 BLAKE3 标识），可以拔下记录仪")
+    out.print(_closing_line(report))
+
+
+def _closing_line(report: IngestReport) -> str:
+    """Whether the officer may unplug the camera: only when every entry of its card was
+    stored; otherwise what failed and what to do."""
+    if not report.unstored:
+        return "已安全存储（已落盘、以 BLAKE3 标识），可以拔下记录仪"
+    todo = []
+    if report.failed:
+        todo.append(f"{report.failed} 个文件未能读取或存储：排除原因（如存储卡接触不良）后"
+                    "重新运行同一命令，已入库的不会重复存储")  # fmt: skip
+    if skipped := report.count("skipped"):
+        todo.append(f"{skipped} 个条目不是普通文件（管道、套接字、设备文件或符号链接）或在入库时被替换，"
+                    "未入库：请交管理员核查")  # fmt: skip
+    return (f"[red]✘[/] 有 {report.unstored} 个条目未能入库（见上，均已记入日志），"
+            f"请先不要拔下记录仪。{'；'.join(todo)}")  # fmt: skip

@@ -76,4 +76,6 @@ def emit_lines(
 
 def note(text: str) -> None:
     """A remark for the person at the terminal: stderr only, so stdout stays parseable."""
-    err.print(text, markup=False, soft_wrap=True)
+    from zfjl.oserrors import in_chinese
+
+    err.print(in_chinese(text), markup=False, soft_wrap=True)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault, yes_no
+from zfjl.cli.common import JsonOpt, check_span, open_vault, yes_no
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -35,6 +35,7 @@ def ls_cmd(
 
     flt = RecordingFilter(device, officer, since, until, kind, late, important, limit)
     vault = open_vault()
+    check_span(since, until, vault.config.tz)
     emit(list_recordings(vault, flt), as_json, lambda rows: _print_recordings(vault, rows))
 
 
@@ -44,15 +45,17 @@ def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
     from zfjl.vault.query import unique_prefixes
 
     ids = unique_prefixes(vault, [r["id"] for r in rows])
-    grid = table(key("编号"), key("类型"), key("设备/人员"), key("录制时间"), key("时长"),
-                 text("原文件名", ratio=1), text("标记"))  # fmt: skip
+    # 80 columns: the kind with its flags, the time with its duration, each on two lines, so
+    # that a camera's file name (DSJ01_20240506_100500_0001.MP4) fits on one.
+    grid = table(key("编号"), key("类型"), key("设备/人员"), key("录制时间/时长"),
+                 text("原文件名", ratio=1))  # fmt: skip
     for r in rows:
-        flags = ("逾期" if r["late"] else "逾期？" if r["late"] is None else "") + (
-            " 重要" if r["important"] else "")  # fmt: skip
+        flags = ["逾期" if r["late"] else "逾期？" if r["late"] is None else "",
+                 "重要" if r["important"] else ""]  # fmt: skip
         who = "\n".join(d.safe(x) for x in (r["device"], r["officer"]) if x) or "—"
-        grid.add_row(ids[r["id"]], d.kind(r["kind"]), who, d.when(r["recorded_at"]),
-                     d.duration(r["duration"]) if r["duration"] else "—",
-                     d.safe(r["original_name"]), flags.strip())  # fmt: skip
+        span = d.when(r["recorded_at"]) + (f"\n{d.duration(r['duration'])}" if r["duration"] else "")
+        grid.add_row(ids[r["id"]], "\n".join([d.kind(r["kind"]), *filter(None, flags)]), who,
+                     span, d.safe(r["original_name"]))  # fmt: skip
     out.print(grid)
     footer(f"共 {len(rows)} 条（编号为唯一前缀，可直接用于 zfjl show；“逾期？”为无法判断）")
 
@@ -114,7 +117,7 @@ def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
         grid.add_row(label, _value(k, rec.get(k)))
     out.print(grid)
     for w in rec.get("warnings", []):
-        out.print(f"[yellow]⚠[/] {d.markup_safe(w['message'])}")
+        out.print(f"[yellow]⚠[/] {d.markup_safe(d.message(w['message']))}")
     out.print("入库经过：")
     for s in rec["sightings"]:
         out.print(f"  {d.when(s['seen_at'], seconds=True)}  {d.safe(s['source_path'])}"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -22,6 +22,7 @@ def render_cmd(
     ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="输出目录。")] = Path("."),
     fmt: Annotated[str, typer.Option("--format", help="pdf / html / both。")] = "pdf",
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
@@ -30,7 +31,8 @@ def render_cmd(
     formats = {"pdf": ("pdf",), "html": ("html",), "both": ("pdf", "html")}.get(fmt)
     if formats is None:
         raise UsageError("--format 只能是 pdf、html 或 both")
-    result = render_case(open_vault(), case, output, doctype=doctype, formats=formats)
+    result = render_case(open_vault(), case, output, doctype=doctype, formats=formats,
+                         force=force)
     emit(result, as_json, _print_result)
 
 

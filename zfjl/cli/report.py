@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, month_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, month_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -15,7 +15,7 @@ app = typer.Typer()
 
 @app.command(
     "report",
-    help="执法记录使用情况通报（第五十四条）：-o 文件.html|.pdf|.csv；--json 输出全部数字。",
+    help="执法记录使用情况通报（第五十四条，按月）：-o 文件.html|.pdf|.csv；--json 输出全部数字。",
 )
 def report_cmd(
     period: Annotated[str, typer.Option(help="月份，如 2024-05。")],
@@ -24,14 +24,18 @@ def report_cmd(
         Path | None, typer.Option("-o", "--output", help="输出文件：.html、.pdf 或 .csv。")
     ] = None,
     number: Annotated[str | None, typer.Option("--number", help="通报文号，如 某城管通〔2024〕3号。")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import reports, userfs
     from zfjl.errors import UsageError
+    from zfjl.outputs import claim
 
     vault = open_vault()
     if output is not None and output.suffix.lower() not in (".html", ".pdf", ".csv"):
         raise UsageError("-o 须以 .html、.pdf 或 .csv 结尾")
+    if output is not None:
+        claim([output], force)
     r = reports.build_report(vault, month_option(period) or period, unit)
     if number:
         r["number"] = number
@@ -50,10 +54,8 @@ def report_cmd(
 
 
 def _print_report(r: dict[str, Any], output: Path | None) -> None:
-    t = r["totals"]
-    out.print(f"{r['period']}：录制 {t['recordings']} 件 {t['hours']} 小时，逾期存储 {t['late_uploads']}，"
-              f"时钟偏差 {t['clock_skew']}，故障设备 {t['devices_in_fault']}/{t['devices']}，"
-              f"立案 {t['cases_opened']}（有违反 {t['cases_with_violations']}），"
-              f"待办 {t.get('pending_items', 0)} 项", markup=False)  # fmt: skip
+    from zfjl.reports.wording import TITLE, period_words, summary
+
+    out.print(f"{TITLE}（{period_words(r)}）：{summary(r)}", markup=False)
     if output is not None:
         out.print(f"已写入 {output}", markup=False)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from zfjl.cli import display as d
 from zfjl.cli.common import JsonOpt, open_vault
-from zfjl.cli.output import emit, emit_rows, out
+from zfjl.cli.output import emit, out
 
 app = typer.Typer(
     name="role",
@@ -21,9 +22,24 @@ app = typer.Typer(
 def _print_role(r: dict[str, Any]) -> None:
     how = f"（{r['approval_no']}）" if r.get("approval_no") else ""
     via = f"　{r['via']}" if r.get("via") else ""
-    state = "已撤销" if r.get("removed") else f"自 {str(r['since'])[:16]}"
-    out.print(f"{r['user']}　{r['role']} {r['label']}　{state}　{r['granted_by']} 登记{how}{via}",
-              markup=False)  # fmt: skip
+    out.print(f"{d.safe(r['user'])}　{r['label']}（{r['role']}）　{_state(r)}　"
+              f"{d.safe(r['granted_by'])} 登记{how}{via}", markup=False)  # fmt: skip
+
+
+def _state(r: dict[str, Any]) -> str:
+    return "已撤销" if r.get("removed") else f"自 {d.when(r['since'])}"
+
+
+def _print_roles(rows: list[dict[str, Any]]) -> None:
+    """The roles as a table with a header that fits 80 columns."""
+    from zfjl.cli.tables import key, table, text
+
+    grid = table(key("用户"), key("角色"), key("起始"), key("登记人"), text("依据", ratio=1))
+    for r in rows:
+        basis = "；".join(x for x in (r.get("approval_no"), r.get("via")) if x)
+        grid.add_row(d.safe(r["user"]), f"{r['label']}\n{r['role']}", _state(r),
+                     d.safe(r["granted_by"]), d.safe(basis) or "—")  # fmt: skip
+    out.print(grid)
 
 
 @app.command("add", help="给用户登记一个角色（legal、director、admin 须 --approval 审批编号）。")
@@ -54,4 +70,5 @@ def role_rm_cmd(
 def role_ls_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.vault.settings import list_roles
 
-    emit_rows(list_roles(open_vault()), as_json, _print_role, "没有登记的角色")
+    rows = list_roles(open_vault())
+    emit(rows, as_json, lambda r: _print_roles(r) if r else out.print("没有登记的角色"))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import STATE, JsonOpt, open_vault
+from zfjl.cli.common import JsonOpt, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -100,12 +100,15 @@ def _print_rule(rule: Any, data: dict[str, Any]) -> None:
 
 @app.command("doctypes", help="列出可用的文书类型（按环节）。")
 def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
-    from zfjl.cases.doctypes import load_doctypes
-    from zfjl.vault import resolve_vault_path
+    from zfjl.cases.doctypes import load_doctypes, vault_doctypes
+    from zfjl.errors import VaultNotFound
 
-    # The shipped types and the vault's own (its doctypes/ folder; none without a vault).
-    emit(load_doctypes([resolve_vault_path(STATE.vault_path) / "doctypes"]), as_json,
-         _print_doctypes)  # fmt: skip
+    # The shipped types and the vault's own (its installed doctypes/ files; none without a vault).
+    try:
+        doctypes = vault_doctypes(open_vault())
+    except VaultNotFound:
+        doctypes = load_doctypes()
+    emit(doctypes, as_json, _print_doctypes)
 
 
 def _print_doctypes(doctypes: dict[str, str]) -> None:

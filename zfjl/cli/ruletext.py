@@ -15,6 +15,8 @@ CHECK_KINDS = {
     "media_on_time": "音像记录按时存储", "media_described": "音像记录注明证明对象",
     "transcript": "须有文字记录", "has_video": "须有录像", "deadline": "期限",
     "order": "先后顺序", "challenge_period": "复议诉讼期限",
+    "amount_limit": "金额上限", "hearing_right": "较大数额罚款须告知听证权",
+    "on_spot_collection": "当场收缴罚款的情形", "surcharge_cap": "加处罚款不超出罚款",
 }  # fmt: skip
 
 KEYS = {
@@ -33,6 +35,11 @@ KEYS = {
     "has": "案卷中有", "origin": "案件来源", "kind": "案件类别", "procedure": "程序",
     "flags": "情形", "has_service": "送达方式", "closed": "结案时", "by": "期限",
     "method": "送达方式",
+    # deadlines and amounts (issue 28)
+    "deemed_from": "视为受理", "late": "逾期", "use": "改自", "note": "说明",
+    "exclude": "不计入期限", "max_days": "最多延长", "link": "对应", "field_by_method": "按送达方式取",
+    "amount": "金额", "max_by_party": "上限（元）", "prose_fields": "文字字段", "notice": "告知书",
+    "decisions": "决定书", "small": "小额（元）", "reason_field": "理由字段",
 }  # fmt: skip
 
 VALUES = {
@@ -41,6 +48,7 @@ VALUES = {
     "served": "送达", "received_at": "签收时间",
     "emergency_start": "紧急启动", "major": "重大案件", "expert_review": "须专家论证",
     "legal_review": "须法制审核", "confidential": "涉密",
+    "fine": "罚款（amounts.fine）", "serves": "所送达文书",
 }  # fmt: skip
 
 

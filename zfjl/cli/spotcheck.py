@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, month_option, open_vault
+from zfjl.cli.common import ForceOpt, JsonOpt, month_option, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
@@ -50,7 +50,9 @@ def spotcheck_draw_cmd(
 
 def _print_draw(d: dict[str, Any], unit: str, period: str) -> None:
     p = d["population"]
-    out.print(f"抽查批次 {d['draw']}：{unit} {period}，种子 {d['seed']}；"
+    from zfjl.dates import chinese_month
+
+    out.print(f"抽查批次 {d['draw']}：{unit} {chinese_month(period)}，种子 {d['seed']}；"
               f"从 {p['recordings']} 件音像记录、{p['cases']} 件案卷中抽取 {len(d['items'])} 件", markup=False)  # fmt: skip
     for i in d["items"]:
         _print_spot_item(i)
@@ -81,10 +83,14 @@ def spotcheck_ledger_cmd(
     unit: Annotated[str | None, typer.Option(help="单位。")] = None,
     period: Annotated[str | None, typer.Option(help="月份。")] = None,
     pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF。")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl import spotcheck
+    from zfjl.outputs import claim
 
+    if pdf is not None:
+        claim([pdf], force)
     vault = open_vault()
     period = month_option(period)
     rows = spotcheck.ledger(vault, unit, period)

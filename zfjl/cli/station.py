@@ -70,4 +70,5 @@ def _print_setup(report: Any) -> None:
         out.print(f"· 已存在：{item}", markup=False)
     for note in report.notes:
         out.print(f"[yellow]⚠[/] {note}")
-    out.print("站点设置完成：站点用户直接运行 zfjl 即经服务使用保管库（无需任何文件权限）")
+    done = "站点设置完成" if report.done else "站点已设置，本次未作改动"
+    out.print(f"{done}：站点用户直接运行 zfjl 即经服务使用保管库（无需任何文件权限）")

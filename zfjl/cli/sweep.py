@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zfjl.cli.common import JsonOpt, open_vault, parse_day
+from zfjl.cli.common import ForceOpt, JsonOpt, open_vault, parse_day
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -25,11 +25,15 @@ def sweep_cmd(
         str | None, typer.Option("--as-of", help="按此日期计算到期（默认今天；仅限预览）。")
     ] = None,
     pdf: Annotated[Path | None, typer.Option("--pdf", help="另存清册为 PDF。")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
+    from zfjl.outputs import claim
     from zfjl.retention import sweep
 
+    if pdf is not None:
+        claim([pdf], force)
     vault = open_vault()
     day = parse_day(as_of)
     when = None
@@ -38,7 +42,7 @@ def sweep_cmd(
             raise UsageError("--as-of 只用于预览：执行销毁一律按今天计算")
         when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
     result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
-    if pdf is not None and result.due:
+    if pdf is not None:  # with nothing due too: a register reading 无 is what an archive files
         from zfjl import userfs
         from zfjl.render import sweep_register_pdf, vault_template_dirs
 
@@ -46,12 +50,15 @@ def sweep_cmd(
             result.as_dict(), vault_template_dirs(vault), bureau=vault.config.bureau
         )
         userfs.current().write_bytes(pdf, register)
-    emit(result, as_json, lambda r: _print_sweep(r, executing=execute))
+    emit(result, as_json, lambda r: _print_sweep(r, executing=execute, pdf=pdf))
 
 
-def _print_sweep(result: Any, executing: bool) -> None:
+def _print_sweep(result: Any, executing: bool, pdf: Path | None = None) -> None:
+    if pdf is not None:
+        out.print(f"已写入清册 {pdf}" + ("（无到期资料，清册写“无”）" if not result.due else ""),
+                  markup=False)  # fmt: skip
     if executing and not result.due and not result.finished_pending:
-        return  # quiet for cron
+        return  # quiet for cron (unless a register was asked for, above)
     from zfjl.cli import display as d
     from zfjl.cli.tables import para
 

@@ -3,12 +3,14 @@ exit codes, names in the log, JSON, shell completion). The topics are the manual
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import click
 import typer
 
 from zfjl.cli.common import JsonOpt
+from zfjl.cli.exitcodes import topic_text as exit_codes_text
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
@@ -28,11 +30,7 @@ TOPICS: dict[str, tuple[str, str]] = {
         "--to 只写日期时包含当日全天。列表中的时间显示为 2024-05-06 10:00；"
         "--json 输出为带时区的 ISO 8601 时间。"
     )),
-    "退出码": ("命令的退出码", (
-        "0 成功；1 校验或入库有失败项；2 用法错误；3 保管库问题；4 没有该案件或记录；"
-        "10 检查有警示；11 检查有违反；70 内部错误（请报告，设置 ZFJL_DEBUG=1 可看详情）；"
-        "130 已中断。详见 README.md“退出码”。"
-    )),
+    "退出码": ("命令的退出码", exit_codes_text()),
     "姓名": ("保管日志中操作人的姓名", (
         "日志记下的是操作系统用户名（如 zhangsan）。给用户登记姓名后，zfjl log、"
         "case history 和 zfjl show 的“操作人”显示为“张三（zhangsan）”：\n"
@@ -106,6 +104,17 @@ def _print_topic(topic: dict[str, str]) -> None:
     from zfjl.cli.helpfmt import wrap
 
     width = max(40, min(100, out.width))
-    lines = [line if line.startswith("    ") else "\n".join(wrap(line, width))
+    lines = [line if line.startswith("    ") else _hanging(line, width, wrap)
              for line in topic["text"].splitlines()]  # fmt: skip
     out.print(f"{topic['title']}\n\n" + "\n".join(lines), markup=False, highlight=False)
+
+
+def _hanging(line: str, width: int, wrap: Any) -> str:
+    """A paragraph wrapped to `width`; an item of a list (`  0  成功…`) keeps its later lines
+    under its text."""
+    m = re.match(r"\s*\d+  ", line)
+    if m is None:
+        return "\n".join(wrap(line, width))
+    head, pad = line[: m.end()], " " * m.end()
+    parts = wrap(line[m.end() :], width - m.end())
+    return "\n".join((head if i == 0 else pad) + part for i, part in enumerate(parts))

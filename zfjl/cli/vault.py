@@ -57,12 +57,22 @@ def _print_verify(report: Any) -> None:
     for f in report.findings:
         mark = "[red]✘[/]" if f.severity == "error" else "[yellow]⚠[/]"
         out.print(f"{mark} {f.message}：{f.subject}（应为 {f.expected}，实为 {f.found}）")
-    verdict = "[green]✔ 校验通过[/]" if report.ok else "[red]✘ 校验未通过[/]"
     out.print(
-        f"{verdict}：对象 {report.objects_checked} 个（第 {report.subset} 份），"
-        f"读取 {report.bytes_read / 1e6:.1f} MB，日志 {report.journal_rows} 条，"
-        f"问题 {len(report.findings)} 项"
+        f"{_verdict(report)}：对象 {report.objects_checked} 个（第 {report.subset} 份），"
+        f"读取 {report.bytes_read / 1e6:.1f} MB，日志 {report.journal_rows} 条"
     )
+
+
+def _verdict(report: Any) -> str:
+    """✔ only when nothing was found; warnings alone are ⚠ with their count, errors ✘."""
+    errors = sum(f.severity == "error" for f in report.findings)
+    others = len(report.findings) - errors
+    if errors:
+        more = f"，另有提示 {others} 项" if others else ""
+        return f"[red]✘ 校验未通过：问题 {errors} 项{more}[/]"
+    if others:
+        return f"[yellow]⚠ 校验通过，但有提示 {others} 项（见上）[/]"
+    return "[green]✔ 校验通过，没有发现问题[/]"
 
 
 @app.command("rebuild", help="由日志重建全部目录表。")

@@ -11,6 +11,8 @@ for magic words.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +20,8 @@ import click
 from typer.core import TyperGroup
 
 from zfjl.cli.output import note
+
+_VERB_LIKE = re.compile(r"[A-Za-z][A-Za-z-]*")
 
 
 @dataclass(frozen=True)
@@ -78,4 +82,19 @@ class DefaultVerbGroup(TyperGroup):
             return spelling, [spelling.verb, *first, *rest]
         if self.default_verb is None or not (args or self.bare_runs_default):
             return None
+        if args and self.mistyped_verb(args[0]):
+            raise click.exceptions.NoSuchCommand(args[0], ctx=ctx)  # "是否要用：add"
         return self.default_verb, [self.default_verb.verb, *args]
+
+    def mistyped_verb(self, word: str) -> bool:
+        """Whether `word` reads as a misspelt verb (`ad`, `mk`, `lss`) rather than the first
+        argument of the old spelling: a clerk who mistypes a verb is told the verb, not
+        routed to the deprecated spelling and told of an extra argument. A case or user that
+        happens to be so named is reached by the new spelling (`hold add ad`)."""
+        if not _VERB_LIKE.fullmatch(word):  # options, IDs, case numbers have digits or a dash first
+            return False
+        verbs = [v for v in self.commands if not self.commands[v].hidden]
+        lowered = word.lower()
+        if lowered in verbs or any(v.startswith(lowered) for v in verbs if len(lowered) >= 2):
+            return True
+        return bool(difflib.get_close_matches(lowered, verbs, n=1, cutoff=0.6))

@@ -38,10 +38,14 @@ from zfjl.workdays import load_calendar
 # photos: probing 0.44 s on two processes, interpreting 0.02 s, journaling 0.05 s), so the
 # batches are not pipelined.
 BATCH = 512
-INTERRUPTED = (
-    "入库已完成（已安全存储，可拔下记录仪），读取元数据时被中断："
-    "已读取的已记入日志，其余由下次入库、zfjl seal 或保管服务完成"
-)
+def interrupted_behind_store(stage: str, unstored: int) -> str:
+    """What Ctrl-C while describing or sealing (`stage`) tells: what is stored stays stored;
+    the camera may be unplugged only when every entry of its card was stored."""
+    if not unstored:
+        return (f"入库已完成（已安全存储，可拔下记录仪），{stage}时被中断：已完成的已记入日志，"
+                "其余由重新运行同一命令、zfjl seal 或保管服务完成")  # fmt: skip
+    return (f"{stage}时被中断：已安全存储的文件完好，已完成的已记入日志；但有 {unstored} 个条目"
+            "未能入库，请先不要拔下记录仪，排除原因后重新运行同一命令")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -188,12 +192,12 @@ def finish(vault: Vault, oids: Iterable[str] | None = None, *,
 
 
 __all__ = [
-    "INTERRUPTED",
     "DescribeReport",
     "FinishReport",
     "Undescribed",
     "describe",
     "finish",
+    "interrupted_behind_store",
     "undescribed",
     "unregistered_devices",
 ]

@@ -124,11 +124,11 @@ class Dump:
 
 def discover(root: str | os.PathLike[str]) -> Dump:
     """Every regular file under root, in a stable order; everything else is reported."""
+    given = root
     root = check_source(root)
     dump = Dump(root, [], [], set())
     try:
-        # The root is the user's own argument, already resolved: opened as given.
-        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        root_fd = _open_root(given, root)
         dump.fds.append(root_fd)
         st = os.fstat(root_fd)
         dump.dir_ids.add((st.st_dev, st.st_ino))
@@ -137,6 +137,19 @@ def discover(root: str | os.PathLike[str]) -> Dump:
         dump.close()
         raise
     return dump
+
+
+def _open_root(given: str | os.PathLike[str], resolved: Path) -> int:
+    """The root is the user's own argument, opened as given (symlinks followed): relative to
+    the current folder, a card mounted deeper than PATH_MAX (4096 bytes) opens all the same,
+    where its resolved absolute name would fail with ENAMETOOLONG."""
+    try:
+        return os.open(given, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        name = display(str(resolved))[0]
+        if len(name) > 200:
+            name = f"{name[:80]}…{name[-80:]}"
+        raise SourceError(f"无法打开要入库的文件夹 {name}：{exc.strerror}") from None
 
 
 def _walk(dump: Dump, top_fd: int, top_rel: str) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from zfjl.errors import Interrupted, StorageError, UsageError, VaultError
-from zfjl.ingest.describe import INTERRUPTED, describe, unregistered_devices
+from zfjl.ingest.describe import describe, interrupted_behind_store, unregistered_devices
 from zfjl.ingest.discover import Dump, SourceFile, check_source
 from zfjl.ingest.interpret import DEVICE_WARNINGS, iso
 from zfjl.ingest.names import compile_pattern, parse_name
@@ -102,6 +102,7 @@ class Progress:
     # described: metadata read and recordings journaled; seal: digests being computed
     # (files_done/files_total count objects); sealed: done.
     stage: str = "store"
+    unstored: int = 0  # from "stored" on: entries of the card that could not be stored
 
 
 @dataclass
@@ -159,6 +160,13 @@ class IngestReport:
     @property
     def failed(self) -> int:
         return self.count("failed")
+
+    @property
+    def unstored(self) -> int:
+        """Entries of the card not stored, each journaled (ingest.file_failed): failed
+        (unreadable, vanished, changing) or skipped (FIFO, socket, device, symlink, an entry
+        swapped). Any of them makes the ingest exit 1: the card is not safe to unplug."""
+        return self.failed + self.count("skipped")
 
     def summary(self) -> dict[str, Any]:
         stored = [f for f in self.files if f.status in ("new", "already_stored")]
@@ -371,7 +379,7 @@ class _Run:
     def _tell(self, stage: str, done: int, total: int) -> None:
         if self.progress:
             self.progress(Progress(done, total, self.done_bytes, self.report.bytes_total, "",
-                                   stage))  # fmt: skip
+                                   stage, self.report.unstored))  # fmt: skip
 
     def _describe(self, started: float) -> None:
         """Describe this run's new objects, and any an earlier run stored but could not
@@ -380,7 +388,7 @@ class _Run:
             with self._timed("describe"):
                 describe(self.vault, self.prober, stop=self.stop)
         except KeyboardInterrupt:
-            raise Interrupted(INTERRUPTED) from None
+            raise Interrupted(interrupted_behind_store("读取元数据", self.report.unstored)) from None
         add_descriptions(self.vault, self.report)
         self.report.described_seconds = time.perf_counter() - started
         self._tell("described", self.done_files, len(self.files))
@@ -397,10 +405,7 @@ class _Run:
                 self.vault, oids, progress=lambda n, t: self._tell("seal", n, t)
             )
         except KeyboardInterrupt:
-            raise Interrupted(
-                "入库已完成（已安全存储，可拔下记录仪），封存摘要时被中断：已算完的已记入日志，"
-                "其余由下次入库、zfjl seal 或保管服务完成"
-            ) from None
+            raise Interrupted(interrupted_behind_store("封存摘要", self.report.unstored)) from None
         self.report.sealed_seconds = time.perf_counter() - started
         self._tell("sealed", self.report.seal.sealed, self.report.seal.sealed)
 

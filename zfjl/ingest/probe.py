@@ -105,6 +105,9 @@ def _read_answer(fd: int, end: bytes, block_size: int) -> bytes:
 
 # Every answer pyexiftool reads goes through this module-level function (see test_describe).
 exiftool.exiftool._read_fd_endswith = _read_answer
+# An exiftool that died under a Ctrl-C is warned about again when pyexiftool collects its
+# object, after the command's one-line message: nothing the officer needs (nor a module path).
+warnings.filterwarnings("ignore", "ExifTool process was previously running but died", UserWarning)
 DIED_ERROR = "exiftool 读取此文件时意外退出"
 
 

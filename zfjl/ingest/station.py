@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zfjl.errors import Interrupted, ZfjlError
-from zfjl.ingest.describe import INTERRUPTED, describe
+from zfjl.ingest.describe import describe, interrupted_behind_store
 from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, add_descriptions, ingest
 from zfjl.ingest.probe import Prober
 from zfjl.vault.seal import SealReport, seal
@@ -141,27 +141,43 @@ def ingest_sources(
                     outcomes[i].error = exc
 
     # One set of exiftool processes for every camera (a process per core, not per camera).
-    with Prober() as prober:
-        if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
-            one(0, vault)
-        else:
-            with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
-                futures = [pool.submit(one, i, None) for i in range(len(sources))]
-                try:
-                    for f in futures:
-                        f.result()
-                except BaseException:
-                    stop.set()  # every camera's workers stop within one block, temps removed
-                    raise
-        if not alone:
-            _describe_all(vault, prober, outcomes, stored_at, progress)
+    stored = False
+    try:
+        with Prober() as prober:
+            if len(sources) == 1:  # in this thread: Ctrl-C lands in the ingest itself
+                one(0, vault)
+            else:
+                with ThreadPoolExecutor(len(sources), thread_name_prefix="zfjl-camera") as pool:
+                    futures = [pool.submit(one, i, None) for i in range(len(sources))]
+                    try:
+                        for f in futures:
+                            f.result()
+                    except BaseException:
+                        stop.set()  # every camera's workers stop within one block, temps removed
+                        raise
+            stored = True
+            if not alone:
+                _describe_all(vault, prober, outcomes, stored_at, progress)
+    except KeyboardInterrupt:
+        if not stored:
+            raise
+        # While exiftool was being stopped: typer would make it a silent exit 130.
+        raise Interrupted(interrupted_behind_store("读取元数据", _unstored(outcomes))) from None
     sealed = None
     if options.seal:
         oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
         oids |= {r[0] for r in vault.conn.execute(
             "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
-        sealed = seal(vault, oids)
+        try:
+            sealed = seal(vault, oids)
+        except KeyboardInterrupt:  # typer would make it a silent exit 130
+            raise Interrupted(interrupted_behind_store("封存摘要", _unstored(outcomes))) from None
     return outcomes, sealed
+
+
+def _unstored(outcomes: list[SourceOutcome]) -> int:
+    """Entries not stored, a camera that could not be read at all counting as one."""
+    return sum(o.report.unstored if o.report is not None else 1 for o in outcomes)
 
 
 def _describe_all(vault: Vault, prober: Prober, outcomes: list[SourceOutcome],
@@ -170,7 +186,7 @@ def _describe_all(vault: Vault, prober: Prober, outcomes: list[SourceOutcome],
     try:
         describe(vault, prober)
     except KeyboardInterrupt:
-        raise Interrupted(INTERRUPTED) from None
+        raise Interrupted(interrupted_behind_store("读取元数据", _unstored(outcomes))) from None
     for i, o in enumerate(outcomes):
         if o.report is None:
             continue

@@ -2,9 +2,11 @@
 
 Templates write Typst markup (`templates/*.typ.j2`); the Typst compiler (PyPI `typst`, with
 the system's Noto CJK fonts) turns it into an A4 PDF/A-2b with fonts embedded, or SVG pages
-for the HTML preview. Why Typst and not WeasyPrint: docs/render.md. Templates are data: a
-bureau overrides one, or adds its own, by a file of the same name in its vault's `templates/`
-folder. Every value is escaped for Typst; an undefined value is an error (StrictUndefined).
+for the HTML preview. Why Typst and not WeasyPrint: docs/render.md. A bureau overrides a
+template, or adds its own, by a file of the same name in its vault's `templates/` folder,
+installed by an administrator (`zfjl custom add templates`, zfjl.vault.custom): nothing else
+there is loaded. Templates render in Jinja's sandbox; every value is escaped for Typst; an
+undefined value is an error (StrictUndefined).
 
 Modules: `templates` (where templates are found), `markup` (escaping, filters), `pdf` (Typst),
 `documents` (case documents), `registers` (registers and reports).

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, overload
 
 import jinja2
+from jinja2.exceptions import SecurityError
 
 from zfjl.cases.doctypes import DOCTYPES, vault_doctypes
 from zfjl.errors import MissingData, RenderError
@@ -20,6 +21,7 @@ from zfjl.render.templates import (
     TEMPLATES,
     render_cache,
     template_names,
+    unsafe_template,
     vault_environment,
 )
 from zfjl.vault import events
@@ -138,6 +140,8 @@ def render_typst(
         return tpl.render(**_context(case, bureau, doc), **(extra or {}))
     except jinja2.UndefinedError as exc:
         raise MissingData(f"制作 {template} 缺少数据：{exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(unsafe_template(template, exc)) from None
     except jinja2.TemplateError as exc:
         raise RenderError(f"模板 {template} 有误：{exc}") from None
 
@@ -172,7 +176,7 @@ def without_template(case: dict[str, Any], templates: Collection[str]) -> list[S
     """The case's documents whose type has no template in any template folder."""
     return [
         Skipped(d["id"], d["type"], "no_template",
-                f"没有 {d['type']} 的模板（可在保管库 templates/ 中添加 {d['type']}.typ.j2）")
+                f"没有 {d['type']} 的模板（管理员可用 zfjl custom add templates {d['type']}.typ.j2 安装）")
         for d in case.get("documents", []) if d["type"] not in templates
     ]  # fmt: skip
 
@@ -284,16 +288,20 @@ def render_case(
     *,
     doctype: str | None = None,
     formats: tuple[str, ...] = ("pdf",),
+    force: bool = False,
 ) -> RenderResult:
     """Render one document type (or every document and the case-file parts) of a case into
-    out_dir; journaled as `case.render` with each file's SHA-256."""
+    out_dir; journaled as `case.render` with each file's SHA-256. A document that exists in
+    out_dir already is replaced only with `force` (zfjl.outputs.claim): none is written else."""
     from zfjl import userfs
     from zfjl.cases.store import get_case
+    from zfjl.outputs import claim
 
     files = userfs.current()
     case = get_case(vault, case_id)
     with files.scratch() as work:  # made here, then written to the caller's folder
         made = render_case_files(vault, case, work, doctype=doctype, formats=formats)
+        claim((Path(out_dir) / path.name for path in made), force)
         files.make_dirs(out_dir)
         written = RenderResult(skipped=made.skipped)
         digests = []

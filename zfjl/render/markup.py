@@ -8,12 +8,24 @@ import re
 from typing import Any
 
 TYPST_SPECIAL = re.compile(r"([\\#$*_`<>@\[\]~/=+\-\"'])")
+# "1. " at the start of a line is a numbered list item: its full stop is escaped too.
+LINE_START_NUMBER = re.compile(r"(?m)^(\s*\d+)\.")
 
 
 def typ_escape(value: Any) -> str:
-    """A value as literal Typst text: markup characters are escaped, newlines kept."""
+    """A value as literal Typst text: markup characters are escaped, newlines kept. A case
+    field is data, never markup: `#read(…)`, `#eval(…)` or `#import` in one prints as is."""
     text = "" if value is None else str(value)
-    return TYPST_SPECIAL.sub(r"\\\1", text).replace("\n", " \\\n")
+    text = TYPST_SPECIAL.sub(r"\\\1", text)
+    return LINE_START_NUMBER.sub(r"\1\\.", text).replace("\n", " \\\n")
+
+
+def typ_string(value: Any) -> Markup:
+    """A value as a Typst string literal ("…"), for a template's code (`#sign({{ role |
+    typst_str }})`): only the backslash and the quote are escaped there, so nothing ends it."""
+    text = "" if value is None else str(value)
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return Markup(f'"{quoted}"')
 
 
 def finalize(value: Any) -> Any:

@@ -3,17 +3,22 @@ preview of SVG pages."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import html
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from zfjl.errors import RenderError
 
 
 def compile_pdf(source: str, when: dt.datetime | None = None, cache: Path | None = None) -> bytes:
-    """Typst → PDF/A-2b, fonts embedded. A fixed timestamp makes the bytes reproducible, and
-    so cacheable: the same source and time give the same PDF, kept under `cache` by digest
-    (a derived cache, safe to delete: it only saves re-typesetting an unchanged document)."""
+    """Typst → PDF/A-2b, fonts embedded; Typst reads no file but the source (`_alone`). A
+    fixed timestamp makes the bytes reproducible, and so cacheable: the same source and time
+    give the same PDF, kept under `cache` by digest (a derived cache, safe to delete: it only
+    saves re-typesetting an unchanged document)."""
     stamp = int((when or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).timestamp())
     key = hashlib.sha256(f"{stamp}\n{source}".encode()).hexdigest()
     cached = cache / f"{key}.pdf" if cache is not None else None
@@ -28,11 +33,23 @@ def compile_pdf(source: str, when: dt.datetime | None = None, cache: Path | None
     return pdf
 
 
+@contextlib.contextmanager
+def _alone(source: str) -> Iterator[tuple[Path, Path]]:
+    """The source as the only file of a fresh folder, Typst's root: whatever a template asks
+    Typst to read (`#read`, `#include`, `#image` of a path) is looked for there, never in the
+    process's working directory (which may be the vault, with its keys)."""
+    with tempfile.TemporaryDirectory(prefix="zfjl-typst-") as folder:
+        main = Path(folder) / "main.typ"
+        main.write_text(source, encoding="utf-8")
+        yield main, Path(folder)
+
+
 def _typeset(source: str, stamp: int) -> bytes:
     import typst
 
     try:
-        pdf = bytes(typst.compile(source.encode("utf-8"), pdf_standards=["a-2b"], timestamp=stamp))
+        with _alone(source) as (main, root):
+            pdf = bytes(typst.compile(main, root=root, pdf_standards=["a-2b"], timestamp=stamp))
     except typst.TypstError as exc:
         raise RenderError(f"排版失败：{str(exc).splitlines()[0]}") from None
     return without_suspects_flag(pdf)
@@ -55,12 +72,13 @@ def compile_html(source: str, title: str) -> str:
     """An HTML preview: each page as SVG, exactly as it will print."""
     import typst
 
-    pages = typst.compile(source.encode("utf-8"), format="svg")
+    with _alone(source) as (main, root):
+        pages = typst.compile(main, root=root, format="svg")
     svgs = pages if isinstance(pages, list) else [pages]
     body = "\n".join(f'<div class="page">{bytes(p).decode("utf-8")}</div>' for p in svgs)
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f"<title>{title}</title><style>body{{background:#888}}.page{{background:#fff;"
+        f"<title>{html.escape(title)}</title><style>body{{background:#888}}.page{{background:#fff;"
         "width:210mm;margin:8mm auto;box-shadow:0 0 4px #000}}.page svg{{width:100%;height:auto}}"
         f"</style></head><body>{body}</body></html>"
     )

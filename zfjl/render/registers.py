@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
 
 from zfjl.errors import RenderError
 from zfjl.render.pdf import compile_pdf
-from zfjl.render.templates import SUFFIX, template_environment
+from zfjl.render.templates import SUFFIX, TemplateSource, template_environment, unsafe_template
 
 
 def register_pdf(
-    template: str, context: dict[str, Any], templates: list[Path], *, bureau: str,
+    template: str, context: dict[str, Any], templates: list[TemplateSource], *, bureau: str,
     when: dt.datetime | None = None,
 ) -> bytes:  # fmt: skip
     env = template_environment(templates)
@@ -31,13 +31,15 @@ def register_pdf(
         raise RenderError(f"没有模板 {template}") from None
     except jinja2.UndefinedError as exc:
         raise RenderError(f"制作 {template} 缺少数据：{exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(unsafe_template(template, exc)) from None
     except jinja2.TemplateError as exc:
         raise RenderError(f"模板 {template} 有误：{exc}") from None
     return compile_pdf(source, when)
 
 
 def custody_log_pdf(
-    log: dict[str, Any], templates: list[Path], *, bureau: str, printed_at: str,
+    log: dict[str, Any], templates: list[TemplateSource], *, bureau: str, printed_at: str,
     names: Mapping[str, str] | None = None,
 ) -> bytes:  # fmt: skip
     """The custody log (`CustodyLog.as_dict()`), for a court: who did each thing is the
@@ -48,7 +50,7 @@ def custody_log_pdf(
                         templates, bureau=bureau)  # fmt: skip
 
 
-def sweep_register_pdf(plan: dict[str, Any], templates: list[Path], *, bureau: str) -> bytes:
+def sweep_register_pdf(plan: dict[str, Any], templates: list[TemplateSource], *, bureau: str) -> bytes:
     """The 销毁清册 of a sweep (`SweepPlan.as_dict()`), or for a dry run the list proposed for
     approval."""
     context = {
@@ -60,7 +62,7 @@ def sweep_register_pdf(plan: dict[str, Any], templates: list[Path], *, bureau: s
 
 
 def spotcheck_ledger_pdf(
-    rows: list[dict[str, Any]], templates: list[Path], *, bureau: str, unit: str | None,
+    rows: list[dict[str, Any]], templates: list[TemplateSource], *, bureau: str, unit: str | None,
     period: str | None, printed_at: str,
 ) -> bytes:  # fmt: skip
     """The 检查台帐: the rows of `spotcheck.ledger`."""
@@ -69,7 +71,7 @@ def spotcheck_ledger_pdf(
 
 
 def report_pdf(
-    report: dict[str, Any], charts: dict[str, str], templates: list[Path], *, bureau: str,
+    report: dict[str, Any], charts: dict[str, str], templates: list[TemplateSource], *, bureau: str,
     number: str | None = None,
 ) -> bytes:  # fmt: skip
     """The monthly report (`reports.build_report`) with its charts (SVG texts by name). Its

@@ -1,14 +1,24 @@
 """Where templates come from: the vault's own `templates/` folder first, then the shipped ones.
-A bureau overrides a shipped template, or adds one, by a file of the same name there; the
-same folders serve the case documents and the registers."""
+A bureau overrides a shipped template, or adds one, by a file of the same name there,
+installed by an administrator (`zfjl custom add templates FILE --approval …`, journaled with
+its SHA-256): a file there whose bytes were not installed so is not loaded (docs/render.md).
+The same folders serve the case documents and the registers.
+
+Templates are code run over attacker input: they render in Jinja's sandbox (no attribute
+starting with `_`, no unsafe callables), so even an installed template cannot reach Python."""
 
 from __future__ import annotations
 
+import io
+import os
+import types
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from zfjl.render.markup import (
     Markup,
@@ -20,6 +30,7 @@ from zfjl.render.markup import (
     mb,
     refusal_reason,
     sentence,
+    typ_string,
 )
 
 # The templates shipped with zfjl: one per document type (file name = type).
@@ -31,6 +42,9 @@ TEMPLATES = (
 EVIDENCE_LIST = "视听资料提取清单"
 CASE_PARTS = ("案卷封面", "卷内文件目录", "卷内备考表", EVIDENCE_LIST)
 SUFFIX = ".typ.j2"
+# Where templates are looked up, first match wins: a folder, or templates already read and
+# checked (name → text; a vault's installed ones, see `vault_template_dirs`).
+TemplateSource = Path | Mapping[str, str]
 
 
 def builtin_template_dirs() -> list[Path]:
@@ -46,19 +60,50 @@ def builtin_template_dirs() -> list[Path]:
     return dirs
 
 
-def vault_template_dirs(vault: Any) -> list[Path]:
-    """The folders a vault's templates are looked up in, first match wins."""
-    return [vault.root / "templates", *builtin_template_dirs()]
+def vault_template_dirs(vault: Any) -> list[TemplateSource]:
+    """Where a vault's templates are looked up, first match wins: the installed templates of
+    its `templates/` folder (read and checked against the journal now; any other file there is
+    warned about and not loaded), then the shipped ones."""
+    from zfjl.vault.custom import trusted_texts
+
+    return [trusted_texts(vault, "templates"), *builtin_template_dirs()]
+
+
+class TemplateEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox, and no attribute of a path, a file or a module either (a template is
+    given data only; these would reach the file system). `pdf_cache` is where the PDFs are
+    cached: kept here, out of the templates' reach (not a global)."""
+
+    pdf_cache: Path | None = None
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, os.PathLike | io.IOBase | types.ModuleType):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+def unsafe_template(template: str, exc: Exception) -> str:
+    """What a person reads when a template reached for what the sandbox refuses."""
+    return (f"模板 {template} 试图访问不允许的内部对象（{exc}），已拒绝：模板只能使用案件数据；"
+            "请管理员检查该模板（zfjl custom ls）")
 
 
 def render_cache(env: jinja2.Environment) -> Path | None:
-    return env.globals.get("_cache")  # type: ignore[return-value]
+    return getattr(env, "pdf_cache", None)
 
 
-def template_environment(dirs: list[Path], cache: Path | None = None) -> jinja2.Environment:
-    """Templates from exactly these folders, first match wins."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(dirs),
+def _loader(source: TemplateSource) -> jinja2.BaseLoader:
+    if isinstance(source, Path):
+        return jinja2.FileSystemLoader(source)
+    return jinja2.DictLoader(dict(source))
+
+
+def template_environment(
+    dirs: Sequence[TemplateSource], cache: Path | None = None
+) -> jinja2.Environment:
+    """Templates from exactly these sources, first match wins, in the sandbox."""
+    env = TemplateEnvironment(
+        loader=jinja2.ChoiceLoader([_loader(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         finalize=finalize,
         autoescape=False,
@@ -66,13 +111,16 @@ def template_environment(dirs: list[Path], cache: Path | None = None) -> jinja2.
     )
     env.filters.update(blank=blank, cn_date=cn_date, cn_time=cn_time,
                        hms=hms, mb=mb, raw=Markup, refusal_reason=refusal_reason,
-                       sentence=sentence)  # fmt: skip
-    env.globals["_cache"] = cache
+                       sentence=sentence, typst_str=typ_string)  # fmt: skip
+    from zfjl.reports.wording import FILTERS as REPORT_FILTERS
+
+    env.filters.update(REPORT_FILTERS)  # how the monthly report reads (zfjl.reports.wording)
+    env.pdf_cache = cache
     return env
 
 
 def environment(
-    override_dirs: list[Path] | None = None, cache: Path | None = None
+    override_dirs: Sequence[TemplateSource] | None = None, cache: Path | None = None
 ) -> jinja2.Environment:
     return template_environment([*(override_dirs or []), *builtin_template_dirs()], cache)
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from zfjl.dates import chinese_month
+
 CJK_FAMILIES = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
                 "WenQuanYi Zen Hei", "SimHei"]  # fmt: skip
 
@@ -67,7 +69,7 @@ def hours_per_day(report: dict[str, Any]) -> str:
     hours = [d["hours"] or 0.0 for d in rows]
     fig, ax = plt.subplots(figsize=(9, 3.2))
     ax.bar(days, hours, color="#2f6ea3")
-    ax.set_title(f"{report['period']} 每日录制时长（小时）")
+    ax.set_title(f"{chinese_month(report['period'])}每日录制时长（小时）")
     ax.set_xlabel("日")
     ax.set_ylabel("小时")
     ax.set_xlim(-0.6, len(days) - 0.4)

@@ -195,7 +195,12 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
             "unit": name,
             "recordings": u.get("recordings", 0), "hours": u.get("hours", 0.0) or 0.0,
             "late_uploads": u.get("late_uploads", 0), "clock_skew": u.get("clock_skew", 0),
-            "devices": sum(1 for r in registry.values() if (r["unit"] or NO_UNIT) == name),
+            # Registered cameras only; one seen in footage but never registered is counted
+            # apart (a unit of four unregistered cameras has no 登记记录仪).
+            "devices": sum(1 for r in registry.values()
+                           if r["registered"] and (r["unit"] or NO_UNIT) == name),
+            "devices_unregistered": sum(1 for r in registry.values()
+                                        if not r["registered"] and (r["unit"] or NO_UNIT) == name),
             "devices_in_fault": sum(1 for dev in faulty
                                     if ((registry.get(dev) or {}).get("unit") or NO_UNIT) == name),
             "cases_opened": len(unit_cases),
@@ -205,8 +210,8 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
             "spotchecks": {s["result"]: s["n"] for s in spot if s["unit"] == name},
         })  # fmt: skip
     totals = {k: sum(r[k] for r in unit_rows) for k in (
-        "recordings", "late_uploads", "clock_skew", "devices", "devices_in_fault",
-        "cases_opened", "cases_open", "cases_with_violations")}  # fmt: skip
+        "recordings", "late_uploads", "clock_skew", "devices", "devices_unregistered",
+        "devices_in_fault", "cases_opened", "cases_open", "cases_with_violations")}  # fmt: skip
     totals["hours"] = round(sum(r["hours"] for r in unit_rows), 2)
     # Requirements not yet due (待办) are not violations: listed apart, with their due day.
     totals["pending_items"] = len(checks["pending"])

@@ -13,7 +13,7 @@ SECTIONS = {"unit": "单位", "officer": "人员", "device": "记录仪", "day":
             "article": "违反条款", "pending": "待办", "total": "合计"}  # fmt: skip
 METRICS = {
     "recordings": "录制件数", "hours": "时长（小时）", "late_uploads": "逾期存储件数",
-    "clock_skew": "时钟偏差件数", "devices": "记录仪台数", "devices_in_fault": "期间故障台数",
+    "clock_skew": "时钟偏差件数", "devices": "登记记录仪台数", "devices_unregistered": "未登记记录仪台数", "devices_in_fault": "期间故障台数",
     "cases_opened": "立案数", "cases_open": "办理中案件数",
     "cases_with_violations": "有违反的案件数", "officers": "使用人数", "unit": "所属单位",
     "fault_in_period": "期间故障", "registered": "已登记", "cases_with_violation": "违反案件数",

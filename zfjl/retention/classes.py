@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from zfjl.errors import DataFileError
+from zfjl.oserrors import describe
 
 LEGAL_MINIMUM_MONTHS = 6  # art. 42: patrol footage is kept no less than 6 months
 RECORDING_KINDS = {"video", "audio", "photo"}
@@ -119,7 +120,7 @@ def load_classes(path: Path | None = None) -> RetentionClasses:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise DataFileError(f"无法读取保存类别文件 {path}：{exc.strerror}") from None
+        raise DataFileError(f"无法读取保存类别文件 {path}：{describe(exc)}") from None
     return parse_classes(text, str(path))
 
 

@@ -20,7 +20,15 @@ REASONS = {
     "incident": "（三）执法人员参与处置群体性事件、突发事件",
     "other": "（四）其他需要长期保存的重要情况",
 }
-REASON_ALIASES = {"1": "dispute", "2": "obstruction", "3": "incident", "4": "other"}
+# The words a clerk types for them (shown in `hold add --help`), and the article's numbers.
+REASON_WORDS = {"dispute": "纠纷", "obstruction": "阻碍执法", "incident": "突发事件", "other": "其他"}
+REASON_ALIASES = {
+    "1": "dispute", "2": "obstruction", "3": "incident", "4": "other",
+    "一": "dispute", "二": "obstruction", "三": "incident", "四": "other",
+    **{word: code for code, word in REASON_WORDS.items()},
+    "异议": "dispute", "投诉": "dispute", "上访": "dispute", "阻碍": "obstruction",
+    "群体性事件": "incident", "其它": "other", "其他重要情况": "other",
+}  # fmt: skip
 # Who may enter an approval into the vault (a grant, a hold's release, a destruction): the
 # approval itself is the director's; these roles record it. Anyone may place a hold.
 APPROVING_ROLES = {"legal", "director", "admin"}
@@ -38,14 +46,22 @@ def resolve_target(vault: Vault, target: str) -> tuple[str, str, str]:
     return oid, oid, "recording"
 
 
-def place_hold(vault: Vault, target: str, reason: str, note: str | None) -> dict[str, Any]:
-    code = REASON_ALIASES.get(reason, reason)
+def reason_code(reason: str) -> str:
+    """dispute|obstruction|incident|other from what a clerk typed: the code, the Chinese word
+    (纠纷、阻碍执法、突发事件、其他), or the article's item number (1-4, 一-四)."""
+    word = reason.strip().strip("（）()")
+    code = REASON_ALIASES.get(word, word.lower())
     if code not in REASONS:
-        raise UsageError(
-            f"保存理由 {reason!r} 无效，可用：" + "；".join(f"{k} {v}" for k, v in REASONS.items())
-        )
+        words = "、".join(f"{w}（{k}）" for k, w in REASON_WORDS.items())
+        raise UsageError(f"保存理由 “{reason}” 无效，可用：{words}"
+                         "（第四十三条第一至四项，见 zfjl hold add --help）")
+    return code
+
+
+def place_hold(vault: Vault, target: str, reason: str, note: str | None) -> dict[str, Any]:
+    code = reason_code(reason)
     if code == "other" and not (note and note.strip()):
-        raise UsageError("理由为 other（其他重要情况）时须用 --note 写明情况")
+        raise UsageError("理由为“其他”（其他重要情况）时须用 --note 写明情况")
     subject, resolved, kind = resolve_target(vault, target)
     ev = vault.record(
         events.HoldPlace(target=resolved, target_kind=kind, reason=code, note=note), subject

@@ -13,6 +13,7 @@ the kernel who they are.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -70,10 +71,13 @@ def setup_station(
         _user(admin)
     if admins and not (approval_no or "").strip():
         raise UsageError("登记管理员须给出审批编号 --approval（角色是记入日志的事实，见 docs/access.md）")
-    report = SetupReport()
-    uid, gid = _ensure_account(layout.account, layout.state, report)
+    # Refused before anything is made: an interpreter the account cannot run, a station
+    # that exists for another bureau or without these administrators.
     if check_install:
-        _check_readable_by(uid, gid, report)
+        _check_installation(layout.account)
+    report = SetupReport()
+    _keep_existing_station(layout.vault, bureau, admins, report)
+    uid, gid = _ensure_account(layout.account, layout.state, report)
     _ensure_dir(layout.state, 0o700, uid, gid, report)
     _ensure_dir(layout.etc, 0o755, 0, 0, report)
     _ensure_dir(layout.run, 0o755, uid, gid, report)
@@ -128,28 +132,128 @@ def _ensure_account(name: str, home: Path, report: SetupReport) -> tuple[int, in
     return entry.pw_uid, entry.pw_gid
 
 
-def _check_readable_by(uid: int, gid: int, report: SetupReport) -> None:
-    """The service account must be able to run this very installation."""
+NOBODY = 65534  # an account with no rights: what a new system account can reach, before it exists
+SYSTEM_VENV = ("/usr/bin/python3 -m venv /opt/zfjl && /opt/zfjl/bin/pip install <zfjl 源码目录>，"
+               "再以 /opt/zfjl/bin/zfjl station setup 运行")  # fmt: skip
+
+
+def _check_installation(account: str) -> None:
+    """The service account must be able to run this very installation: the interpreter
+    itself (a venv's python is a symlink to it), the venv, and the package. Checked as the
+    account when it exists, else as a user with no rights, before anything is made; the
+    refusal names the folder that stops it and why."""
     import zfjl
 
+    try:
+        entry = pwd.getpwnam(account)
+        uid, gid = entry.pw_uid, entry.pw_gid
+    except KeyError:
+        uid = gid = NOBODY
+    interpreter = os.path.realpath(sys.executable)
     package = Path(zfjl.__file__).parent
+    checks = [("interpreter", interpreter, os.X_OK), ("venv", sys.executable, os.X_OK),
+              ("package", str(package / "__init__.py"), os.R_OK)]  # fmt: skip
+    blocked = _first_blocked(uid, gid, checks)
+    if blocked is None:
+        return
+    what, where = blocked
+    if what == "interpreter":
+        kind = "pyenv 安装的" if "/.pyenv/" in interpreter else "个人目录中的"
+        raise UsageError(
+            f"服务账户无法运行 Python 解释器 {interpreter}（{kind}解释器，{where} 不对其他用户开放）"
+            + (f"，{sys.executable} 所在的虚拟环境即指向它" if interpreter != sys.executable else "")
+            + f"：请用系统自带的 Python 建立虚拟环境：{SYSTEM_VENV}"
+        )
+    place = sys.executable if what == "venv" else str(package)
+    raise UsageError(
+        f"zfjl 安装在 {place}，服务账户无法读取（{where} 不对其他用户开放）：请系统级安装，"
+        f"例：{SYSTEM_VENV}"
+    )
+
+
+def _first_blocked(uid: int, gid: int, checks: list[tuple[str, str, int]]) -> tuple[str, str] | None:
+    """As `uid`, the first of `checks` (label, path, access mode) that cannot be reached, and
+    the first folder on its way that stops it (or the path itself)."""
+    read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
+            os.close(read)
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
-            ok = os.access(sys.executable, os.X_OK) and os.access(package / "__init__.py", os.R_OK)
-            os._exit(0 if ok else 1)
+            for label, path, mode in checks:
+                if not os.access(path, mode):
+                    stop = next((str(f) for f in reversed(Path(path).parents)
+                                 if not os.access(f, os.X_OK)), path)  # fmt: skip
+                    os.write(write, f"{label}\0{stop}".encode())
+                    break
         finally:
-            os._exit(2)
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        answer = f.read().decode(errors="replace")
+    os.waitpid(pid, 0)
+    if not answer:
+        return None
+    label, _, stop = answer.partition("\0")
+    return label, stop
+
+
+def _keep_existing_station(root: Path, bureau: str, admins: list[str], report: SetupReport) -> None:
+    """A station set up before keeps its bureau and its administrators: asked for another
+    bureau, or for an administrator it lacks, nothing is changed and the caller is told how
+    (a usage error); asked for the same, it says so."""
+    existing = _existing_vault(root)
+    if existing is None:
+        return
+    have_bureau, have_admins = existing
+    kept = f"保管库 {root} 已存在（执法机关：{have_bureau}；管理员：{'、'.join(have_admins) or '无'}）"
+    if bureau.strip() != have_bureau:
+        raise UsageError(f"{kept}，本次给出的 --bureau {bureau.strip()} 与之不同：站点未作任何改动。"
+                         "如需更改机关名称，请由管理员运行 zfjl config set bureau <全称>")  # fmt: skip
+    missing = [a for a in admins if a not in have_admins]
+    if missing:
+        raise UsageError(f"{kept}，{'、'.join(missing)} 不是其管理员：站点未作任何改动。"
+                         f"请由现任管理员运行 zfjl role add {missing[0]} admin --approval <审批编号>")  # fmt: skip
+    report.notes.append(f"{kept}：沿用，未改动")
+
+
+def _existing_vault(root: Path) -> tuple[str, list[str]] | None:
+    """(bureau, administrators) of the vault at `root`, read as its owner (opening it as root
+    would leave root-owned files in it); None when there is none."""
+    try:
+        st = (root / "vault.json").stat()
+    except FileNotFoundError:
+        return None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(st.st_gid)
+            os.setuid(st.st_uid)
+            from zfjl.vault.settings import list_roles
+            from zfjl.vault.vault import Vault
+
+            with Vault.open(root) as vault:
+                admins = sorted({r["user"] for r in list_roles(vault) if r["role"] == "admin"})
+                os.write(write, json.dumps([vault.config.bureau, admins]).encode())
+            code = 0
+        except Exception as exc:
+            os.write(write, str(getattr(exc, "message", exc)).encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        answer = f.read().decode(errors="replace")
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise UsageError(
-            f"zfjl 安装在 {sys.executable}（{package}），服务账户无法读取：请系统级安装，"
-            "例：python3 -m venv /opt/zfjl && /opt/zfjl/bin/pip install <zfjl 源码目录>，"
-            "再以 /opt/zfjl/bin/zfjl station setup 运行"
-        )
+        raise VaultError(f"无法读取已有的保管库 {root}：{answer}")
+    bureau, admins = json.loads(answer)
+    return str(bureau), [str(a) for a in admins]
 
 
 def _ensure_dir(path: Path, mode: int, uid: int, gid: int, report: SetupReport) -> None:

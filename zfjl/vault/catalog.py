@@ -245,6 +245,17 @@ CREATE TABLE IF NOT EXISTS settings (
     approval_no TEXT,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS custom_files (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    approval TEXT NOT NULL,
+    installed_at TEXT NOT NULL,
+    installed_by TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+);
 CREATE TABLE IF NOT EXISTS tombstones (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -280,6 +291,7 @@ DERIVED_TABLES = (
     "spotcheck_items",
     "roles",
     "settings",
+    "custom_files",
 )
 
 RECORDING_COLUMNS = [
@@ -767,6 +779,16 @@ def _on_role_remove(conn: sqlite3.Connection, ev: Event, d: events.RoleRemove) -
     conn.execute("DELETE FROM roles WHERE user = ? AND role = ?", (d.user, d.role))
 
 
+def _on_custom_install(conn: sqlite3.Connection, ev: Event, d: events.CustomInstall) -> None:
+    _insert(conn, "custom_files", {"kind": d.folder, "name": d.name, "sha256": d.sha256,
+            "size": d.size, "approval": d.approval, "installed_at": ev.ts,
+            "installed_by": ev.actor, "seq": ev.seq}, "INSERT OR REPLACE")  # fmt: skip
+
+
+def _on_custom_remove(conn: sqlite3.Connection, ev: Event, d: events.CustomRemove) -> None:
+    conn.execute("DELETE FROM custom_files WHERE kind = ? AND name = ?", (d.folder, d.name))
+
+
 Handler = Callable[[sqlite3.Connection, Event, Any], None]
 
 HANDLERS: dict[type[events.EventData], Handler] = {
@@ -805,6 +827,8 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.SettingSet: _on_setting_set,
     events.RoleAdd: _on_role_add,
     events.RoleRemove: _on_role_remove,
+    events.CustomInstall: _on_custom_install,
+    events.CustomRemove: _on_custom_remove,
 }
 
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).
@@ -812,7 +836,7 @@ RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
     events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify, events.VaultJsonRestored,
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
-    events.CheckpointKey,
+    events.CheckpointKey, events.CheckpointStateRestored,
 })  # fmt: skip
 
 

@@ -176,8 +176,16 @@ def new_key(vault: Vault) -> PublicKey:
 
 
 def journal_keys(vault: Vault) -> list[PublicKey]:
+    """The journaled public keys; a row that cannot be read is skipped here (it is verify's
+    `checkpoint_unreadable`), so a tampered key row hides no other finding."""
     rows = vault.conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq", (KEY_EVENT,))
-    return [PublicKey.from_vkey(json.loads(r[0])["vkey"]) for r in rows]
+    keys = []
+    for (data,) in rows:
+        try:
+            keys.append(PublicKey.from_vkey(json.loads(data)["vkey"]))
+        except (VaultError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return keys
 
 
 def _load_private(vault: Vault) -> Ed25519PrivateKey:
@@ -237,7 +245,13 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
 def make_checkpoint(vault: Vault) -> Made:
     """Sign the journal if it extends what this signer signed before (else JournalInconsistent),
     append the checkpoint, record it in the signer's state and copy it to the witnesses."""
-    from zfjl.vault.anchors import after_signing, first_row_hash, refuse_unless_extends
+    from zfjl.vault.anchors import (
+        SignerState,
+        copy_to_witnesses,
+        first_row_hash,
+        refuse_unless_extends,
+        write_state,
+    )
 
     private = _load_private(vault)
     public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
@@ -259,8 +273,11 @@ def make_checkpoint(vault: Vault) -> Made:
             ((public.name, public.key_id, sig),),
         )
         ev = w.append(events.JournalCheckpoint(size=cp.size, root=cp.root.hex(), note=cp.text), None)
-    first = state.first if state.first is not None else first_row_hash(vault)
-    return Made(cp, ev.seq, after_signing(vault, cp, first))
+        # Before the commit: the state is never behind a journaled checkpoint (verify reports
+        # a state behind as rolled back); a failed commit leaves it at a tree the journal has.
+        first = state.first if state.first is not None else first_row_hash(vault)
+        write_state(vault, SignerState(cp.size, cp.root, first))
+    return Made(cp, ev.seq, copy_to_witnesses(vault, cp))
 
 
 def checkpoint_sizes(vault: Vault) -> list[int]:
@@ -288,6 +305,13 @@ class CheckpointWalk:
         self.tree = merkle.CompactRange()
         self.leaves: list[bytes] = []  # every leaf hash, for the checks against outside copies
         self.problems: list[ChainProblem] = []
+        self._notes: set[str] = set()  # checkpoint notes whose signature verified
+
+    @property
+    def notes(self) -> frozenset[str]:
+        """The checkpoint notes found signed by a journaled key: a witness copy identical to
+        one needs no second signature check."""
+        return frozenset(self._notes)
 
     def feed(self, seq: int, kind: str, data: str, recomputed: str) -> None:
         if kind == KEY_EVENT:
@@ -299,21 +323,24 @@ class CheckpointWalk:
                     ChainProblem("checkpoint_unreadable", seq, "Ed25519 公钥", "无法读取")
                 )
         elif kind == EVENT:
-            self.problems.extend(_check_one(seq, data, self.tree, self.keys))
+            self.problems.extend(_check_one(seq, data, self.tree, self.keys, self._notes))
         leaf = merkle.leaf_hash(bytes.fromhex(recomputed))
         self.tree.append(leaf)
         self.leaves.append(leaf)
 
 
 def _check_one(
-    seq: int, data: str, cr: merkle.CompactRange, keys: dict[bytes, PublicKey]
+    seq: int, data: str, cr: merkle.CompactRange, keys: dict[bytes, PublicKey], signed: set[str]
 ) -> Iterator[ChainProblem]:
     try:
-        cp = Checkpoint.parse(json.loads(data)["note"])
-    except (VaultError, ValueError, KeyError):
+        note = json.loads(data)["note"]
+        cp = Checkpoint.parse(note)
+    except (VaultError, ValueError, KeyError, TypeError, AttributeError):
         yield ChainProblem("checkpoint_unreadable", seq, "签名检查点", "无法读取")
         return
-    if not any(cp.signed_by(k) for k in _named(cp, keys)):
+    if any(cp.signed_by(k) for k in _named(cp, keys)):
+        signed.add(note)
+    else:
         yield ChainProblem("checkpoint_signature", seq, "日志登记的密钥签名有效", "签名无效")
     if cp.size != cr.size or cp.root != cr.root():
         yield ChainProblem(

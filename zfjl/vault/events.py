@@ -529,6 +529,9 @@ class CaseBundle(EventData):
     files: int
     bytes: int
     withheld: list[Any]
+    # Since issue 23 journaled before the first byte is handed out, with each vault object the
+    # bag carries ({id, sha256, file}); rows from before lack it.
+    objects: list[Any] | None = None
 
 
 # == retention and access ======================================================================
@@ -578,6 +581,7 @@ class GrantAdd(EventData):
 class GrantRevoke(EventData):
     grant: str
     reason: str | None = None
+    approval_no: str | None = None  # 批准文号: required since issue 23 (rows before it lack it)
 
 
 @declare("access.denied", "拒绝访问")
@@ -681,3 +685,38 @@ class JournalCheckpoint(EventData):
 class CheckpointKey(EventData):
     name: str
     vkey: str
+
+
+@declare("checkpoint.state_restored", "重建检查点签名状态")
+@_event_class
+class CheckpointStateRestored(EventData):
+    """An administrator rebuilt the signer's state (`keys/checkpoint.state` lost) from the
+    journal's checkpoints once every witness copy agreed with them."""
+
+    approval_no: str  # 审批编号
+    size: int  # the tree size the restored state says was last signed
+    root: str  # hex
+    witness_copies: int  # copies checked (0: the journal alone vouched for it)
+    set_aside: str | None = None  # an unreadable state file renamed to this name
+
+
+# == a bureau's own templates, rule packs and document types (zfjl/vault/custom.py) ============
+@declare("custom.install", "安装本局模板/规则/文书类型")
+@_event_class
+class CustomInstall(EventData):
+    folder: str = field(metadata={"key": "kind"})  # templates | rules | doctypes
+    name: str  # the file's name in it
+    sha256: str  # of the bytes installed: only these are loaded
+    size: int
+    approval: str  # 审批编号
+    replaces: str | None = None  # the SHA-256 of the installed file it replaces
+
+
+@declare("custom.remove", "移除本局模板/规则/文书类型")
+@_event_class
+class CustomRemove(EventData):
+    folder: str = field(metadata={"key": "kind"})
+    name: str
+    sha256: str | None  # of the file removed (None: it was already gone)
+    approval: str
+    installed: bool  # False: a file never installed (found by verify) was removed

@@ -63,6 +63,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # "stored", so an object may have no recordings row for a while. No table changes shape;
     # the version says that an older zfjl, which knows no such event, must not write here.
     Migration(6, "described_after_stored"),
+    # Issue 23: a bureau's templates, rule packs and document types are installed by an
+    # administrator (`custom.install`, journaled with their SHA-256). The new table starts as
+    # the journal says: empty for an older vault, so files already in those folders are not
+    # trusted until an administrator installs them (`verify` names them).
+    Migration(7, "journaled_custom_files", reshape=("custom_files",)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -33,7 +33,7 @@ APPROVAL_SECTIONS = ("retention",)
 # `devices.<ID>.<field>` (metadata_clock, serial, …) besides.
 TOP_KEYS = ("bureau", "timezone", "metadata_clock", "clock_skew_seconds",
             "upload_deadline_working_days", "name_patterns", "devices", "retention",
-            "checkpoint", "ingest")  # fmt: skip
+            "checkpoint", "ingest", "check")  # fmt: skip
 LEAF_DEFAULTS: dict[str, Any] = {
     "retention.patrol_months": MIN_PATROL_MONTHS,
     "retention.standing_approval": None,
@@ -42,6 +42,9 @@ LEAF_DEFAULTS: dict[str, Any] = {
     "ingest.batch_bytes": None,
     "ingest.inline_bytes": None,  # files smaller are stored on the ingest's own thread; 0: none
     "ingest.workers": None,  # cameras ingested at once on this vault (others queue); default 4
+    # 行政处罚法第六十三条's 较大数额罚款 (元), set by the province: Hunan's (docs/rules.md).
+    "check.hearing_fine_individual": 1000,
+    "check.hearing_fine_organisation": 20000,
 }
 TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval"})
 DEVICE_KEY = re.compile(r"^devices\.([^.\s]+)(?:\.([^.\s]+))?$")
@@ -264,7 +267,7 @@ def get_setting(vault: Vault, key: str) -> dict[str, Any]:
     return {"key": key, "value": value, **journaled}
 
 
-SECTIONS = ("devices", "retention", "checkpoint", "ingest", "users")
+SECTIONS = ("devices", "retention", "checkpoint", "ingest", "users", "check")
 
 
 def user_names(vault: Vault) -> dict[str, str]:

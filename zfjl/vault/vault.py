@@ -208,6 +208,14 @@ class VaultConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 kind = "正整数" if least else "非负整数"
                 raise VaultError(f"{where}：ingest.{name} 应为{kind}，收到 {value!r:.60}")
+        # The 较大数额 fines of 行政处罚法第六十三条 (zfjl/checklists/run.py reads them).
+        check = self.extra.get("check", {})
+        if not isinstance(check, dict):
+            raise VaultError(f"{where}：check 应为对象，收到 {check!r:.60}")
+        for name in ("hearing_fine_individual", "hearing_fine_organisation"):
+            value = check.get(name, 1)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise VaultError(f"{where}：check.{name} 应为正数（元），收到 {value!r:.60}")
 
     @property
     def patrol_months(self) -> int:

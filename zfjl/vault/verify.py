@@ -23,8 +23,11 @@ import blake3
 
 from zfjl.errors import UsageError
 from zfjl.vault import catalog, events
-from zfjl.vault.anchors import outside_findings
+from zfjl.vault.anchors import outside_findings, restores_on_record
 from zfjl.vault.checkpoint import CheckpointWalk
+from zfjl.vault.custom import ERRORS as CUSTOM_ERRORS
+from zfjl.vault.custom import MESSAGES as CUSTOM_MESSAGES
+from zfjl.vault.custom import custom_findings
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import file_digests
 from zfjl.vault.vault import Vault
@@ -56,6 +59,9 @@ MESSAGES = {
     "journal_truncated": "日志比已签名的检查点短：尾部记录被删除",
     "journal_inconsistent": "日志与签名器上次签名的检查点不一致：已签名的记录被改写",
     "witness_inconsistent": "日志与见证目录中的检查点副本不一致（或副本无效）",
+    "signer_state_missing": "检查点签名状态缺失（被删除？）：签名器不再签名，须管理员与见证副本核对后重建",
+    "signer_state_stale": "检查点签名状态比已签名的检查点旧：签名状态被回退或换成了旧的",
+    "signer_state_restored": "检查点签名状态曾遗失，由管理员凭审批重建（此前的改写只有当时核对的见证副本能证明没有）",
     "witness_missing": "见证目录不存在或没有检查点副本（未挂载？）",
     "tombstone_pending": "对象已登记销毁但文件尚在（清理中断），下次 zfjl sweep --execute 完成",
     "vault_json_changed": "vault.json 与日志记载的不符（只应含 format、version、id、created_at）",
@@ -82,8 +88,12 @@ ERRORS = {
     "journal_truncated",
     "journal_inconsistent",
     "witness_inconsistent",
+    "signer_state_missing",
+    "signer_state_stale",
     "vault_json_changed",
 }
+MESSAGES.update(CUSTOM_MESSAGES)  # a bureau's templates, rules, document types (custom.py)
+ERRORS |= CUSTOM_ERRORS
 
 
 @dataclass(frozen=True)
@@ -205,7 +215,8 @@ def verify(
             Finding(p.code, f"日志 #{p.seq}" if p.seq else "journal", p.expected, p.found)
             for p in [*check_chain(conn, walk.feed), *walk.problems]
         )
-        report.findings.extend(Finding(*o) for o in outside_findings(vault, walk.leaves))
+        report.findings.extend(Finding(*o) for o in outside_findings(vault, walk.leaves, walk.notes))
+        report.findings.extend(Finding(*o) for o in restores_on_record(vault))
         report.findings.extend(_catalog_drift(conn))
         report.findings.extend(_vault_json(vault))
         for oid in pending_sweeps:
@@ -217,6 +228,7 @@ def verify(
     finally:
         pool.shutdown(cancel_futures=True)  # on Ctrl-C: no queued object is read after it
     report.findings.extend(_stray_and_uncatalogued(vault, conn))
+    report.findings.extend(Finding(*c) for c in custom_findings(vault))
     vault.record(
         events.VaultVerify(
             subset=report.subset,

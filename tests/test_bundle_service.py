@@ -1,0 +1,162 @@
+"""Issue 23 through the service: a bundle's scans pass the one authority check, and the
+bundle is journaled before the client is handed its first descriptor (a client that keeps
+what it got and dies is on record). Its own station (own OS users) so that it can run beside
+tests/test_service.py; that module's helpers are reused."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zfjl.sample import make_camera_dump
+from zfjl.service.station import StationLayout, setup_station
+
+from .test_service import Station, _ensure_user, _reachable_install, _start_server, as_user
+
+SERVICE, ADMIN, CLERK, LEGAL = "zfjlbag_svc", "zfjlbag_admin", "zfjlbag_clerk", "zfjlbag_legal"
+
+
+@pytest.fixture(scope="module")
+def station() -> Iterator[Station]:
+    if os.geteuid() != 0:
+        pytest.skip("a station is set up as root")
+    with _reachable_install():
+        for name in (ADMIN, CLERK, LEGAL):
+            _ensure_user(name)
+        base = Path(tempfile.mkdtemp(prefix="zfjl-bagstation-"))
+        os.chmod(base, 0o755)
+        layout = StationLayout(account=SERVICE, state=base / "var" / "zfjl", etc=base / "etc",
+                               run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
+        report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
+                               approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
+        st = Station(layout, base, report, _start_server(layout))
+        for user, role in ((CLERK, "clerk"), (LEGAL, "legal")):
+            res = st.run(ADMIN, "role", "add", user, role, "--approval", "人〔2026〕7号")
+            assert res.code == 0, res.err
+        try:
+            yield st
+        finally:
+            st.server.send_signal(signal.SIGTERM)
+            st.server.wait(timeout=30)
+            shutil.rmtree(base, ignore_errors=True)
+            for name in (ADMIN, CLERK, LEGAL, SERVICE):
+                subprocess.run(["userdel", name], capture_output=True)
+            subprocess.run(["groupdel", SERVICE], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def ingested(station: Station) -> list[str]:
+    card = station.home(CLERK) / "DSJ01"
+    make_camera_dump(card)
+    entry = pwd.getpwnam(CLERK)
+    for folder, _, names in os.walk(card):
+        for p in [folder, *(os.path.join(folder, n) for n in names)]:
+            os.chown(p, entry.pw_uid, entry.pw_gid)
+    done = station.run(CLERK, "ingest", "DSJ01", "--json")
+    assert done.code == 0, done.err
+    report = done.json()
+    assert isinstance(report, dict)
+    return [f["id"] for f in report["files"] if f.get("id") and f["status"] == "new"]
+
+
+def _case_file(station: Station, user: str, case: str, *, media: str = "", scan: str = "") -> None:
+    text = (f"case: {case}\nkind: 处罚\nprocedure: 一般\ncause: 占道经营\n"
+            "party: {type: 个人, name: 张三}\norigin: 依职权\nopened_at: 2026-11-30T09:00\n"
+            "documents:\n  - {id: d-x, type: 现场检查笔录, date: 2026-11-30T10:00"
+            + (f", scan: '{scan[:16]}'" if scan else "") + "}\n"
+            + (f"media:\n  - {{recording: '{media[:16]}', activity: 现场检查}}\n" if media
+               else "media: []\n"))  # fmt: skip
+    home = station.home(user)
+
+    def write() -> int:
+        (home / f"{case}.yaml").write_text(text, encoding="utf-8")
+        return 0
+
+    as_user(user, write, cwd=home, env={})
+    res = station.run(user, "case", "import", f"{case}.yaml")
+    assert res.code == 0, res.err
+
+
+def _journal(station: Station, kind: str, subject: str) -> list[tuple[str, dict[str, object]]]:
+    db = sqlite3.connect(f"file:{station.layout.vault / 'catalog.db'}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT actor, data FROM journal WHERE kind = ? AND subject = ? "
+                          "ORDER BY seq", (kind, subject)).fetchall()  # fmt: skip
+    finally:
+        db.close()
+    return [(actor, json.loads(data)) for actor, data in rows]
+
+
+def _sha256(station: Station, oid: str) -> str:
+    db = sqlite3.connect(f"file:{station.layout.vault / 'catalog.db'}?mode=ro", uri=True)
+    try:
+        return str(db.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_scan_of_a_refused_recording_is_refused_through_the_service(
+    station: Station, ingested: list[str]
+) -> None:
+    secret = ingested[2]
+    _case_file(station, CLERK, "CASE-2026-201", scan=secret)
+    res = station.run(CLERK, "bundle", "make", "CASE-2026-201", "--purpose", "court", "-o", "bag")
+    assert res.code == 8 and "扫描件" in res.err and "Traceback" not in res.err
+    assert not (station.home(CLERK) / "bag").exists()
+    assert not [p for p in station.home(CLERK).iterdir() if p.name.startswith(".zfjl-staging-")]
+    denied = _journal(station, "access.denied", secret)
+    assert [(a, d["purpose"]) for a, d in denied] == [(CLERK, "案件包：向人民法院提供")]
+
+
+def test_a_client_killed_at_its_first_descriptor_is_already_journaled(
+    station: Station, ingested: list[str]
+) -> None:
+    media, scan = ingested[0], ingested[1]
+    _case_file(station, LEGAL, "CASE-2026-202", media=media, scan=scan)
+    # The client dies (SIGKILL) the moment the service hands it the first file descriptor.
+    die = """
+import os, signal
+from zfjl.service import client
+_put = client.Handler.op_tree_put
+def put(self, args, fds):
+    if fds:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _put(self, args, fds)
+client.Handler.op_tree_put = put
+"""
+    res = station.run(LEGAL, "bundle", "make", "CASE-2026-202", "--purpose", "court",
+                      "--approval", "株城管复〔2026〕7号", "-o", "bag", hook=die)  # fmt: skip
+    assert res.code == -signal.SIGKILL, res.err
+    time.sleep(0.3)
+    (row,) = _journal(station, "case.bundle", "case:CASE-2026-202")
+    actor, data = row
+    assert actor == LEGAL and data["approval"] == "株城管复〔2026〕7号"
+    objects = data["objects"]
+    assert isinstance(objects, list)
+    assert {o["id"]: o["sha256"] for o in objects} == {
+        media: _sha256(station, media), scan: _sha256(station, scan)}  # fmt: skip
+    home = station.home(LEGAL)
+    assert not (home / "bag").exists()
+    # The next bundle into that folder removes what the killed client left, and completes.
+    again = station.run(LEGAL, "bundle", "make", "CASE-2026-202", "--purpose", "court",
+                        "--approval", "株城管复〔2026〕7号", "-o", "bag")  # fmt: skip
+    assert again.code == 0, again.err
+    assert not [p for p in home.iterdir() if p.name.startswith(".zfjl-staging-")]
+    assert len(_journal(station, "case.bundle", "case:CASE-2026-202")) == 2
+    assert station.run(LEGAL, "bundle", "verify", "bag").code == 0
+    tar = station.run(LEGAL, "bundle", "make", "CASE-2026-202", "--purpose", "court",
+                      "--approval", "株城管复〔2026〕7号", "-o", "bag.tar")  # fmt: skip
+    assert tar.code == 0, tar.err
+    assert (home / "bag.tar").stat().st_uid == pwd.getpwnam(LEGAL).pw_uid
+    assert station.run(LEGAL, "bundle", "verify", "bag.tar").code == 0

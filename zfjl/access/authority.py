@@ -1,0 +1,106 @@
+"""One gate for every byte of a vault object that leaves the vault: a view, an export and a
+case bundle (its originals, the scans of its signed documents, anything else it copies) ask
+`authorize` for the objects they will hand out and can then open only those (`Release`).
+
+Before issue 23 the bundle checked its media links only: a case whose document said
+`scan: <recording the user was refused>` carried that recording into the bag byte for byte.
+Now whatever a command copies is opened through the `Release` its check returned, so a new
+way into a bag (a new kind of attachment, a derivative of a recording) cannot skip the check.
+Refusals are journaled (`access.denied`) before anything is read, one row per object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zfjl.access.grants import SCOPES, covering_grant
+from zfjl.errors import AccessDenied, ZfjlError
+from zfjl.vault import events
+from zfjl.vault.objects import storage_error
+from zfjl.vault.vault import Vault
+
+
+@dataclass(frozen=True)
+class Item:
+    """An object about to be handed out, and how it comes to be in what is handed out."""
+
+    oid: str
+    via: str  # 音像记录 (a media link) / 文书扫描件 (a document's scan) / …: named in refusals
+
+
+@dataclass(frozen=True)
+class Refusal:
+    item: Item
+    reason: str
+
+
+class NotReleased(ZfjlError):
+    """Code tried to open an object its authority check did not cover: a bug, never a user's
+    doing; refused rather than copied."""
+
+    exit_code = 8
+
+
+@dataclass
+class Release:
+    """The objects a command may hand out (object id -> the grant that covers it; None when
+    an approving role acts under an approval number), and the only way to open them."""
+
+    action: str
+    grants: dict[str, str | None] = field(default_factory=dict)
+
+    def path(self, vault: Vault, oid: str) -> Path:
+        if oid not in self.grants:
+            raise NotReleased(f"内部错误：{oid[:12]} 未经{SCOPES[self.action]}授权检查，拒绝提供")
+        return vault.objects.path_for(oid)
+
+    def open(self, vault: Vault, oid: str) -> int:
+        """A read-only descriptor of the object (closed by the caller)."""
+        try:
+            return os.open(self.path(vault, oid), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise storage_error(exc, f"读取 {oid[:12]}") from exc
+
+
+def authorize(
+    vault: Vault,
+    items: Iterable[Item],
+    action: str,
+    *,
+    purpose: str | None,
+    approval: str | None = None,
+    approval_suffices: bool = False,
+    refused: Callable[[list[Refusal]], AccessDenied] | None = None,
+) -> Release:
+    """Every item covered by a grant of `action` for the acting user (art. 47; art. 44 for
+    confidential ones), or — when `approval_suffices` (a bundle) — the user holds an approving
+    role and gives the approval number. All or nothing: each refusal is journaled on its
+    object, then AccessDenied (`refused` words it for the command)."""
+    from zfjl.retention.holds import APPROVING_ROLES
+
+    unique = list({i.oid: i for i in items}.values())
+    release = Release(action)
+    if approval_suffices and approval and vault.roles_of(vault.actor) & APPROVING_ROLES:
+        release.grants = {i.oid: None for i in unique}
+        return release
+    refusals = []
+    for item in unique:
+        grant, why = covering_grant(vault, vault.actor, item.oid, action)
+        if grant is None:
+            refusals.append(Refusal(item, why))
+        else:
+            release.grants[item.oid] = grant["id"]
+    for r in refusals:
+        vault.record(events.AccessDenial(user=vault.actor, action=action, reason=r.reason,
+                                         purpose=purpose), r.item.oid)  # fmt: skip
+    if refusals:
+        raise refused(refusals) if refused else _refused(action, refusals)
+    return release
+
+
+def _refused(action: str, refusals: list[Refusal]) -> AccessDenied:
+    return AccessDenied("；".join(f"拒绝{SCOPES[action]} {r.item.oid[:12]}：{r.reason}"
+                                  for r in refusals) + "。本次请求已记入日志")  # fmt: skip
