@@ -4,6 +4,7 @@ rendered once each, read back with pdftotext, checked with qpdf and poppler."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from pathlib import Path
@@ -259,6 +260,31 @@ def overflowing_words(path: Path) -> list[str]:
     return bad
 
 
+CJK_PUNCT = "》）」】，。、；：“”‘’（《「【〔〕"
+
+
+def overlapping_words(path: Path) -> list[tuple[str, str]]:
+    """Pairs of words set over each other on a line (a value run into the next label)."""
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    bad = []
+    for page in re.findall(r"<page [^>]*>(.*?)</page>", out, re.S):
+        words = [(float(y0), float(x0), float(x1), float(y1), w) for x0, y0, x1, y1, w in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+            page)]  # fmt: skip
+        lines: dict[int, list[tuple[float, float, str]]] = {}
+        for y0, x0, x1, _, w in words:
+            lines.setdefault(round(y0), []).append((x0, x1, w))
+        for line in lines.values():
+            line.sort()
+            for (_, a1, a), (b0, _, b) in itertools.pairwise(line):
+                # CJK punctuation side by side is set up to an em closer than its advance ("》（")
+                slack = 12.5 if a[-1:] in CJK_PUNCT or b[:1] in CJK_PUNCT else 1.5
+                if a1 - b0 > slack:
+                    bad.append((a, b))
+    return bad
+
+
 def test_the_maximal_case_renders_every_type_within_its_margins(
     maximal: tuple[dict[str, Any], list[Path]],
 ) -> None:
@@ -266,6 +292,7 @@ def test_the_maximal_case_renders_every_type_within_its_margins(
     assert len(paths) == len(case["documents"]) + len(CASE_PARTS)
     for path in paths:
         assert overflowing_words(path) == [], path.name
+        assert overlapping_words(path) == [], path.name
         check_page_numbers(path)
 
 
