@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from zfjl.cases.store import get_case
 from zfjl.errors import MissingData
-from zfjl.render import environment, render_case, render_typst
+from zfjl.render import environment, render_typst
+from zfjl.render.documents import filing_order
 from zfjl.render.markup import cn_date, hms
 from zfjl.vault import Vault
 
-from .conftest import CASE_CLOCK, copy_vault, fixed_clock
+from .conftest import CASE_CLOCK, fixed_clock
 
 CASES = ("CASE-2024-031", "CASE-2024-045", "CASE-2024-052")
 
@@ -32,22 +32,18 @@ def layout_lines(path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def rendered(
-    tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path
-) -> Iterator[dict[str, Any]]:
-    """Every document of the three sample cases, rendered once: case id → (case, {file name:
-    lines}), and the evidence rows of each case."""
-    base = tmp_path_factory.mktemp("signable")
-    with Vault.open(copy_vault(sample_cases_template, base / "vault"),
-                    clock=fixed_clock(CASE_CLOCK)) as v:  # fmt: skip
-        out: dict[str, Any] = {}
-        for case_id in CASES:
-            paths = render_case(v, case_id, base / case_id)
-            out[case_id] = (get_case(v, case_id), {p.name: layout_lines(p) for p in paths})
-        from zfjl.render.documents import evidence_items
+def rendered(rendered_samples: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every document of the three sample cases (rendered once a session): case id → (case,
+    {file name: lines}), and the evidence rows of each case."""
+    from zfjl.render.documents import evidence_items
 
+    out: dict[str, Any] = {}
+    for case_id in CASES:
+        case, paths = rendered_samples[case_id]
+        out[case_id] = (case, {p.name: layout_lines(p) for p in paths})
+    with Vault.open(rendered_samples["vault"], clock=fixed_clock(CASE_CLOCK)) as v:
         out["evidence"] = {c: evidence_items(v, out[c][0]) for c in CASES}
-        yield out
+    yield out
 
 
 def _doc(rendered: dict[str, Any], case_id: str, part: str) -> list[str]:
@@ -96,7 +92,7 @@ def test_the_table_of_contents_has_a_page_column_and_one_line_a_document(
         lines = _doc(rendered, case_id, "卷内文件目录")
         assert any(re.fullmatch("序号文书名称文号日期页号备注", line) for line in lines)
         rows = [line for line in lines if re.match(r"\d+\D", line)]
-        for i, d in enumerate(case["documents"], 1):
+        for i, d in enumerate(filing_order(case["documents"]), 1):
             row = next(line for line in rows if line.startswith(f"{i}{d['type']}"))
             # date and 文号 whole on the document's own line: neither wrapped nor spaced out
             assert cn_date(d["date"]) in row, row

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from zfjl.cases.store import add_document, get_case, import_case, reopen_case
-from zfjl.render import CASE_PARTS, TEMPLATES, RenderError, render_case
+from zfjl.render import CASE_PARTS, RenderError, environment, render_case
+from zfjl.render.templates import template_names
 from zfjl.vault import Vault
 
 from .conftest import zfjl_run
 from .test_custom import install_custom
 
+TEMPLATES = template_names(environment())  # every shipped form
 SAMPLES = Path(__file__).resolve().parent.parent / "zfjl" / "checklists" / "samples"
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -130,7 +132,7 @@ def test_blank_lines_for_what_is_filled_in_by_hand(
     assert "stroke: (bottom" not in next(line for line in with_place.splitlines() if "地点" in line)
     (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="询问笔录")
     text = pdf_text(path)
-    assert "陈某某" in text and "43020001" in text and "已向当事人出示执法证件" in text
+    assert "陈某某" in text and "43020001" in text and "已向被询问人出示执法证件" in text
 
 
 def test_markup_in_values_is_printed_literally(sample_cases_vault: Vault, tmp_path: Path) -> None:

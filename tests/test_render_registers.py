@@ -80,21 +80,32 @@ def test_a_bureau_overrides_a_register_template_in_its_vault(
     assert "本局保管日志" in pdf_text(out.read_bytes(), tmp_path)
 
 
+def _bureau_type_without_template(vault: Vault, tmp_path: Path) -> None:
+    """A type the bureau added (<vault>/doctypes, installed) but made no template for, and a
+    document of it in CASE-2024-052: every shipped type has a form, so only such a type has
+    none."""
+    from zfjl.cases.store import add_document, reopen_case
+
+    install_custom(vault, "doctypes", "local.yaml", "调查取证:\n  - 现场勘验图\n", tmp_path)
+    reopen_case(vault, "CASE-2024-052", reason="测试：补入本局文书")  # archived
+    add_document(vault, "CASE-2024-052",
+                 {"id": "d-sketch", "type": "现场勘验图", "date": "2024-07-02T10:00"})  # fmt: skip
+
+
 def test_render_makes_a_document_whose_template_the_bureau_added_and_lists_what_it_skipped(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     v = sample_cases_vault
+    _bureau_type_without_template(v, tmp_path)
     _override(v, "行政许可决定书", "许可决定：{{ case.party.name }}", tmp_path)  # none shipped
     _override(v, "申请书", "{{ doc.nothing }}", tmp_path)  # a template the case lacks data for
     result = render_case(v, "CASE-2024-052", tmp_path / "out")
     names = sorted(p.name for p in result)
     assert any(n.endswith("_行政许可决定书_d-license.pdf") for n in names)
-    assert len(result) == 2 + 1 + 4  # 送达回证 and 结案审批表, the bureau's one, the case parts
+    assert len(result) == 6 + 4  # every document but two, and the case parts
     skipped = {s.document: (s.type, s.reason) for s in result.skipped}
-    assert skipped == {
-        "d-supplement": ("补正通知书", "no_template"), "d-accept": ("受理通知书", "no_template"),
-        "d-archive": ("归档记录", "no_template"), "d-apply": ("申请书", "missing_data"),
-    }  # fmt: skip
+    assert skipped == {"d-sketch": ("现场勘验图", "no_template"),
+                       "d-apply": ("申请书", "missing_data")}  # fmt: skip
     assert "缺少数据" in next(s.detail for s in result.skipped if s.document == "d-apply")
     assert result.as_dict()["skipped"][0]["reason"] == "no_template"
 
@@ -102,12 +113,13 @@ def test_render_makes_a_document_whose_template_the_bureau_added_and_lists_what_
 def test_the_command_line_prints_and_emits_the_skipped_documents(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
+    _bureau_type_without_template(sample_cases_vault, tmp_path)
     root = str(sample_cases_vault.root)
     shown = zfjl_cli("--vault", root, "render", "CASE-2024-052", "-o", str(tmp_path / "a"))
     assert shown.returncode == 0, shown.stderr
-    assert "未制作：d-apply 申请书" in shown.stdout and "没有 申请书 的模板" in shown.stdout
+    assert "未制作：d-sketch 现场勘验图" in shown.stdout and "没有 现场勘验图 的模板" in shown.stdout
     emitted = zfjl_cli("--vault", root, "render", "CASE-2024-052", "-o", str(tmp_path / "b"),
                        "--json")  # fmt: skip
     data = json.loads(emitted.stdout)
-    assert len(data["files"]) == 6 and len(data["skipped"]) == 5
+    assert len(data["files"]) == 7 + 4 and len(data["skipped"]) == 1
     assert {s["reason"] for s in data["skipped"]} == {"no_template"}

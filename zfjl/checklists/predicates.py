@@ -229,6 +229,9 @@ def signatures(view: CaseView, p: dict[str, Any], ctx: Context) -> Outcome:
         missing = []
         for role in p["roles"]:
             signed = [s for s in doc.get("signatures", []) if s["role"] == role]
+            if signed and p.get("with_opinion") and not all(s.get("opinion") for s in signed):
+                missing.append(f"{role}未签署意见")  # the approval form prints an empty opinion
+                continue
             if signed and (not p.get("dated") or all(s.get("date") for s in signed)):
                 continue
             if signed:

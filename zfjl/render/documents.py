@@ -72,16 +72,31 @@ class RenderResult(Sequence[Path]):
                 "skipped": [s.as_dict() for s in self.skipped]}  # fmt: skip
 
 
+# The closing documents come last in the case file, whatever their dates.
+CLOSING_TYPES = ("结案审批表", "归档记录")
+
+
+def filing_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents as the 卷内文件目录 lists them: by date, the closing ones (结案审批表,
+    归档记录) last — a 案源告知记录 made after closing is filed before them."""
+    return sorted(docs, key=lambda d: (d["type"] in CLOSING_TYPES,
+                                       CLOSING_TYPES.index(d["type"]) if d["type"] in CLOSING_TYPES else 0,
+                                       d.get("date") or ""))  # fmt: skip
+
+
 def _context(case: dict[str, Any], bureau: str, doc: dict[str, Any] | None) -> dict[str, Any]:
     docs = case.get("documents", [])
     by_id = {d["id"]: d for d in docs}
+    party_type = (case.get("party") or {}).get("type")
     return {
         "bureau": bureau,
+        "you": "你单位" if party_type == "单位" else "你",  # how a notice addresses the party
         "case": case,
         "doc": doc,
         "f": (doc or {}).get("fields", {}),
         "by_id": by_id,
         "docs": docs,
+        "filed": filing_order(docs),
         "media": case.get("media", []),
     }
 
@@ -182,18 +197,20 @@ def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
         if oid in rows:
             continue
         found = vault.conn.execute(
-            "SELECT size, file_type, original_name, device, duration, recorded_at"
+            "SELECT size, file_type, original_name, device, duration, recorded_at, officer"
             " FROM recordings WHERE id = ?", (oid,)
         ).fetchone()  # fmt: skip
         try:
             digests = object_digests(vault, oid)
         except NotFoundError:
             raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中") from None
-        size, file_type, original_name, device, duration, recorded_at = found
+        size, file_type, original_name, device, duration, recorded_at, officer = found
         rows[oid] = {
             **link, "id": oid, "size": size, "format": file_type, **digests,
             "original_name": original_name, "device": link.get("device") or device,
             "duration": duration, "start": link.get("start") or recorded_at,
+            # the maker the case names, else the officer the recording was issued to
+            "maker": link.get("maker") or officer,
             "kind_cn": KIND_CN.get(link["kind"], link["kind"]),
         }  # fmt: skip
     return sorted(rows.values(), key=lambda r: (r.get("start") or "", r["id"]))

@@ -78,10 +78,14 @@ def refusal_reason(value: Any) -> str:
 
 
 def mb(value: Any) -> str:
-    """A size in bytes as megabytes with two decimals (1234567890 → 1177.38)."""
+    """A size in bytes as megabytes with two decimals (1234567890 → 1177.38); under 0.01 MB
+    with two significant digits (4400 → 0.0042)."""
     if value is None or value == "":
         return ""
-    return f"{int(value) / (1024 * 1024):.2f}"
+    megabytes = int(value) / (1024 * 1024)
+    if 0 < megabytes < 0.01:  # a short audio clip: two significant digits, never "0.00"
+        return f"{megabytes:.2g}" if megabytes >= 0.0001 else "<0.0001"
+    return f"{megabytes:.2f}"
 
 
 def hms(value: Any) -> str:

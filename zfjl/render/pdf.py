@@ -49,9 +49,23 @@ def _typeset(source: str, stamp: int) -> bytes:
 
     try:
         with _alone(source) as (main, root):
-            return bytes(typst.compile(main, root=root, pdf_standards=["a-2b"], timestamp=stamp))
+            pdf = bytes(typst.compile(main, root=root, pdf_standards=["a-2b"], timestamp=stamp))
     except typst.TypstError as exc:
         raise RenderError(f"排版失败：{str(exc).splitlines()[0]}") from None
+    return without_suspects_flag(pdf)
+
+
+# Typst writes /MarkInfo <</Marked true/Suspects false>>; poppler 22 (Debian 12's pdftoppm,
+# pdfinfo) misreads the boolean and warns "Suspects object is wrong type (boolean)" on every
+# page. /Suspects false is the default, so it is blanked out with spaces: the same length,
+# so every byte offset (xref) stays right, and the PDF means the same.
+SUSPECTS = b"/Marked true/Suspects false>>"
+
+
+def without_suspects_flag(pdf: bytes) -> bytes:
+    if pdf.count(SUSPECTS) != 1:
+        return pdf
+    return pdf.replace(SUSPECTS, b"/Marked true" + b" " * (len(SUSPECTS) - 14) + b">>")
 
 
 def compile_html(source: str, title: str) -> str:
