@@ -20,10 +20,10 @@ from zfjl.render.registers import (
     spotcheck_ledger_pdf,
     sweep_register_pdf,
 )
-from zfjl.render.templates import CASE_PARTS, TEMPLATES, environment, vault_template_dirs
+from zfjl.render.templates import CASE_PARTS, environment, vault_template_dirs
 
 __all__ = [
-    "CASE_PARTS", "TEMPLATES", "RenderError", "custody_log_pdf", "environment", "render_case",
+    "CASE_PARTS", "RenderError", "custody_log_pdf", "environment", "render_case",
     "render_typst", "report_pdf", "spotcheck_ledger_pdf", "sweep_register_pdf",
     "vault_template_dirs",
 ]  # fmt: skip

@@ -18,7 +18,6 @@ from zfjl.render.pdf import compile_html, compile_pdf
 from zfjl.render.templates import (
     CASE_PARTS,
     EVIDENCE_LIST,
-    TEMPLATES,
     render_cache,
     template_names,
     unsafe_template,
@@ -153,7 +152,7 @@ def output_name(case: dict[str, Any], template: str, doc: dict[str, Any] | None)
 
 
 def documents_to_render(
-    case: dict[str, Any], doctype: str | None, templates: Collection[str] = TEMPLATES,
+    case: dict[str, Any], doctype: str | None, templates: Collection[str],
     doctypes: Mapping[str, str] = DOCTYPES,
 ) -> list[Pair]:  # fmt: skip
     """(template, document) pairs: one doc type, or every document whose type has a template

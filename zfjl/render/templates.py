@@ -33,11 +33,6 @@ from zfjl.render.markup import (
     typ_string,
 )
 
-# The templates shipped with zfjl: one per document type (file name = type).
-TEMPLATES = (
-    "立案审批表", "询问笔录", "现场检查笔录", "先行登记保存通知书", "责令改正通知书",
-    "行政处罚事先告知书", "听证通知书", "行政处罚决定书", "送达回证", "催告书", "结案审批表",
-)  # fmt: skip
 # Parts of the case file (案卷), rendered from the whole case rather than one document.
 EVIDENCE_LIST = "视听资料提取清单"
 CASE_PARTS = ("案卷封面", "卷内文件目录", "卷内备考表", EVIDENCE_LIST)
