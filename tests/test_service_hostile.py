@@ -362,6 +362,19 @@ def test_a_service_writing_beside_the_named_output_is_refused(
     assert not (station.home(CLERK) / "elsewhere").exists()
 
 
+def test_a_service_making_a_hidden_file_in_the_default_folder_is_refused(
+    station: Station, record_for: Callable[[str, Path], Path]
+) -> None:
+    """`render` with no `-o` writes into the current folder (a home, often): a document name
+    is fine there, a hidden one (`.bash_profile`, run at the next login) is refused."""
+    calls = [{"call": "write", "args": {"path": "2024-06-04_询问笔录.pdf"}},
+             {"call": "write", "args": {"path": ".bash_profile"}}]  # fmt: skip
+    fake = FakeService(station.base, SERVICE, calls)
+    res = client_of(station, CLERK, fake, record_for(SERVICE, fake.path), "render", "C")
+    assert res.code == 3 and "命令行未指定" in res.err
+    assert not (station.home(CLERK) / ".bash_profile").exists()
+
+
 # -- what each command line names ------------------------------------------------------------
 @pytest.mark.parametrize(
     ("argv", "command", "named"),

@@ -343,11 +343,24 @@ class Policy:
         return isinstance(path, str) and any(names(path, t) for t in self.named[kind])
 
     def _in(self, kind: str, path: object) -> bool:
-        """`path` is a named path of `kind`, or one name directly inside it."""
+        """`path` is a named path of `kind`, or one name directly inside it. Inside the folder
+        a command writes to when none was typed (`render` into the current one, often a home
+        folder), never a hidden name: `.bash_profile` or `.ssh` made there would run or let
+        in whoever controls the service the next time the user logs in."""
         if not isinstance(path, str) or "\0" in path:
             return False
         head, tail = os.path.split(path)
-        return self._is(kind, path) or (safe_name(tail) and self._is(kind, head or "."))
+        if self._is(kind, path):
+            return True
+        if not (safe_name(tail) and self._is(kind, head or ".")):
+            return False
+        return not (tail.startswith(".") and self._implicit(kind, head or "."))
+
+    def _implicit(self, kind: str, folder: str) -> bool:
+        """`folder` is only the default place of this command, not one the user typed."""
+        default = DEFAULT_WRITE.get(self.command)
+        return (kind == WRITE and default is not None and self.named[WRITE] == [default]
+                and names(folder, default))  # fmt: skip
 
     def _in_view(self, path: object, view_dir: Any) -> bool:
         if not (self.view and isinstance(path, str)):
