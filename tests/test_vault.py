@@ -317,3 +317,45 @@ def test_a_first_write_that_restores_dropped_guards_does_not_wait_on_itself(
     assert time.monotonic() - started < 5
     kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq DESC LIMIT 2")]
     assert kinds == [events.IngestFileFailed.kind, events.VaultGuardsRestored.kind]
+
+
+def test_appenders_in_several_processes_take_each_seq_once(vault: Vault) -> None:
+    """The journal's single append takes the next seq (last + 1) under the ordering the
+    backend provides (SQLite: the write lock): writers in two processes, each with its own
+    queue, interleave without a gap, a duplicate or a broken link."""
+    root = vault.root
+    vault.close()
+    pids = []
+    for n in range(2):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 0
+            try:
+                with Vault.open(root) as v:
+                    for i in range(40):
+                        v.record(_failed_file(n * 100 + i), "run:r")
+            except BaseException:
+                code = 1
+            os._exit(code)
+        pids.append(pid)
+    for pid in pids:
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    with Vault.open(root) as v:
+        seqs = [r[0] for r in v.conn.execute("SELECT seq FROM journal ORDER BY seq")]
+        assert seqs == list(range(1, len(seqs) + 1))
+        paths = {r[0] for r in v.conn.execute(
+            "SELECT source_path FROM failures")}  # fmt: skip
+        assert len(paths) == 80
+        assert verify(v, read_data=False).ok
+
+
+def test_a_journal_append_outside_a_write_transaction_is_refused(vault: Vault) -> None:
+    """Outside `writing()` nothing orders appenders: the last row read could be another
+    writer's next one. The backend refuses rather than risk a seq taken twice."""
+    from zfjl.vault.journal import append
+
+    before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    with pytest.raises(RuntimeError, match="outside a write transaction"):
+        append(vault.conn, ts=vault.now_iso(), actor="x", kind="ingest.file_failed", subject=None,
+               data={})  # fmt: skip
+    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == before

@@ -1,7 +1,9 @@
 """Numbered, named catalog migrations (like llm's migrations.py), run on open.
 
-The catalog records its schema version in SQLite's `user_version` (transactional, in the
-database header). A vault of 0.1 has none: version 0. Opening a vault whose version is
+The catalog records its schema version in the `schema_version` table (since migration 9;
+before it, in SQLite's `user_version`, which the SQLite backend still reads for an older
+catalog and keeps equal for older releases), through the backend (backend.py). A vault of
+0.1 has none: version 0. Opening a vault whose version is
 lower takes the write lock, applies every pending migration in order, journals each as
 `vault.migrate` and sets the new version, all in one transaction: a crash leaves the old
 version and the next open starts again.
@@ -18,12 +20,12 @@ write into tables whose meaning it does not know.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from zfjl.errors import UnsupportedVaultVersion
 from zfjl.vault import catalog, events
+from zfjl.vault.backend import Connection, backend_of
 from zfjl.vault.journal import run_script
 
 
@@ -68,17 +70,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     # the journal says: empty for an older vault, so files already in those folders are not
     # trusted until an administrator installs them (`verify` names them).
     Migration(7, "journaled_custom_files", reshape=("custom_files",)),
+    # Issue 24: the schema version moves from SQLite's PRAGMA user_version into the
+    # `schema_version` table, which every backend has (the backend's set_schema_version
+    # makes it). SQLite keeps user_version equal, so a release before this one, which reads
+    # only that, still refuses a catalog newer than it knows.
+    Migration(9, "schema_version_table"),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
 
 
-def catalog_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def catalog_version(conn: Connection) -> int:
+    return backend_of(conn).schema_version(conn)
 
 
-def set_catalog_version(conn: sqlite3.Connection, version: int) -> None:
-    conn.execute(f"PRAGMA user_version = {int(version)}")
+def set_catalog_version(conn: Connection, version: int) -> None:
+    backend_of(conn).set_schema_version(conn, version)
 
 
 def refuse_newer(version: int) -> None:
@@ -93,7 +100,7 @@ def pending(version: int) -> list[Migration]:
     return [m for m in MIGRATIONS if m.number > version]
 
 
-def apply(conn: sqlite3.Connection, migration: Migration) -> None:
+def apply(conn: Connection, migration: Migration) -> None:
     """One migration's change of shape; the caller holds the write transaction and replays
     the journal afterwards if any reshape asked for it."""
     if migration.sql:
@@ -104,7 +111,7 @@ def apply(conn: sqlite3.Connection, migration: Migration) -> None:
 
 
 def import_vault_json(
-    conn: sqlite3.Connection, number: int, data: dict[str, Any], owner: str
+    conn: Connection, number: int, data: dict[str, Any], owner: str
 ) -> list[events.EventData]:
     """The facts that make the journal say what vault.json says (its settings and roles), for
     migration `number`; the derived tables hold the journal's replay already. Every event is

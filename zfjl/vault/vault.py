@@ -11,10 +11,8 @@ import json
 import os
 import pwd
 import socket
-import sqlite3
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,9 +31,11 @@ from zfjl.errors import (
     VaultError,
     VaultNotFound,
 )
-from zfjl.vault import catalog, events, faults, journal, migrations
+from zfjl.vault import catalog, events, journal, migrations
+from zfjl.vault.backend import CatalogBackend, Connection, default_backend
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
+from zfjl.vault.sqlite_backend import BUSY_WAIT_SECONDS
 from zfjl.vault.witness import witness_dirs
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ FORMAT_VERSION = 2
 MIN_FORMAT_VERSION = 1
 MAX_FORMAT_VERSION = 2
 VAULT_JSON_KEYS = ("format", "version", "id", "created_at")
-BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
 # Writers of one vault within this process queue on a lock before SQLite's: SQLite's busy
 # handler polls with sleeps of up to 100 ms, so eight cameras of a station finishing together
 # waited for each other's commits tens of milliseconds apart. Other processes still meet the
@@ -330,7 +329,8 @@ class Vault:
         self.actor = current_actor()
         self.host = socket.gethostname()
         self._clock = clock
-        self._conn: sqlite3.Connection | None = None
+        self.backend: CatalogBackend = default_backend()
+        self._conn: Connection | None = None
         self._vault_json: dict[str, Any] | None = None  # as read on open, for migration 3
 
     # -- opening --------------------------------------------------------------------------
@@ -482,14 +482,14 @@ class Vault:
 
     # -- database -------------------------------------------------------------------------
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         if self._conn is None:
             try:
                 self._conn = self._connect()
                 self._restore_guards()
-            except sqlite3.Error as exc:  # a full disk, a damaged catalog.db: say which
+            except self.backend.errors as exc:  # a full disk, a damaged catalog.db: say which
                 self.close()
-                fault = faults.sqlite_fault(exc, self.root)
+                fault = self.backend.fault(exc, self.root)
                 if fault is None:
                     raise
                 raise fault from exc
@@ -508,22 +508,15 @@ class Vault:
         database: sqlite_utils.Database = _sqlite_utils_db().Database(self.conn)
         return database
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.root / "catalog.db", timeout=BUSY_WAIT_SECONDS, isolation_level=None
-        )
-        # Switching an older catalog to WAL needs it to itself: SQLite answers "locked" at once,
-        # without its busy handler, while another opener (a second camera's thread) reads it.
-        _execute_when_free(conn, "PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_SECONDS * 1000)}")
+    def _connect(self) -> Connection:
+        conn = self.backend.connect(self.root)
         version = migrations.catalog_version(conn)
         migrations.refuse_newer(version)
         if version < migrations.SCHEMA_VERSION:
             self._migrate(conn)
         return conn
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: Connection) -> None:
         """Bring the catalog to SCHEMA_VERSION under the write lock, journaled, in one
         transaction (see migrations.py). A new catalog is made at the current version."""
         self._begin_immediate(conn)
@@ -536,15 +529,14 @@ class Vault:
             elif version < migrations.SCHEMA_VERSION:
                 imported = self._run_migrations(conn, migrations.pending(version))
             migrations.set_catalog_version(conn, max(version, migrations.SCHEMA_VERSION))
-            conn.execute("COMMIT")
+            self.backend.commit(conn)
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self.backend.rollback(conn)
             raise
         if imported:  # vault.json's roles and settings are journaled now: it keeps the rest
             self._write_config()
 
-    def _run_migrations(self, conn: sqlite3.Connection, todo: list[migrations.Migration]) -> bool:
+    def _run_migrations(self, conn: Connection, todo: list[migrations.Migration]) -> bool:
         """Returns whether vault.json's roles and settings were imported (migration 3)."""
         catalog.create_schema(conn)  # tables a 0.1 catalog may lack entirely
         rebuilt: set[str] = set()
@@ -590,8 +582,8 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _begin_immediate(self, conn: sqlite3.Connection | None = None) -> None:
-        _execute_when_free(conn if conn is not None else self.conn, "BEGIN IMMEDIATE")
+    def _begin_immediate(self, conn: Connection | None = None) -> None:
+        self.backend.begin_write(conn if conn is not None else self.conn)
 
     @contextmanager
     def writing(self) -> Iterator[Writer]:
@@ -606,11 +598,10 @@ class Vault:
             self._begin_immediate(conn)
             try:
                 yield Writer(self)
-                self.conn.execute("COMMIT")
+                self.backend.commit(conn)
             except BaseException as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                self.backend.rollback(conn)
+                if self.backend.is_disk_full(exc):
                     raise DiskFull(
                         "保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续"
                     ) from exc
@@ -659,24 +650,6 @@ class Vault:
             )
 
 
-def _execute_when_free(conn: sqlite3.Connection, sql: str) -> None:
-    """A statement that may meet SQLite's lock without its busy handler, tried again until
-    the vault is free (BUSY_WAIT_SECONDS)."""
-    deadline = time.monotonic() + BUSY_WAIT_SECONDS
-    delay = 0.01
-    while True:
-        try:
-            conn.execute(sql)
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise VaultError("保管库长时间被其他进程占用，请稍后重试") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-
-
 def _bootstrap_config(data: dict[str, Any]) -> VaultConfig:
     """Enough to open the catalog (and timestamp a migration): identity, and the time zone of
     a format-1 vault.json. The effective settings come from the journal (reload_config)."""
@@ -691,7 +664,7 @@ def _bootstrap_config(data: dict[str, Any]) -> VaultConfig:
     return config
 
 
-def _vault_init(conn: sqlite3.Connection) -> dict[str, Any] | None:
+def _vault_init(conn: Connection) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT data FROM journal WHERE kind = ? ORDER BY seq LIMIT 1", (events.VaultInit.kind,)
     ).fetchone()
