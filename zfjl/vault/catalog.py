@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from zfjl.vault import events
 from zfjl.vault.backend import Connection, backend_of
@@ -328,12 +328,32 @@ def create_schema(conn: Connection) -> None:
     run_script(conn, DERIVED_SCHEMA)
 
 
-def _insert(
-    conn: Connection, table: str, row: dict[str, Any], verb: str = "INSERT"
-) -> None:
+# The key a newer row of these tables replaces an older one by (`on_conflict="replace"`).
+REPLACED_BY = {
+    "calendar_years": ("year",),
+    "calendar_days": ("date",),
+    "devices": ("id",),
+    "settings": ("key",),
+    "custom_files": ("kind", "name"),
+}
+
+Conflict = Literal["fail", "ignore", "replace"]
+
+
+def _insert(conn: Connection, table: str, row: dict[str, Any], on_conflict: Conflict = "fail") -> None:
+    """One row; on a key already present: fail, keep the old row ("ignore"), or put this one
+    in its place ("replace": every column is given, so an update of all is a replacement).
+    Standard `ON CONFLICT`, not SQLite's `INSERT OR`."""
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    conn.execute(f"{verb} INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+    if on_conflict == "ignore":
+        sql += " ON CONFLICT DO NOTHING"
+    elif on_conflict == "replace":
+        key = REPLACED_BY[table]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in row if c not in key)
+        sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
+    conn.execute(sql, tuple(row.values()))
 
 
 def _as_text(value: Any) -> Any:
@@ -356,7 +376,7 @@ def _on_object_add(conn: Connection, ev: Event, d: events.ObjectAdd) -> None:
             "stored_at": ev.ts,
             "seq": ev.seq,
         },
-        "INSERT OR IGNORE",
+        "ignore",
     )
     if d.recording is not None:  # journaled before catalog migration 6
         row = {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "ingested_at": ev.ts}
@@ -365,7 +385,7 @@ def _on_object_add(conn: Connection, ev: Event, d: events.ObjectAdd) -> None:
 
 def _insert_recording(conn: Connection, row: dict[str, Any], rec: dict[str, Any]) -> None:
     row.update({c: _as_text(rec.get(c)) for c in RECORDING_COLUMNS if c in rec})
-    _insert(conn, "recordings", row, "INSERT OR IGNORE")
+    _insert(conn, "recordings", row, "ignore")
 
 
 def _on_recording_describe(conn: Connection, ev: Event, d: events.RecordingDescribe) -> None:
@@ -378,8 +398,8 @@ def _on_recording_describe(conn: Connection, ev: Event, d: events.RecordingDescr
     # Sightings journaled before the description add what they add to a described one (an
     # object never sighted keeps its own: MAX with a NULL would be NULL).
     conn.execute(
-        "UPDATE recordings SET important = MAX(important, COALESCE((SELECT MAX(important) FROM"
-        " sightings WHERE object_id = ?), 0)), device = COALESCE(device, (SELECT device FROM sightings WHERE"
+        "UPDATE recordings SET important = COALESCE((SELECT MAX(s.important) FROM sightings s"
+        " WHERE s.object_id = ? AND s.important > recordings.important), important), device = COALESCE(device, (SELECT device FROM sightings WHERE"
         " object_id = ? AND device IS NOT NULL ORDER BY seq LIMIT 1)), officer = COALESCE(officer,"
         " (SELECT officer FROM sightings WHERE object_id = ? AND officer IS NOT NULL ORDER BY seq"
         " LIMIT 1)) WHERE id = ?",
@@ -408,9 +428,9 @@ def _on_object_seen(conn: Connection, ev: Event, d: events.ObjectSeen) -> None:
     )
     # A later sighting can only add facts: the IMP mark, or a device/officer the first lacked.
     conn.execute(
-        "UPDATE recordings SET important = MAX(important, ?), device = COALESCE(device, ?),"
-        " officer = COALESCE(officer, ?) WHERE id = ?",
-        (int(d.important), d.device, d.officer, d.id),
+        "UPDATE recordings SET important = CASE WHEN ? > important THEN ? ELSE important END,"
+        " device = COALESCE(device, ?), officer = COALESCE(officer, ?) WHERE id = ?",
+        (int(d.important), int(d.important), d.device, d.officer, d.id),
     )
 
 
@@ -466,14 +486,14 @@ def _on_calendar_add(conn: Connection, ev: Event, d: events.CalendarAdd) -> None
         conn,
         "calendar_years",
         {"year": d.year, "notice": d.notice, "seq": ev.seq},
-        "INSERT OR REPLACE",
+        "replace",
     )
     for day in d.days:
         _insert(
             conn,
             "calendar_days",
             {"date": day["date"], "workday": int(day["workday"]), "name": day.get("name")},
-            "INSERT OR REPLACE",  # a notice may name days of the adjacent year (元旦)
+            "replace",  # a notice may name days of the adjacent year (元旦)
         )
 
 
@@ -491,14 +511,14 @@ def _store_case(conn: Connection, case: dict[str, Any], seq: int) -> None:
     )  # fmt: skip
     conn.execute("DELETE FROM case_media WHERE case_id = ?", (case["case"],))
     conn.executemany(
-        "INSERT OR IGNORE INTO case_media VALUES (?, ?, ?, ?)",
+        "INSERT INTO case_media VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(case["case"], m["recording"], m["activity"], m.get("document") or "")
          for m in case.get("media", [])],
     )  # fmt: skip
     # Every recording a case ever linked, detached or not: its custody log keeps the case's
     # events, and it stays case evidence for the sweep (a detach is no approval to destroy).
     conn.executemany(
-        "INSERT OR IGNORE INTO case_links_ever VALUES (?, ?)",
+        "INSERT INTO case_links_ever VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(case["case"], m["recording"]) for m in case.get("media", [])],
     )
 
@@ -593,7 +613,7 @@ def _on_case_reopen(conn: Connection, ev: Event, d: events.CaseReopen) -> None:
 
 def _on_object_digests(conn: Connection, ev: Event, d: events.ObjectDigests) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?)",
+        "INSERT INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (d.id, d.sha512, d.sm3),
     )
     if d.sha256 is not None:  # the seal (issue 14): SHA-256 arrives here, not with object.add
@@ -642,7 +662,7 @@ def _on_tombstone(conn: Connection, ev: Event, d: events.ObjectTombstone) -> Non
     _insert(conn, "tombstones", {
         "id": d.id, "at": ev.ts, "actor": ev.actor, "sweep": d.sweep, "class": d.cls,
         "approval": d.approval, "size": d.size, "seq": ev.seq,
-    }, "INSERT OR IGNORE")  # fmt: skip
+    }, "ignore")  # fmt: skip
 
 
 def _on_object_restored(conn: Connection, ev: Event, d: events.ObjectRestored) -> None:
@@ -654,7 +674,7 @@ DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"
 
 
 def _on_device_add(conn: Connection, ev: Event, d: events.DeviceAdd) -> None:
-    # OR REPLACE: a device ingest met as "unregistered" becomes registered.
+    # Replace: a device ingest met as "unregistered" becomes registered.
     _insert(
         conn,
         "devices",
@@ -669,7 +689,7 @@ def _on_device_add(conn: Connection, ev: Event, d: events.DeviceAdd) -> None:
             "note": d.note,
             "seq": ev.seq,
         },
-        "INSERT OR REPLACE",
+        "replace",
     )
     if d.assigned_to:
         _assign(conn, ev.seq, d.device, d.assigned_to, d.since)
@@ -700,7 +720,7 @@ def _on_device_unregistered(
     conn: Connection, ev: Event, d: events.DeviceUnregistered
 ) -> None:
     _insert(conn, "devices", {"id": d.device, "status": "unregistered", "registered": 0,
-                              "added_at": ev.ts, "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
+                              "added_at": ev.ts, "seq": ev.seq}, "ignore")  # fmt: skip
 
 
 def _on_spotcheck_draw(conn: Connection, ev: Event, d: events.SpotcheckDraw) -> None:
@@ -750,7 +770,7 @@ def _put_setting(conn: Connection, ev: Event, path: list[str], value: Any,
         return
     _insert(conn, "settings", {"key": top, "value": json.dumps(new, ensure_ascii=False, sort_keys=True),
             "changed_at": ev.ts, "changed_by": ev.actor, "approval_no": approval_no,
-            "seq": ev.seq}, "INSERT OR REPLACE")  # fmt: skip
+            "seq": ev.seq}, "replace")  # fmt: skip
 
 
 def _on_vault_init(conn: Connection, ev: Event, d: events.VaultInit) -> None:
@@ -762,7 +782,7 @@ def _on_vault_init(conn: Connection, ev: Event, d: events.VaultInit) -> None:
         for role in roles if isinstance(roles, list) else [roles]:
             _insert(conn, "roles", {"user": user, "role": str(role), "since": ev.ts,
                     "granted_by": ev.actor, "via": "zfjl init", "seq": ev.seq},
-                    "INSERT OR IGNORE")  # fmt: skip
+                    "ignore")  # fmt: skip
 
 
 def _on_setting_set(conn: Connection, ev: Event, d: events.SettingSet) -> None:
@@ -772,7 +792,7 @@ def _on_setting_set(conn: Connection, ev: Event, d: events.SettingSet) -> None:
 def _on_role_add(conn: Connection, ev: Event, d: events.RoleAdd) -> None:
     _insert(conn, "roles", {"user": d.user, "role": d.role, "since": ev.ts,
             "granted_by": ev.actor, "approval_no": d.approval_no, "via": d.via,
-            "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
+            "seq": ev.seq}, "ignore")  # fmt: skip
 
 
 def _on_role_remove(conn: Connection, ev: Event, d: events.RoleRemove) -> None:
@@ -782,7 +802,7 @@ def _on_role_remove(conn: Connection, ev: Event, d: events.RoleRemove) -> None:
 def _on_custom_install(conn: Connection, ev: Event, d: events.CustomInstall) -> None:
     _insert(conn, "custom_files", {"kind": d.folder, "name": d.name, "sha256": d.sha256,
             "size": d.size, "approval": d.approval, "installed_at": ev.ts,
-            "installed_by": ev.actor, "seq": ev.seq}, "INSERT OR REPLACE")  # fmt: skip
+            "installed_by": ev.actor, "seq": ev.seq}, "replace")  # fmt: skip
 
 
 def _on_custom_remove(conn: Connection, ev: Event, d: events.CustomRemove) -> None:
