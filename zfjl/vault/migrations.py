@@ -20,12 +20,16 @@ write into tables whose meaning it does not know.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from zfjl.errors import UnsupportedVaultVersion
-from zfjl.vault import catalog, events
+from zfjl.errors import UnsupportedVaultVersion, VaultError
+from zfjl.vault import catalog, events, journal
+from zfjl.vault.actor import owner_name
 from zfjl.vault.backend import Connection, backend_of
+from zfjl.vault.config import VaultConfig
 from zfjl.vault.journal import run_script
 
 
@@ -136,3 +140,60 @@ def import_vault_json(
         out.append(events.RoleAdd(user=owner, role="admin",
                                   via=f"{via}：vault.json 未登记管理员，由保管库目录的所有者担任"))  # fmt: skip
     return out
+
+
+def bring_up_to_date(conn: Connection, *, now_iso: Callable[[], str], actor: str, root: Path,
+                     vault_json: dict[str, Any] | None) -> bool:  # fmt: skip
+    """Bring the catalog to SCHEMA_VERSION under the write lock, journaled, in one
+    transaction. A new catalog is made at the current version. Returns whether vault.json's
+    roles and settings were imported (migration 3): then the caller rewrites vault.json."""
+    backend = backend_of(conn)
+    backend.begin_write(conn)
+    imported = False
+    try:
+        version = catalog_version(conn)  # another process may have done it
+        if not journal.has_table(conn):
+            journal.create_schema(conn)
+            catalog.create_schema(conn)
+        elif version < SCHEMA_VERSION:
+            imported = _run(conn, pending(version), now_iso, actor, root, vault_json)
+        set_catalog_version(conn, max(version, SCHEMA_VERSION))
+        backend.commit(conn)
+    except BaseException:
+        backend.rollback(conn)
+        raise
+    return imported
+
+
+def _run(conn: Connection, todo: list[Migration], now_iso: Callable[[], str], actor: str,
+         root: Path, old: dict[str, Any] | None) -> bool:  # fmt: skip
+    catalog.create_schema(conn)  # tables a 0.1 catalog may lack entirely
+    rebuilt: set[str] = set()
+    for m in todo:
+        apply(conn, m)
+        rebuilt.update(m.reshape)
+    if rebuilt:
+        # Projections: every table is replayed whole (handlers write several tables).
+        catalog.rebuild(conn)
+
+    def append(event: events.EventData) -> None:
+        ev = journal.append(conn, ts=now_iso(), actor=actor, kind=event.kind, subject=None,
+                            data=event.payload())  # fmt: skip
+        catalog.apply_typed(conn, ev, event)
+
+    imported = False
+    for m in todo:
+        append(events.VaultMigrate(number=m.number, name=m.name, rebuilt=sorted(m.reshape)))
+        if m.imports_vault_json and old is not None and old.get("version") == 1:
+            # Refused, untouched, while vault.json's settings are invalid: fix, then reopen.
+            try:
+                VaultConfig.from_json(old, where="vault.json")
+            except VaultError as exc:
+                raise VaultError(
+                    f"{exc.message}（旧版保管库升级前须改正 vault.json 中的这一项，"
+                    "然后重新运行；保管库未被改动）"
+                ) from None
+            for event in import_vault_json(conn, m.number, old, owner_name(root)):
+                append(event)
+            imported = True
+    return imported
