@@ -207,10 +207,23 @@ def test_a_new_column_in_a_derived_table_is_one_migration(
     assert '"devices_vendor"' in last and '"rebuilt":["devices"]' in last
 
 
-def test_a_catalog_of_a_newer_version_is_refused_untouched(vault: Vault) -> None:
+def _as_previous_format(root: Path, version: int) -> None:
+    """catalog.db as releases before migration 9 recorded their version: user_version only."""
+    conn = sqlite3.connect(root / "catalog.db")
+    conn.executescript(f"DROP TABLE schema_version; PRAGMA user_version = {int(version)};")
+    conn.close()
+
+
+@pytest.mark.parametrize("where", ["table", "user_version"])
+def test_a_catalog_of_a_newer_version_is_refused_untouched(vault: Vault, where: str) -> None:
     vault.close()
     conn = sqlite3.connect(vault.root / "catalog.db")
-    conn.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION + 1}")
+    newer = migrations.SCHEMA_VERSION + 1
+    if where == "table":
+        conn.execute("UPDATE schema_version SET version = ?", (newer,))
+        conn.commit()
+    else:  # a catalog written before the table, by a newer program of that time
+        conn.executescript(f"DROP TABLE schema_version; PRAGMA user_version = {newer};")
     rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     conn.close()
     with pytest.raises(UnsupportedVaultVersion, match="升级 zfjl"):
@@ -260,7 +273,33 @@ def test_a_copy_of_a_vault_is_a_folder(vault: Vault, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(vault.root, copy)
     with Vault.open(copy) as v:
+        assert migrations.catalog_version(v.conn) == migrations.SCHEMA_VERSION
+        assert v.conn.execute("SELECT version FROM schema_version").fetchall() == [
+            (migrations.SCHEMA_VERSION,)]  # fmt: skip
+
+
+# -- migration 9 (issue 24): the schema version in a table -------------------------------------
+def test_a_vault_of_the_previous_format_moves_its_version_into_a_table(vault: Vault) -> None:
+    """A catalog of version 7 (user_version, no table) opens, journals migration 9 and keeps
+    its rows; the version is then the table's, and user_version stays equal so that a
+    release before migration 9 (which reads only user_version) refuses it."""
+    journal = vault.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
+    vault.close()
+    _as_previous_format(vault.root, 7)
+    with Vault.open(vault.root) as v:
+        assert v.conn.execute("SELECT version FROM schema_version").fetchall() == [
+            (migrations.SCHEMA_VERSION,)]  # fmt: skip
+        assert migrations.SCHEMA_VERSION >= 9
         assert v.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+        rows = v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
+        assert rows[: len(journal)] == journal
+        applied = [json.loads(r[0])["name"] for r in v.conn.execute(
+            "SELECT data FROM journal WHERE kind = 'vault.migrate' AND seq > ?", (journal[-1][0],))]  # fmt: skip
+        assert applied == ["schema_version_table"]
+        assert verify(v, read_data=False).ok
+        count = v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    with Vault.open(vault.root) as v:  # once
+        assert v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == count
 
 
 def test_rebuild_is_for_administrators_only(vault: Vault) -> None:
@@ -278,7 +317,7 @@ def _downgrade_to_3(root: Path) -> None:
     conn = sqlite3.connect(root / "catalog.db")
     conn.executescript(
         "ALTER TABLE cases DROP COLUMN withdrawn_seq; DROP TABLE case_corrections;"
-        " DROP TABLE case_links_ever; PRAGMA user_version = 3;"
+        " DROP TABLE case_links_ever; DROP TABLE schema_version; PRAGMA user_version = 3;"
     )
     conn.close()
 
@@ -329,7 +368,9 @@ def test_a_version_6_vault_trusts_none_of_its_templates_rules_or_doctypes_files(
     journal = vault.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
     vault.close()
     conn = sqlite3.connect(vault.root / "catalog.db")
-    conn.executescript("DROP TABLE custom_files; PRAGMA user_version = 6;")
+    conn.executescript(
+        "DROP TABLE custom_files; DROP TABLE schema_version; PRAGMA user_version = 6;"
+    )
     conn.close()
     files = {"templates/询问笔录.typ.j2": "{{ case }}", "doctypes/local.yaml": "调查取证:\n  - 现场勘验图\n",
              "rules/local.yaml": "pack: 本局\nrules:\n  - {id: R37-stored-in-time, disabled: true}\n"}  # fmt: skip
@@ -342,7 +383,7 @@ def test_a_version_6_vault_trusts_none_of_its_templates_rules_or_doctypes_files(
             : len(journal)] == journal  # fmt: skip
         applied = [json.loads(r[0])["name"] for r in v.conn.execute(
             "SELECT data FROM journal WHERE kind = 'vault.migrate' AND seq > ?", (journal[-1][0],))]  # fmt: skip
-        assert applied == ["journaled_custom_files"]
+        assert applied[0] == "journaled_custom_files"
         report = verify(v, read_data=False)
         assert {f.subject: f.code for f in report.findings} == dict.fromkeys(
             files, "custom_unapproved")  # fmt: skip

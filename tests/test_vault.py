@@ -317,3 +317,94 @@ def test_a_first_write_that_restores_dropped_guards_does_not_wait_on_itself(
     assert time.monotonic() - started < 5
     kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq DESC LIMIT 2")]
     assert kinds == [events.IngestFileFailed.kind, events.VaultGuardsRestored.kind]
+
+
+def test_appenders_in_several_processes_take_each_seq_once(vault: Vault) -> None:
+    """The journal's single append takes the next seq (last + 1) under the ordering the
+    backend provides (SQLite: the write lock): writers in two processes, each with its own
+    queue, interleave without a gap, a duplicate or a broken link."""
+    root = vault.root
+    vault.close()
+    pids = []
+    for n in range(2):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 0
+            try:
+                with Vault.open(root) as v:
+                    for i in range(40):
+                        v.record(_failed_file(n * 100 + i), "run:r")
+            except BaseException:
+                code = 1
+            os._exit(code)
+        pids.append(pid)
+    for pid in pids:
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    with Vault.open(root) as v:
+        seqs = [r[0] for r in v.conn.execute("SELECT seq FROM journal ORDER BY seq")]
+        assert seqs == list(range(1, len(seqs) + 1))
+        paths = {r[0] for r in v.conn.execute(
+            "SELECT source_path FROM failures")}  # fmt: skip
+        assert len(paths) == 80
+        assert verify(v, read_data=False).ok
+
+
+def test_a_journal_append_outside_a_write_transaction_is_refused(vault: Vault) -> None:
+    """Outside `writing()` nothing orders appenders: the last row read could be another
+    writer's next one. The backend refuses rather than risk a seq taken twice."""
+    from zfjl.vault.journal import append
+
+    before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    with pytest.raises(RuntimeError, match="outside a write transaction"):
+        append(vault.conn, ts=vault.now_iso(), actor="x", kind="ingest.file_failed", subject=None,
+               data={})  # fmt: skip
+    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == before
+
+
+def test_the_catalog_sql_outside_the_backend_is_portable() -> None:
+    """SQLite-only SQL lives in the backend (sqlite_backend.py) alone: journal, catalog and
+    migrations are what a second backend runs as they are."""
+    import ast
+    import re
+
+    from zfjl.vault import journal, migrations
+
+    sqlite_only = re.compile(
+        r"INSERT OR|PRAGMA|sqlite_master|BEGIN IMMEDIATE|RAISE\(|WHERE 1\b|json_extract|julianday"
+        r"|\bMAX\([^()]*,", re.IGNORECASE,
+    )  # fmt: skip
+    every: list[str] = []
+    for module in (journal, catalog_mod, migrations):
+        tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef)
+                and n.body and isinstance(n.body[0], ast.Expr)}  # fmt: skip
+        strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                   and isinstance(n.value, str) and id(n) not in docs]  # fmt: skip
+        found = [s for s in strings if sqlite_only.search(s)]
+        assert found == [], (module.__name__, found)
+        every += strings
+    assert sum("INSERT INTO" in s for s in every) >= 5  # the SQL is in these literals
+
+
+def test_a_replacing_insert_replaces_and_an_ignoring_one_keeps_the_first(vault: Vault) -> None:
+    """`ON CONFLICT … DO UPDATE` replaces the row (every column given), `DO NOTHING` keeps the
+    first, and a plain insert of a present key still fails."""
+    conn = vault.conn
+    with vault.writing():
+        catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "a", "seq": 1})
+        catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "b", "seq": 2},
+                            "replace")  # fmt: skip
+        catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "c", "seq": 3},
+                            "ignore")  # fmt: skip
+        with pytest.raises(sqlite3.IntegrityError):
+            catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "d", "seq": 4})
+        rows = conn.execute("SELECT year, notice, seq FROM calendar_years WHERE year = 2031")
+        assert rows.fetchall() == [(2031, "b", 2)]
+        catalog_mod._insert(conn, "custom_files", {"kind": "rules", "name": "x", "sha256": "1",
+            "size": 1, "approval": "A", "installed_at": "t", "installed_by": "u", "seq": 5})  # fmt: skip
+        catalog_mod._insert(conn, "custom_files", {"kind": "rules", "name": "x", "sha256": "2",
+            "size": 2, "approval": "B", "installed_at": "t2", "installed_by": "v", "seq": 6},
+            "replace")  # fmt: skip
+        assert conn.execute("SELECT sha256, size, approval, seq FROM custom_files").fetchall() == [
+            ("2", 2, "B", 6)]  # fmt: skip

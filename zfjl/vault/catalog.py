@@ -8,12 +8,12 @@ catalog can always be thrown away and made again.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from zfjl.vault import events
+from zfjl.vault.backend import Connection, backend_of
 from zfjl.vault.journal import Event, run_script
 from zfjl.vault.journal import read_events as journal_events
 
@@ -324,16 +324,36 @@ RECORDING_COLUMNS = [
 ]
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
+def create_schema(conn: Connection) -> None:
     run_script(conn, DERIVED_SCHEMA)
 
 
-def _insert(
-    conn: sqlite3.Connection, table: str, row: dict[str, Any], verb: str = "INSERT"
-) -> None:
+# The key a newer row of these tables replaces an older one by (`on_conflict="replace"`).
+REPLACED_BY = {
+    "calendar_years": ("year",),
+    "calendar_days": ("date",),
+    "devices": ("id",),
+    "settings": ("key",),
+    "custom_files": ("kind", "name"),
+}
+
+Conflict = Literal["fail", "ignore", "replace"]
+
+
+def _insert(conn: Connection, table: str, row: dict[str, Any], on_conflict: Conflict = "fail") -> None:
+    """One row; on a key already present: fail, keep the old row ("ignore"), or put this one
+    in its place ("replace": every column is given, so an update of all is a replacement).
+    Standard `ON CONFLICT`, not SQLite's `INSERT OR`."""
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    conn.execute(f"{verb} INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+    if on_conflict == "ignore":
+        sql += " ON CONFLICT DO NOTHING"
+    elif on_conflict == "replace":
+        key = REPLACED_BY[table]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in row if c not in key)
+        sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
+    conn.execute(sql, tuple(row.values()))
 
 
 def _as_text(value: Any) -> Any:
@@ -344,7 +364,7 @@ def _as_text(value: Any) -> Any:
     )
 
 
-def _on_object_add(conn: sqlite3.Connection, ev: Event, d: events.ObjectAdd) -> None:
+def _on_object_add(conn: Connection, ev: Event, d: events.ObjectAdd) -> None:
     obj = d.object
     _insert(
         conn,
@@ -356,19 +376,19 @@ def _on_object_add(conn: sqlite3.Connection, ev: Event, d: events.ObjectAdd) -> 
             "stored_at": ev.ts,
             "seq": ev.seq,
         },
-        "INSERT OR IGNORE",
+        "ignore",
     )
     if d.recording is not None:  # journaled before catalog migration 6
         row = {"id": obj["id"], "sha256": obj["sha256"], "size": obj["size"], "ingested_at": ev.ts}
         _insert_recording(conn, row, d.recording)
 
 
-def _insert_recording(conn: sqlite3.Connection, row: dict[str, Any], rec: dict[str, Any]) -> None:
+def _insert_recording(conn: Connection, row: dict[str, Any], rec: dict[str, Any]) -> None:
     row.update({c: _as_text(rec.get(c)) for c in RECORDING_COLUMNS if c in rec})
-    _insert(conn, "recordings", row, "INSERT OR IGNORE")
+    _insert(conn, "recordings", row, "ignore")
 
 
-def _on_recording_describe(conn: sqlite3.Connection, ev: Event, d: events.RecordingDescribe) -> None:
+def _on_recording_describe(conn: Connection, ev: Event, d: events.RecordingDescribe) -> None:
     obj = conn.execute("SELECT sha256, size, stored_at FROM objects WHERE id = ?", (d.id,)).fetchone()
     if obj is None:
         return
@@ -378,8 +398,8 @@ def _on_recording_describe(conn: sqlite3.Connection, ev: Event, d: events.Record
     # Sightings journaled before the description add what they add to a described one (an
     # object never sighted keeps its own: MAX with a NULL would be NULL).
     conn.execute(
-        "UPDATE recordings SET important = MAX(important, COALESCE((SELECT MAX(important) FROM"
-        " sightings WHERE object_id = ?), 0)), device = COALESCE(device, (SELECT device FROM sightings WHERE"
+        "UPDATE recordings SET important = COALESCE((SELECT MAX(s.important) FROM sightings s"
+        " WHERE s.object_id = ? AND s.important > recordings.important), important), device = COALESCE(device, (SELECT device FROM sightings WHERE"
         " object_id = ? AND device IS NOT NULL ORDER BY seq LIMIT 1)), officer = COALESCE(officer,"
         " (SELECT officer FROM sightings WHERE object_id = ? AND officer IS NOT NULL ORDER BY seq"
         " LIMIT 1)) WHERE id = ?",
@@ -387,7 +407,7 @@ def _on_recording_describe(conn: sqlite3.Connection, ev: Event, d: events.Record
     )
 
 
-def _on_object_seen(conn: sqlite3.Connection, ev: Event, d: events.ObjectSeen) -> None:
+def _on_object_seen(conn: Connection, ev: Event, d: events.ObjectSeen) -> None:
     _insert(
         conn,
         "sightings",
@@ -408,13 +428,13 @@ def _on_object_seen(conn: sqlite3.Connection, ev: Event, d: events.ObjectSeen) -
     )
     # A later sighting can only add facts: the IMP mark, or a device/officer the first lacked.
     conn.execute(
-        "UPDATE recordings SET important = MAX(important, ?), device = COALESCE(device, ?),"
-        " officer = COALESCE(officer, ?) WHERE id = ?",
-        (int(d.important), d.device, d.officer, d.id),
+        "UPDATE recordings SET important = CASE WHEN ? > important THEN ? ELSE important END,"
+        " device = COALESCE(device, ?), officer = COALESCE(officer, ?) WHERE id = ?",
+        (int(d.important), int(d.important), d.device, d.officer, d.id),
     )
 
 
-def _on_ingest_begin(conn: sqlite3.Connection, ev: Event, d: events.IngestBegin) -> None:
+def _on_ingest_begin(conn: Connection, ev: Event, d: events.IngestBegin) -> None:
     _insert(
         conn,
         "runs",
@@ -429,14 +449,14 @@ def _on_ingest_begin(conn: sqlite3.Connection, ev: Event, d: events.IngestBegin)
     )
 
 
-def _on_ingest_end(conn: sqlite3.Connection, ev: Event, d: events.IngestEnd) -> None:
+def _on_ingest_end(conn: Connection, ev: Event, d: events.IngestEnd) -> None:
     conn.execute(
         "UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?",
         (ev.ts, d.status, _as_text(d.summary), d.run),
     )
 
 
-def _on_file_failed(conn: sqlite3.Connection, ev: Event, d: events.IngestFileFailed) -> None:
+def _on_file_failed(conn: Connection, ev: Event, d: events.IngestFileFailed) -> None:
     _insert(
         conn,
         "failures",
@@ -451,7 +471,7 @@ def _on_file_failed(conn: sqlite3.Connection, ev: Event, d: events.IngestFileFai
     )
 
 
-def _on_source_cleared(conn: sqlite3.Connection, ev: Event, d: events.SourceCleared) -> None:
+def _on_source_cleared(conn: Connection, ev: Event, d: events.SourceCleared) -> None:
     _insert(
         conn,
         "cleared_sources",
@@ -459,25 +479,25 @@ def _on_source_cleared(conn: sqlite3.Connection, ev: Event, d: events.SourceClea
     )
 
 
-def _on_calendar_add(conn: sqlite3.Connection, ev: Event, d: events.CalendarAdd) -> None:
+def _on_calendar_add(conn: Connection, ev: Event, d: events.CalendarAdd) -> None:
     # A newer notice for a year replaces the older one's days (the journal keeps both).
     conn.execute("DELETE FROM calendar_days WHERE date LIKE ?", (f"{d.year:04d}-%",))
     _insert(
         conn,
         "calendar_years",
         {"year": d.year, "notice": d.notice, "seq": ev.seq},
-        "INSERT OR REPLACE",
+        "replace",
     )
     for day in d.days:
         _insert(
             conn,
             "calendar_days",
             {"date": day["date"], "workday": int(day["workday"]), "name": day.get("name")},
-            "INSERT OR REPLACE",  # a notice may name days of the adjacent year (元旦)
+            "replace",  # a notice may name days of the adjacent year (元旦)
         )
 
 
-def _store_case(conn: sqlite3.Connection, case: dict[str, Any], seq: int) -> None:
+def _store_case(conn: Connection, case: dict[str, Any], seq: int) -> None:
     # An upsert: a new state of a case keeps its withdrawal mark (only case.reopen lifts it).
     conn.execute(
         "INSERT INTO cases (id, kind, procedure, cause, party, origin, status,"
@@ -491,26 +511,26 @@ def _store_case(conn: sqlite3.Connection, case: dict[str, Any], seq: int) -> Non
     )  # fmt: skip
     conn.execute("DELETE FROM case_media WHERE case_id = ?", (case["case"],))
     conn.executemany(
-        "INSERT OR IGNORE INTO case_media VALUES (?, ?, ?, ?)",
+        "INSERT INTO case_media VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(case["case"], m["recording"], m["activity"], m.get("document") or "")
          for m in case.get("media", [])],
     )  # fmt: skip
     # Every recording a case ever linked, detached or not: its custody log keeps the case's
     # events, and it stays case evidence for the sweep (a detach is no approval to destroy).
     conn.executemany(
-        "INSERT OR IGNORE INTO case_links_ever VALUES (?, ?)",
+        "INSERT INTO case_links_ever VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(case["case"], m["recording"]) for m in case.get("media", [])],
     )
 
 
-def _load_case(conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
+def _load_case(conn: Connection, case_id: str) -> dict[str, Any]:
     row = conn.execute("SELECT data FROM cases WHERE id = ?", (case_id,)).fetchone()
     if row is None:
         raise events.MalformedEvent(f"案件 {case_id} 尚未立案，其后的事件无从更改")
     return json.loads(row[0])  # type: ignore[no-any-return]
 
 
-def _correction(conn: sqlite3.Connection, ev: Event, case_id: str, target: str | None,
+def _correction(conn: Connection, ev: Event, case_id: str, target: str | None,
                 reason: str) -> None:  # fmt: skip
     _insert(conn, "case_corrections", {"seq": ev.seq, "case_id": case_id, "kind": ev.kind,
             "target": target, "reason": reason, "at": ev.ts, "actor": ev.actor})  # fmt: skip
@@ -522,14 +542,14 @@ def link_key(link: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _on_case_state(
-    conn: sqlite3.Connection, ev: Event, d: events.CaseOpen | events.CaseImport
+    conn: Connection, ev: Event, d: events.CaseOpen | events.CaseImport
 ) -> None:
     _store_case(conn, d.case, ev.seq)
     if isinstance(d, events.CaseImport) and d.reason is not None:
         _correction(conn, ev, d.case["case"], None, d.reason)
 
 
-def _on_case_document(conn: sqlite3.Connection, ev: Event, d: events.CaseDocument) -> None:
+def _on_case_document(conn: Connection, ev: Event, d: events.CaseDocument) -> None:
     case = _load_case(conn, d.case)
     doc = d.document
     case["documents"] = [x for x in case["documents"] if x["id"] != doc["id"]] + [doc]
@@ -537,7 +557,7 @@ def _on_case_document(conn: sqlite3.Connection, ev: Event, d: events.CaseDocumen
 
 
 def _on_document_replace(
-    conn: sqlite3.Connection, ev: Event, d: events.CaseDocumentReplace
+    conn: Connection, ev: Event, d: events.CaseDocumentReplace
 ) -> None:
     case = _load_case(conn, d.case)
     # The new version takes the old one's place in the file's order.
@@ -547,7 +567,7 @@ def _on_document_replace(
 
 
 def _on_document_withdraw(
-    conn: sqlite3.Connection, ev: Event, d: events.CaseDocumentWithdraw
+    conn: Connection, ev: Event, d: events.CaseDocumentWithdraw
 ) -> None:
     case = _load_case(conn, d.case)
     case["documents"] = [x for x in case["documents"] if x["id"] != d.document]
@@ -555,19 +575,19 @@ def _on_document_withdraw(
     _correction(conn, ev, d.case, d.document, d.reason)
 
 
-def _on_case_status(conn: sqlite3.Connection, ev: Event, d: events.CaseStatus) -> None:
+def _on_case_status(conn: Connection, ev: Event, d: events.CaseStatus) -> None:
     case = _load_case(conn, d.case)
     case["status"] = d.status
     _store_case(conn, case, ev.seq)
 
 
-def _on_case_attach(conn: sqlite3.Connection, ev: Event, d: events.CaseAttach) -> None:
+def _on_case_attach(conn: Connection, ev: Event, d: events.CaseAttach) -> None:
     case = _load_case(conn, d.case)
     case["media"] = case.get("media", []) + d.links
     _store_case(conn, case, ev.seq)
 
 
-def _on_case_detach(conn: sqlite3.Connection, ev: Event, d: events.CaseDetach) -> None:
+def _on_case_detach(conn: Connection, ev: Event, d: events.CaseDetach) -> None:
     case = _load_case(conn, d.case)
     gone = {link_key(m) for m in d.links}
     case["media"] = [m for m in case.get("media", []) if link_key(m) not in gone]
@@ -576,13 +596,13 @@ def _on_case_detach(conn: sqlite3.Connection, ev: Event, d: events.CaseDetach) -
     _correction(conn, ev, d.case, targets, d.reason)
 
 
-def _on_case_withdraw(conn: sqlite3.Connection, ev: Event, d: events.CaseWithdraw) -> None:
+def _on_case_withdraw(conn: Connection, ev: Event, d: events.CaseWithdraw) -> None:
     _load_case(conn, d.case)
     conn.execute("UPDATE cases SET withdrawn_seq = ? WHERE id = ?", (ev.seq, d.case))
     _correction(conn, ev, d.case, None, d.reason)
 
 
-def _on_case_reopen(conn: sqlite3.Connection, ev: Event, d: events.CaseReopen) -> None:
+def _on_case_reopen(conn: Connection, ev: Event, d: events.CaseReopen) -> None:
     case = _load_case(conn, d.case)
     if d.status is not None:
         case["status"] = d.status
@@ -591,9 +611,9 @@ def _on_case_reopen(conn: sqlite3.Connection, ev: Event, d: events.CaseReopen) -
     _correction(conn, ev, d.case, None, d.reason)
 
 
-def _on_object_digests(conn: sqlite3.Connection, ev: Event, d: events.ObjectDigests) -> None:
+def _on_object_digests(conn: Connection, ev: Event, d: events.ObjectDigests) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?)",
+        "INSERT INTO object_digests (id, sha512, sm3) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (d.id, d.sha512, d.sm3),
     )
     if d.sha256 is not None:  # the seal (issue 14): SHA-256 arrives here, not with object.add
@@ -607,7 +627,7 @@ def _on_object_digests(conn: sqlite3.Connection, ev: Event, d: events.ObjectDige
     )
 
 
-def _on_hold_place(conn: sqlite3.Connection, ev: Event, d: events.HoldPlace) -> None:
+def _on_hold_place(conn: Connection, ev: Event, d: events.HoldPlace) -> None:
     _insert(conn, "holds", {
         "id": f"H-{ev.seq}", "target": d.target, "target_kind": d.target_kind,
         "reason": d.reason, "note": d.note, "placed_at": ev.ts, "placed_by": ev.actor,
@@ -615,14 +635,14 @@ def _on_hold_place(conn: sqlite3.Connection, ev: Event, d: events.HoldPlace) -> 
     })  # fmt: skip
 
 
-def _on_hold_release(conn: sqlite3.Connection, ev: Event, d: events.HoldRelease) -> None:
+def _on_hold_release(conn: Connection, ev: Event, d: events.HoldRelease) -> None:
     conn.execute(
         "UPDATE holds SET released_at = ?, released_by = ?, release_approval = ? WHERE id = ?",
         (ev.ts, ev.actor, d.approval, d.hold),
     )
 
 
-def _on_grant_add(conn: sqlite3.Connection, ev: Event, d: events.GrantAdd) -> None:
+def _on_grant_add(conn: Connection, ev: Event, d: events.GrantAdd) -> None:
     _insert(conn, "grants", {
         "id": f"G-{ev.seq}", "user": d.user, "target": d.target,
         "target_kind": d.target_kind, "scope": d.scope, "approved_by": d.approved_by,
@@ -631,21 +651,21 @@ def _on_grant_add(conn: sqlite3.Connection, ev: Event, d: events.GrantAdd) -> No
     })  # fmt: skip
 
 
-def _on_grant_revoke(conn: sqlite3.Connection, ev: Event, d: events.GrantRevoke) -> None:
+def _on_grant_revoke(conn: Connection, ev: Event, d: events.GrantRevoke) -> None:
     conn.execute(
         "UPDATE grants SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?",
         (ev.ts, ev.actor, d.reason, d.grant),
     )
 
 
-def _on_tombstone(conn: sqlite3.Connection, ev: Event, d: events.ObjectTombstone) -> None:
+def _on_tombstone(conn: Connection, ev: Event, d: events.ObjectTombstone) -> None:
     _insert(conn, "tombstones", {
         "id": d.id, "at": ev.ts, "actor": ev.actor, "sweep": d.sweep, "class": d.cls,
         "approval": d.approval, "size": d.size, "seq": ev.seq,
-    }, "INSERT OR IGNORE")  # fmt: skip
+    }, "ignore")  # fmt: skip
 
 
-def _on_object_restored(conn: sqlite3.Connection, ev: Event, d: events.ObjectRestored) -> None:
+def _on_object_restored(conn: Connection, ev: Event, d: events.ObjectRestored) -> None:
     # The bytes are back (a device presented them again): the object is no longer destroyed.
     conn.execute("DELETE FROM tombstones WHERE id = ?", (ev.subject,))
 
@@ -653,8 +673,8 @@ def _on_object_restored(conn: sqlite3.Connection, ev: Event, d: events.ObjectRes
 DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"}
 
 
-def _on_device_add(conn: sqlite3.Connection, ev: Event, d: events.DeviceAdd) -> None:
-    # OR REPLACE: a device ingest met as "unregistered" becomes registered.
+def _on_device_add(conn: Connection, ev: Event, d: events.DeviceAdd) -> None:
+    # Replace: a device ingest met as "unregistered" becomes registered.
     _insert(
         conn,
         "devices",
@@ -669,13 +689,13 @@ def _on_device_add(conn: sqlite3.Connection, ev: Event, d: events.DeviceAdd) -> 
             "note": d.note,
             "seq": ev.seq,
         },
-        "INSERT OR REPLACE",
+        "replace",
     )
     if d.assigned_to:
         _assign(conn, ev.seq, d.device, d.assigned_to, d.since)
 
 
-def _assign(conn: sqlite3.Connection, seq: int, device: str, officer: str, since: str) -> None:
+def _assign(conn: Connection, seq: int, device: str, officer: str, since: str) -> None:
     conn.execute(
         "UPDATE device_assignments SET until = ? WHERE device = ? AND until IS NULL",
         (since, device),
@@ -684,11 +704,11 @@ def _assign(conn: sqlite3.Connection, seq: int, device: str, officer: str, since
             {"seq": seq, "device": device, "officer": officer, "since": since})  # fmt: skip
 
 
-def _on_device_assign(conn: sqlite3.Connection, ev: Event, d: events.DeviceAssign) -> None:
+def _on_device_assign(conn: Connection, ev: Event, d: events.DeviceAssign) -> None:
     _assign(conn, ev.seq, d.device, d.officer, d.since)
 
 
-def _on_device_log(conn: sqlite3.Connection, ev: Event, d: events.DeviceLog) -> None:
+def _on_device_log(conn: Connection, ev: Event, d: events.DeviceLog) -> None:
     _insert(conn, "device_log", {"seq": ev.seq, "device": d.device, "at": d.at,
                                  "event": d.event, "note": d.note, "actor": ev.actor})  # fmt: skip
     if d.event in DEVICE_STATUS_AFTER:
@@ -697,13 +717,13 @@ def _on_device_log(conn: sqlite3.Connection, ev: Event, d: events.DeviceLog) -> 
 
 
 def _on_device_unregistered(
-    conn: sqlite3.Connection, ev: Event, d: events.DeviceUnregistered
+    conn: Connection, ev: Event, d: events.DeviceUnregistered
 ) -> None:
     _insert(conn, "devices", {"id": d.device, "status": "unregistered", "registered": 0,
-                              "added_at": ev.ts, "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
+                              "added_at": ev.ts, "seq": ev.seq}, "ignore")  # fmt: skip
 
 
-def _on_spotcheck_draw(conn: sqlite3.Connection, ev: Event, d: events.SpotcheckDraw) -> None:
+def _on_spotcheck_draw(conn: Connection, ev: Event, d: events.SpotcheckDraw) -> None:
     conn.executemany(
         "INSERT INTO spotcheck_items (draw, item, item_kind, unit, period, drawn_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -711,7 +731,7 @@ def _on_spotcheck_draw(conn: sqlite3.Connection, ev: Event, d: events.SpotcheckD
     )
 
 
-def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event, d: events.SpotcheckRecord) -> None:
+def _on_spotcheck_record(conn: Connection, ev: Event, d: events.SpotcheckRecord) -> None:
     conn.execute(
         "UPDATE spotcheck_items SET result = ?, failed = ?, note = ?, checker = ?, checked_at = ?"
         " WHERE draw = ? AND item = ?",
@@ -725,7 +745,7 @@ def _on_spotcheck_record(conn: sqlite3.Connection, ev: Event, d: events.Spotchec
 NOT_SETTINGS = frozenset({"format", "version", "id", "created_at", "catalog_version", "roles"})
 
 
-def _put_setting(conn: sqlite3.Connection, ev: Event, path: list[str], value: Any,
+def _put_setting(conn: Connection, ev: Event, path: list[str], value: Any,
                  approval_no: str | None) -> None:  # fmt: skip
     """Set (or, for None, remove) one dotted setting inside its top-level row."""
     top = path[0]
@@ -750,10 +770,10 @@ def _put_setting(conn: sqlite3.Connection, ev: Event, path: list[str], value: An
         return
     _insert(conn, "settings", {"key": top, "value": json.dumps(new, ensure_ascii=False, sort_keys=True),
             "changed_at": ev.ts, "changed_by": ev.actor, "approval_no": approval_no,
-            "seq": ev.seq}, "INSERT OR REPLACE")  # fmt: skip
+            "seq": ev.seq}, "replace")  # fmt: skip
 
 
-def _on_vault_init(conn: sqlite3.Connection, ev: Event, d: events.VaultInit) -> None:
+def _on_vault_init(conn: Connection, ev: Event, d: events.VaultInit) -> None:
     # The settings the vault was made with are its first settings; its creator its admin.
     for key, value in d.payload().items():
         if key not in NOT_SETTINGS and value is not None:
@@ -762,34 +782,34 @@ def _on_vault_init(conn: sqlite3.Connection, ev: Event, d: events.VaultInit) -> 
         for role in roles if isinstance(roles, list) else [roles]:
             _insert(conn, "roles", {"user": user, "role": str(role), "since": ev.ts,
                     "granted_by": ev.actor, "via": "zfjl init", "seq": ev.seq},
-                    "INSERT OR IGNORE")  # fmt: skip
+                    "ignore")  # fmt: skip
 
 
-def _on_setting_set(conn: sqlite3.Connection, ev: Event, d: events.SettingSet) -> None:
+def _on_setting_set(conn: Connection, ev: Event, d: events.SettingSet) -> None:
     _put_setting(conn, ev, d.key.split("."), d.value, d.approval_no)
 
 
-def _on_role_add(conn: sqlite3.Connection, ev: Event, d: events.RoleAdd) -> None:
+def _on_role_add(conn: Connection, ev: Event, d: events.RoleAdd) -> None:
     _insert(conn, "roles", {"user": d.user, "role": d.role, "since": ev.ts,
             "granted_by": ev.actor, "approval_no": d.approval_no, "via": d.via,
-            "seq": ev.seq}, "INSERT OR IGNORE")  # fmt: skip
+            "seq": ev.seq}, "ignore")  # fmt: skip
 
 
-def _on_role_remove(conn: sqlite3.Connection, ev: Event, d: events.RoleRemove) -> None:
+def _on_role_remove(conn: Connection, ev: Event, d: events.RoleRemove) -> None:
     conn.execute("DELETE FROM roles WHERE user = ? AND role = ?", (d.user, d.role))
 
 
-def _on_custom_install(conn: sqlite3.Connection, ev: Event, d: events.CustomInstall) -> None:
+def _on_custom_install(conn: Connection, ev: Event, d: events.CustomInstall) -> None:
     _insert(conn, "custom_files", {"kind": d.folder, "name": d.name, "sha256": d.sha256,
             "size": d.size, "approval": d.approval, "installed_at": ev.ts,
-            "installed_by": ev.actor, "seq": ev.seq}, "INSERT OR REPLACE")  # fmt: skip
+            "installed_by": ev.actor, "seq": ev.seq}, "replace")  # fmt: skip
 
 
-def _on_custom_remove(conn: sqlite3.Connection, ev: Event, d: events.CustomRemove) -> None:
+def _on_custom_remove(conn: Connection, ev: Event, d: events.CustomRemove) -> None:
     conn.execute("DELETE FROM custom_files WHERE kind = ? AND name = ?", (d.folder, d.name))
 
 
-Handler = Callable[[sqlite3.Connection, Event, Any], None]
+Handler = Callable[[Connection, Event, Any], None]
 
 HANDLERS: dict[type[events.EventData], Handler] = {
     events.ObjectAdd: _on_object_add,
@@ -840,12 +860,12 @@ RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
 })  # fmt: skip
 
 
-def settings_of(conn: sqlite3.Connection) -> dict[str, Any]:
+def settings_of(conn: Connection) -> dict[str, Any]:
     """The journaled settings, by top-level key (what is not here has its default)."""
     return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM settings ORDER BY key")}
 
 
-def roles_of(conn: sqlite3.Connection) -> dict[str, list[str]]:
+def roles_of(conn: Connection) -> dict[str, list[str]]:
     """User -> roles, as journaled."""
     out: dict[str, list[str]] = {}
     for user, role in conn.execute("SELECT user, role FROM roles ORDER BY user, role"):
@@ -853,13 +873,13 @@ def roles_of(conn: sqlite3.Connection) -> dict[str, list[str]]:
     return out
 
 
-def apply_typed(conn: sqlite3.Connection, ev: Event, data: events.EventData) -> None:
+def apply_typed(conn: Connection, ev: Event, data: events.EventData) -> None:
     handler = HANDLERS.get(type(data))
     if handler is not None:
         handler(conn, ev, data)
 
 
-def apply(conn: sqlite3.Connection, ev: Event) -> None:
+def apply(conn: Connection, ev: Event) -> None:
     """Fold one journal row into the derived tables; MalformedEvent if it does not fit."""
     apply_typed(conn, ev, events.parse(ev.kind, ev.data))
 
@@ -871,12 +891,12 @@ class ReplayProblem:
     message: str
 
 
-def drop_derived(conn: sqlite3.Connection, tables: tuple[str, ...] = DERIVED_TABLES) -> None:
+def drop_derived(conn: Connection, tables: tuple[str, ...] = DERIVED_TABLES) -> None:
     for table in tables:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def rebuild(conn: sqlite3.Connection) -> tuple[int, list[ReplayProblem]]:
+def rebuild(conn: Connection) -> tuple[int, list[ReplayProblem]]:
     """Drop, recreate and replay every derived table from the journal (they are projections,
     so their shape always comes from the current DERIVED_SCHEMA). A row that does not fit
     its declaration is skipped and reported; returns (events replayed, problems)."""
@@ -885,7 +905,7 @@ def rebuild(conn: sqlite3.Connection) -> tuple[int, list[ReplayProblem]]:
     return replay(conn)
 
 
-def replay(conn: sqlite3.Connection) -> tuple[int, list[ReplayProblem]]:
+def replay(conn: Connection) -> tuple[int, list[ReplayProblem]]:
     count, problems = 0, []
     for ev in journal_events(conn):
         try:
@@ -896,10 +916,10 @@ def replay(conn: sqlite3.Connection) -> tuple[int, list[ReplayProblem]]:
     return count, problems
 
 
-def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+def snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Every derived row, ordered: to compare the live catalog with a replay."""
     out: dict[str, list[tuple[Any, ...]]] = {}
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    present = backend_of(conn).tables(conn)
     for table in DERIVED_TABLES:
         out[table] = (
             [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]

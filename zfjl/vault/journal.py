@@ -1,19 +1,21 @@
 """The append-only, hash-chained journal: the vault's single source of truth.
 
 Each row stores the hash of the previous row and its own hash over its canonical content,
-so editing, deleting or inserting a row shows up in `verify`. SQLite triggers stop
-UPDATE, DELETE and out-of-sequence INSERT (which `INSERT OR REPLACE` would need), but they
-stop mistakes only: the chain is what makes tampering visible.
+so editing, deleting or inserting a row shows up in `verify`. The backend's guards (SQLite:
+triggers) stop UPDATE, DELETE and out-of-sequence INSERT, but they stop mistakes only: the
+chain is what makes tampering visible. Every row enters through `append`, whose ordering the
+backend provides (backend.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from zfjl.vault.backend import Connection, backend_of
 
 GENESIS = "0" * 64
 
@@ -30,15 +32,9 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject);
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
-CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
-BEGIN SELECT RAISE(ABORT, 'journal is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
-BEGIN SELECT RAISE(ABORT, 'journal is append-only: DELETE refused'); END;
-CREATE TRIGGER IF NOT EXISTS journal_in_sequence BEFORE INSERT ON journal
-WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal)
-BEGIN SELECT RAISE(ABORT, 'journal rows are appended in sequence only'); END;
 """
 
+# The guards' names (verify's trigger_missing names them); each backend makes them its way.
 GUARD_TRIGGERS = ("journal_no_update", "journal_no_delete", "journal_in_sequence")
 
 
@@ -77,40 +73,31 @@ def row_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def run_script(conn: sqlite3.Connection, script: str) -> None:
-    """Run DDL statement by statement: `executescript` would COMMIT the caller's
-    transaction, and migrations must land whole or not at all."""
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            conn.execute(statement)
-            statement = ""
-    if statement.strip():
-        conn.execute(statement)
+def run_script(conn: Connection, script: str) -> None:
+    """Run DDL statement by statement inside the caller's transaction (see the backend)."""
+    backend_of(conn).run_script(conn, script)
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
+def create_schema(conn: Connection) -> None:
     run_script(conn, SCHEMA)
+    backend_of(conn).create_guards(conn)
 
 
-def has_table(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'")
-    return row.fetchone() is not None
+def has_table(conn: Connection) -> bool:
+    return "journal" in backend_of(conn).tables(conn)
 
 
-def missing_guards(conn: sqlite3.Connection) -> list[str]:
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    return [name for name in GUARD_TRIGGERS if name not in present]
+def missing_guards(conn: Connection) -> list[str]:
+    return backend_of(conn).missing_guards(conn)
 
 
-def last_link(conn: sqlite3.Connection) -> tuple[int, str]:
+def last_link(conn: Connection) -> tuple[int, str]:
     row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     ts: str,
     actor: str,
@@ -118,7 +105,10 @@ def append(
     subject: str | None,
     data: dict[str, Any],
 ) -> Event:
-    """Append one event; the caller holds the write transaction (BEGIN IMMEDIATE)."""
+    """Append one event: the only way a row enters the journal. The caller holds the write
+    transaction; the backend orders appenders first, so that the last row read here is still
+    the last at COMMIT and `seq` = last + 1 is taken once (SQLite: its write lock)."""
+    backend_of(conn).order_appends(conn)
     last_seq, prev = last_link(conn)
     seq = last_seq + 1
     text = canonical_json(data)
@@ -136,7 +126,7 @@ def _event_from_row(row: tuple[Any, ...]) -> Event:
     return Event(int(seq), ts, actor, kind, subject, json.loads(data), prev, digest)
 
 
-def read_events(conn: sqlite3.Connection, subject: str | None = None) -> Iterator[Event]:
+def read_events(conn: Connection, subject: str | None = None) -> Iterator[Event]:
     cols = "seq, ts, actor, kind, subject, data, prev_hash, hash"
     if subject is None:
         cur = conn.execute(f"SELECT {cols} FROM journal ORDER BY seq")
@@ -159,7 +149,7 @@ class ChainProblem:
 RowSink = Callable[[int, str, str, str], None]  # (seq, kind, data, recomputed hash)
 
 
-def check_chain(conn: sqlite3.Connection, each_row: RowSink | None = None) -> list[ChainProblem]:
+def check_chain(conn: Connection, each_row: RowSink | None = None) -> list[ChainProblem]:
     """Recompute every row hash and link; name each row that does not fit. `each_row` gets
     every row with its recomputed hash, for checks that need it too (checkpoints)."""
     problems: list[ChainProblem] = []

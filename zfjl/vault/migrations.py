@@ -1,7 +1,9 @@
 """Numbered, named catalog migrations (like llm's migrations.py), run on open.
 
-The catalog records its schema version in SQLite's `user_version` (transactional, in the
-database header). A vault of 0.1 has none: version 0. Opening a vault whose version is
+The catalog records its schema version in the `schema_version` table (since migration 9;
+before it, in SQLite's `user_version`, which the SQLite backend still reads for an older
+catalog and keeps equal for older releases), through the backend (backend.py). A vault of
+0.1 has none: version 0. Opening a vault whose version is
 lower takes the write lock, applies every pending migration in order, journals each as
 `vault.migrate` and sets the new version, all in one transaction: a crash leaves the old
 version and the next open starts again.
@@ -18,12 +20,16 @@ write into tables whose meaning it does not know.
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from zfjl.errors import UnsupportedVaultVersion
-from zfjl.vault import catalog, events
+from zfjl.errors import UnsupportedVaultVersion, VaultError
+from zfjl.vault import catalog, events, journal
+from zfjl.vault.actor import owner_name
+from zfjl.vault.backend import Connection, backend_of
+from zfjl.vault.config import VaultConfig
 from zfjl.vault.journal import run_script
 
 
@@ -68,17 +74,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     # the journal says: empty for an older vault, so files already in those folders are not
     # trusted until an administrator installs them (`verify` names them).
     Migration(7, "journaled_custom_files", reshape=("custom_files",)),
+    # Issue 24: the schema version moves from SQLite's PRAGMA user_version into the
+    # `schema_version` table, which every backend has (the backend's set_schema_version
+    # makes it). SQLite keeps user_version equal, so a release before this one, which reads
+    # only that, still refuses a catalog newer than it knows.
+    Migration(9, "schema_version_table"),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
 
 
-def catalog_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def catalog_version(conn: Connection) -> int:
+    return backend_of(conn).schema_version(conn)
 
 
-def set_catalog_version(conn: sqlite3.Connection, version: int) -> None:
-    conn.execute(f"PRAGMA user_version = {int(version)}")
+def set_catalog_version(conn: Connection, version: int) -> None:
+    backend_of(conn).set_schema_version(conn, version)
 
 
 def refuse_newer(version: int) -> None:
@@ -93,7 +104,7 @@ def pending(version: int) -> list[Migration]:
     return [m for m in MIGRATIONS if m.number > version]
 
 
-def apply(conn: sqlite3.Connection, migration: Migration) -> None:
+def apply(conn: Connection, migration: Migration) -> None:
     """One migration's change of shape; the caller holds the write transaction and replays
     the journal afterwards if any reshape asked for it."""
     if migration.sql:
@@ -104,7 +115,7 @@ def apply(conn: sqlite3.Connection, migration: Migration) -> None:
 
 
 def import_vault_json(
-    conn: sqlite3.Connection, number: int, data: dict[str, Any], owner: str
+    conn: Connection, number: int, data: dict[str, Any], owner: str
 ) -> list[events.EventData]:
     """The facts that make the journal say what vault.json says (its settings and roles), for
     migration `number`; the derived tables hold the journal's replay already. Every event is
@@ -129,3 +140,60 @@ def import_vault_json(
         out.append(events.RoleAdd(user=owner, role="admin",
                                   via=f"{via}：vault.json 未登记管理员，由保管库目录的所有者担任"))  # fmt: skip
     return out
+
+
+def bring_up_to_date(conn: Connection, *, now_iso: Callable[[], str], actor: str, root: Path,
+                     vault_json: dict[str, Any] | None) -> bool:  # fmt: skip
+    """Bring the catalog to SCHEMA_VERSION under the write lock, journaled, in one
+    transaction. A new catalog is made at the current version. Returns whether vault.json's
+    roles and settings were imported (migration 3): then the caller rewrites vault.json."""
+    backend = backend_of(conn)
+    backend.begin_write(conn)
+    imported = False
+    try:
+        version = catalog_version(conn)  # another process may have done it
+        if not journal.has_table(conn):
+            journal.create_schema(conn)
+            catalog.create_schema(conn)
+        elif version < SCHEMA_VERSION:
+            imported = _run(conn, pending(version), now_iso, actor, root, vault_json)
+        set_catalog_version(conn, max(version, SCHEMA_VERSION))
+        backend.commit(conn)
+    except BaseException:
+        backend.rollback(conn)
+        raise
+    return imported
+
+
+def _run(conn: Connection, todo: list[Migration], now_iso: Callable[[], str], actor: str,
+         root: Path, old: dict[str, Any] | None) -> bool:  # fmt: skip
+    catalog.create_schema(conn)  # tables a 0.1 catalog may lack entirely
+    rebuilt: set[str] = set()
+    for m in todo:
+        apply(conn, m)
+        rebuilt.update(m.reshape)
+    if rebuilt:
+        # Projections: every table is replayed whole (handlers write several tables).
+        catalog.rebuild(conn)
+
+    def append(event: events.EventData) -> None:
+        ev = journal.append(conn, ts=now_iso(), actor=actor, kind=event.kind, subject=None,
+                            data=event.payload())  # fmt: skip
+        catalog.apply_typed(conn, ev, event)
+
+    imported = False
+    for m in todo:
+        append(events.VaultMigrate(number=m.number, name=m.name, rebuilt=sorted(m.reshape)))
+        if m.imports_vault_json and old is not None and old.get("version") == 1:
+            # Refused, untouched, while vault.json's settings are invalid: fix, then reopen.
+            try:
+                VaultConfig.from_json(old, where="vault.json")
+            except VaultError as exc:
+                raise VaultError(
+                    f"{exc.message}（旧版保管库升级前须改正 vault.json 中的这一项，"
+                    "然后重新运行；保管库未被改动）"
+                ) from None
+            for event in import_vault_json(conn, m.number, old, owner_name(root)):
+                append(event)
+            imported = True
+    return imported

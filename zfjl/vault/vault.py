@@ -1,322 +1,62 @@
-"""The vault: a folder with vault.json, objects/, tmp/ and catalog.db.
+"""The vault: a folder with vault.json, objects/, tmp/ and its catalog.
 
 `Vault` is the library entry point (like sqlite-utils' `Database`): it finds and opens a
-vault, hands out the object store, and runs journal writes in short IMMEDIATE transactions
+vault, hands out the object store, and runs journal writes in short write transactions
 that wait for other writers instead of failing with "database is locked".
+
+Its parts live by job: config.py (vault.json, settings, location), actor.py (who acts),
+connection.py (this process's writer queue), backend.py and sqlite_backend.py (the catalog's
+database), migrations.py (bringing an older catalog up to date). Their public names are
+re-exported here for the modules that import them from zfjl.vault.vault.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pwd
 import socket
-import sqlite3
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
-from zfjl.errors import (
-    DiskFull,
-    NotPermitted,
-    UnsupportedVaultVersion,
-    VaultError,
-    VaultNotFound,
+from zfjl.errors import DiskFull, NotPermitted, VaultError, VaultNotFound
+from zfjl.vault import catalog, events, journal, migrations
+from zfjl.vault.actor import act_for, current_actor, refuse_foreign
+from zfjl.vault.backend import CatalogBackend, Connection, default_backend
+from zfjl.vault.config import (
+    DEFAULT_BUREAU,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_FORMAT_VERSION,
+    MIN_FORMAT_VERSION,
+    MIN_PATROL_MONTHS,
+    ROLES,
+    VAULT_JSON_KEYS,
+    VaultConfig,
+    bootstrap_config,
+    check_format,
+    default_vault_path,
+    resolve_vault_path,
 )
-from zfjl.vault import catalog, events, faults, journal, migrations
+from zfjl.vault.connection import writer_queue
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
+from zfjl.vault.sqlite_backend import BUSY_WAIT_SECONDS, sqlite_utils_db
 from zfjl.vault.witness import witness_dirs
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-FORMAT = "zfjl-vault"
-# vault.json's repository format (like restic's): this program writes FORMAT_VERSION and
-# opens MIN_FORMAT_VERSION..MAX_FORMAT_VERSION. A change to the folder layout, object naming
-# or the meaning of vault.json bumps it and comes with a numbered migration. Version 2
-# (catalog migration 3): vault.json holds only VAULT_JSON_KEYS; roles and settings are
-# journaled facts, and version 1's are imported from it by that migration.
-FORMAT_VERSION = 2
-MIN_FORMAT_VERSION = 1
-MAX_FORMAT_VERSION = 2
-VAULT_JSON_KEYS = ("format", "version", "id", "created_at")
-BUSY_WAIT_SECONDS = 600.0  # a station docking many cameras at once queues, it does not fail
-# Writers of one vault within this process queue on a lock before SQLite's: SQLite's busy
-# handler polls with sleeps of up to 100 ms, so eight cameras of a station finishing together
-# waited for each other's commits tens of milliseconds apart. Other processes still meet the
-# busy handler (BUSY_WAIT_SECONDS).
-_WRITERS: dict[str, threading.Lock] = {}
-_WRITERS_GUARD = threading.Lock()
-
-
-def _forget_writers() -> None:
-    """A forked child (the service answers each request in one) starts with no writer: a lock
-    held by another thread of the parent at the fork would stay held in the child for ever."""
-    global _WRITERS_GUARD
-    _WRITERS_GUARD = threading.Lock()
-    _WRITERS.clear()
-
-
-os.register_at_fork(after_in_child=_forget_writers)
-
-DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
-MIN_PATROL_MONTHS = 6  # art. 42
-ROLES = {"clerk": "承办人员", "legal": "法规科", "director": "局长", "admin": "保管库管理员"}
-
-
-@dataclass
-class VaultConfig:
-    """The vault's effective settings and roles: journaled facts (setting.set, role.add) over
-    these defaults, loaded on open (`Vault.reload_config`); unknown keys are kept as they are.
-    Until catalog migration 3 they were read from vault.json, whence it imports them."""
-
-    id: str
-    created_at: str
-    bureau: str = DEFAULT_BUREAU
-    timezone: str = "Asia/Shanghai"
-    # How to read QuickTime/MP4 dates, which are UTC by spec but local time on most body
-    # cameras. "local" or "utc"; overridable per device under devices.<ID>.metadata_clock.
-    metadata_clock: str = "local"
-    clock_skew_seconds: int = 300
-    upload_deadline_working_days: int = 2  # art. 37
-    name_patterns: list[str] = field(default_factory=list)  # tried before the built-in ones
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Art. 42: patrol footage kept at least 6 months; a standing approval lets cron sweep it.
-    retention: dict[str, Any] = field(default_factory=dict)
-    # Operating-system user -> roles (clerk, legal, director, admin); see docs/access.md.
-    roles: dict[str, list[str]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    KNOWN: ClassVar[tuple[str, ...]] = (
-        "id",
-        "created_at",
-        "bureau",
-        "timezone",
-        "metadata_clock",
-        "clock_skew_seconds",
-        "upload_deadline_working_days",
-        "name_patterns",
-        "devices",
-        "retention",
-        "roles",
-    )
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: str = "设置") -> VaultConfig:
-        """Settings and roles from one mapping (vault.json before format 2, or the journaled
-        ones), validated; `where` names their place in an error ("vault.json", "设置")."""
-        known = {k: data[k] for k in cls.KNOWN if k in data}
-        extra = {
-            k: v for k, v in data.items() if k not in cls.KNOWN and k not in ("format", "version")
-        }
-        for key in ("id", "created_at"):
-            if not isinstance(known.get(key), str) or not known[key]:
-                raise VaultError(
-                    f"{where}：缺少保管库标识 {key}（或不是文本），收到 {known.get(key)!r:.60}；"
-                    "请从备份恢复 vault.json（勿手工编写）"
-                )
-        config = cls(**known, extra=extra)
-        config.validate(where)
-        return config
-
-    def validate(self, where: str = "设置") -> None:
-        """Refuse settings that would make times, deadlines or documents silently wrong: every
-        wrong type is a VaultError naming the key, never a crash later (a TypeError, exit 70)."""
-        if not isinstance(self.bureau, str) or not self.bureau.strip():
-            raise VaultError(f"{where}：bureau（执法机关全称）应为非空文本，收到 {self.bureau!r:.60}")
-        for name, number in (("upload_deadline_working_days", self.upload_deadline_working_days),):
-            if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
-                raise VaultError(f"{where}：{name} 应为正整数（工作日），收到 {number!r:.60}")
-        devices = self.devices
-        if not isinstance(devices, dict) or not all(isinstance(v, dict) for v in devices.values()):
-            raise VaultError(f"{where}：devices 应为对象（记录仪编号 → 其设置），收到 {devices!r:.60}")
-        if not isinstance(self.roles, dict):
-            raise VaultError(f"{where}：roles 应为对象（用户名 → 角色列表），收到 {self.roles!r:.60}")
-        if not isinstance(self.retention, dict):
-            raise VaultError(f"{where}：retention 应为对象，收到 {self.retention!r:.60}")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise VaultError(
-                f"{where}：时区 {self.timezone!r} 无效（例：Asia/Shanghai）"
-            ) from None
-        clocks = [("metadata_clock", self.metadata_clock)] + [
-            (f"devices.{d}.metadata_clock", v["metadata_clock"])
-            for d, v in self.devices.items()
-            if "metadata_clock" in v
-        ]
-        for key, value in clocks:
-            if value not in ("local", "utc"):
-                raise VaultError(f"{where}：{key} 只能是 local 或 utc，收到 {value!r}")
-        skew = self.clock_skew_seconds
-        if not isinstance(skew, int) or isinstance(skew, bool) or skew <= 0:
-            raise VaultError(f"{where}：clock_skew_seconds 应为正整数（秒），收到 {skew!r:.60}")
-        standing = self.retention.get("standing_approval")
-        if standing is not None and not isinstance(standing, str):
-            raise VaultError(
-                f"{where}：retention.standing_approval 应为批准文号（文本），收到 {standing!r:.60}"
-            )
-        patterns = self.name_patterns
-        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-            raise VaultError(f"{where}：文件名模式 name_patterns 应为文本的列表，收到 {patterns!r:.60}")
-        months = self.retention.get("patrol_months", MIN_PATROL_MONTHS)
-        if not isinstance(months, int) or isinstance(months, bool) or months < MIN_PATROL_MONTHS:
-            raise VaultError(
-                f"{where}：retention.patrol_months 不得少于 6（第四十二条：日常巡查声像资料"
-                f"保存期限不少于6个月），收到 {months!r}"
-            )
-        for user, roles in self.roles.items():
-            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-                raise VaultError(
-                    f"{where}：roles.{user} 应为角色名的列表（如 [\"clerk\"]），收到 {roles!r:.60}"
-                )
-            unknown = set(roles) - set(ROLES)
-            if unknown:
-                raise VaultError(
-                    f"{where}：roles.{user} 含未知角色 {'、'.join(sorted(unknown))}"
-                    f"（可用：{'、'.join(ROLES)}）"
-                )
-        # The checkpoint witnesses (zfjl/vault/witness.py reads them): the same messages.
-        section = self.extra.get("checkpoint", {})
-        if not isinstance(section, dict):
-            raise VaultError(
-                f'{where}：checkpoint 应为对象（如 {{"witness_dirs": [...]}}），收到 {section!r}'
-            )
-        dirs = section.get("witness_dirs", [])
-        if not isinstance(dirs, list) or not all(isinstance(d, str) and d.strip() for d in dirs):
-            raise VaultError(
-                f"{where}：checkpoint.witness_dirs 应为目录路径（字符串）的列表，收到 {dirs!r}"
-            )
-        # The ingest pipeline's batch sizes (zfjl/ingest/pipeline.py reads them).
-        ingest = self.extra.get("ingest", {})
-        if not isinstance(ingest, dict):
-            raise VaultError(f"{where}：ingest 应为对象，收到 {ingest!r:.60}")
-        for name, least in (("batch_files", 1), ("batch_bytes", 1), ("workers", 1),
-                            ("inline_bytes", 0)):  # fmt: skip
-            value = ingest.get(name, least)
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                kind = "正整数" if least else "非负整数"
-                raise VaultError(f"{where}：ingest.{name} 应为{kind}，收到 {value!r:.60}")
-        # The 较大数额 fines of 行政处罚法第六十三条 (zfjl/checklists/run.py reads them).
-        check = self.extra.get("check", {})
-        if not isinstance(check, dict):
-            raise VaultError(f"{where}：check 应为对象，收到 {check!r:.60}")
-        for name in ("hearing_fine_individual", "hearing_fine_organisation"):
-            value = check.get(name, 1)
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise VaultError(f"{where}：check.{name} 应为正数（元），收到 {value!r:.60}")
-
-    @property
-    def patrol_months(self) -> int:
-        return int(self.retention.get("patrol_months", MIN_PATROL_MONTHS))
-
-    def roles_of(self, user: str) -> set[str]:
-        return set(self.roles.get(user, []))
-
-    def to_json(self) -> dict[str, Any]:
-        """Every setting and role (what vault.init records, and `zfjl config ls` shows)."""
-        out: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
-        out.update({k: getattr(self, k) for k in self.KNOWN})
-        out.update(self.extra)
-        return out
-
-    def vault_json(self) -> dict[str, Any]:
-        """What vault.json holds since format 2: what it takes to open the vault, no more."""
-        return {"format": FORMAT, "version": FORMAT_VERSION, "id": self.id,
-                "created_at": self.created_at}  # fmt: skip
-
-    def metadata_clock_for(self, device: str | None) -> str:
-        if device and device in self.devices:
-            return str(self.devices[device].get("metadata_clock", self.metadata_clock))
-        return self.metadata_clock
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-def check_format(data: Any) -> None:
-    """Refuse a vault.json this program cannot read, saying which zfjl can."""
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UnsupportedVaultVersion(f"vault.json 不是 zfjl 保管库的配置（format 应为 {FORMAT}）")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise UnsupportedVaultVersion(f"vault.json：version 应为整数，收到 {version!r}，不受支持")
-    supported = (
-        f"第 {MIN_FORMAT_VERSION} 版"
-        if MIN_FORMAT_VERSION == MAX_FORMAT_VERSION
-        else f"第 {MIN_FORMAT_VERSION}–{MAX_FORMAT_VERSION} 版"
-    )
-    if version > MAX_FORMAT_VERSION:
-        raise UnsupportedVaultVersion(
-            f"保管库格式第 {version} 版不受支持：它由更新版本的 zfjl 创建，本程序支持{supported}；"
-            "请升级 zfjl（保管库未被改动）"
-        )
-    if version < MIN_FORMAT_VERSION:
-        raise UnsupportedVaultVersion(
-            f"保管库格式第 {version} 版不受支持：早于本程序支持的{supported}，"
-            "请先用能打开它的 zfjl 版本升级"
-        )
-
-
-def refuse_foreign(root: Path) -> None:
-    """Direct mode is for a vault the caller owns; a station's vault is reached through the
-    service (root, who can read anything anyway, may open any)."""
-    uid = os.getuid()
-    owner = root.stat().st_uid
-    if uid not in (0, owner):
-        try:
-            name = pwd.getpwuid(owner).pw_name
-        except KeyError:
-            name = f"uid:{owner}"
-        raise NotPermitted(
-            f"保管库 {root} 属于用户 {name}，由保管库服务管理：请不带 --vault 直接运行 zfjl"
-            "（经 zfjl serve），不要直接打开它的文件"
-        )
-
-
-def default_vault_path() -> Path:
-    return Path(platformdirs.user_data_dir("zfjl")) / "vault"
-
-
-def resolve_vault_path(explicit: str | os.PathLike[str] | None) -> Path:
-    """--vault, else $ZFJL_VAULT, else the per-user default."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("ZFJL_VAULT")
-    return Path(env) if env else default_vault_path()
-
-
-_SERVED_UID: list[int] = []  # set once, in a service child, from the peer's SO_PEERCRED
-
-
-def act_for(uid: int) -> None:
-    """Called only by `zfjl serve`'s per-request child, with the UID the kernel reported for
-    the connecting process: that user, not the service account, acts in every event."""
-    _SERVED_UID[:] = [uid]
-
-
-def current_actor() -> str:
-    """The acting user: the process's real UID as the kernel says (or the service's peer, see
-    `act_for`), named by the password database. Never LOGNAME/USER (getpass.getuser reads
-    them): a clerk could set those."""
-    uid = _SERVED_UID[0] if _SERVED_UID else os.getuid()
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid:{uid}"
-
+__all__ = [
+    "BUSY_WAIT_SECONDS", "DEFAULT_BUREAU", "FORMAT", "FORMAT_VERSION", "MAX_FORMAT_VERSION",
+    "MIN_FORMAT_VERSION", "MIN_PATROL_MONTHS", "ROLES", "VAULT_JSON_KEYS", "Clock", "Vault",
+    "VaultConfig", "Writer", "act_for", "check_format", "current_actor", "default_vault_path",
+    "refuse_foreign", "resolve_vault_path",
+]  # fmt: skip
 
 Clock = Callable[[], datetime]
 
@@ -330,7 +70,8 @@ class Vault:
         self.actor = current_actor()
         self.host = socket.gethostname()
         self._clock = clock
-        self._conn: sqlite3.Connection | None = None
+        self.backend: CatalogBackend = default_backend()
+        self._conn: Connection | None = None
         self._vault_json: dict[str, Any] | None = None  # as read on open, for migration 3
 
     # -- opening --------------------------------------------------------------------------
@@ -391,7 +132,7 @@ class Vault:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
         check_format(data)
         refuse_foreign(root)
-        vault = cls(root, _bootstrap_config(data), clock)
+        vault = cls(root, bootstrap_config(data), clock)
         vault._vault_json = data
         try:
             vault.conn  # noqa: B018 - migrates an older catalog (and imports vault.json's roles)
@@ -482,14 +223,14 @@ class Vault:
 
     # -- database -------------------------------------------------------------------------
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         if self._conn is None:
             try:
                 self._conn = self._connect()
                 self._restore_guards()
-            except sqlite3.Error as exc:  # a full disk, a damaged catalog.db: say which
+            except self.backend.errors as exc:  # a full disk, a damaged catalog.db: say which
                 self.close()
-                fault = faults.sqlite_fault(exc, self.root)
+                fault = self.backend.fault(exc, self.root)
                 if fault is None:
                     raise
                 raise fault from exc
@@ -505,79 +246,21 @@ class Vault:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        database: sqlite_utils.Database = _sqlite_utils_db().Database(self.conn)
+        database: sqlite_utils.Database = sqlite_utils_db().Database(self.conn)
         return database
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.root / "catalog.db", timeout=BUSY_WAIT_SECONDS, isolation_level=None
-        )
-        # Switching an older catalog to WAL needs it to itself: SQLite answers "locked" at once,
-        # without its busy handler, while another opener (a second camera's thread) reads it.
-        _execute_when_free(conn, "PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged event survives power loss
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_SECONDS * 1000)}")
+    def _connect(self) -> Connection:
+        conn = self.backend.connect(self.root)
         version = migrations.catalog_version(conn)
         migrations.refuse_newer(version)
         if version < migrations.SCHEMA_VERSION:
-            self._migrate(conn)
+            imported = migrations.bring_up_to_date(
+                conn, now_iso=self.now_iso, actor=self.actor, root=self.root,
+                vault_json=self._vault_json,
+            )
+            if imported:  # vault.json's roles and settings are journaled now: it keeps the rest
+                self._write_config()
         return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Bring the catalog to SCHEMA_VERSION under the write lock, journaled, in one
-        transaction (see migrations.py). A new catalog is made at the current version."""
-        self._begin_immediate(conn)
-        imported = False
-        try:
-            version = migrations.catalog_version(conn)  # another process may have done it
-            if not journal.has_table(conn):
-                journal.create_schema(conn)
-                catalog.create_schema(conn)
-            elif version < migrations.SCHEMA_VERSION:
-                imported = self._run_migrations(conn, migrations.pending(version))
-            migrations.set_catalog_version(conn, max(version, migrations.SCHEMA_VERSION))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        if imported:  # vault.json's roles and settings are journaled now: it keeps the rest
-            self._write_config()
-
-    def _run_migrations(self, conn: sqlite3.Connection, todo: list[migrations.Migration]) -> bool:
-        """Returns whether vault.json's roles and settings were imported (migration 3)."""
-        catalog.create_schema(conn)  # tables a 0.1 catalog may lack entirely
-        rebuilt: set[str] = set()
-        for m in todo:
-            migrations.apply(conn, m)
-            rebuilt.update(m.reshape)
-        if rebuilt:
-            # Projections: every table is replayed whole (handlers write several tables).
-            catalog.rebuild(conn)
-
-        def append(event: events.EventData) -> None:
-            ev = journal.append(conn, ts=self.now_iso(), actor=self.actor, kind=event.kind,
-                                subject=None, data=event.payload())  # fmt: skip
-            catalog.apply_typed(conn, ev, event)
-
-        imported = False
-        for m in todo:
-            append(events.VaultMigrate(number=m.number, name=m.name, rebuilt=sorted(m.reshape)))
-            old = self._vault_json
-            if m.imports_vault_json and old is not None and old.get("version") == 1:
-                # Refused, untouched, while vault.json's settings are invalid: fix, then reopen.
-                try:
-                    VaultConfig.from_json(old, where="vault.json")
-                except VaultError as exc:
-                    raise VaultError(
-                        f"{exc.message}（旧版保管库升级前须改正 vault.json 中的这一项，"
-                        "然后重新运行；保管库未被改动）"
-                    ) from None
-                for event in migrations.import_vault_json(conn, m.number, old,
-                                                          _owner_name(self.root)):  # fmt: skip
-                    append(event)
-                imported = True
-        return imported
 
     def close(self) -> None:
         if self._conn is not None:
@@ -590,8 +273,8 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _begin_immediate(self, conn: sqlite3.Connection | None = None) -> None:
-        _execute_when_free(conn if conn is not None else self.conn, "BEGIN IMMEDIATE")
+    def _begin_immediate(self, conn: Connection | None = None) -> None:
+        self.backend.begin_write(conn if conn is not None else self.conn)
 
     @contextmanager
     def writing(self) -> Iterator[Writer]:
@@ -606,11 +289,10 @@ class Vault:
             self._begin_immediate(conn)
             try:
                 yield Writer(self)
-                self.conn.execute("COMMIT")
+                self.backend.commit(conn)
             except BaseException as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                self.backend.rollback(conn)
+                if self.backend.is_disk_full(exc):
                     raise DiskFull(
                         "保管库磁盘空间不足，目录未能写入：释放空间后重新运行即可继续"
                     ) from exc
@@ -619,9 +301,8 @@ class Vault:
             queue.release()
 
     def _writers(self) -> threading.Lock:
-        """This process's queue of writers to this vault (see _WRITERS)."""
-        with _WRITERS_GUARD:
-            return _WRITERS.setdefault(self._key, threading.Lock())
+        """This process's queue of writers to this vault (connection.py)."""
+        return writer_queue(self._key)
 
     def record(self, event: events.EventData, subject: str | None) -> Event:
         with self.writing() as w:
@@ -659,39 +340,7 @@ class Vault:
             )
 
 
-def _execute_when_free(conn: sqlite3.Connection, sql: str) -> None:
-    """A statement that may meet SQLite's lock without its busy handler, tried again until
-    the vault is free (BUSY_WAIT_SECONDS)."""
-    deadline = time.monotonic() + BUSY_WAIT_SECONDS
-    delay = 0.01
-    while True:
-        try:
-            conn.execute(sql)
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise VaultError("保管库长时间被其他进程占用，请稍后重试") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-
-
-def _bootstrap_config(data: dict[str, Any]) -> VaultConfig:
-    """Enough to open the catalog (and timestamp a migration): identity, and the time zone of
-    a format-1 vault.json. The effective settings come from the journal (reload_config)."""
-    config = VaultConfig(id=str(data.get("id", "")), created_at=str(data.get("created_at", "")))
-    tz = data.get("timezone")
-    if isinstance(tz, str):
-        try:
-            ZoneInfo(tz)
-            config.timezone = tz
-        except (ZoneInfoNotFoundError, ValueError):
-            pass  # refused by the migration's validation, naming the key
-    return config
-
-
-def _vault_init(conn: sqlite3.Connection) -> dict[str, Any] | None:
+def _vault_init(conn: Connection) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT data FROM journal WHERE kind = ? ORDER BY seq LIMIT 1", (events.VaultInit.kind,)
     ).fetchone()
@@ -699,14 +348,6 @@ def _vault_init(conn: sqlite3.Connection) -> dict[str, Any] | None:
         return None
     data = json.loads(row[0])
     return data if isinstance(data, dict) else None
-
-
-def _owner_name(root: Path) -> str:
-    uid = root.stat().st_uid
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid:{uid}"
 
 
 class Writer:
@@ -731,26 +372,3 @@ class Writer:
         return ev
 
 
-def _sqlite_utils_db() -> Any:
-    """sqlite_utils.db, imported on first use with numpy and pandas hidden.
-
-    sqlite_utils imports them, when installed (matplotlib brings numpy), only to map their
-    column types, which no vault stores: a tenth of a second of every command that reads the
-    catalog through it, and of `zfjl verify` of a gigabyte. Nothing else changes: numpy stays
-    importable afterwards, for the report's figures.
-    """
-    if "sqlite_utils.db" in sys.modules or "numpy" in sys.modules:
-        import sqlite_utils.db
-
-        return sqlite_utils.db
-    hidden = {name: sys.modules.get(name) for name in ("numpy", "pandas")}
-    sys.modules.update(dict.fromkeys(hidden))  # type: ignore[arg-type]  # None: "not installed"
-    try:
-        import sqlite_utils.db
-    finally:
-        for name, module in hidden.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
-    return sqlite_utils.db

@@ -1,0 +1,119 @@
+"""The catalog backend seam: what a database must provide to hold a vault's catalog.
+
+Everything the catalog does that is not plain SQL goes through one `CatalogBackend`: opening
+a connection with its settings, the write transaction, the ordering of journal appends, the
+journal's guards (no UPDATE, no DELETE, rows in sequence), schema introspection, the schema
+version and what a driver's error means. `journal`, `catalog` and `migrations` write portable
+SQL only (`INSERT … ON CONFLICT`, no `INSERT OR`, no PRAGMA, no `sqlite_master`), with qmark
+(`?`) parameters; `SQLiteBackend` (sqlite_backend.py) is the first implementation.
+
+A second backend (PostgreSQL) implements this Protocol and registers itself for its
+connection type (`register`); `backend_of(conn)` is how code holding only a connection (the
+journal's single `append`) finds it. `Connection` is the one type every catalog function
+takes: today SQLite's, widened to a Protocol of `execute`/`executemany` when a second
+driver arrives (its adapter turns `?` into its own placeholder).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Protocol, TypeAlias
+
+from zfjl.errors import ZfjlError
+
+Connection: TypeAlias = sqlite3.Connection
+
+# The schema version lives in this table (catalog migration 9); standard SQL, one row.
+SCHEMA_VERSION_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)"
+)
+
+
+class CatalogBackend(Protocol):
+    """One database holding the catalog. Every method is called with the connection it
+    opened; the write methods run inside `begin_write`'s transaction."""
+
+    name: str
+    # The driver's exceptions (sqlite3.Error): what `fault` may translate.
+    errors: tuple[type[BaseException], ...]
+
+    def connect(self, root: Path) -> Connection:
+        """Open the vault's catalog with the settings that make an acknowledged write
+        durable and writers wait for each other rather than fail."""
+        ...
+
+    def begin_write(self, conn: Connection) -> None:
+        """Start the one write transaction, waiting for other writers (SQLite: BEGIN
+        IMMEDIATE, the database's write lock from the first statement)."""
+        ...
+
+    def commit(self, conn: Connection) -> None: ...
+
+    def rollback(self, conn: Connection) -> None:
+        """Undo the open write transaction, if there is one."""
+        ...
+
+    def order_appends(self, conn: Connection) -> None:
+        """Called by `journal.append` before it reads the last row: from here to COMMIT no
+        other writer may append, so the next `seq` (last + 1) and `prev_hash` are this
+        transaction's alone. SQLite: the write lock `begin_write` took (checked, not taken
+        again); PostgreSQL: pg_advisory_xact_lock(<vault key>)."""
+        ...
+
+    def run_script(self, conn: Connection, script: str) -> None:
+        """Run DDL statement by statement inside the caller's transaction."""
+        ...
+
+    def tables(self, conn: Connection) -> set[str]:
+        """The names of the tables the catalog holds (schema introspection)."""
+        ...
+
+    def create_guards(self, conn: Connection) -> None:
+        """Make the journal refuse UPDATE, DELETE and out-of-sequence INSERT."""
+        ...
+
+    def missing_guards(self, conn: Connection) -> list[str]:
+        """The guards (by name, `GUARDS` order) someone removed."""
+        ...
+
+    def schema_version(self, conn: Connection) -> int:
+        """The catalog's recorded schema version; 0 for a catalog that has none (0.1)."""
+        ...
+
+    def set_schema_version(self, conn: Connection, version: int) -> None: ...
+
+    def is_disk_full(self, exc: BaseException) -> bool:
+        """Whether a failed write failed for want of space."""
+        ...
+
+    def fault(self, exc: BaseException, root: Path) -> ZfjlError | None:
+        """What a driver error on open means to the user (None: a bug)."""
+        ...
+
+
+_BACKENDS: dict[type[object], CatalogBackend] = {}
+
+
+def register(connection_type: type[object], backend: CatalogBackend) -> None:
+    _BACKENDS[connection_type] = backend
+
+
+def backend_of(conn: Connection) -> CatalogBackend:
+    """The backend that opened `conn` (looked up by the connection's type)."""
+    backend = _BACKENDS.get(type(conn))
+    if backend is None:
+        default_backend()  # registers SQLite on first use
+        backend = _BACKENDS.get(type(conn))
+    if backend is None:
+        raise TypeError(f"no catalog backend for {type(conn).__name__}")
+    return backend
+
+
+def default_backend() -> CatalogBackend:
+    """The backend a vault's catalog uses: SQLite (catalog.db) until vault.json can name
+    another."""
+    from zfjl.vault.sqlite_backend import SQLITE
+
+    return SQLITE
