@@ -19,6 +19,7 @@ import chinese_calendar
 
 from zfjl.errors import CalendarError
 from zfjl.vault.queries.calendar import calendar_days, calendar_years
+from zfjl.vault.vault import Vault
 
 BUILTIN_SOURCE = f"chinese_calendar {chinese_calendar.__version__}"
 BUILTIN_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
@@ -151,7 +152,7 @@ def parse_notice(text: str, origin: str = "通知文件") -> dict[str, Any]:
     }
 
 
-def load_calendar(vault: Any) -> WorkdayCalendar:
+def load_calendar(vault: Vault) -> WorkdayCalendar:
     """The calendar as the vault knows it: built-in notices plus those added by the bureau."""
     return WorkdayCalendar(calendar_years(vault), calendar_days(vault))
 

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from zfjl.errors import Busy, NotPermitted
 from zfjl.retention.classes import Facts, RetentionClasses, shipped_classes
@@ -118,16 +118,15 @@ def classify(
     held = held_ids(vault)
     linked = evidence_objects(vault)
     restored = latest_time_by_subject(vault, events.ObjectRestored.kind)
-    for oid, size, stored_at, kind, device, officer, _, name, rec_at, ing_at, important in (
-        live_objects(vault, only)
-    ):
-        facts = Facts(kind, bool(important), held.get(oid), oid in linked)
+    for o in live_objects(vault, only):
+        facts = Facts(o.kind, bool(o.important), held.get(o.id), o.id in linked)
         cls, why = classes.first_applying(facts)
-        item = Item(oid, cls.id, size, kind, device, officer, name, rec_at, ing_at or stored_at,
-                    why=why or cls.name, class_name=cls.name, basis=cls.basis)  # fmt: skip
+        item = Item(o.id, cls.id, o.size, o.kind, o.device, o.officer, o.original_name,
+                    o.recorded_at, o.ingested_at or o.stored_at, why=why or cls.name,
+                    class_name=cls.name, basis=cls.basis)  # fmt: skip
         if cls.sweep:
             _set_expiry(item, classes.months(cls, vault.config.patrol_months), as_of,
-                        _later(item.ingested_at, rec_at, restored.get(oid)))  # fmt: skip
+                        _later(item.ingested_at, o.recorded_at, restored.get(o.id)))  # fmt: skip
         yield item
 
 
@@ -291,7 +290,7 @@ def _file_identity(path: Path) -> dict[str, int]:
 
 def _tombstoned_identity(vault: Vault, oid: str) -> dict[str, int] | None:
     data = latest_event_data(vault, oid, events.ObjectTombstone.kind)
-    return data.get("file") if data else None  # type: ignore[return-value]
+    return cast("dict[str, int] | None", data.get("file")) if data else None
 
 
 def pending_tombstones(vault: Vault) -> list[str]:
