@@ -120,7 +120,7 @@ def test_dry_run_lists_only_the_expired_unlinked_unheld_recording(aged: dict) ->
 def test_execute_refuses_without_an_approval_and_deletes_nothing(aged: dict) -> None:
     vault = aged["vault"]
     with pytest.raises(NotPermitted, match="批准"):
-        sweep.execute(vault, None)
+        sweep.destroy_due(vault, None)
     assert all(vault.objects.exists(aged[k]) for k in ("old", "linked", "held", "young"))
 
 
@@ -131,7 +131,7 @@ def test_execute_removes_only_that_content_leaves_a_tombstone_and_is_idempotent(
     sha256, size = vault.conn.execute(
         "SELECT sha256, size FROM objects WHERE id = ?", (old,)
     ).fetchone()
-    result = sweep.execute(vault, "城管销〔2024〕3号")
+    result = sweep.destroy_due(vault, "城管销〔2024〕3号")
     assert result.deleted == 1 and [i.id for i in result.due] == [old]
     assert not vault.objects.exists(old)
     assert all(vault.objects.exists(aged[k]) for k in ("linked", "held", "young"))
@@ -140,7 +140,7 @@ def test_execute_removes_only_that_content_leaves_a_tombstone_and_is_idempotent(
     assert ev["id"] == old and ev["sha256"] == sha256 and ev["size"] == size
     assert ev["approval"] == "城管销〔2024〕3号" and ev["class"] == "patrol"
     assert ev["recording"]["device"] == "DSJ01" and "第四十二条" in ev["policy"]["basis"]
-    again = sweep.execute(vault, "城管销〔2024〕3号")
+    again = sweep.destroy_due(vault, "城管销〔2024〕3号")
     assert again.deleted == 0 and again.due == []
     assert len(sweep.destruction_register(vault)) == 1
     report = verify(vault)
@@ -190,7 +190,7 @@ def test_patrol_period_can_be_lengthened_and_standing_approval_serves_cron(aged:
     vault.close()
     longer = Vault.open(vault.root, clock=lambda: AUG)
     assert sweep.plan(longer).due == []
-    result = sweep.execute(longer, None)  # standing approval; nothing due yet
+    result = sweep.destroy_due(longer, None)  # standing approval; nothing due yet
     assert result.approval == "常设〔2024〕1号" and result.deleted == 0
     longer.close()
 
@@ -198,7 +198,7 @@ def test_patrol_period_can_be_lengthened_and_standing_approval_serves_cron(aged:
 def test_two_sweeps_never_run_at_once(aged: dict) -> None:
     vault = aged["vault"]
     with sweep.sweep_lock(vault), pytest.raises(Busy):
-        sweep.execute(vault, "城管销〔2024〕3号")
+        sweep.destroy_due(vault, "城管销〔2024〕3号")
     assert vault.objects.exists(aged["old"])
 
 
@@ -213,11 +213,11 @@ def test_a_crash_between_tombstone_and_unlink_is_finished_by_the_next_sweep(
 
     monkeypatch.setattr(sweep, "_unlink_objects", crash)
     with pytest.raises(KeyboardInterrupt):
-        sweep.execute(vault, "城管销〔2024〕3号")
+        sweep.destroy_due(vault, "城管销〔2024〕3号")
     monkeypatch.undo()
     assert vault.objects.exists(old)  # journaled, not yet unlinked
     assert [f.code for f in verify(vault).findings] == ["tombstone_pending"]
-    result = sweep.execute(vault, "城管销〔2024〕3号")
+    result = sweep.destroy_due(vault, "城管销〔2024〕3号")
     assert result.finished_pending == 1 and result.deleted == 0
     assert not vault.objects.exists(old) and verify(vault).ok
 
@@ -323,7 +323,7 @@ def test_only_legal_director_or_admin_may_grant_release_or_destroy(aged: dict) -
     with pytest.raises(NotPermitted, match="解除长期保存"):
         release_hold(clerk, hold_id, "城管〔2024〕9号", None)
     with pytest.raises(NotPermitted, match="执行销毁"):
-        sweep.execute(clerk, "城管销〔2024〕3号")
+        sweep.destroy_due(clerk, "城管销〔2024〕3号")
     assert clerk.objects.exists(aged["old"])
     place_hold(clerk, aged["old"], "dispute", None)  # anyone may hold: it only preserves
     with pytest.raises(NotPermitted, match="登记角色"):  # nor may a clerk give themselves one
@@ -504,7 +504,7 @@ def test_swept_footage_presented_again_by_a_camera_is_stored_again(
     from zfjl.vault.query import RecordingFilter, list_recordings
 
     vault, old = aged["vault"], aged["old"]
-    sweep.execute(vault, "城管销〔2024〕3号")
+    sweep.destroy_due(vault, "城管销〔2024〕3号")
     assert old not in {r["id"] for r in list_recordings(vault, RecordingFilter())}
     ingest(vault, cards["jan"])  # the same card docked again: its bytes are evidence again
     assert vault.objects.exists(old) and verify(vault).ok
@@ -583,7 +583,7 @@ def test_finishing_an_interrupted_sweep_never_deletes_bytes_presented_again(
     linked before its catalog commit). The next sweep must leave that file alone."""
     vault, old = aged["vault"], aged["old"]
     monkeypatch.setattr(sweep, "_unlink_objects", lambda v, oids: 0)  # the crash
-    sweep.execute(vault, "城管销〔2024〕3号")
+    sweep.destroy_due(vault, "城管销〔2024〕3号")
     monkeypatch.undo()
     path = vault.objects.path_for(old)
     data = path.read_bytes()

@@ -86,7 +86,7 @@ def test_a_classes_file_that_does_not_sweep_patrol_destroys_nothing(
     set_setting(vault, "retention.standing_approval", "常设〔2024〕1号", approval_no="局批〔2024〕7号")
     vault.close()
     vault = Vault.open(vault.root, clock=lambda: AUG)
-    assert sweep.execute(vault, None, classes=load_classes(path)).deleted == 0
+    assert sweep.destroy_due(vault, None, classes=load_classes(path)).deleted == 0
     assert vault.objects.exists(old)
 
 

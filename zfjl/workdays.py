@@ -18,6 +18,8 @@ from typing import Any
 import chinese_calendar
 
 from zfjl.errors import CalendarError
+from zfjl.vault.queries.calendar import calendar_days, calendar_years
+from zfjl.vault.vault import Vault
 
 BUILTIN_SOURCE = f"chinese_calendar {chinese_calendar.__version__}"
 BUILTIN_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
@@ -150,14 +152,9 @@ def parse_notice(text: str, origin: str = "通知文件") -> dict[str, Any]:
     }
 
 
-def load_calendar(conn: Any) -> WorkdayCalendar:
+def load_calendar(vault: Vault) -> WorkdayCalendar:
     """The calendar as the vault knows it: built-in notices plus those added by the bureau."""
-    years = [int(r[0]) for r in conn.execute("SELECT year FROM calendar_years")]
-    days = {
-        dt.date.fromisoformat(r[0]): bool(r[1])
-        for r in conn.execute("SELECT date, workday FROM calendar_days")
-    }
-    return WorkdayCalendar(years, days)
+    return WorkdayCalendar(calendar_years(vault), calendar_days(vault))
 
 
 def add_notice(vault: Any, path: Path) -> dict[str, Any]:

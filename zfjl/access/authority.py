@@ -20,6 +20,7 @@ from zfjl.access.grants import SCOPES, covering_grant
 from zfjl.errors import AccessDenied, ZfjlError
 from zfjl.vault import events
 from zfjl.vault.objects import storage_error
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import Vault
 
 
@@ -79,8 +80,6 @@ def authorize(
     confidential ones), or — when `approval_suffices` (a bundle) — the user holds an approving
     role and gives the approval number. All or nothing: each refusal is journaled on its
     object, then AccessDenied (`refused` words it for the command)."""
-    from zfjl.retention.holds import APPROVING_ROLES
-
     unique = list({i.oid: i for i in items}.values())
     release = Release(action)
     if approval_suffices and approval and vault.roles_of(vault.actor) & APPROVING_ROLES:

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from zfjl.access.grants import SCOPES
-from zfjl.cases.store import cases_relying_on
+from zfjl.cases.store import get_case
 from zfjl.dates import chinese_time
-from zfjl.retention.holds import resolve_target
+from zfjl.retention.holds import REASONS
 from zfjl.vault import events
-from zfjl.vault.journal import Event, read_events
+from zfjl.vault.journal import Event
+from zfjl.vault.purposes import BUNDLE_PURPOSES
+from zfjl.vault.queries import cases as catalog
+from zfjl.vault.queries.cases import cases_relying_on, resolve_target
+from zfjl.vault.queries.journal import events_of
 from zfjl.vault.query import KIND_NAMES
+from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
 
 
@@ -37,8 +42,6 @@ def describe(ev: Event) -> str:
         case events.CaseAttach(links=links):
             return "、".join(f"{m['recording'][:12]}（{m['activity']}）" for m in links)
         case events.HoldPlace(reason=reason, note=note):
-            from zfjl.retention.holds import REASONS
-
             return f"H-{ev.seq} {REASONS.get(reason, reason)} {note or ''}".strip()
         case events.HoldRelease(hold=hold, approval=approval):
             return f"{hold}，批准文号 {approval}"
@@ -57,9 +60,7 @@ def describe(ev: Event) -> str:
         case events.ObjectTombstone(reason=reason, approval=approval, sha256=sha256):
             return f"{reason}；批准 {approval}；SHA-256 {sha256[:16]}…"
         case events.CaseBundle(purpose=purpose, path=path):
-            from zfjl.bundle.build import PURPOSES
-
-            return f"用途：{PURPOSES.get(purpose, purpose)}" + (f"；案件包：{path}" if path else "")
+            return f"用途：{BUNDLE_PURPOSES.get(purpose, purpose)}" + (f"；案件包：{path}" if path else "")
         case events.CaseDocument(document=doc):
             return f"{doc.get('type', '')} {doc.get('number') or ''}".strip()
         case events.CaseStatus(status=status):
@@ -127,21 +128,16 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
     # Every recording the case ever linked, and every case that ever linked the recording:
     # a detach or a withdrawal is shown with the attach it corrects.
     if kind == "case":
-        subjects += [r[0] for r in vault.conn.execute(
-            "SELECT recording_id FROM case_links_ever WHERE case_id = ? ORDER BY recording_id",
-            (resolved,))]  # fmt: skip
+        subjects += catalog.recordings_ever_linked(vault, resolved)
     else:
-        ever = {r[0] for r in vault.conn.execute(
-            "SELECT case_id FROM case_links_ever WHERE recording_id = ?", (resolved,))}  # fmt: skip
+        ever = catalog.cases_ever_linking(vault, resolved)
         ever |= {c["case"] for c in cases_relying_on(vault, resolved)}  # scans of documents
         subjects += [f"case:{c}" for c in sorted(ever)]
     # The log shows each recording's sealed digests: seal first what is not (issue 14).
-    from zfjl.vault.seal import require_sealed
-
     require_sealed(vault, [s for s in subjects if not s.startswith("case:")])
     seen: dict[int, Event] = {}
     for s in subjects:
-        for ev in read_events(vault.conn, s):
+        for ev in events_of(vault, s):
             if kind == "recording" and s != subject and not _mentions(ev, resolved):
                 continue  # from a linked case: only what concerns this recording
             seen[ev.seq] = ev
@@ -157,3 +153,12 @@ def custody_log(vault: Vault, target: str) -> CustodyLog:
 def _mentions(ev: Event, oid: str) -> bool:
     return ev.kind in CASE_WIDE or oid in json.dumps(ev.data)
 
+
+
+def case_history(vault: Vault, case_id: str) -> list[dict[str, Any]]:
+    """Every event of a case, corrections and what they corrected included, each with its
+    Chinese name (`what`), a line for a person (`detail`) and its `reason` if it has one."""
+    get_case(vault, case_id, withdrawn_ok=True)
+    return [{**e.as_dict(), "what": events.label_of(e.kind), "detail": describe(e),
+             "reason": e.data.get("reason") if isinstance(e.data, dict) else None}
+            for e in events_of(vault, f"case:{case_id}")]  # fmt: skip

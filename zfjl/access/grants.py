@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from zfjl.cases.store import cases_relying_on
 from zfjl.dates import parse_day
 from zfjl.errors import NotFoundError, UsageError
-from zfjl.retention.holds import APPROVING_ROLES, resolve_target
 from zfjl.vault import events
+from zfjl.vault.queries import access as catalog
+from zfjl.vault.queries.cases import cases_relying_on, resolve_target
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import Vault
 
 SCOPES = {"view": "查阅", "copy": "复制"}
@@ -45,23 +46,17 @@ def add_grant(
 
 
 def get_grant(vault: Vault, grant_id: str) -> dict[str, Any]:
-    rows = list(vault.db.query("SELECT * FROM grants WHERE id = ?", [grant_id.upper()]))
-    if not rows:
+    row = catalog.grant_row(vault, grant_id.upper())
+    if row is None:
         raise NotFoundError(f"没有批准记录 {grant_id}（用 zfjl grant ls 查看）")
-    return rows[0]
+    return dict(row)
 
 
 def list_grants(
     vault: Vault, user: str | None = None, *, include_inactive: bool = False
 ) -> list[dict[str, Any]]:
-    sql, params = "SELECT * FROM grants WHERE 1", []
-    if user:
-        sql += " AND user = ?"
-        params.append(user)
-    if not include_inactive:
-        sql += " AND revoked_at IS NULL AND until >= ?"
-        params.append(vault.now().date().isoformat())
-    return list(vault.db.query(sql + " ORDER BY seq", params))
+    active_on = None if include_inactive else vault.now().date().isoformat()
+    return [dict(g) for g in catalog.grant_rows(vault, user, active_on=active_on)]
 
 
 def revoke_grant(
@@ -101,12 +96,7 @@ def linked_before(vault: Vault, case_id: str, oid: str, seq: int) -> bool:
     before `seq`. A grant on a case is the director's approval of that case's evidence as it
     stood: a recording attached (or named as a scan) afterwards is not covered, or a clerk
     holding one case grant could attach any recording to that case and copy it."""
-    row = vault.conn.execute(
-        "SELECT 1 FROM journal j, json_tree(j.data) t WHERE j.subject = ? AND j.seq < ?"
-        " AND t.key IN ('recording', 'scan') AND t.type = 'text' AND t.value = ? LIMIT 1",
-        (f"case:{case_id}", seq, oid),
-    ).fetchone()
-    return row is not None
+    return catalog.case_relied_on_before(vault, case_id, oid, seq)
 
 
 def covering_grant(

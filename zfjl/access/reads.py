@@ -15,6 +15,7 @@ from zfjl.errors import NotFoundError
 from zfjl.outputs import claim
 from zfjl.vault import events
 from zfjl.vault.objects import storage_error
+from zfjl.vault.queries.evidence import catalogued, original_name, tombstoned_at
 from zfjl.vault.query import resolve_id
 from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
@@ -22,17 +23,15 @@ from zfjl.vault.vault import Vault
 
 def _live_object(vault: Vault, prefix: str) -> str:
     oid = resolve_id(vault, prefix)
-    gone = vault.conn.execute("SELECT at FROM tombstones WHERE id = ?", (oid,)).fetchone()
+    gone = tombstoned_at(vault, oid)
     if gone:
-        raise NotFoundError(
-            f"{oid[:12]} 已于 {gone[0][:10]} 按保存期限销毁（见 zfjl log {oid[:12]}）"
-        )
+        raise NotFoundError(f"{oid[:12]} 已于 {gone[:10]} 按保存期限销毁（见 zfjl log {oid[:12]}）")
     return oid
 
 
 def _suffix(vault: Vault, oid: str) -> str:
-    row = vault.conn.execute("SELECT original_name FROM recordings WHERE id = ?", (oid,)).fetchone()
-    return Path(row[0]).suffix.lower() if row and row[0] else ""
+    name = original_name(vault, oid)
+    return Path(name).suffix.lower() if name else ""
 
 
 def _copy_out(vault: Vault, release: Release, oid: str, dest: Path) -> str:
@@ -104,10 +103,7 @@ def export_names(vault: Vault, oids: list[str]) -> dict[str, str]:
     of them share it (case-insensitively: a FAT stick cannot hold both) or it has none."""
     names: dict[str, str | None] = {}
     for oid in oids:
-        row = vault.conn.execute(
-            "SELECT original_name FROM recordings WHERE id = ?", (oid,)
-        ).fetchone()
-        names[oid] = camera_name(row[0] if row else None)
+        names[oid] = camera_name(original_name(vault, oid))
     counts: dict[str, int] = {}
     for name in names.values():
         if name:
@@ -139,7 +135,9 @@ def export(
     claim(targets.values(), forceable=False)  # every file asked before any is copied
     for oid, grant in grants.items():
         target = targets[oid]
-        expected = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0]
+        row = catalogued(vault, oid)
+        assert row is not None, "a resolved id names a catalogued object"
+        expected = row.sha256
         if expected is None:  # not sealable: its file is missing or damaged (verify names it)
             raise storage_error(OSError(5, "原始记录无法封存（对象缺失或损坏，请运行 zfjl verify）"),
                                 f"复制 {oid[:12]}")  # fmt: skip

@@ -11,10 +11,11 @@ Modules: `build` (making one), `bag` (BagIt files), `proofs` (custody log, check
 Merkle proofs), `verify` and `findings` (checking one).
 """
 
-from zfjl.bundle.build import PURPOSES, BundleReport, bundle_case
+from zfjl.bundle.build import BundleReport, bundle_case
 from zfjl.bundle.findings import BUNDLE_WARNINGS, BundleFinding, BundleVerifyReport
 from zfjl.bundle.verify import verify_bundle
 from zfjl.errors import BundleError
+from zfjl.vault.purposes import BUNDLE_PURPOSES as PURPOSES
 
 __all__ = [
     "BUNDLE_WARNINGS",

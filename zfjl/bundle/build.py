@@ -29,11 +29,12 @@ from zfjl.errors import AccessDenied, BundleError, UsageError
 from zfjl.outputs import claim
 from zfjl.vault import events
 from zfjl.vault.objects import file_digests, storage_error
+from zfjl.vault.purposes import BUNDLE_PURPOSES as PURPOSES
+from zfjl.vault.queries.evidence import original_name as camera_file_name
 from zfjl.vault.query import object_digests
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
-
-PURPOSES = {"court": "向人民法院提供", "review": "报送法规科审查", "archive": "归档"}
 
 
 @dataclass
@@ -100,10 +101,8 @@ def plan_contents(vault: Vault, case: dict[str, Any], approval: str | None) -> t
         if _is_confidential(case, link) and not approval:
             withheld.append({"id": oid, "reason": "涉密或个人隐私（第四十四条），未经批准不予提供"})
             continue
-        row = vault.conn.execute(
-            "SELECT original_name FROM recordings WHERE id = ?", (oid,)
-        ).fetchone()
-        suffix = Path(row[0]).suffix.lower() if row and "." in row[0] else ""
+        name = camera_file_name(vault, oid)
+        suffix = Path(name).suffix.lower() if name and "." in name else ""
         rel = f"data/originals/{_unique(original_name(link, suffix), taken)}"
         planned.append(Copied(rel, oid, "音像记录"))
     for doc in case.get("documents", []):
@@ -123,8 +122,6 @@ def require_copy_authority(
     grant covering each — recording or scan alike — or an approving role (法规科, 局长,
     administrator) acting under an approval number. Refusals are journaled, as for `zfjl
     export`, before anything is read; only what this returns can be opened."""
-    from zfjl.retention.holds import APPROVING_ROLES
-
     approving = bool(vault.roles_of(vault.actor) & APPROVING_ROLES)
 
     def refused(refusals: list[Refusal]) -> AccessDenied:

@@ -13,7 +13,8 @@ from zfjl.bundle.findings import BundleFinding
 from zfjl.errors import VaultError
 from zfjl.vault import checkpoint, events, merkle
 from zfjl.vault.checkpoint import Checkpoint, PublicKey
-from zfjl.vault.journal import canonical_json, read_events, row_hash
+from zfjl.vault.journal import canonical_json, row_hash
+from zfjl.vault.queries.journal import events_of, hash_at
 from zfjl.vault.vault import Vault
 
 # Outputs, not custody: kept out so that bundling twice gives the same bag.
@@ -23,10 +24,10 @@ OUTPUT_EVENTS = {events.CaseRender.kind, events.CaseBundle.kind}
 # -- writing --------------------------------------------------------------------------------
 def custody_rows(vault: Vault, case_id: str, oids: list[str]) -> list[dict[str, Any]]:
     rows = [
-        e.as_dict() for e in read_events(vault.conn, f"case:{case_id}") if e.kind not in OUTPUT_EVENTS
+        e.as_dict() for e in events_of(vault, f"case:{case_id}") if e.kind not in OUTPUT_EVENTS
     ]
     for oid in oids:
-        rows += [e.as_dict() for e in read_events(vault.conn, oid)]
+        rows += [e.as_dict() for e in events_of(vault, oid)]
     return sorted(rows, key=lambda r: r["seq"])
 
 
@@ -91,12 +92,10 @@ def custody_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:
         if digest != r["hash"]:
             out.append(BundleFinding("custody_changed", f"{rel}#{r['seq']}", digest, r["hash"]))
         elif vault is not None:
-            row = vault.conn.execute(
-                "SELECT hash FROM journal WHERE seq = ?", (r["seq"],)
-            ).fetchone()
-            if row is None or row[0] != r["hash"]:
+            known = hash_at(vault, r["seq"])
+            if known != r["hash"]:
                 out.append(BundleFinding("custody_changed", f"{rel}#{r['seq']}",
-                                         row[0] if row else "保管库中无此记录", r["hash"]))  # fmt: skip
+                                         known or "保管库中无此记录", r["hash"]))  # fmt: skip
     return out
 
 

@@ -4,6 +4,7 @@ custody rows and proofs sound, and (with the vault at hand) its originals the va
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from zfjl import userfs
 from zfjl.bundle.bag import MANIFESTS, opened, read_manifest
@@ -11,6 +12,7 @@ from zfjl.bundle.binding import binding_findings
 from zfjl.bundle.findings import BundleFinding, BundleVerifyReport
 from zfjl.bundle.proofs import custody_findings, kept_checkpoint_findings, proof_findings
 from zfjl.vault.objects import file_digests
+from zfjl.vault.queries.evidence import catalogued
 from zfjl.vault.vault import Vault
 
 
@@ -103,9 +105,11 @@ def _vault_findings(bag: Path, vault: Vault) -> list[BundleFinding]:
     for p in sorted(originals.iterdir()) if originals.is_dir() else []:
         rel = p.relative_to(bag).as_posix()
         oid = file_digests(p, ("blake3",))["blake3"]
-        row = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()
+        row = catalogued(vault, oid)
         if row is None:
             out.append(BundleFinding("not_in_vault", rel, "保管库中的原始记录", oid))
-        elif listed.get(rel) != row[0]:
-            out.append(BundleFinding("vault_mismatch", rel, row[0], listed.get(rel, "")))
+        elif listed.get(rel) != row.sha256:
+            # an unsealed object's digest is None here, as the catalog has it
+            expected = cast(str, row.sha256)
+            out.append(BundleFinding("vault_mismatch", rel, expected, listed.get(rel, "")))
     return out

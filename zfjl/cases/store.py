@@ -22,10 +22,13 @@ from zfjl.errors import (
     NotPermitted,
     UsageError,
 )
-from zfjl.retention.holds import APPROVING_ROLES
 from zfjl.vault import events
 from zfjl.vault.catalog import link_key
+from zfjl.vault.queries import cases as catalog
+from zfjl.vault.queries.cases import RecordingFacts, case_exists, no_such_case
+from zfjl.vault.queries.journal import events_of
 from zfjl.vault.query import ensure_digests, resolve_id
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import Vault
 
 CATALOG_FACTS = {"device", "from", "to", "recording", "kind", "start", "end", "late", "officer"}
@@ -55,50 +58,29 @@ def normalise_times(obj: Any, tz: dt.tzinfo) -> Any:
     return obj
 
 
-def case_exists(vault: Vault, case_id: str) -> bool:
-    return vault.conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is not None
-
-
-def no_such_case(vault: Vault, case_id: str) -> str:
-    """The message for an unknown case number, with the nearest ones (a typo, a lower case)."""
-    import difflib
-
-    known = [r[0] for r in vault.conn.execute("SELECT id FROM cases")]
-    by_upper = {k.upper(): k for k in known}
-    near = difflib.get_close_matches(case_id.upper(), list(by_upper), n=3, cutoff=0.75)
-    hint = f"；是否要找：{'、'.join(by_upper[n] for n in near)}" if near else ""
-    return f"没有案件 {case_id}{hint}（用 zfjl case ls 查看已有案件）"
-
-
 def get_case(vault: Vault, case_id: str, *, withdrawn_ok: bool = False) -> dict[str, Any]:
     """The case as it stands: detached links and withdrawn documents are not in it. A withdrawn
     case is refused (checks, documents and bundles have nothing to do with it) unless
     `withdrawn_ok` (show, export, history, the custody log)."""
-    row = vault.conn.execute(
-        "SELECT data, withdrawn_seq FROM cases WHERE id = ?", (case_id,)
-    ).fetchone()
-    if row is None:
+    state = catalog.case_state(vault, case_id)
+    if state is None:
         raise CaseError(no_such_case(vault, case_id))
-    if row[1] is not None and not withdrawn_ok:
+    if state.withdrawn and not withdrawn_ok:
         raise CaseError(f"{_withdrawn_line(vault, case_id)}，不再检查、制作文书或打包；"
                         f"用 zfjl case history {case_id} 查看其记录")  # fmt: skip
-    return json.loads(row[0])  # type: ignore[no-any-return]
+    return state.data
 
 
 def withdrawal(vault: Vault, case_id: str) -> dict[str, Any] | None:
     """When, by whom and why a case was withdrawn; None if it is in force."""
-    rows = list(vault.db.query(
-        "SELECT k.seq, k.at, k.actor, k.reason FROM cases c JOIN case_corrections k"
-        " ON k.seq = c.withdrawn_seq WHERE c.id = ?", [case_id]))  # fmt: skip
-    return rows[0] if rows else None
+    found = catalog.case_withdrawal(vault, case_id)
+    return dict(found) if found else None
 
 
 def corrections(vault: Vault, case_id: str) -> list[dict[str, Any]]:
     """Every correction of a case, oldest first, with the Chinese name of its kind."""
-    rows = vault.db.query(
-        "SELECT seq, kind, target, reason, at, actor FROM case_corrections WHERE case_id = ?"
-        " ORDER BY seq", [case_id])  # fmt: skip
-    return [{**r, "what": events.label_of(r["kind"])} for r in rows]
+    return [{**r, "what": events.label_of(r["kind"])}
+            for r in catalog.case_corrections(vault, case_id)]  # fmt: skip
 
 
 def show_case(vault: Vault, case_id: str) -> dict[str, Any]:
@@ -134,59 +116,12 @@ def changeable_case(vault: Vault, case_id: str, what: str) -> dict[str, Any]:
     return case
 
 
-# The objects a case relies on: its linked recordings and the scans of its signed documents.
-_SCANS = (
-    "SELECT c.id AS case_id, json_extract(d.value, '$.scan') AS object_id"
-    " FROM cases c, json_each(c.data, '$.documents') d"
-    " WHERE json_extract(d.value, '$.scan') IS NOT NULL"
-)
-
-
-def evidence_objects(vault: Vault) -> set[str]:
-    """Every object some case relies on (never swept: art. 42 ¶2). A recording once linked
-    stays so after a detach or the case's withdrawal: a correction is no approval to destroy."""
-    rows = vault.conn.execute(
-        f"SELECT recording_id FROM case_links_ever UNION SELECT object_id FROM ({_SCANS})"
-        f" UNION {_SCANS_EVER}", _DOCUMENT_KINDS,
-    )  # fmt: skip
-    return {r[0] for r in rows}
-
-
-# The scan of every version of every document ever journaled (withdrawn and replaced ones too).
-_DOCUMENT_KINDS = tuple(k.kind for k in (events.CaseOpen, events.CaseImport, events.CaseDocument,
-                                         events.CaseDocumentReplace, events.CaseDocumentWithdraw))  # fmt: skip
-_SCANS_EVER = (
-    "SELECT t.value FROM journal j, json_tree(j.data) t"
-    f" WHERE j.kind IN ({', '.join('?' for _ in _DOCUMENT_KINDS)})"
-    " AND t.key = 'scan' AND t.type = 'text'"
-)
-
-
-def cases_relying_on(vault: Vault, oid: str) -> list[dict[str, Any]]:
-    rows = vault.conn.execute(
-        "SELECT data FROM cases WHERE id IN (SELECT case_id FROM case_media WHERE recording_id = ?"
-        f" UNION SELECT case_id FROM ({_SCANS}) WHERE object_id = ?) ORDER BY id",
-        (oid, oid),
-    )
-    return [json.loads(r[0]) for r in rows]
-
-
 def list_cases(
     vault: Vault, status: str | None = None, *, include_withdrawn: bool = False
 ) -> list[dict[str, Any]]:
     """The cases in force (with `include_withdrawn`, the withdrawn ones too, marked)."""
-    sql = (
-        "SELECT c.id, c.kind, c.procedure, c.cause, c.party, c.origin, c.status, c.opened_at,"
-        " k.at AS withdrawn_at, k.reason AS withdraw_reason FROM cases c"
-        " LEFT JOIN case_corrections k ON k.seq = c.withdrawn_seq WHERE 1"
-    )
-    params: list[Any] = []
-    if status:
-        sql += " AND c.status = ?"
-        params.append(status)
-    if not include_withdrawn:
-        sql += " AND c.withdrawn_seq IS NULL"
-    return list(vault.db.query(sql + " ORDER BY c.id", params))
+    return [dict(r) for r in catalog.case_summaries(vault, status,
+                                                    include_withdrawn=include_withdrawn)]  # fmt: skip
 
 
 def _refuse_taken(vault: Vault, case_id: str) -> None:
@@ -367,10 +302,8 @@ def reopen_case(vault: Vault, case_id: str, reason: str | None) -> dict[str, Any
 
 
 def _status_before_archiving(vault: Vault, case_id: str) -> str:
-    from zfjl.vault.journal import read_events
-
     before, current = "已结案", None
-    for ev in read_events(vault.conn, f"case:{case_id}"):
+    for ev in events_of(vault, f"case:{case_id}"):
         data = events.parse(ev.kind, ev.data)
         match data:
             case events.CaseOpen(case=c) | events.CaseImport(case=c):
@@ -467,7 +400,7 @@ def resolve_scan(vault: Vault, doc: dict[str, Any]) -> dict[str, Any]:
         ) from None
 
 
-def _link(rec: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def _link(rec: RecordingFacts, extra: dict[str, Any]) -> dict[str, Any]:
     start = rec["recorded_at"]
     end = None
     if start and rec["duration"]:
@@ -500,10 +433,7 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
     """A media entry of a case file → links to catalogued recordings (by id, or by device and
     time window: every recording of that device overlapping the window)."""
     from zfjl.dates import chinese_time
-    from zfjl.devices.officers import officer_columns
 
-    # The officer as derived everywhere (file name, else the registry's assignment then).
-    cols = f"r.id, r.kind, r.recorded_at, r.duration, r.device, {officer_columns('r')}, r.late"
     if sel.get("recording"):
         try:
             oid = resolve_id(vault, sel["recording"])
@@ -511,21 +441,20 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
             raise CaseError(
                 f"要附加的录音录像 {sel['recording']} 不在保管库中（请先入库）"
             ) from None
-        rows = list(vault.db.query(f"SELECT {cols} FROM recordings r WHERE r.id = ?", [oid]))
-        return [_link(rows[0], sel)]
+        facts = catalog.recording_facts(vault, oid)
+        assert facts is not None, "resolve_id names a catalogued recording"
+        return [_link(facts, sel)]
     tz = vault.config.tz
     if not sel.get("from") or not sel.get("to"):
         raise CaseError("按设备附加时须同时给出 --from 与 --to")
     lo, hi = parse_when(sel["from"], tz), parse_when(sel["to"], tz)
     # Recordings may start before the window and run into it: look back a day, then overlap.
-    candidates = vault.db.query(
-        f"SELECT {cols} FROM recordings r WHERE r.device = ? AND r.recorded_at >= ?"
-        " AND r.recorded_at < ? ORDER BY r.recorded_at",
-        [sel["device"], (lo - dt.timedelta(days=1)).isoformat(), hi.isoformat()],
+    candidates = catalog.device_recordings_starting(
+        vault, sel["device"], (lo - dt.timedelta(days=1)).isoformat(), hi.isoformat()
     )
     links = []
     for rec in candidates:
-        start = dt.datetime.fromisoformat(rec["recorded_at"])
+        start = dt.datetime.fromisoformat(str(rec["recorded_at"]))
         end = start + dt.timedelta(seconds=rec["duration"] or 0)
         if end >= lo and start < hi:
             links.append(_link(rec, sel))
@@ -535,15 +464,3 @@ def resolve_media(vault: Vault, sel: dict[str, Any]) -> list[dict[str, Any]]:
             f"{chinese_time(sel['to'], tz)} 之间的录音录像"
         )
     return links
-
-
-def history(vault: Vault, case_id: str) -> list[dict[str, Any]]:
-    """Every event of a case, corrections and what they corrected included, each with its
-    Chinese name (`what`), a line for a person (`detail`) and its `reason` if it has one."""
-    get_case(vault, case_id, withdrawn_ok=True)
-    from zfjl.access.custody import describe
-    from zfjl.vault.journal import read_events
-
-    return [{**e.as_dict(), "what": events.label_of(e.kind), "detail": describe(e),
-             "reason": e.data.get("reason") if isinstance(e.data, dict) else None}
-            for e in read_events(vault.conn, f"case:{case_id}")]  # fmt: skip

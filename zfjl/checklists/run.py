@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from zfjl.cases.store import get_case
 from zfjl.checklists.engine import CaseReport, Rule, check_case, load_rules
 from zfjl.checklists.predicates import HEARING_FINES, Context
+from zfjl.vault.queries.cases import cases_to_check, skewed_recordings
 from zfjl.vault.vault import Vault
 from zfjl.workdays import load_calendar
 
@@ -32,20 +32,9 @@ def hearing_fines(vault: Vault) -> dict[str, float]:
 
 
 def vault_context(vault: Vault, today: dt.date | None = None) -> Context:
-    return Context(today=today or vault.now().date(), calendar=load_calendar(vault.conn),
+    return Context(today=today or vault.now().date(), calendar=load_calendar(vault),
                    tz=vault.config.tz, bureau=vault.config.bureau,
                    hearing_fines=hearing_fines(vault))  # fmt: skip
-
-
-def skewed_recordings(vault: Vault, ids: list[str] | None = None) -> frozenset[str]:
-    """Recordings ingest flagged for clock skew (all of them, or those among `ids`)."""
-    sql = "SELECT id FROM recordings WHERE clock_skew != 0"
-    if ids is None:
-        return frozenset(r[0] for r in vault.conn.execute(sql))
-    if not ids:
-        return frozenset()
-    marks = ",".join("?" * len(ids))
-    return frozenset(r[0] for r in vault.conn.execute(f"{sql} AND id IN ({marks})", ids))
 
 
 def check(vault: Vault, case_id: str, *, today: dt.date | None = None,
@@ -64,10 +53,9 @@ def check_all(vault: Vault, *, today: dt.date | None = None, include_closed: boo
     rules = rules or vault_rules(vault)
     ctx = vault_context(vault, today)
     skewed = skewed_recordings(vault)
-    sql = "SELECT data FROM cases WHERE 1" + ("" if include_closed else " AND status != '已归档'")
-    sql += "" if include_withdrawn else " AND withdrawn_seq IS NULL"
-    for (data,) in vault.conn.execute(sql + " ORDER BY id"):
-        yield check_case(json.loads(data), rules, ctx, skewed)
+    for case in cases_to_check(vault, include_closed=include_closed,
+                               include_withdrawn=include_withdrawn):  # fmt: skip
+        yield check_case(case, rules, ctx, skewed)
 
 
 def pending_items(reports: list[CaseReport]) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ def calendar_add_cmd(
 def calendar_ls_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.workdays import load_calendar
 
-    sources = load_calendar(open_vault().conn).sources()
+    sources = load_calendar(open_vault()).sources()
     emit([{"year": s.year, "source": s.source} for s in sources], as_json, _print_sources)
 
 

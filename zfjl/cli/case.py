@@ -258,11 +258,11 @@ def case_status_cmd(
 def case_history_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
 ) -> None:
-    from zfjl.cases.store import history
+    from zfjl.access.custody import case_history
     from zfjl.vault.settings import user_names
 
     vault = open_vault()
-    emit(history(vault, case), as_json, lambda ev: _print_history(ev, user_names(vault)))
+    emit(case_history(vault, case), as_json, lambda ev: _print_history(ev, user_names(vault)))
 
 
 def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:

@@ -41,7 +41,7 @@ def sweep_cmd(
         if execute:
             raise UsageError("--as-of 只用于预览：执行销毁一律按今天计算")
         when = dt.datetime.combine(day, dt.time(23, 59, 59), vault.config.tz)
-    result = sweep.execute(vault, approval_no) if execute else sweep.plan(vault, when)
+    result = sweep.destroy_due(vault, approval_no) if execute else sweep.plan(vault, when)
     if pdf is not None:  # with nothing due too: a register reading 无 is what an archive files
         from zfjl import userfs
         from zfjl.render import sweep_register_pdf, vault_template_dirs

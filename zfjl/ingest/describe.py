@@ -160,7 +160,7 @@ def _context(vault: Vault, u: Undescribed) -> Context:
     """The describing context of a sighting's run: its options and its time of ingest."""
     return Context(
         config=vault.config,
-        calendar=load_calendar(vault.conn),
+        calendar=load_calendar(vault),
         ingested_at=_parse(u.started_at) or vault.now(),
         run=u.run or "",
         device=u.options.get("device"),

@@ -188,6 +188,7 @@ def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
     facts (activity, what it proves, maker) and the catalog's (original file name, camera,
     recording time, duration, size, format) and every digest."""
     from zfjl.errors import NotFoundError
+    from zfjl.vault.queries.documents import listed_recording
     from zfjl.vault.query import object_digests
 
     rows: dict[str, dict[str, Any]] = {}
@@ -195,14 +196,13 @@ def evidence_items(vault: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
         oid = link["recording"]
         if oid in rows:
             continue
-        found = vault.conn.execute(
-            "SELECT size, file_type, original_name, device, duration, recorded_at, officer"
-            " FROM recordings WHERE id = ?", (oid,)
-        ).fetchone()  # fmt: skip
+        found = listed_recording(vault, oid)
         try:
             digests = object_digests(vault, oid)
         except NotFoundError:
             raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中") from None
+        if found is None:  # an object, but not a recording
+            raise RenderError(f"案件关联的录音录像 {oid[:12]} 不在保管库中")
         size, file_type, original_name, device, duration, recorded_at, officer = found
         rows[oid] = {
             **link, "id": oid, "size": size, "format": file_type, **digests,

@@ -10,7 +10,9 @@ from typing import Any
 
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.vault import events
-from zfjl.vault.query import resolve_id
+from zfjl.vault.queries import retention as catalog
+from zfjl.vault.queries.cases import resolve_target
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import Vault
 
 # Art. 43's four reasons, by a short code a clerk can type.
@@ -29,23 +31,6 @@ REASON_ALIASES = {
     "异议": "dispute", "投诉": "dispute", "上访": "dispute", "阻碍": "obstruction",
     "群体性事件": "incident", "其它": "other", "其他重要情况": "other",
 }  # fmt: skip
-# Who may enter an approval into the vault (a grant, a hold's release, a destruction): the
-# approval itself is the director's; these roles record it. Anyone may place a hold.
-APPROVING_ROLES = {"legal", "director", "admin"}
-
-
-def resolve_target(vault: Vault, target: str) -> tuple[str, str, str]:
-    """A case id or a recording id (prefix) -> (journal subject, target, kind)."""
-    from zfjl.cases.store import case_exists, no_such_case
-
-    if case_exists(vault, target):
-        return f"case:{target}", target, "case"
-    if target.upper().startswith("CASE-"):
-        raise NotFoundError(no_such_case(vault, target))
-    oid = resolve_id(vault, target)
-    return oid, oid, "recording"
-
-
 def reason_code(reason: str) -> str:
     """dispute|obstruction|incident|other from what a clerk typed: the code, the Chinese word
     (纠纷、阻碍执法、突发事件、其他), or the article's item number (1-4, 一-四)."""
@@ -84,15 +69,15 @@ def release_hold(
 
 
 def hold(vault: Vault, hold_id: str) -> dict[str, Any]:
-    rows = list(vault.db.query("SELECT * FROM holds WHERE id = ?", [hold_id.upper()]))
-    if not rows:
+    row = catalog.hold_row(vault, hold_id.upper())
+    if row is None:
         raise NotFoundError(f"没有长期保存记录 {hold_id}（用 zfjl hold ls 查看）")
-    return _with_label(rows[0])
+    return _with_label(dict(row))
 
 
 def list_holds(vault: Vault, *, include_released: bool = False) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM holds" + ("" if include_released else " WHERE released_at IS NULL")
-    return [_with_label(r) for r in vault.db.query(sql + " ORDER BY seq")]
+    return [_with_label(dict(r))
+            for r in catalog.hold_rows(vault, include_released=include_released)]  # fmt: skip
 
 
 def _with_label(row: dict[str, Any]) -> dict[str, Any]:
@@ -101,13 +86,4 @@ def _with_label(row: dict[str, Any]) -> dict[str, Any]:
 
 def held_ids(vault: Vault) -> dict[str, str]:
     """Every recording under an active hold -> the hold's id (direct, or through its case)."""
-    out: dict[str, str] = {}
-    rows = vault.conn.execute(
-        "SELECT h.id, h.target FROM holds h WHERE h.released_at IS NULL"
-        " AND h.target_kind = 'recording'"
-        " UNION ALL SELECT h.id, m.recording_id FROM holds h JOIN case_media m"
-        " ON m.case_id = h.target WHERE h.released_at IS NULL AND h.target_kind = 'case'"
-    )
-    for hold_id, oid in rows:
-        out.setdefault(oid, hold_id)
-    return out
+    return catalog.held_recordings(vault)

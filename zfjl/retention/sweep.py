@@ -13,21 +13,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from zfjl.cases.store import evidence_objects
 from zfjl.errors import Busy, NotPermitted
 from zfjl.retention.classes import Facts, RetentionClasses, shipped_classes
-from zfjl.retention.holds import APPROVING_ROLES, held_ids
+from zfjl.retention.holds import held_ids
 from zfjl.vault import events
 from zfjl.vault.objects import fsync_dir, storage_error
+from zfjl.vault.queries.cases import evidence_objects
+from zfjl.vault.queries.evidence import catalogued, tombstoned_ids
+from zfjl.vault.queries.journal import events_of_kind, latest_event_data, latest_time_by_subject
+from zfjl.vault.queries.retention import live_objects
+from zfjl.vault.roles import APPROVING_ROLES
+from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
 
 BATCH = 200  # tombstones per transaction: one fsync'd commit, then their unlinks
@@ -100,14 +104,6 @@ def add_months(when: dt.datetime, months: int) -> dt.datetime:
     return when.replace(year=year, month=month, day=min(when.day, last))
 
 
-def _restored_times(vault: Vault) -> dict[str, str]:
-    rows = vault.conn.execute(
-        "SELECT subject, MAX(ts) FROM journal WHERE kind = ? GROUP BY subject",
-        (events.ObjectRestored.kind,),
-    )
-    return {oid: ts for oid, ts in rows}
-
-
 def _later(*stamps: str | None) -> dt.datetime:
     return max(dt.datetime.fromisoformat(s) for s in stamps if s)
 
@@ -121,28 +117,16 @@ def classify(
     classes = classes or shipped_classes()
     held = held_ids(vault)
     linked = evidence_objects(vault)
-    restored = _restored_times(vault)
-    from zfjl.devices.officers import officer_columns
-
-    sql = (
-        f"SELECT o.id, o.size, o.stored_at, r.kind, r.device, {officer_columns('r')},"
-        " r.original_name, r.recorded_at, r.ingested_at, r.important FROM objects o"
-        " LEFT JOIN recordings r ON r.id = o.id"
-        " WHERE o.id NOT IN (SELECT id FROM tombstones)"
-    )
-    params: list[str] = []
-    if only is not None:
-        sql += f" AND o.id IN ({', '.join('?' for _ in only)})"
-        params = only
-    rows = vault.conn.execute(sql + " ORDER BY r.recorded_at, o.id", params)
-    for oid, size, stored_at, kind, device, officer, _, name, rec_at, ing_at, important in rows:
-        facts = Facts(kind, bool(important), held.get(oid), oid in linked)
+    restored = latest_time_by_subject(vault, events.ObjectRestored.kind)
+    for o in live_objects(vault, only):
+        facts = Facts(o.kind, bool(o.important), held.get(o.id), o.id in linked)
         cls, why = classes.first_applying(facts)
-        item = Item(oid, cls.id, size, kind, device, officer, name, rec_at, ing_at or stored_at,
-                    why=why or cls.name, class_name=cls.name, basis=cls.basis)  # fmt: skip
+        item = Item(o.id, cls.id, o.size, o.kind, o.device, o.officer, o.original_name,
+                    o.recorded_at, o.ingested_at or o.stored_at, why=why or cls.name,
+                    class_name=cls.name, basis=cls.basis)  # fmt: skip
         if cls.sweep:
             _set_expiry(item, classes.months(cls, vault.config.patrol_months), as_of,
-                        _later(item.ingested_at, rec_at, restored.get(oid)))  # fmt: skip
+                        _later(item.ingested_at, o.recorded_at, restored.get(o.id)))  # fmt: skip
         yield item
 
 
@@ -203,7 +187,7 @@ def _approval(vault: Vault, approval: str | None) -> str:
     return chosen
 
 
-def execute(
+def destroy_due(
     vault: Vault, approval: str | None, *, classes: RetentionClasses | None = None
 ) -> SweepPlan:
     """Destroy what is due now (never as of another day: the trusted clock decides)."""
@@ -217,8 +201,6 @@ def execute(
             return result
         result.sweep = f"S-{vault.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
         as_of_dt = dt.datetime.fromisoformat(result.as_of)
-        from zfjl.vault.seal import require_sealed
-
         for start in range(0, len(result.due), BATCH):
             batch = result.due[start : start + BATCH]
             require_sealed(vault, [i.id for i in batch])  # a tombstone records the SHA-256
@@ -255,8 +237,8 @@ def _tombstone_batch(
 
 
 def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTombstone:
-    assert result.approval and result.sweep, "execute() sets both before any tombstone"
-    row = vault.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (item.id,)).fetchone()
+    assert result.approval and result.sweep, "destroy_due() sets both before any tombstone"
+    row = catalogued(vault, item.id)
     try:
         file = _file_identity(vault.objects.path_for(item.id))
     except FileNotFoundError:
@@ -264,7 +246,7 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
     return events.ObjectTombstone(
         file=file,
         id=item.id,
-        sha256=row[0] or "",  # unsealable only if its file is already gone
+        sha256=(row.sha256 if row else None) or "",  # unsealable only if its file is gone
         size=item.size,
         cls=item.cls,
         recording={
@@ -307,17 +289,13 @@ def _file_identity(path: Path) -> dict[str, int]:
 
 
 def _tombstoned_identity(vault: Vault, oid: str) -> dict[str, int] | None:
-    row = vault.conn.execute(
-        "SELECT data FROM journal WHERE subject = ? AND kind = ? ORDER BY seq DESC LIMIT 1",
-        (oid, events.ObjectTombstone.kind),
-    ).fetchone()
-    return json.loads(row[0]).get("file") if row else None
+    data = latest_event_data(vault, oid, events.ObjectTombstone.kind)
+    return cast("dict[str, int] | None", data.get("file")) if data else None
 
 
 def pending_tombstones(vault: Vault) -> list[str]:
     """Tombstoned objects whose bytes are still on disk (a sweep stopped between the two)."""
-    rows = vault.conn.execute("SELECT id FROM tombstones ORDER BY id")
-    return [r[0] for r in rows if vault.objects.path_for(r[0]).exists()]
+    return [oid for oid in tombstoned_ids(vault) if vault.objects.path_for(oid).exists()]
 
 
 def finish_pending(vault: Vault) -> int:
@@ -326,9 +304,6 @@ def finish_pending(vault: Vault) -> int:
 
 def destruction_register(vault: Vault) -> list[dict[str, Any]]:
     """Every object ever destroyed, from its tombstone event: printable at any time."""
-    rows = vault.conn.execute(
-        "SELECT seq, ts, actor, data FROM journal WHERE kind = ? ORDER BY seq",
-        (events.ObjectTombstone.kind,),
-    )
-    return [{"seq": s, "at": ts, "operator": a, **json.loads(d)} for s, ts, a, d in rows]
+    return [{"seq": e.seq, "at": e.ts, "operator": e.actor, **e.data}
+            for e in events_of_kind(vault, events.ObjectTombstone.kind)]  # fmt: skip
 

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from zfjl.errors import NotFoundError, UsageError, VaultError
 from zfjl.vault import events
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import MIN_PATROL_MONTHS, ROLES, VaultConfig
 
 if TYPE_CHECKING:
     from zfjl.vault.vault import Vault
 
-# Granting these needs an approval number: each approves access or destruction (legal,
-# director) or can change every rule of the vault (admin).
-APPROVAL_ROLES = frozenset({"legal", "director", "admin"})
+# Granting an approving role (vault.roles) needs an approval number: each approves access or
+# destruction (legal, director) or can change every rule of the vault (admin).
 # Settings under these need one: they decide what is destroyed and when (arts. 42, 55).
 APPROVAL_SECTIONS = ("retention",)
 
@@ -99,7 +99,7 @@ def add_role(
     _check_role_name(role)
     chosen = (
         _approval(approval_no, f"登记 {ROLES[role]}（{role}）角色")
-        if role in APPROVAL_ROLES
+        if role in APPROVING_ROLES
         else (approval_no or "").strip() or None
     )
     with vault.writing() as w:  # checked under the write lock: two admins cannot race

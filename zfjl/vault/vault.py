@@ -202,7 +202,7 @@ class Vault:
         rows = self.conn.execute("SELECT role FROM roles WHERE user = ?", (user,))
         return {r[0] for r in rows}
 
-    def require_role(self, allowed: set[str], what: str) -> None:
+    def require_role(self, allowed: set[str] | frozenset[str], what: str) -> None:
         """Refuse unless the operating-system user holds one of `allowed`: the journaled roles
         (the catalog's `roles` table), never vault.json."""
         if not self.roles_of(self.actor) & allowed:
