@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from zfjl.vault.name_patterns import compile_pattern
+from zfjl.vault.name_patterns import compile_pattern as compile_pattern  # ingest.pipeline's too
 
 BUILTIN_PATTERNS = (
     "{device}_{YYYYMMDD}_{hhmmss}_{seq}[_IMP]",
