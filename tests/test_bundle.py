@@ -334,7 +334,7 @@ def test_a_checkpoint_signed_by_another_key_is_refused_when_the_vault_is_at_hand
 def _paper_then_more(vault: Vault) -> str:
     """Print a checkpoint (it goes in a drawer), then let the journal grow and checkpoint again."""
     from zfjl.retention.holds import place_hold
-    from zfjl.vault.checkpoint import append_checkpoint
+    from zfjl.vault.signer import append_checkpoint
 
     paper = append_checkpoint(vault)[0].text
     place_hold(vault, "CASE-2024-045", "dispute", "当事人申请行政复议")
@@ -367,7 +367,7 @@ def test_a_journal_rewritten_and_re_signed_after_the_paper_checkpoint_is_caught(
     """Someone with the machine (and its key) edits an early custody row, recomputes the whole
     chain, signs a fresh checkpoint and bundles: the paper checkpoint still convicts them."""
     from zfjl.vault import anchors
-    from zfjl.vault.checkpoint import append_checkpoint
+    from zfjl.vault.signer import append_checkpoint
 
     # zfjl itself refuses to sign it (tests/test_proof.py): this forger runs their own code.
     monkeypatch.setattr(anchors, "refuse_unless_extends", lambda v, t: anchors.SignerState(0, b"", None))
@@ -405,8 +405,8 @@ def test_a_journal_rewritten_and_re_signed_after_the_paper_checkpoint_is_caught(
 def test_a_paper_checkpoint_of_another_vault_or_newer_than_the_bag(
     sample_cases_vault: Vault, tmp_path: Path, bag: Path
 ) -> None:
-    from zfjl.vault.checkpoint import append_checkpoint
     from zfjl.vault.setup import init_vault
+    from zfjl.vault.signer import append_checkpoint
 
     other = init_vault(tmp_path / "other", bureau="测试局")
     foreign = append_checkpoint(other)[0].text

@@ -24,9 +24,10 @@ from zfjl.retention import sweep
 from zfjl.retention.holds import place_hold, release_hold
 from zfjl.sample import make_video
 from zfjl.vault import Vault, events, merkle
-from zfjl.vault.checkpoint import append_checkpoint, check_external, leaves
+from zfjl.vault.checkpoint import check_external, leaves
 from zfjl.vault.settings import add_role, set_setting
 from zfjl.vault.setup import init_vault
+from zfjl.vault.signer import append_checkpoint
 from zfjl.vault.verify import verify
 
 from .conftest import TZ, copy_vault, set_roles, sqlite3_shell, zfjl_cli, zfjl_run
@@ -435,7 +436,7 @@ def test_an_edited_checkpoint_row_fails_its_signature(aged: dict) -> None:
 def test_checkpoint_needs_the_private_key_and_a_new_key_keeps_old_checkpoints_valid(
     aged: dict,
 ) -> None:
-    from zfjl.vault.checkpoint import new_key
+    from zfjl.vault.signer import new_key
 
     vault = aged["vault"]
     old_cp, _ = append_checkpoint(vault)

@@ -16,10 +16,10 @@ from zfjl.bundle import verify_bundle
 from zfjl.errors import JournalInconsistent, NotPermitted
 from zfjl.vault import Vault, events
 from zfjl.vault.anchors import STATE_FILE, restore_state
-from zfjl.vault.checkpoint import append_checkpoint, new_key
 from zfjl.vault.journal import GENESIS, row_hash
 from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
+from zfjl.vault.signer import append_checkpoint, new_key
 from zfjl.vault.verify import verify
 
 from .conftest import (

@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from zfjl.vault import Vault, events, merkle
 from zfjl.vault.anchors import STATE_FILE
-from zfjl.vault.checkpoint import KEY_FILE, Checkpoint, append_checkpoint
+from zfjl.vault.checkpoint import Checkpoint
 from zfjl.vault.journal import GENESIS, canonical_json, row_hash
 from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
+from zfjl.vault.signer import KEY_FILE, append_checkpoint
 from zfjl.vault.verify import verify
 
 from .conftest import copy_vault, zfjl_run

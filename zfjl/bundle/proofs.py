@@ -11,7 +11,7 @@ from typing import Any
 from zfjl.bundle.bag import write_json
 from zfjl.bundle.findings import BundleFinding
 from zfjl.errors import VaultError
-from zfjl.vault import checkpoint, events, merkle
+from zfjl.vault import checkpoint, events, merkle, signer
 from zfjl.vault.checkpoint import Checkpoint, PublicKey
 from zfjl.vault.journal import canonical_json, row_hash
 from zfjl.vault.queries.journal import events_of, hash_at
@@ -38,7 +38,7 @@ def _checkpoint_covering(vault: Vault, last_seq: int) -> Checkpoint | None:
     if latest is not None and latest.size >= last_seq:
         return latest
     try:
-        return checkpoint.append_checkpoint(vault)[0]
+        return signer.append_checkpoint(vault)[0]
     except VaultError:
         return latest  # rows after it travel without a proof; verify says which
 

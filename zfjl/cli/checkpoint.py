@@ -39,9 +39,9 @@ def checkpoint_make_cmd(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="不打印检查点文本。")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.vault import checkpoint
+    from zfjl.vault import signer
 
-    result = checkpoint.make_checkpoint(open_vault())
+    result = signer.make_checkpoint(open_vault())
     for problem in result.witness_problems:
         err.print(f"⚠ {problem}", markup=False)
     cp, seq = result.checkpoint, result.seq
@@ -88,9 +88,9 @@ def _print_problems(result: dict[str, Any]) -> None:
 
 @app.command("new-key", help="更换签名密钥（原密钥遗失或泄露时；仅管理员），此前的检查点仍可校验。")
 def checkpoint_new_key_cmd(as_json: JsonOpt = False) -> None:
-    from zfjl.vault import checkpoint
+    from zfjl.vault import signer
 
-    key = checkpoint.new_key(open_vault())
+    key = signer.new_key(open_vault())
     emit({"vkey": key.vkey}, as_json, lambda k: out.print(f"新公钥：{k['vkey']}", markup=False))
 
 

@@ -26,7 +26,9 @@ def serve_cmd(
     ] = Path("/run/zfjl/zfjl.sock"),
     as_json: JsonOpt = False,
 ) -> None:
-    from zfjl.service.server import serve
+    from zfjl.cli.app import build_app, main
+    from zfjl.cli.output import detect_terminal
+    from zfjl.service.server import CommandLine, serve
     from zfjl.vault import resolve_vault_path
 
     vault = resolve_vault_path(STATE.vault_path)
@@ -37,7 +39,8 @@ def serve_cmd(
                                  markup=False))  # fmt: skip
         sys.stdout.flush()
 
-    serve(vault, socket_path, ready=ready)
+    serve(vault, socket_path, ready=ready,
+          commands=CommandLine(load=build_app, run=main, detect_terminal=detect_terminal))
 
 
 @station_app.command(

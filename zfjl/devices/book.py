@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from zfjl.vault.catalog import DEVICE_STATUS_AFTER
+from zfjl.vault.queries import devices as q
 from zfjl.vault.vault import Vault
 
 T = TypeVar("T")
@@ -25,20 +27,13 @@ class DeviceBook:
     @classmethod
     def load(cls, vault: Vault) -> DeviceBook:
         book = cls()
-        for (dev,) in vault.conn.execute("SELECT id FROM devices WHERE registered = 1"):
-            book.registered.add(dev)
-        from zfjl.vault.catalog import DEVICE_STATUS_AFTER
-
-        for dev, at, event in vault.conn.execute(
-            "SELECT device, at, event FROM device_log ORDER BY at, seq"
-        ):
+        book.registered |= q.registered_device_ids(vault)
+        for dev, at, event in q.device_events(vault):
             if event in DEVICE_STATUS_AFTER:
                 times, states = book._status.setdefault(dev, ([], []))
                 times.append(_utc(at))
                 states.append((DEVICE_STATUS_AFTER[event], at))
-        for dev, officer, since, until in vault.conn.execute(
-            "SELECT device, officer, since, until FROM device_assignments ORDER BY since"
-        ):
+        for dev, officer, since, until in q.all_assignments(vault):
             starts, spans = book._officers.setdefault(dev, ([], []))
             starts.append(_utc(since))
             spans.append((_utc(until) if until else None, officer))

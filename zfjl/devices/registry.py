@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from zfjl.dates import parse_moment
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.vault import events
+from zfjl.vault.queries import devices as q
 from zfjl.vault.vault import Vault
 
 EVENTS = {
@@ -25,43 +27,25 @@ def _subject(device: str) -> str:
 def _when(vault: Vault, text: str | None) -> str:
     if not text:
         return vault.now().isoformat(timespec="seconds")
-    from zfjl.cases.store import parse_when
-
-    return parse_when(text, vault.config.tz).isoformat(timespec="seconds")
+    return parse_moment(text, "时间", vault.config.tz).at.isoformat(timespec="seconds")
 
 
 def get_device(vault: Vault, device: str) -> dict[str, Any]:
-    rows = list(vault.db.query("SELECT * FROM devices WHERE id = ?", [device]))
-    if not rows:
+    row = q.device(vault, device)
+    if row is None:
         raise NotFoundError(f"没有登记记录仪 {device}（用 zfjl device ls 查看）")
-    d = dict(rows[0])
+    d: dict[str, Any] = dict(row)
     d["status_text"] = STATUS[d["status"]]
-    d["assignments"] = list(vault.db.query(
-        "SELECT officer, since, until FROM device_assignments WHERE device = ? ORDER BY since",
-        [device]))  # fmt: skip
-    d["officer"] = next((a["officer"] for a in d["assignments"] if not a["until"]), None)
-    d["log"] = list(vault.db.query(
-        "SELECT seq, at, event, note, actor FROM device_log WHERE device = ? ORDER BY at, seq",
-        [device]))  # fmt: skip
-    d["recordings"] = vault.conn.execute(
-        "SELECT COUNT(*) FROM recordings WHERE device = ?", (device,)
-    ).fetchone()[0]
+    assignments = q.device_assignments(vault, device)
+    d["assignments"] = assignments
+    d["officer"] = next((a["officer"] for a in assignments if not a["until"]), None)
+    d["log"] = q.device_log(vault, device)
+    d["recordings"] = q.count_device_recordings(vault, device)
     return d
 
 
 def list_devices(vault: Vault, unit: str | None = None) -> list[dict[str, Any]]:
-    sql = (
-        "SELECT d.*, (SELECT officer FROM device_assignments a WHERE a.device = d.id"
-        " AND a.until IS NULL) AS officer FROM devices d"
-    )
-    params: list[Any] = []
-    if unit:
-        sql += " WHERE d.unit = ?"
-        params.append(unit)
-    return [
-        {**r, "status_text": STATUS[r["status"]]}
-        for r in vault.db.query(sql + " ORDER BY d.id", params)
-    ]
+    return [{**r, "status_text": STATUS[r["status"]]} for r in q.devices_with_officer(vault, unit)]
 
 
 def add_device(
@@ -71,8 +55,7 @@ def add_device(
     device = device.strip().upper()
     if not device:
         raise UsageError("记录仪编号不能为空")
-    row = vault.conn.execute("SELECT registered FROM devices WHERE id = ?", (device,)).fetchone()
-    if row and row[0]:
+    if q.is_registered(vault, device):
         raise UsageError(f"记录仪 {device} 已登记（改派用 zfjl device assign）")
     vault.record(events.DeviceAdd(
         device=device, model=model, serial=serial, unit=unit,
@@ -108,7 +91,7 @@ def log_event(
 
 def register_unknown(vault: Vault, devices: set[str], run: str) -> list[str]:
     """Devices ingest met that the registry lacks: journaled as unregistered, once each."""
-    known = {r[0] for r in vault.conn.execute("SELECT id FROM devices")}
+    known = q.known_device_ids(vault)
     new = sorted(d for d in devices if d and d not in known)
     if new:
         with vault.writing() as w:

@@ -10,25 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from zfjl.vault.name_patterns import compile_pattern as compile_pattern  # ingest.pipeline's too
 
 BUILTIN_PATTERNS = (
     "{device}_{YYYYMMDD}_{hhmmss}_{seq}[_IMP]",
     "{officer}_{device}_{YYYYMMDDhhmmss}_{seq}[_IMP]",
     "DSJ_{device}_{officer}_{YYYYMMDD}_{hhmmss}[_IMP]",
 )
-
-TOKENS = {
-    "device": r"(?P<device>[A-Za-z0-9-]+)",
-    "officer": r"(?P<officer>[A-Za-z0-9]+)",
-    "YYYYMMDD": r"(?P<date>\d{8})",
-    "hhmmss": r"(?P<time>\d{6})",
-    "YYYYMMDDhhmmss": r"(?P<date>\d{8})(?P<time>\d{6})",
-    "seq": r"(?P<seq>\d+)",
-}
-TOKEN_RE = re.compile(r"\{(\w+)\}|\[([^\]]*)\]|([^{\[]+)")
-IMP_TAIL = r"(?P<imp>[_-]?IMP)?"
-
 
 @dataclass(frozen=True)
 class NameInfo:
@@ -39,28 +28,6 @@ class NameInfo:
     seq: str | None = None
     important: bool = False
     bad_time: str | None = None  # digits that were not a valid date/time
-
-
-@lru_cache(maxsize=64)
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    parts: list[str] = []
-    has_imp = False
-    for token, optional, literal in TOKEN_RE.findall(pattern):
-        if token:
-            if token not in TOKENS:
-                raise ValueError(f"未知的文件名字段 {{{token}}}，可用：{', '.join(TOKENS)}")
-            parts.append(TOKENS[token])
-        elif optional:
-            if "IMP" in optional.upper():
-                has_imp = True
-                parts.append(IMP_TAIL)
-            else:
-                parts.append(f"(?:{re.escape(optional)})?")
-        else:
-            parts.append(re.escape(literal))
-    if not has_imp:  # cameras mark IMP whatever their pattern says
-        parts.append(IMP_TAIL)
-    return re.compile("^" + "".join(parts) + "$", re.IGNORECASE)
 
 
 def _stem(name: str) -> str:

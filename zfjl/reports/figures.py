@@ -1,5 +1,5 @@
 """The figures of `zfjl report` (art. 54): how recording was used and managed in a month, per
-unit, officer and device — from the catalog, with SQL.
+unit, officer and device — from the catalog's answers (zfjl.vault.queries.reports).
 
 Definitions (docs/supervision.md): a recording belongs to the month of its recording time and to the
 unit of its device (a device not in the registry counts under 未登记单位); hours are the summed
@@ -13,60 +13,26 @@ for the month.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, cast
 
 from zfjl.devices.registry import STATUS
 from zfjl.errors import UsageError
 from zfjl.spotcheck import parse_period
 from zfjl.vault.catalog import DEVICE_STATUS_AFTER
+from zfjl.vault.queries import devices as devices_q
+from zfjl.vault.queries import reports as q
+from zfjl.vault.queries.reports import NO_UNIT
 from zfjl.vault.vault import Vault
 
-NO_UNIT = "未登记单位"
-MEDIA = "('video', 'audio')"
-
-
-def _recording_rows(vault: Vault, start: str, end: str, unit: str | None) -> str:
-    """The month's recordings with their unit, as a CTE every figure selects from."""
-    from zfjl.devices.officers import officer_columns
-
-    cond = " AND COALESCE(d.unit, ?) = ?" if unit else ""
-    return (
-        f"WITH b AS (SELECT r.*, {officer_columns('r')} FROM recordings r"
-        " WHERE r.recorded_at >= ? AND r.recorded_at < ?),"
-        " m AS (SELECT r.id, r.kind, r.device, COALESCE(r.rec_officer, '未知') AS officer,"
-        f" COALESCE(d.unit, '{NO_UNIT}') AS unit, substr(r.recorded_at, 1, 10) AS day,"
-        f" CASE WHEN r.kind IN {MEDIA} THEN COALESCE(r.duration, 0) ELSE 0 END AS secs,"
-        " COALESCE(r.late, 0) AS late, r.clock_skew AS skew"
-        " FROM b r LEFT JOIN devices d ON d.id = r.device"
-        " WHERE 1" + cond + ")"
-    )
-
-
-def _params(start: str, end: str, unit: str | None) -> list[Any]:
-    return [start, end] + ([NO_UNIT, unit] if unit else [])
-
-
-GROUP_FIGURES = (
-    "COUNT(*) AS recordings, ROUND(SUM(secs) / 3600.0, 2) AS hours,"
-    " SUM(late) AS late_uploads, SUM(skew) AS clock_skew"
-)
-
-
-def _grouped(vault: Vault, cte: str, params: list[Any], key: str) -> list[dict[str, Any]]:
-    sql = f"{cte} SELECT {key}, {GROUP_FIGURES} FROM m GROUP BY {key} ORDER BY {key}"
-    return list(vault.db.query(sql, params))
+__all__ = ["NO_UNIT", "build_report", "known_units"]
 
 
 def _faulty_devices(vault: Vault, start: str, end: str) -> dict[str, list[str]]:
     """Devices in fault (or retired) at any moment of [start, end): device -> states seen."""
     state: dict[str, str] = {}
     seen: dict[str, set[str]] = defaultdict(set)
-    for dev, at, event in vault.conn.execute(
-        "SELECT device, at, event FROM device_log WHERE substr(at, 1, 10) < ? ORDER BY at, seq",
-        (end,),
-    ):
+    for dev, at, event in devices_q.device_events(vault, before_day=end):
         if event not in DEVICE_STATUS_AFTER:
             continue
         new = DEVICE_STATUS_AFTER[event]
@@ -79,20 +45,7 @@ def _faulty_devices(vault: Vault, start: str, end: str) -> dict[str, list[str]]:
     return {d: sorted(s) for d, s in seen.items() if s & {"fault", "retired"}}
 
 
-def _cases(vault: Vault, start: str, end: str, unit: str | None) -> list[dict[str, Any]]:
-    sql = (
-        "SELECT id, status, COALESCE(json_extract(data, '$.unit'), ?) AS unit, data FROM cases"
-        " WHERE substr(opened_at, 1, 10) >= ? AND substr(opened_at, 1, 10) < ?"
-        " AND withdrawn_seq IS NULL"  # a withdrawn case is no case of the month (issue 13)
-    )
-    params: list[Any] = [NO_UNIT, start, end]
-    if unit:
-        sql += " AND COALESCE(json_extract(data, '$.unit'), ?) = ?"
-        params += [NO_UNIT, unit]
-    return list(vault.db.query(sql + " ORDER BY id", params))
-
-
-def _check_cases(vault: Vault, cases: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any]:
+def _check_cases(vault: Vault, cases: list[q.OpenedCase], as_of: dt.date) -> dict[str, Any]:
     from zfjl.checklists import pending_items, vault_context, vault_rules
     from zfjl.checklists.engine import check_case
 
@@ -102,7 +55,7 @@ def _check_cases(vault: Vault, cases: list[dict[str, Any]], as_of: dt.date) -> d
     with_violations: Counter[str] = Counter()
     reports = []
     for c in cases:
-        report = check_case(json.loads(c["data"]), rules, ctx)
+        report = check_case(c["data"], rules, ctx)
         reports.append(report)
         articles = {f.article for f in report.findings if f.status == "fail"}
         for a in articles:
@@ -117,20 +70,14 @@ def _check_cases(vault: Vault, cases: list[dict[str, Any]], as_of: dt.date) -> d
 def _fault_notes(vault: Vault, start: str, end: str) -> dict[str, list[str]]:
     """The faults logged in [start, end), as 'MM-DD note' per device."""
     found: dict[str, list[str]] = defaultdict(list)
-    for dev, at, note in vault.conn.execute(
-        "SELECT device, at, note FROM device_log WHERE event = 'fault'"
-        " AND substr(at, 1, 10) >= ? AND substr(at, 1, 10) < ? ORDER BY at, seq", (start, end)
-    ):
+    for dev, at, note in devices_q.fault_reports(vault, start, end):
         found[dev].append(f"{at[5:10]} 报告故障" + (f"：{note}" if note else ""))
     return found
 
 
 def known_units(vault: Vault) -> list[str]:
     """The units the vault knows: of its devices, cases and spot checks."""
-    names = {r[0] for r in vault.conn.execute("SELECT unit FROM devices WHERE unit IS NOT NULL")}
-    names |= {r[0] for r in vault.conn.execute(
-        "SELECT json_extract(data, '$.unit') FROM cases WHERE json_extract(data, '$.unit') IS NOT NULL")}  # fmt: skip
-    names |= {r[0] for r in vault.conn.execute("SELECT unit FROM spotcheck_items")}
+    names = q.unit_names(vault)
     return sorted(n for n in names if n)
 
 
@@ -145,21 +92,11 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
     tz = vault.config.tz
     lo = dt.datetime.fromisoformat(start).replace(tzinfo=tz).isoformat()
     hi = dt.datetime.fromisoformat(end).replace(tzinfo=tz).isoformat()
-    cte, params = _recording_rows(vault, lo, hi, unit), _params(lo, hi, unit)
-    units = {r["unit"]: r for r in _grouped(vault, cte, params, "unit")}
-    officers = list(vault.db.query(
-        f"{cte} SELECT officer, MIN(unit) AS unit, {GROUP_FIGURES} FROM m GROUP BY officer"
-        " ORDER BY officer", params))  # fmt: skip
-    devices = list(vault.db.query(
-        f"{cte} SELECT device, MIN(unit) AS unit, {GROUP_FIGURES}, COUNT(DISTINCT officer)"
-        " AS officers FROM m WHERE device IS NOT NULL GROUP BY device ORDER BY device", params))  # fmt: skip
-    per_day = list(vault.db.query(
-        f"{cte} SELECT day, ROUND(SUM(secs) / 3600.0, 2) AS hours, COUNT(*) AS recordings"
-        " FROM m GROUP BY day ORDER BY day", params))  # fmt: skip
-
-    registry = {
-        r["id"]: r for r in vault.db.query("SELECT id, unit, status, registered FROM devices")
-    }
+    month = q.month_recordings(vault, lo, hi, unit)
+    units: dict[str, Any] = {r["unit"]: r for r in month.units}
+    officers, per_day = month.officers, month.per_day
+    devices = cast(list[dict[str, Any]], month.devices)
+    registry = q.registered_devices(vault)
     faulty = _faulty_devices(vault, start, end)
     # Every registered device of the unit is listed, with or without footage (issue 13).
     listed = {d["device"] for d in devices}
@@ -175,15 +112,12 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
             [STATUS[st] for st in faulty.get(d["device"], []) if st in ("fault", "retired")]
             + notes.get(d["device"], [])
         )
-        d["registered"] = bool(registry.get(d["device"], {}).get("registered"))
+        d["registered"] = d["device"] in registry and bool(registry[d["device"]]["registered"])
     today = vault.now().date()
     as_of = min(dt.date.fromisoformat(end) - dt.timedelta(days=1), today)
-    cases = _cases(vault, start, end, unit)
+    cases = q.cases_opened(vault, start, end, unit)
     checks = _check_cases(vault, cases, as_of)
-    spot = list(vault.db.query(
-        "SELECT unit, COALESCE(result, 'unchecked') AS result, COUNT(*) AS n FROM spotcheck_items"
-        " WHERE period = ?" + (" AND unit = ?" if unit else "") + " GROUP BY unit, result",
-        [period] + ([unit] if unit else [])))  # fmt: skip
+    spot = q.spotcheck_tally(vault, period, unit)
 
     unit_names = sorted(set(units) | {c["unit"] for c in cases} | {s["unit"] for s in spot}
                         | {r["unit"] or NO_UNIT for r in registry.values() if not unit or r["unit"] == unit})  # fmt: skip
@@ -202,7 +136,7 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
             "devices_unregistered": sum(1 for r in registry.values()
                                         if not r["registered"] and (r["unit"] or NO_UNIT) == name),
             "devices_in_fault": sum(1 for dev in faulty
-                                    if ((registry.get(dev) or {}).get("unit") or NO_UNIT) == name),
+                                    if _unit_of(registry, dev) == name),
             "cases_opened": len(unit_cases),
             "cases_open": sum(1 for c in unit_cases if c["status"] == "办理中"),
             "cases_with_violations": checks["with_violations"].get(name, 0),
@@ -222,6 +156,12 @@ def build_report(vault: Vault, period: str, unit: str | None = None) -> dict[str
         "per_day": per_day, "faulty_devices": faulty, "pending": checks["pending"],
         "violations_by_article": dict(sorted(checks["by_article"].items(), key=_article_order)),
     }  # fmt: skip
+
+
+def _unit_of(registry: dict[str, q.RegisteredDevice], device: str) -> str:
+    """The unit a device counts under: the registry's, else NO_UNIT."""
+    found = registry.get(device)
+    return (found["unit"] if found else None) or NO_UNIT
 
 
 def _article_order(item: tuple[str, int]) -> tuple[int, str]:

@@ -2,7 +2,8 @@
 
 One process listens on a Unix socket. Each connection is answered by a forked child (like
 inetd): the child learns the caller from the kernel (SO_PEERCRED), takes the client's standard
-streams, runs the very same command line (`zfjl.cli.app.main`) against the served vault with
+streams, runs the very same command line (`zfjl.cli.app.main`, handed over as a
+`CommandLine` by `zfjl serve`) against the served vault with
 that caller as the acting user, does every file operation outside the vault through the
 client (zfjl.service.remote), and replies with the exit code. A child per request keeps one
 user's command from seeing another's state (the CLI keeps module-level settings), lets a slow
@@ -27,6 +28,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +96,22 @@ def check_owner(vault_root: Path) -> None:
         )
 
 
-def prepare(vault_root: Path) -> None:
+@dataclass(frozen=True)
+class CommandLine:
+    """The command line the service runs for its clients, handed over by `zfjl serve`
+    (zfjl.cli.station gives zfjl.cli.app's): the CLI imports the service, never the reverse."""
+
+    load: Callable[[], object]  # import every command module (once, before the first fork)
+    run: Callable[[list[str]], int]  # one command as typed: its exit code
+    detect_terminal: Callable[[], object]  # once the client's streams are the process's own
+
+
+def prepare(vault_root: Path, commands: CommandLine) -> None:
     """Before the first fork: open the vault once (it migrates now, not in a request), load
     what every command loads, remove scratch folders of children killed earlier."""
-    from zfjl.cli.app import build_app
     from zfjl.vault import Vault
 
-    build_app()  # every command module imported once here, inherited by every child
+    commands.load()  # every command module imported once here, inherited by every child
 
     check_owner(vault_root)
     Vault.open(vault_root).close()  # no database connection may cross a fork
@@ -111,6 +123,7 @@ def serve(
     vault_root: Path,
     socket_path: Path,
     *,
+    commands: CommandLine,
     max_requests: int | None = None,
     ready: Any = None,
     seal_every: float = SEAL_EVERY,
@@ -118,7 +131,7 @@ def serve(
     """Answer requests until SIGTERM/SIGINT (or `max_requests`, for tests). Between and after
     requests, a forked child seals what was stored unsealed (see `_start_sealer`)."""
     vault_root = Path(vault_root).resolve()
-    prepare(vault_root)
+    prepare(vault_root, commands)
     sock = bind(socket_path)
     stopping = threading.Event()
 
@@ -171,7 +184,7 @@ def serve(
                     sock.close()
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     signal.signal(signal.SIGINT, signal.default_int_handler)
-                    code = answer(vault_root, conn)
+                    code = answer(vault_root, conn, commands)
                 finally:
                     os._exit(code if 0 <= code < 256 else 70)
             conn.close()
@@ -258,7 +271,7 @@ def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
 
 
 # -- in the child -----------------------------------------------------------------------------
-def answer(vault_root: Path, conn: socket.socket) -> int:
+def answer(vault_root: Path, conn: socket.socket, commands: CommandLine) -> int:
     """Run one command for the peer; returns the exit code it sent."""
     _, uid, _ = peer_credentials(conn)
     channel = Channel(conn)
@@ -276,7 +289,7 @@ def answer(vault_root: Path, conn: socket.socket) -> int:
     # in lands below it, and it is removed whole at the end (and at the next start).
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=vault_root / "tmp"))
     try:
-        code = _run_for(uid, vault_root, scratch, channel, argv, request, fds)
+        code = _run_for(commands, uid, vault_root, scratch, channel, argv, request, fds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client leaving now changes nothing
@@ -327,6 +340,7 @@ def served_command(argv: list[str]) -> str | None:
 
 
 def _run_for(
+    commands: CommandLine,
     uid: int,
     vault_root: Path,
     scratch: Path,
@@ -336,8 +350,6 @@ def _run_for(
     fds: list[int],
 ) -> int:
     from zfjl import userfs
-    from zfjl.cli.app import main
-    from zfjl.cli.output import detect_terminal
     from zfjl.service.remote import ClientFiles
     from zfjl.vault.vault import act_for
 
@@ -356,12 +368,12 @@ def _run_for(
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - the client's streams
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-    detect_terminal()
+    commands.detect_terminal()
     act_for(uid)
     userfs.use(ClientFiles(channel, scratch))
     _watch_hangup(channel.sock)
     try:
-        return main(["--vault", str(vault_root), *argv])
+        return commands.run(["--vault", str(vault_root), *argv])
     except SystemExit as exc:  # rich exits 1 when the reader of stdout went away (| head)
         return exc.code if isinstance(exc.code, int) else 1
     finally:

@@ -3,9 +3,9 @@ art. 53 names, or a case file's documents and procedure; and an item with its re
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from zfjl.vault.queries import spotcheck as q
 from zfjl.vault.vault import Vault
 
 RECORDING_CHECKLIST = {
@@ -31,26 +31,12 @@ RESULT_ALIASES = {v: k for k, v in RESULTS.items()}
 def checked_item(vault: Vault, draw_id: str, item: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = dict(item)
     out["checklist"] = RECORDING_CHECKLIST if item["kind"] == "recording" else CASE_CHECKLIST
-    if item["kind"] == "recording":
-        from zfjl.devices.officers import officer_columns
-
-        row = vault.conn.execute(
-            f"SELECT r.device, {officer_columns('r')}, r.recorded_at, r.duration, r.original_name"
-            " FROM recordings r WHERE r.id = ?", (item["id"],)).fetchone()  # fmt: skip
-        if row:
-            keys = ("device", "officer", "officer_source", "recorded_at", "duration",
-                    "original_name")  # fmt: skip
-            out.update(dict(zip(keys, row, strict=True)))
-    else:
-        row = vault.conn.execute("SELECT cause, party, status FROM cases WHERE id = ?",
-                                 (item["id"],)).fetchone()  # fmt: skip
-        if row:
-            out.update(cause=row[0], party=row[1], status=row[2])
-    res = vault.conn.execute(
-        "SELECT result, failed, note, checker, checked_at FROM spotcheck_items"
-        " WHERE draw = ? AND item = ?", (draw_id, item["id"])).fetchone()  # fmt: skip
-    if res:
-        out.update(result=res[0], failed=json.loads(res[1]) if res[1] else [], note=res[2],
-                   checker=res[3], checked_at=res[4])  # fmt: skip
+    found = (q.recording_to_check(vault, item["id"]) if item["kind"] == "recording"
+             else q.case_to_check(vault, item["id"]))  # fmt: skip
+    if found:
+        out.update(found)
+    result = q.item_result(vault, draw_id, item["id"])
+    if result:
+        out.update(result)
     return out
 

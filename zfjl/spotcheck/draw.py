@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import secrets
 from typing import Any
 
@@ -13,6 +12,7 @@ from zfjl.dates import month_text, parse_month
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.spotcheck.checklist import checked_item
 from zfjl.vault import events
+from zfjl.vault.queries import spotcheck as q
 from zfjl.vault.vault import Vault
 
 
@@ -36,15 +36,8 @@ def population(vault: Vault, unit: str, period: str) -> tuple[list[str], list[st
     """(recordings, case files) of a unit in a month: videos and audio recorded by the unit's
     devices, not destroyed; cases of the unit opened in the month."""
     start, end = parse_period(period)
-    recordings = [r[0] for r in vault.conn.execute(
-        "SELECT r.id FROM recordings r JOIN devices d ON d.id = r.device"
-        " WHERE d.unit = ? AND r.kind IN ('video', 'audio')"
-        " AND substr(r.recorded_at, 1, 10) >= ? AND substr(r.recorded_at, 1, 10) < ?"
-        " AND r.id NOT IN (SELECT id FROM tombstones) ORDER BY r.id", (unit, start, end))]  # fmt: skip
-    cases = [r[0] for r in vault.conn.execute(
-        "SELECT id FROM cases WHERE json_extract(data, '$.unit') = ? AND withdrawn_seq IS NULL"
-        " AND substr(opened_at, 1, 10) >= ? AND substr(opened_at, 1, 10) < ? ORDER BY id",
-        (unit, start, end))]  # fmt: skip
+    recordings = q.unit_recordings(vault, unit, start, end)
+    cases = q.unit_cases_opened(vault, unit, start, end)
     return recordings, cases
 
 
@@ -69,15 +62,12 @@ def draw(vault: Vault, unit: str, period: str, n: int, seed: str | None = None) 
 
 def get_draw(vault: Vault, draw_id: str) -> dict[str, Any]:
     draw_id = draw_id.upper()
-    row = vault.conn.execute(
-        "SELECT ts, actor, data FROM journal WHERE kind = ? AND seq = ?",
-        (events.SpotcheckDraw.kind, _seq(draw_id)),
-    ).fetchone()
-    if row is None:
+    found = q.journaled_draw(vault, _seq(draw_id))
+    if found is None:
         raise NotFoundError(f"没有抽查批次 {draw_id}（用 zfjl spotcheck ledger 查看）")
-    data = json.loads(row[2])
-    items = [checked_item(vault, draw_id, i) for i in data["items"]]
-    return {"draw": draw_id, "drawn_at": row[0], "drawn_by": row[1], **data, "items": items}
+    items = [checked_item(vault, draw_id, i) for i in found.data["items"]]
+    return {"draw": draw_id, "drawn_at": found.drawn_at, "drawn_by": found.drawn_by, **found.data,
+            "items": items}  # fmt: skip
 
 
 def _seq(draw_id: str) -> int:

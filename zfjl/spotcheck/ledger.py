@@ -3,7 +3,6 @@ catalog's view of draws and results. Its PDF is `zfjl.render.registers.spotcheck
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from zfjl.dates import month_text
@@ -16,6 +15,7 @@ from zfjl.spotcheck.checklist import (
     checked_item,
 )
 from zfjl.vault import events
+from zfjl.vault.queries import spotcheck as q
 from zfjl.vault.vault import Vault
 
 
@@ -42,46 +42,22 @@ def record(
 
 def _find_item(vault: Vault, item: str, draw_id: str | None) -> tuple[str, str, str]:
     """An item by its case id or recording id prefix, in the given or the latest draw."""
-    sql = "SELECT draw, item, item_kind FROM spotcheck_items WHERE (item = ? OR item LIKE ?)"
-    params: list[Any] = [item, f"{item.lower()}%" if len(item) >= 4 else item]
-    if draw_id:
-        sql += " AND draw = ?"
-        params.append(draw_id.upper())
-    rows = vault.conn.execute(
-        sql + " ORDER BY CAST(substr(draw, 4) AS INTEGER) DESC", params
-    ).fetchall()
+    rows = q.items_drawn(vault, item, draw_id.upper() if draw_id else None)
     if not rows:
         raise NotFoundError(f"抽查批次中没有 {item}" + (f"（{draw_id}）" if draw_id else ""))
     if len({r[1] for r in rows}) > 1:
         raise UsageError(f"{item} 对应多个抽查项，请多写几位编号")
-    return rows[0][0], rows[0][1], rows[0][2]
+    return rows[0].draw, rows[0].item, rows[0].item_kind
 
 
 def ledger(
     vault: Vault, unit: str | None = None, period: str | None = None
 ) -> list[dict[str, Any]]:
     """The 检查台帐: one row per item drawn, with its result once recorded."""
-    from zfjl.devices.officers import officer_columns
-
-    sql = (
-        f"SELECT s.*, r.device, {officer_columns('r')}, r.recorded_at, c.cause"
-        " FROM spotcheck_items s"
-        " LEFT JOIN recordings r ON r.id = s.item LEFT JOIN cases c ON c.id = s.item WHERE 1"
-    )
-    params: list[Any] = []
-    if unit:
-        sql += " AND s.unit = ?"
-        params.append(unit)
-    if period:
-        sql += " AND s.period = ?"
-        params.append(month_text(period, "--period"))
+    month = month_text(period, "--period") if period else None
     rows = []
-    for r in vault.db.query(sql + " ORDER BY s.drawn_at, s.draw, s.item_kind DESC, s.item", params):
+    for r in q.ledger_rows(vault, unit, month):
         names = RECORDING_CHECKLIST if r["item_kind"] == "recording" else CASE_CHECKLIST
-        failed = json.loads(r["failed"]) if r["failed"] else []
-        r["officer"] = r.pop("rec_officer")  # None for a case file (no recordings row)
-        r.pop("officer_source")
-        rows.append({**r, "failed": failed, "failed_text": "、".join(names[f] for f in failed),
+        rows.append({**r, "failed_text": "、".join(names[f] for f in r["failed"]),
                      "result_text": RESULTS.get(r["result"] or "", "未检查")})  # fmt: skip
     return rows
-

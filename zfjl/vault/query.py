@@ -9,6 +9,7 @@ from typing import Any
 from zfjl.dates import parse_moment
 from zfjl.errors import AmbiguousIdError, NotFoundError, UsageError
 from zfjl.vault.journal import read_events
+from zfjl.vault.queries.devices import OFFICER_SOURCES, officer_columns
 from zfjl.vault.vault import Vault
 
 LS_FIELDS = [
@@ -87,8 +88,6 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
         params.append(int(flt.important))
     if not flt.include_destroyed:
         where.append("id NOT IN (SELECT id FROM tombstones)")
-    from zfjl.devices.officers import officer_columns
-
     sql = f"SELECT * FROM (SELECT r.*, {officer_columns('r')} FROM recordings r)"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -150,14 +149,12 @@ def unique_prefixes(vault: Vault, ids: list[str], minimum: int = 12) -> dict[str
 
 def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     oid = resolve_id(vault, prefix)
-    from zfjl.devices.officers import SOURCES, officer_columns
-
     rows = list(vault.db.query(
         f"SELECT r.*, {officer_columns('r')} FROM recordings r WHERE r.id = ?", [oid]))  # fmt: skip
     rec = dict(rows[0]) if rows else {"id": oid}
     if rows:
         rec["officer"] = rec.pop("rec_officer")
-        rec["officer_source_text"] = SOURCES[rec["officer_source"]]
+        rec["officer_source_text"] = OFFICER_SOURCES[rec["officer_source"]]
     for key in ("warnings", "metadata"):
         if isinstance(rec.get(key), str):
             rec[key] = json.loads(rec[key])

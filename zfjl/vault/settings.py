@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from zfjl.errors import NotFoundError, UsageError, VaultError
 from zfjl.vault import events
+from zfjl.vault.name_patterns import compile_pattern
 from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import MIN_PATROL_MONTHS, ROLES, VaultConfig
 
@@ -200,8 +201,6 @@ def _validate(vault: Vault, key: str, candidate: dict[str, Any]) -> None:
     except VaultError as exc:
         raise UsageError(exc.message) from None
     if key == "name_patterns":
-        from zfjl.ingest.names import compile_pattern
-
         for pattern in candidate["name_patterns"]:
             try:
                 compile_pattern(pattern)

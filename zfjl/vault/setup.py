@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from zfjl.errors import UsageError
-from zfjl.vault.checkpoint import create_key
+from zfjl.vault.signer import create_key
 from zfjl.vault.vault import Clock, Vault
 
 Signer = Callable[[Vault], object]  # makes and journals the vault's first signing key

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypedDict, cast
 
-from zfjl.devices.officers import officer_columns
 from zfjl.errors import NotFoundError
 from zfjl.vault import events
+from zfjl.vault.queries.devices import officer_columns
 from zfjl.vault.query import resolve_id
 from zfjl.vault.vault import Vault
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple, TypedDict, cast
 
-from zfjl.devices.officers import officer_columns
+from zfjl.vault.queries.devices import officer_columns
 from zfjl.vault.vault import Vault
 
 
