@@ -337,3 +337,19 @@ def test_ingest_running_sees_a_slot_held_by_any_ingest(vault: Vault) -> None:
     with ingest_slot(vault, 2):
         assert ingest_running(vault)
     assert not ingest_running(vault)
+
+
+def test_ingest_running_sees_a_slot_an_older_release_holds_in_tmp(vault: Vault) -> None:
+    """Slot locks moved from tmp/ to locks/ (issue 24): an ingest of the previous release,
+    still copying while the service was upgraded, keeps the sealer waiting."""
+    import fcntl
+
+    from zfjl.ingest.station import ingest_running
+
+    fd = os.open(vault.root / "tmp" / "ingest-slot-0.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert ingest_running(vault)
+    finally:
+        os.close(fd)
+    assert not ingest_running(vault) and (vault.root / "locks").is_dir()
