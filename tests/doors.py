@@ -54,3 +54,14 @@ def store_again(vault: Vault, oid: str, data: bytes) -> None:
     with vault.objects.local_path(oid) as path:
         path.unlink()
         path.write_bytes(data)
+
+
+def object_files(vault: Vault) -> list[tuple[str | None, bytes]]:
+    """Everything the store holds, stray files included (oid None): what a test asserting
+    "nothing half-stored, nothing else" must see, beyond `list_oids`."""
+    return [(oid, path.read_bytes()) for oid, path in vault.objects.iter_oids()]
+
+
+def all_read_only(vault: Vault) -> bool:
+    """Whether every stored object is read-only, as the store reports it (0444 locally)."""
+    return all(vault.objects.protection(oid).read_only for oid in vault.objects.list_oids())

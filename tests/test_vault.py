@@ -20,7 +20,7 @@ from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
 
 from .conftest import edit_vault_json, sqlite3_shell, write_random_files
-from .doors import corrupt_object, object_bytes, remove_object
+from .doors import corrupt_object, object_bytes, object_files, remove_object
 
 
 def test_vault_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +97,7 @@ def test_store_refuses_a_file_that_changed_since_it_was_listed(
     with pytest.raises(SourceChanged):
         vault.objects.store_from_source(src, listed)
     assert list((vault.root / "tmp").iterdir()) == []
-    assert not any(vault.objects.iter_oids())
+    assert not object_files(vault)
 
 
 @pytest.mark.parametrize(
