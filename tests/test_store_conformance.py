@@ -297,3 +297,22 @@ def test_discarded_stages_leave_nothing(store: ObjectStorage) -> None:
 
 def test_the_interface_is_complete(store: ObjectStorage) -> None:
     assert isinstance(store, ObjectStorage) and store.name  # every method of the seam present
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_the_local_put_pays_one_flush_per_batch(store: ObjectStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest's speed: a batch of 300 objects is one syncfs and one fsync per fan-out folder
+    touched, not an fsync per file (a card of photos is hundreds of them)."""
+    from zfjl.vault import objects
+
+    pendings = [store.stage_stream(io.BytesIO(os.urandom(64))) for _ in range(300)]
+    synced: list[Path] = []
+    syncfs: list[Path] = []
+    monkeypatch.setattr(objects, "fsync_dir", synced.append)
+    real_syncfs = objects._syncfs
+    monkeypatch.setattr(objects, "_syncfs", lambda folder: syncfs.append(folder) or real_syncfs(folder))
+    monkeypatch.setattr(os, "fsync", lambda fd: pytest.fail("an fsync per file"))
+    results = store.put(pendings)
+    assert len(syncfs) == 1
+    fanouts = {r.digests.blake3[:2] for r in results}
+    assert len(synced) == len(set(synced)) == len(fanouts) + 1  # + objects/ for the new folders
