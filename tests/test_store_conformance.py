@@ -316,3 +316,17 @@ def test_the_local_put_pays_one_flush_per_batch(store: ObjectStorage, monkeypatc
     assert len(syncfs) == 1
     fanouts = {r.digests.blake3[:2] for r in results}
     assert len(synced) == len(set(synced)) == len(fanouts) + 1  # + objects/ for the new folders
+
+
+def test_nothing_outside_the_vault_reaches_objects_by_path() -> None:
+    """The seam holds: no module outside zfjl/vault/ names an object's file (a second store
+    would otherwise need those modules changed too)."""
+    package = Path(__file__).resolve().parent.parent / "zfjl"
+    offenders = [
+        f"{py.relative_to(package)}:{n}"
+        for py in package.rglob("*.py")
+        if py.relative_to(package).parts[0] != "vault"
+        for n, line in enumerate(py.read_text("utf-8").splitlines(), 1)
+        if any(s in line for s in ("path_for(", "iter_oids(", '"objects/', "objects.tmp"))
+    ]
+    assert offenders == []
