@@ -21,7 +21,7 @@ from zfjl.cases.io import read_case_file
 from zfjl.cases.store import import_case
 from zfjl.ingest import IngestOptions, Progress, ingest
 from zfjl.ingest.describe import undescribed
-from zfjl.ingest.station import ingest_slot, ingest_sources, locks_dir
+from zfjl.ingest.station import ingest_running, ingest_slot, ingest_sources, locks_dir
 from zfjl.vault import Vault, events, migrations
 from zfjl.vault.seal import digests_of, seal, unsealed
 from zfjl.vault.verify import verify
@@ -245,6 +245,10 @@ def test_a_vault_of_the_previous_format_opens_and_its_backlog_is_sealed(tmp_path
         assert dict(v.conn.execute("SELECT id, sha256 FROM objects")) == before
         assert not unsealed(v)
         assert verify(v, digests=True).ok
+        # Issue 24: its objects through the store seam; its slot locks made on first use.
+        assert set(v.objects.list_oids()) == set(before) and not (root / "locks").exists()
+        with ingest_slot(v, 1):
+            assert ingest_running(v) and (root / "locks" / "ingest-slot-0.lock").is_file()
 
 
 def test_digests_of_matches_the_standard_tools(tmp_path: Path) -> None:
