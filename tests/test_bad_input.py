@@ -16,17 +16,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import blake3
 import pytest
 
 from zfjl.errors import DiskFull, SourceError
 from zfjl.ingest import ingest
 from zfjl.vault import Vault
-from zfjl.vault.objects import hash_path
 from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
 from .conftest import as_uid, tree_digest, write_random_files, zfjl_cli, zfjl_run
+from .doors import object_files
 
 
 def test_missing_source_path(vault: Vault, tmp_path: Path) -> None:
@@ -213,8 +214,8 @@ def test_disk_full_mid_ingest_then_the_next_run_completes(tmp_path: Path) -> Non
             # Stored (catalogued, sighted), not yet described: the run stopped before that.
             stored = v.conn.execute("SELECT count(*) FROM objects").fetchone()[0]
             assert 0 < stored < 8
-            for oid, path in v.objects.iter_oids():  # each stored object is whole
-                assert oid is not None and hash_path(path).blake3 == oid
+            for oid, data in object_files(v):  # each stored object is whole, nothing else
+                assert oid is not None and blake3.blake3(data).hexdigest() == oid
         subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
         proc = zfjl_run("--vault", str(root), "ingest", str(card))
         assert proc.returncode == 0, proc.stderr

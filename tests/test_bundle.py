@@ -23,6 +23,7 @@ from zfjl.errors import AccessDenied, OutputExists
 from zfjl.vault import Vault, events
 
 from .conftest import APPROVAL, BAG, CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
+from .doors import object_bytes
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -90,7 +91,7 @@ def test_payload_holds_originals_documents_case_data_and_custody(
     for name in originals:
         oid = blake[f"data/originals/{name}"]
         assert (bag / "data" / "originals" / name).read_bytes() == \
-            sample_cases_vault.objects.path_for(oid).read_bytes()  # fmt: skip
+            object_bytes(sample_cases_vault, oid)  # fmt: skip
     docs = {p.name for p in (bag / "data" / "documents").iterdir()}
     assert (
         "2024-06-24_行政处罚决定书_d-decision.pdf" in docs

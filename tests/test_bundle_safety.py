@@ -23,6 +23,7 @@ from zfjl.userfs import remove_abandoned_staging
 from zfjl.vault import Vault, events
 
 from .conftest import APPROVAL, copy_vault, zfjl_run
+from .doors import object_bytes
 from .test_identity import _as_clerk
 
 
@@ -125,7 +126,7 @@ def test_a_copy_grant_on_the_scan_lets_it_into_the_bag_and_the_journal_row(
     case_id = _clerk_case(v, scan=scan, media=media)
     report = bundle_case(v, case_id, tmp_path / "bag", purpose="court")
     scans = list((report.path / "data" / "scans").iterdir())
-    assert [p.read_bytes() for p in scans] == [v.objects.path_for(scan).read_bytes()]
+    assert [p.read_bytes() for p in scans] == [object_bytes(v, scan)]
     row = json.loads(v.conn.execute(
         "SELECT data FROM journal WHERE kind = 'case.bundle'").fetchone()[0])
     assert {o["id"]: o["sha256"] for o in row["objects"]} == {
@@ -226,7 +227,7 @@ def test_a_bundle_killed_at_any_moment_leaves_no_copy_and_is_journaled_before_it
     root = copy_vault(killable, tmp_path / "vault")
     with Vault.open(root) as v:
         oids = _recordings_of(v, "CASE-2024-045")
-        heads = {v.objects.path_for(o).read_bytes()[:4096]: 0 for o in oids}
+        heads = {object_bytes(v, o)[:4096]: 0 for o in oids}
         rows_before = v.conn.execute("SELECT count(*) FROM journal WHERE kind = 'case.bundle'").fetchone()[0]
     out_dir = tmp_path / "out"
     out_dir.mkdir()

@@ -21,6 +21,7 @@ from zfjl.vault import Vault
 from zfjl.workdays import WorkdayCalendar
 
 from .conftest import copy_vault, zfjl_run
+from .doors import object_version
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.date(2024, 9, 2)
@@ -239,12 +240,11 @@ def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
     reopen_case(case_vault, "CASE-2024-031", reason="补充关联")  # the sample is archived
     rec = case_vault.conn.execute("SELECT id FROM recordings WHERE device = 'DSJ03'").fetchone()[0]
-    path = case_vault.objects.path_for(rec)
-    before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
+    before = object_version(case_vault, rec)
     links = attach(case_vault, "CASE-2024-031", recordings=[rec[:10]], activity="现场检查",
                    proves="周边环境", document="d-inspect")  # fmt: skip
     assert links[0]["recording"] == rec and links[0]["kind"] == "video"
-    assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == before
+    assert object_version(case_vault, rec) == before
     by_window = attach(case_vault, "CASE-2024-031", device="DSJ01", since="2024-05-06T10:00",
                        until="2024-05-06T11:00", activity="询问")  # fmt: skip
     assert len(by_window) == 1

@@ -30,6 +30,7 @@ from zfjl.vault import Vault, catalog, events
 from zfjl.vault.verify import verify
 
 from .conftest import CASE_CLOCK, SAMPLE_CASES, copy_vault, fixed_clock, set_roles, zfjl_run
+from .doors import object_version
 
 CASE = "CASE-2024-031"  # the sample penalty case: archived
 
@@ -173,8 +174,7 @@ def test_detach_drops_the_link_from_what_checks_see_and_keeps_it_in_history_and_
     link = _link(root, "现场检查")
     rec = link["recording"]
     with _open(root) as v:
-        path = v.objects.path_for(rec)
-        before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
+        before = object_version(v, rec)
     out = _json(zfjl_run("detach", CASE, rec[:12], "--activity", "现场检查", "--reason",
                          "误关联：非本案现场", "--json", env=_env(root)))  # fmt: skip
     assert [m["recording"] for m in out] == [rec] and out[0]["activity"] == "现场检查"
@@ -186,7 +186,8 @@ def test_detach_drops_the_link_from_what_checks_see_and_keeps_it_in_history_and_
         ).fetchall() == [("询问",)]  # the same footage's other link stays
         # Once evidence, a detach is no approval to destroy: still case evidence for the sweep.
         assert {i.id: i.cls for i in sweep.classify(v, v.now(), [rec])}[rec] == "case"
-    assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == before
+    with _open(root) as v:
+        assert object_version(v, rec) == before
     shown = _json(zfjl_run("case", "show", CASE, "--json", env=_env(root)))
     assert [(c["kind"], c["reason"]) for c in shown["corrections"]][-1] == (
         "case.detach", "误关联：非本案现场")

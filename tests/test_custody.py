@@ -7,6 +7,7 @@ in August, so the 7-month-old recordings are due and the 5-month-old one is not.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -31,6 +32,7 @@ from zfjl.vault.signer import append_checkpoint
 from zfjl.vault.verify import verify
 
 from .conftest import TZ, copy_vault, set_roles, sqlite3_shell, zfjl_cli, zfjl_run
+from .doors import object_bytes, store_again
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 MAR = dt.datetime(2024, 3, 10, 9, tzinfo=TZ)
@@ -253,11 +255,11 @@ def test_view_without_a_grant_is_refused_and_logged_with_one_it_works_and_is_log
     result = view(vault, linked[:10], "复核")
     assert (
         result.grant == g["id"]
-        and result.path.read_bytes() == vault.objects.path_for(linked).read_bytes()
+        and result.path.read_bytes() == object_bytes(vault, linked)
     )
     assert (
         result.path.stat().st_mode & 0o222 == 0
-        and result.path.stat().st_ino != vault.objects.path_for(linked).stat().st_ino
+        and f"ino:{result.path.stat().st_ino}:" not in vault.objects.stat(linked).token
     )
     kinds = [e["kind"] for e in custody_log(vault, "CASE-2024-031").entries]
     assert kinds[-3:] == ["access.denied", "grant.add", "access.view"]
@@ -287,7 +289,7 @@ def test_export_with_a_copy_grant_copies_checks_and_logs(aged: dict, tmp_path: P
               approval_no="局批〔2024〕9号", until="2024-09-30", purpose="行政复议")  # fmt: skip
     report = export(vault, [linked], tmp_path / "out", purpose="行政复议")
     (f,) = report.files
-    assert Path(f["path"]).read_bytes() == vault.objects.path_for(linked).read_bytes()
+    assert Path(f["path"]).read_bytes() == object_bytes(vault, linked)
     sums = (tmp_path / "out" / "SHA256SUMS").read_text()
     assert f["sha256"] in sums
     last = custody_log(vault, linked).entries[-1]
@@ -586,10 +588,35 @@ def test_finishing_an_interrupted_sweep_never_deletes_bytes_presented_again(
     monkeypatch.setattr(sweep, "_unlink_objects", lambda v, oids: 0)  # the crash
     sweep.destroy_due(vault, "城管销〔2024〕3号")
     monkeypatch.undo()
-    path = vault.objects.path_for(old)
-    data = path.read_bytes()
-    path.unlink()
-    path.write_bytes(data)  # a restore's new inode
-    assert sweep.finish_pending(vault) == 0 and path.read_bytes() == data
+    data = object_bytes(vault, old)
+    tombstoned = vault.objects.stat(old).token
+    store_again(vault, old, data)  # a restore's new version (a new inode here)
+    assert sweep.finish_pending(vault) == 0 and object_bytes(vault, old) == data
     (tomb,) = sweep.destruction_register(vault)
-    assert set(tomb["file"]) == {"ino", "mtime_ns"}
+    # Named by the store's token (v2, issue 24), never by a POSIX inode in the journal.
+    assert (tomb["file"], tomb["store"], tomb["token"]) == (None, "local", tombstoned)
+
+
+def test_a_tombstone_of_the_previous_format_still_finishes_its_deletion(
+    aged: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tombstones journaled before issue 24 (v1) name the file by inode and mtime, not by a
+    store token: a sweep finishing their interrupted deletion still reads them."""
+    vault, old = aged["vault"], aged["old"]
+    real = sweep._tombstone
+
+    def v1(v: Vault, item: sweep.Item, result: sweep.SweepPlan) -> events.ObjectTombstone:
+        with v.objects.local_path(item.id) as path:
+            st = path.stat()
+        return dataclasses.replace(real(v, item, result), store=None, token=None,
+                                   file={"ino": st.st_ino, "mtime_ns": st.st_mtime_ns})  # fmt: skip
+
+    monkeypatch.setattr(sweep, "_tombstone", v1)
+    monkeypatch.setattr(sweep, "_unlink_objects", lambda v, oids: 0)  # the crash
+    sweep.execute(vault, "城管销〔2024〕3号")
+    monkeypatch.undo()
+    (tomb,) = sweep.destruction_register(vault)
+    assert tomb["token"] is None and set(tomb["file"]) == {"ino", "mtime_ns"}
+    assert vault.objects.exists(old) and sweep.pending_tombstones(vault) == [old]
+    assert sweep.finish_pending(vault) == 1 and not vault.objects.exists(old)
+    assert verify(vault).ok

@@ -199,7 +199,8 @@ def test_an_exiftool_killed_mid_answer_is_replaced_and_the_describe_finishes(
     with calm, hit, Prober(processes=1) as prober:
         ingest(calm, dump, IngestOptions(seal=False))
         ingest(hit, dump, STORE_ONLY)
-        prober.exif([next(iter(hit.objects.iter_oids()))[1]])  # started, answering
+        with hit.objects.local_path(next(hit.objects.list_oids())) as path:
+            prober.exif([path])  # started, answering
         victim = prober._all[0]._process
         os.kill(victim.pid, signal.SIGSTOP)  # it takes the next question but cannot answer
         # Killed once the question is asked and the describer waits in the answer; the

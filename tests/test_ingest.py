@@ -19,6 +19,7 @@ from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
 from .conftest import INGEST_CLOCK, RECORDED, TZ, fixed_clock, tree_digest
+from .doors import object_bytes
 
 
 def by_name(vault: Vault) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -38,7 +39,7 @@ def test_every_file_of_the_dump_is_stored_and_classified(
         assert row["device"] == sf.device, sf.rel
         assert row["officer"] == sf.officer, sf.rel
         assert row["important"] == sf.important, sf.rel
-        stored = vault.objects.path_for(row["id"]).read_bytes()
+        stored = object_bytes(vault, row["id"])
         assert stored == (dump / _os_rel(sf)).read_bytes()
 
 

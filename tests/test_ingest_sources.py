@@ -23,20 +23,20 @@ from zfjl.ingest.pipeline import ingest_dump
 from zfjl.vault import Vault
 
 from .conftest import write_random_files, zfjl_run
+from .doors import all_read_only, object_files
 
 SECRET = b"root:$6$insider-test-secret-hash:19000:0:99999:7:::\n" * 50
 
 
 def _object_bytes(vault: Vault) -> list[bytes]:
-    return [p.read_bytes() for _, p in vault.objects.iter_oids()]
+    return [data for _, data in object_files(vault)]
 
 
 def _assert_in_no_object(vault: Vault, *secrets: bytes) -> None:
     for data in _object_bytes(vault):
         for secret in secrets:
             assert secret not in data
-    for _, p in vault.objects.iter_oids():
-        assert stat.S_IMODE(p.stat().st_mode) == 0o444
+    assert all_read_only(vault)
 
 
 def _failures(vault: Vault) -> dict[str, str]:
@@ -233,7 +233,7 @@ def test_an_empty_source_is_a_usage_error_in_the_cli_and_deletes_nothing(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "未给出要入库的文件夹" in lines[0]
     assert sorted(p.name for p in here.iterdir()) == [f"BLOB_000{i}.BIN" for i in range(3)]
-    assert not any(vault.objects.iter_oids())
+    assert not object_files(vault)
 
 
 @pytest.mark.parametrize("where", ["vault", "inside", "parent"])
@@ -244,7 +244,7 @@ def test_the_vault_itself_is_never_a_source(vault: Vault, tmp_path: Path, where:
         ingest(vault, source, IngestOptions(clear_source=True))
     proc = zfjl_run("--vault", str(vault.root), "ingest", str(source), "--clear-source")
     assert proc.returncode == 2 and "保管库" in proc.stderr
-    assert not any(vault.objects.iter_oids())
+    assert not object_files(vault)
     assert (vault.root / "vault.json").exists() and (tmp_path / "card").exists()
 
 
@@ -265,7 +265,7 @@ def test_a_bind_mount_of_the_vault_inside_the_source_is_refused(
             ingest(vault, card)
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
-    assert not any(vault.objects.iter_oids())
+    assert not object_files(vault)
 
 
 def _photos(folder: Path, count: int) -> list[Path]:
@@ -337,3 +337,19 @@ def test_ingest_running_sees_a_slot_held_by_any_ingest(vault: Vault) -> None:
     with ingest_slot(vault, 2):
         assert ingest_running(vault)
     assert not ingest_running(vault)
+
+
+def test_ingest_running_sees_a_slot_an_older_release_holds_in_tmp(vault: Vault) -> None:
+    """Slot locks moved from tmp/ to locks/ (issue 24): an ingest of the previous release,
+    still copying while the service was upgraded, keeps the sealer waiting."""
+    import fcntl
+
+    from zfjl.ingest.station import ingest_running
+
+    fd = os.open(vault.root / "tmp" / "ingest-slot-0.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert ingest_running(vault)
+    finally:
+        os.close(fd)
+    assert not ingest_running(vault) and (vault.root / "locks").is_dir()

@@ -16,6 +16,7 @@ from zfjl.render.templates import template_names
 from zfjl.vault import Vault
 
 from .conftest import zfjl_run
+from .doors import object_bytes
 from .test_custom import install_custom
 
 TEMPLATES = template_names(environment())  # every shipped form
@@ -77,7 +78,7 @@ def test_extraction_list_carries_sha256_and_sm3_of_each_recording(
     (path,) = render_case(sample_cases_vault, "CASE-2024-031", tmp_path, doctype="视听资料提取清单")
     text = pdf_text(path).replace(" ", "").replace("\n", "")
     for link in get_case(sample_cases_vault, "CASE-2024-031")["media"]:
-        obj = sample_cases_vault.objects.path_for(link["recording"]).read_bytes()
+        obj = object_bytes(sample_cases_vault, link["recording"])
         assert hashlib.sha256(obj).hexdigest() in text
         assert hashlib.new("sm3", obj).hexdigest() in text
 

@@ -21,7 +21,7 @@ from zfjl.cases.io import read_case_file
 from zfjl.cases.store import import_case
 from zfjl.ingest import IngestOptions, Progress, ingest
 from zfjl.ingest.describe import undescribed
-from zfjl.ingest.station import ingest_slot, ingest_sources
+from zfjl.ingest.station import ingest_running, ingest_slot, ingest_sources, locks_dir
 from zfjl.vault import Vault, events, migrations
 from zfjl.vault.seal import digests_of, seal, unsealed
 from zfjl.vault.verify import verify
@@ -34,6 +34,7 @@ from .conftest import (
     ingest_killed_once_stored,
     set_roles,
 )
+from .doors import corrupt_object
 
 
 def _sums(folder: Path, algorithm: str) -> set[str]:
@@ -100,12 +101,7 @@ def test_no_seal_leaves_stored_objects_that_verify_names_and_seal_completes(
 def test_a_damaged_object_is_never_sealed(vault: Vault, dump: Path) -> None:
     ingest(vault, dump, IngestOptions(seal=False))
     oid, size = max(unsealed(vault), key=lambda r: r[1])
-    path = vault.objects.path_for(oid)
-    os.chmod(path, 0o644)
-    with open(path, "r+b") as f:  # a bit flipped on the disk before the seal read it
-        b = f.read(1)
-        f.seek(0)
-        f.write(bytes([b[0] ^ 1]))
+    corrupt_object(vault, oid, keep_read_only=False)  # a bit flipped before the seal read it
     report = seal(vault)
     assert [(p.id, p.code) for p in report.problems] == [(oid, "digest_mismatch")]
     assert (oid, size) in unsealed(vault)  # no digests of other bytes were journaled
@@ -181,7 +177,7 @@ def test_several_cameras_at_once_share_a_cross_process_cap(
             stages.setdefault(i, []).append(p.stage)
 
     # One slot, held by "another process" (a descriptor of our own) for a moment: everyone queues.
-    fd = os.open(vault.objects.tmp / "ingest-slot-0.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(locks_dir(vault) / "ingest-slot-0.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     threading.Timer(0.5, os.close, (fd,)).start()
     started = time.monotonic()
@@ -249,6 +245,10 @@ def test_a_vault_of_the_previous_format_opens_and_its_backlog_is_sealed(tmp_path
         assert dict(v.conn.execute("SELECT id, sha256 FROM objects")) == before
         assert not unsealed(v)
         assert verify(v, digests=True).ok
+        # Issue 24: its objects through the store seam; its slot locks made on first use.
+        assert set(v.objects.list_oids()) == set(before) and not (root / "locks").exists()
+        with ingest_slot(v, 1):
+            assert ingest_running(v) and (root / "locks" / "ingest-slot-0.lock").is_file()
 
 
 def test_digests_of_matches_the_standard_tools(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def vault_files(station: Station) -> set[str]:
         rel = os.path.relpath(folder, root)
         dirs[:] = [d for d in dirs if not (rel == "tmp" and d.startswith("serve-"))]
         for name in [*dirs, *files]:
-            if name.startswith("catalog.db-") or (rel == "tmp" and name.startswith("ingest-slot-")):
+            if name.startswith("catalog.db-") or (rel == "locks" and name.startswith("ingest-slot-")):
                 continue  # the catalog's WAL; an ingest's slot lock (made once, kept)
             found.add(os.path.normpath(os.path.join(rel, name)))
     return found

@@ -20,6 +20,7 @@ from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
 
 from .conftest import edit_vault_json, sqlite3_shell, write_random_files
+from .doors import corrupt_object, object_bytes, object_files, remove_object
 
 
 def test_vault_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,7 +81,7 @@ def test_a_vault_made_before_init_made_every_fanout_folder_still_stores(
         d.rmdir()  # as `zfjl init` left a vault before it made objects/00 … objects/ff
     (src,) = write_random_files(tmp_path / "src", 1, 5_000)
     result = _store(ObjectStore(vault.root), src)
-    assert result.created and vault.objects.path_for(result.digests.blake3).is_file()
+    assert result.created and vault.objects.exists(result.digests.blake3)
     assert [d.name for d in (vault.root / "objects").iterdir()] == [result.digests.blake3[:2]]
 
 
@@ -96,7 +97,7 @@ def test_store_refuses_a_file_that_changed_since_it_was_listed(
     with pytest.raises(SourceChanged):
         vault.objects.store_from_source(src, listed)
     assert list((vault.root / "tmp").iterdir()) == []
-    assert not any(vault.objects.iter_oids())
+    assert not object_files(vault)
 
 
 @pytest.mark.parametrize(
@@ -195,16 +196,12 @@ def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
     run_ingest(dump)
     assert verify(vault).ok
     oid = vault.conn.execute("SELECT id FROM recordings WHERE kind = 'video' LIMIT 1").fetchone()[0]
-    path = vault.objects.path_for(oid)
-    os.chmod(path, 0o644)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
-    os.chmod(path, 0o444)
+    corrupt_object(vault, oid)
+    data = object_bytes(vault, oid)
     report = verify(vault)
     damaged = [f for f in report.findings if f.code == "digest_mismatch"]
     assert [f.subject for f in damaged] == [oid]
-    assert path.read_bytes() == bytes(data)  # reported, never moved or deleted
+    assert object_bytes(vault, oid) == data  # reported, never moved or deleted
     sha_report = verify(vault, sha256=True)
     assert {f.code for f in sha_report.findings} >= {"digest_mismatch", "sha256_mismatch"}
 
@@ -212,7 +209,7 @@ def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
 def test_verify_reports_a_missing_object(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     oid = vault.conn.execute("SELECT id FROM objects LIMIT 1").fetchone()[0]
-    vault.objects.path_for(oid).unlink()
+    remove_object(vault, oid)
     report = verify(vault, read_data=False)
     assert [(f.code, f.subject) for f in report.findings] == [("object_missing", oid)]
     assert report.bytes_read == 0

@@ -11,8 +11,9 @@ Refusals are journaled (`access.denied`) before anything is read, one row per ob
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,15 +54,24 @@ class Release:
     action: str
     grants: dict[str, str | None] = field(default_factory=dict)
 
-    def path(self, vault: Vault, oid: str) -> Path:
+    def _released(self, oid: str) -> str:
         if oid not in self.grants:
             raise NotReleased(f"内部错误：{oid[:12]} 未经{SCOPES[self.action]}授权检查，拒绝提供")
-        return vault.objects.path_for(oid)
+        return oid
+
+    @contextlib.contextmanager
+    def local_paths(self, vault: Vault, oids: Iterable[str]) -> Iterator[dict[str, Path]]:
+        """Local files of released objects for the block (the store's own files on the local
+        store: no copy), for what needs a path (a tar, the service's staged copy)."""
+        with contextlib.ExitStack() as stack:
+            yield {oid: stack.enter_context(vault.objects.local_path(self._released(oid)))
+                   for oid in oids}  # fmt: skip
 
     def open(self, vault: Vault, oid: str) -> int:
         """A read-only descriptor of the object (closed by the caller)."""
         try:
-            return os.open(self.path(vault, oid), os.O_RDONLY | os.O_CLOEXEC)
+            with vault.objects.open(self._released(oid)) as f:
+                return os.dup(f.fileno())  # non-inheritable, as O_CLOEXEC made it
         except OSError as exc:
             raise storage_error(exc, f"读取 {oid[:12]}") from exc
 

@@ -110,7 +110,7 @@ def plan_contents(vault: Vault, case: dict[str, Any], approval: str | None) -> t
             rel = "data/scans/" + safe_name(f"{doc['id']}_{doc['type']}.pdf")
             planned.append(Copied(rel, doc["scan"], f"文书 {doc['id']} 的扫描件"))
     for item in planned:
-        if not vault.objects.path_for(item.oid).exists():
+        if not vault.objects.exists(item.oid):
             raise BundleError(f"{item.via} {item.oid[:12]} 的对象文件缺失，请先运行 zfjl verify 查明")
     return planned, withheld
 
@@ -163,8 +163,9 @@ def bundle_case(
             report = _build(vault, case, bag, purpose, approval, release, contents, withheld,
                             copy_in=out.suffix != ".tar")  # fmt: skip
             if out.suffix == ".tar":
-                with files.new_file(target) as f:
-                    write_tar(bag, f, {c.rel: release.path(vault, c.oid) for c in contents})
+                with files.new_file(target) as f, \
+                        release.local_paths(vault, [c.oid for c in contents]) as paths:
+                    write_tar(bag, f, {c.rel: paths[c.oid] for c in contents})
                 shutil.rmtree(bag)
             report.path = out
             _journal(vault, case_id, purpose, approval, report, contents, files.resolve(out))
@@ -199,13 +200,14 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str, approval
     with ThreadPoolExecutor(1) as pool:  # Typst works while the kernel copies
         rendering = pool.submit(render_pairs, env, case, vault.config.bureau, pairs, documents,
                                 evidence=evidence_items(vault, case))  # fmt: skip
-        for c in contents if copy_in else []:
-            userfs.current().stage_copy(release.path(vault, c.oid), bag / c.rel)
+        with release.local_paths(vault, [c.oid for c in contents] if copy_in else []) as paths:
+            for c in contents if copy_in else []:
+                userfs.current().stage_copy(paths[c.oid], bag / c.rel)
         rendering.result()
     for c in contents if not copy_in else []:
         (bag / c.rel).parent.mkdir(parents=True, exist_ok=True)  # its folder, for the tar
     known = {c.rel: object_digests(vault, c.oid) for c in contents}
-    sizes = {c.rel: release.path(vault, c.oid).stat().st_size for c in contents}
+    sizes = {c.rel: vault.objects.stat(c.oid).size for c in contents}
     write_json(bag / "data" / "case.json", case)
     custody = custody_rows(vault, case["case"], [c.oid for c in originals])
     write_json(bag / "data" / "custody" / "custody-log.json", custody)

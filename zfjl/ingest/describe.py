@@ -30,6 +30,7 @@ from zfjl.ingest.interpret import Context, Seen, build_recording
 from zfjl.ingest.names import parse_name
 from zfjl.ingest.probe import Probe, Prober
 from zfjl.vault import events
+from zfjl.vault.queries import ingest as queries
 from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
 from zfjl.workdays import load_calendar
@@ -77,31 +78,14 @@ class FinishReport:
         return {**self.seal.as_dict(), "described": self.describe.described}
 
 
-_UNDESCRIBED = (
-    "SELECT o.id, s.original_name, s.size, s.mtime, s.run, r.started_at, r.options"
-    " FROM objects o JOIN sightings s ON s.seq = (SELECT MIN(seq) FROM sightings"
-    " WHERE object_id = o.id) LEFT JOIN runs r ON r.id = s.run"
-    " WHERE NOT EXISTS (SELECT 1 FROM recordings WHERE id = o.id)"
-    " AND o.id NOT IN (SELECT id FROM tombstones)"
-)
-
-
 def undescribed(vault: Vault, oids: Iterable[str] | None = None) -> list[Undescribed]:
     """Catalogued, live objects with no recording yet (of `oids` only, when given), smallest
     first. An object never sighted (none is, but a hand-made journal could) cannot be."""
-    if oids is None:
-        rows = vault.conn.execute(_UNDESCRIBED).fetchall()
-    else:
-        wanted, rows = sorted(set(oids)), []
-        for i in range(0, len(wanted), 500):
-            part = wanted[i : i + 500]
-            rows += vault.conn.execute(
-                _UNDESCRIBED + f" AND o.id IN ({','.join('?' for _ in part)})", part
-            ).fetchall()
     found = [
-        Undescribed(oid, Seen(name, size, _parse(mtime)), run, started, json.loads(opts or "{}"))
-        for oid, name, size, mtime, run, started, opts in rows
-    ]
+        Undescribed(r.id, Seen(r.original_name, r.size, _parse(r.mtime)), r.run, r.started_at,
+                    json.loads(r.options or "{}"))
+        for r in queries.undescribed(vault, oids)
+    ]  # fmt: skip
     return sorted(found, key=lambda u: (u.seen.size, u.id))
 
 
@@ -132,7 +116,10 @@ def describe(
 
 
 def _probe(vault: Vault, prober: Prober, part: list[Undescribed]) -> list[Probe]:
-    return prober.probe([(vault.objects.path_for(u.id), u.seen.name, u.seen.size) for u in part])
+    """exiftool reads local files: the store's own on the local store (no copy)."""
+    with contextlib.ExitStack() as stack:
+        paths = [stack.enter_context(vault.objects.local_path(u.id)) for u in part]
+        return prober.probe([(p, u.seen.name, u.seen.size) for p, u in zip(paths, part, strict=True)])
 
 
 def _interpret(vault: Vault, part: list[Undescribed], probes: list[Probe]
@@ -176,9 +163,7 @@ def _parse(text: str | None) -> dt.datetime | None:
 def unregistered_devices(vault: Vault, run: str) -> list[str]:
     """Cameras a run's described recordings name that the registry lacks: journaled once as
     unregistered (art. 48), and returned."""
-    seen = {r[0] for r in vault.conn.execute(
-        "SELECT DISTINCT r.device FROM sightings s JOIN recordings r ON r.id = s.object_id"
-        " WHERE s.run = ? AND r.device IS NOT NULL", (run,))}  # fmt: skip
+    seen = queries.devices_of_run(vault, run)
     register_unknown(vault, seen, run)
     return sorted(seen - DeviceBook.load(vault).registered)
 

@@ -46,8 +46,8 @@ from zfjl.vault.objects import (
     SourceChanged,
     SourceRefused,
     hash_source,
-    reread_uncached,
 )
+from zfjl.vault.queries import ingest as queries
 from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
 
@@ -110,8 +110,7 @@ class Stored:
     source: SourceFile
     digests: Digests
     created: bool
-    fanout_dir: Path | None
-    pending: Pending | None = None  # a copy in tmp/, linked into place when its batch commits
+    pending: Pending | None = None  # a staged copy, put in the store when its batch commits
 
 
 @dataclass
@@ -267,7 +266,7 @@ def ingest_dump(
     with contextlib.ExitStack() as stack:
         if prober is None:
             prober = stack.enter_context(Prober())
-        return _Run(vault, dump, files, options, prober, progress, cancel).execute()
+        return _Run(vault, dump, files, options, prober, progress, cancel).run()
 
 
 def refuse_vault_overlap(
@@ -315,12 +314,12 @@ class _Run:
         self.report = IngestReport(run=uuid.uuid4().hex[:12], source=str(dump.root))
         self.report.bytes_total = sum(f.size for f in files)
         self.patterns = _checked_patterns(vault.config.name_patterns)
-        self.known_sizes = {r[0] for r in vault.conn.execute("SELECT DISTINCT size FROM objects")}
+        self.known_sizes = queries.object_sizes(vault)
         self.done_files = 0
         self.done_bytes = 0
 
     # -- orchestration --------------------------------------------------------------------
-    def execute(self) -> IngestReport:
+    def run(self) -> IngestReport:
         started = time.perf_counter()
         self.vault.objects.clean_stale_temps()
         self.vault.record(self._begin_event(), f"run:{self.report.run}")
@@ -398,8 +397,7 @@ class _Run:
         between stored and sealed). Older vaults' backlog (objects with SHA-256 from ingest
         but no SHA-512/SM3) is left to `zfjl seal` and the service: an ingest stays a dock."""
         oids = {f.id for f in self.report.files if f.id}
-        oids |= {r[0] for r in self.vault.conn.execute(
-            "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
+        oids |= queries.never_digested(self.vault)
         try:
             self.report.seal = seal(
                 self.vault, oids, progress=lambda n, t: self._tell("seal", n, t)
@@ -481,11 +479,11 @@ class _Run:
                         # Probably seen before: hash without copying; copy only if it is new.
                         digests = hash_source(fd, sf.identity)
                         if objects.exists(digests.blake3):
-                            return Stored(sf, digests, False, None)
-                    pending = objects.write_temp(fd, sf.identity, self.cancel)
+                            return Stored(sf, digests, False)
+                    pending = objects.stage(fd, sf.identity, self.cancel)
                 finally:
                     os.close(fd)
-                return Stored(sf, pending.digests, False, None, pending)
+                return Stored(sf, pending.digests, False, pending)
             except SourceRefused as exc:
                 return Failed(sf.rel, exc.code, exc.reason, "skipped")
             except SourceChanged:
@@ -506,15 +504,12 @@ class _Run:
             return
         stored = [r for r in batch if isinstance(r, Stored)]
         oids = {r.digests.blake3 for r in stored}
-        pendings = [r.pending for r in stored if r.pending is not None]
         with self._timed("sync"):
-            self.vault.objects.make_durable(pendings)
-            self._link_copies(stored)
-            self.vault.objects.sync_fanout_dirs({r.fanout_dir for r in stored if r.fanout_dir})
+            self._put_copies(stored)
         results: list[FileResult] = []
         with self._timed("catalog"), self.vault.writing() as w:
             # Asked again inside the write lock: another ingest may have catalogued it meanwhile.
-            known = self._catalogued(oids)
+            known = queries.catalogued(self.vault, oids)
             for r in batch:
                 if isinstance(r, Failed):
                     w.append(
@@ -542,27 +537,14 @@ class _Run:
         finally:
             self.report.stage_seconds[stage] += time.perf_counter() - start
 
-    def _link_copies(self, stored: list[Stored]) -> None:
-        """Link the batch's durable new copies into place."""
+    def _put_copies(self, stored: list[Stored]) -> None:
+        """Put the batch's staged copies in the store, durably (one call: the store flushes
+        them together), before the catalog names them."""
         copies = [r for r in stored if r.pending is not None]
-        pendings = [r.pending for r in copies if r.pending is not None]
-        try:
-            results = self.vault.objects.link(pendings)
-        finally:
-            self.vault.objects.discard(pendings)
+        results = self.vault.objects.put([r.pending for r in copies if r.pending is not None])
         for r, result in zip(copies, results, strict=True):
-            r.created, r.fanout_dir, r.pending = result.created, result.fanout_dir, None
+            r.created, r.pending = result.created, None
             self.report.bytes_copied += result.digests.size if result.created else 0
-
-    def _catalogued(self, oids: set[str]) -> dict[str, str | None]:
-        """oid → sha256 (None until sealed) for objects the catalog already has."""
-        if not oids:
-            return {}
-        marks = ",".join("?" for _ in oids)
-        rows = self.vault.conn.execute(
-            f"SELECT id, sha256 FROM objects WHERE id IN ({marks})", tuple(oids)
-        )
-        return {r[0]: r[1] for r in rows}
 
     def _catalog_one(self, w: Any, r: Stored, known: dict[str, str | None]) -> FileResult:
         sf = r.source
@@ -609,7 +591,7 @@ class _Run:
         for r in stored:
             oid = r.digests.blake3
             try:
-                if reread_uncached(self.vault.objects.path_for(oid)) != oid:
+                if self.vault.objects.digest_uncached(oid) != oid:
                     self._fail_clear(r, "copy_mismatch", "入库副本回读校验不一致，源文件保留")
                     continue
                 if not self.dump.unlink_file(r.source):
@@ -659,13 +641,7 @@ class _Run:
 def add_descriptions(vault: Vault, report: IngestReport) -> None:
     """Each stored file's kind and lateness, and a new file's warnings, from its recording
     (once described); the run's unregistered cameras (journaled, art. 48)."""
-    ids = sorted({f.id for f in report.files if f.id})
-    rows: dict[str, tuple[Any, ...]] = {}
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        rows.update((r[0], r[1:]) for r in vault.conn.execute(
-            f"SELECT id, kind, late, warnings FROM recordings WHERE id IN ({','.join('?' * len(part))})",
-            part))  # fmt: skip
+    rows = queries.descriptions(vault, {f.id for f in report.files if f.id})
     report.probed = 0
     for f in report.files:
         if f.id not in rows:

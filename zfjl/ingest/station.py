@@ -1,7 +1,7 @@
 """Many cameras at once: a bounded number of ingests run on a vault, the rest queue.
 
 A station docks up to 25 cameras. Each ingest of one source holds one of N *slots*: an
-exclusive `flock` on `tmp/ingest-slot-<k>.lock` (N = the journaled setting `ingest.workers`,
+exclusive `flock` on `locks/ingest-slot-<k>.lock` (N = the journaled setting `ingest.workers`,
 default 4). The lock is the kernel's, so the cap holds across threads of one `zfjl ingest SRC1
 SRC2 …`, across separate `zfjl ingest` processes and across the service's request children
 alike, and a killed ingest's slot is free the moment it dies. A source waiting for a slot is
@@ -29,6 +29,7 @@ from zfjl.errors import Interrupted, ZfjlError
 from zfjl.ingest.describe import describe, interrupted_behind_store
 from zfjl.ingest.pipeline import IngestOptions, IngestReport, Progress, add_descriptions, ingest
 from zfjl.ingest.probe import Prober
+from zfjl.vault.queries import ingest as queries
 from zfjl.vault.seal import SealReport, seal
 from zfjl.vault.vault import Vault
 
@@ -50,7 +51,7 @@ def ingest_slot(
     told = False
     while True:
         for k in range(slots):
-            fd = _lock_slot(vault.objects.tmp / f"ingest-slot-{k}.lock", create=True)
+            fd = _lock_slot(locks_dir(vault) / f"ingest-slot-{k}.lock", create=True)
             if fd is None:
                 continue
             try:
@@ -62,6 +63,14 @@ def ingest_slot(
             waiting()
             told = True
         time.sleep(POLL)
+
+
+def locks_dir(vault: Vault) -> Path:
+    """The vault's locks/ folder (made at init; made here for a vault older than that). Slot
+    locks are the vault's, not the object store's: a remote store has no tmp/ folder."""
+    path = vault.root / "locks"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
 def _lock_slot(path: Path, *, create: bool) -> int | None:
@@ -78,8 +87,10 @@ def _lock_slot(path: Path, *, create: bool) -> int | None:
 
 def ingest_running(vault: Vault) -> bool:
     """Whether an ingest holds a slot of this vault now (any process). Slot files are never
-    removed: those listed exist."""
-    for path in vault.objects.tmp.glob("ingest-slot-*.lock"):
+    removed: those listed exist. tmp/ too: where an ingest of an older release holds its slot
+    (a service upgraded while a station still copies)."""
+    legacy = (vault.root / "tmp").glob("ingest-slot-*.lock")
+    for path in [*locks_dir(vault).glob("ingest-slot-*.lock"), *legacy]:
         fd = _lock_slot(path, create=False)
         if fd is None:
             return True
@@ -166,8 +177,7 @@ def ingest_sources(
     sealed = None
     if options.seal:
         oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
-        oids |= {r[0] for r in vault.conn.execute(
-            "SELECT id FROM objects WHERE sealed_at IS NULL AND sha256 IS NULL")}  # fmt: skip
+        oids |= queries.never_digested(vault)
         try:
             sealed = seal(vault, oids)
         except KeyboardInterrupt:  # typer would make it a silent exit 130

@@ -18,14 +18,13 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from zfjl.errors import Busy, NotPermitted
 from zfjl.retention.classes import Facts, RetentionClasses, shipped_classes
 from zfjl.retention.holds import held_ids
 from zfjl.vault import events
-from zfjl.vault.objects import fsync_dir, storage_error
+from zfjl.vault.objects import local_token
 from zfjl.vault.queries.cases import evidence_objects
 from zfjl.vault.queries.evidence import catalogued, tombstoned_ids
 from zfjl.vault.queries.journal import events_of_kind, latest_event_data, latest_time_by_subject
@@ -240,11 +239,12 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
     assert result.approval and result.sweep, "destroy_due() sets both before any tombstone"
     row = catalogued(vault, item.id)
     try:
-        file = _file_identity(vault.objects.path_for(item.id))
+        token: str | None = vault.objects.stat(item.id).token
     except FileNotFoundError:
-        file = None  # already missing (verify reports it): the tombstone still records it
+        token = None  # already missing (verify reports it): the tombstone still records it
     return events.ObjectTombstone(
-        file=file,
+        store=vault.objects.name,
+        token=token,
         id=item.id,
         sha256=(row.sha256 if row else None) or "",  # unsealable only if its file is gone
         size=item.size,
@@ -263,39 +263,25 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
 
 
 def _unlink_objects(vault: Vault, oids: list[str]) -> int:
-    """Unlink tombstoned objects — only the very file each tombstone saw (same inode and
-    mtime): bytes a camera presented again since are a restore in progress, not ours."""
-    dirs, done = set(), 0
-    for oid in oids:
-        path = vault.objects.path_for(oid)
-        try:
-            if _file_identity(path) != _tombstoned_identity(vault, oid):
-                continue
-            path.unlink()
-            done += 1
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise storage_error(exc, f"删除已登记销毁的对象 {oid[:12]}") from exc
-        dirs.add(path.parent)
-    for d in dirs:
-        fsync_dir(d)
-    return done
+    """Delete tombstoned objects — only the very version each tombstone named (its token):
+    bytes a camera presented again since are a restore in progress, not ours."""
+    named = [(oid, token) for oid in oids if (token := _tombstoned_token(vault, oid))]
+    return len(vault.objects.delete_many(named))
 
 
-def _file_identity(path: Path) -> dict[str, int]:
-    st = path.stat()
-    return {"ino": st.st_ino, "mtime_ns": st.st_mtime_ns}
-
-
-def _tombstoned_identity(vault: Vault, oid: str) -> dict[str, int] | None:
+def _tombstoned_token(vault: Vault, oid: str) -> str | None:
     data = latest_event_data(vault, oid, events.ObjectTombstone.kind)
-    return cast("dict[str, int] | None", data.get("file")) if data else None
+    if not data:
+        return None
+    if data.get("token"):  # v2: the store's own token
+        return str(data["token"])
+    file = data.get("file")  # v1 (before issue 24): the local file's inode and mtime
+    return local_token(file["ino"], file["mtime_ns"]) if isinstance(file, dict) else None
 
 
 def pending_tombstones(vault: Vault) -> list[str]:
     """Tombstoned objects whose bytes are still on disk (a sweep stopped between the two)."""
-    return [oid for oid in tombstoned_ids(vault) if vault.objects.path_for(oid).exists()]
+    return [oid for oid in tombstoned_ids(vault) if vault.objects.exists(oid)]
 
 
 def finish_pending(vault: Vault) -> int:

@@ -350,7 +350,14 @@ class ObjectDigests(EventData):
 @declare("object.tombstone", "按期销毁")
 @_event_class
 class ObjectTombstone(EventData):
-    file: dict[str, Any] | None = None  # inode and mtime of the unlinked file (since 0.1 review)
+    """Version 2 (issue 24) names the object by its store's tombstone token (`store`, `token`:
+    the local store's inode and mtime, an S3 version ID), which only `delete` reads. Version 1
+    events (0.1 review – issue 23) carry `file` (inode and mtime) instead and stay readable;
+    new events write file null. `token` None: the object was already gone when tombstoned."""
+
+    file: dict[str, Any] | None = None  # v1: inode and mtime of the unlinked file; v2: null
+    store: str | None = None  # v2 (issue 24): the store that handed out `token` ("local", "s3")
+    token: str | None = None  # v2 (issue 24): the store's tombstone token of the version deleted
     id: str
     sha256: str
     size: int

@@ -1,5 +1,8 @@
 """Content-addressed object store: write-once, read-only files named by their BLAKE3 digest.
 
+`ObjectStore` is the local-folder implementation of `zfjl.vault.store.ObjectStorage`; code
+outside zfjl/vault/ uses only that interface (never `path_for`).
+
 Layout (like restic and dvc-objects): ``objects/ab/cdef…`` where ``abcdef…`` is the BLAKE3
 hex digest. An object is written to ``tmp/`` in the same file system, fsynced, made
 read-only and then hard-linked into place. ``link`` fails when the name exists, so an
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import datetime as dt
 import errno
 import hashlib
 import mmap
@@ -18,14 +22,15 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import blake3
 
 from zfjl.errors import DiskFull, StorageError
+from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 
 CHUNK = 4 << 20  # large reads keep syscalls and hashing overhead low on video files
 KERNEL_CHUNK = 64 << 20  # copy_file_range step: large, yet Ctrl-C is heard within a step
@@ -340,7 +345,24 @@ def reread_uncached(path: Path) -> str:
         os.close(fd)
 
 
+LOCAL_TOKEN_RE = re.compile(r"^ino:(\d+):(\d+)$")
+LOCAL_NOTES = (
+    "本地文件夹：对象文件只读（0444），但 root 或文件所有者仍可改权限、删除（无 WORM）",
+    "保存期限与法律封存由保管库日志记载和执行，文件夹本身不强制",
+)
+
+
+def local_token(ino: int, mtime_ns: int) -> str:
+    """The local store's tombstone token: this very file (a file stored again since, even with
+    the same bytes, is another inode)."""
+    return f"ino:{ino}:{mtime_ns}"
+
+
 class ObjectStore:
+    """The local folder: objects/ab/cdef… (see the module docstring); tmp/ for staged copies."""
+
+    name = "local"
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.objects = root / "objects"
@@ -357,6 +379,85 @@ class ObjectStore:
 
     def exists(self, oid: str) -> bool:
         return self.path_for(oid).is_file()
+
+    # -- reading (zfjl.vault.store.ObjectStorage) ------------------------------------------
+    def stat(self, oid: str) -> ObjectStat:
+        """Size and tombstone token; FileNotFoundError when the object is not stored."""
+        st = self.path_for(oid).stat()
+        return ObjectStat(oid, st.st_size, local_token(st.st_ino, st.st_mtime_ns))
+
+    def open(self, oid: str) -> BinaryIO:
+        """The object, read-only (FileNotFoundError when not stored)."""
+        return open(self.path_for(oid), "rb")
+
+    def read(self, oid: str, offset: int, length: int) -> bytes:
+        """Up to `length` bytes from `offset` (fewer at the end of the object)."""
+        if offset < 0 or length < 0:
+            raise ValueError(f"bad range: {offset}+{length}")
+        fd = os.open(self.path_for(oid), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def local_path(self, oid: str) -> Iterator[Path]:
+        """A local file holding the object, for tools that need a path (exiftool, typst,
+        bagit): the object's own read-only file here, free (not even a stat: a missing object
+        is the tool's error, as it was). Valid inside the block only; never written to."""
+        yield self.path_for(oid)
+
+    def digest_uncached(self, oid: str) -> str:
+        """BLAKE3 of the object read back from the device (see reread_uncached)."""
+        return reread_uncached(self.path_for(oid))
+
+    def list_oids(self) -> Iterator[str]:
+        """Every stored object's id (stray files are verify's business: iter_oids)."""
+        return (oid for oid, _ in self.iter_oids() if oid is not None)
+
+    # -- deleting, retention ---------------------------------------------------------------
+    def delete(self, oid: str, token: str) -> bool:
+        """Remove the object version `token` names, durably; False when the object is gone or
+        is another version (stored again since). Never removes what the token does not name."""
+        return oid in self.delete_many([(oid, token)])
+
+    def delete_many(self, items: Iterable[tuple[str, str]]) -> list[str]:
+        """`delete` for a batch: one fsync per fan-out folder. Returns the oids removed."""
+        dirs: set[Path] = set()
+        done = []
+        for oid, token in items:
+            if not LOCAL_TOKEN_RE.match(token):
+                raise ValueError(f"not a local tombstone token: {token!r}")
+            path = self.path_for(oid)
+            try:
+                if self.stat(oid).token != token:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise storage_error(exc, f"删除对象 {oid[:12]}") from exc
+            done.append(oid)
+            dirs.add(path.parent)
+        for d in sorted(dirs):
+            fsync_dir(d)
+        return done
+
+    def retain(self, oid: str, until: dt.datetime) -> None:
+        """A folder cannot enforce a retention date: the vault's journal does (sweep refuses).
+        Checks the object is there; `protection` says the date is not enforced here."""
+        self.stat(oid)
+
+    def hold(self, oid: str, on: bool) -> None:
+        """A folder cannot enforce a legal hold either: see `retain`."""
+        self.stat(oid)
+
+    def protection(self, oid: str) -> Protection:
+        """What this folder promises for the object: read-only mode bits, nothing more."""
+        st = self.path_for(oid).stat()
+        read_only = not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+        return Protection(read_only=read_only, worm=False, retain_until=None,
+                          legal_hold=False, notes=LOCAL_NOTES)  # fmt: skip
 
     def iter_oids(self) -> Iterator[tuple[str | None, Path]]:
         """Every file under objects/: (oid, path), oid None for a stray file."""
@@ -378,14 +479,14 @@ class ObjectStore:
             raise storage_error(exc, "创建临时文件") from exc
         return fd, path
 
-    def write_temp(
+    def stage(
         self, src_fd: int, before: FileIdentity, cancel: CancelFlag | None = None
     ) -> Pending:
         """Copy an open source file (see open_source) to a read-only temp file in the store and
         hash the bytes copied. The copy reads the descriptor from offset 0, whatever its offset.
 
         Raises SourceChanged when the file's size or mtime moved during the copy; the temp file
-        is then removed. The copy is not yet durable nor in place: see commit().
+        is then removed. The copy is not yet durable nor visible: see put().
         """
         tmp_fd, tmp_path = self._new_temp()
         kept = False
@@ -409,19 +510,51 @@ class ObjectStore:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_path)
 
-    def commit(self, pendings: list[Pending]) -> list[StoreResult]:
-        """Make temp copies durable, then link each into place (never over an existing object).
-
-        One syncfs for the whole batch replaces an fsync per file: each fsync is a flush of
-        the device's cache, and a camera dump is hundreds of files.
-        """
+    def stage_stream(
+        self, stream: BinaryIO, *, size: int | None = None, expect: str | None = None
+    ) -> Pending:
+        """Copy a stream (a socket, a pipe: no descriptor to copy in the kernel) to a staged,
+        read-only copy, hashing it. `size`: the bytes the stream must hold (a short or long
+        stream is refused); `expect`: the oid the bytes must have. Nothing is kept on refusal."""
+        if expect is not None and not is_oid(expect):
+            raise ValueError(f"not an object id: {expect!r}")
+        tmp_fd, tmp_path = self._new_temp()
+        kept = False
         try:
-            self.make_durable(pendings)
-            return self.link(pendings)
+            b3, done = blake3.blake3(), 0
+            while chunk := stream.read(CHUNK):
+                b3.update(chunk)
+                _write_all(tmp_fd, memoryview(chunk))
+                done += len(chunk)
+            if size is not None and done != size:
+                raise StorageError(f"写入对象失败：应为 {size} 字节，实际读到 {done} 字节")
+            if expect is not None and b3.hexdigest() != expect:
+                raise StorageError(f"写入对象失败：内容摘要与 {expect[:12]} 不符")
+            os.fchmod(tmp_fd, 0o444)
+            kept = True
+            return Pending(Digests(b3.hexdigest(), "", done), tmp_path)
+        finally:
+            os.close(tmp_fd)
+            if not kept:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_path)
+
+    def put(self, pendings: list[Pending]) -> list[StoreResult]:
+        """Write a batch of staged copies, durably: flush them (one syncfs for the batch, not
+        an fsync per file: each is a flush of the device's cache, and a camera dump is hundreds
+        of files), link each into place (never over an existing object), fsync each fan-out
+        folder touched once; the staged copies are removed whatever happens.
+        When this returns, every object is durable and visible, and the catalog may name it."""
+        try:
+            self._make_durable(pendings)
+            results = self._link(pendings)
+            # Every linked name, new or found: one found may be another writer's, not yet synced.
+            self._sync_fanout_dirs({r.fanout_dir for r in results})
+            return results
         finally:
             self.discard(pendings)
 
-    def link(self, pendings: list[Pending]) -> list[StoreResult]:
+    def _link(self, pendings: list[Pending]) -> list[StoreResult]:
         """Link durable temp copies into place; an existing object is never replaced."""
         self._make_fanout_dirs({p.digests.blake3[:2] for p in pendings})
         return [StoreResult(p.digests, *self._link_into_place(p.tmp_path, p.digests.blake3))
@@ -451,7 +584,7 @@ class ObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p.tmp_path)
 
-    def make_durable(self, pendings: list[Pending]) -> None:
+    def _make_durable(self, pendings: list[Pending]) -> None:
         """Flush temp copies to the device (releases the GIL: may run beside other work)."""
         if not pendings:
             return
@@ -475,7 +608,7 @@ class ObjectStore:
         try:
             if now != before:
                 raise SourceChanged(str(src))
-            return self.commit([self.write_temp(fd, before, cancel)])[0]
+            return self.put([self.stage(fd, before, cancel)])[0]
         finally:
             os.close(fd)
 
@@ -530,10 +663,13 @@ class ObjectStore:
         except OSError as exc:
             raise storage_error(exc, "写入对象") from exc
 
-    def sync_fanout_dirs(self, dirs: set[Path]) -> None:
+    def _sync_fanout_dirs(self, dirs: set[Path]) -> None:
         """Make new directory entries durable before the catalog refers to them."""
-        for d in sorted(dirs):
-            fsync_dir(d)
+        try:
+            for d in sorted(dirs):
+                fsync_dir(d)
+        except OSError as exc:
+            raise storage_error(exc, "同步对象目录") from exc
 
     # -- housekeeping ---------------------------------------------------------------------
     def remove_own_temps(self) -> None:
@@ -598,3 +734,8 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _implements_the_seam(store: ObjectStore) -> ObjectStorage:
+    """Never called: mypy checks here that the local store implements ObjectStorage."""
+    return store

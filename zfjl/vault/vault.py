@@ -1,4 +1,4 @@
-"""The vault: a folder with vault.json, objects/, tmp/ and its catalog.
+"""The vault: a folder with vault.json, objects/, tmp/, locks/ and catalog.db.
 
 `Vault` is the library entry point (like sqlite-utils' `Database`): it finds and opens a
 vault, hands out the object store, and runs journal writes in short write transactions
@@ -84,7 +84,7 @@ class Vault:
             # 0700: only the vault's owner (the service account on a station) reaches objects,
             # catalog and key; everyone else goes through `zfjl serve`.
             root.parent.mkdir(parents=True, exist_ok=True)
-            for sub in ("", "objects", "tmp"):
+            for sub in ("", "objects", "tmp", "locks"):
                 (root / sub).mkdir(mode=0o700, exist_ok=True)
             os.chmod(root, 0o700)  # also when the folder was made beforehand
         except OSError as exc:
