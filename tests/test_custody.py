@@ -613,7 +613,7 @@ def test_a_tombstone_of_the_previous_format_still_finishes_its_deletion(
 
     monkeypatch.setattr(sweep, "_tombstone", v1)
     monkeypatch.setattr(sweep, "_unlink_objects", lambda v, oids: 0)  # the crash
-    sweep.execute(vault, "城管销〔2024〕3号")
+    sweep.destroy_due(vault, "城管销〔2024〕3号")
     monkeypatch.undo()
     (tomb,) = sweep.destruction_register(vault)
     assert tomb["token"] is None and set(tomb["file"]) == {"ino", "mtime_ns"}

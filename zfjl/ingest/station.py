@@ -170,15 +170,16 @@ def ingest_sources(
             if not alone:
                 _describe_all(vault, prober, outcomes, stored_at, progress)
     except KeyboardInterrupt:
-        if not stored:
+        # Every camera stored (its report made), then Ctrl-C while describing or stopping
+        # exiftool: say what is kept (typer would make it a silent exit 130).
+        if not (stored or all(o.report is not None or o.error is not None for o in outcomes)):
             raise
-        # While exiftool was being stopped: typer would make it a silent exit 130.
         raise Interrupted(interrupted_behind_store("读取元数据", _unstored(outcomes))) from None
     sealed = None
     if options.seal:
-        oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
-        oids |= queries.never_digested(vault)
         try:
+            oids = {f.id for o in outcomes if o.report for f in o.report.files if f.id}
+            oids |= queries.never_digested(vault)
             sealed = seal(vault, oids)
         except KeyboardInterrupt:  # typer would make it a silent exit 130
             raise Interrupted(interrupted_behind_store("封存摘要", _unstored(outcomes))) from None
