@@ -61,6 +61,7 @@ class Tree:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(BYTECODE)  # as an installed zfjl runs: bytecode cached
         env["PYTHONPATH"] = str(self.root)
+        env["PYTHONSAFEPATH"] = "1"  # `-m zfjl` must not import a zfjl/ of the working folder
         env["ZFJL_ETC"] = str(self.etc)
         return {**env, **extra}
 
@@ -196,6 +197,11 @@ def ingest_ratio(tree: Tree, work: Path, mb: int, runs: int) -> None:
 
 
 def describe(tree: Tree) -> str:
+    """The checkout, the interpreter and the load; exits when `zfjl` would not be that tree's."""
+    where = subprocess.run([tree.zfjl[0], "-c", "import zfjl; print(zfjl.__file__)"], env=tree.env(),
+                           check=True, stdout=subprocess.PIPE, text=True).stdout.strip()  # fmt: skip
+    if not Path(where).resolve().is_relative_to(tree.root):
+        sys.exit(f"zfjl would be imported from {where}, not from {tree.root}")
     commit = subprocess.run(["git", "-C", str(tree.root), "rev-parse", "--short", "HEAD"],
                             check=False, stdout=subprocess.PIPE, text=True).stdout.strip()  # fmt: skip
     return f"tree {tree.root} @ {commit or '?'}   python {tree.zfjl[0]}   load {os.getloadavg()[0]:.2f}"
