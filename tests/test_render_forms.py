@@ -4,8 +4,10 @@ rendered once each, read back with pdftotext, checked with qpdf and poppler."""
 
 from __future__ import annotations
 
+import glob
 import itertools
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -373,3 +375,24 @@ def test_the_extraction_list_never_says_zero_mb_nor_leaves_the_maker_blank(
     officers = dict(sample_cases_vault.conn.execute("SELECT id, officer FROM recordings"))
     assert rows and all(r["maker"] == officers[r["id"]] for r in rows)
     assert any(r["maker"] for r in rows)
+
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artefacts" / "forms"
+
+
+def test_every_page_of_one_full_case_is_kept_as_an_image(samples: dict[str, Any]) -> None:
+    """The pages of CASE-2024-045 (every document of a demolition case, 30-odd forms) as PNG
+    images under build/test-artefacts/forms/, for a person to look at after a run; each page
+    must come out as an image (a PDF pdftoppm cannot draw fails here)."""
+    _, result = samples["CASE-2024-045"]
+    target = ARTEFACTS / "CASE-2024-045"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for pdf in result.files:
+        if pdf.suffix != ".pdf":
+            continue
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(target / pdf.stem)],
+                       check=True, capture_output=True)  # fmt: skip
+        pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout)[1])  # fmt: skip
+        assert len(list(target.glob(f"{glob.escape(pdf.stem)}*.png"))) == pages, pdf.name
