@@ -21,6 +21,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -223,13 +224,10 @@ def _keep_existing_station(root: Path, bureau: str, admins: list[str], report: S
     report.notes.append(f"{kept}：沿用，未改动")
 
 
-def _existing_vault(root: Path) -> tuple[str, list[str]] | None:
-    """(bureau, administrators) of the vault at `root`, read as its owner (opening it as root
-    would leave root-owned files in it); None when there is none."""
-    try:
-        st = (root / "vault.json").stat()
-    except FileNotFoundError:
-        return None
+def _as_account(uid: int, gid: int, work: Callable[[], str], *, home: Path | None = None
+                ) -> tuple[bool, str]:  # fmt: skip
+    """Run `work` in a child as `uid`/`gid` (the vault's files are then that account's, never
+    root's): (whether it succeeded, what it returned or the error's message)."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -237,14 +235,11 @@ def _existing_vault(root: Path) -> tuple[str, list[str]] | None:
         try:
             os.close(read)
             os.setgroups([])
-            os.setgid(st.st_gid)
-            os.setuid(st.st_uid)
-            from zfjl.vault.settings import list_roles
-            from zfjl.vault.vault import Vault
-
-            with Vault.open(root) as vault:
-                admins = sorted({r["user"] for r in list_roles(vault) if r["role"] == "admin"})
-                os.write(write, json.dumps([vault.config.bureau, admins]).encode())
+            os.setgid(gid)
+            os.setuid(uid)
+            if home is not None:
+                os.environ["HOME"] = str(home)
+            os.write(write, work().encode())
             code = 0
         except Exception as exc:
             os.write(write, str(getattr(exc, "message", exc)).encode())
@@ -254,7 +249,27 @@ def _existing_vault(root: Path) -> tuple[str, list[str]] | None:
     with os.fdopen(read, "rb") as f:
         answer = f.read().decode(errors="replace")
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    return os.waitstatus_to_exitcode(status) == 0, answer
+
+
+def _existing_vault(root: Path) -> tuple[str, list[str]] | None:
+    """(bureau, administrators) of the vault at `root`, read as its owner (opening it as root
+    would leave root-owned files in it); None when there is none."""
+    try:
+        st = (root / "vault.json").stat()
+    except FileNotFoundError:
+        return None
+
+    def read_it() -> str:
+        from zfjl.vault.settings import list_roles
+        from zfjl.vault.vault import Vault
+
+        with Vault.open(root) as vault:
+            admins = sorted({r["user"] for r in list_roles(vault) if r["role"] == "admin"})
+            return json.dumps([vault.config.bureau, admins])
+
+    ok, answer = _as_account(st.st_uid, st.st_gid, read_it)
+    if not ok:
         raise VaultError(f"无法读取已有的保管库 {root}：{answer}")
     bureau, admins = json.loads(answer)
     return str(bureau), [str(a) for a in admins]
@@ -293,31 +308,16 @@ def _ensure_vault(
     if (root / "vault.json").exists():
         report.present.append(f"保管库 {root}")
         return
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read)
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            os.environ["HOME"] = str(root.parent)
-            from zfjl.vault.setup import grant_admins, init_vault
+    def make_it() -> str:
+        from zfjl.vault.setup import grant_admins, init_vault
 
-            vault = init_vault(root, bureau=bureau)
-            grant_admins(vault, admins, approval_no)
-            vault.close()
-            code = 0
-        except Exception as exc:
-            os.write(write, str(getattr(exc, "message", exc)).encode())
-        finally:
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read, "rb") as f:
-        problem = f.read().decode(errors="replace")
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+        vault = init_vault(root, bureau=bureau)
+        grant_admins(vault, admins, approval_no)
+        vault.close()
+        return ""
+
+    ok, problem = _as_account(uid, gid, make_it, home=root.parent)
+    if not ok:
         raise VaultError(f"无法创建保管库 {root}：{problem}")
     report.done.append(f"保管库 {root}（管理员：{'、'.join(admins) or '无'}）")
 
