@@ -71,25 +71,49 @@ def _zh(message: str) -> str:
 
 def install() -> None:
     """Chinese messages and help for click and typer (idempotent)."""
-    import typer.core
-
     # click and typer mark their messages for the standard gettext: our catalog answers them,
     # in Chinese whatever the machine's locale (zfjl speaks to a clerk in Chinese only).
     gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
     os.environ["LANGUAGE"] = LANGUAGE
     if os.environ.get("_ZFJL_COMPLETE"):  # a shell asks for the completion script or words
-        from typer._completion_classes import completion_init
-
-        completion_init()
+        register_typer_completion()
     click.Context.formatter_class = ZhHelpFormatter
     click.Context.make_formatter = _make_formatter  # type: ignore[method-assign,assignment]
-    _keep_argument_help(typer.core.TyperArgument)
+    keep_argument_help()
 
 
-def _keep_argument_help(cls: Any) -> None:
-    """typer sets an argument's help before calling click's `Argument.__init__`, which (click
-    8.3 and later) sets it back to None: every argument lost its description. Set it after."""
-    if getattr(cls, "_zfjl_keeps_help", False):
+# -- what typer 0.25 offers no public way to do (tests/test_help.py fails when it changes) ----
+def register_typer_completion() -> None:
+    """typer reads `_ZFJL_COMPLETE=source_bash|complete_bash…` (its order, not click's
+    bash_source) and needs its own shell classes registered with click for that; it registers
+    them only for add_completion=True, which would add --install-completion and
+    --show-completion to `zfjl --help`. Its function is private (`typer._completion_classes`,
+    not re-exported): test_shell_completion_completes_words fails if it moves."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
+def typer_drops_argument_help() -> bool:
+    """Whether typer's own `TyperArgument.__init__` loses its `help`: typer 0.25 sets it, then
+    calls click's `Argument.__init__` without it, which (click 8.3 and later) sets it back to
+    None — every argument of every command would lose its description under 参数.
+    test_typer_still_drops_argument_help fails when typer fixes this: remove the patch then."""
+    import typer.core
+
+    cls = typer.core.TyperArgument
+    init = getattr(cls.__init__, "typers_init", cls.__init__)
+    probe = cls.__new__(cls)
+    init(probe, param_decls=["probe"], help="说明")
+    return probe.help != "说明"
+
+
+def keep_argument_help() -> None:
+    """Set an argument's help again after typer's `__init__`, while typer loses it."""
+    import typer.core
+
+    cls: Any = typer.core.TyperArgument
+    if hasattr(cls.__init__, "typers_init") or not typer_drops_argument_help():
         return
     init = cls.__init__
 
@@ -97,8 +121,8 @@ def _keep_argument_help(cls: Any) -> None:
         init(self, *args, help=help, **kw)
         self.help = help
 
+    __init__.typers_init = init  # type: ignore[attr-defined]
     cls.__init__ = __init__
-    cls._zfjl_keeps_help = True
 
 
 def _make_formatter(ctx: click.Context) -> click.HelpFormatter:
