@@ -85,8 +85,8 @@ def _print_grants(rows: list[dict[str, Any]], names: dict[str, str], today: str)
 @app.command(
     "add", help="批准一名用户查阅或复制一个案件（或一条记录）的音像记录，至某日为止。",
     epilog="示例：\n"
-    "  zfjl grant add lisi --case CASE-2024-031 --scope copy --approved-by 王局长 --approval-no "
-    "局批〔2024〕8号 --until 2024-09-30",
+    "  zfjl grant add lisi --case CASE-2024-031 --scope copy --approved-by 王局长 "
+    "--approval-no 局批〔2024〕8号 --until 2024-09-30",
 )
 def grant_add_cmd(
     user: Annotated[str, typer.Argument(help="被批准的用户（操作系统用户名）。")],

@@ -16,8 +16,8 @@ app = typer.Typer()
 station_app = typer.Typer(
     name="station", help="站点：把保管库设为服务（以 root 运行）。",
     epilog="示例：\n"
-    "  zfjl station setup --bureau 株洲市城市管理和综合执法局 --admin root --approval "
-    "局批〔2024〕1号",
+    "  zfjl station setup --bureau 株洲市城市管理和综合执法局 --admin root "
+    "--approval 局批〔2024〕1号",
 )
 
 
@@ -54,8 +54,8 @@ def serve_cmd(
     help="一次完成站点设置：服务账户 zfjl、/var/lib/zfjl、/etc/zfjl、套接字目录、systemd 服务；"
     "可重复运行，已有的不改动。",
     epilog="示例：\n"
-    "  zfjl station setup --bureau 株洲市城市管理和综合执法局 --admin root --approval "
-    "局批〔2024〕1号",
+    "  zfjl station setup --bureau 株洲市城市管理和综合执法局 --admin root "
+    "--approval 局批〔2024〕1号",
 )
 def station_setup_cmd(
     bureau: Annotated[str, typer.Option("--bureau", help="执法机关全称（印在文书上）。")],
