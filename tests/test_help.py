@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from rich.cells import cell_len
@@ -80,9 +83,33 @@ def test_help_of_a_command_and_an_unknown_topic() -> None:
     assert zfjl_run("help", "nothing", env=COLS).returncode == 2
 
 
+def _shell_asks(**env: str) -> subprocess.CompletedProcess[str]:
+    """A shell runs zfjl anew with _ZFJL_COMPLETE set (helpfmt.install reads it at start-up)."""
+    return subprocess.run([sys.executable, "-m", "zfjl"], capture_output=True, text=True,
+                          env={**os.environ, **COLS, **env}, check=False)  # fmt: skip
+
+
 def test_shell_completion_script() -> None:
-    result = zfjl_run(env={**COLS, "_ZFJL_COMPLETE": "source_bash"})
-    assert result.returncode == 0 and "complete" in result.stdout
+    result = _shell_asks(_ZFJL_COMPLETE="source_bash")
+    assert result.returncode == 0 and "_ZFJL_COMPLETE=complete_bash" in result.stdout
+
+
+def test_shell_completion_completes_words() -> None:
+    """Fails if typer moves its private completion_init (helpfmt.register_typer_completion)."""
+    result = _shell_asks(_ZFJL_COMPLETE="complete_bash", COMP_WORDS="zfjl ca", COMP_CWORD="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["case", "calendar"]
+
+
+def test_typer_still_drops_argument_help() -> None:
+    """helpfmt.keep_argument_help patches typer's TyperArgument.__init__ because typer 0.25.1
+    with click 8.3+ loses every argument's help. When a typer upgrade keeps it, this fails:
+    delete keep_argument_help, typer_drops_argument_help and this test."""
+    from zfjl.cli import helpfmt
+
+    assert helpfmt.typer_drops_argument_help(), (
+        "typer now keeps an argument's help by itself: remove helpfmt.keep_argument_help"
+    )
 
 
 def test_wrap_breaks_by_display_cells() -> None:

@@ -16,6 +16,7 @@ app = typer.Typer()
 @app.command(
     "view",
     help="查阅一条记录（须有查阅批准，每次查阅记入日志）：给出只读副本的路径，或用 --open 打开。",
+    epilog="示例：\n  zfjl view 0ad1e9f62b22 --purpose 复核 --open",
 )
 def view_cmd(
     recording: Annotated[str, typer.Argument(help="记录编号（前缀）。")],
@@ -41,7 +42,8 @@ def view_cmd(
 
 
 @app.command(
-    "export", help="复制记录到目录（须有复制批准，第四十四条；逐件记入日志，附 SHA256SUMS）。"
+    "export", help="复制记录到目录（须有复制批准，第四十四条；逐件记入日志，附 SHA256SUMS）。",
+    epilog="示例：\n  zfjl export 0ad1e9f62b22 175955ac0e5a -o /media/U盘/复制件",
 )
 def export_cmd(
     recordings: Annotated[list[str], typer.Argument(help="记录编号（前缀），可多个。")],
@@ -63,7 +65,8 @@ def _print_export(report: Any) -> None:
 
 
 @app.command(
-    "log", help="保管日志（证据保管链）：入库、关联、查阅、复制、打包、长期保存、销毁，谁在何时。"
+    "log", help="保管日志（证据保管链）：入库、关联、查阅、复制、打包、长期保存、销毁，谁在何时。",
+    epilog="示例：\n  zfjl log CASE-2024-031\n  zfjl log 0ad1e9f62b22 --pdf 保管日志.pdf",
 )
 def log_cmd(
     target: Annotated[str, typer.Argument(help="案件编号或记录编号（前缀）。")],

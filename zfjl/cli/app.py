@@ -70,6 +70,8 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         add_completion=False,
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
+        epilog="示例：\n  zfjl ingest /media/DSJ01\n  zfjl ls --device DSJ01 --from 2024-05-01\n"
+        "  zfjl check CASE-2024-031\n  zfjl help 编号",
     )
     root.callback()(_main)
     wanted = list(COMMANDS) if names is None else list(names)

@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="案件包（BagIt 1.0，任何人可用 bagit.py、sha256sum 校验）："
     "zfjl bundle make CASE --purpose court -o PATH；校验：zfjl bundle verify PATH。",
+    epilog="示例：\n  zfjl bundle make CASE-2024-031 --purpose court -o 案件包/",
 )
 
 BUNDLE_PROBLEMS = {
@@ -37,7 +38,10 @@ BUNDLE_PROBLEMS = {
 }  # fmt: skip
 
 
-@app.command("make", help="打包一个案件：zfjl bundle make CASE --purpose court -o PATH。")
+@app.command(
+    "make", help="打包一个案件：zfjl bundle make CASE --purpose court -o PATH。",
+    epilog="示例：\n  zfjl bundle make CASE-2024-031 --purpose court -o 案件包.tar",
+)
 def bundle_make_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
     output: Annotated[
@@ -70,7 +74,10 @@ def _print_bundle(report: Any) -> None:
         out.print(f"⚠ 未入包：{w['id'][:12]}（{w['reason']}）")
 
 
-@app.command("verify", help="校验案件包：文件、校验值、保管日志；有保管库时也与原始记录核对。")
+@app.command(
+    "verify", help="校验案件包：文件、校验值、保管日志；有保管库时也与原始记录核对。",
+    epilog="示例：\n  zfjl bundle verify 案件包.tar --checkpoint 纸面留存.txt",
+)
 def bundle_verify_cmd(
     path: Annotated[Path, typer.Argument(help="案件包目录或 .tar 文件。")],
     kept: Annotated[

@@ -11,11 +11,15 @@ from zfjl.cli.common import JsonOpt, open_vault
 from zfjl.cli.output import emit, out
 
 app = typer.Typer(
-    name="calendar", help="工作日历：国务院节假日安排（含调休上班日）。", no_args_is_help=True
+    name="calendar", help="工作日历：国务院节假日安排（含调休上班日）。", no_args_is_help=True,
+    epilog="示例：\n  zfjl calendar ls",
 )
 
 
-@app.command("add", help="录入一年的国务院节假日安排（YAML，格式见 docs/calendar.md）。")
+@app.command(
+    "add", help="录入一年的国务院节假日安排（YAML，格式见 docs/calendar.md）。",
+    epilog="示例：\n  zfjl calendar add 2025年节假日.yaml",
+)
 def calendar_add_cmd(
     file: Annotated[Path, typer.Argument(help="节假日安排文件。")], as_json: JsonOpt = False
 ) -> None:
@@ -26,7 +30,10 @@ def calendar_add_cmd(
                            f"（{len(payload['days'])} 天）")  # fmt: skip
 
 
-@app.command("ls", help="列出工作日历覆盖的年份及来源。")
+@app.command(
+    "ls", help="列出工作日历覆盖的年份及来源。",
+    epilog="示例：\n  zfjl calendar ls",
+)
 def calendar_ls_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.workdays import load_calendar
 

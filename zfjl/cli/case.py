@@ -15,13 +15,18 @@ from zfjl.cli.output import emit, out
 app = typer.Typer(
     name="case", help="案件：立案、导入导出、文书、历史，以及更正、撤销与重新启用。",
     no_args_is_help=True,
+    epilog="示例：\n  zfjl case ls\n  zfjl case show CASE-2024-031",
 )  # fmt: skip
 attach_app = typer.Typer()  # `zfjl attach`, `zfjl detach`: top-level commands
 
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="原因（更正必填，记入日志）。")]
 
 
-@app.command("open", help="立案：新建一个案件。")
+@app.command(
+    "open", help="立案：新建一个案件。",
+    epilog="示例：\n"
+    "  zfjl case open CASE-2024-060 --kind 处罚 --cause 占道经营 --party 张某 --origin 依职权",
+)
 def case_open_cmd(
     case: Annotated[str, typer.Argument(help="案件编号，如 CASE-2024-031。")],
     kind: Annotated[str, typer.Option(help="处罚 / 许可 / 强制 / 确认 / 征收。")],
@@ -55,6 +60,7 @@ def case_open_cmd(
     "import",
     help="导入案件文件（YAML，格式见 docs/case-format.md）；已有同号案件则更新："
     "改动或去掉已有文书、关联、案件信息即为更正，须用 --reason 写明原因。",
+    epilog="示例：\n  zfjl case import CASE-2024-031.yaml",
 )
 def case_import_cmd(
     file: Annotated[Path, typer.Argument(help="案件文件。")],
@@ -74,7 +80,10 @@ def case_import_cmd(
                         f"音像记录 {len(data.get('media', []))} 条")  # fmt: skip
 
 
-@app.command("export", help="导出案件为 YAML（可编辑后再导入）。")
+@app.command(
+    "export", help="导出案件为 YAML（可编辑后再导入）。",
+    epilog="示例：\n  zfjl case export CASE-2024-031 -o CASE-2024-031.yaml",
+)
 def case_export_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
     output: Annotated[
@@ -106,6 +115,9 @@ def case_export_cmd(
     "doc",
     help="向案件添加一份文书（YAML 写成）；代号已有的，替换原文书即为更正，须用 --reason 写明原因"
     "（原文书留在历史中）。",
+    epilog="示例：\n"
+    "  zfjl case doc CASE-2024-031 询问笔录.yaml\n"
+    "  zfjl case doc CASE-2024-031 询问笔录.yaml --reason 笔录时间写错",
 )
 def case_doc_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
@@ -127,7 +139,10 @@ def case_doc_cmd(
     emit(added, as_json, f"{verb} {added['type']}（{added['id']}）到 {case}")
 
 
-@app.command("withdraw-doc", help="撤回案件中误录的一份文书（更正：原文书留在历史和保管日志中）。")
+@app.command(
+    "withdraw-doc", help="撤回案件中误录的一份文书（更正：原文书留在历史和保管日志中）。",
+    epilog="示例：\n  zfjl case withdraw-doc CASE-2024-031 d-inquiry-2 --reason 重复录入",
+)
 def case_withdraw_doc_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
     document: Annotated[str, typer.Argument(help="文书代号（id）。")],
@@ -145,6 +160,7 @@ def case_withdraw_doc_cmd(
     "withdraw",
     help="撤销立案或撤回误导入的案件（法规科、局长或管理员）：不再列出、不再检查，历史保留，"
     "案件编号不得另作他用。",
+    epilog="示例：\n  zfjl case withdraw CASE-2024-099 --reason 误导入他局案件",
 )
 def case_withdraw_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
@@ -160,6 +176,7 @@ def case_withdraw_cmd(
 @app.command(
     "reopen",
     help="重新启用已归档的案件以便更正，或恢复误撤销的案件（法规科、局长或管理员，须写明原因）。",
+    epilog="示例：\n  zfjl case reopen CASE-2024-031 --reason 补录送达回证",
 )
 def case_reopen_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
@@ -173,7 +190,10 @@ def case_reopen_cmd(
          f"已重新启用案件 {case}（状态：{data.get('status')}）")  # fmt: skip
 
 
-@app.command("ls", help="列出案件。")
+@app.command(
+    "ls", help="列出案件。",
+    epilog="示例：\n  zfjl case ls --status 办理中",
+)
 def case_ls_cmd(
     status: Annotated[str | None, typer.Option(help="办理中 / 已结案 / 已归档。")] = None,
     withdrawn: Annotated[
@@ -205,7 +225,10 @@ def _print_cases(rows: list[dict[str, Any]]) -> None:
     footer(f"共 {len(rows)} 件（类别未注明程序的为一般程序）")
 
 
-@app.command("show", help="显示案件的文书和关联的音像记录。")
+@app.command(
+    "show", help="显示案件的文书和关联的音像记录。",
+    epilog="示例：\n  zfjl case show CASE-2024-031",
+)
 def case_show_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
 ) -> None:
@@ -242,7 +265,10 @@ def _print_case(data: dict[str, Any]) -> None:
                   f"{'  ' + c['target'][:40] if c['target'] else ''}  原因：{c['reason']}")  # fmt: skip
 
 
-@app.command("status", help="变更案件状态：办理中 / 已结案 / 已归档。")
+@app.command(
+    "status", help="变更案件状态：办理中 / 已结案 / 已归档。",
+    epilog="示例：\n  zfjl case status CASE-2024-031 已结案",
+)
 def case_status_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
     status: Annotated[str, typer.Argument(help="办理中 / 已结案 / 已归档。")],
@@ -254,7 +280,10 @@ def case_status_cmd(
     emit({"case": case, "status": status}, as_json, f"{case}：{status}")
 
 
-@app.command("history", help="案件的全部变更记录（日志事件）。")
+@app.command(
+    "history", help="案件的全部变更记录（日志事件）。",
+    epilog="示例：\n  zfjl case history CASE-2024-031",
+)
 def case_history_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
 ) -> None:
@@ -276,7 +305,11 @@ def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:
 
 
 @attach_app.command(
-    "attach", help="把录音录像关联到案件（按编号，或按设备和时间段），不复制、不改动原件。"
+    "attach", help="把录音录像关联到案件（按编号，或按设备和时间段），不复制、不改动原件。",
+    epilog="示例：\n"
+    "  zfjl attach CASE-2024-031 0ad1e9f62b22 --activity 询问 --proves 当事人陈述\n"
+    "  zfjl attach CASE-2024-031 --device DSJ01 --from 2024-05-06T10:00 --to 2024-05-06T11:00 "
+    "--activity 现场检查",
 )
 def attach_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
@@ -317,6 +350,7 @@ def attach_cmd(
 @attach_app.command(
     "detach",
     help="解除误关联的录音录像（更正：须写明原因；原关联留在历史和保管日志中，不改动原件）。",
+    epilog="示例：\n  zfjl detach CASE-2024-031 0ad1e9f62b22 --reason 误关联：非本案现场",
 )
 def detach_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],

@@ -15,7 +15,10 @@ app = typer.Typer()
 CHECK_EXIT = {"pass": 0, "warnings": 10, "violations": 11}
 
 
-@app.command("check", help="按制度逐环节、逐条检查案件缺什么、晚了什么。")
+@app.command(
+    "check", help="按制度逐环节、逐条检查案件缺什么、晚了什么。",
+    epilog="示例：\n  zfjl check CASE-2024-031\n  zfjl check --all --as-of 2024-09-02",
+)
 def check_cmd(
     case: Annotated[str | None, typer.Argument(help="案件编号。")] = None,
     all_cases: Annotated[

@@ -31,10 +31,14 @@ app = typer.Typer(
     cls=CheckpointGroup,
     help="签名检查点：zfjl checkpoint make（供 cron）对日志当前状态签名并记入日志，打印可留存于纸面的文本；"
     "zfjl checkpoint verify 文件：核对留存的检查点与今日日志是否一致。",
+    epilog="示例：\n  zfjl checkpoint make -q",
 )
 
 
-@app.command("make", help="对日志当前状态签名并记入日志，打印可留存于纸面的检查点文本（供 cron）。")
+@app.command(
+    "make", help="对日志当前状态签名并记入日志，打印可留存于纸面的检查点文本（供 cron）。",
+    epilog="示例：\n  zfjl checkpoint make > 纸面留存.txt",
+)
 def checkpoint_make_cmd(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="不打印检查点文本。")] = False,
     as_json: JsonOpt = False,
@@ -50,7 +54,8 @@ def checkpoint_make_cmd(
 
 
 @app.command(
-    "verify", help="核对留存的检查点文本与今日日志是否一致（签名正确、日志前段未被改写）。"
+    "verify", help="核对留存的检查点文本与今日日志是否一致（签名正确、日志前段未被改写）。",
+    epilog="示例：\n  zfjl checkpoint verify 纸面留存.txt",
 )
 def checkpoint_verify_cmd(
     file: Annotated[Path, typer.Argument(help="留存的检查点文本文件。")],
@@ -86,7 +91,10 @@ def _print_problems(result: dict[str, Any]) -> None:
         out.print("✔ 检查点有效：签名正确，今日日志的前段与之完全一致")
 
 
-@app.command("new-key", help="更换签名密钥（原密钥遗失或泄露时；仅管理员），此前的检查点仍可校验。")
+@app.command(
+    "new-key", help="更换签名密钥（原密钥遗失或泄露时；仅管理员），此前的检查点仍可校验。",
+    epilog="示例：\n  zfjl checkpoint new-key",
+)
 def checkpoint_new_key_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.vault import signer
 
@@ -97,6 +105,7 @@ def checkpoint_new_key_cmd(as_json: JsonOpt = False) -> None:
 @app.command(
     "restore-state",
     help="签名状态遗失后由管理员凭审批编号重建；日志与每份见证副本一致时才重建，并记入日志。",
+    epilog="示例：\n  zfjl checkpoint restore-state --approval-no 株城管〔2026〕15号",
 )
 def checkpoint_restore_state_cmd(
     approval_no: Annotated[

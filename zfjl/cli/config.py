@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="保管库设置（记入日志，仅保管库管理员可改）：zfjl config ls；zfjl config get 键；"
     "zfjl config set 键 值 [--approval 审批编号]（retention.* 须有审批编号）。",
+    epilog="示例：\n  zfjl config ls",
 )
 
 
@@ -31,14 +32,20 @@ def _print_setting(s: dict[str, Any]) -> None:
     out.print(f"{s['key']} = {_value(s['value'])}{when}", markup=False)
 
 
-@app.command("ls", help="列出全部设置（含默认值）。")
+@app.command(
+    "ls", help="列出全部设置（含默认值）。",
+    epilog="示例：\n  zfjl config ls",
+)
 def config_ls_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.vault.settings import list_settings
 
     emit_rows(list_settings(open_vault()), as_json, _print_setting, "没有设置")
 
 
-@app.command("get", help="显示一项设置：zfjl config get retention.patrol_months。")
+@app.command(
+    "get", help="显示一项设置：zfjl config get retention.patrol_months。",
+    epilog="示例：\n  zfjl config get retention.patrol_months",
+)
 def config_get_cmd(
     key: Annotated[str, typer.Argument(help="设置的键（以点分隔）。")],
     as_json: JsonOpt = False,
@@ -48,7 +55,12 @@ def config_get_cmd(
     emit(get_setting(open_vault(), key), as_json, _print_setting)
 
 
-@app.command("set", help="更改一项设置：值按 JSON 读取（文本类设置按原文），校验后记入日志。")
+@app.command(
+    "set", help="更改一项设置：值按 JSON 读取（文本类设置按原文），校验后记入日志。",
+    epilog="示例：\n"
+    "  zfjl config set users.zhangsan.name 张三\n"
+    "  zfjl config set retention.patrol_months 12 --approval 局批〔2024〕3号",
+)
 def config_set_cmd(
     key: Annotated[
         str, typer.Argument(help="设置的键，如 timezone、devices.DSJ09.metadata_clock。")

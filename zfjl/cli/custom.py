@@ -18,6 +18,7 @@ app = typer.Typer(
     "仅保管库管理员凭审批编号安装，记入日志（含 SHA-256）；未经安装登记或被改动的文件不加载，"
     "zfjl verify 列出。安装：zfjl custom add templates 文件 --approval 文号；"
     "列表：zfjl custom ls；移除：zfjl custom rm templates 名称 --approval 文号。",
+    epilog="示例：\n  zfjl custom ls",
 )
 
 KindArg = Annotated[str, typer.Argument(help="类别：templates（文书模板）、rules（检查规则包）"
@@ -38,7 +39,12 @@ def _print_row(r: dict[str, Any]) -> None:
               f"SHA-256 {digest[:16]}{who}", markup=False)  # fmt: skip
 
 
-@app.command("add", help="安装（或更新）一个本局文件到保管库（仅管理员，须 --approval 审批编号）。")
+@app.command(
+    "add", help="安装（或更新）一个本局文件到保管库（仅管理员，须 --approval 审批编号）。",
+    epilog="示例：\n"
+    "  zfjl custom add templates 询问笔录.typ.j2 --approval 局批〔2024〕9号\n"
+    "  zfjl custom add rules 本局.yaml --approval 局批〔2024〕10号",
+)
 def custom_add_cmd(
     kind: KindArg,
     file: Annotated[
@@ -55,7 +61,10 @@ def custom_add_cmd(
     emit(install(open_vault(), kind, file, approval=approval, name=name), as_json, _print_row)
 
 
-@app.command("ls", help="列出本局文件：已安装的，以及未经安装登记、被改动或缺失的。")
+@app.command(
+    "ls", help="列出本局文件：已安装的，以及未经安装登记、被改动或缺失的。",
+    epilog="示例：\n  zfjl custom ls\n  zfjl custom ls templates --json",
+)
 def custom_ls_cmd(
     kind: Annotated[
         str | None, typer.Argument(help="只列一类：templates、rules 或 doctypes。")
@@ -71,7 +80,8 @@ def custom_ls_cmd(
 
 
 @app.command(
-    "rm", help="移除一个本局文件（已安装的或未经登记的；仅管理员，须 --approval 审批编号）。"
+    "rm", help="移除一个本局文件（已安装的或未经登记的；仅管理员，须 --approval 审批编号）。",
+    epilog="示例：\n  zfjl custom rm templates 询问笔录.typ.j2 --approval 局批〔2024〕11号",
 )
 def custom_rm_cmd(
     kind: KindArg,

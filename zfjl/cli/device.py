@@ -13,6 +13,7 @@ app = typer.Typer(
     name="device",
     help="记录仪登记、配发与维护（第四十八条、第五十一条、第五十二条）。",
     no_args_is_help=True,
+    epilog="示例：\n  zfjl device ls",
 )
 
 
@@ -25,7 +26,11 @@ def _print_device(d: dict[str, Any]) -> None:
     out.print(f"{safe(d['id'])}（{d['status_text']}）　{named}", markup=False)
 
 
-@app.command("add", help="登记记录仪（也用于把入库时发现的“未登记”设备补登）。")
+@app.command(
+    "add", help="登记记录仪（也用于把入库时发现的“未登记”设备补登）。",
+    epilog="示例：\n"
+    "  zfjl device add DSJ01 --model X6 --serial SN0001 --unit 天元大队 --assigned-to 010002",
+)
 def device_add_cmd(
     device: Annotated[str, typer.Argument(help="设备编号，如 DSJ01。")],
     model: Annotated[str | None, typer.Option(help="型号。")] = None,
@@ -45,7 +50,10 @@ def device_add_cmd(
     emit(d, as_json, _print_device)
 
 
-@app.command("assign", help="改派：自某时起由另一执法人员使用。")
+@app.command(
+    "assign", help="改派：自某时起由另一执法人员使用。",
+    epilog="示例：\n  zfjl device assign DSJ01 010003 --since 2024-06-01",
+)
 def device_assign_cmd(
     device: Annotated[str, typer.Argument(help="设备编号。")],
     officer: Annotated[str, typer.Argument(help="执法人员编号。")],
@@ -59,7 +67,10 @@ def device_assign_cmd(
     emit(d, as_json, _print_device)
 
 
-@app.command("log", help="维护登记：check 检查 / fault 故障 / repair 维修完毕 / retire 报废。")
+@app.command(
+    "log", help="维护登记：check 检查 / fault 故障 / repair 维修完毕 / retire 报废。",
+    epilog="示例：\n  zfjl device log DSJ01 --event fault --note 无法开机",
+)
 def device_log_cmd(
     device: Annotated[str, typer.Argument(help="设备编号。")],
     event: Annotated[str, typer.Option("--event", help="check / fault / repair / retire。")],
@@ -74,7 +85,10 @@ def device_log_cmd(
     emit(d, as_json, _print_device)
 
 
-@app.command("ls", help="列出记录仪。")
+@app.command(
+    "ls", help="列出记录仪。",
+    epilog="示例：\n  zfjl device ls",
+)
 def device_ls_cmd(
     unit: Annotated[str | None, typer.Option(help="只列此单位。")] = None, as_json: JsonOpt = False
 ) -> None:
@@ -101,7 +115,10 @@ def _print_devices(rows: list[dict[str, Any]]) -> None:
                                   "补登）" if unregistered else ""))
 
 
-@app.command("show", help="一台记录仪：配发经过、维护记录、录制件数。")
+@app.command(
+    "show", help="一台记录仪：配发经过、维护记录、录制件数。",
+    epilog="示例：\n  zfjl device show DSJ01",
+)
 def device_show_cmd(
     device: Annotated[str, typer.Argument(help="设备编号。")], as_json: JsonOpt = False
 ) -> None:

@@ -26,6 +26,7 @@ app = typer.Typer(
     help="查阅、复制批准（第四十四条、第四十七条）：zfjl grant add 用户 --case 案件|--recording 编号 "
     "--scope view|copy --approved-by 批准人 --approval-no 文号 --until 日期；zfjl grant ls；"
     "zfjl grant revoke G-12 --approval-no 文号。",
+    epilog="示例：\n  zfjl grant ls",
 )
 
 
@@ -81,7 +82,12 @@ def _print_grants(rows: list[dict[str, Any]], names: dict[str, str], today: str)
     footer(f"共 {len(rows)} 项（范围：查阅；复制，含查阅。有效期含当日）")
 
 
-@app.command("add", help="批准一名用户查阅或复制一个案件（或一条记录）的音像记录，至某日为止。")
+@app.command(
+    "add", help="批准一名用户查阅或复制一个案件（或一条记录）的音像记录，至某日为止。",
+    epilog="示例：\n"
+    "  zfjl grant add lisi --case CASE-2024-031 --scope copy --approved-by 王局长 "
+    "--approval-no 局批〔2024〕8号 --until 2024-09-30",
+)
 def grant_add_cmd(
     user: Annotated[str, typer.Argument(help="被批准的用户（操作系统用户名）。")],
     case: Annotated[str | None, typer.Option(help="批准范围：整个案件。")] = None,
@@ -108,7 +114,10 @@ def grant_add_cmd(
     emit(g, as_json, _print_grant)
 
 
-@app.command("ls", help="列出批准（默认只列有效的）。")
+@app.command(
+    "ls", help="列出批准（默认只列有效的）。",
+    epilog="示例：\n  zfjl grant ls --user lisi --all",
+)
 def grant_ls_cmd(
     for_user: Annotated[str | None, typer.Option("--user", help="只列此用户。")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="含过期和已撤销的。")] = False,
@@ -127,6 +136,7 @@ def grant_ls_cmd(
 @app.command(
     "revoke",
     help="撤销一项批准（须有批准文号）：zfjl grant revoke G-12 --approval-no 文号 [--reason 原因]。",
+    epilog="示例：\n  zfjl grant revoke G-12 --approval-no 局批〔2024〕11号 --reason 案件已办结",
 )
 def grant_revoke_cmd(
     grant_id: Annotated[str, typer.Argument(help="批准编号 G-…。")],

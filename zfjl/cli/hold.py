@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="长期保存（第四十三条）：zfjl hold add 记录或案件 --reason 纠纷|阻碍执法|突发事件|其他；"
     "解除：zfjl hold release H-12 --approval-no 文号；列表：zfjl hold ls。",
+    epilog="示例：\n  zfjl hold ls",
 )
 
 
@@ -78,7 +79,8 @@ def _print_holds(rows: list[dict[str, Any]]) -> None:
 
 
 @app.command(
-    "add", help="长期保存一条记录或一个案件：--reason 纠纷|阻碍执法|突发事件|其他。"
+    "add", help="长期保存一条记录或一个案件：--reason 纠纷|阻碍执法|突发事件|其他。",
+    epilog="示例：\n  zfjl hold add CASE-2024-031 --reason 纠纷 --note 当事人申请行政复议",
 )
 def hold_add_cmd(
     target: Annotated[str, typer.Argument(help="记录编号（前缀）或案件编号。")],
@@ -101,7 +103,10 @@ def hold_add_cmd(
     emit(holds.place_hold(open_vault(), target, reason, note), as_json, _print_hold)
 
 
-@app.command("ls", help="列出长期保存（默认只列有效的）。")
+@app.command(
+    "ls", help="列出长期保存（默认只列有效的）。",
+    epilog="示例：\n  zfjl hold ls --all",
+)
 def hold_ls_cmd(
     show_all: Annotated[bool, typer.Option("--all", help="含已解除的。")] = False,
     as_json: JsonOpt = False,
@@ -113,7 +118,8 @@ def hold_ls_cmd(
 
 
 @app.command(
-    "release", help="解除长期保存（须有批准文号）：zfjl hold release H-12 --approval-no 文号。"
+    "release", help="解除长期保存（须有批准文号）：zfjl hold release H-12 --approval-no 文号。",
+    epilog="示例：\n  zfjl hold release H-12 --approval-no 城管〔2024〕9号",
 )
 def hold_release_cmd(
     hold_id: Annotated[str, typer.Argument(help="长期保存编号（H-…）。")],

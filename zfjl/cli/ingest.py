@@ -110,7 +110,12 @@ class _Result:
         }  # fmt: skip
 
 
-@app.command("ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库；可一次给出多台记录仪。")
+@app.command(
+    "ingest", help="把记录仪存储卡（或导出目录）中的全部文件存入保管库；可一次给出多台记录仪。",
+    epilog="示例：\n"
+    "  zfjl ingest /media/DSJ01\n"
+    "  zfjl ingest /media/U盘 --device DSJ05 --officer 010002",
+)
 def ingest_cmd(
     # str, not Path: Path("") is "." and would ingest (and with --clear-source empty) the
     # current folder; the library refuses an empty source as a usage error.
@@ -151,7 +156,10 @@ def ingest_cmd(
         raise typer.Exit(1)
 
 
-@app.command("seal", help="完成已安全存储的记录：读取尚未读取的元数据，计算并记录 SHA-256、SHA-512、SM3。")
+@app.command(
+    "seal", help="完成已安全存储的记录：读取尚未读取的元数据，计算并记录 SHA-256、SHA-512、SM3。",
+    epilog="示例：\n  zfjl seal",
+)
 def seal_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.ingest.describe import finish
 

@@ -12,7 +12,13 @@ from zfjl.cli.output import emit, out
 app = typer.Typer()
 
 
-@app.command("ls", help="列出保管库中的记录（可按设备、人员、时间、类型等筛选）。")
+@app.command(
+    "ls", help="列出保管库中的记录（可按设备、人员、时间、类型等筛选）。",
+    epilog="示例：\n"
+    "  zfjl ls --device DSJ01 --from 2024-05-01 --to 2024-05-31\n"
+    "  zfjl ls --kind video --late\n"
+    "  zfjl ls --json --limit 10",
+)
 def ls_cmd(
     device: Annotated[str | None, typer.Option(help="记录仪编号。")] = None,
     officer: Annotated[str | None, typer.Option(
@@ -60,7 +66,10 @@ def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
     footer(f"共 {len(rows)} 条（编号为唯一前缀，可直接用于 zfjl show；“逾期？”为无法判断）")
 
 
-@app.command("show", help="显示一条记录的全部信息、每次入库经过和日志事件。")
+@app.command(
+    "show", help="显示一条记录的全部信息、每次入库经过和日志事件。",
+    epilog="示例：\n  zfjl show 0ad1e9f62b22",
+)
 def show_cmd(
     id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。")],
     as_json: JsonOpt = False,

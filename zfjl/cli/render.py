@@ -13,7 +13,12 @@ from zfjl.cli.output import emit, out
 app = typer.Typer()
 
 
-@app.command("render", help="制作执法文书（PDF/A，A4 印刷版；或 HTML 预览）。")
+@app.command(
+    "render", help="制作执法文书（PDF/A，A4 印刷版；或 HTML 预览）。",
+    epilog="示例：\n"
+    "  zfjl render CASE-2024-031 -o 文书/\n"
+    "  zfjl render CASE-2024-031 送达回证 --format html",
+)
 def render_cmd(
     case: Annotated[str, typer.Argument(help="案件编号。")],
     doctype: Annotated[

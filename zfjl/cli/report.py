@@ -16,6 +16,7 @@ app = typer.Typer()
 @app.command(
     "report",
     help="执法记录使用情况通报（第五十四条，按月）：-o 文件.html|.pdf|.csv；--json 输出全部数字。",
+    epilog="示例：\n  zfjl report --period 2024-05 -o 通报-2024-05.pdf",
 )
 def report_cmd(
     period: Annotated[str, typer.Option(help="月份，如 2024-05。")],

@@ -16,6 +16,7 @@ app = typer.Typer(
     help="角色（记入日志，仅保管库管理员可改）：zfjl role add 用户 角色 [--approval 审批编号]；"
     "zfjl role rm 用户 角色；zfjl role ls。角色：clerk 承办人员、legal 法规科、director 局长、"
     "admin 保管库管理员；登记 legal、director、admin 须有审批编号。",
+    epilog="示例：\n  zfjl role ls",
 )
 
 
@@ -42,7 +43,10 @@ def _print_roles(rows: list[dict[str, Any]]) -> None:
     out.print(grid)
 
 
-@app.command("add", help="给用户登记一个角色（legal、director、admin 须 --approval 审批编号）。")
+@app.command(
+    "add", help="给用户登记一个角色（legal、director、admin 须 --approval 审批编号）。",
+    epilog="示例：\n  zfjl role add wangju director --approval 局批〔2024〕1号",
+)
 def role_add_cmd(
     user: Annotated[str, typer.Argument(help="操作系统用户名。")],
     role: Annotated[str, typer.Argument(help="clerk、legal、director 或 admin。")],
@@ -54,7 +58,10 @@ def role_add_cmd(
     emit(add_role(open_vault(), user, role, approval_no=approval), as_json, _print_role)
 
 
-@app.command("rm", help="撤销用户的一个角色（最后一名管理员不能撤销）。")
+@app.command(
+    "rm", help="撤销用户的一个角色（最后一名管理员不能撤销）。",
+    epilog="示例：\n  zfjl role rm zhangsan clerk --reason 调离",
+)
 def role_rm_cmd(
     user: Annotated[str, typer.Argument(help="操作系统用户名。")],
     role: Annotated[str, typer.Argument(help="要撤销的角色。")],
@@ -66,7 +73,10 @@ def role_rm_cmd(
     emit(remove_role(open_vault(), user, role, reason=reason), as_json, _print_role)
 
 
-@app.command("ls", help="列出登记的角色。")
+@app.command(
+    "ls", help="列出登记的角色。",
+    epilog="示例：\n  zfjl role ls",
+)
 def role_ls_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.vault.settings import list_roles
 

@@ -13,6 +13,7 @@ app = typer.Typer(
     name="rules",
     help="检查规则：逐条对应《行政执法全过程记录制度》及相关法律期限。",
     no_args_is_help=True,
+    epilog="示例：\n  zfjl rules ls",
 )
 
 
@@ -27,7 +28,10 @@ def _rules() -> list[Any]:
         return load_rules()  # no vault yet: the built-in packs
 
 
-@app.command("ls", help="列出全部检查规则。")
+@app.command(
+    "ls", help="列出全部检查规则。",
+    epilog="示例：\n  zfjl rules ls",
+)
 def rules_ls_cmd(as_json: JsonOpt = False) -> None:
     rules = _rules()
     emit([{"id": r.id, "article": r.article, "stage": r.stage, "title": r.title,
@@ -50,7 +54,10 @@ def _print_rules(rules: list[dict[str, Any]]) -> None:
     footer(f"共 {len(rules)} 条（zfjl rules show 规则 查看条文与示例）")
 
 
-@app.command("show", help="显示一条规则、所依据条文，以及符合与不符合的示例。")
+@app.command(
+    "show", help="显示一条规则、所依据条文，以及符合与不符合的示例。",
+    epilog="示例：\n  zfjl rules show R31-lodged-service",
+)
 def rules_show_cmd(
     rule_id: Annotated[str, typer.Argument(help="规则编号，如 R31-lodged-service。")],
     as_json: JsonOpt = False,
@@ -98,7 +105,10 @@ def _print_rule(rule: Any, data: dict[str, Any]) -> None:
         )
 
 
-@app.command("doctypes", help="列出可用的文书类型（按环节）。")
+@app.command(
+    "doctypes", help="列出可用的文书类型（按环节）。",
+    epilog="示例：\n  zfjl rules doctypes",
+)
 def rules_doctypes_cmd(as_json: JsonOpt = False) -> None:
     from zfjl.cases.doctypes import load_doctypes, vault_doctypes
     from zfjl.errors import VaultNotFound

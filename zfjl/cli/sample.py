@@ -14,7 +14,10 @@ from zfjl.cli.output import emit
 app = typer.Typer()
 
 
-@app.command("sample", help="生成一个示例记录仪存储卡目录（演示与测试用）。")
+@app.command(
+    "sample", help="生成一个示例记录仪存储卡目录（演示与测试用）。",
+    epilog="示例：\n  zfjl sample /tmp/DSJ01\n  zfjl sample --cases /tmp/样例",
+)
 def sample_cmd(
     dest: Annotated[Path, typer.Argument(help="输出目录。")],
     cases: Annotated[

@@ -14,6 +14,7 @@ app = typer.Typer(
     name="spotcheck",
     help="抽查（第五十三条）：随机抽取、逐项检查、检查台帐。",
     no_args_is_help=True,
+    epilog="示例：\n  zfjl spotcheck ledger",
 )
 
 
@@ -32,7 +33,8 @@ def _print_spot_item(i: dict[str, Any]) -> None:
 
 
 @app.command(
-    "draw", help="随机抽取一个单位某月的音像记录和案卷（同一 seed 抽到相同结果，记入日志）。"
+    "draw", help="随机抽取一个单位某月的音像记录和案卷（同一 seed 抽到相同结果，记入日志）。",
+    epilog="示例：\n  zfjl spotcheck draw --unit 天元大队 --period 2024-05 --n 10",
 )
 def spotcheck_draw_cmd(
     unit: Annotated[str, typer.Option(help="被抽查单位（记录仪登记的所属单位）。")],
@@ -58,7 +60,10 @@ def _print_draw(d: dict[str, Any], unit: str, period: str) -> None:
         _print_spot_item(i)
 
 
-@app.command("record", help="登记一件抽查结果：--result pass|minor|fail（合格/基本合格/不合格）。")
+@app.command(
+    "record", help="登记一件抽查结果：--result pass|minor|fail（合格/基本合格/不合格）。",
+    epilog="示例：\n  zfjl spotcheck record 0ad1e9f62b22 --result minor --fail notice",
+)
 def spotcheck_record_cmd(
     item: Annotated[str, typer.Argument(help="抽中的记录编号（前缀）或案件编号。")],
     result: Annotated[str, typer.Option(help="pass 合格 / minor 基本合格 / fail 不合格。")],
@@ -78,7 +83,10 @@ def spotcheck_record_cmd(
     emit(i, as_json, _print_spot_item)
 
 
-@app.command("ledger", help="检查台帐：表格、JSON，或 --pdf 另存。")
+@app.command(
+    "ledger", help="检查台帐：表格、JSON，或 --pdf 另存。",
+    epilog="示例：\n  zfjl spotcheck ledger --period 2024-05 --pdf 检查台帐.pdf",
+)
 def spotcheck_ledger_cmd(
     unit: Annotated[str | None, typer.Option(help="单位。")] = None,
     period: Annotated[str | None, typer.Option(help="月份。")] = None,

@@ -13,12 +13,18 @@ from zfjl.cli.common import STATE, JsonOpt
 from zfjl.cli.output import emit, out
 
 app = typer.Typer()
-station_app = typer.Typer(name="station", help="站点：把保管库设为服务（以 root 运行）。")
+station_app = typer.Typer(
+    name="station", help="站点：把保管库设为服务（以 root 运行）。",
+    epilog="示例：\n"
+    "  zfjl station setup --bureau 株洲市城市管理和综合执法局 --admin root "
+    "--approval 局批〔2024〕1号",
+)
 
 
 @app.command(
     "serve",
     help="以保管库所有者（站点上为服务账户 zfjl）运行保管库服务；站点用户的命令经套接字在此执行。",
+    epilog="示例：\n  zfjl serve --socket /run/zfjl/zfjl.sock",
 )
 def serve_cmd(
     socket_path: Annotated[
@@ -47,6 +53,9 @@ def serve_cmd(
     "setup",
     help="一次完成站点设置：服务账户 zfjl、/var/lib/zfjl、/etc/zfjl、套接字目录、systemd 服务；"
     "可重复运行，已有的不改动。",
+    epilog="示例：\n"
+    "  zfjl station setup --bureau 株洲市城市管理和综合执法局 --admin root "
+    "--approval 局批〔2024〕1号",
 )
 def station_setup_cmd(
     bureau: Annotated[str, typer.Option("--bureau", help="执法机关全称（印在文书上）。")],

@@ -15,7 +15,11 @@ app = typer.Typer()
 
 
 @app.command("sweep", help="按保存期限清理（第四十二条）：默认只列出到期的日常巡查资料（拟销毁清册）；"
-             "--execute 且有批准文号时才销毁。供 cron 使用：无事可做时不输出。")  # fmt: skip
+             "--execute 且有批准文号时才销毁。供 cron 使用：无事可做时不输出。",
+    epilog="示例：\n"
+    "  zfjl sweep --as-of 2025-12-31 --pdf 拟销毁清册.pdf\n"
+    "  zfjl sweep --execute --approval-no 城管〔2024〕12号",
+)  # fmt: skip
 def sweep_cmd(
     execute: Annotated[bool, typer.Option("--execute", help="执行销毁（须有批准）。")] = False,
     approval_no: Annotated[

@@ -56,6 +56,7 @@ TOPICS: dict[str, tuple[str, str]] = {
 @app.command(
     "help",
     help="显示帮助：zfjl help 主题（编号、日期、退出码、姓名、json、补全），或 zfjl help 命令。",
+    epilog="示例：\n  zfjl help\n  zfjl help 编号\n  zfjl help ls",
 )
 def help_cmd(
     words: Annotated[

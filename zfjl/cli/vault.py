@@ -13,7 +13,10 @@ from zfjl.cli.output import emit, out
 app = typer.Typer()
 
 
-@app.command("init", help="新建保管库。")
+@app.command(
+    "init", help="新建保管库。",
+    epilog="示例：\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局",
+)
 def init_cmd(
     bureau: Annotated[
         str | None, typer.Option(help="执法机关全称（印在每份文书上；必填，在终端上未给出则询问）。")
@@ -30,7 +33,10 @@ def init_cmd(
          as_json, f"已新建保管库：{vault.root}（{vault.config.bureau}）")  # fmt: skip
 
 
-@app.command("verify", help="校验保管库：重读对象核对摘要，核对日志哈希链和目录。")
+@app.command(
+    "verify", help="校验保管库：重读对象核对摘要，核对日志哈希链和目录。",
+    epilog="示例：\n  zfjl verify\n  zfjl verify --subset 3/7 --sha256",
+)
 def verify_cmd(
     subset: Annotated[
         str | None, typer.Option(help="只重读第 n 份（共 t 份）对象，如 3/7，供每晚轮流校验。")
@@ -75,7 +81,10 @@ def _verdict(report: Any) -> str:
     return "[green]✔ 校验通过，没有发现问题[/]"
 
 
-@app.command("rebuild", help="由日志重建全部目录表。")
+@app.command(
+    "rebuild", help="由日志重建全部目录表。",
+    epilog="示例：\n  zfjl rebuild",
+)
 def rebuild_cmd(as_json: JsonOpt = False) -> None:
     count = open_vault().rebuild_catalog()
     emit({"events_replayed": count}, as_json, f"已由 {count} 条日志重建目录")
