@@ -400,7 +400,9 @@ _OLD_SCANS = (
 )
 _OLD_REFS = (
     "SELECT j.seq, j.subject, j.kind, t.key, t.value FROM journal j, json_tree(j.data) t"
-    " WHERE t.key IN ('recording', 'scan') AND t.type = 'text' ORDER BY 1, 2, 3, 4, 5"
+    " WHERE t.key IN ('recording', 'scan') AND t.type = 'text' AND (j.subject LIKE 'case:%'"
+    " OR j.kind IN ('case.open', 'case.import', 'case.document', 'case.document_replace',"
+    " 'case.document_withdraw')) ORDER BY 1, 2, 3, 4, 5"
 )
 # For each recording and assignment of its device: (julianday) since <= at, at < until.
 _OLD_SPANS = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -132,8 +132,9 @@ CREATE TABLE IF NOT EXISTS case_scans (
 );
 CREATE INDEX IF NOT EXISTS case_scans_case ON case_scans(case_id);
 CREATE INDEX IF NOT EXISTS case_scans_object ON case_scans(object_id);
--- Every text value under a `recording` or `scan` key, at any depth, of every journal row
--- (catalog migration 10): which objects an event names, without walking its JSON in SQL.
+-- Every text value under a `recording` or `scan` key, at any depth, of every journal row on a
+-- case and of every case document event (catalog migration 10): which objects such a row
+-- names, without walking its JSON in SQL.
 CREATE TABLE IF NOT EXISTS journal_refs (
     seq INTEGER NOT NULL,
     subject TEXT,
@@ -403,21 +404,36 @@ def utc_key(moment: Any) -> str | None:
 REF_KEYS = frozenset({"recording", "scan"})
 
 
-def _refs(value: Any) -> Iterator[tuple[str, str]]:
-    """(key, text) for every text under a key of REF_KEYS, at any depth of a payload."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in REF_KEYS and isinstance(item, str):
-                yield key, item
-            elif isinstance(item, dict | list):
-                yield from _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict | list):
-                yield from _refs(item)
+def _refs(value: Any) -> list[tuple[str, str]]:
+    """(key, text) for every text under a key of REF_KEYS, at any depth of a payload (as
+    SQLite's json_tree would find them), depth first in document order."""
+    out: list[tuple[str, str]] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            inner = []
+            for key, item in node.items():
+                if isinstance(item, str):
+                    if key in REF_KEYS:
+                        out.append((key, item))
+                elif isinstance(item, dict | list):
+                    inner.append(item)
+            stack.extend(reversed(inner))
+        elif isinstance(node, list):
+            stack.extend(item for item in reversed(node) if isinstance(item, dict | list))
+    return out
+
+
+# The rows whose named objects journal_refs keeps: those on a case, and every document event
+# (withdrawn and replaced documents' scans stay case evidence). Not ingest's: its rows are many.
+_REF_KINDS = frozenset(k.kind for k in (events.CaseOpen, events.CaseImport, events.CaseDocument,
+                                        events.CaseDocumentReplace, events.CaseDocumentWithdraw))  # fmt: skip
 
 
 def _record_refs(conn: Connection, ev: Event) -> None:
+    if ev.kind not in _REF_KINDS and not (ev.subject or "").startswith("case:"):
+        return
     rows = [(ev.seq, ev.subject, ev.kind, k, v) for k, v in _refs(ev.data)]
     if rows:
         conn.executemany("INSERT INTO journal_refs VALUES (?, ?, ?, ?, ?)", rows)
