@@ -143,7 +143,6 @@ CREATE TABLE IF NOT EXISTS journal_refs (
     value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_refs_subject ON journal_refs(subject, seq);
-CREATE INDEX IF NOT EXISTS journal_refs_kind ON journal_refs(kind, key);
 CREATE TABLE IF NOT EXISTS case_corrections (
     seq INTEGER PRIMARY KEY,
     case_id TEXT NOT NULL,
@@ -402,26 +401,27 @@ def utc_key(moment: Any) -> str | None:
 
 
 REF_KEYS = frozenset({"recording", "scan"})
+_ARRAYS = (list, tuple)  # a tuple is an array in the journal's JSON
+_CONTAINERS = (dict, list, tuple)
 
 
 def _refs(value: Any) -> list[tuple[str, str]]:
     """(key, text) for every text under a key of REF_KEYS, at any depth of a payload (as
-    SQLite's json_tree would find them), depth first in document order."""
+    SQLite's json_tree finds them in its JSON; a tuple is an array there). A loop, not
+    recursion: a payload may nest deep."""
     out: list[tuple[str, str]] = []
     stack = [value]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            inner = []
             for key, item in node.items():
                 if isinstance(item, str):
                     if key in REF_KEYS:
                         out.append((key, item))
-                elif isinstance(item, dict | list):
-                    inner.append(item)
-            stack.extend(reversed(inner))
-        elif isinstance(node, list):
-            stack.extend(item for item in reversed(node) if isinstance(item, dict | list))
+                elif isinstance(item, _CONTAINERS):
+                    stack.append(item)
+        elif isinstance(node, _ARRAYS):
+            stack.extend(item for item in node if isinstance(item, _CONTAINERS))
     return out
 
 
