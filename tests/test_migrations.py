@@ -14,7 +14,7 @@ import pytest
 
 from zfjl.access import add_grant, list_grants
 from zfjl.cases.store import get_case, list_cases
-from zfjl.devices import add_device, get_device
+from zfjl.devices import add_device, assign, get_device
 from zfjl.errors import UnsupportedVaultVersion, VaultError
 from zfjl.retention import sweep
 from zfjl.vault import Vault, catalog, events, migrations
@@ -295,7 +295,7 @@ def test_a_vault_of_the_previous_format_moves_its_version_into_a_table(vault: Va
         assert rows[: len(journal)] == journal
         applied = [json.loads(r[0])["name"] for r in v.conn.execute(
             "SELECT data FROM journal WHERE kind = 'vault.migrate' AND seq > ?", (journal[-1][0],))]  # fmt: skip
-        assert applied == ["schema_version_table"]
+        assert applied[0] == "schema_version_table"
         assert verify(v, read_data=False).ok
         count = v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     with Vault.open(vault.root) as v:  # once
@@ -391,3 +391,107 @@ def test_a_version_6_vault_trusts_none_of_its_templates_rules_or_doctypes_files(
             assert "R37-stored-in-time" in {r.id for r in vault_rules(v)}
         install(v, "rules", v.root / "rules" / "local.yaml", approval="局批〔2024〕9号")
         assert "R37-stored-in-time" not in {r.id for r in vault_rules(v)}
+
+
+# -- migration 10 (issue 24): JSON lookups and date math become projections ---------------------
+_OLD_SCANS = (
+    "SELECT c.id, json_extract(d.value, '$.scan') FROM cases c, json_each(c.data, '$.documents') d"
+    " WHERE json_extract(d.value, '$.scan') IS NOT NULL ORDER BY 1, 2"
+)
+_OLD_REFS = (
+    "SELECT j.seq, j.subject, j.kind, t.key, t.value FROM journal j, json_tree(j.data) t"
+    " WHERE t.key IN ('recording', 'scan') AND t.type = 'text' AND (j.subject LIKE 'case:%'"
+    " OR j.kind IN ('case.open', 'case.import', 'case.document', 'case.document_replace',"
+    " 'case.document_withdraw')) ORDER BY 1, 2, 3, 4, 5"
+)
+# For each recording and assignment of its device: (julianday) since <= at, at < until.
+_OLD_SPANS = (
+    "SELECT r.id, a.seq, julianday(a.since) <= julianday(COALESCE(r.recorded_at, r.ingested_at)),"
+    " a.until IS NULL OR julianday(COALESCE(r.recorded_at, r.ingested_at)) < julianday(a.until)"
+    " FROM recordings r, device_assignments a ORDER BY 1, 2"
+)
+_NEW_SPANS = (
+    "SELECT r.id, a.seq, a.since_utc <= r.at_utc, a.until IS NULL OR r.at_utc < a.until_utc"
+    " FROM recordings r, device_assignments a ORDER BY 1, 2"
+)
+
+
+def _as_version_9(root: Path) -> None:
+    """catalog.db as migration 9 left it: no unit, scan, ref or UTC-key projections."""
+    conn = sqlite3.connect(root / "catalog.db")
+    conn.executescript(
+        "DROP TABLE case_scans; DROP TABLE journal_refs; ALTER TABLE cases DROP COLUMN unit;"
+        " ALTER TABLE recordings DROP COLUMN at_utc;"
+        " ALTER TABLE device_assignments DROP COLUMN since_utc;"
+        " ALTER TABLE device_assignments DROP COLUMN until_utc;"
+        " UPDATE schema_version SET version = 9; PRAGMA user_version = 9;"
+    )
+    conn.close()
+
+
+def test_a_version_9_vault_gets_its_portable_projections_with_the_same_answers(
+    sample_cases_vault: Vault,
+) -> None:
+    """Migration 10 replays the case units, document scans, the objects journal rows name and
+    the UTC keys of recording and assignment times; every one answers what SQLite's
+    json_extract/json_each/json_tree/julianday answered, and the catalog's questions built on
+    them (sweep's evidence, a case's reliance, units, officers) answer as before."""
+    from zfjl.vault.queries import access, cases, reports
+    from zfjl.vault.query import RecordingFilter, list_recordings
+
+    v = sample_cases_vault
+    # A recording one case links and another names as a document's scan.
+    oid, linking = v.conn.execute(
+        "SELECT recording_id, MIN(case_id) FROM case_links_ever GROUP BY recording_id"
+        " HAVING COUNT(*) = 1 ORDER BY 1").fetchone()  # fmt: skip
+    target = next(c["id"] for c in sorted(list_cases(v), key=lambda c: c["id"])
+                  if c["id"] != linking and get_case(v, c["id"])["documents"])  # fmt: skip
+    doc = {**get_case(v, target)["documents"][0], "id": "D-SCAN", "scan": oid}
+    v.record(events.CaseDocument(case=target, document=doc), f"case:{target}")
+    device = v.conn.execute("SELECT device FROM recordings WHERE device IS NOT NULL").fetchone()[0]
+    add_device(v, device, model="X1", serial="S9", unit="天元大队", assigned_to="000001",
+               since="2024-01-01T00:00:00+08:00")  # fmt: skip
+
+    middle = v.conn.execute(  # reassigned at the very moment of one of its recordings
+        "SELECT recorded_at FROM recordings WHERE device = ? AND recorded_at IS NOT NULL"
+        " ORDER BY recorded_at", (device,)).fetchall()  # fmt: skip
+    assign(v, device, "000002", since=middle[len(middle) // 2][0])
+
+    def answers(x: Vault) -> dict[str, object]:
+        last = x.conn.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
+        return {
+            "evidence": cases.evidence_objects(x),
+            "relying": [c["case"] for c in cases.cases_relying_on(x, oid)],
+            "before": access.case_relied_on_before(x, target, oid, last + 1),
+            "units": reports.unit_names(x),
+            "opened": [(c["id"], c["unit"]) for c in reports.cases_opened(x, "2000-01-01", "2100-01-01")],
+            "officers": [(r["id"], r["officer"], r["officer_source"])
+                         for r in list_recordings(x, RecordingFilter(include_destroyed=True))],
+        }  # fmt: skip
+
+    before = answers(v)
+    assert oid in before["evidence"] and before["relying"] == sorted([linking, target])
+    assert before["before"]
+    assert {"天元大队", "审批科", "芦淞大队一中队"} <= before["units"]  # type: ignore[operator]
+    journal = v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
+    v.close()
+    _as_version_9(v.root)
+    with Vault.open(v.root, clock=fixed_clock(CASE_CLOCK)) as w:
+        assert migrations.catalog_version(w.conn) == migrations.SCHEMA_VERSION >= 10
+        assert w.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()[
+            : len(journal)] == journal  # fmt: skip
+        applied = [json.loads(r[0])["name"] for r in w.conn.execute(
+            "SELECT data FROM journal WHERE kind = 'vault.migrate' AND seq > ?", (journal[-1][0],))]  # fmt: skip
+        assert applied[0] == "portable_projections"
+        q = w.conn.execute
+        assert q("SELECT id, unit FROM cases ORDER BY id").fetchall() == q(
+            "SELECT id, json_extract(data, '$.unit') FROM cases ORDER BY id").fetchall()
+        assert q("SELECT case_id, object_id FROM case_scans ORDER BY 1, 2").fetchall() == q(
+            _OLD_SCANS).fetchall() == [(target, oid)]
+        assert q("SELECT * FROM journal_refs ORDER BY 1, 2, 3, 4, 5").fetchall() == q(
+            _OLD_REFS).fetchall()
+        spans = q(_NEW_SPANS).fetchall()
+        assert spans == q(_OLD_SPANS).fetchall() and {s[3] for s in spans} == {0, 1}
+        assert answers(w) == before
+        assert "assignment" in {s for *_, s in before["officers"]}  # type: ignore[attr-defined]
+        assert verify(w, read_data=False).ok

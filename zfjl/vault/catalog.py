@@ -7,6 +7,7 @@ catalog can always be thrown away and made again.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ CREATE TABLE IF NOT EXISTS objects (
     sealed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_size ON objects(size);
+-- at_utc: COALESCE(recorded_at, ingested_at) as a UTC key (utc_key; catalog migration 10).
 CREATE TABLE IF NOT EXISTS recordings (
     id TEXT PRIMARY KEY REFERENCES objects(id),
     sha256 TEXT,
@@ -57,7 +59,8 @@ CREATE TABLE IF NOT EXISTS recordings (
     skew_seconds REAL,
     warnings TEXT NOT NULL DEFAULT '[]',
     metadata TEXT NOT NULL DEFAULT '{}',
-    run TEXT
+    run TEXT,
+    at_utc TEXT
 );
 CREATE INDEX IF NOT EXISTS recordings_device_time ON recordings(device, recorded_at);
 CREATE INDEX IF NOT EXISTS recordings_officer_time ON recordings(officer, recorded_at);
@@ -107,6 +110,7 @@ CREATE TABLE IF NOT EXISTS calendar_years (
     notice TEXT NOT NULL,
     seq INTEGER NOT NULL
 );
+-- unit: data's unit (catalog migration 10: a column, not a JSON lookup).
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -118,8 +122,27 @@ CREATE TABLE IF NOT EXISTS cases (
     opened_at TEXT NOT NULL,
     data TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    withdrawn_seq INTEGER
+    withdrawn_seq INTEGER,
+    unit TEXT
 );
+-- The scan of each of a case's current documents (catalog migration 10).
+CREATE TABLE IF NOT EXISTS case_scans (
+    case_id TEXT NOT NULL,
+    object_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_scans_case ON case_scans(case_id);
+CREATE INDEX IF NOT EXISTS case_scans_object ON case_scans(object_id);
+-- Every text value under a `recording` or `scan` key, at any depth, of every journal row on a
+-- case and of every case document event (catalog migration 10): which objects such a row
+-- names, without walking its JSON in SQL.
+CREATE TABLE IF NOT EXISTS journal_refs (
+    seq INTEGER NOT NULL,
+    subject TEXT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_refs_subject ON journal_refs(subject, seq);
 CREATE TABLE IF NOT EXISTS case_corrections (
     seq INTEGER PRIMARY KEY,
     case_id TEXT NOT NULL,
@@ -196,12 +219,16 @@ CREATE TABLE IF NOT EXISTS devices (
     note TEXT,
     seq INTEGER NOT NULL
 );
+-- since_utc, until_utc: since and until as UTC keys (utc_key), compared as text (catalog
+-- migration 10).
 CREATE TABLE IF NOT EXISTS device_assignments (
     seq INTEGER PRIMARY KEY,
     device TEXT NOT NULL,
     officer TEXT NOT NULL,
     since TEXT NOT NULL,
-    until TEXT
+    until TEXT,
+    since_utc TEXT,
+    until_utc TEXT
 );
 CREATE INDEX IF NOT EXISTS device_assignments_device ON device_assignments(device, since);
 CREATE TABLE IF NOT EXISTS device_log (
@@ -281,6 +308,8 @@ DERIVED_TABLES = (
     "case_media",
     "case_corrections",
     "case_links_ever",
+    "case_scans",
+    "journal_refs",
     "object_digests",
     "holds",
     "grants",
@@ -356,6 +385,60 @@ def _insert(conn: Connection, table: str, row: dict[str, Any], on_conflict: Conf
     conn.execute(sql, tuple(row.values()))
 
 
+def utc_key(moment: Any) -> str | None:
+    """An ISO moment as a key whose text order is time order: in UTC when it states an offset,
+    as written when it does not (SQLite's julianday reads it so); None if it is no moment.
+    Any backend compares these with `<`, no date function needed."""
+    if not isinstance(moment, str):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(moment.strip())
+    except ValueError:
+        return None
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+REF_KEYS = frozenset({"recording", "scan"})
+_ARRAYS = (list, tuple)  # a tuple is an array in the journal's JSON
+_CONTAINERS = (dict, list, tuple)
+
+
+def _refs(value: Any) -> list[tuple[str, str]]:
+    """(key, text) for every text under a key of REF_KEYS, at any depth of a payload (as
+    SQLite's json_tree finds them in its JSON; a tuple is an array there). A loop, not
+    recursion: a payload may nest deep."""
+    out: list[tuple[str, str]] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(item, str):
+                    if key in REF_KEYS:
+                        out.append((key, item))
+                elif isinstance(item, _CONTAINERS):
+                    stack.append(item)
+        elif isinstance(node, _ARRAYS):
+            stack.extend(item for item in node if isinstance(item, _CONTAINERS))
+    return out
+
+
+# The rows whose named objects journal_refs keeps: those on a case, and every document event
+# (withdrawn and replaced documents' scans stay case evidence). Not ingest's: its rows are many.
+_REF_KINDS = frozenset(k.kind for k in (events.CaseOpen, events.CaseImport, events.CaseDocument,
+                                        events.CaseDocumentReplace, events.CaseDocumentWithdraw))  # fmt: skip
+
+
+def _record_refs(conn: Connection, ev: Event) -> None:
+    if ev.kind not in _REF_KINDS and not (ev.subject or "").startswith("case:"):
+        return
+    rows = [(ev.seq, ev.subject, ev.kind, k, v) for k, v in _refs(ev.data)]
+    if rows:
+        conn.executemany("INSERT INTO journal_refs VALUES (?, ?, ?, ?, ?)", rows)
+
+
 def _as_text(value: Any) -> Any:
     return (
         json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -385,6 +468,7 @@ def _on_object_add(conn: Connection, ev: Event, d: events.ObjectAdd) -> None:
 
 def _insert_recording(conn: Connection, row: dict[str, Any], rec: dict[str, Any]) -> None:
     row.update({c: _as_text(rec.get(c)) for c in RECORDING_COLUMNS if c in rec})
+    row["at_utc"] = utc_key(row.get("recorded_at") or row["ingested_at"])
     _insert(conn, "recordings", row, "ignore")
 
 
@@ -501,13 +585,20 @@ def _store_case(conn: Connection, case: dict[str, Any], seq: int) -> None:
     # An upsert: a new state of a case keeps its withdrawal mark (only case.reopen lifts it).
     conn.execute(
         "INSERT INTO cases (id, kind, procedure, cause, party, origin, status,"
-        " opened_at, data, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
-        " SET kind = excluded.kind, procedure = excluded.procedure, cause = excluded.cause,"
-        " party = excluded.party, origin = excluded.origin, status = excluded.status,"
-        " opened_at = excluded.opened_at, data = excluded.data, seq = excluded.seq",
+        " opened_at, data, seq, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+        " DO UPDATE SET kind = excluded.kind, procedure = excluded.procedure, cause ="
+        " excluded.cause, party = excluded.party, origin = excluded.origin, status ="
+        " excluded.status, opened_at = excluded.opened_at, data = excluded.data,"
+        " seq = excluded.seq, unit = excluded.unit",
         (case["case"], case["kind"], case["procedure"], case["cause"], case["party"]["name"],
          case["origin"], case.get("status", "办理中"), case["opened_at"],
-         json.dumps(case, ensure_ascii=False, sort_keys=True), seq),
+         json.dumps(case, ensure_ascii=False, sort_keys=True), seq, case.get("unit")),
+    )  # fmt: skip
+    conn.execute("DELETE FROM case_scans WHERE case_id = ?", (case["case"],))
+    conn.executemany(
+        "INSERT INTO case_scans VALUES (?, ?)",
+        [(case["case"], doc["scan"]) for doc in case.get("documents") or []
+         if isinstance(doc, dict) and doc.get("scan") is not None],
     )  # fmt: skip
     conn.execute("DELETE FROM case_media WHERE case_id = ?", (case["case"],))
     conn.executemany(
@@ -697,11 +788,11 @@ def _on_device_add(conn: Connection, ev: Event, d: events.DeviceAdd) -> None:
 
 def _assign(conn: Connection, seq: int, device: str, officer: str, since: str) -> None:
     conn.execute(
-        "UPDATE device_assignments SET until = ? WHERE device = ? AND until IS NULL",
-        (since, device),
+        "UPDATE device_assignments SET until = ?, until_utc = ? WHERE device = ? AND until IS NULL",
+        (since, utc_key(since), device),
     )
-    _insert(conn, "device_assignments",
-            {"seq": seq, "device": device, "officer": officer, "since": since})  # fmt: skip
+    _insert(conn, "device_assignments", {"seq": seq, "device": device, "officer": officer,
+            "since": since, "since_utc": utc_key(since)})  # fmt: skip
 
 
 def _on_device_assign(conn: Connection, ev: Event, d: events.DeviceAssign) -> None:
@@ -874,14 +965,21 @@ def roles_of(conn: Connection) -> dict[str, list[str]]:
 
 
 def apply_typed(conn: Connection, ev: Event, data: events.EventData) -> None:
+    _record_refs(conn, ev)
     handler = HANDLERS.get(type(data))
     if handler is not None:
         handler(conn, ev, data)
 
 
 def apply(conn: Connection, ev: Event) -> None:
-    """Fold one journal row into the derived tables; MalformedEvent if it does not fit."""
-    apply_typed(conn, ev, events.parse(ev.kind, ev.data))
+    """Fold one journal row into the derived tables; MalformedEvent if it does not fit (the
+    objects it names are still recorded: they are what the row says, fit or not)."""
+    try:
+        data = events.parse(ev.kind, ev.data)
+    except events.MalformedEvent:
+        _record_refs(conn, ev)
+        raise
+    apply_typed(conn, ev, data)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     # makes it). SQLite keeps user_version equal, so a release before this one, which reads
     # only that, still refuses a catalog newer than it knows.
     Migration(9, "schema_version_table"),
+    # Issue 24: no JSON lookups or date functions in the catalog's SQL, so a second backend
+    # runs it as it is. A case's unit becomes a column, its documents' scans a table, the
+    # objects each journal row names a table (journal_refs), and recording and assignment
+    # times UTC keys compared as text; all replayed from the journal.
+    Migration(
+        10, "portable_projections",
+        reshape=("cases", "case_scans", "journal_refs", "recordings", "device_assignments"),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -152,6 +152,7 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     rows = list(vault.db.query(
         f"SELECT r.*, {officer_columns('r')} FROM recordings r WHERE r.id = ?", [oid]))  # fmt: skip
     rec = dict(rows[0]) if rows else {"id": oid}
+    rec.pop("at_utc", None)  # the catalog's sort key, not a fact of the recording
     if rows:
         rec["officer"] = rec.pop("rec_officer")
         rec["officer_source_text"] = OFFICER_SOURCES[rec["officer_source"]]

@@ -37,7 +37,7 @@ def grant_rows(
 ) -> list[GrantRow]:
     """Grants in the order entered: a user's (or everyone's), only those in force on the ISO
     day `active_on` (not revoked, not expired) when given."""
-    sql, params = "SELECT * FROM grants WHERE 1", []
+    sql, params = "SELECT * FROM grants WHERE 1 = 1", []
     if user:
         sql += " AND user = ?"
         params.append(user)
@@ -51,8 +51,8 @@ def case_relied_on_before(vault: Vault, case_id: str, oid: str, seq: int) -> boo
     """Whether a journal row on the case before `seq` names `oid` as a linked recording or a
     document's scan."""
     row = vault.conn.execute(
-        "SELECT 1 FROM journal j, json_tree(j.data) t WHERE j.subject = ? AND j.seq < ?"
-        " AND t.key IN ('recording', 'scan') AND t.type = 'text' AND t.value = ? LIMIT 1",
+        "SELECT 1 FROM journal_refs WHERE subject = ? AND seq < ?"
+        " AND key IN ('recording', 'scan') AND value = ? LIMIT 1",
         (f"case:{case_id}", seq, oid),
     ).fetchone()
     return row is not None

@@ -125,7 +125,7 @@ def case_summaries(
     sql = (
         "SELECT c.id, c.kind, c.procedure, c.cause, c.party, c.origin, c.status, c.opened_at,"
         " k.at AS withdrawn_at, k.reason AS withdraw_reason FROM cases c"
-        " LEFT JOIN case_corrections k ON k.seq = c.withdrawn_seq WHERE 1"
+        " LEFT JOIN case_corrections k ON k.seq = c.withdrawn_seq WHERE 1 = 1"
     )
     params: list[Any] = []
     if status:
@@ -142,25 +142,21 @@ def cases_to_check(
 ) -> Iterator[dict[str, Any]]:
     """Each case's data, streamed in id order: open ones (archived too with `include_closed`),
     withdrawn ones only with `include_withdrawn`."""
-    sql = "SELECT data FROM cases WHERE 1" + ("" if include_closed else " AND status != '已归档'")
+    sql = "SELECT data FROM cases WHERE 1 = 1"
+    sql += "" if include_closed else " AND status != '已归档'"
     sql += "" if include_withdrawn else " AND withdrawn_seq IS NULL"
     for (data,) in vault.conn.execute(sql + " ORDER BY id"):
         yield json.loads(data)
 
 
 # The objects a case relies on: its linked recordings and the scans of its signed documents.
-_SCANS = (
-    "SELECT c.id AS case_id, json_extract(d.value, '$.scan') AS object_id"
-    " FROM cases c, json_each(c.data, '$.documents') d"
-    " WHERE json_extract(d.value, '$.scan') IS NOT NULL"
-)
+_SCANS = "SELECT case_id, object_id FROM case_scans"
 # The scan of every version of every document ever journaled (withdrawn and replaced ones too).
 _DOCUMENT_KINDS = tuple(k.kind for k in (events.CaseOpen, events.CaseImport, events.CaseDocument,
                                          events.CaseDocumentReplace, events.CaseDocumentWithdraw))  # fmt: skip
 _SCANS_EVER = (
-    "SELECT t.value FROM journal j, json_tree(j.data) t"
-    f" WHERE j.kind IN ({', '.join('?' for _ in _DOCUMENT_KINDS)})"
-    " AND t.key = 'scan' AND t.type = 'text'"
+    "SELECT value FROM journal_refs"
+    f" WHERE kind IN ({', '.join('?' for _ in _DOCUMENT_KINDS)}) AND key = 'scan'"
 )
 
 

@@ -31,7 +31,7 @@ def officer_columns(r: str = "r") -> str:
     """SQL select-list items `rec_officer, officer_source` for the recordings row aliased `r`
     (the catalog's tables sightings, device_assignments and devices must be reachable). For
     the statements under zfjl/vault/ only."""
-    at = f"julianday(COALESCE({r}.recorded_at, {r}.ingested_at))"
+    at = f"{r}.at_utc"  # UTC keys (catalog.utc_key): compared as text, no date function
     stated = (
         f"COALESCE((SELECT s.officer FROM sightings s WHERE s.object_id = {r}.id"
         " AND s.officer IS NOT NULL ORDER BY s.seq LIMIT 1),"
@@ -40,7 +40,7 @@ def officer_columns(r: str = "r") -> str:
     )
     assigned = (
         f"(SELECT a.officer FROM device_assignments a WHERE a.device = {r}.device"
-        f" AND julianday(a.since) <= {at} AND (a.until IS NULL OR {at} < julianday(a.until))"
+        f" AND a.since_utc <= {at} AND (a.until IS NULL OR {at} < a.until_utc)"
         " ORDER BY a.since DESC LIMIT 1)"
     )
     registered = f"EXISTS (SELECT 1 FROM devices d WHERE d.id = {r}.device AND d.registered = 1)"

@@ -124,13 +124,13 @@ def cases_opened(
 ) -> list[OpenedCase]:
     """The cases opened on [start_day, end_day) (of the unit, if given), not withdrawn, by id."""
     sql = (
-        "SELECT id, status, COALESCE(json_extract(data, '$.unit'), ?) AS unit, data FROM cases"
+        "SELECT id, status, COALESCE(unit, ?) AS unit, data FROM cases"
         " WHERE substr(opened_at, 1, 10) >= ? AND substr(opened_at, 1, 10) < ?"
         " AND withdrawn_seq IS NULL"  # a withdrawn case is no case of the month (issue 13)
     )
     params: list[Any] = [NO_UNIT, start_day, end_day]
     if unit:
-        sql += " AND COALESCE(json_extract(data, '$.unit'), ?) = ?"
+        sql += " AND COALESCE(unit, ?) = ?"
         params += [NO_UNIT, unit]
     return [
         OpenedCase(id=r[0], status=r[1], unit=r[2], data=json.loads(r[3]))
@@ -155,7 +155,6 @@ def spotcheck_tally(vault: Vault, period: str, unit: str | None = None) -> list[
 def unit_names(vault: Vault) -> set[str]:
     """The units named by the vault's devices, cases and spot checks."""
     names = {r[0] for r in vault.conn.execute("SELECT unit FROM devices WHERE unit IS NOT NULL")}
-    names |= {r[0] for r in vault.conn.execute(
-        "SELECT json_extract(data, '$.unit') FROM cases WHERE json_extract(data, '$.unit') IS NOT NULL")}  # fmt: skip
+    names |= {r[0] for r in vault.conn.execute("SELECT unit FROM cases WHERE unit IS NOT NULL")}
     names |= {r[0] for r in vault.conn.execute("SELECT unit FROM spotcheck_items")}
     return names

@@ -109,7 +109,7 @@ def unit_recordings(vault: Vault, unit: str, start_day: str, end_day: str) -> li
 def unit_cases_opened(vault: Vault, unit: str, start_day: str, end_day: str) -> list[str]:
     """Ids of the unit's cases opened on [start_day, end_day), not withdrawn, by id."""
     return [r[0] for r in vault.conn.execute(
-        "SELECT id FROM cases WHERE json_extract(data, '$.unit') = ? AND withdrawn_seq IS NULL"
+        "SELECT id FROM cases WHERE unit = ? AND withdrawn_seq IS NULL"
         " AND substr(opened_at, 1, 10) >= ? AND substr(opened_at, 1, 10) < ? ORDER BY id",
         (unit, start_day, end_day))]  # fmt: skip
 
