@@ -422,3 +422,27 @@ def as_uid(uid: int, fn: Callable[[], object]) -> str:
         out = f.read()
     os.waitpid(pid, 0)
     return out
+
+
+# Under `pytest -n 2 --dist loadgroup` (make test): the modules that make OS users share the
+# same test users and open /root to the service account, so they all run on one worker; every
+# other module runs whole on one worker (its tests may share a module-scoped fixture).
+OS_USER_MODULES = frozenset(
+    {
+        "test_bundle_service.py",
+        "test_identity.py",
+        "test_ingest_unstored.py",
+        "test_service.py",
+        "test_service_fuzz.py",
+        "test_service_hostile.py",
+        "test_station_setup.py",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks to group the tests
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.name
+        group = "os-users" if module in OS_USER_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
