@@ -57,6 +57,8 @@ demo: setup
 # station's /opt/zfjl gets; .venv-debian, made by setup when /usr/bin/python3 is not .venv's),
 # then the whole suite: its summary stays the last line; either run failing fails the target.
 # TESTS: what the second run runs (all by default), e.g. make test TESTS=tests/test_ingest.py
+# The second run uses two workers (pytest-xdist); --dist loadgroup with the groups that
+# tests/conftest.py sets keeps each module, and all the modules making OS users, on one worker.
 DEBIAN_TESTS := tests/test_service.py tests/test_identity.py tests/test_station_setup.py
 TESTS :=
 
@@ -68,7 +70,7 @@ test: setup
 	  .venv-debian/bin/python -m pytest -q -p no:cacheprovider $(DEBIAN_TESTS) || status=1; \
 	  echo "--- $$(.venv/bin/python --version)：全部测试 ---"; \
 	fi; \
-	.venv/bin/python -m pytest -q $(TESTS) || exit $$?; \
+	.venv/bin/python -m pytest -q -n 2 --dist loadgroup $(TESTS) || exit $$?; \
 	exit $$status
 
 lint: setup

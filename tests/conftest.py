@@ -422,3 +422,41 @@ def as_uid(uid: int, fn: Callable[[], object]) -> str:
         out = f.read()
     os.waitpid(pid, 0)
     return out
+
+
+
+# Under `pytest -n 2 --dist loadgroup` (make test): the modules that make OS users share the
+# same test users and open /root to the service account, so they all run on one worker, in
+# order; every other module runs whole on one worker (its tests may share a module-scoped
+# fixture or what an earlier test made).
+OS_USER_MODULES = frozenset(
+    {
+        "test_bundle_service.py",
+        "test_identity.py",
+        "test_ingest_unstored.py",
+        "test_service.py",
+        "test_service_fuzz.py",
+        "test_service_hostile.py",
+        "test_station_setup.py",
+    }
+)
+
+
+def worker_group(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return "os-users" if module in OS_USER_MODULES else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """--dist loadgroup, grouped by `worker_group` instead of xdist_group marks: xdist 3.8 marks
+    a group by rewriting item._nodeid, which pytest 9.2 no longer reads (node ids are _id)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return ModuleGroupScheduling(config, log)  # type: ignore[arg-type]

@@ -170,7 +170,8 @@ def test_witness_copies_are_written_and_checked(tmp_path: Path) -> None:
     with Vault.open(root) as v:
         set_setting(v, "checkpoint.witness_dirs", [str(usb), str(tmp_path / "unmounted")])
     made = zfjl_run("--vault", str(root), "checkpoint", "make", "-q")
-    assert made.returncode == 0 and "unmounted" in made.stderr
+    # The warning wraps at the console's width, maybe inside the path (longer under xdist).
+    assert made.returncode == 0 and str(tmp_path / "unmounted") in made.stderr.replace("\n", "")
     assert [p.name for p in usb.iterdir()] == ["13.txt"]  # 12 rows and the setting.set
     with Vault.open(root) as v:
         codes = {f.code: f.severity for f in verify(v).findings}
