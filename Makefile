@@ -6,7 +6,7 @@
 ZFJL := .venv/bin/zfjl
 DEMO := build/demo
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-parallel lint bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -57,8 +57,8 @@ demo: setup
 # station's /opt/zfjl gets; .venv-debian, made by setup when /usr/bin/python3 is not .venv's),
 # then the whole suite: its summary stays the last line; either run failing fails the target.
 # TESTS: what the second run runs (all by default), e.g. make test TESTS=tests/test_ingest.py
-# The second run uses two workers (pytest-xdist); --dist loadgroup with the groups that
-# tests/conftest.py sets keeps each module, and all the modules making OS users, on one worker.
+# The second run is serial: on two workers (make test-parallel) it takes ~3 min instead of
+# ~4.7, but a disk-full test is not yet reliable under that load (see test-parallel).
 DEBIAN_TESTS := tests/test_service.py tests/test_identity.py tests/test_station_setup.py
 TESTS :=
 
@@ -70,8 +70,14 @@ test: setup
 	  .venv-debian/bin/python -m pytest -q -p no:cacheprovider $(DEBIAN_TESTS) || status=1; \
 	  echo "--- $$(.venv/bin/python --version)：全部测试 ---"; \
 	fi; \
-	.venv/bin/python -m pytest -q -n 2 --dist loadgroup $(TESTS) || exit $$?; \
+	.venv/bin/python -m pytest -q $(TESTS) || exit $$?; \
 	exit $$status
+
+# The suite on two workers (pytest-xdist): tests/conftest.py keeps each module, and all the
+# modules making OS users, on one worker. Not yet the default: under parallel load
+# test_bad_input's disk-full test can fill its 4 MB disk before the first batch is catalogued.
+test-parallel: setup
+	.venv/bin/python -m pytest -q -n 2 --dist loadgroup $(TESTS)
 
 lint: setup
 	.venv/bin/ruff check zfjl tests bench
