@@ -425,7 +425,7 @@ def as_uid(uid: int, fn: Callable[[], object]) -> str:
 
 
 
-# Under `pytest -n 2 --dist loadgroup` (make test): the modules that make OS users share the
+# Under `pytest -n 2 --dist loadgroup` (make test-parallel): the modules that make OS users share the
 # same test users and open /root to the service account, so they all run on one worker, in
 # order; every other module runs whole on one worker (its tests may share a module-scoped
 # fixture or what an earlier test made).
