@@ -11,41 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
+from tests.test_check_statutes import CTX, RULES, TZ, doc, edited, run, status
 from zfjl.cases.io import parse_case
 from zfjl.cases.store import get_case, import_case, reopen_case
-from zfjl.checklists import check, load_rules, vault_context
-from zfjl.checklists.engine import Finding, check_case
+from zfjl.checklists import check, vault_context
 from zfjl.checklists.examples import apply_edits, load_sample, sample_text
 from zfjl.checklists.predicates import Context
 from zfjl.errors import CaseFormatError
 from zfjl.vault import Vault
 from zfjl.workdays import WorkdayCalendar
 
-TZ = ZoneInfo("Asia/Shanghai")
-RULES = {r.id: r for r in load_rules()}
-CTX = Context(dt.date(2025, 6, 30), WorkdayCalendar(), TZ)
 SAMPLES = Path(__file__).resolve().parent.parent / "zfjl" / "checklists" / "samples"
-
-
-def run(case: dict[str, Any], rule_id: str, ctx: Context = CTX) -> Finding:
-    return check_case(case, [RULES[rule_id]], ctx).findings[0]
-
-
-def status(case: dict[str, Any], rule_id: str, ctx: Context = CTX) -> str:
-    return run(case, rule_id, ctx).status
-
-
-def edited(name: str, *edits: dict[str, Any]) -> dict[str, Any]:
-    return apply_edits(load_sample(name), list(edits))
-
-
-def doc(**fields: Any) -> dict[str, Any]:
-    return {"add": "documents", "value": fields}
 
 
 def at(day: str) -> dict[str, Any]:
