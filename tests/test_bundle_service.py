@@ -8,51 +8,23 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import signal
 import sqlite3
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from zfjl.sample import make_camera_dump
-from zfjl.service.station import StationLayout, setup_station
 
-from .test_service import Station, _ensure_user, _reachable_install, _start_server, as_user
+from .test_service import Station, as_user, module_station
 
 SERVICE, ADMIN, CLERK, LEGAL = "zfjlbag_svc", "zfjlbag_admin", "zfjlbag_clerk", "zfjlbag_legal"
 
 
 @pytest.fixture(scope="module")
 def station() -> Iterator[Station]:
-    if os.geteuid() != 0:
-        pytest.skip("a station is set up as root")
-    with _reachable_install():
-        for name in (ADMIN, CLERK, LEGAL):
-            _ensure_user(name)
-        base = Path(tempfile.mkdtemp(prefix="zfjl-bagstation-"))
-        os.chmod(base, 0o755)
-        layout = StationLayout(account=SERVICE, state=base / "var" / "zfjl", etc=base / "etc",
-                               run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
-        report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
-                               approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
-        st = Station(layout, base, report, _start_server(layout))
-        for user, role in ((CLERK, "clerk"), (LEGAL, "legal")):
-            res = st.run(ADMIN, "role", "add", user, role, "--approval", "人〔2026〕7号")
-            assert res.code == 0, res.err
-        try:
-            yield st
-        finally:
-            st.server.send_signal(signal.SIGTERM)
-            st.server.wait(timeout=30)
-            shutil.rmtree(base, ignore_errors=True)
-            for name in (ADMIN, CLERK, LEGAL, SERVICE):
-                subprocess.run(["userdel", name], capture_output=True)
-            subprocess.run(["groupdel", SERVICE], capture_output=True)
+    yield from module_station(service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
 
 
 @pytest.fixture(scope="module")

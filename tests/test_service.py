@@ -200,18 +200,24 @@ def _reachable_install() -> Iterator[None]:
             os.chmod(folder, mode)
 
 
-def _give_role(station: Station, user: str, role: str) -> None:
+def _give_role(station: Station, user: str, role: str, admin: str = ADMIN) -> None:
     """Roles are journaled facts, given by the station's administrator through the service."""
-    res = station.run(ADMIN, "role", "add", user, role, "--approval", "人〔2026〕7号")
+    res = station.run(admin, "role", "add", user, role, "--approval", "人〔2026〕7号")
     assert res.code == 0, res.err
 
 
 @pytest.fixture(scope="module")
 def station() -> Iterator[Station]:
+    yield from module_station()
+
+
+def module_station(**users: str) -> Iterator[Station]:
+    """A station for one test module (skipped unless root), with `users` naming its service
+    account, admin, clerk and legal users when they must differ from this module's."""
     if os.geteuid() != 0:
         pytest.skip("a station is set up as root")
     with _reachable_install():
-        yield from _station()
+        yield from _station(**users)
 
 
 def _clerks_card(station: Station, name: str, files: dict[str, int]) -> Path:
@@ -228,28 +234,29 @@ def _clerks_card(station: Station, name: str, files: dict[str, int]) -> Path:
     return card
 
 
-def _station() -> Iterator[Station]:
-    for name in (ADMIN, CLERK, LEGAL):
+def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
+             legal: str = LEGAL) -> Iterator[Station]:  # fmt: skip
+    for name in (admin, clerk, legal):
         _ensure_user(name)
-    base = Path(tempfile.mkdtemp(prefix="zfjl-station-"))
+    base = Path(tempfile.mkdtemp(prefix=f"zfjl-station-{service}-"))
     os.chmod(base, 0o755)
-    layout = StationLayout(account=SERVICE, state=base / "var" / "zfjl", etc=base / "etc",
+    layout = StationLayout(account=service, state=base / "var" / "zfjl", etc=base / "etc",
                            run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
-    report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[ADMIN],
+    report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[admin],
                            approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
     server = _start_server(layout)
     st = Station(layout, base, report, server)
-    _give_role(st, CLERK, "clerk")
-    _give_role(st, LEGAL, "legal")
+    _give_role(st, clerk, "clerk", admin)
+    _give_role(st, legal, "legal", admin)
     try:
         yield st
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         shutil.rmtree(base, ignore_errors=True)
-        for name in (ADMIN, CLERK, LEGAL, SERVICE):
+        for name in (admin, clerk, legal, service):
             subprocess.run(["userdel", name], capture_output=True)
-        subprocess.run(["groupdel", SERVICE], capture_output=True)
+        subprocess.run(["groupdel", service], capture_output=True)
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.test_service import CLERK, LEGAL, Station, _reachable_install, _station, as_user
+from tests.test_service import CLERK, LEGAL, Station, as_user, module_station
 from tests.test_service_hostile import raw_request, settle, vault_files
 from zfjl.service.protocol import MAX_FDS, PROTOCOL
 
 
 @pytest.fixture(scope="module", name="station")
 def station_here() -> Iterator[Station]:
-    if os.geteuid() != 0:
-        pytest.skip("a station is set up as root")
-    with _reachable_install():
-        yield from _station()
+    yield from module_station()
 
 
 JUNK = st.one_of(
