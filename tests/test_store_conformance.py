@@ -207,6 +207,16 @@ def test_a_missing_object(store: ObjectStorage) -> None:
 def test_listing(store: ObjectStorage) -> None:
     oids = {put_bytes(store, os.urandom(100)) for _ in range(20)}
     assert set(store.list_oids()) == oids and all(store.exists(o) for o in oids)
+    assert list(store.strays()) == []  # verify's stray_file: nothing but objects here
+
+
+def test_a_location_names_the_object_whether_stored_or_not(store: ObjectStorage) -> None:
+    """What `show` prints and verify's object_missing names: the object's own place, which
+    still names it once it is gone."""
+    oid = put_bytes(store, b"evidence")
+    where = store.location(oid)
+    assert oid[2:] in where and where != store.location(oid_of(b"other"))
+    assert store.delete(oid, store.stat(oid).token) and store.location(oid) == where
 
 
 # -- deleting -----------------------------------------------------------------------------
@@ -259,6 +269,17 @@ def test_the_local_store_reports_a_writable_object(store: ObjectStorage, tmp_pat
     with store.local_path(oid) as path:
         path.chmod(0o644)  # someone with the folder's rights
     assert not store.protection(oid).read_only  # verify reports it
+    assert store.protection(oid).shown == "0o644"  # and what it found
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_the_local_store_names_its_stray_files(store: ObjectStorage, tmp_path: Path) -> None:
+    oid = put_bytes(store, b"evidence")
+    root = tmp_path / "store"
+    (root / "objects" / oid[:2] / "notes.txt").write_text("x")
+    (root / "objects" / "README").write_text("x")
+    assert sorted(store.strays()) == sorted([f"objects/{oid[:2]}/notes.txt", "objects/README"])
+    assert list(store.list_oids()) == [oid]
 
 
 # -- bad input ----------------------------------------------------------------------------
@@ -328,5 +349,19 @@ def test_nothing_outside_the_vault_reaches_objects_by_path() -> None:
         if py.relative_to(package).parts[0] != "vault"
         for n, line in enumerate(py.read_text("utf-8").splitlines(), 1)
         if any(s in line for s in ("path_for(", "iter_oids(", '"objects/', "objects.tmp"))
+    ]
+    assert offenders == []
+
+
+def test_the_vault_itself_reaches_objects_through_the_seam() -> None:
+    """Inside zfjl/vault/ too, only the local store (objects.py) names an object's file:
+    verify, seal and show work unchanged on a second store."""
+    vault = Path(__file__).resolve().parent.parent / "zfjl" / "vault"
+    offenders = [
+        f"{py.name}:{n}"
+        for py in vault.rglob("*.py")
+        if py.name != "objects.py"
+        for n, line in enumerate(py.read_text("utf-8").splitlines(), 1)
+        if any(s in line for s in ("path_for(", "iter_oids("))
     ]
     assert offenders == []

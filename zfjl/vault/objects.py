@@ -412,8 +412,17 @@ class ObjectStore:
         return reread_uncached(self.path_for(oid))
 
     def list_oids(self) -> Iterator[str]:
-        """Every stored object's id (stray files are verify's business: iter_oids)."""
+        """Every stored object's id (stray files are verify's business: `strays`)."""
         return (oid for oid, _ in self.iter_oids() if oid is not None)
+
+    def location(self, oid: str) -> str:
+        """Where the object lives, for a person to read (`show`, verify's object_missing):
+        its file's path here, whether it exists or not."""
+        return str(self.path_for(oid))
+
+    def strays(self) -> Iterator[str]:
+        """Every file under objects/ that is not an object's name, relative to the vault."""
+        return (str(path.relative_to(self.root)) for oid, path in self.iter_oids() if oid is None)
 
     # -- deleting, retention ---------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool:
@@ -456,8 +465,8 @@ class ObjectStore:
         """What this folder promises for the object: read-only mode bits, nothing more."""
         st = self.path_for(oid).stat()
         read_only = not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
-        return Protection(read_only=read_only, worm=False, retain_until=None,
-                          legal_hold=False, notes=LOCAL_NOTES)  # fmt: skip
+        return Protection(read_only=read_only, worm=False, retain_until=None, legal_hold=False,
+                          notes=LOCAL_NOTES, shown=oct(st.st_mode & 0o777))  # fmt: skip
 
     def iter_oids(self) -> Iterator[tuple[str | None, Path]]:
         """Every file under objects/: (oid, path), oid None for a stray file."""

@@ -48,6 +48,7 @@ class Protection:
     retain_until: dt.datetime | None  # enforced by the store (None: not enforced here)
     legal_hold: bool  # a hold enforced by the store
     notes: tuple[str, ...] = ()  # what the store cannot promise, in plain words
+    shown: str = ""  # what the store shows of it, for a finding (locally the mode: 0o444)
 
 
 @runtime_checkable
@@ -72,6 +73,8 @@ class ObjectStorage(Protocol):
     def local_path(self, oid: str) -> AbstractContextManager[Path]: ...
     def digest_uncached(self, oid: str) -> str: ...
     def list_oids(self) -> Iterator[str]: ...
+    def location(self, oid: str) -> str: ...  # where it lives, for a person (path, s3://…)
+    def strays(self) -> Iterator[str]: ...  # what the store holds that is no object's name
 
     # -- deleting, retention --------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool: ...
