@@ -87,7 +87,7 @@ def _sealed(vault: Vault, oid: str) -> str | None:
 
 
 def _denials(vault: Vault, oid: str) -> list[dict[str, object]]:
-    return [e.data for e in journal_events(vault, events.AccessDenied, oid)]
+    return [e.data for e in journal_events(vault, "access.denied", oid)]
 
 
 def _clerk_case(vault: Vault, *, scan: str | None = None, media: str | None = None) -> str:
