@@ -246,7 +246,7 @@ def rechain(root: Path, *, keep: int | None = None, skip: int | None = None,
             conn.execute("DELETE FROM journal WHERE seq = ?", (skip,))
             conn.execute("UPDATE journal SET seq = seq - 1 WHERE seq > ?", (skip,))
         rows = conn.execute("SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq")
-        prev, hashes = GENESIS, []
+        prev, hashes = GENESIS, list[str]()
         for seq, ts, actor, kind, subject, data in rows.fetchall():
             if change is not None:
                 actor, data = change(seq, ts, actor, kind, subject, data, hashes)
@@ -279,12 +279,6 @@ def forge_catalog(root: Path, sql: str, *, check: bool = True) -> subprocess.Com
     """Change a derived table by hand (an UPDATE, INSERT or DELETE on `recordings`, `roles`…):
     what verify's catalog_drift and a rebuild must see through."""
     return insider_sql(root, sql if sql.rstrip().endswith(";") else sql + ";", check=check)
-
-
-def set_catalog_version(root: Path, version: int) -> None:
-    """Mark the catalog as of an earlier schema version (both places SQLite keeps it)."""
-    insider_sql(root, f"PRAGMA user_version = {version};"
-                      f"UPDATE schema_version SET version = {version};")  # fmt: skip
 
 
 def _literal(value: Any) -> str:
