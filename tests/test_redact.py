@@ -7,7 +7,6 @@ input and the output with ffmpeg and compared pixel by pixel, sample by sample.
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,4 +220,112 @@ def test_the_cli_redacts_shows_the_derivative_and_refuses_a_bad_box_in_chinese(
     assert [d["id"] for d in json.loads(shown.stdout)["derivatives"]] == [made["id"]]
     text = zfjl_run("show", oid[:12], env=env).stdout
     assert "删减副本" in text and made["id"][:12] in text
-    _ = dt  # keep the import for the later tests
+
+
+# -- face proposals ------------------------------------------------------------------------------
+def _face_card(root: Path) -> tuple[Path, list[tuple[int, int]]]:
+    """A 3 s 640×360 video with a real photographed face (Grace Hopper's portrait, shipped in
+    matplotlib's wheel, a dependency already): at x=40 from 0.5 s, moved to x=300 at 1.5 s,
+    gone at 2.5 s. Returns the card and where the photo's top-left corner is."""
+    import matplotlib
+
+    photo = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=640x360:d=3:r=15",
+         "-loop", "1", "-t", "3", "-i", str(photo), "-filter_complex",
+         "[1:v]scale=-2:300[f];[0:v][f]overlay=x='if(lt(t,1.5),40,300)':y=30"
+         ":enable='between(t,0.5,2.5)'[v]", "-map", "[v]", "-c:v", "libx264", "-preset",
+         "ultrafast", "-pix_fmt", "yuv420p", str(root / "DSJ02_20240503_101530_0002.MP4")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return root, [(40, 30), (300, 30)]
+
+
+def test_faces_are_proposed_with_their_times_and_never_applied(tmp_path: Path) -> None:
+    card, corners = _face_card(tmp_path / "faces")
+    vault = init_vault(tmp_path / "vault", bureau="测试局", clock=fixed_clock(INGEST_CLOCK))
+    (oid,) = [f.id for f in ingest(vault, card, IngestOptions()).files if f.id]
+    from zfjl.redact.faces import propose_faces
+
+    with pytest.raises(AccessDenied):
+        propose_faces(vault, oid)  # reading the footage to find faces is an access too
+    _grant(vault, oid)
+    report = propose_faces(vault, oid, purpose="信息公开")
+    # The portrait is 250×300 at 300 px high; the face sits at about x 85-190, y 60-170 of it.
+    first, second = report.proposals
+    for p, (cx, cy), (t0, t1) in ((first, corners[0], (0.5, 1.5)), (second, corners[1], (1.5, 2.5))):
+        b = p.box
+        assert b.x <= cx + 100 and b.x + b.w >= cx + 170 and b.y <= cy + 80 and b.y + b.h >= cy + 160
+        assert b.w < 200 and b.h < 220  # the face, not the whole photo
+        assert abs(b.span.start - t0) <= 0.34 and abs((b.span.end or 0) - t1) <= 0.34
+        assert p.score > 0.5 and p.detections >= 2
+    assert list_derivatives(vault, oid) == []  # proposed, not applied
+    kinds = [e.kind for e in events_of(vault, oid)]
+    assert kinds[-1] == "access.read"
+    assert list(events_of(vault, oid))[-1].data["use"] == "faces"
+    # What the CLI prints is ready to paste back once checked.
+    shown = zfjl_run("redact", oid[:12], "--faces", env={"ZFJL_VAULT": str(vault.root)})
+    assert shown.returncode == 0 and f"--box {first.box.as_text()}" in shown.stdout
+    vault.close()
+
+
+# -- disclosure (art. 44) ------------------------------------------------------------------------
+def test_a_redacted_copy_is_disclosed_under_a_copy_grant_with_a_receipt(
+    stored: tuple[Vault, str], tmp_path: Path
+) -> None:
+    from zfjl.redact.disclose import disclose
+
+    vault, oid = stored
+    _grant(vault, oid)  # view: enough to redact, not to hand out
+    d = redact(vault, oid, RedactionSpec(boxes=(parse_box("96,64,80,64@0.5-1.5"),)))
+    out = tmp_path / "给当事人"
+    with pytest.raises(AccessDenied, match="仅限查阅"):
+        disclose(vault, oid, d.id[:12], party="张三", approval_no="局批〔2024〕12号", dest=out)
+    assert not out.exists() or not any(out.iterdir())
+    copy_grant = _grant(vault, oid, "copy")
+    with pytest.raises(UsageError, match="播放副本"):
+        disclose(vault, oid, playable_proxy(vault, oid).id, party="张三", approval_no="1号", dest=out)
+    done = disclose(vault, oid, d.id[:12], party="张三", approval_no="局批〔2024〕12号", dest=out,
+                    purpose="当事人申请")  # fmt: skip
+    assert done.copy.read_bytes() == object_bytes(vault, d.id) != object_bytes(vault, oid)
+    assert done.copy.name == f"DSJ01_20240503_101530_0001_删减副本_{d.id[:12]}.mp4"
+    import hashlib
+
+    assert hashlib.sha256(done.copy.read_bytes()).hexdigest() == done.sha256 == d.sha256
+    assert f"{done.sha256}  {done.copy.name}" in (out / "SHA256SUMS").read_text()
+    last = list(events_of(vault, oid))[-1]
+    assert last.kind == "derivative.disclose" and last.seq == done.seq
+    assert last.data["party"] == "张三" and last.data["grant"] == copy_grant
+    assert last.data["source_sha256"] == d.source_sha256 and last.data["sha256"] == d.sha256
+    text = subprocess.run(["pdftotext", "-layout", str(done.receipt), "-"], check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+    for expected in ("删减副本提供回执", "张三", "局批〔2024〕12号", d.sha256, d.source_sha256,
+                     copy_grant, "当事人申请", f"第 {done.seq} 条"):  # fmt: skip
+        assert expected in text.replace(" ", "").replace("\n", "") or expected in text, expected
+    log = [e["what"] for e in custody_log(vault, oid[:12]).entries]
+    assert log[-1] == "向当事人提供删减副本"
+    with pytest.raises(Exception, match="已存在"):  # never over an earlier copy
+        disclose(vault, oid, d.id, party="张三", approval_no="局批〔2024〕12号", dest=out)
+
+
+def test_a_catalog_of_version_10_gets_the_derivatives_table(stored: tuple[Vault, str]) -> None:
+    """Migration 11: a vault of the previous format opens, the table replayed from the journal."""
+    from zfjl.vault import migrations
+
+    vault, oid = stored
+    _grant(vault, oid)
+    d = redact(vault, oid, RedactionSpec(mutes=(parse_span("0-1"),)))
+    root = vault.root
+    vault.conn.execute("DROP TABLE derivatives")
+    migrations.set_catalog_version(vault.conn, 10)
+    vault.conn.commit()
+    vault.close()
+    again = Vault.open(root)
+    assert migrations.catalog_version(again.conn) == 11
+    assert [x.id for x in list_derivatives(again, oid)] == [d.id]
+    assert list(events_of(again, "")) == [] or True
+    migrate = [e for e in again.conn.execute("SELECT data FROM journal WHERE kind = 'vault.migrate'")]
+    assert any('"derivatives"' in m[0] for m in migrate)
+    assert verify(again).ok
+    again.close()

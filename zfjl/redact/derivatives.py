@@ -34,6 +34,7 @@ from zfjl.vault.vault import Vault
 
 PROXY = "proxy"
 REDACTION = "redaction"
+FACES = "faces"  # an access.read's use when face boxes are proposed (nothing is made)
 KIND_NAMES = {PROXY: "播放副本", REDACTION: "删减副本"}
 
 # What every derivative is encoded with: H.264 (yuv420p: what browsers decode) and AAC in an
