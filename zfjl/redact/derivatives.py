@@ -125,7 +125,7 @@ def playable_proxy(vault: Vault, prefix: str, *, purpose: str | None = None) -> 
         args = _proxy_args(info)
         params = {"encode": list(args)}
         return _make(vault, oid, PROXY, params, grant, source_sha256,
-                     lambda out: media.run_ffmpeg(["-i", str(path), *args, str(out)], "制作播放副本"))  # fmt: skip
+                     _encoder(path, args, "制作播放副本"))
 
 
 def _proxy_args(info: media.MediaInfo) -> tuple[str, ...]:
@@ -151,7 +151,7 @@ def redact(
         params = {**spec.as_params(), "frame": [info.width, info.height],
                   "duration": info.duration, "encode": list(args)}  # fmt: skip
         return _make(vault, oid, REDACTION, params, grant, source_sha256,
-                     lambda out: media.run_ffmpeg(["-i", str(path), *args, str(out)], "删减"))  # fmt: skip
+                     _encoder(path, args, "删减"))
 
 
 def _redaction_args(spec: RedactionSpec, info: media.MediaInfo) -> tuple[str, ...]:
@@ -167,6 +167,15 @@ def _redaction_args(spec: RedactionSpec, info: media.MediaInfo) -> tuple[str, ..
 
 
 # -- the common steps ----------------------------------------------------------------------------
+def _encoder(source: Path, args: tuple[str, ...], what: str) -> Callable[[Path], None]:
+    """What writes the derivative to a given path: ffmpeg from the original with `args`."""
+
+    def encode(out: Path) -> None:
+        media.run_ffmpeg(["-i", media.file_url(source), *args, media.file_url(out)], what)
+
+    return encode
+
+
 def _live(vault: Vault, prefix: str) -> str:
     oid = resolve_id(vault, prefix)
     gone = tombstoned_at(vault, oid)

@@ -135,7 +135,7 @@ def _detections(net: Any, path: Path, info: media.MediaInfo, fps: float,
     sw, sh = _sample_size(info)
     fx, fy = info.width / sw, info.height / sh
     frame_bytes = sw * sh * 3
-    args = ["-i", str(path), "-map", "0:v:0", "-vf", f"fps={fps},scale={sw}:{sh}",
+    args = ["-i", media.file_url(path), "-map", "0:v:0", "-vf", f"fps={fps},scale={sw}:{sh}",
             "-f", "rawvideo", "-pix_fmt", "bgr24", "-"]  # fmt: skip
     with media.ffmpeg_frames(args) as stream:
         while True:

@@ -43,6 +43,12 @@ class MediaInfo:
         return self.audio_codec is not None
 
 
+def file_url(path: Path) -> str:
+    """A path as ffmpeg must be given it: `file:` first, or a vault under `/srv/a:b/` would
+    be read as protocol `/srv/a`, and a name could pick another protocol or an option."""
+    return f"file:{path}"
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -80,7 +86,7 @@ def _rotation(stream: dict[str, Any]) -> int:
 def probe(path: Path) -> MediaInfo:
     """The first video and audio streams of `path`; MediaError when ffprobe cannot read it."""
     args = [_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
-            "-show_streams", str(path)]  # fmt: skip
+            "-show_streams", file_url(path)]  # fmt: skip
     try:
         done = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                               timeout=PROBE_SECONDS)  # fmt: skip

@@ -646,7 +646,7 @@ class DerivativeMake(EventData):
     source_sha256: str  # the original's sealed SHA-256
     params: dict[str, Any]  # boxes, mutes, method, encoder settings: all that decides the output
     tools: dict[str, Any]  # {"ffmpeg": "5.1.9-0+deb12u1"}
-    grant: str | None  # the grant under which the original was read (None: a proxy made by the service)
+    grant: str | None  # the view grant under which the original was read
 
 
 @declare("derivative.disclose", "向当事人提供删减副本")
