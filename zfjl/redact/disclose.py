@@ -80,11 +80,12 @@ def disclose(
     copy_path = dest / f"{stem}_删减副本_{row.id[:12]}.mp4"
     receipt_path = dest / f"{stem}_提供回执_{row.id[:12]}.pdf"
     claim([copy_path, receipt_path], forceable=False)
+    where = files.resolve(dest)  # the journal names the folder whole, not as typed
     # Journaled before the first byte leaves, with the digests of what is handed out.
     ev = vault.record(events.DerivativeDisclose(
         user=vault.actor, grant=grant, derivative=row.id, sha256=row.sha256,
         source_sha256=row.source_sha256, party=party, approval_no=approval_no,
-        dest=str(copy_path), receipt=str(receipt_path), purpose=purpose,
+        dest=str(where / copy_path.name), receipt=str(where / receipt_path.name), purpose=purpose,
     ), oid)  # fmt: skip
     done = Disclosure(oid, row.id, party, approval_no, grant, copy_path, receipt_path,
                       row.sha256, row.source_sha256, ev.seq, ev.ts)  # fmt: skip
