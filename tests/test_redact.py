@@ -207,6 +207,28 @@ def test_a_playable_proxy_is_made_once_and_found_next_time(stored: tuple[Vault, 
     assert info == ["h264", "aac"]
 
 
+def test_an_amr_recording_gets_an_aac_proxy_and_an_h264_one_needs_none(
+    stored: tuple[Vault, str], tmp_path: Path
+) -> None:
+    """A browser plays the camera's H.264/AAC MP4 as it is; AMR (no browser decodes it) gets
+    an AAC-only MP4."""
+    from zfjl.redact import needs_proxy
+    from zfjl.sample import make_amr
+
+    vault, mp4 = stored
+    card = tmp_path / "rec"
+    card.mkdir()
+    make_amr(card / "DSJ09_20240503_101530_0003.AMR", seconds=1.0)
+    (amr,) = [f.id for f in ingest(vault, card, IngestOptions()).files if f.id]
+    assert not needs_proxy(vault, mp4) and needs_proxy(vault, amr)
+    _grant(vault, amr)
+    proxy = playable_proxy(vault, amr)
+    info = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name",
+                           "-of", "csv=p=0", "-"], input=object_bytes(vault, proxy.id),
+                          capture_output=True, check=True).stdout.decode().split()  # fmt: skip
+    assert info == ["aac,audio"]
+
+
 def test_the_cli_redacts_shows_the_derivative_and_refuses_a_bad_box_in_chinese(
     stored: tuple[Vault, str],
 ) -> None:
