@@ -196,7 +196,9 @@ def test_bad_boxes_are_refused_naming_the_value_before_any_access(
 def test_a_playable_proxy_is_made_once_and_found_next_time(stored: tuple[Vault, str]) -> None:
     vault, oid = stored
     _grant(vault, oid)
-    first = playable_proxy(vault, oid)
+    seen: list[float] = []
+    first = playable_proxy(vault, oid, progress=seen.append)
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)  # a long one shows how far it is
     again = playable_proxy(vault, oid)
     assert first.created and not again.created and again.id == first.id
     reads = [e.kind for e in list(events_of(vault, oid))].count("access.read")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from zfjl.cli.common import JsonOpt, open_vault
-from zfjl.cli.output import emit, out
+from zfjl.cli.output import emit, err, out
 
 app = typer.Typer()
 
@@ -43,14 +45,34 @@ def redact_cmd(
             raise UsageError("--faces 只列出人脸建议框，不与 --box、--mute、--mosaic 同用：核对建议后再删减")
         from zfjl.redact.faces import propose_faces
 
-        emit(propose_faces(vault, recording, purpose=purpose), as_json, _print_faces)
+        with _progress("检测人脸", not as_json) as progress:
+            report = propose_faces(vault, recording, purpose=purpose, progress=progress)
+        emit(report, as_json, _print_faces)
         return
     spec = RedactionSpec(
         boxes=tuple(parse_box(b) for b in box or []),
         mutes=tuple(parse_span(m) for m in mute or []),
         method="mosaic" if mosaic else "blur",
     )
-    emit(redact(vault, recording, spec, purpose=purpose), as_json, lambda d: _print_made(d, spec))
+    with _progress("删减", not as_json) as progress:
+        made = redact(vault, recording, spec, purpose=purpose, progress=progress)
+    emit(made, as_json, lambda d: _print_made(d, spec))
+
+
+@contextlib.contextmanager
+def _progress(what: str, wanted: bool) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on a terminal's stderr (a 10-minute recording takes minutes), gone when
+    done; nothing in a pipe or with --json."""
+    if not (wanted and err.is_terminal):
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    bar = Progress(f"{what}", BarColumn(bar_width=30), TaskProgressColumn(),
+                   TimeRemainingColumn(), console=err, transient=True)  # fmt: skip
+    with bar:
+        task = bar.add_task(what, total=1.0)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def _print_made(d: Any, spec: Any) -> None:

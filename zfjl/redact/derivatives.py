@@ -110,10 +110,13 @@ def needs_proxy(vault: Vault, prefix: str) -> bool:
     return (info.has_video or info.has_audio) and not is_playable(info)
 
 
-def playable_proxy(vault: Vault, prefix: str, *, purpose: str | None = None) -> Derivative:
+def playable_proxy(
+    vault: Vault, prefix: str, *, purpose: str | None = None, progress: media.Progress | None = None
+) -> Derivative:
     """The recording's H.264/AAC MP4 proxy: made once (under the user's view grant, the read
     journaled first), the existing one returned every later time without reading anything.
-    Serving its bytes to a person is a view of the original: the caller journals that."""
+    Serving its bytes to a person is a view of the original: the caller journals that.
+    `progress` is told the share done while ffmpeg works."""
     oid = _live(vault, prefix)
     existing = derivatives_of(vault, oid, PROXY)
     if existing:
@@ -125,7 +128,7 @@ def playable_proxy(vault: Vault, prefix: str, *, purpose: str | None = None) -> 
         args = _proxy_args(info)
         params = {"encode": list(args)}
         return _make(vault, oid, PROXY, params, grant, source_sha256,
-                     _encoder(path, args, "制作播放副本"))
+                     _encoder(path, args, "制作播放副本", info.duration, progress))
 
 
 def _proxy_args(info: media.MediaInfo) -> tuple[str, ...]:
@@ -136,7 +139,8 @@ def _proxy_args(info: media.MediaInfo) -> tuple[str, ...]:
 
 # -- redaction -----------------------------------------------------------------------------------
 def redact(
-    vault: Vault, prefix: str, spec: RedactionSpec, *, purpose: str | None = None
+    vault: Vault, prefix: str, spec: RedactionSpec, *, purpose: str | None = None,
+    progress: media.Progress | None = None,
 ) -> Derivative:
     """A redacted copy of the recording: each box blurred (or pixelated) over its time range,
     each muted range silent, everything else re-encoded as it was; stored as a derivative.
@@ -151,7 +155,7 @@ def redact(
         params = {**spec.as_params(), "frame": [info.width, info.height],
                   "duration": info.duration, "encode": list(args)}  # fmt: skip
         return _make(vault, oid, REDACTION, params, grant, source_sha256,
-                     _encoder(path, args, "删减"))
+                     _encoder(path, args, "删减", info.duration, progress))
 
 
 def _redaction_args(spec: RedactionSpec, info: media.MediaInfo) -> tuple[str, ...]:
@@ -167,11 +171,13 @@ def _redaction_args(spec: RedactionSpec, info: media.MediaInfo) -> tuple[str, ..
 
 
 # -- the common steps ----------------------------------------------------------------------------
-def _encoder(source: Path, args: tuple[str, ...], what: str) -> Callable[[Path], None]:
+def _encoder(source: Path, args: tuple[str, ...], what: str, duration: float,
+             progress: media.Progress | None) -> Callable[[Path], None]:  # fmt: skip
     """What writes the derivative to a given path: ffmpeg from the original with `args`."""
 
     def encode(out: Path) -> None:
-        media.run_ffmpeg(["-i", media.file_url(source), *args, media.file_url(out)], what)
+        media.run_ffmpeg(["-i", media.file_url(source), *args, media.file_url(out)], what,
+                         duration=duration, progress=progress)  # fmt: skip
 
     return encode
 

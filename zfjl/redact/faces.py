@@ -59,10 +59,12 @@ class FaceReport:
 
 
 def propose_faces(
-    vault: Vault, prefix: str, *, purpose: str | None = None, fps: float = SAMPLE_FPS
+    vault: Vault, prefix: str, *, purpose: str | None = None, fps: float = SAMPLE_FPS,
+    progress: media.Progress | None = None,
 ) -> FaceReport:
     """Proposed face boxes of a recording. Reading it is an access (a view grant; journaled
-    as `access.read` before the first byte); nothing is stored or applied."""
+    as `access.read` before the first byte); nothing is stored or applied. `progress` is
+    told the share of the frames sampled so far."""
     oid = _live(vault, prefix)
     net = _detector()  # before the access: a missing model is no reason to read the recording
     with vault.objects.local_path(oid) as path:
@@ -71,7 +73,7 @@ def propose_faces(
         raise UsageError(f"{oid[:12]} 没有画面，无从检测人脸")
     report = FaceReport(oid, fps)
     with _reading_original(vault, oid, FACES, purpose) as (path, _grant, _sha):
-        samples = list(_detections(net, path, info, fps, report))
+        samples = list(_detections(net, path, info, fps, report, progress))
     report.proposals = _merge(samples, info, fps)
     return report
 
@@ -128,8 +130,8 @@ def _sample_size(info: media.MediaInfo) -> tuple[int, int]:
 Detection = tuple[float, tuple[float, float, float, float, float]]  # (time, box in pixels)
 
 
-def _detections(net: Any, path: Path, info: media.MediaInfo, fps: float,
-                report: FaceReport) -> Iterator[Detection]:  # fmt: skip
+def _detections(net: Any, path: Path, info: media.MediaInfo, fps: float, report: FaceReport,
+                progress: media.Progress | None = None) -> Iterator[Detection]:  # fmt: skip
     import numpy as np
 
     sw, sh = _sample_size(info)
@@ -145,6 +147,8 @@ def _detections(net: Any, path: Path, info: media.MediaInfo, fps: float,
             frame = np.frombuffer(raw, np.uint8).reshape(sh, sw, 3)
             at = report.frames / fps
             report.frames += 1
+            if progress is not None and info.duration > 0:
+                progress(min(1.0, report.frames / (info.duration * fps)))
             for x1, y1, x2, y2, score in detect(net, frame):
                 yield at, (x1 * fx, y1 * fy, x2 * fx, y2 * fy, score)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -122,19 +124,45 @@ def _last_lines(stderr: str) -> str:
     return "；".join(lines[-LAST_LINES:])[:400] or "（无输出）"
 
 
-def run_ffmpeg(args: Sequence[str], what: str) -> None:
+Progress = Callable[[float], None]  # the share of the work done, 0.0 … 1.0
+
+
+def run_ffmpeg(args: Sequence[str], what: str, *, duration: float = 0.0,
+               progress: Progress | None = None) -> None:  # fmt: skip
     """Run ffmpeg to completion; MediaError naming `what` and its last words when it fails.
-    ffmpeg is killed if this is interrupted, so an abandoned command leaves no encoder."""
-    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", *args]
-    with _process(cmd, stdout=subprocess.DEVNULL) as proc:
-        _, stderr = proc.communicate()
+    `progress` is told how far it is (its output time over `duration`) as it goes. ffmpeg is
+    killed if this is interrupted, so an abandoned command leaves no encoder behind."""
+    report = ["-progress", "pipe:1", "-nostats"] if progress and duration > 0 else []
+    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", *report, *args]
+    # stderr into a file, not a pipe: read only at the end, it can never block ffmpeg.
+    with tempfile.TemporaryFile() as stderr, _process(
+        cmd, stdout=subprocess.PIPE if report else subprocess.DEVNULL, stderr=stderr
+    ) as proc:
+        if report and proc.stdout is not None and progress is not None:
+            _follow(proc.stdout, duration, progress)
+        proc.wait()
+        stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - (64 << 10)))  # its last words
+        said = stderr.read().decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise MediaError(f"{what}失败（ffmpeg）：{_last_lines(stderr.decode('utf-8', 'replace'))}")
+        raise MediaError(f"{what}失败（ffmpeg）：{_last_lines(said)}")
+
+
+def _follow(stream: IO[bytes], duration: float, progress: Progress) -> None:
+    """ffmpeg's `-progress` lines (key=value): out_time_us over the duration."""
+    for line in stream:
+        key, _, value = line.decode("ascii", "replace").strip().partition("=")
+        if key in ("out_time_us", "out_time_ms") and value.strip().isdigit():
+            # Both are microseconds (out_time_ms is misnamed in ffmpeg).
+            progress(min(1.0, int(value) / 1e6 / duration))
+        elif key == "progress" and value == "end":
+            progress(1.0)
 
 
 @contextlib.contextmanager
-def _process(cmd: list[str], stdout: int) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
+def _process(
+    cmd: list[str], stdout: int, stderr: int | IO[bytes] = subprocess.PIPE
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
     try:
         yield proc
     finally:
