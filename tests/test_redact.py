@@ -231,6 +231,34 @@ def test_an_amr_recording_gets_an_aac_proxy_and_an_h264_one_needs_none(
     assert info == ["aac,audio"]
 
 
+def test_an_odd_sized_avi_is_redacted_and_a_photo_is_refused(
+    stored: tuple[Vault, str], tmp_path: Path
+) -> None:
+    """An AVI of MPEG-4 Part 2 at 321×241 (a browser plays neither; H.264 in 4:2:0 needs even
+    sides): the copy is H.264 at 320×240. A photo is not taken for a one-frame video."""
+    from zfjl.redact import needs_proxy
+    from zfjl.sample import make_photo
+
+    vault, _ = stored
+    card = tmp_path / "rec"
+    card.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=321x241:rate=15:duration=1",
+                    "-c:v", "mpeg4", "-f", "avi", str(card / "DSJ05_20240503_101530_0004.AVI")],
+                   check=True)  # fmt: skip
+    make_photo(card / "DSJ05_20240503_101600_0005.JPG", RECORDED)
+    ids = {Path(f.path).suffix: f.id for f in ingest(vault, card, IngestOptions()).files if f.id}
+    avi, photo = ids[".AVI"], ids[".JPG"]
+    assert needs_proxy(vault, avi) and not needs_proxy(vault, photo)
+    _grant(vault, avi)
+    d = redact(vault, avi, RedactionSpec(boxes=(parse_box("311,231,10,10@0-1"),)))  # at the odd edge
+    got = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
+                          "-of", "csv=p=0", "-"], input=object_bytes(vault, d.id),
+                         capture_output=True, check=True).stdout.decode().split()  # fmt: skip
+    assert got == ["h264,320,240"]
+    with pytest.raises(UsageError, match="是照片"):
+        redact(vault, photo, RedactionSpec(boxes=(parse_box("0,0,10,10"),)))
+
+
 def test_the_cli_redacts_shows_the_derivative_and_refuses_a_bad_box_in_chinese(
     stored: tuple[Vault, str],
 ) -> None:

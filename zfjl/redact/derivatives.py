@@ -23,10 +23,15 @@ from zfjl import __version__
 from zfjl.access.authority import Item, authorize
 from zfjl.errors import MediaError, NotFoundError, UsageError
 from zfjl.redact import media
-from zfjl.redact.spec import RedactionSpec, audio_filter, check_against, video_graph
+from zfjl.redact.spec import EVEN_FRAME, RedactionSpec, audio_filter, check_against, video_graph
 from zfjl.vault import events
 from zfjl.vault.objects import FileIdentity, storage_error
-from zfjl.vault.queries.derivatives import DerivativeRow, derivative, derivatives_of
+from zfjl.vault.queries.derivatives import (
+    DerivativeRow,
+    derivative,
+    derivatives_of,
+    recording_kind,
+)
 from zfjl.vault.queries.evidence import catalogued, tombstoned_at
 from zfjl.vault.query import resolve_id
 from zfjl.vault.seal import digests_of, require_sealed
@@ -45,7 +50,6 @@ VIDEO_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt"
 AUDIO_ARGS = ("-c:a", "aac", "-b:a", "128k")
 CONTAINER_ARGS = ("-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn",
                   "-movflags", "+faststart", "-f", "mp4")  # fmt: skip
-EVEN_FRAME = "scale=trunc(iw/2)*2:trunc(ih/2)*2"  # 4:2:0 needs even sides; a no-op otherwise
 # What a browser's <video>/<audio> plays (Chromium: H.264 in yuv420p, AAC/MP3 in MP4).
 PLAYABLE_CONTAINERS = ("mp4", "mov", "m4a")
 PLAYABLE_VIDEO = {"h264"}
@@ -105,6 +109,8 @@ def needs_proxy(vault: Vault, prefix: str) -> bool:
     """Whether the recording needs a playable proxy: audio or video a browser cannot play.
     Reads the container's headers only (ffprobe), as ingest does: no access to journal."""
     oid = _live(vault, prefix)
+    if recording_kind(vault, oid) == "photo":
+        return False  # a browser shows the camera's JPEG as it is
     with vault.objects.local_path(oid) as path:
         info = media.probe(path)
     return (info.has_video or info.has_audio) and not is_playable(info)
@@ -117,7 +123,7 @@ def playable_proxy(
     journaled first), the existing one returned every later time without reading anything.
     Serving its bytes to a person is a view of the original: the caller journals that.
     `progress` is told the share done while ffmpeg works."""
-    oid = _live(vault, prefix)
+    oid = _live(vault, prefix, media_only=True)
     existing = derivatives_of(vault, oid, PROXY)
     if existing:
         return Derivative.of(existing[0])
@@ -146,7 +152,7 @@ def redact(
     each muted range silent, everything else re-encoded as it was; stored as a derivative.
     Boxes outside the frame and ranges beyond the end are refused before anything is read
     beyond the headers (UsageError naming the value); the read is journaled first."""
-    oid = _live(vault, prefix)
+    oid = _live(vault, prefix, media_only=True)
     with vault.objects.local_path(oid) as path:
         info = media.probe(path)  # headers only: the checks come before the access
     check_against(spec, info)
@@ -182,8 +188,12 @@ def _encoder(source: Path, args: tuple[str, ...], what: str, duration: float,
     return encode
 
 
-def _live(vault: Vault, prefix: str) -> str:
+def _live(vault: Vault, prefix: str, *, media_only: bool = False) -> str:
+    """The original's id: not destroyed, not itself a derivative; with `media_only`, not a
+    photo (a redacted or proxied photo would come out as a one-frame video)."""
     oid = resolve_id(vault, prefix)
+    if media_only and recording_kind(vault, oid) == "photo":
+        raise UsageError(f"{oid[:12]} 是照片：本命令只处理音视频（照片的删减尚未提供）")
     gone = tombstoned_at(vault, oid)
     if gone:
         raise NotFoundError(f"{oid[:12]} 已于 {gone[:10]} 按保存期限销毁（见 zfjl log {oid[:12]}）")

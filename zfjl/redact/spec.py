@@ -20,6 +20,8 @@ from zfjl.redact.media import MediaInfo
 
 Method = Literal["blur", "mosaic"]
 METHODS: dict[str, str] = {"blur": "模糊", "mosaic": "马赛克"}
+# H.264 in 4:2:0 needs even sides: an odd frame loses its last column or row (a no-op otherwise).
+EVEN_FRAME = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
 MIN_BOX = 8  # pixels: a smaller box cannot be blurred (boxblur's radius) and hides nothing
 TIME_SLACK = 0.05  # seconds past the probed duration still accepted (container rounding)
 MOSAIC_BLOCKS = 8  # blocks across a mosaic box's shorter side: 12 still showed eyes and mouth
@@ -183,7 +185,7 @@ def video_graph(spec: RedactionSpec, duration: float, frame: tuple[int, int]) ->
     Input label [0:v], output label [v]."""
     boxes = [b.even(frame) for b in spec.boxes]
     if not boxes:
-        return "[0:v]null[v]"
+        return f"[0:v]{EVEN_FRAME}[v]"
     n = len(boxes)
     parts = [f"[0:v]split={n + 1}[base]" + "".join(f"[c{i}]" for i in range(n))]
     for i, b in enumerate(boxes):
@@ -191,10 +193,9 @@ def video_graph(spec: RedactionSpec, duration: float, frame: tuple[int, int]) ->
         parts.append(f"[c{i}]crop={b.w}:{b.h}:{b.x}:{b.y},{hide}[h{i}]")
     below = "base"
     for i, b in enumerate(boxes):
-        out = "v" if i == n - 1 else f"o{i}"
-        parts.append(f"[{below}][h{i}]overlay={b.x}:{b.y}:enable='{b.span.ffmpeg_enable(duration)}'[{out}]")
-        below = out
-    return ";".join(parts)
+        parts.append(f"[{below}][h{i}]overlay={b.x}:{b.y}:enable='{b.span.ffmpeg_enable(duration)}'[o{i}]")
+        below = f"o{i}"
+    return ";".join([*parts, f"[{below}]{EVEN_FRAME}[v]"])
 
 
 def audio_filter(spec: RedactionSpec, duration: float) -> str | None:

@@ -49,3 +49,9 @@ def derivative(vault: Vault, oid: str) -> DerivativeRow | None:
     """The derivative `oid` (what it was made from, how); None if it is not one."""
     r = vault.conn.execute(f"SELECT {_COLUMNS} FROM derivatives WHERE id = ?", (oid,)).fetchone()
     return None if r is None else _row(r)
+
+
+def recording_kind(vault: Vault, oid: str) -> str | None:
+    """video / audio / photo / … as catalogued; None before it is described (or not a recording)."""
+    row = vault.conn.execute("SELECT kind FROM recordings WHERE id = ?", (oid,)).fetchone()
+    return None if row is None else str(row[0])
