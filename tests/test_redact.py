@@ -366,6 +366,40 @@ def test_a_redacted_copy_is_disclosed_under_a_copy_grant_with_a_receipt(
         disclose(vault, oid, d.id, party="张三", approval_no="局批〔2024〕12号", dest=out)
 
 
+def test_derivatives_are_kept_and_destroyed_with_their_original(
+    stored: tuple[Vault, str],
+) -> None:
+    """A proxy is the footage itself: it must not outlive the original's retention period
+    (art. 42), nor be destroyed while the original is held (art. 43)."""
+    import datetime as dt
+
+    from zfjl.retention import sweep
+    from zfjl.retention.holds import place_hold, release_hold
+
+    from .conftest import TZ
+
+    vault, oid = stored
+    _grant(vault, oid)
+    proxy = playable_proxy(vault, oid)
+    copy = redact(vault, oid, RedactionSpec(mutes=(parse_span("0-1"),)))
+    later = dt.datetime(2024, 11, 10, 9, tzinfo=TZ)  # past the 6 months of patrol footage
+    due = {i.id: i for i in sweep.plan(vault, later).due}
+    assert set(due) == {oid, proxy.id, copy.id}
+    assert due[copy.id].cls == due[oid].cls and due[copy.id].expires_at == due[oid].expires_at
+    assert f"派生自 {oid[:12]}" in due[copy.id].why
+    hold = place_hold(vault, oid, reason="纠纷", note="当事人投诉")
+    assert sweep.plan(vault, later).due == []  # the hold on the original holds its copies
+    release_hold(vault, hold["id"], approval="局批〔2024〕20号", note=None)
+    root = vault.root
+    vault.close()
+    with Vault.open(root, clock=fixed_clock(later)) as v:
+        done = sweep.destroy_due(v, "局批〔2024〕21号")
+        assert done.deleted == 3
+        for gone in (oid, proxy.id, copy.id):
+            assert not v.objects.exists(gone)
+        assert list_derivatives(v, oid) == [] and verify(v).ok
+
+
 def test_a_catalog_of_version_10_gets_the_derivatives_table(stored: tuple[Vault, str]) -> None:
     """Migration 11: a vault of the previous format opens, the table replayed from the journal."""
     from zfjl.vault import migrations

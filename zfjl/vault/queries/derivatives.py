@@ -37,8 +37,11 @@ def _row(r: tuple[Any, ...]) -> DerivativeRow:
 
 
 def derivatives_of(vault: Vault, source: str, kind: str | None = None) -> list[DerivativeRow]:
-    """The derivatives made from `source` (of one kind, when given), oldest first."""
-    sql, params = f"SELECT {_COLUMNS} FROM derivatives WHERE source = ?", [source]
+    """The live derivatives made from `source` (of one kind, when given), oldest first (a
+    derivative is destroyed with its original: zfjl/retention/sweep.py)."""
+    sql = (f"SELECT {_COLUMNS} FROM derivatives WHERE source = ?"
+           " AND id NOT IN (SELECT id FROM tombstones)")  # fmt: skip
+    params = [source]
     if kind is not None:
         sql += " AND kind = ?"
         params.append(kind)
@@ -55,3 +58,14 @@ def recording_kind(vault: Vault, oid: str) -> str | None:
     """video / audio / photo / … as catalogued; None before it is described (or not a recording)."""
     row = vault.conn.execute("SELECT kind FROM recordings WHERE id = ?", (oid,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def derivative_sources(vault: Vault) -> dict[str, str]:
+    """Every derivative's id -> its original's id (retention: a derivative follows it)."""
+    return {str(r[0]): str(r[1]) for r in vault.conn.execute("SELECT id, source FROM derivatives")}
+
+
+def destroyed_class(vault: Vault, oid: str) -> tuple[str, str] | None:
+    """(retention class, when) of a destroyed object's tombstone; None while it is live."""
+    row = vault.conn.execute("SELECT class, at FROM tombstones WHERE id = ?", (oid,)).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
