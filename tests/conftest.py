@@ -434,6 +434,7 @@ OS_USER_MODULES = frozenset(
         "test_bundle_service.py",
         "test_identity.py",
         "test_ingest_unstored.py",
+        "test_redact_service.py",
         "test_service.py",
         "test_service_fuzz.py",
         "test_service_hostile.py",

@@ -129,6 +129,12 @@ class BundleError(ZfjlError):
     exit_code = 4
 
 
+class MediaError(ZfjlError):
+    """ffmpeg cannot read or convert a recording (a proxy, a redaction, face proposals)."""
+
+    exit_code = 4
+
+
 class Interrupted(ZfjlError):
     """Ctrl-C or SIGTERM: work done so far is kept, the next run finishes the job."""
 

@@ -179,6 +179,12 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
             [oid],
         )
     )
+    # Issue 26: the playable proxies and redacted copies made from it, or what it was made from.
+    from zfjl.vault.queries.derivatives import derivative, derivatives_of
+
+    rec["derivatives"] = [d.as_dict() for d in derivatives_of(vault, oid)]
+    made_from = derivative(vault, oid)
+    rec["derived_from"] = made_from.as_dict() if made_from else None
     return rec
 
 
