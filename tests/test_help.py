@@ -150,11 +150,12 @@ def _shell_asks(**env: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **COLS, **env}, check=False)  # fmt: skip
 
 
-def test_shell_completion_script() -> None:
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_script(shell: str) -> None:
     """The script asks back in typer's order (complete_bash), which typer's parser reads."""
-    result = _shell_asks(_ZFJL_COMPLETE="source_bash")
-    assert result.returncode == 0 and "_ZFJL_COMPLETE=complete_bash" in result.stdout
-    assert "=bash_complete" not in result.stdout  # click's template changed: fix the replace
+    result = _shell_asks(_ZFJL_COMPLETE=f"source_{shell}")
+    assert result.returncode == 0 and f"_ZFJL_COMPLETE=complete_{shell}" in result.stdout
+    assert f"={shell}_complete" not in result.stdout  # click's template changed: fix replace()
 
 
 def test_shell_completion_completes_words_in_bash() -> None:
