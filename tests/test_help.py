@@ -46,6 +46,9 @@ def test_help_is_chinese_fits_80_columns_and_has_an_example(words: list[str]) ->
     assert "示例：" in text and "  zfjl " in text.split("示例：")[1]
     wide = [line for line in text.splitlines() if cell_len(line) > 80]
     assert not wide, wide
+    broken = [line for line in text.splitlines()
+              if line.strip()[:1] in set("）］》」，。、；：") or line.endswith(("（", "［"))]  # fmt: skip
+    assert not broken, broken  # a line neither starts with a closing mark nor ends opening one
     usage = text.split("\n\n")[0]  # the argument names are their metavar=, in Chinese
     assert not re.search(r"[A-Za-z]", usage.split("[选项]", 1)[1]), usage
     arguments = [p for p in _command(words).params if isinstance(p, click.Argument)]
@@ -190,4 +193,11 @@ def test_wrap_breaks_by_display_cells() -> None:
     lines = wrap("把记录仪存储卡（或导出目录）中的全部文件存入保管库，" * 4, 30)
     assert all(cell_len(line) <= 30 for line in lines)
     assert not any(line.startswith(("，", "）")) for line in lines)
+    # "）。" go down together with the character before them; ［ never ends a line
+    assert wrap("录音录像编号（或在本案中唯一的前缀）。［必填］", 36) == [
+        "录音录像编号（或在本案中唯一的前", "缀）。［必填］"]  # fmt: skip
+    for width in range(20, 50):
+        for text in ("执法机关全称（印在文书上）。［必填］", "是否重读对象内容。［默认：read-data］"):
+            lines = wrap(text, width)
+            assert not any(line[:1] in "）］。" or line.endswith("［") for line in lines), lines
     assert summary("长期保存（第四十三条）：zfjl hold add …") == "长期保存（第四十三条）"

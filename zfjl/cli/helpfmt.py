@@ -150,10 +150,10 @@ def cells(text: str) -> int:
     return cell_len(text)
 
 
-_NO_LINE_START = set("，。、；：？！）》」』】〕,.;:!?)]}…％%")
+_NO_LINE_START = set("，。、；：？！）］》」』】〕,.;:!?)]}…％%")
 # A token is one CJK character or one run of other non-spaces (a word, an ID, a path), with
 # the opening brackets before it: a line never ends in （ or “.
-_OPEN = "（《「『【〔“‘"
+_OPEN = "（［《「『【〔“‘"
 _TOKEN = re.compile(rf"[{_OPEN}]*(?:[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s"
                     r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)|\s+")  # fmt: skip
 
@@ -181,8 +181,9 @@ def wrap(text: str, width: int) -> list[str]:
                     head += ch
                 lines.append(line + head)
                 line, token = "", token[len(head) :]
-            if cells(line + token) <= width:
-                last, line = len(line), line + token
+            if cells(line + token) <= width:  # a closing mark stays with the token before it
+                last = last if set(token) <= _NO_LINE_START else len(line)
+                line += token
             elif token[0] in _NO_LINE_START and line and last > 0 and cells(line) > 2:
                 # keep the punctuation with its character or word: move that down with it
                 lines.append(line[:last].rstrip())
