@@ -286,7 +286,6 @@ class ZhHelpFormatter(click.HelpFormatter):
             self.write(f"{indent}{line}\n" if line else "\n")
 
 
-
 class ZhContext(click.Context):
     """click's context with zfjl's help formatter; a command's code runs as_the_caller()."""
 
