@@ -147,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     named = _named_command(args)
     try:
-        rc = build_app(None if named is None else [named])(
-            args=args, standalone_mode=False, prog_name="zfjl"
-        )
+        with helpfmt.chinese():  # click's words; a command's own code runs as the caller's
+            rc = build_app(None if named is None else [named])(
+                args=args, standalone_mode=False, prog_name="zfjl"
+            )
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:

@@ -71,7 +71,7 @@ def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl show 0ad1e9f62b22",
 )
 def show_cmd(
-    id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。")],
+    id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。", metavar="编号")],
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault.query import show_recording
