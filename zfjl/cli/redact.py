@@ -25,7 +25,7 @@ app = typer.Typer()
     "时间为秒（12.5）或 分:秒（1:02.5），起-止；--box 不写 @起-止 则为全程。",
 )
 def redact_cmd(
-    recording: Annotated[str, typer.Argument(help="记录编号（前缀）。")],
+    recording: Annotated[str, typer.Argument(metavar="记录编号", help="记录编号（前缀）。")],
     box: Annotated[list[str] | None, typer.Option(
         "--box", help="遮挡区域 x,y,宽,高@起-止（像素，左上角为原点），可多次。")] = None,
     mute: Annotated[list[str] | None, typer.Option(
@@ -103,7 +103,7 @@ def _print_faces(report: Any) -> None:
     "--approval-no 局批〔2024〕12号 -o /media/U盘/提供件",
 )
 def disclose_cmd(
-    recording: Annotated[str, typer.Argument(help="原始记录编号（前缀）。")],
+    recording: Annotated[str, typer.Argument(metavar="记录编号", help="原始记录编号（前缀）。")],
     derivative: Annotated[str, typer.Option("--derivative", help="删减副本编号（前缀），见 zfjl show。")],
     to: Annotated[str, typer.Option("--to", help="接收的当事人（姓名或单位）。")],
     approval_no: Annotated[str, typer.Option("--approval-no", help="本次提供的批准文号。")],
