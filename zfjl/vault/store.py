@@ -48,6 +48,7 @@ class Protection:
     retain_until: dt.datetime | None  # enforced by the store (None: not enforced here)
     legal_hold: bool  # a hold enforced by the store
     notes: tuple[str, ...] = ()  # what the store cannot promise, in plain words
+    mode: str | None = None  # the S3 Object Lock mode ("COMPLIANCE"); None where there is none
 
 
 @runtime_checkable
