@@ -41,6 +41,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -328,23 +329,25 @@ class S3ObjectStore:
         + the class period), write-once; the staged copies are removed whatever happens. When
         this returns every object is in the bucket, its checksum checked by the server and by
         us, and the catalog may name it."""
-        until = _utc(retain_until) if retain_until else self._clock() + self.retention
         try:
+            if retain_until is not None and _utc(retain_until) <= self._clock():
+                raise ValueError(f"retain-until in the past: {retain_until.isoformat()}")
             if not pendings:
                 return []
             workers = min(UPLOAD_THREADS, len(pendings))
             with ThreadPoolExecutor(workers, thread_name_prefix="s3-put") as pool:
-                created = list(pool.map(lambda p: self._put_one(p, until), pendings))
+                created = list(pool.map(lambda p: self._put_one(p, retain_until), pendings))
             return [StoreResult(p.digests, c, self.spool) for p, c in zip(pendings, created, strict=True)]
         finally:
             self.discard(pendings)
 
-    def _put_one(self, pending: Pending, until: dt.datetime) -> bool:
+    def _put_one(self, pending: Pending, retain_until: dt.datetime | None) -> bool:
         """Upload one staged copy unless the bucket holds the object; True when this call
-        created it."""
+        created it. The default date is taken as this object's upload starts."""
         oid = pending.digests.blake3
         if self.exists(oid):
             return False
+        until = _utc(retain_until) if retain_until else self._clock() + self.retention
         lock = {"ObjectLockMode": COMPLIANCE, "ObjectLockRetainUntilDate": until}
         try:
             if pending.digests.size > self.multipart_threshold:
@@ -514,10 +517,25 @@ def _check_checksum(oid: str, resp: dict[str, Any], expected: str) -> None:
         raise StorageError(f"上传对象 {oid[:12]}：存储返回的 SHA-256 校验和与本地不符")
 
 
+_clients: dict[tuple[object, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
 def _client(profile: str | None) -> Any:
     """An S3 client from the AWS chain: the profile (or AWS_PROFILE, or the default), the
     endpoint from AWS_ENDPOINT_URL or the profile's endpoint_url, the keys from the
-    environment, the shared credentials or config file. No argument carries a secret."""
+    environment, the shared credentials or config file. No argument carries a secret.
+    Clients are thread-safe and costly to make (botocore loads its models: ~0.2 s), so one per
+    process, profile and AWS environment is kept (a forked child makes its own)."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    key = (os.getpid(), profile, env)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = _new_client(profile)
+        return _clients[key]
+
+
+def _new_client(profile: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
