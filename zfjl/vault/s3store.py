@@ -130,7 +130,9 @@ class S3ObjectStore:
                 Bucket=self.bucket))  # fmt: skip
         except FileNotFoundError:  # NoSuchBucket
             if not create:
-                raise StorageError(f"对象存储中没有存储桶 {self.bucket}（{self.endpoint}）") from None
+                raise StorageError(
+                    f"对象存储中没有存储桶 {self.bucket}（{self.endpoint}）"
+                ) from None
             self._call("创建存储桶", lambda c: c.create_bucket(
                 Bucket=self.bucket, ObjectLockEnabledForBucket=True))  # fmt: skip
             return self._check_bucket(create=False)
@@ -205,7 +207,9 @@ class S3ObjectStore:
         """The object downloaded to a private temporary file (0600 in the 0700 spool), for
         tools that need a path (exiftool, typst, bagit); removed when the block ends."""
         # pid-tagged in the spool's tmp/: a killed reader's download is a stale temp like any
-        fd, name = tempfile.mkstemp(dir=self.spool / "tmp", prefix=f"{os.getpid()}-dl-", suffix=".tmp")
+        fd, name = tempfile.mkstemp(
+            dir=self.spool / "tmp", prefix=f"{os.getpid()}-dl-", suffix=".tmp"
+        )
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -234,7 +238,8 @@ class S3ObjectStore:
     def list_oids(self) -> Iterator[str]:
         """Every object's id under this store's prefix (other keys are verify's business)."""
         pages = self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{self.prefix}objects/")
+            Bucket=self.bucket, Prefix=f"{self.prefix}objects/"
+        )
         with self._errors("列出对象"):
             for page in pages:
                 for item in page.get("Contents", []):
@@ -308,9 +313,7 @@ class S3ObjectStore:
                           legal_hold=held, notes=S3_NOTES, mode=mode)  # fmt: skip
 
     # -- writing ---------------------------------------------------------------------------
-    def stage(
-        self, src_fd: int, before: FileIdentity, cancel: CancelFlag | None = None
-    ) -> Pending:
+    def stage(self, src_fd: int, before: FileIdentity, cancel: CancelFlag | None = None) -> Pending:
         """Copy and hash an open source into the private spool (see ObjectStore.stage)."""
         return self._staging.stage(src_fd, before, cancel)
 
@@ -337,7 +340,10 @@ class S3ObjectStore:
             workers = min(UPLOAD_THREADS, len(pendings))
             with ThreadPoolExecutor(workers, thread_name_prefix="s3-put") as pool:
                 created = list(pool.map(lambda p: self._put_one(p, retain_until), pendings))
-            return [StoreResult(p.digests, c, self.spool) for p, c in zip(pendings, created, strict=True)]
+            return [
+                StoreResult(p.digests, c, self.spool)
+                for p, c in zip(pendings, created, strict=True)
+            ]
         finally:
             self.discard(pendings)
 
@@ -377,7 +383,9 @@ class S3ObjectStore:
             ContentType="application/octet-stream", **lock))["UploadId"]  # fmt: skip
         try:
             parts = self._upload_parts(pending, key, upload)
-            composite = hashlib.sha256(b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in parts))
+            composite = hashlib.sha256(
+                b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in parts)
+            )
             expected = f"{base64.b64encode(composite.digest()).decode()}-{len(parts)}"
             resp = self._call(f"上传对象 {oid[:12]}", lambda c: c.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload, IfNoneMatch="*",
@@ -430,7 +438,8 @@ class S3ObjectStore:
                 if up["Initiated"] < cutoff:
                     with contextlib.suppress(Exception):
                         self._client.abort_multipart_upload(
-                            Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"])
+                            Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"]
+                        )
 
     def remove_own_temps(self) -> None:
         self._staging.remove_own_temps()
@@ -484,7 +493,11 @@ def _client_error(exc: Any, what: str, bucket: str) -> Exception:
     err = exc.response.get("Error", {})
     code = str(err.get("Code", ""))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in NOT_FOUND_CODES or code == "NoSuchBucket" or (status == 404 and not code.startswith("ObjectLock")):
+    if (
+        code in NOT_FOUND_CODES
+        or code == "NoSuchBucket"
+        or (status == 404 and not code.startswith("ObjectLock"))
+    ):
         return FileNotFoundError(f"{what}：不存在（{code}）")
     if code == "PreconditionFailed" or status == 412:
         return _PreconditionFailed(what)
