@@ -53,6 +53,7 @@ from zfjl.errors import BucketNotLocked, StorageError, StoreRefused, StoreUnreac
 from zfjl.vault.objects import (
     CHUNK,
     CancelFlag,
+    Digests,
     FileIdentity,
     ObjectStore,
     Pending,
@@ -62,9 +63,11 @@ from zfjl.vault.objects import (
 from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 
 DEFAULT_RETENTION = dt.timedelta(days=184)  # six months at most (art. 42's floor for patrol)
-MULTIPART_THRESHOLD = 64 << 20  # above this, parts in parallel (boto3's own is 8 MiB)
-PART_SIZE = 16 << 20  # SeaweedFS splits into 4 MiB chunks anyway; 16 MiB keeps requests few
-UPLOAD_THREADS = 8  # the server, not the client, is the bottleneck: enough to keep it busy
+# Above the threshold, parts in parallel (boto3's own: 8 MiB). 16 MiB requests keep their count
+# low (SeaweedFS chunks by 4 MiB anyway) and memory bounded: UPLOAD_THREADS × PART_SIZE.
+MULTIPART_THRESHOLD = 16 << 20
+PART_SIZE = 16 << 20
+UPLOAD_THREADS = 8  # requests in flight: the server, not the client, is the bottleneck
 DELETE_BATCH = 1000  # DeleteObjects' limit
 VERSION_ID_RE = re.compile(r"^[A-Za-z0-9._+=-]{1,1024}$")
 COMPLIANCE = "COMPLIANCE"
@@ -119,6 +122,7 @@ class S3ObjectStore:
         self.spool = spool
         self._staging = ObjectStore(spool)  # its tmp/ holds the staged copies, never objects/
         self._client = _client(profile)
+        self._inflight = threading.BoundedSemaphore(UPLOAD_THREADS)
         self.endpoint = str(self._client.meta.endpoint_url)
         self._check_bucket(create)
 
@@ -333,56 +337,65 @@ class S3ObjectStore:
         this returns every object is in the bucket, its checksum checked by the server and by
         us, and the catalog may name it."""
         try:
-            if retain_until is not None and _utc(retain_until) <= self._clock():
-                raise ValueError(f"retain-until in the past: {retain_until.isoformat()}")
-            if not pendings:
-                return []
-            workers = min(UPLOAD_THREADS, len(pendings))
-            with ThreadPoolExecutor(workers, thread_name_prefix="s3-put") as pool:
-                created = list(pool.map(lambda p: self._put_one(p, retain_until), pendings))
-            return [
-                StoreResult(p.digests, c, self.spool)
-                for p, c in zip(pendings, created, strict=True)
-            ]
+            return self.upload([(p.tmp_path, p.digests) for p in pendings],
+                               retain_until=retain_until)  # fmt: skip
         finally:
             self.discard(pendings)
 
-    def _put_one(self, pending: Pending, retain_until: dt.datetime | None) -> bool:
-        """Upload one staged copy unless the bucket holds the object; True when this call
-        created it. The default date is taken as this object's upload starts."""
-        oid = pending.digests.blake3
+    def upload(
+        self, files: list[tuple[Path, Digests]], *, retain_until: dt.datetime | None = None
+    ) -> list[StoreResult]:
+        """`put` for files that stay where they are: a station's own objects being shipped
+        (zfjl/vault/ship.py), read, never moved nor removed. Files in parallel, a large one in
+        parallel parts; at most UPLOAD_THREADS requests (and parts in memory) at once."""
+        if retain_until is not None and _utc(retain_until) <= self._clock():
+            raise ValueError(f"retain-until in the past: {retain_until.isoformat()}")
+        if not files:
+            return []
+        with ThreadPoolExecutor(min(UPLOAD_THREADS, len(files)), "s3-put") as pool:
+            created = list(pool.map(lambda f: self._put_one(f[0], f[1], retain_until), files))
+        return [StoreResult(d, c, self.spool) for (_, d), c in zip(files, created, strict=True)]
+
+    def _put_one(self, path: Path, digests: Digests, retain_until: dt.datetime | None) -> bool:
+        """Upload one file unless the bucket holds the object; True when this call created it.
+        The default date is taken as this object's upload starts."""
+        oid = digests.blake3
         if self.exists(oid):
             return False
         until = _utc(retain_until) if retain_until else self._clock() + self.retention
         lock = {"ObjectLockMode": COMPLIANCE, "ObjectLockRetainUntilDate": until}
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            if pending.digests.size > self.multipart_threshold:
-                self._put_multipart(pending, lock)
+            _check_size(digests, os.fstat(fd).st_size)
+            if digests.size > self.multipart_threshold:
+                self._put_multipart(fd, digests, lock)
             else:
-                self._put_single(pending, lock)
+                self._put_single(fd, digests, lock)
         except _PreconditionFailed:
             return False  # another writer placed it first: never overwritten
+        finally:
+            os.close(fd)
         return True
 
-    def _put_single(self, pending: Pending, lock: dict[str, Any]) -> None:
-        oid = pending.digests.blake3
-        data = pending.tmp_path.read_bytes()
-        _check_size(pending, len(data))
-        checksum = _sha256_b64(data)
-        resp = self._call(f"上传对象 {oid[:12]}", lambda c: c.put_object(
-            Bucket=self.bucket, Key=self.key_for(oid), Body=data, ContentLength=len(data),
-            ChecksumSHA256=checksum, IfNoneMatch="*", ContentType="application/octet-stream",
-            **lock))  # fmt: skip
+    def _put_single(self, fd: int, digests: Digests, lock: dict[str, Any]) -> None:
+        oid = digests.blake3
+        with self._inflight:
+            data = os.pread(fd, digests.size, 0) if digests.size else b""
+            checksum = _sha256_b64(data)
+            resp = self._call(f"上传对象 {oid[:12]}", lambda c: c.put_object(
+                Bucket=self.bucket, Key=self.key_for(oid), Body=data, ContentLength=len(data),
+                ChecksumSHA256=checksum, IfNoneMatch="*", ContentType="application/octet-stream",
+                **lock))  # fmt: skip
         _check_checksum(oid, resp, checksum)
 
-    def _put_multipart(self, pending: Pending, lock: dict[str, Any]) -> None:
-        oid = pending.digests.blake3
+    def _put_multipart(self, fd: int, digests: Digests, lock: dict[str, Any]) -> None:
+        oid = digests.blake3
         key = self.key_for(oid)
         upload = self._call(f"上传对象 {oid[:12]}", lambda c: c.create_multipart_upload(
             Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256",
             ContentType="application/octet-stream", **lock))["UploadId"]  # fmt: skip
         try:
-            parts = self._upload_parts(pending, key, upload)
+            parts = self._upload_parts(fd, digests.size, key, upload)
             composite = hashlib.sha256(
                 b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in parts)
             )
@@ -396,30 +409,23 @@ class S3ObjectStore:
                 self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
             raise
 
-    def _upload_parts(self, pending: Pending, key: str, upload: str) -> list[dict[str, Any]]:
-        """The parts in parallel, each read from the staged copy with pread and sent with its
-        SHA-256 (one part in memory per thread)."""
-        size = pending.digests.size
-        fd = os.open(pending.tmp_path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _check_size(pending, os.fstat(fd).st_size)
-            offsets = list(range(0, size, self.part_size))
+    def _upload_parts(self, fd: int, size: int, key: str, upload: str) -> list[dict[str, Any]]:
+        """The parts in parallel, each read with pread and sent with its SHA-256."""
+        offsets = list(range(0, size, self.part_size))
 
-            def send(n: int) -> dict[str, Any]:
+        def send(n: int) -> dict[str, Any]:
+            with self._inflight:  # shared with the other files' uploads: bounded memory
                 data = os.pread(fd, self.part_size, offsets[n])
                 checksum = _sha256_b64(data)
                 resp = self._call(f"上传对象 {key[-12:]} 的第 {n + 1} 段", lambda c: c.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=n + 1, Body=data,
                     ContentLength=len(data), ChecksumSHA256=checksum))  # fmt: skip
-                if resp.get("ChecksumSHA256", checksum) != checksum:
-                    raise StorageError(f"上传对象 {key[-12:]} 第 {n + 1} 段：存储返回的校验和不符")
-                return {"PartNumber": n + 1, "ETag": resp["ETag"], "ChecksumSHA256": checksum}
+            if resp.get("ChecksumSHA256", checksum) != checksum:
+                raise StorageError(f"上传对象 {key[-12:]} 第 {n + 1} 段：存储返回的校验和不符")
+            return {"PartNumber": n + 1, "ETag": resp["ETag"], "ChecksumSHA256": checksum}
 
-            with ThreadPoolExecutor(min(UPLOAD_THREADS, len(offsets)),
-                                    thread_name_prefix="s3-part") as pool:  # fmt: skip
-                return list(pool.map(send, range(len(offsets))))
-        finally:
-            os.close(fd)
+        with ThreadPoolExecutor(min(UPLOAD_THREADS, len(offsets)), "s3-part") as pool:
+            return list(pool.map(send, range(len(offsets))))
 
     # -- housekeeping ---------------------------------------------------------------------
     def clean_stale_temps(self) -> int:
@@ -516,10 +522,10 @@ def _client_error(exc: Any, what: str, bucket: str) -> Exception:
     return StorageError(f"对象存储出错（{what}）：{code} {err.get('Message', '')}".rstrip())
 
 
-def _check_size(pending: Pending, size: int) -> None:
-    if size != pending.digests.size:
+def _check_size(digests: Digests, size: int) -> None:
+    if size != digests.size:
         raise StorageError(
-            f"暂存副本 {pending.digests.blake3[:12]} 大小已变（{size} ≠ {pending.digests.size}），未上传"
+            f"待上传的副本 {digests.blake3[:12]} 大小已变（{size} ≠ {digests.size}），未上传"
         )
 
 
