@@ -42,6 +42,7 @@ import os
 import re
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -71,6 +72,7 @@ UPLOAD_THREADS = 8  # requests in flight: the server, not the client, is the bot
 DELETE_BATCH = 1000  # DeleteObjects' limit
 VERSION_ID_RE = re.compile(r"^[A-Za-z0-9._+=-]{1,1024}$")
 COMPLIANCE = "COMPLIANCE"
+DEFAULT_CHECKSUM = "SHA256"
 S3_NOTES = (
     "S3 对象锁定（合规模式）：保存期限届满前，任何 S3 凭据都不能删除、覆盖或缩短期限",
     "对象存储自身的管理端口（filer、weed shell）与磁盘不受对象锁定保护：须与工作站隔离，由核验发现缺失",
@@ -79,8 +81,22 @@ NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchVersion", "NotFound"}
 T = TypeVar("T")
 
 
-def _sha256_b64(data: bytes | memoryview) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+def _sha256(data: bytes | memoryview) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _crc32(data: bytes | memoryview) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+# The transfer checksums S3 defines that Python computes without another package (CRC32C
+# would need one). The server verifies what is sent (BadDigest) and a multipart object's is
+# the checksum of its parts' checksums ("…-N", COMPOSITE).
+CHECKSUMS: dict[str, Callable[[bytes | memoryview], bytes]] = {"SHA256": _sha256, "CRC32": _crc32}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
@@ -106,11 +122,17 @@ class S3ObjectStore:
         multipart_threshold: int = MULTIPART_THRESHOLD,
         part_size: int = PART_SIZE,
         clock: Callable[[], dt.datetime] | None = None,
+        checksum: str = DEFAULT_CHECKSUM,
     ) -> None:
         if prefix and not prefix.endswith("/"):
             raise ValueError(f"a key prefix ends with '/': {prefix!r}")
         if part_size < 5 << 20 or multipart_threshold < part_size:
             raise ValueError("parts are at least 5 MiB and the threshold at least one part")
+        if checksum not in CHECKSUMS:
+            raise ValueError(f"checksum: one of {sorted(CHECKSUMS)}, not {checksum!r}")
+        self.checksum = checksum
+        self._digest = CHECKSUMS[checksum]
+        self._field = f"Checksum{checksum}"  # the boto3 parameter and response key
         self.bucket = bucket
         self.prefix = prefix
         self.retention = retention
@@ -381,29 +403,27 @@ class S3ObjectStore:
         oid = digests.blake3
         with self._inflight:
             data = os.pread(fd, digests.size, 0) if digests.size else b""
-            checksum = _sha256_b64(data)
+            checksum = _b64(self._digest(data))
             resp = self._call(f"上传对象 {oid[:12]}", lambda c: c.put_object(
                 Bucket=self.bucket, Key=self.key_for(oid), Body=data, ContentLength=len(data),
-                ChecksumSHA256=checksum, IfNoneMatch="*", ContentType="application/octet-stream",
-                **lock))  # fmt: skip
-        _check_checksum(oid, resp, checksum)
+                IfNoneMatch="*", ContentType="application/octet-stream",
+                **{self._field: checksum}, **lock))  # fmt: skip
+        self._check_checksum(oid, resp, checksum)
 
     def _put_multipart(self, fd: int, digests: Digests, lock: dict[str, Any]) -> None:
         oid = digests.blake3
         key = self.key_for(oid)
         upload = self._call(f"上传对象 {oid[:12]}", lambda c: c.create_multipart_upload(
-            Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256",
+            Bucket=self.bucket, Key=key, ChecksumAlgorithm=self.checksum,
             ContentType="application/octet-stream", **lock))["UploadId"]  # fmt: skip
         try:
             parts = self._upload_parts(fd, digests.size, key, upload)
-            composite = hashlib.sha256(
-                b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in parts)
-            )
-            expected = f"{base64.b64encode(composite.digest()).decode()}-{len(parts)}"
+            composite = self._digest(b"".join(base64.b64decode(p[self._field]) for p in parts))
+            expected = f"{_b64(composite)}-{len(parts)}"
             resp = self._call(f"上传对象 {oid[:12]}", lambda c: c.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload, IfNoneMatch="*",
                 MultipartUpload={"Parts": parts}))  # fmt: skip
-            _check_checksum(oid, resp, expected)
+            self._check_checksum(oid, resp, expected)
         except BaseException:
             with contextlib.suppress(Exception):
                 self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
@@ -416,16 +436,22 @@ class S3ObjectStore:
         def send(n: int) -> dict[str, Any]:
             with self._inflight:  # shared with the other files' uploads: bounded memory
                 data = os.pread(fd, self.part_size, offsets[n])
-                checksum = _sha256_b64(data)
+                checksum = _b64(self._digest(data))
                 resp = self._call(f"上传对象 {key[-12:]} 的第 {n + 1} 段", lambda c: c.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=n + 1, Body=data,
-                    ContentLength=len(data), ChecksumSHA256=checksum))  # fmt: skip
-            if resp.get("ChecksumSHA256", checksum) != checksum:
+                    ContentLength=len(data), **{self._field: checksum}))  # fmt: skip
+            if resp.get(self._field, checksum) != checksum:
                 raise StorageError(f"上传对象 {key[-12:]} 第 {n + 1} 段：存储返回的校验和不符")
-            return {"PartNumber": n + 1, "ETag": resp["ETag"], "ChecksumSHA256": checksum}
+            return {"PartNumber": n + 1, "ETag": resp["ETag"], self._field: checksum}
 
         with ThreadPoolExecutor(min(UPLOAD_THREADS, len(offsets)), "s3-part") as pool:
             return list(pool.map(send, range(len(offsets))))
+
+    def _check_checksum(self, oid: str, resp: dict[str, Any], expected: str) -> None:
+        """The checksum the server computed of what it stored must be the one we sent."""
+        got = resp.get(self._field)
+        if got is not None and got != expected:
+            raise StorageError(f"上传对象 {oid[:12]}：存储返回的 {self.checksum} 校验和与本地不符")
 
     # -- housekeeping ---------------------------------------------------------------------
     def clean_stale_temps(self) -> int:
@@ -529,11 +555,6 @@ def _check_size(digests: Digests, size: int) -> None:
         )
 
 
-def _check_checksum(oid: str, resp: dict[str, Any], expected: str) -> None:
-    """The checksum the server computed of what it stored must be the one we sent."""
-    got = resp.get("ChecksumSHA256")
-    if got is not None and got != expected:
-        raise StorageError(f"上传对象 {oid[:12]}：存储返回的 SHA-256 校验和与本地不符")
 
 
 _clients: dict[tuple[object, ...], Any] = {}
