@@ -225,3 +225,28 @@ def test_credentials_and_endpoint_come_from_the_environment(
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_ports(1)[0]}")
     with pytest.raises(StoreUnreachable, match="无法连接对象存储"):
         S3ObjectStore(seaweed.bucket, tmp_path / "spool")
+
+
+def test_what_the_lock_lets_through_is_visible_and_destroys_nothing(
+    seaweed: Seaweed, tmp_path: Path, prefix: str, station: S3ObjectStore
+) -> None:
+    """Two things Object Lock does not refuse (docs/scale.md): a plain PutObject by a station
+    stacks a newer version on the key, and the owner's DeleteObject without a version ID adds a
+    delete marker. Neither destroys the locked original; both are visible to `verify`: more
+    than one version, bytes that are not their name, an object that reads as missing."""
+    data = os.urandom(600)
+    oid = put(station, data)
+    original = station.stat(oid).token
+    assert [v.version for v in station.versions(oid)] == [original]
+    key = station.key_for(oid)
+    seaweed.client(STATION_PROFILE).put_object(Bucket=seaweed.bucket, Key=key, Body=b"forged")
+    assert [v.latest for v in station.versions(oid)] == [True, False]
+    assert station.digest_uncached(oid) != oid  # what the key serves now is not its name
+    assert station.read(oid, 0, 600, version=original) == data  # the original, intact
+    assert refused(lambda: seaweed.client().delete_object(
+        Bucket=seaweed.bucket, Key=key, VersionId=original)) == "AccessDenied"  # fmt: skip
+    seaweed.client().delete_object(Bucket=seaweed.bucket, Key=key)  # a delete marker
+    assert not station.exists(oid)
+    newest = station.versions(oid)[0]
+    assert (newest.delete_marker, newest.latest, len(station.versions(oid))) == (True, True, 3)
+    assert station.read(oid, 0, 600, version=original) == data

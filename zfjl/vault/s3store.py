@@ -45,6 +45,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -272,6 +273,23 @@ class S3ObjectStore:
                     oid = self._oid_of_key(item["Key"])
                     if oid is not None:
                         yield oid
+
+    def versions(self, oid: str) -> list[StoredVersion]:
+        """Every version the bucket keeps under the object's key, newest first, delete markers
+        included. Write-once means one: a second is a finding for `verify` (a plain PutObject
+        without If-None-Match stacked a newer version on the locked original, or a delete
+        marker hides it; neither destroys it)."""
+        key = self.key_for(oid)
+        resp = self._call(f"列出对象 {oid[:12]} 的版本", lambda c: c.list_object_versions(
+            Bucket=self.bucket, Prefix=key))  # fmt: skip
+        found = [StoredVersion(v["VersionId"], int(v.get("Size", 0)), bool(v.get("IsLatest")),
+                               False, v["LastModified"])
+                 for v in resp.get("Versions", []) if v["Key"] == key]  # fmt: skip
+        found += [StoredVersion(m["VersionId"], 0, bool(m.get("IsLatest")), True, m["LastModified"])
+                  for m in resp.get("DeleteMarkers", []) if m["Key"] == key]  # fmt: skip
+        # The latest first, then newest first (S3 lists each kind newest first; a stable sort
+        # keeps that order within a second, the timestamps' resolution).
+        return sorted(found, key=lambda v: (not v.latest, -v.modified.timestamp()))
 
     # -- deleting, retention ---------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool:
@@ -507,6 +525,17 @@ class S3ObjectStore:
             ) from exc
         except BotoCoreError as exc:
             raise StorageError(f"对象存储出错（{what}）：{exc}") from exc
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of an object's key as the bucket lists it."""
+
+    version: str
+    size: int
+    latest: bool
+    delete_marker: bool
+    modified: dt.datetime
 
 
 class _PreconditionFailed(Exception):
