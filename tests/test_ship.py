@@ -31,8 +31,8 @@ def test_ship_uploads_reads_back_and_locks(seaweed: Seaweed, tmp_path: Path) -> 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     patrol, case = now + dt.timedelta(days=184), now + dt.timedelta(days=3650)
     # One recording is in the bucket already, locked for patrol: linked to a case since.
-    path = local.path_for(oids[1])
-    bucket.upload([(path, hash_path(path))], retain_until=patrol)
+    with local.local_path(oids[1]) as path:
+        bucket.upload([(path, hash_path(path))], retain_until=patrol)
     # One station copy is damaged: never sent (it would be locked for years under its name).
     with local.local_path(oids[4]) as path:
         path.chmod(0o644)
