@@ -50,18 +50,23 @@ def make_dump(folder: Path, total: int) -> list[Path]:
     return paths
 
 
+CPU: dict[str, list[float]] = {"zfjl": [], "boto3": []}  # this process's CPU seconds per run
+
+
 def ship_zfjl(store: S3ObjectStore, files: list[tuple[Path, object]]) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = store.upload(files)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - start
+    CPU["zfjl"].append(time.process_time() - cpu)
     assert all(r.created for r in results)
     return elapsed
 
 
 def ship_boto3(client: object, bucket: str, prefix: str, paths: list[Path]) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for p in paths:
         client.upload_file(str(p), bucket, f"{prefix}{p.name}")  # type: ignore[attr-defined]
+    CPU["boto3"].append(time.process_time() - cpu)
     return time.perf_counter() - start
 
 
@@ -102,6 +107,8 @@ def main() -> int:
         print(f"S3ObjectStore.upload  {size / MB / z:6.1f} MiB/s  ({z:.1f} s, median of {len(t_zfjl)})")
         print(f"boto3 upload_file     {size / MB / b:6.1f} MiB/s  ({b:.1f} s)")
         print(f"ratio zfjl / boto3    {b / z:.2f}  (target ≥ 0.9)")
+        cz, cb = statistics.median(CPU["zfjl"]), statistics.median(CPU["boto3"])
+        print(f"client CPU            zfjl {cz:.1f} s, boto3 {cb:.1f} s (the rest is the server's)")
         print(f"read back + BLAKE3    {size / MB / t_read:6.1f} MiB/s  ({t_read:.1f} s)")
         return 0
     finally:
