@@ -147,11 +147,12 @@ class S3ObjectStore:
         self._client = _client(profile)
         self._inflight = threading.BoundedSemaphore(UPLOAD_THREADS)
         self.endpoint = str(self._client.meta.endpoint_url)
-        self._check_bucket(create)
+        self.check_bucket(create)
 
     # -- the bucket --------------------------------------------------------------------------
-    def _check_bucket(self, create: bool) -> None:
-        """Object Lock enabled, or refused; created with it when missing and `create`."""
+    def check_bucket(self, create: bool = False) -> None:
+        """Object Lock enabled, or refused (BucketNotLocked); created with it when missing and
+        `create`. Run when the store is opened; `verify` runs it again."""
         try:
             conf = self._call("检查存储桶", lambda c: c.get_object_lock_configuration(
                 Bucket=self.bucket))  # fmt: skip
@@ -162,7 +163,7 @@ class S3ObjectStore:
                 ) from None
             self._call("创建存储桶", lambda c: c.create_bucket(
                 Bucket=self.bucket, ObjectLockEnabledForBucket=True))  # fmt: skip
-            return self._check_bucket(create=False)
+            return self.check_bucket(create=False)
         except _NoLockConfiguration:
             conf = {}
         enabled = conf.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
@@ -611,6 +612,7 @@ def _new_client(profile: str | None) -> Any:
     session = boto3.session.Session(profile_name=profile)
     config = Config(
         retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=10,  # a link that drops packets is "unreachable" in 30 s, not 3 min
         max_pool_connections=UPLOAD_THREADS * 2,
         # We send our own SHA-256 on every write; botocore's default CRC32 trailer on top
         # would be a second checksum pass and an aws-chunked body for nothing.
