@@ -573,6 +573,10 @@ def _client_error(exc: Any, what: str, bucket: str) -> Exception:
         )
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
         return StoreRefused(f"对象存储不认可本站的凭据（{what}，{code}）：请核对访问密钥")
+    if isinstance(status, int) and status >= 500:  # SeaweedFS: a needle's CRC fails on read
+        return StorageError(
+            f"对象存储内部错误（{what}，{code}）：存储端的数据或服务可能已损坏，请联系存储管理员并运行 zfjl verify"
+        )
     if code in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
         return StorageError(f"{what}：对象存储收到的内容与校验和不符（{code}），未保存；请重试")
     return StorageError(f"对象存储出错（{what}）：{code} {err.get('Message', '')}".rstrip())
