@@ -255,6 +255,10 @@ def test_ranged_reads(store: ObjectStorage) -> None:
     with store.open(oid) as f:
         f.seek(500)
         assert f.read(10) == data[500:510]
+        f.seek(-20, os.SEEK_END)
+        assert f.read() == data[-20:]
+        f.seek(0)
+        assert f.read() == data  # whole, as doors.object_bytes reads it
     with store.local_path(oid) as path:
         assert path.read_bytes() == data  # for exiftool, typst, bagit
     st = store.stat(oid)

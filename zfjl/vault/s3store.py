@@ -64,7 +64,7 @@ from zfjl.vault.objects import (
 )
 from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 
-DEFAULT_RETENTION = dt.timedelta(days=184)  # six months at most (art. 42's floor for patrol)
+DEFAULT_RETENTION = dt.timedelta(days=184)  # never under art. 42's six months (patrol)
 # Above the threshold, parts in parallel (boto3's own: 8 MiB). 16 MiB requests keep their count
 # low (SeaweedFS chunks by 4 MiB anyway) and memory bounded: UPLOAD_THREADS × PART_SIZE.
 MULTIPART_THRESHOLD = 16 << 20
@@ -666,6 +666,17 @@ class _RangedObject(io.RawIOBase):
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+    def readall(self) -> bytes:
+        """The rest in CHUNK-sized GETs (RawIOBase's own would ask 8 KiB at a time)."""
+        parts = []
+        while self._pos < self._size:
+            data = self._store.read(self._oid, self._pos, CHUNK, version=self._version)
+            if not data:
+                break
+            parts.append(data)
+            self._pos += len(data)
+        return b"".join(parts)
 
 
 def _implements_the_seam(store: S3ObjectStore) -> ObjectStorage:
