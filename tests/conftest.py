@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.seaweed import seaweed  # noqa: F401 (the session's SeaweedFS, tests/seaweed.py)
 from zfjl.ingest import IngestOptions, IngestReport, ingest
 from zfjl.sample import SampleFile, make_camera_dump
 from zfjl.vault import Vault

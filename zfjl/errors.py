@@ -29,6 +29,10 @@ class VaultError(ZfjlError):
     exit_code = 3
 
 
+class BucketNotLocked(VaultError):
+    """The S3 bucket has no Object Lock: originals there could be deleted or overwritten."""
+
+
 class VaultNotFound(VaultError):
     pass
 
@@ -76,6 +80,15 @@ class StorageError(ZfjlError):
 
 class DiskFull(StorageError):
     pass
+
+
+class StoreUnreachable(StorageError):
+    """The object store (S3) does not answer: the station keeps its copy and ships later."""
+
+
+class StoreRefused(StorageError):
+    """The object store refused a request: Object Lock (a version before its date, under legal
+    hold), or a credential without the right (a station's may not delete)."""
 
 
 class OutputExists(StorageError):

@@ -2,8 +2,8 @@
 
 Every module outside zfjl/vault/ reaches objects only through `ObjectStorage`; none builds a
 path under objects/. The local folder (`zfjl.vault.objects.ObjectStore`) is the first
-implementation; an S3 bucket with Object Lock is meant to be the second. Both must pass
-tests/test_store_conformance.py. Shaped after restic's internal/backend (one interface, one
+implementation; an S3 bucket with Object Lock (`zfjl.vault.s3store.S3ObjectStore`) is the
+second. Both pass tests/test_store_conformance.py. Shaped after restic's internal/backend (one interface, one
 suite run against every backend) and tessera's objStore (write-once is `link(2)` locally,
 `If-None-Match: *` on S3).
 
@@ -49,6 +49,7 @@ class Protection:
     legal_hold: bool  # a hold enforced by the store
     notes: tuple[str, ...] = ()  # what the store cannot promise, in plain words
     shown: str = ""  # what the store shows of it, for a finding (locally the mode: 0o444)
+    mode: str | None = None  # the S3 Object Lock mode ("COMPLIANCE"); None where there is none
 
 
 @runtime_checkable
