@@ -368,12 +368,16 @@ REPLACED_BY = {
 
 Conflict = Literal["fail", "ignore", "replace"]
 
+# Column names that are reserved words in standard SQL (PostgreSQL reads a bare `user` as
+# CURRENT_USER): every statement quotes them ("user"), which SQLite reads the same.
+RESERVED = frozenset({"user"})
+
 
 def _insert(conn: Connection, table: str, row: dict[str, Any], on_conflict: Conflict = "fail") -> None:
     """One row; on a key already present: fail, keep the old row ("ignore"), or put this one
     in its place ("replace": every column is given, so an update of all is a replacement).
     Standard `ON CONFLICT`, not SQLite's `INSERT OR`."""
-    cols = ", ".join(row)
+    cols = ", ".join(f'"{c}"' if c in RESERVED else c for c in row)
     marks = ", ".join("?" for _ in row)
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
     if on_conflict == "ignore":
@@ -887,7 +891,7 @@ def _on_role_add(conn: Connection, ev: Event, d: events.RoleAdd) -> None:
 
 
 def _on_role_remove(conn: Connection, ev: Event, d: events.RoleRemove) -> None:
-    conn.execute("DELETE FROM roles WHERE user = ? AND role = ?", (d.user, d.role))
+    conn.execute('DELETE FROM roles WHERE "user" = ? AND role = ?', (d.user, d.role))
 
 
 def _on_custom_install(conn: Connection, ev: Event, d: events.CustomInstall) -> None:
@@ -959,7 +963,7 @@ def settings_of(conn: Connection) -> dict[str, Any]:
 def roles_of(conn: Connection) -> dict[str, list[str]]:
     """User -> roles, as journaled."""
     out: dict[str, list[str]] = {}
-    for user, role in conn.execute("SELECT user, role FROM roles ORDER BY user, role"):
+    for user, role in conn.execute('SELECT "user", role FROM roles ORDER BY "user", role'):
         out.setdefault(user, []).append(role)
     return out
 
