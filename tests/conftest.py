@@ -32,6 +32,8 @@ from zfjl.vault import Vault
 from zfjl.vault.objects import hash_path
 from zfjl.vault.setup import init_vault
 
+from .postgres import PgDatabase, pg_database, pg_server  # noqa: F401 - fixtures
+
 TZ = dt.timezone(dt.timedelta(hours=8))
 # Recordings of the sample dump start here; the vault's clock is a day later (on time).
 RECORDED = dt.datetime(2024, 5, 3, 10, 15, 30, tzinfo=TZ)
@@ -161,10 +163,22 @@ def rendered_samples(
 
 
 @pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK))
+def vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
+    """A new vault, its catalog in catalog.db; on PostgreSQL (a database of the test's own)
+    for a test marked `@pytest.mark.parametrize("vault", [...], indirect=True)` with
+    "postgresql" (tests/postgres.py)."""
+    where = getattr(request, "param", "sqlite")
+    catalog: dict[str, str] = {}
+    if where == "postgresql":
+        db: PgDatabase = request.getfixturevalue("pg_database")
+        catalog = {"catalog": db.station_url, "catalog_owner": db.owner_url}
+    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK),
+                   **catalog)  # fmt: skip
     yield v
     v.close()
+
+
+BOTH_CATALOGS = pytest.mark.parametrize("vault", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture

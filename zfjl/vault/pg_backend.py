@@ -131,6 +131,7 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any], backend: PostgresBackend) -> None:
         self.raw = raw
         self.backend = backend
+        self.holds_journal_lock = False  # this transaction took JOURNAL_LOCK
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         cur = self.raw.cursor()
@@ -178,20 +179,27 @@ class PostgresBackend:
         return PgConnection(_raw_connect(self.url), self)
 
     def begin_write(self, conn: Connection) -> None:
-        conn.execute("BEGIN")
-        conn.execute(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
+        # One round trip: a writer holds the lock for its whole transaction.
+        conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
+        _pg(conn).holds_journal_lock = True
 
     def commit(self, conn: Connection) -> None:
+        _pg(conn).holds_journal_lock = False
         conn.execute("COMMIT")
 
     def rollback(self, conn: Connection) -> None:
-        if _pg(conn).in_transaction:
+        pg = _pg(conn)
+        pg.holds_journal_lock = False
+        if pg.in_transaction:
             conn.execute("ROLLBACK")
 
     def order_appends(self, conn: Connection) -> None:
-        if not _pg(conn).in_transaction:
+        pg = _pg(conn)
+        if not pg.in_transaction:
             raise RuntimeError("journal append outside a write transaction (begin_write)")
-        conn.execute(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")  # held already: stacked
+        if not pg.holds_journal_lock:  # a transaction begun otherwise: take it now
+            conn.execute(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
+            pg.holds_journal_lock = True
 
     def run_script(self, conn: Connection, script: str) -> None:
         conn.execute(pg_ddl(script))
