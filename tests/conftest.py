@@ -125,20 +125,32 @@ def sample_cases_template(
     return root
 
 
+def on_catalog(request: pytest.FixtureRequest, root: Path) -> Path:
+    """A copied vault's catalog moved onto PostgreSQL when the test asks for it
+    (`parametrize(<fixture>, ["postgresql"], indirect=True)`), else left in catalog.db."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        from zfjl.vault.pg_backend import move_catalog
+
+        db: PgDatabase = request.getfixturevalue("pg_database")
+        move_catalog(root, db.owner_url, db.station_url)
+    return root
+
+
 @pytest.fixture
-def case_vault(tmp_path: Path, case_vault_template: Path) -> Iterator[Vault]:
+def case_vault(request: pytest.FixtureRequest, tmp_path: Path, case_vault_template: Path) -> Iterator[Vault]:
     """A vault holding that footage, stored on time (the day after the first recording)."""
-    v = Vault.open(
-        copy_vault(case_vault_template, tmp_path / "vault"), clock=fixed_clock(CASE_CLOCK)
-    )
+    root = on_catalog(request, copy_vault(case_vault_template, tmp_path / "vault"))
+    v = Vault.open(root, clock=fixed_clock(CASE_CLOCK))
     yield v
     v.close()
 
 
 @pytest.fixture
-def sample_cases_vault(tmp_path: Path, sample_cases_template: Path) -> Iterator[Vault]:
+def sample_cases_vault(
+    request: pytest.FixtureRequest, tmp_path: Path, sample_cases_template: Path
+) -> Iterator[Vault]:
     """case_vault with the three sample cases imported."""
-    root = copy_vault(sample_cases_template, tmp_path / "vault")
+    root = on_catalog(request, copy_vault(sample_cases_template, tmp_path / "vault"))
     v = Vault.open(root, clock=fixed_clock(CASE_CLOCK))
     yield v
     v.close()

@@ -308,3 +308,50 @@ def upgrade_as_owner(owner_url: str, working_url: str, *, root: Path, actor: str
         grant_working(conn, role_of(working_url), catalog.DERIVED_TABLES)
     finally:
         conn.close()
+
+
+def move_catalog(root: Path, owner_url: str, working_url: str) -> int:
+    """Move a vault's catalog from catalog.db onto an empty PostgreSQL database: its journal
+    copied row for row (hashes and all), the derived tables replayed from it, the same
+    snapshot checked, then vault.json names the new catalog (format 3). catalog.db is kept
+    as it was and read by nothing since. Done under catalog.db's write lock, so no row can
+    be appended there meanwhile. Returns the rows moved."""
+    from zfjl.vault import catalog, journal, migrations
+    from zfjl.vault.vault import Vault
+
+    with Vault.open(root) as vault, vault.writing():
+        if journal.check_chain(vault.conn):
+            raise VaultError("日志哈希链有问题，不能迁移目录：请先运行 zfjl verify")
+        rows = vault.conn.execute(
+            f"SELECT {journal.JOURNAL_COLUMNS} FROM journal ORDER BY seq").fetchall()  # fmt: skip
+        expected = catalog.snapshot(vault.conn)
+        owner = PostgresBackend(owner_url)
+        conn = owner.connect(root)
+        try:
+            owner.begin_write(conn)
+            if journal.has_table(conn):
+                raise VaultError(f"目录数据库 {_safe_url(owner_url)} 已有日志，不能迁入")
+            journal.create_schema(conn)
+            catalog.create_schema(conn)
+            marks = ", ".join("?" * 8)
+            conn.executemany(f"INSERT INTO journal ({journal.JOURNAL_COLUMNS}) VALUES ({marks})",
+                             rows)  # fmt: skip
+            _, problems = catalog.replay(conn)
+            if problems or _unordered(catalog.snapshot(conn)) != _unordered(expected):
+                raise VaultError("迁入 PostgreSQL 后目录与原目录不一致，未迁移（原目录未改动）")
+            owner.set_schema_version(conn, migrations.SCHEMA_VERSION)
+            grant_working(conn, role_of(working_url), catalog.DERIVED_TABLES)
+            owner.commit(conn)
+        except BaseException:
+            owner.rollback(conn)
+            raise
+        finally:
+            conn.close()
+        vault.catalog = working_url
+        vault._write_config()
+    return len(rows)
+
+
+def _unordered(snapshot: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """A snapshot whose rows are compared as sets (ORDER BY 1 leaves ties in any order)."""
+    return {table: sorted(rows, key=repr) for table, rows in snapshot.items()}

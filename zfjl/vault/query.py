@@ -88,7 +88,7 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
         params.append(int(flt.important))
     if not flt.include_destroyed:
         where.append("id NOT IN (SELECT id FROM tombstones)")
-    sql = f"SELECT * FROM (SELECT r.*, {officer_columns('r')} FROM recordings r)"
+    sql = f"SELECT * FROM (SELECT r.*, {officer_columns('r')} FROM recordings r) AS listed"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY recorded_at IS NULL, recorded_at, id"

@@ -361,7 +361,10 @@ class Vault:
         self.require_role({"admin"}, "重建目录")
         self._refuse_unless_signed_journal_intact()
         with self.writing():
-            count, problems = catalog.rebuild(self.conn)
+            if self.backend.may_change_schema(self.conn):
+                count, problems = catalog.rebuild(self.conn)
+            else:  # PostgreSQL's working role: the tables emptied and replayed, shapes kept
+                count, problems = catalog.refill(self.conn)
         if problems:
             first = problems[0]
             raise VaultError(
