@@ -20,7 +20,7 @@ from zfjl.vault import Vault, catalog, events, journal, migrations
 from zfjl.vault.pg_backend import GUARDS, PostgresBackend, pg_ddl, pg_placeholders
 from zfjl.vault.verify import verify
 
-from .conftest import INGEST_CLOCK, fixed_clock
+from .conftest import INGEST_CLOCK, fixed_clock, zfjl_run
 from .postgres import PgDatabase
 
 
@@ -222,3 +222,35 @@ def test_eight_writers_append_to_one_chain_without_forks_or_gaps(vault: Vault) -
         assert per_writer == {f"test.w{n}": list(range(APPENDS_PER_WRITER)) for n in range(8)}
     rate = 8 * APPENDS_PER_WRITER / elapsed
     print(f"\n8 writers, {8 * APPENDS_PER_WRITER} appends in {elapsed:.2f} s: {rate:.0f} appends/s")
+
+
+def test_init_on_postgresql_from_the_command_line(tmp_path: Path, pg_database: PgDatabase) -> None:
+    root = tmp_path / "station"
+    secret = pg_database.station_url.replace("zfjl_station@", "zfjl_station:hunter2@")
+    bureau = ["--bureau", "株洲市城市管理和综合执法局"]
+    refused = zfjl_run("--vault", str(root), "init", *bureau, "--catalog", secret,
+                       "--catalog-owner", pg_database.owner_url)  # fmt: skip
+    assert refused.returncode == 2 and "不得含密码" in refused.stderr
+    assert "hunter2" not in refused.stderr and not (root / "vault.json").exists()
+    half = zfjl_run("--vault", str(root), "init", *bureau, "--catalog", pg_database.station_url)
+    assert half.returncode == 2 and "--catalog-owner" in half.stderr
+    made = zfjl_run("--vault", str(root), "init", *bureau, "--catalog", pg_database.station_url,
+                    "--catalog-owner", pg_database.owner_url, "--json")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads((root / "vault.json").read_text("utf-8"))["catalog"] == pg_database.station_url
+    assert not (root / "catalog.db").exists()
+    checked = zfjl_run("--vault", str(root), "verify", "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["journal_rows"] >= 2, checked.stderr
+
+
+@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
+def test_an_unreachable_catalog_is_one_line_naming_it_without_a_password(
+    vault: Vault, pg_database: PgDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault.close()
+    monkeypatch.setenv("PGPASSFILE", str(vault.root / "no-such-pgpass"))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    proc = zfjl_run("--vault", str(vault.root), "ls")
+    assert proc.returncode == 3
+    assert proc.stderr.strip().startswith("错误：无法连接目录数据库 postgresql://zfjl_station@127.0.0.1")
+    assert "PGPASSFILE" in proc.stderr and "Traceback" not in proc.stderr

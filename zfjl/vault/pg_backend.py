@@ -37,7 +37,7 @@ from psycopg import sql as pgsql
 from psycopg.adapt import Loader
 from psycopg.conninfo import conninfo_to_dict
 
-from zfjl.errors import VaultError, ZfjlError
+from zfjl.errors import UsageError, VaultError, ZfjlError
 from zfjl.vault.backend import SCHEMA_VERSION_DDL, Connection, Cursor
 
 # One advisory lock per database (they are scoped to it): the journal's.
@@ -172,6 +172,7 @@ class PostgresBackend:
     errors: tuple[type[BaseException], ...] = (psycopg.Error,)
 
     def __init__(self, url: str) -> None:
+        refuse_password(url)
         self.url = url
 
     def connect(self, root: Path) -> Connection:
@@ -269,6 +270,20 @@ def _safe_url(url: str) -> str:
         return "（无法解析的地址）"
     return (f"postgresql://{parts.get('user', '')}@{parts.get('host', '')}:"
             f"{parts.get('port', '')}/{parts.get('dbname', '')}")  # fmt: skip
+
+
+def refuse_password(url: str) -> None:
+    """A catalog address carries no password (it would sit in vault.json, a command line, a
+    process list): libpq's PGPASSWORD, PGPASSFILE or PGSERVICE give it."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"目录地址无法解析：{str(exc).splitlines()[0]}") from None
+    if parts.get("password"):
+        raise UsageError(
+            f"目录地址 {_safe_url(url)} 中不得含密码：请用 PGPASSFILE（.pgpass）、PGSERVICE 或"
+            " PGPASSWORD 提供"
+        )
 
 
 def role_of(url: str) -> str:
