@@ -32,7 +32,7 @@ from zfjl.vault import Vault
 from zfjl.vault.objects import hash_path
 from zfjl.vault.setup import init_vault
 
-from .postgres import PgDatabase, pg_database, pg_server  # noqa: F401 - fixtures
+from .postgres import PgDatabase, pg_database, pg_empty_database, pg_server  # noqa: F401 - fixtures
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 # Recordings of the sample dump start here; the vault's clock is a day later (on time).
@@ -131,7 +131,7 @@ def on_catalog(request: pytest.FixtureRequest, root: Path) -> Path:
     if getattr(request, "param", "sqlite") == "postgresql":
         from zfjl.vault.pg_backend import move_catalog
 
-        db: PgDatabase = request.getfixturevalue("pg_database")
+        db: PgDatabase = request.getfixturevalue("pg_empty_database")
         move_catalog(root, db.owner_url, db.station_url)
     return root
 

@@ -145,7 +145,7 @@ def _sqlite_journal(root: Path) -> list[tuple[Any, ...]]:
 
 
 def test_every_migration_runs_on_postgresql(
-    sample_cases_vault: Vault, pg_database: PgDatabase
+    sample_cases_vault: Vault, pg_empty_database: PgDatabase
 ) -> None:
     """A version-0 catalog on PostgreSQL (a station's journal, no derived table, no version)
     is brought up to date by the owner through every migration, as on SQLite: the same
@@ -157,16 +157,16 @@ def test_every_migration_runs_on_postgresql(
     rows = _sqlite_journal(v.root)
     root, actor = v.root, v.actor
     v.close()
-    owner = PostgresBackend(pg_database.owner_url).connect(root)
+    owner = PostgresBackend(pg_empty_database.owner_url).connect(root)
     journal.create_schema(owner)
     owner.executemany(f"INSERT INTO journal ({journal.JOURNAL_COLUMNS}) VALUES"
                       " (?, ?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
     assert migrations.catalog_version(owner) == 0
     owner.close()
-    upgrade_as_owner(pg_database.owner_url, pg_database.station_url, root=root, actor=actor,
+    upgrade_as_owner(pg_empty_database.owner_url, pg_empty_database.station_url, root=root, actor=actor,
                      now_iso=lambda: "2024-06-01T09:00:00.000+08:00")  # fmt: skip
     data = json.loads((root / "vault.json").read_text("utf-8"))
-    data.update(version=3, catalog=pg_database.station_url)
+    data.update(version=3, catalog=pg_empty_database.station_url)
     (root / "vault.json").write_text(json.dumps(data), "utf-8")
     (root / "catalog.db").unlink()
     with Vault.open(root) as pg:
@@ -224,7 +224,11 @@ def test_eight_writers_append_to_one_chain_without_forks_or_gaps(vault: Vault) -
     print(f"\n8 writers, {8 * APPENDS_PER_WRITER} appends in {elapsed:.2f} s: {rate:.0f} appends/s")
 
 
-def test_init_on_postgresql_from_the_command_line(tmp_path: Path, pg_database: PgDatabase) -> None:
+def test_init_on_postgresql_from_the_command_line(
+    tmp_path: Path, pg_empty_database: PgDatabase
+) -> None:
+    """Into an empty database: the owner makes the schema, the working role journals."""
+    pg_database = pg_empty_database
     root = tmp_path / "station"
     secret = pg_database.station_url.replace("zfjl_station@", "zfjl_station:hunter2@")
     bureau = ["--bureau", "株洲市城市管理和综合执法局"]
