@@ -258,3 +258,20 @@ def test_an_unreachable_catalog_is_one_line_naming_it_without_a_password(
     assert proc.returncode == 3
     assert proc.stderr.strip().startswith("错误：无法连接目录数据库 postgresql://zfjl_station@127.0.0.1")
     assert "PGPASSFILE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
+def test_a_connection_dropped_mid_write_is_one_line_and_nothing_half_written(
+    vault: Vault, pg_database: PgDatabase
+) -> None:
+    before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    with pytest.raises(VaultError, match="连接中断，本次写入未生效"), vault.writing() as w:
+        w.append(events.SettingSet(key="test.a", value=1), None)
+        pg_database.server.superuser_sql(  # a failover, a restart: the server drops us
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{pg_database.name}' AND usename = 'zfjl_station'")  # fmt: skip
+        w.append(events.SettingSet(key="test.b", value=2), None)
+    # The same Vault (a long-running service) connects anew at its next use.
+    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == before
+    vault.record(events.SettingSet(key="test.c", value=3), None)
+    assert journal.check_chain(vault.conn) == []

@@ -135,19 +135,39 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         cur = self.raw.cursor()
-        if parameters:
-            cur.execute(pg_placeholders(sql), _bound(parameters))
-        else:
-            cur.execute(sql)  # no parameters: `%` is itself, several statements allowed
+        try:
+            if parameters:
+                cur.execute(pg_placeholders(sql), _bound(parameters))
+            else:
+                cur.execute(sql)  # no parameters: `%` is itself, several statements allowed
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from exc
         return cur
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         cur = self.raw.cursor()
-        cur.executemany(pg_placeholders(sql), [_bound(p) for p in parameters])
+        try:
+            cur.executemany(pg_placeholders(sql), [_bound(p) for p in parameters])
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from exc
         return cur
+
+    def _lost(self, exc: psycopg.OperationalError) -> Exception:
+        """A connection the server dropped (restart, failover, network) is a machine's
+        fault, said in one line; nothing of the open transaction was committed."""
+        if not self.raw.broken:
+            return exc
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return VaultError(f"与目录数据库 {_safe_url(self.backend.url)} 的连接中断，本次写入未生效，"
+                          f"请稍后重试：{first}")  # fmt: skip
 
     def close(self) -> None:
         self.raw.close()
+
+    @property
+    def broken(self) -> bool:
+        """The server dropped this connection (Vault.conn then opens a new one)."""
+        return bool(self.raw.broken)
 
     @property
     def in_transaction(self) -> bool:
@@ -191,7 +211,7 @@ class PostgresBackend:
     def rollback(self, conn: Connection) -> None:
         pg = _pg(conn)
         pg.holds_journal_lock = False
-        if pg.in_transaction:
+        if pg.in_transaction and not pg.raw.broken:  # a dropped connection rolled back itself
             conn.execute("ROLLBACK")
 
     def order_appends(self, conn: Connection) -> None:

@@ -258,6 +258,8 @@ class Vault:
     # -- database -------------------------------------------------------------------------
     @property
     def conn(self) -> Connection:
+        if self._conn is not None and getattr(self._conn, "broken", False):
+            self.close()  # a catalog server dropped it (restart, failover): open anew
         if self._conn is None:
             try:
                 self._conn = self._connect()
