@@ -4,6 +4,7 @@ server itself; many writers appending to one chain without forks or gaps."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 import sqlite3
@@ -275,3 +276,23 @@ def test_a_connection_dropped_mid_write_is_one_line_and_nothing_half_written(
     assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == before
     vault.record(events.SettingSet(key="test.c", value=3), None)
     assert journal.check_chain(vault.conn) == []
+
+
+def test_the_monthly_report_is_the_same_on_both_catalogs(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """The same generated month (cameras, assignments, faults, cases, spot-check units) in a
+    vault on SQLite and one on PostgreSQL: the report's every figure is equal."""
+    from zfjl.reports import build_report
+    from zfjl.sample import make_bureau_month
+
+    clock = fixed_clock(dt.datetime(2024, 6, 20, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    reports = []
+    for name, pg in (("sqlite", {}), ("postgresql", {"catalog": pg_database.station_url,
+                                                      "catalog_owner": pg_database.owner_url})):  # fmt: skip
+        with Vault.create(tmp_path / name, clock=clock, **pg) as v:  # type: ignore[arg-type]
+            make_bureau_month(v, "2024-05", cameras=4, recordings=120, cases=6, seed=7)
+            reports.append(build_report(v, "2024-05"))
+    sqlite_report, pg_report = reports
+    assert pg_report["totals"]["recordings"] == 120 and pg_report["units"]
+    assert pg_report == sqlite_report

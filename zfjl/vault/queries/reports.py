@@ -13,8 +13,10 @@ from zfjl.vault.vault import Vault
 # The unit a recording of a device the registry does not place in a unit counts under.
 NO_UNIT = "未登记单位"
 MEDIA = "('video', 'audio')"
+# ROUND of a NUMERIC: PostgreSQL has no two-argument ROUND of a double; SQLite rounds either
+# to a float, as before.
 GROUP_FIGURES = (
-    "COUNT(*) AS recordings, ROUND(SUM(secs) / 3600.0, 2) AS hours,"
+    "COUNT(*) AS recordings, ROUND(CAST(SUM(secs) / 3600.0 AS NUMERIC), 2) AS hours,"
     " SUM(late) AS late_uploads, SUM(skew) AS clock_skew"
 )
 
@@ -111,7 +113,7 @@ def month_recordings(vault: Vault, lo: str, hi: str, unit: str | None = None) ->
         f"{cte} SELECT device, MIN(unit) AS unit, {GROUP_FIGURES}, COUNT(DISTINCT officer)"
         " AS officers FROM m WHERE device IS NOT NULL GROUP BY device ORDER BY device", params))  # fmt: skip
     per_day = list(vault.query(
-        f"{cte} SELECT day, ROUND(SUM(secs) / 3600.0, 2) AS hours, COUNT(*) AS recordings"
+        f"{cte} SELECT day, ROUND(CAST(SUM(secs) / 3600.0 AS NUMERIC), 2) AS hours, COUNT(*) AS recordings"
         " FROM m GROUP BY day ORDER BY day", params))  # fmt: skip
     return MonthRecordings(
         cast(list[UnitFigures], units), cast(list[OfficerFigures], officers),
