@@ -88,5 +88,5 @@ def test_ingest_lists_a_few_files_per_kind_of_warning_and_counts_the_rest(
     assert "告警 5" in proc.stdout  # the summary still counts all five
     # --no-seal: the stored line does not promise a seal that this run will not do
     assert "可以拔下记录仪；摘要由保管服务或 zfjl seal 封存" in proc.stderr, proc.stderr
-    kept = vault.conn.execute("SELECT COUNT(*) FROM recordings WHERE clock_skew").fetchone()[0]
+    kept = vault.conn.execute("SELECT COUNT(*) FROM recordings WHERE clock_skew = 1").fetchone()[0]
     assert kept == 5

@@ -164,7 +164,7 @@ def evidence_objects(vault: Vault) -> set[str]:
     """Every object some case relies on (never swept: art. 42 ¶2). A recording once linked
     stays so after a detach or the case's withdrawal: a correction is no approval to destroy."""
     rows = vault.conn.execute(
-        f"SELECT recording_id FROM case_links_ever UNION SELECT object_id FROM ({_SCANS})"
+        f"SELECT recording_id FROM case_links_ever UNION SELECT object_id FROM ({_SCANS}) AS s"
         f" UNION {_SCANS_EVER}", _DOCUMENT_KINDS,
     )  # fmt: skip
     return {r[0] for r in rows}
@@ -174,7 +174,7 @@ def cases_relying_on(vault: Vault, oid: str) -> list[dict[str, Any]]:
     """The data of every case linking `oid` or naming it as a document's scan, by id."""
     rows = vault.conn.execute(
         "SELECT data FROM cases WHERE id IN (SELECT case_id FROM case_media WHERE recording_id = ?"
-        f" UNION SELECT case_id FROM ({_SCANS}) WHERE object_id = ?) ORDER BY id",
+        f" UNION SELECT case_id FROM ({_SCANS}) AS s WHERE object_id = ?) ORDER BY id",
         (oid, oid),
     )
     return [json.loads(r[0]) for r in rows]
