@@ -51,8 +51,9 @@ def _server_account() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(SERVER_USER)
     except KeyError:
+        # Two xdist workers may race here: the loser's useradd fails, the user exists.
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        SERVER_USER], check=True, capture_output=True)  # fmt: skip
+                        SERVER_USER], check=False, capture_output=True)  # fmt: skip
         return pwd.getpwnam(SERVER_USER)
 
 
