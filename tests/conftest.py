@@ -197,6 +197,16 @@ BOTH_CATALOGS = pytest.mark.parametrize("vault", ["sqlite", "postgresql"], indir
 
 
 @pytest.fixture
+def pg_vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
+    """A new vault whose catalog is on PostgreSQL (`pg_database`, through the working role)."""
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK),
+                   catalog=db.station_url, catalog_owner=db.owner_url)  # fmt: skip
+    yield v
+    v.close()
+
+
+@pytest.fixture
 def run_ingest(vault: Vault) -> Callable[..., IngestReport]:
     def run(source: Path, **options: object) -> IngestReport:
         return ingest(vault, source, IngestOptions(**options))  # type: ignore[arg-type]

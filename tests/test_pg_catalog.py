@@ -40,8 +40,8 @@ def test_the_dialect_is_translated_in_one_place() -> None:
                    ' PRECISION, b BYTEA, "user" TEXT COLLATE "C", PRIMARY KEY ("user", role)); ')
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
-def test_a_vault_on_postgresql_ingests_journals_and_verifies(vault: Vault, dump: Path) -> None:
+def test_a_vault_on_postgresql_ingests_journals_and_verifies(pg_vault: Vault, dump: Path) -> None:
+    vault = pg_vault
     assert isinstance(vault.backend, PostgresBackend)
     assert not (vault.root / "catalog.db").exists()
     saved = json.loads((vault.root / "vault.json").read_text("utf-8"))
@@ -62,12 +62,12 @@ def test_a_vault_on_postgresql_ingests_journals_and_verifies(vault: Vault, dump:
     assert kinds[:2] == ["vault.init", "checkpoint.key"] and "object.add" in kinds
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
 def test_verify_names_a_row_changed_by_the_owner_behind_the_triggers(
-    vault: Vault, pg_database: PgDatabase
+    pg_vault: Vault, pg_database: PgDatabase
 ) -> None:
     """The owner can disable a trigger and edit a row (the journal's hash chain, not the
     trigger, is what shows it): verify names the row and the disabled guard."""
+    vault = pg_vault
     vault.record(events.SettingSet(key="clock_skew_seconds", value=600), None)
     with _pg(pg_database.owner_url) as owner:
         owner.execute("ALTER TABLE journal DISABLE TRIGGER journal_no_update")
@@ -89,9 +89,8 @@ def _refused(url: str, sql: str) -> str:
     return "accepted"
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
 def test_the_server_refuses_the_working_role_what_could_rewrite_the_journal(
-    vault: Vault, pg_database: PgDatabase
+    pg_vault: Vault, pg_database: PgDatabase
 ) -> None:
     station = pg_database.station_url
     denied = "42501"  # insufficient_privilege
@@ -118,10 +117,12 @@ def test_the_server_refuses_the_working_role_what_could_rewrite_the_journal(
         assert _refused(owner, sql) == "P0001", sql
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
-def test_a_fork_is_refused_by_the_unique_predecessor(vault: Vault, pg_database: PgDatabase) -> None:
+def test_a_fork_is_refused_by_the_unique_predecessor(
+    pg_vault: Vault, pg_database: PgDatabase
+) -> None:
     """Two rows naming the same predecessor cannot both stand, whatever the sequence says:
     here the in-sequence trigger is off (the owner could do that) and the index still refuses."""
+    vault = pg_vault
     with _pg(pg_database.owner_url) as owner:
         owner.execute("ALTER TABLE journal DISABLE TRIGGER journal_in_sequence")
         prev = owner.execute("SELECT prev_hash FROM journal WHERE seq = 2").fetchone()[0]
@@ -131,8 +132,10 @@ def test_a_fork_is_refused_by_the_unique_predecessor(vault: Vault, pg_database: 
     assert [g for g in GUARDS if g in journal.missing_guards(vault.conn)] == ["journal_in_sequence"]
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
-def test_the_working_role_cannot_migrate_and_says_so(vault: Vault, pg_database: PgDatabase) -> None:
+def test_the_working_role_cannot_migrate_and_says_so(
+    pg_vault: Vault, pg_database: PgDatabase
+) -> None:
+    vault = pg_vault
     vault.close()
     with _pg(pg_database.owner_url) as owner:
         owner.execute("UPDATE schema_version SET version = 9")
@@ -193,8 +196,8 @@ def _writer(root: str, number: int, start: Any) -> None:
             v.record(events.SettingSet(key=f"test.w{number}", value=i), None)
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
-def test_eight_writers_append_to_one_chain_without_forks_or_gaps(vault: Vault) -> None:
+def test_eight_writers_append_to_one_chain_without_forks_or_gaps(pg_vault: Vault) -> None:
+    vault = pg_vault
     root = str(vault.root)
     before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     vault.close()
@@ -248,10 +251,10 @@ def test_init_on_postgresql_from_the_command_line(
     assert checked.returncode == 0 and json.loads(checked.stdout)["journal_rows"] >= 2, checked.stderr
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
 def test_an_unreachable_catalog_is_one_line_naming_it_without_a_password(
-    vault: Vault, pg_database: PgDatabase, monkeypatch: pytest.MonkeyPatch
+    pg_vault: Vault, pg_database: PgDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    vault = pg_vault
     vault.close()
     monkeypatch.setenv("PGPASSFILE", str(vault.root / "no-such-pgpass"))
     monkeypatch.delenv("PGPASSWORD", raising=False)
@@ -261,10 +264,10 @@ def test_an_unreachable_catalog_is_one_line_naming_it_without_a_password(
     assert "PGPASSFILE" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("vault", ["postgresql"], indirect=True)
 def test_a_connection_dropped_mid_write_is_one_line_and_nothing_half_written(
-    vault: Vault, pg_database: PgDatabase
+    pg_vault: Vault, pg_database: PgDatabase
 ) -> None:
+    vault = pg_vault
     before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     with pytest.raises(VaultError, match="连接中断，本次写入未生效"), vault.writing() as w:
         w.append(events.SettingSet(key="test.a", value=1), None)
