@@ -299,3 +299,22 @@ def test_the_monthly_report_is_the_same_on_both_catalogs(
     sqlite_report, pg_report = reports
     assert pg_report["totals"]["recordings"] == 120 and pg_report["units"]
     assert pg_report == sqlite_report
+
+
+@pytest.mark.parametrize("sample_cases_vault", ["postgresql"], indirect=True)
+def test_a_station_catalog_moved_onto_postgresql_keeps_every_row_and_journals_the_move(
+    sample_cases_vault: Vault,
+) -> None:
+    """conftest's on_catalog moved it (pg_backend.move_catalog): the journal is the same row
+    for row, hashes and all, then one `vault.catalog_moved`, chained on; catalog.db is kept."""
+    v = sample_cases_vault
+    assert isinstance(v.backend, PostgresBackend)
+    before = _sqlite_journal(v.root)
+    rows = v.conn.execute(f"SELECT {journal.JOURNAL_COLUMNS} FROM journal ORDER BY seq").fetchall()
+    assert [tuple(r) for r in rows[: len(before)]] == before
+    moved = [e for e in journal.read_events(v.conn) if e.seq > len(before)]
+    assert [e.kind for e in moved] == [events.VaultCatalogMoved.kind]
+    assert moved[0].data == {"source": "catalog.db", "target": v.catalog, "rows": len(before)}
+    assert journal.check_chain(v.conn) == []
+    assert json.loads((v.root / "vault.json").read_text("utf-8"))["version"] == 3
+    assert verify(v, read_data=False).ok

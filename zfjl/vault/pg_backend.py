@@ -348,10 +348,11 @@ def upgrade_as_owner(owner_url: str, working_url: str, *, root: Path, actor: str
 def move_catalog(root: Path, owner_url: str, working_url: str) -> int:
     """Move a vault's catalog from catalog.db onto an empty PostgreSQL database: its journal
     copied row for row (hashes and all), the derived tables replayed from it, the same
-    snapshot checked, then vault.json names the new catalog (format 3). catalog.db is kept
-    as it was and read by nothing since. Done under catalog.db's write lock, so no row can
+    snapshot checked, the move journaled there (`vault.catalog_moved`, chained on), then
+    vault.json names the new catalog (format 3). catalog.db is kept as it was and read by
+    nothing since. Done under catalog.db's write lock, so no row can
     be appended there meanwhile. Returns the rows moved."""
-    from zfjl.vault import catalog, journal, migrations
+    from zfjl.vault import catalog, events, journal, migrations
     from zfjl.vault.vault import Vault
 
     with Vault.open(root) as vault, vault.writing():
@@ -374,6 +375,11 @@ def move_catalog(root: Path, owner_url: str, working_url: str) -> int:
             _, problems = catalog.replay(conn)
             if problems or _unordered(catalog.snapshot(conn)) != _unordered(expected):
                 raise VaultError("迁入 PostgreSQL 后目录与原目录不一致，未迁移（原目录未改动）")
+            moved = events.VaultCatalogMoved(source="catalog.db", target=_safe_url(working_url),
+                                             rows=len(rows))  # fmt: skip
+            ev = journal.append(conn, ts=vault.now_iso(), actor=vault.actor, kind=moved.kind,
+                                subject=None, data=moved.payload())  # fmt: skip
+            catalog.apply_typed(conn, ev, moved)
             owner.set_schema_version(conn, migrations.SCHEMA_VERSION)
             grant_working(conn, role_of(working_url), catalog.DERIVED_TABLES)
             owner.commit(conn)
