@@ -114,7 +114,10 @@ class _NumberLoader(Loader):
 
     def load(self, data: Any) -> int | float:
         text = bytes(data).decode()
-        return float(text) if any(c in text for c in ".eEN") else int(text)
+        try:
+            return int(text)
+        except ValueError:  # 1.50, 1e+20, NaN, Infinity
+            return float(text)
 
 
 class _BoolLoader(Loader):
