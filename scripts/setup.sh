@@ -11,6 +11,8 @@ command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 command -v sqlite3 >/dev/null || need+=(sqlite3)   # the tests tamper with the journal through it
 command -v pdftotext >/dev/null || need+=(poppler-utils)  # the tests read rendered PDFs back
 command -v qpdf >/dev/null || need+=(qpdf)  # the render tests check every PDF with qpdf --check
+# The PostgreSQL catalog's tests start a real server (initdb, pg_ctl) from Debian's package.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 # 执法文书. The list is read whole first: `fc-list | grep -q` under pipefail failed whenever
 # grep left early and fc-list died of SIGPIPE (about every other run for a non-root user).
 fonts=$(fc-list : family 2>/dev/null || true)

@@ -33,10 +33,15 @@ from zfjl.vault import Vault
 from zfjl.vault.objects import hash_path
 from zfjl.vault.setup import init_vault
 
+from .postgres import PgDatabase, pg_database, pg_empty_database, pg_server  # noqa: F401 - fixtures
+
 TZ = dt.timezone(dt.timedelta(hours=8))
 # Recordings of the sample dump start here; the vault's clock is a day later (on time).
 RECORDED = dt.datetime(2024, 5, 3, 10, 15, 30, tzinfo=TZ)
 INGEST_CLOCK = dt.datetime(2024, 5, 4, 9, 0, 0, tzinfo=TZ)
+# ZFJL_TEST_CATALOG=postgresql runs every test of the vault fixtures on PostgreSQL (those that
+# open catalog.db themselves then fail, by design): a way to look for SQLite-only SQL.
+DEFAULT_CATALOG = os.environ.get("ZFJL_TEST_CATALOG", "sqlite")
 
 
 @pytest.fixture(autouse=True)
@@ -124,20 +129,32 @@ def sample_cases_template(
     return root
 
 
+def on_catalog(request: pytest.FixtureRequest, root: Path) -> Path:
+    """A copied vault's catalog moved onto PostgreSQL when the test asks for it
+    (`parametrize(<fixture>, ["postgresql"], indirect=True)`), else left in catalog.db."""
+    if getattr(request, "param", DEFAULT_CATALOG) == "postgresql":
+        from zfjl.vault.pg_backend import move_catalog
+
+        db: PgDatabase = request.getfixturevalue("pg_empty_database")
+        move_catalog(root, db.owner_url, db.station_url)
+    return root
+
+
 @pytest.fixture
-def case_vault(tmp_path: Path, case_vault_template: Path) -> Iterator[Vault]:
+def case_vault(request: pytest.FixtureRequest, tmp_path: Path, case_vault_template: Path) -> Iterator[Vault]:
     """A vault holding that footage, stored on time (the day after the first recording)."""
-    v = Vault.open(
-        copy_vault(case_vault_template, tmp_path / "vault"), clock=fixed_clock(CASE_CLOCK)
-    )
+    root = on_catalog(request, copy_vault(case_vault_template, tmp_path / "vault"))
+    v = Vault.open(root, clock=fixed_clock(CASE_CLOCK))
     yield v
     v.close()
 
 
 @pytest.fixture
-def sample_cases_vault(tmp_path: Path, sample_cases_template: Path) -> Iterator[Vault]:
+def sample_cases_vault(
+    request: pytest.FixtureRequest, tmp_path: Path, sample_cases_template: Path
+) -> Iterator[Vault]:
     """case_vault with the three sample cases imported."""
-    root = copy_vault(sample_cases_template, tmp_path / "vault")
+    root = on_catalog(request, copy_vault(sample_cases_template, tmp_path / "vault"))
     v = Vault.open(root, clock=fixed_clock(CASE_CLOCK))
     yield v
     v.close()
@@ -162,8 +179,30 @@ def rendered_samples(
 
 
 @pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK))
+def vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
+    """A new vault, its catalog in catalog.db; on PostgreSQL (a database of the test's own)
+    for a test marked `@pytest.mark.parametrize("vault", [...], indirect=True)` with
+    "postgresql" (tests/postgres.py)."""
+    where = getattr(request, "param", DEFAULT_CATALOG)
+    catalog: dict[str, str] = {}
+    if where == "postgresql":
+        db: PgDatabase = request.getfixturevalue("pg_database")
+        catalog = {"catalog": db.station_url, "catalog_owner": db.owner_url}
+    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK),
+                   **catalog)  # fmt: skip
+    yield v
+    v.close()
+
+
+BOTH_CATALOGS = pytest.mark.parametrize("vault", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def pg_vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
+    """A new vault whose catalog is on PostgreSQL (`pg_database`, through the working role)."""
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    v = init_vault(tmp_path / "vault", bureau="株洲市城市管理和综合执法局", clock=fixed_clock(INGEST_CLOCK),
+                   catalog=db.station_url, catalog_owner=db.owner_url)  # fmt: skip
     yield v
     v.close()
 

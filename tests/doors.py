@@ -156,7 +156,7 @@ def catalog_rows(vault: Vault, table: str, **where: Any) -> list[dict[str, Any]]
     the catalog says where no typed question fits a test's assertion."""
     if table not in catalog.DERIVED_TABLES:
         raise ValueError(f"not a derived table: {table}")
-    return [dict(r) for r in vault.db[table].rows if _matches(r, where)]
+    return [r for r in vault.query(f"SELECT * FROM {table}") if _matches(r, where)]
 
 
 def _matches(row: dict[str, Any], where: dict[str, Any]) -> bool:
@@ -187,11 +187,19 @@ CATALOG = "catalog.db"
 GUARDS = ("journal_no_update", "journal_no_delete", "journal_in_sequence")
 
 
+def _catalog_url(root: Path) -> str | None:
+    """The vault's PostgreSQL catalog (vault.json `catalog`), or None for catalog.db: the
+    insider then uses psql as the vault's working role (its password from PGPASSFILE)."""
+    url = json.loads((root / "vault.json").read_text()).get("catalog")
+    return url if isinstance(url, str) and url.startswith("postgresql://") else None
+
+
 def insider_sql(root: Path, sql: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """What a person with shell access to the vault would do: the sqlite3 command-line tool on
     its catalog. `check=False` returns a refusal (a guard) instead of failing the test."""
-    proc = subprocess.run(["sqlite3", str(root / CATALOG)], input=sql, capture_output=True,
-                          text=True)  # fmt: skip
+    url = _catalog_url(root)
+    tool = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url] if url else ["sqlite3", str(root / CATALOG)]
+    proc = subprocess.run(tool, input=sql, capture_output=True, text=True)
     if check:
         assert proc.returncode == 0 and not proc.stderr, proc.stderr
     return proc

@@ -23,6 +23,9 @@ from zfjl.workdays import WorkdayCalendar
 from .conftest import copy_vault, zfjl_run
 from .doors import catalog_column, catalog_snapshot, journal_kinds, object_version
 
+# A slice of these on a catalog moved onto PostgreSQL too (tests/postgres.py).
+BOTH_CATALOGS_CASES = pytest.mark.parametrize("case_vault", ["sqlite", "postgresql"], indirect=True)
+
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.date(2024, 9, 2)
 RULES = load_rules()
@@ -211,6 +214,7 @@ def test_samples_are_valid_against_the_published_json_schema() -> None:
 
 
 # -- with a real vault: ingest the footage, import the cases, attach, check -------------------
+@BOTH_CATALOGS_CASES
 def test_sample_cases_import_and_check_against_real_footage(case_vault: Vault) -> None:
     for name in SAMPLES:
         data = import_case(case_vault, read_case_file(SAMPLE_DIR / f"{name}.yaml"))
@@ -236,6 +240,7 @@ def test_sample_cases_import_and_check_against_real_footage(case_vault: Vault) -
     assert list(check_all(case_vault, today=AS_OF)) == []  # all three are archived
 
 
+@BOTH_CATALOGS_CASES
 def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
     reopen_case(case_vault, "CASE-2024-031", reason="补充关联")  # the sample is archived
@@ -279,6 +284,7 @@ def test_attach_errors(case_vault: Vault) -> None:
         attach(case_vault, "CASE-1999-001", recordings=["abcd"], activity="询问")
 
 
+@BOTH_CATALOGS_CASES
 def test_cases_are_derived_from_the_journal(case_vault: Vault) -> None:
     from zfjl.vault.verify import verify
 

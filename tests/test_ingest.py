@@ -18,7 +18,7 @@ from zfjl.vault.query import RecordingFilter, list_recordings, show_recording
 from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
-from .conftest import INGEST_CLOCK, RECORDED, TZ, fixed_clock, tree_digest
+from .conftest import BOTH_CATALOGS, INGEST_CLOCK, RECORDED, TZ, fixed_clock, tree_digest
 from .doors import catalog_count, object_bytes
 
 
@@ -47,6 +47,7 @@ def _os_rel(sf: SampleFile) -> str:
     return os.fsdecode(os.path.join(b"RECORD", GBK_NAME)) if sf.note == "gbk" else sf.rel
 
 
+@BOTH_CATALOGS
 def test_metadata_times_and_durations(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     rows = by_name(vault)
@@ -131,6 +132,7 @@ def test_file_renamed_imp_on_the_camera_is_the_same_object(
     assert identity_name(new.name) == old.name
 
 
+@BOTH_CATALOGS
 def test_ls_json_fields_and_filters(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     rows = list_recordings(vault, RecordingFilter())
@@ -164,6 +166,7 @@ def test_ls_json_fields_and_filters(vault: Vault, dump: Path, run_ingest) -> Non
     assert list_recordings(vault, RecordingFilter(late=True)) == []
 
 
+@BOTH_CATALOGS
 def test_show_accepts_a_unique_prefix_only(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     from zfjl.errors import NotFoundError, UsageError
 

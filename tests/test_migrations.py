@@ -237,7 +237,7 @@ def test_a_catalog_of_a_newer_version_is_refused_untouched(vault: Vault, where: 
 
 @pytest.mark.parametrize(
     ("version", "says"),
-    [(3, "更新版本的 zfjl"), (0, "早于本程序支持"), ("1", "应为整数"), (None, "应为整数")],
+    [(4, "更新版本的 zfjl"), (0, "早于本程序支持"), ("1", "应为整数"), (None, "应为整数")],
 )
 def test_vault_json_format_versions_outside_the_supported_range(
     vault: Vault, version: object, says: str

@@ -19,7 +19,7 @@ from zfjl.vault import catalog as catalog_mod
 from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, write_random_files
+from .conftest import BOTH_CATALOGS, edit_vault_json, write_random_files
 from .doors import (
     catalog_column,
     catalog_count,
@@ -185,6 +185,7 @@ def test_catalog_is_derived_and_rebuilds_identically(vault: Vault, dump: Path, r
     assert catalog_snapshot(vault) == before
 
 
+@BOTH_CATALOGS
 def test_verify_reports_an_edited_catalog_row(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     forge_catalog(vault.root, "UPDATE recordings SET device = 'FORGED' WHERE device = 'DSJ02'")
@@ -196,6 +197,7 @@ def test_verify_reports_an_edited_catalog_row(vault: Vault, dump: Path, run_inge
     assert not report.ok
 
 
+@BOTH_CATALOGS
 def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
     vault: Vault, dump: Path, run_ingest
 ) -> None:  # type: ignore[no-untyped-def]
@@ -212,6 +214,7 @@ def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
     assert {f.code for f in sha_report.findings} >= {"digest_mismatch", "sha256_mismatch"}
 
 
+@BOTH_CATALOGS
 def test_verify_reports_a_missing_object(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     oid = catalog_column(vault, "objects", "id")[0]
@@ -234,6 +237,7 @@ def test_verify_subset_reads_a_slice_and_the_slices_cover_everything(
         verify(vault, subset="4/3")
 
 
+@BOTH_CATALOGS
 def test_verify_is_journaled(vault: Vault) -> None:
     verify(vault)
     assert journal_kinds(vault)[-1] == "vault.verify"
@@ -319,6 +323,7 @@ def test_a_first_write_that_restores_dropped_guards_does_not_wait_on_itself(
     assert journal_kinds(vault)[-2:] == [events.VaultGuardsRestored.kind, events.IngestFileFailed.kind]
 
 
+@BOTH_CATALOGS
 def test_appenders_in_several_processes_take_each_seq_once(vault: Vault) -> None:
     """The journal's single append takes the next seq (last + 1) under the ordering the
     backend provides (SQLite: the write lock): writers in two processes, each with its own
@@ -348,6 +353,7 @@ def test_appenders_in_several_processes_take_each_seq_once(vault: Vault) -> None
         assert verify(v, read_data=False).ok
 
 
+@BOTH_CATALOGS
 def test_a_journal_append_outside_a_write_transaction_is_refused(vault: Vault) -> None:
     """Outside `writing()` nothing orders appenders: the last row read could be another
     writer's next one. The backend refuses rather than risk a seq taken twice."""
@@ -391,6 +397,7 @@ def test_the_catalog_sql_outside_the_backend_is_portable() -> None:
     assert sum("INSERT INTO" in s for s in every) >= 5  # the SQL is in these literals
 
 
+@BOTH_CATALOGS
 def test_a_replacing_insert_replaces_and_an_ignoring_one_keeps_the_first(vault: Vault) -> None:
     """`ON CONFLICT … DO UPDATE` replaces the row (every column given), `DO NOTHING` keeps the
     first, and a plain insert of a present key still fails."""
@@ -401,10 +408,6 @@ def test_a_replacing_insert_replaces_and_an_ignoring_one_keeps_the_first(vault: 
                             "replace")  # fmt: skip
         catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "c", "seq": 3},
                             "ignore")  # fmt: skip
-        with pytest.raises(sqlite3.IntegrityError):
-            catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "d", "seq": 4})
-        rows = conn.execute("SELECT year, notice, seq FROM calendar_years WHERE year = 2031")
-        assert rows.fetchall() == [(2031, "b", 2)]
         catalog_mod._insert(conn, "custom_files", {"kind": "rules", "name": "x", "sha256": "1",
             "size": 1, "approval": "A", "installed_at": "t", "installed_by": "u", "seq": 5})  # fmt: skip
         catalog_mod._insert(conn, "custom_files", {"kind": "rules", "name": "x", "sha256": "2",
@@ -412,3 +415,8 @@ def test_a_replacing_insert_replaces_and_an_ignoring_one_keeps_the_first(vault: 
             "replace")  # fmt: skip
         assert conn.execute("SELECT sha256, size, approval, seq FROM custom_files").fetchall() == [
             ("2", 2, "B", 6)]  # fmt: skip
+    # The primary key's unique violation; on PostgreSQL it also ends the transaction.
+    with pytest.raises(vault.backend.errors), vault.writing():
+        catalog_mod._insert(conn, "calendar_years", {"year": 2031, "notice": "d", "seq": 4})
+    rows = conn.execute("SELECT year, notice, seq FROM calendar_years WHERE year = 2031")
+    assert rows.fetchall() == [(2031, "b", 2)]

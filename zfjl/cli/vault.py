@@ -15,20 +15,34 @@ app = typer.Typer()
 
 @app.command(
     "init", help="新建保管库。",
-    epilog="示例：\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局",
+    epilog="示例：\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局\n"
+    "  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局"
+    " --catalog postgresql://zfjl_station@db:5432/zfjl"
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl",
 )
 def init_cmd(
     bureau: Annotated[
         str | None, typer.Option(help="执法机关全称（印在每份文书上；必填，在终端上未给出则询问）。")
     ] = None,
+    catalog: Annotated[
+        str | None, typer.Option(help="目录放在 PostgreSQL：工作角色的地址 postgresql://角色@主机:端口/数据库"
+                                      "（密码由 PGPASSWORD、PGPASSFILE 或 PGSERVICE 提供，不写在地址里）。")
+    ] = None,
+    catalog_owner: Annotated[
+        str | None, typer.Option(help="与 --catalog 同用：建立目录结构的所有者角色的地址（同一数据库）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.errors import UsageError
     from zfjl.vault import resolve_vault_path
     from zfjl.vault.setup import init_vault
 
+    if (catalog is None) != (catalog_owner is None):
+        raise UsageError("--catalog 与 --catalog-owner 须同时给出（工作角色与所有者角色）")
     if bureau is None and sys.stdin.isatty() and sys.stderr.isatty():
         bureau = typer.prompt("执法机关全称（印在每份文书上）", err=True)
-    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau or "")
+    vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau or "", catalog=catalog,
+                       catalog_owner=catalog_owner)  # fmt: skip
     emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau},
          as_json, f"已新建保管库：{vault.root}（{vault.config.bureau}）")  # fmt: skip
 

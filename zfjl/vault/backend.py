@@ -7,22 +7,55 @@ version and what a driver's error means. `journal`, `catalog` and `migrations` w
 SQL only (`INSERT … ON CONFLICT`, no `INSERT OR`, no PRAGMA, no `sqlite_master`), with qmark
 (`?`) parameters; `SQLiteBackend` (sqlite_backend.py) is the first implementation.
 
-A second backend (PostgreSQL) implements this Protocol and registers itself for its
-connection type (`register`); `backend_of(conn)` is how code holding only a connection (the
-journal's single `append`) finds it. `Connection` is the one type every catalog function
-takes: today SQLite's, widened to a Protocol of `execute`/`executemany` when a second
-driver arrives (its adapter turns `?` into its own placeholder).
+A second backend (PostgreSQL, pg_backend.py) implements this Protocol; `backend_of(conn)` is
+how code holding only a connection (the journal's single `append`) finds it: the connection's
+own `backend` attribute when its adapter has one, else the registry by connection type
+(`register`). `Connection` is the one type every catalog function takes: a Protocol of what
+the catalog uses (`execute`, `executemany`, `close`), which `sqlite3.Connection` satisfies as
+it is and PostgreSQL's adapter implements (turning `?` into its own placeholder).
+`backend_for(vault.json's "catalog")` picks the backend a vault names.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol
 
-from zfjl.errors import ZfjlError
+from zfjl.errors import VaultError, ZfjlError
 
-Connection: TypeAlias = sqlite3.Connection
+
+class Cursor(Protocol):
+    """What the catalog reads from a statement: rows as tuples (indexable), and the column
+    names (`description`) for rows as dicts."""
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A catalog connection: qmark (`?`) SQL in, cursors out; transactions are the backend's
+    (`begin_write`, `commit`, `rollback`), never the driver's implicit ones."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def close(self) -> None: ...
+
+
+def dict_rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """Each row of a query as {column: value}, on any backend."""
+    cur = conn.execute(sql, tuple(params))
+    names = [d[0] for d in cur.description]
+    for row in cur:
+        yield dict(zip(names, row, strict=True))
 
 # The schema version lives in this table (catalog migration 9); standard SQL, one row.
 SCHEMA_VERSION_DDL = (
@@ -92,6 +125,11 @@ class CatalogBackend(Protocol):
         """What a driver error on open means to the user (None: a bug)."""
         ...
 
+    def may_change_schema(self, conn: Connection) -> bool:
+        """Whether this connection may create tables and guards (SQLite: always; PostgreSQL:
+        only the owner role, never the working role)."""
+        ...
+
 
 _BACKENDS: dict[type[object], CatalogBackend] = {}
 
@@ -101,7 +139,10 @@ def register(connection_type: type[object], backend: CatalogBackend) -> None:
 
 
 def backend_of(conn: Connection) -> CatalogBackend:
-    """The backend that opened `conn` (looked up by the connection's type)."""
+    """The backend that opened `conn`: its adapter's own, or by the connection's type."""
+    own: CatalogBackend | None = getattr(conn, "backend", None)
+    if own is not None:
+        return own
     backend = _BACKENDS.get(type(conn))
     if backend is None:
         default_backend()  # registers SQLite on first use
@@ -112,8 +153,25 @@ def backend_of(conn: Connection) -> CatalogBackend:
 
 
 def default_backend() -> CatalogBackend:
-    """The backend a vault's catalog uses: SQLite (catalog.db) until vault.json can name
-    another."""
+    """The backend of a vault whose vault.json names no catalog: SQLite (catalog.db)."""
     from zfjl.vault.sqlite_backend import SQLITE
 
     return SQLITE
+
+
+CATALOG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def backend_for(catalog: str | None) -> CatalogBackend:
+    """The backend of the catalog vault.json names (`catalog`): none, SQLite beside the
+    objects; a libpq URL (`postgresql://ROLE@HOST:PORT/DB`, no password: libpq's PGPASSWORD,
+    PGPASSFILE or PGSERVICE supply it), PostgreSQL."""
+    if catalog is None:
+        return default_backend()
+    if not isinstance(catalog, str) or not catalog.startswith(CATALOG_SCHEMES):
+        raise VaultError(
+            f"vault.json：catalog 应为 postgresql://角色@主机:端口/数据库，收到 {catalog!r:.80}"
+        )
+    from zfjl.vault.pg_backend import PostgresBackend
+
+    return PostgresBackend(catalog)

@@ -384,12 +384,16 @@ REPLACED_BY = {
 
 Conflict = Literal["fail", "ignore", "replace"]
 
+# Column names that are reserved words in standard SQL (PostgreSQL reads a bare `user` as
+# CURRENT_USER): every statement quotes them ("user"), which SQLite reads the same.
+RESERVED = frozenset({"user"})
+
 
 def _insert(conn: Connection, table: str, row: dict[str, Any], on_conflict: Conflict = "fail") -> None:
     """One row; on a key already present: fail, keep the old row ("ignore"), or put this one
     in its place ("replace": every column is given, so an update of all is a replacement).
     Standard `ON CONFLICT`, not SQLite's `INSERT OR`."""
-    cols = ", ".join(row)
+    cols = ", ".join(f'"{c}"' if c in RESERVED else c for c in row)
     marks = ", ".join("?" for _ in row)
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
     if on_conflict == "ignore":
@@ -903,7 +907,7 @@ def _on_role_add(conn: Connection, ev: Event, d: events.RoleAdd) -> None:
 
 
 def _on_role_remove(conn: Connection, ev: Event, d: events.RoleRemove) -> None:
-    conn.execute("DELETE FROM roles WHERE user = ? AND role = ?", (d.user, d.role))
+    conn.execute('DELETE FROM roles WHERE "user" = ? AND role = ?', (d.user, d.role))
 
 
 def _on_custom_install(conn: Connection, ev: Event, d: events.CustomInstall) -> None:
@@ -974,6 +978,7 @@ HANDLERS: dict[type[events.EventData], Handler] = {
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).
 RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
     events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify, events.VaultJsonRestored,
+    events.VaultCatalogMoved,
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
     events.CheckpointKey, events.CheckpointStateRestored, events.AccessRead,
@@ -989,7 +994,7 @@ def settings_of(conn: Connection) -> dict[str, Any]:
 def roles_of(conn: Connection) -> dict[str, list[str]]:
     """User -> roles, as journaled."""
     out: dict[str, list[str]] = {}
-    for user, role in conn.execute("SELECT user, role FROM roles ORDER BY user, role"):
+    for user, role in conn.execute('SELECT "user", role FROM roles ORDER BY "user", role'):
         out.setdefault(user, []).append(role)
     return out
 
@@ -1030,6 +1035,15 @@ def rebuild(conn: Connection) -> tuple[int, list[ReplayProblem]]:
     its declaration is skipped and reported; returns (events replayed, problems)."""
     drop_derived(conn)
     create_schema(conn)
+    return replay(conn)
+
+
+def refill(conn: Connection) -> tuple[int, list[ReplayProblem]]:
+    """Empty every derived table and replay the journal into it, its shape kept: a rebuild
+    for a role that may not drop or create tables (PostgreSQL's working role, which could
+    not have changed a shape either)."""
+    for table in DERIVED_TABLES:
+        conn.execute(f"DELETE FROM {table}")
     return replay(conn)
 
 

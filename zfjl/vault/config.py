@@ -21,8 +21,12 @@ FORMAT = "zfjl-vault"
 # journaled facts, and version 1's are imported from it by that migration.
 FORMAT_VERSION = 2
 MIN_FORMAT_VERSION = 1
-MAX_FORMAT_VERSION = 2
+MAX_FORMAT_VERSION = 3
 VAULT_JSON_KEYS = ("format", "version", "id", "created_at")
+# Format 3 (issue 25): vault.json also names its catalog (`catalog`, a libpq URL without a
+# password) when it is not catalog.db: a zfjl that knows only catalog.db must refuse such a
+# vault rather than open an empty catalog.db beside it. A vault on catalog.db stays format 2.
+CATALOG_FORMAT_VERSION = 3
 
 DEFAULT_BUREAU = "株洲市城市管理和综合执法局"
 MIN_PATROL_MONTHS = 6  # art. 42

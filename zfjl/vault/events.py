@@ -281,6 +281,17 @@ class VaultGuardsRestored(EventData):
     missing: list[str]
 
 
+@declare("vault.catalog_moved", "目录迁入其他数据库")
+@_event_class
+class VaultCatalogMoved(EventData):
+    """The catalog moved to another database (issue 25): the journal rows before this one were
+    copied there unchanged; `source` and `target` name the databases (never a password)."""
+
+    source: str
+    target: str
+    rows: int
+
+
 @declare("vault.verify", "校验保管库")
 @_event_class
 class VaultVerify(EventData):

@@ -34,6 +34,8 @@ CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject);
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
 """
 
+JOURNAL_COLUMNS = "seq, ts, actor, kind, subject, data, prev_hash, hash"
+
 # The guards' names (verify's trigger_missing names them); each backend makes them its way.
 GUARD_TRIGGERS = ("journal_no_update", "journal_no_delete", "journal_in_sequence")
 

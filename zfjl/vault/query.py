@@ -88,13 +88,13 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
         params.append(int(flt.important))
     if not flt.include_destroyed:
         where.append("id NOT IN (SELECT id FROM tombstones)")
-    sql = f"SELECT * FROM (SELECT r.*, {officer_columns('r')} FROM recordings r)"
+    sql = f"SELECT * FROM (SELECT r.*, {officer_columns('r')} FROM recordings r) AS listed"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY recorded_at IS NULL, recorded_at, id"
     if flt.limit:
         sql += f" LIMIT {int(flt.limit)}"
-    return [_ls_row(r) for r in vault.db.query(sql, params)]
+    return [_ls_row(r) for r in vault.query(sql, params)]
 
 
 MIN_PREFIX = 4  # hex digits a typed prefix needs; listings show at least 12 (cli/display.py)
@@ -149,9 +149,9 @@ def unique_prefixes(vault: Vault, ids: list[str], minimum: int = 12) -> dict[str
 
 def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     oid = resolve_id(vault, prefix)
-    rows = list(vault.db.query(
+    rows = list(vault.query(
         f"SELECT r.*, {officer_columns('r')} FROM recordings r WHERE r.id = ?", [oid]))  # fmt: skip
-    rec = dict(rows[0]) if rows else {"id": oid}
+    rec: dict[str, Any] = dict(rows[0]) if rows else {"id": oid}
     rec.pop("at_utc", None)  # the catalog's sort key, not a fact of the recording
     if rows:
         rec["officer"] = rec.pop("rec_officer")
@@ -165,15 +165,15 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     rec["important"] = bool(rec.get("important"))
     rec["clock_skew"] = bool(rec.get("clock_skew"))
     rec["path"] = vault.objects.location(oid)
-    gone = list(vault.db.query("SELECT * FROM tombstones WHERE id = ?", [oid]))
+    gone = list(vault.query("SELECT * FROM tombstones WHERE id = ?", [oid]))
     rec["destroyed"] = gone[0] if gone else None
-    rec["holds"] = list(vault.db.query("SELECT * FROM holds WHERE target = ? ORDER BY seq", [oid]))
+    rec["holds"] = list(vault.query("SELECT * FROM holds WHERE target = ? ORDER BY seq", [oid]))
     rec["sightings"] = list(
-        vault.db.query("SELECT * FROM sightings WHERE object_id = ? ORDER BY seq", [oid])
+        vault.query("SELECT * FROM sightings WHERE object_id = ? ORDER BY seq", [oid])
     )
     rec["events"] = [e.as_dict() for e in read_events(vault.conn, oid)]
     rec["cases"] = list(
-        vault.db.query(
+        vault.query(
             "SELECT case_id, activity, document FROM case_media WHERE recording_id = ?"
             " ORDER BY case_id",
             [oid],

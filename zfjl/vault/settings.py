@@ -69,8 +69,8 @@ def _check_admin(vault: Vault, what: str) -> None:
 # -- roles --------------------------------------------------------------------------------------
 def _role_row(vault: Vault, user: str, role: str) -> dict[str, Any] | None:
     row = vault.conn.execute(
-        "SELECT user, role, since, granted_by, approval_no, via, seq FROM roles"
-        " WHERE user = ? AND role = ?",
+        'SELECT "user", role, since, granted_by, approval_no, via, seq FROM roles'
+        ' WHERE "user" = ? AND role = ?',
         (user, role),
     ).fetchone()
     if row is None:
@@ -135,7 +135,7 @@ def remove_role(vault: Vault, user: str, role: str, *, reason: str | None = None
 
 def list_roles(vault: Vault) -> list[dict[str, Any]]:
     """Every user's roles as journaled: user, role, label, since, granted_by, approval_no, via."""
-    rows = vault.conn.execute("SELECT user, role FROM roles ORDER BY user, role").fetchall()
+    rows = vault.conn.execute('SELECT "user", role FROM roles ORDER BY "user", role').fetchall()
     return [r for u, role in rows if (r := _role_row(vault, u, role)) is not None]
 
 

@@ -18,13 +18,16 @@ Signer = Callable[[Vault], object]  # makes and journals the vault's first signi
 
 def init_vault(
     root: Path, *, bureau: str, clock: Clock | None = None, signer: Signer = create_key,
+    catalog: str | None = None, catalog_owner: str | None = None,
 ) -> Vault:  # fmt: skip
     """`zfjl init`: create the vault at `root` and give it a signing key. `bureau`, the
     enforcement body's full name, is printed on every document: there is no default (a
-    vault once silently named 株洲's bureau on every document of another)."""
+    vault once silently named 株洲's bureau on every document of another). `catalog` and
+    `catalog_owner`: a PostgreSQL catalog's working and owner roles (Vault.create)."""
     if not isinstance(bureau, str) or not bureau.strip():
         raise UsageError("须用 --bureau 给出执法机关全称（印在每份文书上），如 --bureau 某某市城市管理和综合执法局")
-    vault = Vault.create(root, bureau=bureau.strip(), clock=clock)
+    vault = Vault.create(root, bureau=bureau.strip(), clock=clock, catalog=catalog,
+                         catalog_owner=catalog_owner)  # fmt: skip
     signer(vault)
     return vault
 

@@ -35,7 +35,7 @@ class SQLiteBackend:
     name = "sqlite"
     errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
 
-    def connect(self, root: Path) -> Connection:
+    def connect(self, root: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(root / "catalog.db", timeout=BUSY_WAIT_SECONDS, isolation_level=None)
         # Switching an older catalog to WAL needs it to itself: SQLite answers "locked" at
         # once, without its busy handler, while another opener (a second camera's thread)
@@ -52,13 +52,13 @@ class SQLiteBackend:
         conn.execute("COMMIT")
 
     def rollback(self, conn: Connection) -> None:
-        if conn.in_transaction:
+        if _sqlite(conn).in_transaction:
             conn.execute("ROLLBACK")
 
     def order_appends(self, conn: Connection) -> None:
         # BEGIN IMMEDIATE holds the database's write lock until COMMIT: nothing to take. An
         # append outside a write transaction could interleave with another writer's.
-        if not conn.in_transaction:
+        if not _sqlite(conn).in_transaction:
             raise RuntimeError("journal append outside a write transaction (begin_write)")
 
     def run_script(self, conn: Connection, script: str) -> None:
@@ -111,6 +111,14 @@ class SQLiteBackend:
 
     def fault(self, exc: BaseException, root: Path) -> ZfjlError | None:
         return faults.sqlite_fault(exc, root) if isinstance(exc, sqlite3.Error) else None
+
+    def may_change_schema(self, conn: Connection) -> bool:
+        return True  # whoever may write catalog.db may change it
+
+
+def _sqlite(conn: Connection) -> sqlite3.Connection:
+    assert isinstance(conn, sqlite3.Connection)
+    return conn
 
 
 def execute_when_free(conn: Connection, sql: str) -> None:

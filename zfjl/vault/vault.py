@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from zfjl.errors import DiskFull, NotPermitted, VaultError, VaultNotFound
 from zfjl.vault import catalog, events, journal, migrations
 from zfjl.vault.actor import act_for, current_actor, refuse_foreign
-from zfjl.vault.backend import CatalogBackend, Connection, default_backend
+from zfjl.vault.backend import CatalogBackend, Connection, backend_for, dict_rows
 from zfjl.vault.config import (
+    CATALOG_FORMAT_VERSION,
     DEFAULT_BUREAU,
     FORMAT,
     FORMAT_VERSION,
@@ -62,7 +63,10 @@ Clock = Callable[[], datetime]
 
 
 class Vault:
-    def __init__(self, root: Path, config: VaultConfig, clock: Clock | None = None) -> None:
+    def __init__(
+        self, root: Path, config: VaultConfig, clock: Clock | None = None,
+        catalog: str | None = None,
+    ) -> None:  # fmt: skip
         self.root = root
         self._key = os.path.realpath(root)  # one queue of writers per vault, however named
         self.config = config
@@ -70,13 +74,22 @@ class Vault:
         self.actor = current_actor()
         self.host = socket.gethostname()
         self._clock = clock
-        self.backend: CatalogBackend = default_backend()
+        # vault.json's `catalog`: None for catalog.db beside the objects, else a libpq URL
+        # naming the working role (docs/scale.md); its password never in vault.json.
+        self.catalog = catalog
+        self.backend: CatalogBackend = backend_for(catalog)
         self._conn: Connection | None = None
         self._vault_json: dict[str, Any] | None = None  # as read on open, for migration 3
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: Path, *, bureau: str | None = None, clock: Clock | None = None) -> Vault:
+    def create(
+        cls, root: Path, *, bureau: str | None = None, clock: Clock | None = None,
+        catalog: str | None = None, catalog_owner: str | None = None,
+    ) -> Vault:  # fmt: skip
+        """A new vault at `root`; its catalog in catalog.db there, or in the PostgreSQL
+        database `catalog` names (the working role), whose schema `catalog_owner` (the owner
+        role, same database) creates."""
         root = Path(root)
         if (root / "vault.json").exists():
             raise VaultError(f"此处已有保管库：{root}")
@@ -92,7 +105,9 @@ class Vault:
         config = VaultConfig(id=str(uuid.uuid4()), created_at="")
         if bureau:
             config.bureau = bureau
-        vault = cls(root, config, clock)
+        vault = cls(root, config, clock, catalog)
+        if catalog is not None:
+            vault._prepare_catalog(catalog_owner)
         vault.objects.make_all_fanout_dirs()
         config.roles = {vault.actor: ["admin"]}  # whoever makes the vault administers it
         config.created_at = vault.now_iso()
@@ -132,7 +147,7 @@ class Vault:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
         check_format(data)
         refuse_foreign(root)
-        vault = cls(root, bootstrap_config(data), clock)
+        vault = cls(root, bootstrap_config(data), clock, _catalog_of(data))
         vault._vault_json = data
         try:
             vault.conn  # noqa: B018 - migrates an older catalog (and imports vault.json's roles)
@@ -163,7 +178,7 @@ class Vault:
         Empty when the journal is empty (verify reports that as journal_missing)."""
         if _vault_init(self.conn) is None:
             return []
-        expected = self.config.vault_json()
+        expected = self._expected_vault_json()
         try:
             found = json.loads((self.root / "vault.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -175,6 +190,25 @@ class Vault:
             for k in sorted(set(expected) | set(found), key=str)
             if expected.get(k) != found.get(k) or (k in expected) != (k in found)
         ]
+
+    def _expected_vault_json(self) -> dict[str, Any]:
+        """vault.json as it must be: the format and identity, and the catalog's URL when the
+        catalog is elsewhere (format 3: a zfjl that knows only catalog.db refuses it)."""
+        expected = self.config.vault_json()
+        if self.catalog is not None:
+            expected.update(version=CATALOG_FORMAT_VERSION, catalog=self.catalog)
+        return expected
+
+    def _prepare_catalog(self, owner: str | None) -> None:
+        """A new vault's PostgreSQL catalog: its schema made by the owner role."""
+        from zfjl.vault.pg_backend import upgrade_as_owner
+
+        if owner is None:
+            raise VaultError("目录在 PostgreSQL 上时须给出其所有者角色的地址（--catalog-owner）")
+        upgrade_as_owner(owner, str(self.catalog), root=self.root, actor=self.actor,
+                         now_iso=self.now_iso)  # fmt: skip
+        if _vault_init(self.conn) is not None:
+            raise VaultError(f"目录数据库中已有保管库，不能再创建：{self.root}")
 
     def _restore_vault_json(self) -> None:
         """A hand edit of vault.json (a role, a setting, another id) changes nothing — roles
@@ -188,7 +222,7 @@ class Vault:
         path = self.root / "vault.json"
         tmp = self.root / "vault.json.tmp"
         tmp.write_text(
-            json.dumps(self.config.vault_json(), ensure_ascii=False, indent=2) + "\n",
+            json.dumps(self._expected_vault_json(), ensure_ascii=False, indent=2) + "\n",
             encoding="utf-8",
         )
         with open(tmp, "rb") as f:
@@ -199,7 +233,7 @@ class Vault:
     # -- who may do what ------------------------------------------------------------------
     def roles_of(self, user: str) -> set[str]:
         """The user's roles as journaled now (role.add / role.remove), read from the catalog."""
-        rows = self.conn.execute("SELECT role FROM roles WHERE user = ?", (user,))
+        rows = self.conn.execute('SELECT role FROM roles WHERE "user" = ?', (user,))
         return {r[0] for r in rows}
 
     def require_role(self, allowed: set[str] | frozenset[str], what: str) -> None:
@@ -224,6 +258,8 @@ class Vault:
     # -- database -------------------------------------------------------------------------
     @property
     def conn(self) -> Connection:
+        if self._conn is not None and getattr(self._conn, "broken", False):
+            self.close()  # a catalog server dropped it (restart, failover): open anew
         if self._conn is None:
             try:
                 self._conn = self._connect()
@@ -239,20 +275,32 @@ class Vault:
     def _restore_guards(self) -> None:
         """Put back journal triggers someone dropped, and journal that it happened."""
         missing = journal.missing_guards(self.conn)
-        if not missing:
-            return
+        if not missing or not self.backend.may_change_schema(self.conn):
+            return  # the working role cannot: verify names them (trigger_missing)
         journal.create_schema(self.conn)
         self.record(events.VaultGuardsRestored(missing=missing), None)
 
     @property
     def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over an SQLite catalog (for a person at a Python prompt; the library
+        asks through `query`, which every backend answers)."""
         database: sqlite_utils.Database = sqlite_utils_db().Database(self.conn)
         return database
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows of a catalog query as {column: value}, on any backend."""
+        return dict_rows(self.conn, sql, params)
 
     def _connect(self) -> Connection:
         conn = self.backend.connect(self.root)
         version = migrations.catalog_version(conn)
         migrations.refuse_newer(version)
+        if version < migrations.SCHEMA_VERSION and not self.backend.may_change_schema(conn):
+            conn.close()
+            raise VaultError(
+                f"目录数据库结构为第 {version} 版，须先由其所有者角色升级到第"
+                f" {migrations.SCHEMA_VERSION} 版（本工作角色无权更改结构）"
+            )
         if version < migrations.SCHEMA_VERSION:
             imported = migrations.bring_up_to_date(
                 conn, now_iso=self.now_iso, actor=self.actor, root=self.root,
@@ -315,7 +363,10 @@ class Vault:
         self.require_role({"admin"}, "重建目录")
         self._refuse_unless_signed_journal_intact()
         with self.writing():
-            count, problems = catalog.rebuild(self.conn)
+            if self.backend.may_change_schema(self.conn):
+                count, problems = catalog.rebuild(self.conn)
+            else:  # PostgreSQL's working role: the tables emptied and replayed, shapes kept
+                count, problems = catalog.refill(self.conn)
         if problems:
             first = problems[0]
             raise VaultError(
@@ -338,6 +389,13 @@ class Vault:
                 f"拒绝重建目录：日志与已签名的检查点不符（{code}，{where}：应为 {expected}，"
                 f"实为 {found}）；请运行 zfjl verify"
             )
+
+
+def _catalog_of(data: dict[str, Any]) -> str | None:
+    catalog = data.get("catalog")
+    if catalog is not None and not isinstance(catalog, str):
+        raise VaultError(f"vault.json：catalog 应为文本（postgresql://…），收到 {catalog!r:.60}")
+    return catalog
 
 
 def _vault_init(conn: Connection) -> dict[str, Any] | None:

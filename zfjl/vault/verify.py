@@ -22,11 +22,13 @@ import blake3
 from zfjl.errors import UsageError
 from zfjl.vault import catalog, events
 from zfjl.vault.anchors import outside_findings, restores_on_record
+from zfjl.vault.backend import Connection
 from zfjl.vault.checkpoint import CheckpointWalk
 from zfjl.vault.custom import ERRORS as CUSTOM_ERRORS
 from zfjl.vault.custom import MESSAGES as CUSTOM_MESSAGES
 from zfjl.vault.custom import custom_findings
-from zfjl.vault.journal import check_chain
+from zfjl.vault.journal import JOURNAL_COLUMNS, check_chain, run_script
+from zfjl.vault.journal import SCHEMA as journal_schema
 from zfjl.vault.objects import file_digests
 from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 from zfjl.vault.vault import Vault
@@ -242,7 +244,7 @@ def verify(
 
 
 def _object_checks(
-    conn: sqlite3.Connection, n: int, t: int, want: tuple[str, ...]
+    conn: Connection, n: int, t: int, want: tuple[str, ...]
 ) -> tuple[Iterator[_ObjectCheck], list[str]]:
     """The catalogued objects of subset n/t, by id, with the digests to re-compute; and the
     ids destroyed by a sweep (their tombstones stand for the bytes, which must be gone)."""
@@ -325,7 +327,7 @@ def _object_findings(
         yield Finding("undescribed", oid, "已读取元数据", "未读取")
 
 
-def _stray_and_uncatalogued(vault: Vault, conn: sqlite3.Connection) -> Iterator[Finding]:
+def _stray_and_uncatalogued(vault: Vault, conn: Connection) -> Iterator[Finding]:
     catalogued = {r[0] for r in conn.execute("SELECT id FROM objects")}
     for name in vault.objects.strays():
         yield Finding("stray_file", name, "对象文件", "无法识别的文件")
@@ -352,12 +354,26 @@ def _short(value: Any) -> str:
     return "（无）" if value is None else json.dumps(value, ensure_ascii=False)[:200]
 
 
-def _catalog_drift(conn: sqlite3.Connection) -> Iterator[Finding]:
-    """Replay the journal into a scratch copy and compare every derived table."""
+def _scratch_copy(conn: Connection) -> tuple[sqlite3.Connection, dict[str, list[tuple[Any, ...]]]]:
+    """An in-memory SQLite copy of the catalog to replay into, and the live derived rows.
+    SQLite: the whole database (backup). Another backend: its journal rows, copied; the
+    live rows read from it (the same values: its adapter answers as SQLite does)."""
     scratch = sqlite3.connect(":memory:", isolation_level=None)
-    try:
+    if isinstance(conn, sqlite3.Connection):
         conn.backup(scratch)
-        live = catalog.snapshot(scratch)
+        return scratch, catalog.snapshot(scratch)
+    live = catalog.snapshot(conn)
+    run_script(scratch, journal_schema)
+    cur = conn.execute(f"SELECT {JOURNAL_COLUMNS} FROM journal ORDER BY seq")
+    marks = ", ".join("?" * len(JOURNAL_COLUMNS.split(",")))
+    scratch.executemany(f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES ({marks})", cur)
+    return scratch, live
+
+
+def _catalog_drift(conn: Connection) -> Iterator[Finding]:
+    """Replay the journal into a scratch copy and compare every derived table."""
+    scratch, live = _scratch_copy(conn)
+    try:
         scratch.execute("BEGIN")
         # Triggers guard the journal only; the derived tables may be dropped freely.
         _, problems = catalog.rebuild(scratch)

@@ -28,7 +28,7 @@ class GrantRow(TypedDict):
 
 def grant_row(vault: Vault, grant_id: str) -> GrantRow | None:
     """The grant `G-…` (as entered, upper case); None if there is none."""
-    rows = list(vault.db.query("SELECT * FROM grants WHERE id = ?", [grant_id]))
+    rows = list(vault.query("SELECT * FROM grants WHERE id = ?", [grant_id]))
     return cast(GrantRow, rows[0]) if rows else None
 
 
@@ -39,12 +39,12 @@ def grant_rows(
     day `active_on` (not revoked, not expired) when given."""
     sql, params = "SELECT * FROM grants WHERE 1 = 1", []
     if user:
-        sql += " AND user = ?"
+        sql += ' AND "user" = ?'
         params.append(user)
     if active_on is not None:
         sql += " AND revoked_at IS NULL AND until >= ?"
         params.append(active_on)
-    return [cast(GrantRow, r) for r in vault.db.query(sql + " ORDER BY seq", params)]
+    return [cast(GrantRow, r) for r in vault.query(sql + " ORDER BY seq", params)]
 
 
 def case_relied_on_before(vault: Vault, case_id: str, oid: str, seq: int) -> bool:

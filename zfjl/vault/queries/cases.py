@@ -104,7 +104,7 @@ def case_state(vault: Vault, case_id: str) -> CaseState | None:
 
 def case_withdrawal(vault: Vault, case_id: str) -> Withdrawal | None:
     """When, by whom and why a case was withdrawn; None if it is in force."""
-    rows = list(vault.db.query(
+    rows = list(vault.query(
         "SELECT k.seq, k.at, k.actor, k.reason FROM cases c JOIN case_corrections k"
         " ON k.seq = c.withdrawn_seq WHERE c.id = ?", [case_id]))  # fmt: skip
     return cast(Withdrawal, rows[0]) if rows else None
@@ -112,7 +112,7 @@ def case_withdrawal(vault: Vault, case_id: str) -> Withdrawal | None:
 
 def case_corrections(vault: Vault, case_id: str) -> list[Correction]:
     """Every correction of a case, oldest first."""
-    rows = vault.db.query(
+    rows = vault.query(
         "SELECT seq, kind, target, reason, at, actor FROM case_corrections WHERE case_id = ?"
         " ORDER BY seq", [case_id])  # fmt: skip
     return [cast(Correction, r) for r in rows]
@@ -133,7 +133,7 @@ def case_summaries(
         params.append(status)
     if not include_withdrawn:
         sql += " AND c.withdrawn_seq IS NULL"
-    rows = vault.db.query(sql + " ORDER BY c.id", params)
+    rows = vault.query(sql + " ORDER BY c.id", params)
     return [cast(CaseSummary, r) for r in rows]
 
 
@@ -164,7 +164,7 @@ def evidence_objects(vault: Vault) -> set[str]:
     """Every object some case relies on (never swept: art. 42 ¶2). A recording once linked
     stays so after a detach or the case's withdrawal: a correction is no approval to destroy."""
     rows = vault.conn.execute(
-        f"SELECT recording_id FROM case_links_ever UNION SELECT object_id FROM ({_SCANS})"
+        f"SELECT recording_id FROM case_links_ever UNION SELECT object_id FROM ({_SCANS}) AS s"
         f" UNION {_SCANS_EVER}", _DOCUMENT_KINDS,
     )  # fmt: skip
     return {r[0] for r in rows}
@@ -174,7 +174,7 @@ def cases_relying_on(vault: Vault, oid: str) -> list[dict[str, Any]]:
     """The data of every case linking `oid` or naming it as a document's scan, by id."""
     rows = vault.conn.execute(
         "SELECT data FROM cases WHERE id IN (SELECT case_id FROM case_media WHERE recording_id = ?"
-        f" UNION SELECT case_id FROM ({_SCANS}) WHERE object_id = ?) ORDER BY id",
+        f" UNION SELECT case_id FROM ({_SCANS}) AS s WHERE object_id = ?) ORDER BY id",
         (oid, oid),
     )
     return [json.loads(r[0]) for r in rows]
@@ -202,7 +202,7 @@ def _recording_columns() -> str:
 
 def recording_facts(vault: Vault, oid: str) -> RecordingFacts | None:
     """The catalogued facts a case link keeps of one recording; None if it is not one."""
-    rows = list(vault.db.query(
+    rows = list(vault.query(
         f"SELECT {_recording_columns()} FROM recordings r WHERE r.id = ?", [oid]))  # fmt: skip
     return cast(RecordingFacts, rows[0]) if rows else None
 
@@ -211,7 +211,7 @@ def device_recordings_starting(
     vault: Vault, device: str, since: str, before: str
 ) -> list[RecordingFacts]:
     """The device's recordings that start in [since, before), in time order."""
-    rows = vault.db.query(
+    rows = vault.query(
         f"SELECT {_recording_columns()} FROM recordings r WHERE r.device = ?"
         " AND r.recorded_at >= ? AND r.recorded_at < ? ORDER BY r.recorded_at",
         [device, since, before],

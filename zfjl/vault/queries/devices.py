@@ -110,20 +110,20 @@ DEVICE_COLUMNS = "id, model, serial, unit, status, registered, added_at, note, s
 
 
 def device(vault: Vault, device_id: str) -> DeviceRow | None:
-    rows = list(vault.db.query(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?", [device_id]))
+    rows = list(vault.query(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?", [device_id]))
     return cast(DeviceRow, rows[0]) if rows else None
 
 
 def device_assignments(vault: Vault, device_id: str) -> list[Assignment]:
     """The device's assignments, oldest first."""
-    return cast(list[Assignment], list(vault.db.query(
+    return cast(list[Assignment], list(vault.query(
         "SELECT officer, since, until FROM device_assignments WHERE device = ? ORDER BY since",
         [device_id])))  # fmt: skip
 
 
 def device_log(vault: Vault, device_id: str) -> list[DeviceLogEntry]:
     """The device's maintenance log in time order."""
-    return cast(list[DeviceLogEntry], list(vault.db.query(
+    return cast(list[DeviceLogEntry], list(vault.query(
         "SELECT seq, at, event, note, actor FROM device_log WHERE device = ? ORDER BY at, seq",
         [device_id])))  # fmt: skip
 
@@ -146,7 +146,7 @@ def devices_with_officer(vault: Vault, unit: str | None = None) -> list[ListedDe
     if unit:
         sql += " WHERE d.unit = ?"
         params.append(unit)
-    return cast(list[ListedDevice], list(vault.db.query(sql + " ORDER BY d.id", params)))
+    return cast(list[ListedDevice], list(vault.query(sql + " ORDER BY d.id", params)))
 
 
 def is_registered(vault: Vault, device_id: str) -> bool:

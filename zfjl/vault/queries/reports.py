@@ -13,8 +13,10 @@ from zfjl.vault.vault import Vault
 # The unit a recording of a device the registry does not place in a unit counts under.
 NO_UNIT = "未登记单位"
 MEDIA = "('video', 'audio')"
+# ROUND of a NUMERIC: PostgreSQL has no two-argument ROUND of a double; SQLite rounds either
+# to a float, as before.
 GROUP_FIGURES = (
-    "COUNT(*) AS recordings, ROUND(SUM(secs) / 3600.0, 2) AS hours,"
+    "COUNT(*) AS recordings, ROUND(CAST(SUM(secs) / 3600.0 AS NUMERIC), 2) AS hours,"
     " SUM(late) AS late_uploads, SUM(skew) AS clock_skew"
 )
 
@@ -102,16 +104,16 @@ def month_recordings(vault: Vault, lo: str, hi: str, unit: str | None = None) ->
     unit if None): count, hours of video and audio, late uploads and clock skews per unit,
     officer, device and day."""
     cte, params = _month_rows(lo, hi, unit)
-    units = list(vault.db.query(
+    units = list(vault.query(
         f"{cte} SELECT unit, {GROUP_FIGURES} FROM m GROUP BY unit ORDER BY unit", params))  # fmt: skip
-    officers = list(vault.db.query(
+    officers = list(vault.query(
         f"{cte} SELECT officer, MIN(unit) AS unit, {GROUP_FIGURES} FROM m GROUP BY officer"
         " ORDER BY officer", params))  # fmt: skip
-    devices = list(vault.db.query(
+    devices = list(vault.query(
         f"{cte} SELECT device, MIN(unit) AS unit, {GROUP_FIGURES}, COUNT(DISTINCT officer)"
         " AS officers FROM m WHERE device IS NOT NULL GROUP BY device ORDER BY device", params))  # fmt: skip
-    per_day = list(vault.db.query(
-        f"{cte} SELECT day, ROUND(SUM(secs) / 3600.0, 2) AS hours, COUNT(*) AS recordings"
+    per_day = list(vault.query(
+        f"{cte} SELECT day, ROUND(CAST(SUM(secs) / 3600.0 AS NUMERIC), 2) AS hours, COUNT(*) AS recordings"
         " FROM m GROUP BY day ORDER BY day", params))  # fmt: skip
     return MonthRecordings(
         cast(list[UnitFigures], units), cast(list[OfficerFigures], officers),
@@ -141,12 +143,12 @@ def cases_opened(
 def registered_devices(vault: Vault) -> dict[str, RegisteredDevice]:
     """Every device the catalog knows, by id: its unit, status and whether it is registered."""
     return {r["id"]: cast(RegisteredDevice, r)
-            for r in vault.db.query("SELECT id, unit, status, registered FROM devices")}  # fmt: skip
+            for r in vault.query("SELECT id, unit, status, registered FROM devices")}  # fmt: skip
 
 
 def spotcheck_tally(vault: Vault, period: str, unit: str | None = None) -> list[SpotcheckTally]:
     """How many items drawn for the month ('YYYY-MM') got each result, per unit."""
-    return cast(list[SpotcheckTally], list(vault.db.query(
+    return cast(list[SpotcheckTally], list(vault.query(
         "SELECT unit, COALESCE(result, 'unchecked') AS result, COUNT(*) AS n FROM spotcheck_items"
         " WHERE period = ?" + (" AND unit = ?" if unit else "") + " GROUP BY unit, result",
         [period] + ([unit] if unit else []))))  # fmt: skip

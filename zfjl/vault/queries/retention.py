@@ -42,14 +42,14 @@ class LiveObject(NamedTuple):
 
 def hold_row(vault: Vault, hold_id: str) -> HoldRow | None:
     """The hold `H-…` (as entered, upper case); None if there is none."""
-    rows = list(vault.db.query("SELECT * FROM holds WHERE id = ?", [hold_id]))
+    rows = list(vault.query("SELECT * FROM holds WHERE id = ?", [hold_id]))
     return cast(HoldRow, rows[0]) if rows else None
 
 
 def hold_rows(vault: Vault, *, include_released: bool = False) -> list[HoldRow]:
     """The holds in force (with `include_released`, every hold), in the order placed."""
     sql = "SELECT * FROM holds" + ("" if include_released else " WHERE released_at IS NULL")
-    return [cast(HoldRow, r) for r in vault.db.query(sql + " ORDER BY seq")]
+    return [cast(HoldRow, r) for r in vault.query(sql + " ORDER BY seq")]
 
 
 def held_recordings(vault: Vault) -> dict[str, str]:
