@@ -1,0 +1,333 @@
+"""The review pages in a real browser (issue 26 items 1, 2, 4; docs/web.md): Debian's Chromium
+driven by Playwright, against `zfjl web` serving a vault of its own (direct mode) in a child
+process, and `zfjl serve --http` handing out a link through the socket.
+
+One browser for the module; screenshots at 1366x768 into build/test-artefacts/web/ for a
+person to look at."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from zfjl.vault import Vault
+from zfjl.vault.web_sessions import SessionStore
+
+from .conftest import copy_vault, zfjl_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artefacts" / "web"
+VIEWPORT = {"width": 1366, "height": 768}
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+UNIT = "天元大队"
+FAR = "2099-12-31"
+
+
+@dataclass
+class Site:
+    root: Path
+    base: str
+    first_link: str
+    granted: str  # a video of CASE-2024-031 the user may view (a view grant on it)
+    refused: str  # a video nobody granted
+    draw: str  # SC-n, drawn by the user (legal)
+    drawn: str  # a recording of that draw
+
+
+def _journal(root: Path, kind: str, subject: str | None = None) -> list[dict[str, Any]]:
+    from zfjl.vault.journal import read_events
+
+    with Vault.open(root) as v:
+        return [e.as_dict() for e in read_events(v.conn, subject) if e.kind == kind]
+
+
+def _prepare(root: Path) -> tuple[str, str, str, str]:
+    from zfjl import spotcheck
+    from zfjl.access import add_grant
+    from zfjl.devices.registry import add_device
+    from zfjl.vault.query import RecordingFilter, list_recordings
+    from zfjl.vault.settings import add_role
+
+    me = Vault.open(root)
+    try:
+        add_role(me, me.actor, "legal", approval_no="局批〔2024〕8号")
+        videos = [r["id"] for r in list_recordings(me, RecordingFilter(kind="video"))]
+        granted, refused = videos[0], videos[3]  # 2024-05-06 DSJ01; 2024-06-04 DSJ02
+        add_grant(me, me.actor, granted, scope="view", approved_by="王局长",
+                  approval_no="局批〔2024〕9号", until=FAR, purpose="核查")  # fmt: skip
+        add_device(me, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
+                   since="2024-01-01")  # fmt: skip
+        drawn = spotcheck.draw(me, UNIT, "2024-06", 1, seed="web")
+        item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
+        return granted, refused, drawn["draw"], item
+    finally:
+        me.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Iterator[Site]:
+    root = copy_vault(sample_cases_template, tmp_path_factory.mktemp("web") / "vault")
+    granted, refused, draw, drawn = _prepare(root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zfjl", "--vault", str(root), "web", "--listen", "127.0.0.1:0",
+         "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = json.loads(proc.stdout.readline() or "{}")
+    assert first.get("expires_in") == 60, proc.stderr.read() if proc.stderr else ""
+    parts = urlsplit(first["url"])
+    try:
+        yield Site(root, f"{parts.scheme}://{parts.netloc}", first["url"], granted, refused,
+                   draw, drawn)  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """A browser tab logged in with the link `zfjl web` printed."""
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    tab = context.new_page()
+    tab.goto(site.first_link)
+    tab.wait_for_url(f"{site.base}/recordings")
+    yield tab
+    context.close()
+
+
+def _shot(tab: Any, name: str) -> None:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTEFACTS / f"{name}.png"))
+
+
+def _wait_playable(tab: Any, seconds: float = 10.0) -> None:
+    """The page's <video> reaches HAVE_FUTURE_DATA (readyState >= 3): it plays. Polled from
+    here: the pages' CSP (script-src 'self') forbids wait_for_function's eval."""
+    deadline = time.monotonic() + seconds
+    state = 0
+    while time.monotonic() < deadline:
+        state = tab.evaluate("() => document.querySelector('video')?.readyState ?? -1")
+        if state >= 3:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the video did not become playable (readyState {state})")
+
+
+def _link(site: Site, *, age: float = 0.0) -> str:
+    store = SessionStore(site.root, clock=lambda: time.time() - age)
+    return f"{site.base}/login?t={store.new_link(os.getuid())}"
+
+
+# -- 1. identity without passwords --------------------------------------------------------------
+def test_a_login_link_works_once_and_starts_a_strict_httponly_session(
+    browser: Any, site: Site, page: Any
+) -> None:
+    assert page.locator("h1").inner_text() == "音像记录"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "zfjl_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > time.time()
+    other = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = other.new_page()
+        reused = tab.goto(site.first_link)  # the same link a second time: refused
+        assert reused.status == 403 and "已用过或已过期" in tab.inner_text("main")
+        expired = tab.goto(_link(site, age=61))  # made 61 s ago: past its minute
+        assert expired.status == 403
+        assert tab.goto(f"{site.base}/recordings").status == 401  # and no session came of it
+        _shot(tab, "login-refused")
+    finally:
+        other.close()
+
+
+def test_logout_ends_the_session(browser: Any, site: Site) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = context.new_page()
+        tab.goto(_link(site))
+        tab.wait_for_url(f"{site.base}/recordings")
+        tab.get_by_role("button", name="退出").click()
+        tab.wait_for_load_state()
+        assert "已退出" in tab.inner_text("main")
+        assert tab.goto(f"{site.base}/recordings").status == 401
+    finally:
+        context.close()
+
+
+# -- 2. pages -----------------------------------------------------------------------------------
+def test_search_by_device_and_case(page: Any, site: Site) -> None:
+    page.goto(f"{site.base}/recordings")
+    page.fill("input[name=device]", "DSJ02")
+    page.select_option("select[name=kind]", "video")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_url("**device=DSJ02**")
+    devices = page.locator("table.list tbody tr td:nth-child(3)").all_inner_texts()
+    assert devices and set(devices) == {"DSJ02"} and len(devices) == 6  # the 6 videos of DSJ02
+    _shot(page, "search")
+    page.goto(f"{site.base}/recordings?case=CASE-2024-031")
+    assert "共 3 条" in page.inner_text("p.count")
+
+
+def test_a_granted_recording_plays_and_its_view_is_journaled_first(page: Any, site: Site) -> None:
+    before = len(_journal(site.root, "access.view", site.granted))
+    page.goto(f"{site.base}/recordings/{site.granted[:12]}")
+    _wait_playable(page)
+    views = _journal(site.root, "access.view", site.granted)
+    assert len(views) == before + 1  # many ranges, one journaled view per session
+    assert views[-1]["data"]["grant"].startswith("G-") and "网页播放" in views[-1]["data"]["copy"]
+    assert "G-" in page.inner_text("section.player") and "保管日志" in page.inner_text("main")
+    _shot(page, "recording-granted")
+
+
+def test_media_answers_ranges(page: Any, site: Site) -> None:
+    url = f"{site.base}/recordings/{site.granted}/media"
+    part = page.request.get(url, headers={"Range": "bytes=0-99"})
+    assert part.status == 206 and len(part.body()) == 100
+    assert part.headers["content-range"].startswith("bytes 0-99/")
+    assert page.request.get(url, headers={"Range": "bytes=999999999-"}).status == 416
+
+
+def test_a_refused_recording_shows_why_and_is_journaled(page: Any, site: Site) -> None:
+    before = len(_journal(site.root, "access.denied", site.refused))
+    shown = page.goto(f"{site.base}/recordings/{site.refused[:12]}")
+    assert shown.status == 403
+    assert "无查阅批准" in page.inner_text(".refusal") and page.locator("video").count() == 0
+    media = page.request.get(f"{site.base}/recordings/{site.refused}/media")
+    assert media.status == 403 and len(media.body()) < 20_000  # a page, not the video
+    denied = _journal(site.root, "access.denied", site.refused)
+    assert len(denied) == before + 2  # the page and the media request, each journaled
+    assert all(d["data"]["action"] == "view" for d in denied)
+    _shot(page, "recording-refused")
+
+
+def test_a_case_shows_its_check_and_timeline(page: Any, site: Site) -> None:
+    page.goto(f"{site.base}/cases/CASE-2024-031")
+    assert page.locator(".tl-row").count() >= 2
+    assert page.locator("a.tl-rec").count() >= 2 and "违反" in page.inner_text(".verdict")
+    _shot(page, "case")
+    page.locator("a.tl-rec").first.click(position={"x": 40, "y": 8})
+    page.wait_for_url("**/recordings/**#t=**")
+    assert float(page.url.rsplit("#t=", 1)[1]) > 0  # from where the bar was clicked
+
+
+def test_a_spot_check_item_plays_under_the_draw_and_its_result_reaches_the_ledger(
+    page: Any, site: Site
+) -> None:
+    page.goto(f"{site.base}/spotchecks?draw={site.draw}")
+    item = page.locator(f"#item-{site.drawn[:12]}")
+    item.get_by_role("link", name="播放并查看详情").click()
+    _wait_playable(page)
+    views = _journal(site.root, "access.view", site.drawn)
+    assert views and views[-1]["data"]["grant"] == site.draw  # the draw is the approval
+    page.go_back()
+    item = page.locator(f"#item-{site.drawn[:12]}")
+    item.get_by_label("事先告知正在录音录像（第五十条）").check()
+    item.get_by_label("基本合格").check()
+    item.locator("input[name=note]").fill("未告知录像")
+    _shot(page, "spotcheck-filled")
+    item.get_by_role("button", name="登记结果").click()
+    page.wait_for_url("**saved=**")
+    _shot(page, "spotcheck-saved")
+    ledger = zfjl_run("--vault", str(site.root), "spotcheck", "ledger", "--json", check=True)
+    row = next(r for r in json.loads(ledger.stdout) if r["item"] == site.drawn)
+    assert (row["result"], row["failed"], row["note"]) == ("minor", ["notice"], "未告知录像")
+
+
+def test_a_post_without_the_csrf_token_or_from_elsewhere_is_refused(page: Any, site: Site) -> None:
+    url = f"{site.base}/spotchecks/{site.draw}/record"
+    form = {"item": site.drawn, "result": "fail", "failed": "civility"}
+    no_token = page.request.post(url, form=form, headers={"Origin": site.base})
+    assert no_token.status == 403 and "CSRF" in no_token.text()
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    foreign = page.request.post(url, form={**form, "csrf": token},
+                                headers={"Origin": "http://evil.example"})  # fmt: skip
+    assert foreign.status == 403
+    ledger = zfjl_run("--vault", str(site.root), "spotcheck", "ledger", "--json", check=True)
+    assert next(r for r in json.loads(ledger.stdout) if r["item"] == site.drawn)["result"] == "minor"
+
+
+def test_another_host_name_is_refused(site: Site) -> None:
+    """DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own Host."""
+    parts = urlsplit(site.base)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    conn.request("GET", "/recordings", headers={"Host": f"evil.example:{parts.port}"})
+    assert conn.getresponse().status == 400
+
+
+def test_grants_are_entered_on_the_page_by_the_legal_section(page: Any, site: Site) -> None:
+    page.goto(f"{site.base}/grants")
+    page.fill("input[name=user]", "clerk9")
+    page.fill("input[name=target]", "CASE-2024-045")
+    page.fill("input[name=approved_by]", "王局长")
+    page.fill("input[name=approval_no]", "局批〔2024〕21号")
+    page.fill("input[name=until]", FAR)
+    page.get_by_role("button", name="登记批准").click()
+    page.wait_for_load_state()
+    assert "已登记 G-" in page.inner_text("p.ok")
+    added = _journal(site.root, "grant.add", "case:CASE-2024-045")
+    assert added[-1]["data"]["user"] == "clerk9" and added[-1]["data"]["approval_no"] == "局批〔2024〕21号"
+    _shot(page, "grants")
+
+
+# -- through the service --------------------------------------------------------------------------
+def test_zfjl_web_through_the_service_gives_a_link_for_the_peer(tmp_path: Path, site: Site) -> None:
+    """`zfjl serve --http 127.0.0.1:0`: `zfjl web --print-url` over the socket gets a link bound
+    to the caller's UID (the kernel's answer), served by the service's own accept loop."""
+    root = copy_vault(site.root, tmp_path / "vault")
+    sockets = tmp_path / "run"
+    sockets.mkdir(mode=0o700)
+    sock = sockets / "zfjl.sock"
+    env = {**os.environ, "ZFJL_ETC": str(tmp_path / "etc"), "ZFJL_SOCKET": str(sock)}
+    env.pop("ZFJL_VAULT", None)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "zfjl", "--vault", str(root), "serve", "--socket", str(sock),
+         "--http", "127.0.0.1:0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert serve.stdout is not None
+        text = ""
+        while not text.rstrip().endswith("}"):  # the ready line(s): one JSON object
+            text += serve.stdout.readline()
+        started = json.loads(text)
+        asked = subprocess.run([sys.executable, "-m", "zfjl", "web", "--print-url"], env=env,
+                               capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        link = urlsplit(asked.stdout.strip())
+        assert f"{link.scheme}://{link.netloc}" == started["http"]
+        conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
+        conn.request("GET", f"/login?{link.query}")
+        login = conn.getresponse()
+        login.read()
+        cookie = login.getheader("Set-Cookie") or ""
+        assert login.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        conn.request("GET", "/recordings", headers={"Cookie": cookie.split(";")[0]})
+        listing = conn.getresponse()
+        assert listing.status == 200 and "共 " in listing.read().decode()
+        conn.request("GET", f"/login?{link.query}")  # once only
+        assert conn.getresponse().status == 403
+    finally:
+        serve.terminate()
+        serve.wait(10)
