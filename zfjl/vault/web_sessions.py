@@ -20,7 +20,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +54,9 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, vault_root: Path, clock: object = None) -> None:
+    def __init__(self, vault_root: Path, clock: Callable[[], float] | None = None) -> None:
         self.path = Path(vault_root) / "web" / "sessions.db"
-        self._now = clock if callable(clock) else time.time
+        self._now = clock or time.time
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -74,7 +74,7 @@ class SessionStore:
             conn.close()
 
     def _time(self) -> float:
-        return float(self._now())  # type: ignore[operator]
+        return float(self._now())
 
     # -- login links ------------------------------------------------------------------------
     def new_link(self, uid: int) -> str:

@@ -1,5 +1,5 @@
 """HTTP on 127.0.0.1 for the review pages: the listener, one forked child per connection
-(werkzeug's request handler, keep-alive, deadlines), and `zfjl web`'s direct-mode loop.
+(werkzeug's request handler, deadlines), and `zfjl web`'s direct-mode loop.
 
 The service (`zfjl serve --http 127.0.0.1:PORT`, or the setting `web.listen`) accepts these
 connections in its own accept loop, beside the Unix socket, and forks a child for each as it
@@ -22,7 +22,7 @@ from werkzeug.serving import WSGIRequestHandler
 from zfjl.errors import UsageError, VaultError
 
 IDLE_SECONDS = 15.0  # a connection silent this long (between or within requests) is closed
-LIFETIME_SECONDS = 3600  # no connection is served longer (a long video is many ranges anyway)
+LIFETIME_SECONDS = 3600  # no child lives longer (a slow reader of a long video included)
 MAX_HTTP_CHILDREN = 24  # connections served at once (a browser opens up to 6 per page)
 LOOPBACK = ("127.0.0.1", "localhost")
 DEFAULT_PORT = 8470
@@ -77,7 +77,9 @@ def allowed_hosts(listen: Listen, extra: list[str] | None = None) -> set[str]:
 
 # -- one connection, in a forked child ----------------------------------------------------------
 class _Handler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: a video's ranges on one connection
+    # werkzeug answers "Connection: close" to every request: one request per connection and
+    # per child, as the service answers one command per connection.
+    protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -103,7 +105,7 @@ class _OneConnection:
 
 
 def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen) -> None:
-    """Serve one HTTP connection (its keep-alive requests) until it closes, idles or ages."""
+    """Serve one HTTP connection until it closes, idles (IDLE_SECONDS) or ages (LIFETIME)."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # past LIFETIME the child simply ends
     signal.alarm(LIFETIME_SECONDS)
     conn.settimeout(IDLE_SECONDS)

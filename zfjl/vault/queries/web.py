@@ -10,7 +10,7 @@ from typing import Any
 
 from zfjl.dates import parse_moment
 from zfjl.errors import UsageError
-from zfjl.vault.queries.devices import officer_columns
+from zfjl.vault.queries.devices import derived_officer, officer_columns
 from zfjl.vault.query import KIND_NAMES, KINDS
 from zfjl.vault.vault import Vault
 
@@ -74,31 +74,46 @@ def _conditions(vault: Vault, s: RecordingSearch) -> tuple[list[str], list[Any]]
 
 
 def search_recordings(vault: Vault, s: RecordingSearch, page: int = 1) -> SearchPage:
+    """One page (PAGE_SIZE rows), newest first. The page's ids are chosen on the cheap
+    columns; the officer (a few correlated look-ups a row) is derived for those 50 only — or,
+    when the search names an officer, for the rows that could be theirs (stated on the
+    recording or a sighting, or carried on a camera ever assigned to them), never all."""
     where, params = _conditions(vault, s)
-    inner = (f"SELECT {', '.join('r.' + c for c in _COLUMNS)}, {officer_columns('r')}"
-             f" FROM recordings r WHERE {' AND '.join(where)}")  # fmt: skip
-    if s.officer:  # the derived officer: computed for the rows the cheap conditions left
-        base, base_params = f"SELECT * FROM ({inner}) WHERE rec_officer = ?", [*params, s.officer]
-        total = vault.conn.execute(f"SELECT count(*) FROM ({base})", base_params).fetchone()[0]
+    if s.officer:
+        where.append("(r.officer = ? OR r.device IN (SELECT device FROM device_assignments"
+                     " WHERE officer = ?) OR r.id IN (SELECT object_id FROM sightings"
+                     " WHERE officer = ?))")  # fmt: skip
+        params += [s.officer] * 3
+        base = (f"SELECT id, recorded_at FROM (SELECT r.id, r.recorded_at, {derived_officer('r')} AS o"
+                f" FROM recordings r WHERE {' AND '.join(where)}) WHERE o = ?")  # fmt: skip
+        params.append(s.officer)
     else:
-        base, base_params = inner, params
-        total = vault.conn.execute(
-            f"SELECT count(*) FROM recordings r WHERE {' AND '.join(where)}", params
-        ).fetchone()[0]
+        base = f"SELECT r.id, r.recorded_at FROM recordings r WHERE {' AND '.join(where)}"
+    total = int(vault.conn.execute(f"SELECT count(*) FROM ({base})", params).fetchone()[0])
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages, MAX_PAGE)
-    sql = f"{base} ORDER BY recorded_at DESC, id DESC LIMIT ? OFFSET ?"
-    cur = vault.conn.execute(sql, [*base_params, PAGE_SIZE, (page - 1) * PAGE_SIZE])
+    ids = [r[0] for r in vault.conn.execute(
+        f"SELECT id FROM ({base}) ORDER BY recorded_at DESC, id DESC LIMIT ? OFFSET ?",
+        [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE])]  # fmt: skip
+    return SearchPage(_page_rows(vault, ids), total, page, pages)
+
+
+def _page_rows(vault: Vault, ids: list[str]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    cur = vault.conn.execute(
+        f"SELECT {', '.join('r.' + c for c in _COLUMNS)}, {officer_columns('r')}"
+        f" FROM recordings r WHERE r.id IN ({', '.join('?' * len(ids))})", ids)  # fmt: skip
     names = [d[0] for d in cur.description]
-    rows = []
+    found = {}
     for r in cur.fetchall():
         row = dict(zip(names, r, strict=True))
         row["officer"] = row.pop("rec_officer")
         row["late"] = None if row["late"] is None else bool(row["late"])
         row["clock_skew"] = bool(row["clock_skew"])
         row["important"] = bool(row["important"])
-        rows.append(row)
-    return SearchPage(rows, int(total), page, pages)
+        found[row["id"]] = row
+    return [found[i] for i in ids]
 
 
 def devices_and_officers(vault: Vault) -> tuple[list[str], list[str]]:
