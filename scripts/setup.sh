@@ -11,6 +11,9 @@ command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 command -v sqlite3 >/dev/null || need+=(sqlite3)   # the tests tamper with the journal through it
 command -v pdftotext >/dev/null || need+=(poppler-utils)  # the tests read rendered PDFs back
 command -v qpdf >/dev/null || need+=(qpdf)  # the render tests check every PDF with qpdf --check
+# The browser tests (tests/test_web.py) drive Debian's Chromium through Playwright; Playwright's
+# own browser download (`playwright install`) is never used.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 # 执法文书. The list is read whole first: `fc-list | grep -q` under pipefail failed whenever
 # grep left early and fc-list died of SIGPIPE (about every other run for a non-root user).
 fonts=$(fc-list : family 2>/dev/null || true)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -292,42 +294,89 @@ def test_grants_are_entered_on_the_page_by_the_legal_section(page: Any, site: Si
 
 
 # -- through the service --------------------------------------------------------------------------
-def test_zfjl_web_through_the_service_gives_a_link_for_the_peer(tmp_path: Path, site: Site) -> None:
-    """`zfjl serve --http 127.0.0.1:0`: `zfjl web --print-url` over the socket gets a link bound
-    to the caller's UID (the kernel's answer), served by the service's own accept loop."""
+CLERK = "zfjlweb_clerk"  # an OS user of this file's own, made by the test
+
+
+def test_zfjl_web_through_the_service_gives_a_link_bound_to_the_callers_uid(
+    tmp_path: Path, site: Site
+) -> None:
+    """`zfjl serve --http 127.0.0.1:0`: `zfjl web --print-url`, run by another OS user, asks
+    over the socket; the service knows the caller by SO_PEERCRED and the link it hands out
+    acts as that user — their refusal is journaled under their name, not the service's."""
+    from .test_service import _ensure_user, as_user
+
+    clerk = _ensure_user(CLERK)
     root = copy_vault(site.root, tmp_path / "vault")
-    sockets = tmp_path / "run"
-    sockets.mkdir(mode=0o700)
-    sock = sockets / "zfjl.sock"
-    env = {**os.environ, "ZFJL_ETC": str(tmp_path / "etc"), "ZFJL_SOCKET": str(sock)}
-    env.pop("ZFJL_VAULT", None)
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "zfjl", "--vault", str(root), "serve", "--socket", str(sock),
-         "--http", "127.0.0.1:0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL, text=True, env=env,
-    )  # fmt: skip
+    run = Path(tempfile.mkdtemp(prefix="zfjl-web-"))  # the service's (root's) socket folder
+    home = Path(tempfile.mkdtemp(prefix="zfjl-web-home-"))
     try:
-        assert serve.stdout is not None
-        text = ""
-        while not text.rstrip().endswith("}"):  # the ready line(s): one JSON object
-            text += serve.stdout.readline()
-        started = json.loads(text)
-        asked = subprocess.run([sys.executable, "-m", "zfjl", "web", "--print-url"], env=env,
-                               capture_output=True, text=True, timeout=30)  # fmt: skip
-        assert asked.returncode == 0, asked.stderr
-        link = urlsplit(asked.stdout.strip())
-        assert f"{link.scheme}://{link.netloc}" == started["http"]
-        conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-        conn.request("GET", f"/login?{link.query}")
-        login = conn.getresponse()
-        login.read()
-        cookie = login.getheader("Set-Cookie") or ""
-        assert login.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-        conn.request("GET", "/recordings", headers={"Cookie": cookie.split(";")[0]})
-        listing = conn.getresponse()
-        assert listing.status == 200 and "共 " in listing.read().decode()
-        conn.request("GET", f"/login?{link.query}")  # once only
-        assert conn.getresponse().status == 403
+        os.chmod(run, 0o755)
+        os.chown(home, clerk.pw_uid, clerk.pw_gid)
+        sock = run / "zfjl.sock"
+        env = {**os.environ, "ZFJL_ETC": str(run / "etc"), "ZFJL_SOCKET": str(sock)}
+        env.pop("ZFJL_VAULT", None)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "zfjl", "--vault", str(root), "serve", "--socket", str(sock),
+             "--http", "127.0.0.1:0", "--json"], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=env,
+        )  # fmt: skip
+        try:
+            assert serve.stdout is not None
+            text = ""
+            while not text.rstrip().endswith("}"):  # the ready line(s): one JSON object
+                text += serve.stdout.readline()
+            started = json.loads(text)
+            from zfjl.service.client import main as zfjl_client
+
+            asked = as_user(CLERK, lambda: zfjl_client(["web", "--print-url"]), cwd=home,
+                            env={"ZFJL_SOCKET": str(sock), "ZFJL_ETC": str(run / "etc")})  # fmt: skip
+            assert asked.code == 0, asked.err
+            link = urlsplit(asked.out.strip())
+            assert f"{link.scheme}://{link.netloc}" == started["http"]
+            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
+            conn.request("GET", f"/login?{link.query}")
+            login = conn.getresponse()
+            login.read()
+            cookie = login.getheader("Set-Cookie") or ""
+            assert login.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            session = {"Cookie": cookie.split(";")[0]}
+            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
+            conn.request("GET", f"/recordings/{site.granted}", headers=session)
+            page = conn.getresponse()
+            assert page.status == 403 and CLERK in page.read().decode()  # root's grant is not theirs
+            denied = _journal(root, "access.denied", site.granted)
+            assert denied[-1]["actor"] == CLERK and denied[-1]["data"]["user"] == CLERK
+            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
+            conn.request("GET", f"/login?{link.query}")  # once only
+            assert conn.getresponse().status == 403
+        finally:
+            serve.terminate()
+            serve.wait(10)
     finally:
-        serve.terminate()
-        serve.wait(10)
+        shutil.rmtree(run, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_timeline_marks_what_no_video_covers() -> None:
+    """A document 10:00–10:30 with videos 10:00–10:10 and 10:20–10:40: 10:10–10:20 is marked,
+    drawn where it falls on the row (the row spans 10:00–10:40)."""
+    from zfjl.web.timeline import case_timeline
+
+    def at(hm: str) -> str:
+        return f"2024-05-06T{hm}:00+08:00"
+
+    case = {
+        "documents": [{"id": "d1", "type": "现场检查笔录", "start": at("10:00"), "end": at("10:30")},
+                      {"id": "d2", "type": "立案审批表", "date": at("14:00")}],
+        "media": [{"recording": "a" * 64, "kind": "video", "start": at("10:00"),
+                   "end": at("10:10"), "document": "d1", "activity": "现场检查"},
+                  {"recording": "b" * 64, "kind": "video", "start": at("10:20"),
+                   "end": at("10:40"), "document": "d1", "activity": "现场检查"},
+                  {"recording": "c" * 64, "kind": "photo", "start": at("10:12"),
+                   "end": at("10:12"), "document": "d1", "activity": "现场检查"}],
+    }  # fmt: skip
+    (row,) = case_timeline(case)  # d2 states no span: no row
+    assert [(g.start.strftime("%H:%M"), g.end.strftime("%H:%M")) for g in row.gaps] == [("10:10", "10:20")]
+    assert (row.gaps[0].left, row.gaps[0].width) == (25.0, 25.0)  # a photo covers no span
+    assert [b.recording[0] for b in row.recordings] == ["a", "b", "c"]
+    assert (row.span.left, row.span.width) == (0.0, 75.0)
