@@ -349,6 +349,20 @@ def test_zfjl_web_through_the_service_gives_a_link_bound_to_the_callers_uid(
             conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
             conn.request("GET", f"/login?{link.query}")  # once only
             assert conn.getresponse().status == 403
+
+            def typed_on_a_terminal() -> int:  # plain `zfjl web`: the client opens the link
+                import webbrowser
+
+                from zfjl.service import client
+
+                webbrowser.open = lambda url, *a, **k: print(f"OPENED {url}") is None
+                return client.open_web_link(sock)
+
+            opened = as_user(CLERK, typed_on_a_terminal, cwd=home,
+                             env={"ZFJL_SOCKET": str(sock), "ZFJL_ETC": str(run / "etc")})  # fmt: skip
+            assert opened.code == 0, opened.err
+            shown, _, line = opened.out.partition("OPENED ")
+            assert line.strip().startswith(started["http"] + "/login?t=") and line.strip() in shown
         finally:
             serve.terminate()
             serve.wait(10)
