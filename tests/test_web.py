@@ -232,6 +232,8 @@ def test_a_case_shows_its_check_and_timeline(page: Any, site: Site) -> None:
     page.locator("a.tl-rec").first.click(position={"x": 40, "y": 8})
     page.wait_for_url("**/recordings/**#t=**")
     assert float(page.url.rsplit("#t=", 1)[1]) > 0  # from where the bar was clicked
+    page.goto(f"{site.base}/cases/CASE-2024-045")
+    _shot(page, "case-045")
 
 
 def test_a_spot_check_item_plays_under_the_draw_and_its_result_reaches_the_ledger(
@@ -251,6 +253,7 @@ def test_a_spot_check_item_plays_under_the_draw_and_its_result_reaches_the_ledge
     _shot(page, "spotcheck-filled")
     item.get_by_role("button", name="登记结果").click()
     page.wait_for_url("**saved=**")
+    assert "已记入检查台帐" in page.inner_text("p.ok")
     _shot(page, "spotcheck-saved")
     ledger = zfjl_run("--vault", str(site.root), "spotcheck", "ledger", "--json", check=True)
     row = next(r for r in json.loads(ledger.stdout) if r["item"] == site.drawn)
@@ -394,3 +397,37 @@ def test_the_timeline_marks_what_no_video_covers() -> None:
     assert (row.gaps[0].left, row.gaps[0].width) == (25.0, 25.0)  # a photo covers no span
     assert [b.recording[0] for b in row.recordings] == ["a", "b", "c"]
     assert (row.span.left, row.span.width) == (0.0, 75.0)
+
+
+def test_a_draw_approves_viewing_only_its_items_and_only_for_the_legal_section(
+    sample_cases_vault: Vault,
+) -> None:
+    """`authorize_drawn`: the draw (made by an approving role) releases what it drew to an
+    approving viewer, journaled as `SC-n`; a recording it did not draw, or a viewer without
+    an approving role, is refused and the refusal journaled."""
+    from zfjl import spotcheck
+    from zfjl.access.authority import authorize_drawn
+    from zfjl.devices.registry import add_device
+    from zfjl.errors import AccessDenied
+    from zfjl.vault.actor import _SERVED_UID, act_for
+    from zfjl.vault.query import RecordingFilter, list_recordings
+
+    v = sample_cases_vault
+    add_device(v, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
+               since="2024-01-01")  # fmt: skip
+    drawn = spotcheck.draw(v, UNIT, "2024-06", 1, seed="web")
+    item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
+    other = next(r["id"] for r in list_recordings(v, RecordingFilter(kind="video")) if r["id"] != item)
+    assert authorize_drawn(v, item, drawn["draw"], purpose=None).grants == {item: drawn["draw"]}
+    with pytest.raises(AccessDenied, match="没有抽中"):
+        authorize_drawn(v, other, drawn["draw"], purpose=None)
+    act_for(54321)  # a clerk of no role, as a service child acts for its peer
+    try:
+        clerk = Vault.open(v.root)
+        with pytest.raises(AccessDenied, match="法规科"):
+            authorize_drawn(clerk, item, drawn["draw"], purpose=None)
+        clerk.close()
+    finally:
+        _SERVED_UID.clear()
+    refusals = [e for e in _journal(v.root, "access.denied") if e["subject"] in (item, other)]
+    assert [(e["subject"], e["actor"]) for e in refusals][-2:] == [(other, v.actor), (item, "uid:54321")]

@@ -257,7 +257,8 @@ def make_app(
         draws = recent_draws(g.vault)
         chosen = _draw(request.args.get("draw")) or (draws[0] if draws else None)
         batch = get_draw(g.vault, chosen) if chosen else None
-        return _page(200, "spotchecks.html", draws=draws, batch=batch, results=RESULTS)
+        return _page(200, "spotchecks.html", draws=draws, batch=batch, results=RESULTS,
+                     saved=(request.args.get("saved") or "")[:64])  # fmt: skip
 
     @app.post("/spotchecks/<draw_id>/record")
     def spotcheck_record(draw_id: str) -> Response:
