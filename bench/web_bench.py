@@ -96,6 +96,9 @@ def playback_in_chromium(link: str, page_url: str, rounds: int) -> list[float]:
         for _ in range(rounds):
             context = browser.new_context(viewport={"width": 1366, "height": 768})
             tab = context.new_page()
+            asked: list[str] = []
+            tab.on("request", lambda r, asked=asked: asked.append(r.headers.get("range", "-"))
+                   if r.url.endswith("/media") else None)  # fmt: skip
             tab.goto(link())  # type: ignore[operator]
             tab.wait_for_url("**/recordings")
             started = time.perf_counter()
@@ -103,6 +106,7 @@ def playback_in_chromium(link: str, page_url: str, rounds: int) -> list[float]:
             while tab.evaluate("() => document.querySelector('video')?.readyState ?? -1") < 3:
                 time.sleep(0.005)
             times.append(time.perf_counter() - started)
+            print(f"    {times[-1] * 1000:.0f} ms, media requests (Range): {', '.join(asked)}")
             context.close()
         browser.close()
     return times

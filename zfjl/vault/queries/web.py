@@ -43,7 +43,9 @@ _COLUMNS = ("id", "kind", "device", "recorded_at", "duration", "original_name", 
 
 
 def _conditions(vault: Vault, s: RecordingSearch) -> tuple[list[str], list[Any]]:
-    where = ["r.id NOT IN (SELECT id FROM tombstones)"]
+    # By rowid, not id: with no other condition the page is chosen from the time index alone
+    # (recorded_at, rowid), never the table (0.01 s instead of 0.3 s for page 500).
+    where = ["r.rowid NOT IN (SELECT d.rowid FROM tombstones t JOIN recordings d ON d.id = t.id)"]
     params: list[Any] = []
     tz = vault.config.tz
     if s.kind:
@@ -84,36 +86,38 @@ def search_recordings(vault: Vault, s: RecordingSearch, page: int = 1) -> Search
                      " WHERE officer = ?) OR r.id IN (SELECT object_id FROM sightings"
                      " WHERE officer = ?))")  # fmt: skip
         params += [s.officer] * 3
-        base = (f"SELECT id, recorded_at FROM (SELECT r.id, r.recorded_at, {derived_officer('r')} AS o"
-                f" FROM recordings r WHERE {' AND '.join(where)}) WHERE o = ?")  # fmt: skip
+        base = (f"SELECT k, recorded_at FROM (SELECT r.rowid AS k, r.recorded_at,"
+                f" {derived_officer('r')} AS o FROM recordings r WHERE {' AND '.join(where)})"
+                " WHERE o = ?")  # fmt: skip
         params.append(s.officer)
     else:
-        base = f"SELECT r.id, r.recorded_at FROM recordings r WHERE {' AND '.join(where)}"
+        base = f"SELECT r.rowid AS k, r.recorded_at FROM recordings r WHERE {' AND '.join(where)}"
     total = int(vault.conn.execute(f"SELECT count(*) FROM ({base})", params).fetchone()[0])
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages, MAX_PAGE)
-    ids = [r[0] for r in vault.conn.execute(
-        f"SELECT id FROM ({base}) ORDER BY recorded_at DESC, id DESC LIMIT ? OFFSET ?",
+    keys = [r[0] for r in vault.conn.execute(
+        f"SELECT k FROM ({base}) ORDER BY recorded_at DESC, k DESC LIMIT ? OFFSET ?",
         [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE])]  # fmt: skip
-    return SearchPage(_page_rows(vault, ids), total, page, pages)
+    return SearchPage(_page_rows(vault, keys), total, page, pages)
 
 
-def _page_rows(vault: Vault, ids: list[str]) -> list[dict[str, Any]]:
-    if not ids:
+def _page_rows(vault: Vault, keys: list[int]) -> list[dict[str, Any]]:
+    """The rows of one page, in the page's order, by their rowids (valid within the request)."""
+    if not keys:
         return []
     cur = vault.conn.execute(
-        f"SELECT {', '.join('r.' + c for c in _COLUMNS)}, {officer_columns('r')}"
-        f" FROM recordings r WHERE r.id IN ({', '.join('?' * len(ids))})", ids)  # fmt: skip
-    names = [d[0] for d in cur.description]
+        f"SELECT r.rowid, {', '.join('r.' + c for c in _COLUMNS)}, {officer_columns('r')}"
+        f" FROM recordings r WHERE r.rowid IN ({', '.join('?' * len(keys))})", keys)  # fmt: skip
+    names = [d[0] for d in cur.description][1:]
     found = {}
-    for r in cur.fetchall():
-        row = dict(zip(names, r, strict=True))
+    for key, *values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
         row["officer"] = row.pop("rec_officer")
         row["late"] = None if row["late"] is None else bool(row["late"])
         row["clock_skew"] = bool(row["clock_skew"])
         row["important"] = bool(row["important"])
-        found[row["id"]] = row
-    return [found[i] for i in ids]
+        found[key] = row
+    return [found[k] for k in keys]
 
 
 def devices_and_officers(vault: Vault) -> tuple[list[str], list[str]]:
