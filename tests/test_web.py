@@ -358,11 +358,11 @@ def test_zfjl_web_through_the_service_gives_a_link_bound_to_the_callers_uid(
             conn.request("GET", f"/login?{link.query}")  # once only
             assert conn.getresponse().status == 403
 
+            import webbrowser  # here: the test's user cannot read this Python's own folder
+
+            from zfjl.service import client
+
             def typed_on_a_terminal() -> int:  # plain `zfjl web`: the client opens the link
-                import webbrowser
-
-                from zfjl.service import client
-
                 webbrowser.open = lambda url, *a, **k: print(f"OPENED {url}") is None
                 return client.open_web_link(sock)
 
@@ -436,3 +436,32 @@ def test_a_draw_approves_viewing_only_its_items_and_only_for_the_legal_section(
         _SERVED_UID.clear()
     refusals = [e for e in _journal(v.root, "access.denied") if e["subject"] in (item, other)]
     assert [(e["subject"], e["actor"]) for e in refusals][-2:] == [(other, v.actor), (item, "uid:54321")]
+
+
+def test_the_search_agrees_with_zfjl_ls(sample_cases_vault: Vault) -> None:
+    """The page's query (`search_recordings`) finds what `zfjl ls` finds for the same filter,
+    newest first, the officer derived the same way; a destroyed recording is in neither."""
+    from zfjl.devices.registry import add_device
+    from zfjl.vault.queries.web import RecordingSearch, search_recordings
+    from zfjl.vault.query import RecordingFilter, list_recordings
+
+    v = sample_cases_vault
+    add_device(v, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
+               since="2024-01-01")  # fmt: skip
+    gone = list_recordings(v, RecordingFilter(device="DSJ02"))[0]["id"]
+    with v.writing():  # the catalog's row of a swept recording (the sweep itself: test_retention)
+        v.conn.execute("INSERT INTO tombstones VALUES (?, '2024-09-01', 'root', 'S-1', 'patrol',"
+                       " '局批', 1, 1)", (gone,))  # fmt: skip
+    pairs = [(RecordingSearch(), RecordingFilter()),
+             (RecordingSearch(device="DSJ02"), RecordingFilter(device="DSJ02")),
+             (RecordingSearch(officer="10002"), RecordingFilter(officer="10002")),
+             (RecordingSearch(kind="video", since="2024-06-01", until="2024-06-30"),
+              RecordingFilter(kind="video", since="2024-06-01", until="2024-06-30"))]  # fmt: skip
+    for search, listing in pairs:
+        found = search_recordings(v, search)
+        expected = list_recordings(v, listing)
+        assert found.total == len(expected) > 0, search
+        assert [r["id"] for r in found.rows] == [r["id"] for r in sorted(
+            expected, key=lambda r: (r["recorded_at"], r["id"]), reverse=True)]  # fmt: skip
+        assert {r["officer"] for r in found.rows} == {r["officer"] for r in expected}
+        assert gone not in {r["id"] for r in found.rows}
