@@ -7,6 +7,7 @@ person to look at."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -465,3 +466,25 @@ def test_the_search_agrees_with_zfjl_ls(sample_cases_vault: Vault) -> None:
             expected, key=lambda r: (r["recorded_at"], r["id"]), reverse=True)]  # fmt: skip
         assert {r["officer"] for r in found.rows} == {r["officer"] for r in expected}
         assert gone not in {r["id"] for r in found.rows}
+
+
+def test_a_client_trickling_its_request_is_cut_off(site: Site) -> None:
+    """A byte now and then does not hold a child: the request line and headers must arrive
+    whole within REQUEST_SECONDS (slowloris)."""
+    import socket as sockets
+
+    from zfjl.web import http as web_http
+
+    parts = urlsplit(site.base)
+    conn = sockets.create_connection((parts.hostname or "", parts.port or 0), timeout=30)
+    started = time.monotonic()
+    try:
+        conn.sendall(b"GET /recordings HTTP/1.1\r\n")
+        with contextlib.suppress(OSError):
+            while time.monotonic() - started < web_http.REQUEST_SECONDS + 5:
+                conn.sendall(b"X")  # one byte every 2 s: never idle for IDLE_SECONDS
+                time.sleep(2)
+        assert conn.recv(100) == b""  # closed without an answer
+    finally:
+        conn.close()
+    assert time.monotonic() - started < web_http.REQUEST_SECONDS + 5

@@ -22,6 +22,8 @@ from werkzeug.serving import WSGIRequestHandler
 from zfjl.errors import UsageError, VaultError
 
 IDLE_SECONDS = 15.0  # a connection silent this long (between or within requests) is closed
+REQUEST_SECONDS = 5  # the request line and headers, whole (as the socket's first message): a byte
+# now and then does not extend it
 LIFETIME_SECONDS = 3600  # no child lives longer (a slow reader of a long video included)
 MAX_HTTP_CHILDREN = 24  # connections served at once (a browser opens up to 6 per page)
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -82,6 +84,12 @@ class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS
 
+    def parse_request(self) -> bool:
+        """Once the request line and headers are in, the connection's lifetime applies."""
+        complete = super().parse_request()
+        signal.alarm(LIFETIME_SECONDS)
+        return complete
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the journal records what matters; access logs would be a second, unsigned one
 
@@ -106,8 +114,8 @@ class _OneConnection:
 
 def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen) -> None:
     """Serve one HTTP connection until it closes, idles (IDLE_SECONDS) or ages (LIFETIME)."""
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # past LIFETIME the child simply ends
-    signal.alarm(LIFETIME_SECONDS)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # past a deadline the child simply ends
+    signal.alarm(REQUEST_SECONDS)  # then LIFETIME_SECONDS, from `parse_request`
     conn.settimeout(IDLE_SECONDS)
     with contextlib.suppress(OSError):
         _Handler(conn, peer, _OneConnection(app, (listen.host, listen.port)))  # type: ignore[arg-type]
