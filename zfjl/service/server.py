@@ -155,7 +155,7 @@ def serve(
             _reap(set(children) | set(sealer), block=False, into=(children, sealer))
             request_ended = len(children) < before
             if not sealer and (request_ended or time.monotonic() - sealed_at >= seal_every):
-                sealer[_start_sealer(vault_root, sock)] = -1
+                sealer[_start_sealer(vault_root, sock, *([web.sock] if web else []))] = -1
                 sealed_at = time.monotonic()
             if web is not None:  # HTTP on 127.0.0.1 beside the socket (docs/web.md)
                 try:
@@ -287,7 +287,7 @@ def _reap(waiting: set[int], *, block: bool, into: tuple[dict[int, int], ...]) -
         block = False
 
 
-def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
+def _start_sealer(vault_root: Path, listening: socket.socket, *more: socket.socket) -> int:
     """Fork a child that describes and seals every object of the vault that is stored but not
     yet described or sealed, as the service's user, and exits (at once when there is none).
     Safe beside an ingest's own: each object is journaled once, asked again under the lock."""
@@ -296,7 +296,8 @@ def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
         return pid
     code = 0
     try:
-        listening.close()
+        for sock in (listening, *more):  # the sealer answers nobody
+            sock.close()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from zfjl.ingest.describe import finish
