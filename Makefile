@@ -88,6 +88,7 @@ bench: setup
 	.venv/bin/python bench/seal_bench.py
 	.venv/bin/python bench/bundle_bench.py
 	.venv/bin/python bench/ingest_bench.py
+	.venv/bin/python bench/ship_bench.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .mypy_cache

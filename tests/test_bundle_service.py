@@ -5,11 +5,9 @@ tests/test_service.py; that module's helpers are reused."""
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import signal
-import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -17,6 +15,7 @@ import pytest
 
 from zfjl.sample import make_camera_dump
 
+from .doors import catalog_rows_at, journal_events_at
 from .test_service import Station, as_user, module_station
 
 SERVICE, ADMIN, CLERK, LEGAL = "zfjlbag_svc", "zfjlbag_admin", "zfjlbag_clerk", "zfjlbag_legal"
@@ -61,21 +60,12 @@ def _case_file(station: Station, user: str, case: str, *, media: str = "", scan:
 
 
 def _journal(station: Station, kind: str, subject: str) -> list[tuple[str, dict[str, object]]]:
-    db = sqlite3.connect(f"file:{station.layout.vault / 'catalog.db'}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT actor, data FROM journal WHERE kind = ? AND subject = ? "
-                          "ORDER BY seq", (kind, subject)).fetchall()  # fmt: skip
-    finally:
-        db.close()
-    return [(actor, json.loads(data)) for actor, data in rows]
+    return [(e.actor, e.data) for e in journal_events_at(station.layout.vault, kind, subject)]
 
 
 def _sha256(station: Station, oid: str) -> str:
-    db = sqlite3.connect(f"file:{station.layout.vault / 'catalog.db'}?mode=ro", uri=True)
-    try:
-        return str(db.execute("SELECT sha256 FROM objects WHERE id = ?", (oid,)).fetchone()[0])
-    finally:
-        db.close()
+    (row,) = catalog_rows_at(station.layout.vault, "objects", id=oid)
+    return str(row["sha256"])
 
 
 def test_a_scan_of_a_refused_recording_is_refused_through_the_service(

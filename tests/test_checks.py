@@ -21,7 +21,7 @@ from zfjl.vault import Vault
 from zfjl.workdays import WorkdayCalendar
 
 from .conftest import copy_vault, zfjl_run
-from .doors import object_version
+from .doors import catalog_column, catalog_snapshot, journal_kinds, object_version
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.date(2024, 9, 2)
@@ -239,7 +239,7 @@ def test_sample_cases_import_and_check_against_real_footage(case_vault: Vault) -
 def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
     reopen_case(case_vault, "CASE-2024-031", reason="补充关联")  # the sample is archived
-    rec = case_vault.conn.execute("SELECT id FROM recordings WHERE device = 'DSJ03'").fetchone()[0]
+    rec = catalog_column(case_vault, "recordings", "id", device="DSJ03")[0]
     before = object_version(case_vault, rec)
     links = attach(case_vault, "CASE-2024-031", recordings=[rec[:10]], activity="现场检查",
                    proves="周边环境", document="d-inspect")  # fmt: skip
@@ -250,17 +250,9 @@ def test_attach_links_without_touching_the_object(case_vault: Vault) -> None:
     assert len(by_window) == 1
     media = get_case(case_vault, "CASE-2024-031")["media"]
     assert sum(1 for m in media if m["recording"] == rec) == 1
-    kinds = [
-        r[0]
-        for r in case_vault.conn.execute(
-            "SELECT kind FROM journal WHERE subject = 'case:CASE-2024-031' ORDER BY seq"
-        )
-    ]
+    kinds = journal_kinds(case_vault, "case:CASE-2024-031")
     assert kinds == ["case.import", "case.reopen", "case.attach", "case.attach"]
-    linked = case_vault.conn.execute(
-        "SELECT case_id FROM case_media WHERE recording_id = ?", (rec,)
-    ).fetchall()
-    assert linked == [("CASE-2024-031",)]
+    assert catalog_column(case_vault, "case_media", "case_id", recording_id=rec) == ["CASE-2024-031"]
 
 
 def test_a_document_scan_is_an_object_in_the_vault(case_vault: Vault) -> None:
@@ -268,7 +260,7 @@ def test_a_document_scan_is_an_object_in_the_vault(case_vault: Vault) -> None:
 
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
     reopen_case(case_vault, "CASE-2024-031", reason="补充复查记录")
-    photo = case_vault.conn.execute("SELECT id FROM recordings WHERE kind = 'photo'").fetchone()[0]
+    photo = catalog_column(case_vault, "recordings", "id", kind="photo")[0]
     doc = {"id": "d-extra", "type": "复查记录", "date": "2024-05-20T10:00", "scan": photo[:12]}
     assert add_document(case_vault, "CASE-2024-031", doc)["scan"] == photo
     with pytest.raises(CaseError, match="扫描件 abcdef123456 不在保管库中"):
@@ -288,14 +280,13 @@ def test_attach_errors(case_vault: Vault) -> None:
 
 
 def test_cases_are_derived_from_the_journal(case_vault: Vault) -> None:
-    from zfjl.vault import catalog
     from zfjl.vault.verify import verify
 
     for name in SAMPLES:
         import_case(case_vault, read_case_file(SAMPLE_DIR / f"{name}.yaml"))
-    before = catalog.snapshot(case_vault.conn)
+    before = catalog_snapshot(case_vault)
     case_vault.rebuild_catalog()
-    assert catalog.snapshot(case_vault.conn) == before
+    assert catalog_snapshot(case_vault) == before
     assert verify(case_vault, read_data=False).ok
 
 

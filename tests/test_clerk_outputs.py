@@ -17,6 +17,7 @@ from zfjl.userfs import STAGING_PREFIX, LocalFiles
 from zfjl.vault import Vault
 
 from .conftest import zfjl_run
+from .doors import catalog_column, forge_catalog, journal_count
 
 APPROVAL = "株城管复〔2024〕7号"
 
@@ -28,9 +29,7 @@ def _root(v: Vault) -> str:
 
 
 def _case_media(v: Vault, case: str) -> list[str]:
-    rows = v.conn.execute("SELECT recording_id FROM case_media WHERE case_id = ? ORDER BY 1",
-                          (case,)).fetchall()  # fmt: skip
-    return sorted({r[0] for r in rows})
+    return sorted(set(catalog_column(v, "case_media", "recording_id", case_id=case)))
 
 
 def _grant_copy(root: str, case: str) -> None:
@@ -47,9 +46,7 @@ def _me() -> str:
 
 def _journal_count(root: str, kind: str) -> int:
     with Vault.open(Path(root)) as v:
-        return int(
-            v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = ?", (kind,)).fetchone()[0]
-        )
+        return journal_count(v, kind)
 
 
 # -- bundles: exit 6, the existing path untouched, no staging left behind ----------------------
@@ -147,8 +144,7 @@ def test_export_over_an_existing_file_exits_6_before_any_copy(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     first = _case_media(sample_cases_vault, "CASE-2024-031")[0]
-    (camera,) = sample_cases_vault.conn.execute(
-        "SELECT original_name FROM recordings WHERE id = ?", (first,)).fetchone()  # fmt: skip
+    (camera,) = catalog_column(sample_cases_vault, "recordings", "original_name", id=first)
     root = _root(sample_cases_vault)
     _grant_copy(root, "CASE-2024-031")
     out = tmp_path / "copies"
@@ -164,8 +160,7 @@ def test_export_names_each_file_as_the_camera_did(
     sample_cases_vault: Vault, tmp_path: Path
 ) -> None:
     ids = _case_media(sample_cases_vault, "CASE-2024-031")[:2]
-    cameras = [sample_cases_vault.conn.execute(
-        "SELECT original_name FROM recordings WHERE id = ?", (i,)).fetchone()[0] for i in ids]  # fmt: skip
+    cameras = [catalog_column(sample_cases_vault, "recordings", "original_name", id=i)[0] for i in ids]
     root = _root(sample_cases_vault)
     _grant_copy(root, "CASE-2024-031")
     out = tmp_path / "copies"
@@ -186,9 +181,8 @@ def test_export_of_two_recordings_of_one_name_adds_the_id(
 ) -> None:
     ids = _case_media(sample_cases_vault, "CASE-2024-031")[:2]
     # Two cameras left at their factory name, or a name reused after a card was formatted.
-    sample_cases_vault.conn.executemany("UPDATE recordings SET original_name = ? WHERE id = ?",
-                                        [("DCIM/100MEDIA/VID0001.MP4", i) for i in ids])  # fmt: skip
-    sample_cases_vault.conn.commit()
+    forge_catalog(sample_cases_vault.root, "UPDATE recordings SET original_name ="
+                  f" 'DCIM/100MEDIA/VID0001.MP4' WHERE id IN ('{ids[0]}', '{ids[1]}')")  # fmt: skip
     root = _root(sample_cases_vault)
     _grant_copy(root, "CASE-2024-031")
     out = tmp_path / "copies"

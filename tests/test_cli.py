@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from zfjl.cli import build_app, main
 
 from .conftest import edit_vault_json, tree_digest, zfjl_cli, zfjl_run
+from .doors import drop_guards, edit_journal_row, journal_events_at
 
 
 def _commands() -> list[list[str]]:
@@ -99,13 +99,8 @@ def test_verify_fails_after_a_journal_row_is_edited_with_the_sqlite3_shell(
     env = {"ZFJL_VAULT": str(tmp_path / "v")}
     zfjl_run("init", "--bureau", "株洲市城市管理和综合执法局", env=env, check=True)
     zfjl_run("ingest", str(dump), env=env, check=True)
-    subprocess.run(
-        ["sqlite3", str(tmp_path / "v" / "catalog.db")],
-        input="DROP TRIGGER journal_no_update;"
-        " UPDATE journal SET actor = 'someone-else' WHERE seq = 5;",
-        text=True,
-        check=True,
-    )
+    drop_guards(tmp_path / "v", "journal_no_update")
+    edit_journal_row(tmp_path / "v", 5, actor="someone-else")
     proc = zfjl_run("verify", env=env)
     assert proc.returncode == 1
     assert "日志记录被改动：日志 #5" in proc.stdout
@@ -210,14 +205,7 @@ def test_clear_source_deletes_only_verified_copies(tmp_path: Path, dump: Path) -
     rows = json.loads(zfjl_run("ls", "--json", env=env, check=True).stdout)
     assert len(rows) == 9
     root = tmp_path / "v"
-    import sqlite3
-
-    cleared = (
-        sqlite3.connect(root / "catalog.db")
-        .execute("SELECT COUNT(*) FROM journal WHERE kind = 'source.cleared'")
-        .fetchone()[0]
-    )
-    assert cleared == 9
+    assert len(journal_events_at(root, "source.cleared")) == 9
     assert zfjl_run("verify", env=env).returncode == 0
 
 

@@ -6,7 +6,6 @@ an archived case refuses every change until reopened; a replay gives the same ca
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,18 @@ from zfjl.cases.store import (
 )
 from zfjl.errors import AmbiguousIdError, CaseError, NotPermitted, UsageError
 from zfjl.retention import sweep
-from zfjl.vault import Vault, catalog, events
+from zfjl.vault import Vault, events
 from zfjl.vault.verify import verify
 
 from .conftest import CASE_CLOCK, SAMPLE_CASES, copy_vault, fixed_clock, set_roles, zfjl_run
-from .doors import object_version
+from .doors import (
+    catalog_column,
+    catalog_count,
+    catalog_snapshot,
+    journal_events,
+    journal_events_at,
+    object_version,
+)
 
 CASE = "CASE-2024-031"  # the sample penalty case: archived
 
@@ -50,11 +56,7 @@ def _open(root: Path) -> Vault:
 
 
 def _rows(root: Path) -> int:
-    conn = sqlite3.connect(root / "catalog.db")
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
-    finally:
-        conn.close()
+    return len(journal_events_at(root))  # without opening the vault
 
 
 def _json(proc: Any) -> Any:
@@ -181,9 +183,7 @@ def test_detach_drops_the_link_from_what_checks_see_and_keeps_it_in_history_and_
     with _open(root) as v:
         case = get_case(v, CASE)
         assert link not in case["media"]
-        assert v.conn.execute(
-            "SELECT activity FROM case_media WHERE recording_id = ?", (rec,)
-        ).fetchall() == [("询问",)]  # the same footage's other link stays
+        assert catalog_column(v, "case_media", "activity", recording_id=rec) == ["询问"]  # the same footage's other link stays
         # Once evidence, a detach is no approval to destroy: still case evidence for the sweep.
         assert {i.id: i.cls for i in sweep.classify(v, v.now(), [rec])}[rec] == "case"
     with _open(root) as v:
@@ -369,13 +369,10 @@ def test_a_reimport_that_only_adds_needs_no_reason(case_vault: Vault) -> None:
     data["status"] = "办理中"
     import_case(case_vault, {**data, "documents": data["documents"][:3], "media": data["media"][:1]})
     import_case(case_vault, data)  # the clerk's file grew: progress, not a correction
-    row = case_vault.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'case.import' ORDER BY seq DESC LIMIT 1"
-    ).fetchone()[0]
-    payload = json.loads(row)
+    payload = journal_events(case_vault, "case.import")[-1].data
     assert payload["reason"] is None
     assert payload["changes"]["documents_added"] == [d["id"] for d in data["documents"][3:]]
-    assert case_vault.conn.execute("SELECT COUNT(*) FROM case_corrections").fetchone()[0] == 0
+    assert catalog_count(case_vault, "case_corrections") == 0
 
 
 def test_a_reimport_that_drops_or_changes_is_a_correction(root: Path, tmp_path: Path) -> None:
@@ -421,9 +418,9 @@ def test_rebuild_and_verify_reproduce_every_correction(root: Path, tmp_path: Pat
     zfjl_run("case", "reopen", "CASE-2024-045", "--reason", "误导入", env=env, check=True)
     zfjl_run("case", "withdraw", "CASE-2024-045", "--reason", "误导入", env=env, check=True)
     with _open(root) as v:
-        before = catalog.snapshot(v.conn)
+        before = catalog_snapshot(v)
         v.rebuild_catalog()
-        assert catalog.snapshot(v.conn) == before
+        assert catalog_snapshot(v) == before
         assert before["case_corrections"] and before["case_links_ever"]
         report = verify(v, read_data=False)
     assert report.ok, [f.as_dict() for f in report.findings]
@@ -434,7 +431,7 @@ def test_the_scan_of_a_withdrawn_document_stays_case_evidence(case_vault: Vault)
     from zfjl.cases.store import add_document, withdraw_document
 
     _open_case(case_vault)
-    photo = case_vault.conn.execute("SELECT id FROM recordings WHERE kind = 'photo'").fetchone()[0]
+    photo = catalog_column(case_vault, "recordings", "id", kind="photo")[0]
     add_document(case_vault, "CASE-2024-090", {"id": "d-scan", "type": "复查记录",
                                                "date": "2024-05-20T10:00", "scan": photo[:12]})  # fmt: skip
     withdraw_document(case_vault, "CASE-2024-090", "d-scan", "扫错了文书")

@@ -31,8 +31,20 @@ from zfjl.vault.setup import init_vault
 from zfjl.vault.signer import append_checkpoint
 from zfjl.vault.verify import verify
 
-from .conftest import TZ, copy_vault, set_roles, sqlite3_shell, zfjl_cli, zfjl_run
-from .doors import object_bytes, store_again
+from .conftest import TZ, copy_vault, set_roles, zfjl_cli, zfjl_run
+from .doors import (
+    catalog_column,
+    catalog_rows,
+    drop_guards,
+    edit_journal_row,
+    forge_catalog,
+    journal_count,
+    journal_events,
+    object_bytes,
+    payloads,
+    rechain,
+    store_again,
+)
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
 MAR = dt.datetime(2024, 3, 10, 9, tzinfo=TZ)
@@ -79,9 +91,7 @@ def aged_template(
         ingest(vault, cards["jan"])
         clock.now = MAR
         ingest(vault, cards["mar"])
-        by_name = {
-            r[1]: r[0] for r in vault.conn.execute("SELECT id, original_name FROM recordings")
-        }
+        by_name = {r["original_name"]: r["id"] for r in catalog_rows(vault, "recordings")}
         ids = [by_name[n] for n in sorted(by_name)]
         old, linked, held, young = ids
         clock.now = MAR + dt.timedelta(days=1)
@@ -115,9 +125,7 @@ def test_dry_run_lists_only_the_expired_unlinked_unheld_recording(aged: dict) ->
     assert result.due[0].expires_at.startswith("2024-07-10")  # ingested 2024-01-10, + 6 months
     assert result.kept == {"case": 1, "held": 1} and result.not_yet_due == 1
     assert vault.objects.exists(old)  # a dry run touches nothing
-    assert not vault.conn.execute(
-        "SELECT 1 FROM journal WHERE kind = 'object.tombstone'"
-    ).fetchone()
+    assert journal_count(vault, events.ObjectTombstone) == 0
 
 
 def test_execute_refuses_without_an_approval_and_deletes_nothing(aged: dict) -> None:
@@ -131,15 +139,12 @@ def test_execute_removes_only_that_content_leaves_a_tombstone_and_is_idempotent(
     aged: dict,
 ) -> None:
     vault, old = aged["vault"], aged["old"]
-    sha256, size = vault.conn.execute(
-        "SELECT sha256, size FROM objects WHERE id = ?", (old,)
-    ).fetchone()
+    ((sha256, size),) = [(r["sha256"], r["size"]) for r in catalog_rows(vault, "objects", id=old)]
     result = sweep.destroy_due(vault, "城管销〔2024〕3号")
     assert result.deleted == 1 and [i.id for i in result.due] == [old]
     assert not vault.objects.exists(old)
     assert all(vault.objects.exists(aged[k]) for k in ("linked", "held", "young"))
-    (ev,) = [json.loads(r[0]) for r in vault.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'object.tombstone'")]  # fmt: skip
+    (ev,) = [e.data for e in journal_events(vault, events.ObjectTombstone)]
     assert ev["id"] == old and ev["sha256"] == sha256 and ev["size"] == size
     assert ev["approval"] == "城管销〔2024〕3号" and ev["class"] == "patrol"
     assert ev["recording"]["device"] == "DSJ01" and "第四十二条" in ev["policy"]["basis"]
@@ -156,7 +161,7 @@ def test_execute_removes_only_that_content_leaves_a_tombstone_and_is_idempotent(
 
 def test_a_hold_released_with_approval_lets_the_recording_expire(aged: dict) -> None:
     vault, held = aged["vault"], aged["held"]
-    (hold_id,) = [r[0] for r in vault.conn.execute("SELECT id FROM holds")]
+    (hold_id,) = catalog_column(vault, "holds", "id")
     with pytest.raises(UsageError, match="批准文号"):
         release_hold(vault, hold_id, None, None)
     release_hold(vault, hold_id, "城管〔2024〕9号", "投诉已办结")
@@ -322,7 +327,7 @@ def test_only_legal_director_or_admin_may_grant_release_or_destroy(aged: dict) -
     with pytest.raises(NotPermitted, match="无权"):
         add_grant(clerk, clerk.actor, "CASE-2024-031", scope="view", approved_by="王局长",
                   approval_no="x", until="2024-09-30")  # fmt: skip
-    (hold_id,) = [r[0] for r in clerk.conn.execute("SELECT id FROM holds")]
+    (hold_id,) = catalog_column(clerk, "holds", "id")
     with pytest.raises(NotPermitted, match="解除长期保存"):
         release_hold(clerk, hold_id, "城管〔2024〕9号", None)
     with pytest.raises(NotPermitted, match="执行销毁"):
@@ -332,11 +337,9 @@ def test_only_legal_director_or_admin_may_grant_release_or_destroy(aged: dict) -
     with pytest.raises(NotPermitted, match="登记角色"):  # nor may a clerk give themselves one
         add_role(clerk, clerk.actor, "director", approval_no="局批〔2024〕1号")
     clerk.close()
-    admin = Vault.open(vault.root)
-    admin.conn.execute("INSERT INTO roles VALUES ('zfjl-admin', 'boss', '', '', NULL, NULL, 1)")
+    forge_catalog(vault.root, "INSERT INTO roles VALUES ('zfjl-admin', 'boss', '', '', NULL, NULL, 1)")
     with pytest.raises(VaultError, match="未知角色"):  # a role no declaration knows is refused
         Vault.open(vault.root)
-    admin.close()
 
 
 # -- checkpoints -------------------------------------------------------------------------------
@@ -390,8 +393,8 @@ def test_editing_a_journal_row_or_a_checkpoint_makes_verify_fail_and_say_where(
     append_checkpoint(vault)
     root = vault.root
     vault.close()
-    sqlite3_shell(root / "catalog.db", "DROP TRIGGER journal_no_update;"
-                  " UPDATE journal SET actor = 'mallory' WHERE seq = 5;")  # fmt: skip
+    drop_guards(root, "journal_no_update")
+    edit_journal_row(root, 5, actor="mallory")
     codes = {(f.code, f.subject) for f in verify(Vault.open(root)).findings}
     assert ("row_changed", "日志 #5") in codes
     assert ("checkpoint_mismatch", f"日志 #{first}") in codes
@@ -400,22 +403,11 @@ def test_editing_a_journal_row_or_a_checkpoint_makes_verify_fail_and_say_where(
 def test_a_rehashed_chain_is_still_caught_by_the_signed_checkpoint(aged: dict) -> None:
     """An editor who recomputes every row hash after an edit defeats the chain, not the
     signature: the checkpoint's root no longer matches, and it cannot be re-signed."""
-    from zfjl.vault.journal import GENESIS, row_hash
-
     vault = aged["vault"]
     _, cp_seq = append_checkpoint(vault)
-    rows = vault.conn.execute(
-        "SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq").fetchall()  # fmt: skip
     vault.close()
-    prev, sql = GENESIS, ["DROP TRIGGER journal_no_update;"]
-    for seq, ts, actor, kind, subject, data in rows:
-        actor = "mallory" if seq == 6 else actor
-        h = row_hash(prev, seq, ts, actor, kind, subject, data)
-        sql.append(
-            f"UPDATE journal SET actor = '{actor}', prev_hash = '{prev}', hash = '{h}' WHERE seq = {seq};"
-        )
-        prev = h
-    sqlite3_shell(vault.root / "catalog.db", "\n".join(sql))
+    rechain(vault.root, change=lambda seq, ts, actor, kind, subject, data, _: (
+        "mallory" if seq == 6 else actor, data))  # fmt: skip
     findings = verify(Vault.open(vault.root)).findings
     assert ("checkpoint_mismatch", f"日志 #{cp_seq}") in {(f.code, f.subject) for f in findings}
     assert not any(f.code in ("row_changed", "chain_broken") for f in findings)
@@ -428,8 +420,8 @@ def test_an_edited_checkpoint_row_fails_its_signature(aged: dict) -> None:
     fake = base64.b64encode(b"\x00" * 32).decode()
     note = json.dumps({"size": cp.size, "root": "00" * 32, "note": cp.text.replace(root, fake)})
     vault.close()
-    sqlite3_shell(vault.root / "catalog.db", "DROP TRIGGER journal_no_update;"
-                  f" UPDATE journal SET data = '{note}' WHERE seq = {seq};")  # fmt: skip
+    drop_guards(vault.root, "journal_no_update")
+    edit_journal_row(vault.root, seq, data=note)
     codes = {(f.code, f.subject) for f in verify(Vault.open(vault.root)).findings}
     assert {("checkpoint_signature", f"日志 #{seq}"), ("checkpoint_mismatch", f"日志 #{seq}"),
             ("row_changed", f"日志 #{seq}")} <= codes  # fmt: skip
@@ -541,19 +533,17 @@ def test_cli_hold_grant_export_and_device_listings(aged: dict, tmp_path: Path) -
     assert check.returncode == 0, check.stdout
     listed = json.loads(zfjl_run("grant", "ls", "--json", env=env, check=True).stdout)
     assert [g["id"] for g in listed] == [granted["id"]]
-    rows = vault.conn.execute("SELECT count(*) FROM journal").fetchone()[0]
+    rows = journal_count(vault)
     unapproved = zfjl_run("grant", "revoke", granted["id"], "--reason", "案件已办结", env=env)
     assert unapproved.returncode == 2 and "批准文号" in unapproved.stderr
     assert "Traceback" not in unapproved.stderr
-    assert vault.conn.execute("SELECT count(*) FROM journal").fetchone()[0] == rows
+    assert journal_count(vault) == rows
     assert [g["id"] for g in json.loads(zfjl_run("grant", "ls", "--json", env=env).stdout)] == [
         granted["id"]]  # still in force
     zfjl_run("grant", "revoke", granted["id"], "--approval-no", "局批〔2024〕11号",
              "--reason", "案件已办结", env=env, check=True)
     assert json.loads(zfjl_run("grant", "ls", "--json", env=env).stdout) == []
-    (revoked,) = vault.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'grant.revoke' ORDER BY seq DESC LIMIT 1").fetchone()
-    assert json.loads(revoked)["approval_no"] == "局批〔2024〕11号"
+    assert payloads(vault, events.GrantRevoke)[-1].approval_no == "局批〔2024〕11号"
     again = zfjl_run("export", aged["linked"][:12], "-o", str(tmp_path / "again"), env=env)
     assert again.returncode == 8 and "撤销" in again.stderr
     shown = json.loads(zfjl_run("show", aged["held"][:12], "--json", env=env, check=True).stdout)

@@ -24,6 +24,7 @@ from zfjl.vault.custom import UntrustedFileWarning, install, remove, states
 from zfjl.vault.verify import verify
 
 from .conftest import set_roles, zfjl_run
+from .doors import catalog_count, journal_count, journal_events, journal_kinds
 
 APPROVAL = "局批〔2024〕9号"
 # What the red team planted: Python reached from a template, running a shell command.
@@ -91,9 +92,8 @@ def test_an_installed_template_is_loaded_journaled_and_a_later_edit_is_not(
     digest = hashlib.sha256(text.encode()).hexdigest()
     assert row["sha256"] == digest and row["approval"] == APPROVAL
     assert (v.root / "templates" / "询问笔录.typ.j2").read_text("utf-8") == text
-    (kind, data), = v.conn.execute(
-        "SELECT kind, data FROM journal WHERE kind LIKE 'custom.%'").fetchall()  # fmt: skip
-    assert kind == "custom.install" and json.loads(data) == {
+    (kind, data), = [(e.kind, e.data) for e in journal_events(v) if e.kind.startswith("custom.")]
+    assert kind == "custom.install" and data == {
         "kind": "templates", "name": "询问笔录.typ.j2", "sha256": digest,
         "size": len(text.encode()), "approval": APPROVAL, "replaces": None}  # fmt: skip
     (path,) = render_case(v, "CASE-2024-031", tmp_path / "a", doctype="询问笔录")
@@ -113,7 +113,7 @@ def test_an_installed_template_is_loaded_journaled_and_a_later_edit_is_not(
 def test_only_an_administrator_installs_or_removes(vault: Vault, tmp_path: Path) -> None:
     plant(vault, "rules", "plant.yaml", "pack: x\nrules: []\n")
     set_roles(vault, "clerk")
-    before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    before = journal_count(vault)
     with pytest.raises(NotPermitted, match="无权安装文书模板"):
         install_custom(vault, "templates", "询问笔录.typ.j2", interview_template("x"), tmp_path)
     with pytest.raises(NotPermitted, match="无权移除检查规则包"):
@@ -121,7 +121,7 @@ def test_only_an_administrator_installs_or_removes(vault: Vault, tmp_path: Path)
     assert (
         not (vault.root / "templates").exists() and (vault.root / "rules" / "plant.yaml").exists()
     )
-    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == before
+    assert journal_count(vault) == before
 
 
 @pytest.mark.parametrize(("kind", "name", "text", "message"), [
@@ -141,7 +141,7 @@ def test_what_is_not_a_template_rule_pack_or_doctypes_file_is_refused(
         install(vault, kind, source, approval=APPROVAL, name=name)
     with pytest.raises(UsageError, match="须写明审批编号"):
         install(vault, "rules", source, approval=" ", name="ok.yaml")
-    assert vault.conn.execute("SELECT COUNT(*) FROM custom_files").fetchone()[0] == 0
+    assert catalog_count(vault, "custom_files") == 0
 
 
 def test_the_sandbox_refuses_python_even_from_an_installed_template(
@@ -263,8 +263,7 @@ def test_custom_add_ls_rm_and_the_warning_a_person_reads(vault: Vault, tmp_path:
     gone = zfjl_run(*at, "custom", "rm", "doctypes", "plant.yaml", "--approval", APPROVAL)
     assert gone.returncode == 0 and "已移除" in gone.stdout
     assert zfjl_run(*at, "rules", "doctypes").stderr == ""
-    journal = [r[0] for r in vault.conn.execute(
-        "SELECT kind FROM journal WHERE kind LIKE 'custom.%' ORDER BY seq")]  # fmt: skip
+    journal = [k for k in journal_kinds(vault) if k.startswith("custom.")]
     assert journal == ["custom.install", "custom.remove"]
 
 

@@ -23,6 +23,7 @@ from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
 
 from .conftest import TZ, fixed_clock, zfjl_cli
+from .doors import catalog_rows
 from .test_custom import install_custom
 
 JAN = dt.datetime(2024, 1, 10, 9, tzinfo=TZ)
@@ -44,8 +45,8 @@ def aged(tmp_path: Path, card: Path) -> Iterator[tuple[Vault, str, str]]:
     now = [JAN]
     vault = Vault.create(tmp_path / "vault", clock=lambda: now[0])
     ingest(vault, card)
-    old, both = [r[0] for r in vault.conn.execute(
-        "SELECT id FROM recordings ORDER BY original_name")]  # fmt: skip
+    old, both = [r["id"] for r in sorted(catalog_rows(vault, "recordings"),
+                                         key=lambda r: r["original_name"])]  # fmt: skip
     open_case(vault, {
         "case": "CASE-2024-031", "kind": "处罚", "procedure": "一般", "cause": "占道经营",
         "party": {"type": "个人", "name": "张三"}, "origin": "依职权", "opened_at": "2024-01-11T09:00",

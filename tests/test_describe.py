@@ -22,25 +22,31 @@ from zfjl.ingest.probe import Prober
 from zfjl.ingest.station import ingest_sources
 from zfjl.retention import sweep
 from zfjl.vault import Vault, events
-from zfjl.vault.journal import read_events
 from zfjl.vault.query import RecordingFilter, list_recordings
 from zfjl.vault.seal import unsealed
 from zfjl.vault.verify import verify
 
 from .conftest import INGEST_CLOCK, fixed_clock, ingest_killed_once_stored, init_vault
+from .doors import (
+    catalog_column,
+    catalog_count,
+    catalog_rows,
+    journal_events,
+    journal_kinds,
+    payloads,
+)
 
 STORE_ONLY = IngestOptions(describe=False, seal=False)  # what a kill right after "stored" leaves
 
 
 def _recordings(v: Vault) -> dict[str, dict[str, Any]]:
     """Each recording's row, less what names the run (each vault's runs have their own ids)."""
-    cur = v.conn.execute("SELECT * FROM recordings ORDER BY id")
-    cols = [c[0] for c in cur.description]
-    return {row[0]: {c: x for c, x in zip(cols, row, strict=True) if c != "run"} for row in cur}
+    rows = sorted(catalog_rows(v, "recordings"), key=lambda r: r["id"])
+    return {r["id"]: {c: x for c, x in r.items() if c != "run"} for r in rows}
 
 
 def _kinds(v: Vault, oid: str) -> list[str]:
-    return [r[0] for r in v.conn.execute("SELECT kind FROM journal WHERE subject = ? ORDER BY seq", (oid,))]
+    return journal_kinds(v, oid)
 
 
 def test_stored_then_described_then_sealed_each_journaled_once(vault: Vault, dump: Path) -> None:
@@ -56,12 +62,11 @@ def test_stored_then_described_then_sealed_each_journaled_once(vault: Vault, dum
         assert _kinds(vault, f.id) == ["object.add", "object.seen", "recording.describe",
                                        "object.digests"]  # fmt: skip
     # object.add names the bytes only; the recording's time of ingest is the storing's.
-    adds = [json.loads(r[0]) for r in vault.conn.execute(
-        "SELECT data FROM journal WHERE kind = 'object.add'")]  # fmt: skip
-    assert adds and all(a["recording"] is None for a in adds)
-    assert vault.conn.execute(
-        "SELECT count(*) FROM recordings r JOIN objects o USING (id) WHERE r.ingested_at != o.stored_at"
-    ).fetchone()[0] == 0
+    adds = payloads(vault, events.ObjectAdd)
+    assert adds and all(a.recording is None for a in adds)
+    stored_at = {o["id"]: o["stored_at"] for o in catalog_rows(vault, "objects")}
+    assert [r["id"] for r in catalog_rows(vault, "recordings")
+            if r["ingested_at"] != stored_at[r["id"]]] == []  # fmt: skip
     assert report.described_seconds is not None
     assert report.stored_seconds <= report.described_seconds <= (report.sealed_seconds or 0)
     assert verify(vault).ok and not [f for f in verify(vault).findings if f.code == "undescribed"]
@@ -80,7 +85,7 @@ def test_a_recording_described_later_is_the_one_described_at_once(dump: Path, tm
         assert all(f.kind is None for f in stored.files)
         assert len(undescribed(later)) == stored.count("new")
         assert list_recordings(later, RecordingFilter()) == []  # not a recording yet
-        assert later.conn.execute("SELECT count(*) FROM recordings").fetchone()[0] == 0
+        assert catalog_count(later, "recordings") == 0
         found = verify(later)
         assert found.ok and len([f for f in found.findings if f.code == "undescribed"]) == len(
             undescribed(later))
@@ -116,12 +121,10 @@ def test_sightings_before_the_description_add_their_marks(vault: Vault, dump: Pa
     shutil.copy2(clip, again / clip.name.replace(".MP4", "_IMP.MP4"))
     ingest(vault, dump, STORE_ONLY)
     ingest(vault, again, STORE_ONLY)
-    oid = vault.conn.execute("SELECT object_id FROM sightings WHERE original_name = ?",
-                             (clip.name,)).fetchone()[0]  # fmt: skip
+    oid = catalog_column(vault, "sightings", "object_id", original_name=clip.name)[0]
     assert describe(vault).described >= 1
-    row = vault.conn.execute("SELECT important, original_name FROM recordings WHERE id = ?",
-                             (oid,)).fetchone()  # fmt: skip
-    assert row == (1, clip.name)  # described from the first sighting, marked by the second
+    (row,) = catalog_rows(vault, "recordings", id=oid)
+    assert (row["important"], row["original_name"]) == (1, clip.name)  # described from the first sighting, marked by the second
 
 
 def test_a_station_describes_once_every_camera_is_stored(vault: Vault, dump: Path, tmp_path: Path) -> None:
@@ -155,8 +158,8 @@ def test_kill_9_after_stored_then_zfjl_seal_describes_and_seals(dump: Path, tmp_
     root = tmp_path / "vault"
     zfjl = ingest_killed_once_stored(root, dump)
     with Vault.open(root) as v:
-        objects = {r[0] for r in v.conn.execute("SELECT id FROM objects")}
-        sighted = {r[0] for r in v.conn.execute("SELECT object_id FROM sightings")}
+        objects = set(catalog_column(v, "objects", "id"))
+        sighted = set(catalog_column(v, "sightings", "object_id"))
         assert objects and objects == sighted  # every stored file's sighting is journaled
         left = len(undescribed(v))  # what the kill left (at most all of them)
     done = zfjl("seal", "--json")
@@ -177,7 +180,7 @@ def test_the_custody_log_says_what_the_description_found(vault: Vault, dump: Pat
 
     ingest(vault, dump)
     seen = 0
-    for ev in read_events(vault.conn):
+    for ev in journal_events(vault, events.RecordingDescribe):
         if ev.kind == events.RecordingDescribe.kind:
             rec = ev.data["recording"]
             assert line(ev).startswith(rec["original_name"])

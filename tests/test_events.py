@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from zfjl.vault import Vault, catalog, events
-from zfjl.vault.journal import row_hash
 from zfjl.vault.verify import verify
 
-from .conftest import sqlite3_shell, zfjl_cli
+from .conftest import zfjl_cli
+from .doors import append_forged_row, journal_count, journal_events
 
 PACKAGE = Path(__file__).resolve().parent.parent / "zfjl"
 KIND = re.compile(r"^[a-z]+\.[a-z_]+$")
@@ -67,13 +65,13 @@ def test_no_module_spells_out_an_event_kind_or_writes_a_payload_by_hand() -> Non
 
 
 def test_a_misspelt_or_mistyped_event_is_refused_before_it_is_journaled(vault: Vault) -> None:
-    rows = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    rows = journal_count(vault)
     bad = events.HoldPlace(target=12, target_kind="case", reason="dispute")  # type: ignore[arg-type]
     with pytest.raises(events.MalformedEvent, match="字段 target 应为文本"):
         vault.record(bad, None)
     with pytest.raises(TypeError):
         events.HoldPlace(target="x", target_kind="case", reasn="dispute")  # type: ignore[call-arg]
-    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == rows
+    assert journal_count(vault) == rows
 
 
 @pytest.mark.parametrize(
@@ -101,23 +99,6 @@ def test_payload_keys_that_are_not_identifiers_round_trip() -> None:
     assert events.parse("object.tombstone", payload) == t
 
 
-def _append_raw_row(db: Path, kind: str, data: dict[str, object]) -> int:
-    """A correctly chained row, as an insider with the sqlite3 shell could append it."""
-    conn = sqlite3.connect(db)
-    seq, prev = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
-    conn.close()
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    ts, actor = "2024-05-04T09:00:00.000+08:00", "root"
-    digest = row_hash(prev, seq + 1, ts, actor, kind, None, text)
-    sql = (
-        "INSERT INTO journal (seq, ts, actor, kind, subject, data, prev_hash, hash) VALUES "
-        f"({seq + 1}, '{ts}', '{actor}', '{kind}', NULL, '{text}', '{prev}', '{digest}');"
-    )
-    proc = sqlite3_shell(db, sql)
-    assert proc.returncode == 0, proc.stderr
-    return int(seq) + 1
-
-
 @pytest.mark.parametrize(
     ("kind", "data"),
     [("grant.ad", {"user": "clerk1"}), ("grant.add", {"user": "clerk1", "target": "CASE-1"})],
@@ -126,7 +107,7 @@ def test_verify_names_an_undeclared_or_malformed_row(
     vault: Vault, kind: str, data: dict[str, object]
 ) -> None:
     vault.close()
-    seq = _append_raw_row(vault.root / "catalog.db", kind, data)
+    seq = append_forged_row(vault.root, kind, data)
     report = verify(Vault.open(vault.root), read_data=False)
     found = [f for f in report.findings if f.code == "event_malformed"]
     assert [f.subject for f in found] == [f"日志第 {seq} 条（{kind}）"]
@@ -136,10 +117,8 @@ def test_verify_names_an_undeclared_or_malformed_row(
 
 
 def test_every_row_of_a_working_vault_fits_its_declaration(sample_cases_vault: Vault) -> None:
-    from zfjl.vault.journal import read_events
-
     kinds = set()
-    for ev in read_events(sample_cases_vault.conn):
+    for ev in journal_events(sample_cases_vault):
         events.parse(ev.kind, ev.data)
         kinds.add(ev.kind)
     assert {"vault.init", "object.add", "object.seen", "case.import"} <= kinds

@@ -22,7 +22,7 @@ from zfjl.vault import Vault
 from zfjl.vault.vault import current_actor
 
 from .conftest import as_uid, set_roles, zfjl_cli
-from .doors import object_bytes
+from .doors import catalog_column, journal_count, journal_events_at, last_event, object_bytes
 
 CLERK = "zfjltest_clerk"
 
@@ -69,9 +69,7 @@ def _check_spoofed_vault(clerk_uid: int, root: Path) -> None:
 
     actor, roles = json.loads(as_uid(clerk_uid, make_and_record))
     assert actor == CLERK and roles == {CLERK: ["admin"]}
-    rows = subprocess.run(["sqlite3", str(root / "catalog.db"), "SELECT DISTINCT actor FROM journal"],
-                          capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
-    assert rows == [CLERK]
+    assert sorted({e.actor for e in journal_events_at(root)}) == [CLERK]
 
 
 def test_logname_does_not_change_who_the_command_line_acts_as(vault: Vault) -> None:
@@ -79,23 +77,21 @@ def test_logname_does_not_change_who_the_command_line_acts_as(vault: Vault) -> N
     proc = zfjl_cli("--vault", str(vault.root), "verify", env={"LOGNAME": "legal1", "USER": "legal1"})
     assert proc.returncode == 0, proc.stderr
     with Vault.open(vault.root) as v:
-        last = v.conn.execute("SELECT kind, actor FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
-    assert last == ("vault.verify", pwd.getpwuid(os.getuid()).pw_name)
+        last = last_event(v)
+    assert (last.kind, last.actor) == ("vault.verify", pwd.getpwuid(os.getuid()).pw_name)
 
 
 @pytest.fixture
 def granted(sample_cases_vault: Vault) -> Iterator[tuple[Vault, str]]:
     v = sample_cases_vault
-    oid = v.conn.execute("SELECT recording_id FROM case_media WHERE case_id = 'CASE-2024-045'"
-                         " LIMIT 1").fetchone()[0]  # fmt: skip
+    oid = catalog_column(v, "case_media", "recording_id", case_id="CASE-2024-045")[0]
     add_grant(v, v.actor, "CASE-2024-045", scope="copy", approved_by="局长", approval_no="批-9",
               until="2099-12-31")  # fmt: skip
     yield v, oid
 
 
 def _access_rows(v: Vault, kind: str, oid: str) -> int:
-    return int(v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = ? AND subject = ?",
-                              (kind, oid)).fetchone()[0])  # fmt: skip
+    return journal_count(v, kind, oid)
 
 
 @pytest.mark.parametrize("how", ["view", "export"])
@@ -151,7 +147,7 @@ def test_a_clerk_without_a_copy_grant_cannot_bundle_the_originals(
     with pytest.raises(AccessDenied, match="无复制批准"):
         bundle_case(v, "CASE-2024-045", out / "bag", purpose="court")
     assert not out.exists()  # refused before anything was written
-    denied = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'access.denied'").fetchone()[0]
+    denied = journal_count(v, "access.denied")
     assert denied >= 1
 
 

@@ -19,7 +19,7 @@ from zfjl.vault.settings import set_setting
 from zfjl.vault.verify import verify
 
 from .conftest import INGEST_CLOCK, RECORDED, TZ, fixed_clock, tree_digest
-from .doors import object_bytes
+from .doors import catalog_count, object_bytes
 
 
 def by_name(vault: Vault) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -110,10 +110,8 @@ def test_reingest_adds_nothing_and_records_the_sighting(
     s = second.summary()
     assert s["new"] == 0 and s["already_stored"] == len(first.files) and s["bytes_copied"] == 0
     assert sorted(p.name for p in (vault.root / "objects").rglob("*") if p.is_file()) == objects
-    assert vault.conn.execute("SELECT COUNT(*) FROM recordings").fetchone()[0] == len(first.files)
-    assert vault.conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 2 * len(
-        first.files
-    )
+    assert catalog_count(vault, "recordings") == len(first.files)
+    assert catalog_count(vault, "sightings") == 2 * len(first.files)
     assert verify(vault).ok
 
 

@@ -23,7 +23,7 @@ from zfjl.ingest.pipeline import ingest_dump
 from zfjl.vault import Vault
 
 from .conftest import write_random_files, zfjl_run
-from .doors import all_read_only, object_files
+from .doors import all_read_only, catalog_rows, journal_kinds, object_files
 
 SECRET = b"root:$6$insider-test-secret-hash:19000:0:99999:7:::\n" * 50
 
@@ -40,7 +40,7 @@ def _assert_in_no_object(vault: Vault, *secrets: bytes) -> None:
 
 
 def _failures(vault: Vault) -> dict[str, str]:
-    return dict(vault.conn.execute("SELECT source_path, code FROM failures").fetchall())
+    return {r["source_path"]: r["code"] for r in catalog_rows(vault, "failures")}
 
 
 def _secret(tmp_path: Path) -> Path:
@@ -213,7 +213,7 @@ def test_clear_source_never_deletes_a_file_that_replaced_the_stored_one(
     warned = {f.path: [w["code"] for w in f.warnings] for f in report.files}
     assert "clear_replaced" in warned[victim.name]
     assert "clear_replaced" not in warned[other.name]
-    assert ("source.cleared",) in vault.conn.execute("SELECT kind FROM journal").fetchall()
+    assert "source.cleared" in journal_kinds(vault)
 
 
 @pytest.mark.parametrize("source", ["", "   ", "\t"])

@@ -15,7 +15,6 @@ import os
 import pwd
 import signal
 import socket
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from tests.test_service import CLERK, Station, _base_env, as_user, station  # no
 from zfjl.vault import Vault
 
 from .conftest import write_random_files, zfjl_run
+from .doors import CatalogBusy, catalog_column, catalog_rows, catalog_rows_at
 
 UNPLUG = "可以拔下记录仪"
 DEEP_NAME = "d" * 200
@@ -71,8 +71,7 @@ UNSTORED = {"PIPE": "special", "SOCK": "special", "NULLDEV": "special", "LINK.BI
 
 
 def _failures(vault: Vault) -> dict[str, str]:
-    rows = vault.conn.execute("SELECT source_path, code FROM failures").fetchall()
-    return dict(rows)
+    return {r["source_path"]: r["code"] for r in catalog_rows(vault, "failures")}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="device nodes are made as root")
@@ -90,7 +89,7 @@ def test_fifo_socket_device_and_symlink_make_ingest_exit_1_journaled_and_never_s
     assert "有 4 个条目未能入库" in last and "请先不要拔下记录仪" in last and "管理员" in last
     assert "另有 4 个条目未能入库" in proc.stderr  # the "stored" line on stderr
     assert _failures(vault) == UNSTORED  # each journaled as ingest.file_failed
-    sighted = {r[0] for r in vault.conn.execute("SELECT source_path FROM sightings")}
+    sighted = set(catalog_column(vault, "sightings", "source_path"))
     assert deep in sighted  # deeper than PATH_MAX, stored all the same
 
 
@@ -137,8 +136,8 @@ def test_through_the_service_unreadable_and_special_entries_exit_1_and_are_journ
     assert UNPLUG not in res.out + res.err
     assert "有 3 个条目未能入库" in res.out and "2 个文件未能读取或存储" in res.out
     assert "重新运行同一命令" in res.out
-    with sqlite3.connect(station.layout.vault / "catalog.db") as db:  # as root, read only
-        failures = dict(db.execute("SELECT source_path, code FROM failures").fetchall())
+    failures = {r["source_path"]: r["code"]  # as root, read only
+                for r in catalog_rows_at(station.layout.vault, "failures")}  # fmt: skip
     assert failures == {"A.MP4": "unreadable", "B.MP4": "unreadable", "PIPE": "special"}
 
 
@@ -227,7 +226,7 @@ def test_ctrl_c_of_the_client_while_the_service_seals_says_what_is_kept(
         env={**_base_env(), "ZFJL_SOCKET": str(station.layout.socket), "HOME": str(home)},
     )  # fmt: skip
     try:
-        _wait_until_described(station.layout.vault / "catalog.db", proc)
+        _wait_until_described(station.layout.vault, proc)
         proc.send_signal(signal.SIGINT)  # the service stops exiftool or seals: Ctrl-C
         out, err = proc.communicate(timeout=60)
     finally:
@@ -243,15 +242,13 @@ def test_ctrl_c_of_the_client_while_the_service_seals_says_what_is_kept(
 BIG = 32 << 20
 
 
-def _wait_until_described(catalog: Path, proc: subprocess.Popen[str]) -> None:
+def _wait_until_described(vault: Path, proc: subprocess.Popen[str]) -> None:
     """Until the card's recording is journaled (describe done): the seal comes right behind.
     (Known by its size: the station's earlier cards are described too.)"""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(sqlite3.Error), contextlib.closing(
-            sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
-        ) as db:
-            if db.execute("SELECT count(*) FROM recordings WHERE size = ?", (BIG,)).fetchone()[0]:
+        with contextlib.suppress(CatalogBusy):  # the service may be writing: try again
+            if catalog_rows_at(vault, "recordings", size=BIG):
                 return
         time.sleep(0.01)
     raise AssertionError("the card was never described")

@@ -16,7 +16,6 @@ from zfjl.bundle import verify_bundle
 from zfjl.errors import JournalInconsistent, NotPermitted
 from zfjl.vault import Vault, events
 from zfjl.vault.anchors import STATE_FILE, restore_state
-from zfjl.vault.journal import GENESIS, row_hash
 from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
 from zfjl.vault.signer import append_checkpoint, new_key
@@ -26,9 +25,9 @@ from .conftest import (
     BAG,
     copy_vault,
     set_roles,
-    sqlite3_shell,
     zfjl_run,
 )
+from .doors import lose_catalog, payloads, rechain
 
 
 def _grow(vault: Vault, n: int) -> None:
@@ -47,25 +46,9 @@ def _signed_vault(tmp_path: Path) -> Path:
     return root
 
 
-def _rewrite(db: Path, keep: int, *, skip: int | None = None) -> None:
+def _rewrite(root: Path, keep: int, *, skip: int | None = None) -> None:
     """As an insider with the sqlite3 shell: drop the guards, delete rows, recompute the chain."""
-    sql = ["DROP TRIGGER journal_no_update;", "DROP TRIGGER journal_no_delete;",
-           "DROP TRIGGER journal_in_sequence;", f"DELETE FROM journal WHERE seq > {keep};"]  # fmt: skip
-    if skip is not None:
-        sql.append(f"DELETE FROM journal WHERE seq = {skip};")
-        sql.append(f"UPDATE journal SET seq = seq - 1 WHERE seq > {skip};")
-    assert sqlite3_shell(db, "\n".join(sql)).returncode == 0
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq")
-    prev, updates = GENESIS, []
-    for seq, ts, actor, kind, subject, data in rows.fetchall():
-        h = row_hash(prev, seq, ts, actor, kind, subject, data)
-        updates.append(f"UPDATE journal SET prev_hash = '{prev}', hash = '{h}' WHERE seq = {seq};")
-        prev = h
-    conn.close()
-    assert sqlite3_shell(db, "\n".join(updates)).returncode == 0
+    rechain(root, keep=keep, skip=skip)
 
 
 def _codes(root: Path) -> dict[str, str]:
@@ -75,7 +58,7 @@ def _codes(root: Path) -> dict[str, str]:
 
 def test_a_cut_tail_fails_verify_and_checkpoint_make_refuses(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
-    _rewrite(root / "catalog.db", keep=7)  # the last checkpoint and three rows it signed
+    _rewrite(root, keep=7)  # the last checkpoint and three rows it signed
     found = _codes(root)
     assert "journal_truncated" in found and "11 条" in found["journal_truncated"]
     cli = zfjl_run("--vault", str(root), "verify")
@@ -86,14 +69,14 @@ def test_a_cut_tail_fails_verify_and_checkpoint_make_refuses(tmp_path: Path) -> 
 
 def test_a_row_deleted_and_the_chain_recomputed_is_inconsistent(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
-    _rewrite(root / "catalog.db", keep=20, skip=9)  # row 9 gone, the rest renumbered
+    _rewrite(root, keep=20, skip=9)  # row 9 gone, the rest renumbered
     found = _codes(root)
     assert "journal_inconsistent" in found and "前 11 条" in found["journal_inconsistent"]
 
 
 def test_a_deleted_catalog_is_noticed(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
-    (root / "catalog.db").unlink()
+    lose_catalog(root)
     cli = zfjl_run("--vault", str(root), "verify")
     assert cli.returncode == 1
     assert "日志为空" in cli.stdout and "已签名 11 条" in cli.stdout
@@ -101,7 +84,7 @@ def test_a_deleted_catalog_is_noticed(tmp_path: Path) -> None:
 
 def test_the_real_key_through_the_library_refuses_an_inconsistent_journal(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
-    _rewrite(root / "catalog.db", keep=20, skip=3)
+    _rewrite(root, keep=20, skip=3)
     with Vault.open(root) as v, pytest.raises(JournalInconsistent, match="前 11 条"):
         append_checkpoint(v)
 
@@ -113,7 +96,7 @@ def test_a_lost_state_is_restored_by_an_admin_only_when_the_journal_checks_out(
     until an administrator restores it with an approval; a rewritten journal is refused."""
     root = _signed_vault(tmp_path)
     (root / STATE_FILE).unlink()
-    _rewrite(root / "catalog.db", keep=20, skip=3)
+    _rewrite(root, keep=20, skip=3)
     with Vault.open(root) as v:
         with pytest.raises(JournalInconsistent, match="restore-state"):
             append_checkpoint(v)
@@ -141,10 +124,8 @@ def test_a_lost_state_is_restored_by_an_admin_only_when_the_journal_checks_out(
     state = json.loads((fresh / STATE_FILE).read_text())
     assert state["size"] == 11 and oct((fresh / STATE_FILE).stat().st_mode & 0o777) == "0o600"
     with Vault.open(fresh) as v:
-        (row,) = v.conn.execute(
-            "SELECT actor, data FROM journal WHERE kind = ?", (events.CheckpointStateRestored.kind,)
-        ).fetchall()
-        assert json.loads(row[1])["approval_no"] == "局批〔2026〕9号"
+        (restored,) = payloads(v, events.CheckpointStateRestored)
+        assert restored.approval_no == "局批〔2026〕9号"
     again = zfjl_run("--vault", str(fresh), "checkpoint", "restore-state", "--approval-no", "x")
     assert again.returncode == 2 and "无需重建" in again.stderr
     assert zfjl_run("--vault", str(fresh), "checkpoint", "make", "-q").returncode == 0
@@ -177,7 +158,7 @@ def test_witness_copies_are_written_and_checked(tmp_path: Path) -> None:
         codes = {f.code: f.severity for f in verify(v).findings}
     assert codes == {"witness_missing": "warning"}
     (root / STATE_FILE).unlink()  # the insider removes the signer's state too
-    _rewrite(root / "catalog.db", keep=11)
+    _rewrite(root, keep=11)
     found = _codes(root)
     # reopening put the guards back (one more row): the witness's 13 rows are not today's
     assert "13.txt" in found.get("witness_inconsistent", found.get("journal_truncated", ""))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from zfjl.vault import Vault, events, merkle
 from zfjl.vault.anchors import STATE_FILE
 from zfjl.vault.checkpoint import Checkpoint
-from zfjl.vault.journal import GENESIS, canonical_json, row_hash
+from zfjl.vault.journal import canonical_json
 from zfjl.vault.settings import set_setting
 from zfjl.vault.setup import init_vault
 from zfjl.vault.signer import KEY_FILE, append_checkpoint
 from zfjl.vault.verify import verify
 
 from .conftest import copy_vault, zfjl_run
+from .doors import payloads, rechain
 
 VICTIM = 5  # a row every checkpoint but the first covers
 
@@ -59,28 +59,21 @@ def _rewrite_and_resign(root: Path, victim: int = VICTIM) -> merkle.CompactRange
 
     key = load_pem_private_key((root / KEY_FILE).read_bytes(), None)
     assert isinstance(key, Ed25519PrivateKey)
-    conn = sqlite3.connect(root / "catalog.db", isolation_level=None)
-    guards = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'"
-    ).fetchall()
-    conn.execute("BEGIN")
-    for name, _ in guards:
-        conn.execute(f"DROP TRIGGER {name}")
-    rows = conn.execute("SELECT seq, ts, actor, kind, subject, data FROM journal ORDER BY seq")
-    prev, tree = GENESIS, merkle.CompactRange()
-    for seq, ts, actor, kind, subject, data in rows.fetchall():
-        actor = "nobody-saw" if seq == victim else actor
+    tree = merkle.CompactRange()
+
+    def grow(hashes: list[str]) -> None:
+        for h in hashes[tree.size :]:
+            tree.append(merkle.leaf_hash(bytes.fromhex(h)))
+
+    def change(seq: int, ts: str, actor: str, kind: str, subject: str | None, data: str,
+               earlier: list[str]) -> tuple[str, str]:  # fmt: skip
+        grow(earlier)
         if kind == events.JournalCheckpoint.kind:
             data = _resigned(key, Checkpoint.parse(json.loads(data)["note"]), tree)
-        h = row_hash(prev, seq, ts, actor, kind, subject, data)
-        conn.execute("UPDATE journal SET actor = ?, data = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                     (actor, data, prev, h, seq))  # fmt: skip
-        tree.append(merkle.leaf_hash(bytes.fromhex(h)))
-        prev = h
-    for _, sql in guards:
-        conn.execute(sql)  # put back as they were: opening the vault notices nothing
-    conn.execute("COMMIT")
-    conn.close()
+        return ("nobody-saw" if seq == victim else actor), data
+
+    # the guards put back as they were: opening the vault notices nothing
+    grow(rechain(root, change=change, keep_guards=True))
     return tree
 
 
@@ -168,9 +161,7 @@ def _planted(kind: str, root: Path, path: Path) -> None:
         path.write_bytes(os.urandom(300))
         return
     with Vault.open(root) as v:  # our origin and key id, a signature that is not ours
-        real = Checkpoint.parse(v.conn.execute(
-            "SELECT json_extract(data, '$.note') FROM journal WHERE kind = ? ORDER BY seq DESC",
-            (events.JournalCheckpoint.kind,)).fetchone()[0])  # fmt: skip
+        real = Checkpoint.parse(payloads(v, events.JournalCheckpoint)[-1].note)
     name, key_id, _ = real.signatures[0]
     fake = Checkpoint(real.origin, 999999, os.urandom(32), real.extensions,
                       ((name, key_id, os.urandom(64)),))  # fmt: skip

@@ -16,7 +16,7 @@ from zfjl.render.templates import template_names
 from zfjl.vault import Vault
 
 from .conftest import zfjl_run
-from .doors import object_bytes
+from .doors import journal_kinds, object_bytes
 from .test_custom import install_custom
 
 TEMPLATES = template_names(environment())  # every shipped form
@@ -95,12 +95,7 @@ def test_pdf_is_pdfa_with_fonts_embedded_and_reproducible(
     rows = [line for line in fonts.splitlines()[2:] if line.strip()]
     assert rows and all(" yes " in line for line in rows)  # every font embedded
     assert "CJK" in fonts
-    kinds = [
-        r[0]
-        for r in sample_cases_vault.conn.execute(
-            "SELECT kind FROM journal WHERE subject = 'case:CASE-2024-031' ORDER BY seq"
-        )
-    ]
+    kinds = journal_kinds(sample_cases_vault, "case:CASE-2024-031")
     assert kinds.count("case.render") == 2
 
 

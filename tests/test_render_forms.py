@@ -23,6 +23,8 @@ from zfjl.render.markup import cn_date
 from zfjl.render.templates import CASE_PARTS, builtin_template_dirs, environment, template_names
 from zfjl.vault import Vault
 
+from .doors import catalog_rows
+
 SAMPLES = ("CASE-2024-031", "CASE-2024-045", "CASE-2024-052")
 BUREAU = "株洲市城市管理和综合执法局"
 TEMPLATE_DIR = builtin_template_dirs()[-1]
@@ -372,7 +374,7 @@ def test_the_extraction_list_never_says_zero_mb_nor_leaves_the_maker_blank(
     for link in case["media"]:
         link.pop("maker", None)  # the case names no maker: the recording's officer is printed
     rows = evidence_items(sample_cases_vault, case)
-    officers = dict(sample_cases_vault.conn.execute("SELECT id, officer FROM recordings"))
+    officers = {r["id"]: r["officer"] for r in catalog_rows(sample_cases_vault, "recordings")}
     assert rows and all(r["maker"] == officers[r["id"]] for r in rows)
     assert any(r["maker"] for r in rows)
 

@@ -15,21 +15,28 @@ import pytest
 
 from zfjl.access import list_grants
 from zfjl.errors import JournalInconsistent, NotPermitted, UsageError, VaultError
-from zfjl.vault import Vault, catalog, events, migrations
-from zfjl.vault.journal import append
+from zfjl.vault import Vault, events, migrations
 from zfjl.vault.settings import add_role, get_setting, list_roles, remove_role, set_setting
 from zfjl.vault.verify import verify
 
 from .conftest import edit_vault_json, set_roles, zfjl_run
-from .test_proof import _rewrite, _signed_vault
+from .doors import (
+    catalog_count,
+    forge_event,
+    journal_count,
+    journal_events,
+    journal_links,
+    rechain,
+    schema_version,
+)
+from .test_proof import _signed_vault
 
 LEGACY = Path(__file__).parent / "legacy" / "vault-format-1"
 APPROVAL = "局批〔2024〕8号"
 
 
 def _kinds(v: Vault, kind: str) -> list[dict[str, object]]:
-    rows = v.conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq", (kind,))
-    return [json.loads(r[0]) for r in rows]
+    return [e.data for e in journal_events(v, kind)]
 
 
 def _vault_json(root: Path) -> dict[str, object]:
@@ -176,9 +183,7 @@ def test_a_setting_forged_into_the_journal_is_refused_on_open(vault: Vault) -> N
     """What a forger with the sqlite3 shell could append, correctly chained, bypassing
     `config set`: the vault refuses to open on it, naming it, as vault.json's did."""
     bad = events.SettingSet(key="timezone", value="Mars/Olympus")
-    with vault.writing():  # the row, and the derived row a replay (zfjl rebuild) makes of it
-        catalog.apply(vault.conn, append(vault.conn, ts=vault.now_iso(), actor="x", kind=bad.kind,
-                                         subject=None, data=bad.payload()))  # fmt: skip
+    forge_event(vault, bad)  # the row, and the derived row a replay (zfjl rebuild) makes of it
     vault.close()
     with pytest.raises(VaultError, match="时区 'Mars/Olympus' 无效"):
         Vault.open(vault.root)
@@ -196,7 +201,7 @@ def test_a_setting_is_read_the_way_it_is_written(vault: Vault) -> None:
 # -- rebuild --------------------------------------------------------------------------------------
 def test_rebuild_refuses_a_journal_shorter_than_the_signer_signed(tmp_path: Path) -> None:
     root = _signed_vault(tmp_path)
-    _rewrite(root / "catalog.db", keep=7)  # rows after the last checkpoint... and signed ones
+    rechain(root, keep=7)  # rows after the last checkpoint... and signed ones
     with Vault.open(root) as v, pytest.raises(JournalInconsistent, match="journal_truncated"):
         v.rebuild_catalog()
     cli = zfjl_run("--vault", str(root), "rebuild")
@@ -230,37 +235,34 @@ def test_a_vault_of_the_previous_format_imports_its_roles_and_settings_once(tmp_
     with sqlite3.connect(root / "catalog.db") as conn:
         before = conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
     with Vault.open(root) as v:
-        assert v.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+        assert schema_version(v) == migrations.SCHEMA_VERSION
         assert v.config.roles == old["roles"]
         for key in ("retention", "devices", "checkpoint", "timezone", "bureau"):
             assert v.config.to_json()[key] == old[key], key
         assert v.config.patrol_months == 12 and v.config.metadata_clock_for("DSJ09") == "utc"
-        rows = v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()
-        assert rows[: len(before)] == before  # appended to, never rewritten
-        imported = v.conn.execute(
-            "SELECT kind, data FROM journal WHERE seq > ? AND kind IN ('role.add', 'setting.set')",
-            (len(before),),
-        ).fetchall()
-        via = {json.loads(d)["via"] for _, d in imported}
+        assert journal_links(v)[: len(before)] == before  # appended to, never rewritten
+        imported = [(e.kind, e.data) for e in journal_events(v)
+                    if e.seq > len(before) and e.kind in ("role.add", "setting.set")]  # fmt: skip
+        via = {d["via"] for _, d in imported}
         assert via == {"第 3 号迁移（自 vault.json 导入）"}
         # root was admin since vault.init; the others came from vault.json by hand.
-        assert sorted(json.loads(d)["user"] for k, d in imported if k == "role.add") == [
+        assert sorted(d["user"] for k, d in imported if k == "role.add") == [
             "lisi",
             "wangju",
             "wangju",
             "zhangsan",
         ]
         assert [g["user"] for g in list_grants(v, include_inactive=True)] == ["zhangsan"]
-        assert v.conn.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 1
+        assert catalog_count(v, "holds") == 1
         assert _kinds(v, "vault.json_restored") == []  # the migration's rewrite is no hand edit
         report = verify(v)
-        count = v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        count = journal_count(v)
     assert _vault_json(root) == {"format": "zfjl-vault", "version": 2, "id": old["id"],
                                  "created_at": old["created_at"]}  # fmt: skip
     # unsealed: an old vault's objects lack SHA-512/SM3 until `zfjl seal` (issue 14)
     assert report.ok and {f.code for f in report.findings} - {"unsealed"} == {"witness_missing"}, report.as_dict()
     with Vault.open(root) as v:  # once
-        assert v.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == count
+        assert journal_count(v) == count
 
 
 def test_a_previous_vault_json_with_an_invalid_setting_is_refused_untouched(tmp_path: Path) -> None:

@@ -34,7 +34,16 @@ from .conftest import (
     ingest_killed_once_stored,
     set_roles,
 )
-from .doors import corrupt_object
+from .doors import (
+    catalog_column,
+    catalog_count,
+    catalog_rows,
+    corrupt_object,
+    journal_events,
+    journal_links,
+    payloads,
+    schema_version,
+)
 
 
 def _sums(folder: Path, algorithm: str) -> set[str]:
@@ -69,12 +78,11 @@ def test_ingest_stores_by_blake3_then_seals_all_three_digests(vault: Vault, dump
     assert report.seal is not None and report.seal.sealed == report.count("new")
     assert report.sealed_seconds is not None and report.sealed_seconds >= report.stored_seconds
     # object.add names the content by BLAKE3 only; the seal journals the rest.
-    adds = [events.parse(k, __import__("json").loads(d)) for k, d in vault.conn.execute(
-        "SELECT kind, data FROM journal WHERE kind = 'object.add'")]  # fmt: skip
-    assert adds and all(isinstance(a, events.ObjectAdd) and a.object["sha256"] is None for a in adds)
-    rows = vault.conn.execute(
-        "SELECT o.sha256, d.sha512, d.sm3, o.sealed_at FROM objects o JOIN object_digests d USING (id)"
-    ).fetchall()
+    adds = payloads(vault, events.ObjectAdd)
+    assert adds and all(a.object["sha256"] is None for a in adds)
+    digests = {r["id"]: r for r in catalog_rows(vault, "object_digests")}
+    rows = [(o["sha256"], digests[o["id"]]["sha512"], digests[o["id"]]["sm3"], o["sealed_at"])
+            for o in catalog_rows(vault, "objects") if o["id"] in digests]  # fmt: skip
     assert len(rows) == report.count("new") and all(r[3] for r in rows)
     assert {r[0] for r in rows} == _sums(dump, "sha256")  # what sha256sum says of the card
     assert {r[1] for r in rows} == _sums(dump, "sha512")
@@ -113,7 +121,7 @@ def test_kill_9_between_stored_and_sealed_loses_nothing_and_the_next_run_seals(
     root = tmp_path / "vault"
     zfjl = ingest_killed_once_stored(root, videos)
     with Vault.open(root) as v:
-        stored = {r[0] for r in v.conn.execute("SELECT id FROM objects")}
+        stored = set(catalog_column(v, "objects", "id"))
         assert len(stored) == 6  # every clip catalogued: nothing lost
         assert unsealed(v)  # killed before the seal finished
         assert all(v.objects.exists(o) for o in stored)
@@ -122,8 +130,8 @@ def test_kill_9_between_stored_and_sealed_loses_nothing_and_the_next_run_seals(
     assert again.returncode == 0, again.stderr
     with Vault.open(root) as v:
         assert not unsealed(v) and not undescribed(v)
-        assert v.conn.execute("SELECT count(*) FROM recordings WHERE kind = 'video'").fetchone()[0] == 6
-        assert {r[0] for r in v.conn.execute("SELECT sha256 FROM objects")} == _sums(videos, "sha256")
+        assert catalog_count(v, "recordings", kind="video") == 6
+        assert set(catalog_column(v, "objects", "sha256")) == _sums(videos, "sha256")
         assert verify(v, digests=True).ok
 
 
@@ -143,16 +151,14 @@ def test_a_bundle_of_an_unsealed_recording_seals_it_first(
     import_case(v, case)
     objects.rmdir()
     shutil.move(aside, objects)
-    linked = sorted({r[0] for r in v.conn.execute(
-        "SELECT recording_id FROM case_media WHERE case_id = ?", (case["case"],))})  # fmt: skip
+    linked = sorted(set(catalog_column(v, "case_media", "recording_id", case_id=case["case"])))
     assert linked and {o for o, _ in unsealed(v, linked)} == set(linked)
     set_roles(v, "legal")
     bundle_case(v, case["case"], tmp_path / "bag", purpose="court", approval=APPROVAL)
     assert not unsealed(v, linked)  # sealed first
-    seals = [s for (s,) in v.conn.execute(
-        "SELECT seq FROM journal WHERE kind = 'object.digests' AND subject = ?", (linked[0],))]  # fmt: skip
+    seals = [e.seq for e in journal_events(v, events.ObjectDigests, linked[0])]
     assert len(seals) == 1
-    bundled = v.conn.execute("SELECT MAX(seq) FROM journal WHERE kind = 'case.bundle'").fetchone()[0]
+    bundled = journal_events(v, events.CaseBundle)[-1].seq
     assert seals and seals[0] < bundled
     checked = verify_bundle(tmp_path / "bag", vault=v)
     assert checked.ok, checked.as_dict()
@@ -189,7 +195,7 @@ def test_several_cameras_at_once_share_a_cross_process_cap(
     reports = [o.report for o in outcomes[:3]]
     assert all(r is not None and not r.failed and "stored" in stages[i] for i, r in enumerate(reports))
     assert sealed is not None and not unsealed(vault)
-    notes = {r[0] for r in vault.conn.execute("SELECT original_name FROM recordings")}
+    notes = set(catalog_column(vault, "recordings", "original_name"))
     assert {"NOTE0.TXT", "NOTE1.TXT", "NOTE2.TXT"} <= notes
 
 
@@ -212,6 +218,10 @@ def _take(vault: Vault, order: list[str]) -> None:
 LEGACY = Path(__file__).parent / "legacy" / "vault-schema-3"
 
 
+def _sealed_sha256(v: Vault) -> dict[str, str | None]:
+    return {r["id"]: r["sha256"] for r in catalog_rows(v, "objects")}
+
+
 def test_a_vault_of_the_previous_format_opens_and_its_backlog_is_sealed(tmp_path: Path) -> None:
     """tests/legacy/vault-schema-3, as the previous zfjl wrote it (SHA-256 with object.add,
     objects.sha256 NOT NULL, no sealed_at): after migration 5 nothing is lost, its objects are
@@ -231,18 +241,17 @@ def test_a_vault_of_the_previous_format_opens_and_its_backlog_is_sealed(tmp_path
     conn.close()
     assert len(before) == 3 and all(before.values())
     with Vault.open(root) as v:
-        assert migrations.catalog_version(v.conn) == migrations.SCHEMA_VERSION
-        assert v.conn.execute("SELECT seq, hash FROM journal ORDER BY seq").fetchall()[: len(journal)] == journal
-        migrated = [r[0] for r in v.conn.execute("SELECT data FROM journal WHERE kind = 'vault.migrate'")]
-        assert any('"stored_then_sealed"' in m for m in migrated)
-        assert any('"described_after_stored"' in m for m in migrated)
+        assert schema_version(v) == migrations.SCHEMA_VERSION
+        assert journal_links(v)[: len(journal)] == journal
+        migrated = [m.name for m in payloads(v, events.VaultMigrate)]
+        assert "stored_then_sealed" in migrated and "described_after_stored" in migrated
         assert not undescribed(v)  # its object.add rows carried the recordings
-        assert dict(v.conn.execute("SELECT id, sha256 FROM objects")) == before
+        assert _sealed_sha256(v) == before
         assert {o for o, _ in unsealed(v)} == set(before)
         assert verify(v).ok
         report = seal(v)
         assert report.sealed == 3 and not report.problems
-        assert dict(v.conn.execute("SELECT id, sha256 FROM objects")) == before
+        assert _sealed_sha256(v) == before
         assert not unsealed(v)
         assert verify(v, digests=True).ok
         # Issue 24: its objects through the store seam; its slot locks made on first use.

@@ -15,7 +15,6 @@ import pwd
 import selectors
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from zfjl.errors import ServiceError, UsageError
 from zfjl.sample import make_camera_dump
 from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
+
+from .doors import catalog_rows_at
 
 # Names of this file's own (other test files make and delete users of theirs, maybe at once).
 SERVICE, ADMIN, CLERK, LEGAL = "zfjlsvc_svc", "zfjlsvc_admin", "zfjlsvc_clerk", "zfjlsvc_legal"
@@ -522,14 +523,12 @@ def test_the_service_seals_in_the_background_what_was_stored_unsealed(station: S
     report = json.loads(res.out)
     (oid,) = [f["id"] for f in report["files"] if f["status"] == "new"]
     assert report["seal"] is None
-    catalog = f"file:{station.layout.vault / 'catalog.db'}?mode=ro"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        with contextlib.closing(sqlite3.connect(catalog, uri=True)) as db:
-            row = db.execute(
-                "SELECT o.sealed_at, o.sha256, d.sha512, d.sm3 FROM objects o"
-                " LEFT JOIN object_digests d ON d.id = o.id WHERE o.id = ?", (oid,)
-            ).fetchone()
+        (obj,) = catalog_rows_at(station.layout.vault, "objects", id=oid)
+        digests = catalog_rows_at(station.layout.vault, "object_digests", id=oid)
+        row = (obj["sealed_at"], obj["sha256"], *((digests[0]["sha512"], digests[0]["sm3"])
+                                                   if digests else (None, None)))  # fmt: skip
         if row[0]:
             break
         time.sleep(0.5)

@@ -7,8 +7,9 @@ import datetime as dt
 import io
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from zfjl.sample import UNITS, make_bureau_month
 from zfjl.vault import Vault, events
 
 from .conftest import RECORDED, TZ, fixed_clock, zfjl_run
+from .doors import catalog_column, catalog_rows, journal_events
 
 
 # -- devices -----------------------------------------------------------------------------------
@@ -39,8 +41,7 @@ def test_a_recording_made_by_a_device_in_fault_is_flagged_at_ingest(
     assert flagged and flagged == dsj01 - {p for p in dsj01 if "EMPTY" in p}
     assert report.summary()["device_fault"] == len(flagged)
     # DSJ01's file names carry no officer: the assignment says who carried it.
-    officers = {r[0] for r in vault.conn.execute(
-        "SELECT officer FROM recordings WHERE device = 'DSJ01'")}  # fmt: skip
+    officers = set(catalog_column(vault, "recordings", "officer", device="DSJ01"))
     assert officers == {"007788"}
 
 
@@ -128,48 +129,57 @@ def make_bureau_month_edges(v: Vault) -> None:
             "duration": 100.0, "late": True, "clock_skew": 1, "original_name": "edge.mp4"}), oid)  # fmt: skip
 
 
-def _sql(v: Vault, sql: str, *args: object) -> list[tuple[object, ...]]:
-    return v.conn.execute(sql, args).fetchall()
+def _sum(values: Iterable[Any]) -> Any:
+    """SQL's SUM: None when every value is NULL."""
+    present = [x for x in values if x is not None]
+    return sum(present) if present else None
 
 
-def test_report_figures_match_independent_sql_counts(month_vault: Vault) -> None:
+def test_report_figures_match_independent_counts(month_vault: Vault) -> None:
+    """The report's figures, counted again here from the catalog's rows by plain Python."""
     v = month_vault
     r = build_report(v, "2024-05")
-    in_may = (
-        "recorded_at >= '2024-05-01T00:00:00+08:00' AND recorded_at < '2024-06-01T00:00:00+08:00'"
-    )
-    ((total, late, skew),) = _sql(
-        v, f"SELECT COUNT(*), SUM(late), SUM(clock_skew) FROM recordings WHERE {in_may}"
-    )
+    lo, hi = "2024-05-01T00:00:00+08:00", "2024-06-01T00:00:00+08:00"
+    in_may = [x for x in catalog_rows(v, "recordings")
+              if x["recorded_at"] is not None and lo <= x["recorded_at"] < hi]  # fmt: skip
+    total, late, skew = (len(in_may), _sum(x["late"] for x in in_may),
+                         _sum(x["clock_skew"] for x in in_may))  # fmt: skip
     assert (r["totals"]["recordings"], r["totals"]["late_uploads"], r["totals"]["clock_skew"]) == (
         total,
         late,
         skew,
     )
     assert total == 3000
-    for unit, n, hours in _sql(v, "SELECT d.unit, COUNT(*), ROUND(SUM(CASE WHEN r.kind IN ('video','audio')"
-                                  " THEN r.duration ELSE 0 END) / 3600.0, 2) FROM recordings r JOIN devices d"
-                                  f" ON d.id = r.device WHERE {in_may} GROUP BY d.unit"):  # fmt: skip
+    unit_of = {d["id"]: d["unit"] for d in catalog_rows(v, "devices")}
+    units: dict[str, list[float]] = {}
+    for x in in_may:
+        if x["device"] in unit_of:  # an inner join on the registry
+            seconds = x["duration"] if x["kind"] in ("video", "audio") else 0
+            units.setdefault(unit_of[x["device"]], []).append(seconds)
+    for unit, durations in units.items():
         row = next(u for u in r["units"] if u["unit"] == unit)
-        assert (row["recordings"], row["hours"]) == (n, hours)
+        assert (row["recordings"], row["hours"]) == (len(durations), round(_sum(durations) / 3600.0, 2))
     # Recordings that name no officer are the officer's the camera was assigned to (issue 13).
-    per_officer = dict(_sql(v, "SELECT COALESCE(r.officer, a.officer, '未知'), COUNT(*)"
-                               " FROM recordings r LEFT JOIN device_assignments a ON a.device = r.device"
-                               f" WHERE {in_may} GROUP BY 1"))  # fmt: skip
+    assignments = catalog_rows(v, "device_assignments")
+    per_officer: dict[str, int] = {}
+    for x in in_may:
+        for a in [a for a in assignments if a["device"] == x["device"]] or [None]:
+            officer = next((o for o in (x["officer"], a and a["officer"]) if o is not None), "未知")
+            per_officer[officer] = per_officer.get(officer, 0) + 1
     assert "未知" not in per_officer
     assert {o["officer"]: o["recordings"] for o in r["officers"]} == per_officer
-    per_device_late = dict(
-        _sql(v, f"SELECT device, SUM(late) FROM recordings WHERE {in_may} GROUP BY device")
-    )
+    per_device_late = {d: _sum(x["late"] for x in in_may if x["device"] == d)
+                       for d in {x["device"] for x in in_may}}  # fmt: skip
     assert {d["device"]: d["late_uploads"] for d in r["devices"]} == per_device_late
-    ((faulty,),) = _sql(v, "SELECT COUNT(DISTINCT device) FROM device_log WHERE event = 'fault'")
+    faulty = len({e["device"] for e in catalog_rows(v, "device_log", event="fault")})
     assert r["totals"]["devices_in_fault"] == faulty == 1
-    ((cases,),) = _sql(v, "SELECT COUNT(*) FROM cases WHERE substr(opened_at, 1, 7) = '2024-05'")
-    assert r["totals"]["cases_opened"] == cases == 120
-    ((open_,),) = _sql(v, "SELECT COUNT(*) FROM cases WHERE status = '办理中'")
-    assert r["totals"]["cases_open"] == open_
-    days = dict(_sql(v, "SELECT substr(recorded_at, 1, 10), COUNT(*) FROM recordings"
-                        f" WHERE {in_may} GROUP BY 1"))  # fmt: skip
+    cases = catalog_rows(v, "cases")
+    opened = sum(1 for c in cases if (c["opened_at"] or "")[:7] == "2024-05")
+    assert r["totals"]["cases_opened"] == opened == 120
+    assert r["totals"]["cases_open"] == sum(1 for c in cases if c["status"] == "办理中")
+    days: dict[str, int] = {}
+    for x in in_may:
+        days[x["recorded_at"][:10]] = days.get(x["recorded_at"][:10], 0) + 1
     assert {d["day"]: d["recordings"] for d in r["per_day"]} == days and len(days) == 31
     # Every synthetic case lacks its documents: each one violates, article by article.
     assert r["totals"]["cases_with_violations"] == 120
@@ -227,8 +237,7 @@ def test_a_draw_with_the_same_seed_draws_the_same_items(month_vault: Vault) -> N
         :5
     ]
     assert ids(a)[:5] == expected
-    seeded = json.loads(_sql(month_vault, "SELECT data FROM journal WHERE kind = 'spotcheck.draw'"
-                             " ORDER BY seq DESC LIMIT 1")[0][0])  # fmt: skip
+    seeded = journal_events(month_vault, "spotcheck.draw")[-1].data
     assert seeded["seed"] == "another"
 
 

@@ -19,8 +19,25 @@ from zfjl.vault import catalog as catalog_mod
 from zfjl.vault.objects import FileIdentity, ObjectStore
 from zfjl.vault.verify import verify
 
-from .conftest import edit_vault_json, sqlite3_shell, write_random_files
-from .doors import corrupt_object, object_bytes, object_files, remove_object
+from .conftest import edit_vault_json, write_random_files
+from .doors import (
+    catalog_column,
+    catalog_count,
+    catalog_rows,
+    catalog_snapshot,
+    corrupt_object,
+    delete_journal_rows,
+    drop_guards,
+    edit_journal_row,
+    forge_catalog,
+    insider_sql,
+    journal_count,
+    journal_events,
+    journal_kinds,
+    object_bytes,
+    object_files,
+    remove_object,
+)
 
 
 def test_vault_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,8 +55,7 @@ def test_init_writes_versioned_layout(vault: Vault) -> None:
     assert (vault.root / "objects").is_dir() and (vault.root / "tmp").is_dir()
     # Every objects/xx/ exists from the start: an ingest allocates an inode per file, not more.
     assert sorted(d.name for d in (vault.root / "objects").iterdir()) == [f"{i:02x}" for i in range(256)]
-    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
-    assert kinds == ["vault.init", "checkpoint.key"]
+    assert journal_kinds(vault) == ["vault.init", "checkpoint.key"]
     key = vault.root / "keys" / "checkpoint.key"
     assert key.stat().st_mode & 0o777 == 0o400 and key.parent.stat().st_mode & 0o777 == 0o700
     with pytest.raises(VaultError, match="已有保管库"):
@@ -64,8 +80,8 @@ def test_objects_are_fanned_out_read_only_and_never_overwritten(
     (src,) = write_random_files(tmp_path / "src", 1, 300_000)
     first = _store(vault.objects, src)
     oid = first.digests.blake3
-    path = vault.objects.path_for(oid)
-    assert path == vault.root / "objects" / oid[:2] / oid[2:]
+    with vault.objects.local_path(oid) as path:  # the local store's layout
+        assert path == vault.root / "objects" / oid[:2] / oid[2:]
     assert first.created and stat.S_IMODE(path.stat().st_mode) == 0o444
     assert first.digests.size == 300_000 and first.digests.sha256 == ""  # the seal adds it
     inode = path.stat().st_ino
@@ -112,11 +128,10 @@ def test_store_refuses_a_file_that_changed_since_it_was_listed(
 )
 def test_journal_refuses_changes_from_a_raw_connection(vault: Vault, sql: str) -> None:
     vault.close()
-    proc = sqlite3_shell(vault.root / "catalog.db", sql)
+    proc = insider_sql(vault.root, sql, check=False)
     assert "append-only" in proc.stderr or "in sequence" in proc.stderr
-    conn = sqlite3.connect(vault.root / "catalog.db")
-    rows = conn.execute("SELECT seq, actor FROM journal").fetchall()
-    assert rows == [(1, vault.actor), (2, vault.actor)]
+    with Vault.open(vault.root) as v:
+        assert [(e.seq, e.actor) for e in journal_events(v)] == [(1, vault.actor), (2, vault.actor)]
 
 
 def _two_events(vault: Vault) -> None:
@@ -127,11 +142,8 @@ def _two_events(vault: Vault) -> None:
 def test_verify_names_an_edited_journal_row(vault: Vault) -> None:
     _two_events(vault)
     vault.close()
-    proc = sqlite3_shell(
-        vault.root / "catalog.db",
-        "DROP TRIGGER journal_no_update; UPDATE journal SET data = '{\"n\":7}' WHERE seq = 3;",
-    )
-    assert proc.returncode == 0, proc.stderr
+    drop_guards(vault.root, "journal_no_update")
+    edit_journal_row(vault.root, 3, data='{"n":7}')
     report = verify(Vault.open(vault.root))
     codes = {(f.code, f.subject) for f in report.findings}
     assert ("row_changed", "日志 #3") in codes
@@ -144,16 +156,11 @@ def test_verify_names_a_rehashed_row_by_the_broken_link_after_it(vault: Vault) -
     from zfjl.vault.journal import row_hash
 
     _two_events(vault)
-    row = vault.conn.execute(
-        "SELECT seq, ts, actor, kind, subject, prev_hash FROM journal WHERE seq = 2"
-    ).fetchone()
-    forged = row_hash(row[5], row[0], row[1], row[2], row[3], row[4], '{"n":9}')
+    row = journal_events(vault)[1]
+    forged = row_hash(row.prev_hash, row.seq, row.ts, row.actor, row.kind, row.subject, '{"n":9}')
     vault.close()
-    sqlite3_shell(
-        vault.root / "catalog.db",
-        "DROP TRIGGER journal_no_update;"
-        f" UPDATE journal SET data = '{{\"n\":9}}', hash = '{forged}' WHERE seq = 2;",
-    )
+    drop_guards(vault.root, "journal_no_update")
+    edit_journal_row(vault.root, 2, data='{"n":9}', hash=forged)
     report = verify(Vault.open(vault.root))
     assert ("chain_broken", "日志 #3") in {(f.code, f.subject) for f in report.findings}
 
@@ -161,10 +168,8 @@ def test_verify_names_a_rehashed_row_by_the_broken_link_after_it(vault: Vault) -
 def test_verify_names_a_deleted_journal_row(vault: Vault) -> None:
     _two_events(vault)
     vault.close()
-    sqlite3_shell(
-        vault.root / "catalog.db",
-        "DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq = 2;",
-    )
+    drop_guards(vault.root, "journal_no_delete")
+    delete_journal_rows(vault.root, 2)
     report = verify(Vault.open(vault.root))
     codes = {f.code for f in report.findings}
     assert {"row_missing", "chain_broken"} <= codes
@@ -173,16 +178,17 @@ def test_verify_names_a_deleted_journal_row(vault: Vault) -> None:
 def test_catalog_is_derived_and_rebuilds_identically(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     run_ingest(dump)
-    before = catalog_mod.snapshot(vault.conn)
+    before = catalog_snapshot(vault)
     assert before["recordings"] and before["sightings"]
     replayed = vault.rebuild_catalog()
-    assert replayed == vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
-    assert catalog_mod.snapshot(vault.conn) == before
+    assert replayed == journal_count(vault)
+    assert catalog_snapshot(vault) == before
 
 
 def test_verify_reports_an_edited_catalog_row(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
-    vault.conn.execute("UPDATE recordings SET device = 'FORGED' WHERE device = 'DSJ02'")
+    forge_catalog(vault.root, "UPDATE recordings SET device = 'FORGED' WHERE device = 'DSJ02'")
+    assert "FORGED" in catalog_column(vault, "recordings", "device")
     report = verify(vault)
     assert any(
         f.code == "catalog_drift" and f.subject.startswith("recordings:") for f in report.findings
@@ -195,7 +201,7 @@ def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
 ) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
     assert verify(vault).ok
-    oid = vault.conn.execute("SELECT id FROM recordings WHERE kind = 'video' LIMIT 1").fetchone()[0]
+    oid = catalog_column(vault, "recordings", "id", kind="video")[0]
     corrupt_object(vault, oid)
     data = object_bytes(vault, oid)
     report = verify(vault)
@@ -208,7 +214,7 @@ def test_verify_passes_then_names_a_damaged_object_and_keeps_it(
 
 def test_verify_reports_a_missing_object(vault: Vault, dump: Path, run_ingest) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
-    oid = vault.conn.execute("SELECT id FROM objects LIMIT 1").fetchone()[0]
+    oid = catalog_column(vault, "objects", "id")[0]
     remove_object(vault, oid)
     report = verify(vault, read_data=False)
     assert [(f.code, f.subject) for f in report.findings] == [("object_missing", oid)]
@@ -219,7 +225,7 @@ def test_verify_subset_reads_a_slice_and_the_slices_cover_everything(
     vault: Vault, dump: Path, run_ingest
 ) -> None:  # type: ignore[no-untyped-def]
     run_ingest(dump)
-    total = vault.conn.execute("SELECT COUNT(*) FROM objects").fetchone()[0]
+    total = catalog_count(vault, "objects")
     counts = [verify(vault, subset=f"{n}/3").objects_checked for n in (1, 2, 3)]
     assert sum(counts) == total and max(counts) < total
     from zfjl.errors import UsageError
@@ -230,8 +236,7 @@ def test_verify_subset_reads_a_slice_and_the_slices_cover_everything(
 
 def test_verify_is_journaled(vault: Vault) -> None:
     verify(vault)
-    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq")]
-    assert kinds[-1] == "vault.verify"
+    assert journal_kinds(vault)[-1] == "vault.verify"
 
 
 def _failed_file(n: int) -> events.IngestFileFailed:
@@ -267,8 +272,7 @@ def test_writers_in_one_process_queue_before_sqlite(
         order.append("commit A")
     thread.join(10)
     assert order == [f"begin {threading.current_thread().name}", "commit A", "begin B"]
-    assert vault.conn.execute("SELECT count(*) FROM journal WHERE kind = ?",
-                              (events.IngestFileFailed.kind,)).fetchone()[0] == 2  # fmt: skip
+    assert journal_count(vault, events.IngestFileFailed) == 2
 
 
 def test_a_forked_child_writes_though_a_parent_thread_held_the_queue(vault: Vault) -> None:
@@ -307,13 +311,12 @@ def test_a_first_write_that_restores_dropped_guards_does_not_wait_on_itself(
     a write of its own, made before the writing() that opened the connection queues."""
     root = vault.root
     vault.close()
-    sqlite3_shell(root / "catalog.db", "DROP TRIGGER journal_no_update;")
+    drop_guards(root, "journal_no_update")
     started = time.monotonic()
     with vault.writing() as w:
         w.append(_failed_file(1), "run:r")
     assert time.monotonic() - started < 5
-    kinds = [r[0] for r in vault.conn.execute("SELECT kind FROM journal ORDER BY seq DESC LIMIT 2")]
-    assert kinds == [events.IngestFileFailed.kind, events.VaultGuardsRestored.kind]
+    assert journal_kinds(vault)[-2:] == [events.VaultGuardsRestored.kind, events.IngestFileFailed.kind]
 
 
 def test_appenders_in_several_processes_take_each_seq_once(vault: Vault) -> None:
@@ -338,10 +341,9 @@ def test_appenders_in_several_processes_take_each_seq_once(vault: Vault) -> None
     for pid in pids:
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
     with Vault.open(root) as v:
-        seqs = [r[0] for r in v.conn.execute("SELECT seq FROM journal ORDER BY seq")]
+        seqs = [e.seq for e in journal_events(v)]
         assert seqs == list(range(1, len(seqs) + 1))
-        paths = {r[0] for r in v.conn.execute(
-            "SELECT source_path FROM failures")}  # fmt: skip
+        paths = {r["source_path"] for r in catalog_rows(v, "failures")}
         assert len(paths) == 80
         assert verify(v, read_data=False).ok
 
@@ -351,11 +353,11 @@ def test_a_journal_append_outside_a_write_transaction_is_refused(vault: Vault) -
     writer's next one. The backend refuses rather than risk a seq taken twice."""
     from zfjl.vault.journal import append
 
-    before = vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    before = journal_count(vault)
     with pytest.raises(RuntimeError, match="outside a write transaction"):
         append(vault.conn, ts=vault.now_iso(), actor="x", kind="ingest.file_failed", subject=None,
                data={})  # fmt: skip
-    assert vault.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == before
+    assert journal_count(vault) == before
 
 
 def test_the_catalog_sql_outside_the_backend_is_portable() -> None:

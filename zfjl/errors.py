@@ -29,6 +29,10 @@ class VaultError(ZfjlError):
     exit_code = 3
 
 
+class BucketNotLocked(VaultError):
+    """The S3 bucket has no Object Lock: originals there could be deleted or overwritten."""
+
+
 class VaultNotFound(VaultError):
     pass
 
@@ -78,6 +82,15 @@ class DiskFull(StorageError):
     pass
 
 
+class StoreUnreachable(StorageError):
+    """The object store (S3) does not answer: the station keeps its copy and ships later."""
+
+
+class StoreRefused(StorageError):
+    """The object store refused a request: Object Lock (a version before its date, under legal
+    hold), or a credential without the right (a station's may not delete)."""
+
+
 class OutputExists(StorageError):
     """A file a command would write for the person exists already (zfjl.outputs.claim): it is
     replaced only with --force, where the command offers it."""
@@ -125,6 +138,12 @@ class MissingData(RenderError):
 
 class BundleError(ZfjlError):
     """A case bundle cannot be made (target exists, an original is missing)."""
+
+    exit_code = 4
+
+
+class MediaError(ZfjlError):
+    """ffmpeg cannot read or convert a recording (a proxy, a redaction, face proposals)."""
 
     exit_code = 4
 

@@ -54,6 +54,14 @@ def describe(ev: Event) -> str:
             user=user, grant=grant, purpose=purpose
         ):
             return f"记录 {(ev.subject or '')[:12]}：{user}，依据 {grant}，用途：{purpose or '未说明'}"
+        case events.AccessRead(user=user, grant=grant, purpose=purpose, use=use):
+            what = {"proxy": "制作播放副本", "redaction": "制作删减副本", "faces": "检测人脸"}.get(use, use)
+            return f"{what}：{user}，依据 {grant}，用途：{purpose or '未说明'}"
+        case events.DerivativeMake(id=did, derivative_kind=kind, sha256=sha256):
+            what = {"proxy": "播放副本", "redaction": "删减副本"}.get(kind, kind)
+            return f"{what} {did[:12]}，SHA-256 {sha256[:16]}…（原始记录未改动）"
+        case events.DerivativeDisclose(party=party, derivative=did, approval_no=no, grant=grant):
+            return f"删减副本 {did[:12]} 提供给 {party}，批准文号 {no}，依据 {grant}"
         case events.AccessDenial(user=user, action=action, reason=reason):
             what = f"记录 {ev.subject[:12]}" if ev.subject and ":" not in ev.subject else ""
             return f"{what + '：' if what else ''}{user} 请求{SCOPES.get(action, action)}：{reason}"

@@ -19,7 +19,7 @@ app = typer.Typer()
     epilog="示例：\n  zfjl view 0ad1e9f62b22 --purpose 复核 --open",
 )
 def view_cmd(
-    recording: Annotated[str, typer.Argument(help="记录编号（前缀）。")],
+    recording: Annotated[str, typer.Argument(help="记录编号（前缀）。", metavar="记录编号")],
     purpose: Annotated[str | None, typer.Option(help="查阅用途。")] = None,
     open_it: Annotated[bool, typer.Option("--open", help="用系统播放器打开。")] = False,
     as_json: JsonOpt = False,
@@ -46,7 +46,9 @@ def view_cmd(
     epilog="示例：\n  zfjl export 0ad1e9f62b22 175955ac0e5a -o /media/U盘/复制件",
 )
 def export_cmd(
-    recordings: Annotated[list[str], typer.Argument(help="记录编号（前缀），可多个。")],
+    recordings: Annotated[
+        list[str], typer.Argument(help="记录编号（前缀），可多个。", metavar="记录编号…")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出目录。")],
     purpose: Annotated[str | None, typer.Option(help="用途。")] = None,
     as_json: JsonOpt = False,
@@ -69,7 +71,9 @@ def _print_export(report: Any) -> None:
     epilog="示例：\n  zfjl log CASE-2024-031\n  zfjl log 0ad1e9f62b22 --pdf 保管日志.pdf",
 )
 def log_cmd(
-    target: Annotated[str, typer.Argument(help="案件编号或记录编号（前缀）。")],
+    target: Annotated[
+        str, typer.Argument(help="案件编号或记录编号（前缀）。", metavar="记录或案件")
+    ],
     pdf: Annotated[Path | None, typer.Option("--pdf", help="另存为 PDF（供法院）。")] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,

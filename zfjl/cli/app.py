@@ -41,7 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("records", "app"), "attach": ("case", "attach_app"),
     "detach": ("case", "attach_app"), "check": ("check", "app"), "render": ("render", "app"),
     "sweep": ("sweep", "app"), "view": ("access", "app"), "export": ("access", "app"),
-    "log": ("access", "app"), "report": ("report", "app"), "sample": ("sample", "app"),
+    "log": ("access", "app"), "redact": ("redact", "app"), "disclose": ("redact", "app"),
+    "report": ("report", "app"), "sample": ("sample", "app"),
     "serve": ("station", "app"), "help": ("topics", "app"),
     "case": ("case", "app"), "bundle": ("bundle", "app"), "hold": ("hold", "app"),
     "grant": ("grant", "app"), "checkpoint": ("checkpoint", "app"),
@@ -146,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     named = _named_command(args)
     try:
-        rc = build_app(None if named is None else [named])(
-            args=args, standalone_mode=False, prog_name="zfjl"
-        )
+        with helpfmt.chinese():  # click's words; a command's own code runs as the caller's
+            rc = build_app(None if named is None else [named])(
+                args=args, standalone_mode=False, prog_name="zfjl"
+            )
     except ZfjlError as exc:
         return _fail(exc.message, exc.exit_code, type(exc).__name__, argv)
     except click.exceptions.Exit as exc:

@@ -43,7 +43,7 @@ BUNDLE_PROBLEMS = {
     epilog="示例：\n  zfjl bundle make CASE-2024-031 --purpose court -o 案件包.tar",
 )
 def bundle_make_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="输出目录，或以 .tar 结尾的文件（必填）。"),
@@ -79,7 +79,7 @@ def _print_bundle(report: Any) -> None:
     epilog="示例：\n  zfjl bundle verify 案件包.tar --checkpoint 纸面留存.txt",
 )
 def bundle_verify_cmd(
-    path: Annotated[Path, typer.Argument(help="案件包目录或 .tar 文件。")],
+    path: Annotated[Path, typer.Argument(help="案件包目录或 .tar 文件。", metavar="路径")],
     kept: Annotated[
         Path | None,
         typer.Option("--checkpoint", help="此前留存（如打印在纸上）的检查点文本文件。"),

@@ -21,7 +21,10 @@ app = typer.Typer(
     epilog="示例：\n  zfjl calendar add 2025年节假日.yaml",
 )
 def calendar_add_cmd(
-    file: Annotated[Path, typer.Argument(help="节假日安排文件。")], as_json: JsonOpt = False
+    file: Annotated[
+        Path, typer.Argument(help="节假日安排文件。", metavar="文件")
+    ],
+    as_json: JsonOpt = False
 ) -> None:
     from zfjl.workdays import add_notice
 

@@ -28,7 +28,7 @@ ReasonOpt = Annotated[str | None, typer.Option("--reason", help="原因（更正
     "  zfjl case open CASE-2024-060 --kind 处罚 --cause 占道经营 --party 张某 --origin 依职权",
 )
 def case_open_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号，如 CASE-2024-031。")],
+    case: Annotated[str, typer.Argument(help="案件编号，如 CASE-2024-031。", metavar="案件编号")],
     kind: Annotated[str, typer.Option(help="处罚 / 许可 / 强制 / 确认 / 征收。")],
     cause: Annotated[str, typer.Option(help="案由。")],
     party: Annotated[str, typer.Option(help="当事人名称（姓名）。")],
@@ -63,7 +63,7 @@ def case_open_cmd(
     epilog="示例：\n  zfjl case import CASE-2024-031.yaml",
 )
 def case_import_cmd(
-    file: Annotated[Path, typer.Argument(help="案件文件。")],
+    file: Annotated[Path, typer.Argument(help="案件文件。", metavar="文件")],
     reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -85,7 +85,7 @@ def case_import_cmd(
     epilog="示例：\n  zfjl case export CASE-2024-031 -o CASE-2024-031.yaml",
 )
 def case_export_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="输出文件（默认标准输出）。")
     ] = None,
@@ -120,8 +120,8 @@ def case_export_cmd(
     "  zfjl case doc CASE-2024-031 询问笔录.yaml --reason 笔录时间写错",
 )
 def case_doc_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
-    file: Annotated[Path, typer.Argument(help="文书 YAML（一份文书的映射）。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
+    file: Annotated[Path, typer.Argument(help="文书 YAML（一份文书的映射）。", metavar="文件")],
     reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -144,8 +144,8 @@ def case_doc_cmd(
     epilog="示例：\n  zfjl case withdraw-doc CASE-2024-031 d-inquiry-2 --reason 重复录入",
 )
 def case_withdraw_doc_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
-    document: Annotated[str, typer.Argument(help="文书代号（id）。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
+    document: Annotated[str, typer.Argument(help="文书代号（id）。", metavar="文书代号")],
     reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -163,7 +163,7 @@ def case_withdraw_doc_cmd(
     epilog="示例：\n  zfjl case withdraw CASE-2024-099 --reason 误导入他局案件",
 )
 def case_withdraw_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
     reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -179,7 +179,7 @@ def case_withdraw_cmd(
     epilog="示例：\n  zfjl case reopen CASE-2024-031 --reason 补录送达回证",
 )
 def case_reopen_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
     reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -230,7 +230,10 @@ def _print_cases(rows: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl case show CASE-2024-031",
 )
 def case_show_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
+    case: Annotated[
+        str, typer.Argument(help="案件编号。", metavar="案件编号")
+    ],
+    as_json: JsonOpt = False
 ) -> None:
     from zfjl.cases.store import show_case
 
@@ -270,8 +273,8 @@ def _print_case(data: dict[str, Any]) -> None:
     epilog="示例：\n  zfjl case status CASE-2024-031 已结案",
 )
 def case_status_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
-    status: Annotated[str, typer.Argument(help="办理中 / 已结案 / 已归档。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
+    status: Annotated[str, typer.Argument(help="办理中 / 已结案 / 已归档。", metavar="状态")],
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cases.store import set_status
@@ -285,7 +288,10 @@ def case_status_cmd(
     epilog="示例：\n  zfjl case history CASE-2024-031",
 )
 def case_history_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")], as_json: JsonOpt = False
+    case: Annotated[
+        str, typer.Argument(help="案件编号。", metavar="案件编号")
+    ],
+    as_json: JsonOpt = False
 ) -> None:
     from zfjl.access.custody import case_history
     from zfjl.vault.settings import user_names
@@ -312,9 +318,9 @@ def _print_history(events: list[dict[str, Any]], names: dict[str, str]) -> None:
     "--activity 现场检查",
 )
 def attach_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
     recordings: Annotated[
-        list[str] | None, typer.Argument(help="录音录像编号（或唯一前缀）。")
+        list[str] | None, typer.Argument(help="录音录像编号（或唯一前缀）。", metavar="[记录编号]…")
     ] = None,
     activity: Annotated[
         str, typer.Option(help="所记录的执法活动：询问、现场检查、送达、强制拆除…")
@@ -353,8 +359,11 @@ def attach_cmd(
     epilog="示例：\n  zfjl detach CASE-2024-031 0ad1e9f62b22 --reason 误关联：非本案现场",
 )
 def detach_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
-    recordings: Annotated[list[str], typer.Argument(help="录音录像编号（或在本案中唯一的前缀）。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
+    recordings: Annotated[
+        list[str],
+        typer.Argument(help="录音录像编号（或在本案中唯一的前缀）。", metavar="记录编号…"),
+    ],
     reason: ReasonOpt = None,
     activity: Annotated[str | None, typer.Option(help="只解除该执法活动的关联。")] = None,
     document: Annotated[str | None, typer.Option(help="只解除对应该文书代号的关联。")] = None,

@@ -20,7 +20,7 @@ CHECK_EXIT = {"pass": 0, "warnings": 10, "violations": 11}
     epilog="示例：\n  zfjl check CASE-2024-031\n  zfjl check --all --as-of 2024-09-02",
 )
 def check_cmd(
-    case: Annotated[str | None, typer.Argument(help="案件编号。")] = None,
+    case: Annotated[str | None, typer.Argument(help="案件编号。", metavar="案件编号")] = None,
     all_cases: Annotated[
         bool, typer.Option("--all", help="检查全部未归档案件，输出汇总表。")
     ] = False,

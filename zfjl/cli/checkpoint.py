@@ -58,7 +58,7 @@ def checkpoint_make_cmd(
     epilog="示例：\n  zfjl checkpoint verify 纸面留存.txt",
 )
 def checkpoint_verify_cmd(
-    file: Annotated[Path, typer.Argument(help="留存的检查点文本文件。")],
+    file: Annotated[Path, typer.Argument(help="留存的检查点文本文件。", metavar="文件")],
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault import checkpoint

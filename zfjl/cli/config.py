@@ -47,7 +47,7 @@ def config_ls_cmd(as_json: JsonOpt = False) -> None:
     epilog="示例：\n  zfjl config get retention.patrol_months",
 )
 def config_get_cmd(
-    key: Annotated[str, typer.Argument(help="设置的键（以点分隔）。")],
+    key: Annotated[str, typer.Argument(help="设置的键（以点分隔）。", metavar="键")],
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault.settings import get_setting
@@ -63,9 +63,10 @@ def config_get_cmd(
 )
 def config_set_cmd(
     key: Annotated[
-        str, typer.Argument(help="设置的键，如 timezone、devices.DSJ09.metadata_clock。")
+        str,
+        typer.Argument(help="设置的键，如 timezone、devices.DSJ09.metadata_clock。", metavar="键"),
     ],
-    value: Annotated[str, typer.Argument(help='新值，如 12、utc、["/mnt/usb"]。')],
+    value: Annotated[str, typer.Argument(help='新值，如 12、utc、["/mnt/usb"]。', metavar="值")],
     approval: Annotated[str | None, typer.Option("--approval", help="审批编号。")] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -21,8 +21,9 @@ app = typer.Typer(
     epilog="示例：\n  zfjl custom ls",
 )
 
-KindArg = Annotated[str, typer.Argument(help="类别：templates（文书模板）、rules（检查规则包）"
-                                             "或 doctypes（文书类型）。")]  # fmt: skip
+KindArg = Annotated[str, typer.Argument(
+    help="类别：templates（文书模板）、rules（检查规则包）或 doctypes（文书类型）。", metavar="类别"
+)]  # fmt: skip
 ApprovalOpt = Annotated[str | None, typer.Option("--approval", help="审批编号（必填）。")]
 
 
@@ -48,7 +49,8 @@ def _print_row(r: dict[str, Any]) -> None:
 def custom_add_cmd(
     kind: KindArg,
     file: Annotated[
-        Path, typer.Argument(help="要安装的文件（模板 .typ.j2，规则或文书类型 .yaml）。")
+        Path,
+        typer.Argument(help="要安装的文件（模板 .typ.j2，规则或文书类型 .yaml）。", metavar="文件"),
     ],
     approval: ApprovalOpt = None,
     name: Annotated[
@@ -67,7 +69,7 @@ def custom_add_cmd(
 )
 def custom_ls_cmd(
     kind: Annotated[
-        str | None, typer.Argument(help="只列一类：templates、rules 或 doctypes。")
+        str | None, typer.Argument(help="只列一类：templates、rules 或 doctypes。", metavar="类别")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -85,7 +87,7 @@ def custom_ls_cmd(
 )
 def custom_rm_cmd(
     kind: KindArg,
-    name: Annotated[str, typer.Argument(help="保管库中该类别目录下的文件名。")],
+    name: Annotated[str, typer.Argument(help="保管库中该类别目录下的文件名。", metavar="文件名")],
     approval: ApprovalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -32,7 +32,7 @@ def _print_device(d: dict[str, Any]) -> None:
     "  zfjl device add DSJ01 --model X6 --serial SN0001 --unit 天元大队 --assigned-to 010002",
 )
 def device_add_cmd(
-    device: Annotated[str, typer.Argument(help="设备编号，如 DSJ01。")],
+    device: Annotated[str, typer.Argument(help="设备编号，如 DSJ01。", metavar="设备编号")],
     model: Annotated[str | None, typer.Option(help="型号。")] = None,
     serial: Annotated[str | None, typer.Option(help="序列号。")] = None,
     unit: Annotated[str | None, typer.Option(help="所属单位（科室、中队）。")] = None,
@@ -55,8 +55,8 @@ def device_add_cmd(
     epilog="示例：\n  zfjl device assign DSJ01 010003 --since 2024-06-01",
 )
 def device_assign_cmd(
-    device: Annotated[str, typer.Argument(help="设备编号。")],
-    officer: Annotated[str, typer.Argument(help="执法人员编号。")],
+    device: Annotated[str, typer.Argument(help="设备编号。", metavar="设备编号")],
+    officer: Annotated[str, typer.Argument(help="执法人员编号。", metavar="执法人员")],
     since: Annotated[str | None, typer.Option(help="起始时间（默认现在）。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -72,7 +72,7 @@ def device_assign_cmd(
     epilog="示例：\n  zfjl device log DSJ01 --event fault --note 无法开机",
 )
 def device_log_cmd(
-    device: Annotated[str, typer.Argument(help="设备编号。")],
+    device: Annotated[str, typer.Argument(help="设备编号。", metavar="设备编号")],
     event: Annotated[str, typer.Option("--event", help="check / fault / repair / retire。")],
     note: Annotated[str | None, typer.Option(help="说明（维修须写明维修单位）。")] = None,
     at: Annotated[str | None, typer.Option(help="发生时间（默认现在）。")] = None,
@@ -120,7 +120,10 @@ def _print_devices(rows: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl device show DSJ01",
 )
 def device_show_cmd(
-    device: Annotated[str, typer.Argument(help="设备编号。")], as_json: JsonOpt = False
+    device: Annotated[
+        str, typer.Argument(help="设备编号。", metavar="设备编号")
+    ],
+    as_json: JsonOpt = False
 ) -> None:
     from zfjl import devices
 

@@ -89,7 +89,7 @@ def _print_grants(rows: list[dict[str, Any]], names: dict[str, str], today: str)
     "--approval-no 局批〔2024〕8号 --until 2024-09-30",
 )
 def grant_add_cmd(
-    user: Annotated[str, typer.Argument(help="被批准的用户（操作系统用户名）。")],
+    user: Annotated[str, typer.Argument(help="被批准的用户（操作系统用户名）。", metavar="用户")],
     case: Annotated[str | None, typer.Option(help="批准范围：整个案件。")] = None,
     recording: Annotated[str | None, typer.Option(help="批准范围：一条记录。")] = None,
     scope: Annotated[str, typer.Option(help="view 查阅 / copy 复制（含查阅）。")] = "view",
@@ -139,7 +139,7 @@ def grant_ls_cmd(
     epilog="示例：\n  zfjl grant revoke G-12 --approval-no 局批〔2024〕11号 --reason 案件已办结",
 )
 def grant_revoke_cmd(
-    grant_id: Annotated[str, typer.Argument(help="批准编号 G-…。")],
+    grant_id: Annotated[str, typer.Argument(help="批准编号 G-…。", metavar="批准编号")],
     approval_no: Annotated[
         str | None,
         typer.Option("--approval-no", help="撤销的批准文号（记入日志）。"),

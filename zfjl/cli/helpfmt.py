@@ -2,16 +2,19 @@
 
 click writes its frame (Usage:, Options, Arguments, [required], Show this message and exit.)
 and its usage errors in English through gettext, wraps by characters (a CJK character is two
-cells wide, so Chinese lines overflow), and cuts command descriptions with "...". `install()`
-fixes all three once, at start-up:
+cells wide, so Chinese lines overflow), and cuts command descriptions with "...". Here:
 
-- click's and typer's messages are marked for the standard gettext: `install()` binds their
-  domain to zfjl's Chinese catalog (locale/zh_CN/LC_MESSAGES/messages.po, compiled to .mo by
-  scripts/compile_messages.py and shipped in the wheel) — nothing of theirs is replaced; a
-  message a new click version adds is named by tests/test_help_catalog.py until translated;
-- every click context makes a `ZhHelpFormatter`, which wraps by display cells, translates the
-  metavars (TEXT → 文本), summarises a command in a group's list by its first clause, and lays
-  out each command's `epilog=` (its examples, under 示例：) as shell lines.
+- click's and typer's messages are marked for the standard gettext: zfjl's catalog answers
+  them (locale/zh_CN/LC_MESSAGES/messages.po, compiled to .mo by scripts/compile_messages.py
+  and shipped in the wheel) — nothing of theirs is replaced; a message a new click version
+  adds is named by tests/test_help_catalog.py until translated. gettext picks the language
+  from the environment only (`gettext.find` reads LANGUAGE on every call), so `chinese()`
+  sets LANGUAGE while click parses and prints, and `ZhContext.invoke` puts the caller's value
+  back while a command's own code runs: what a command starts never inherits it;
+- every click context is a `ZhContext` whose `ZhHelpFormatter` wraps by display cells,
+  translates the type metavars (TEXT → 文本), summarises a command in a group's list by its
+  first clause, and lays out each command's `epilog=` (its examples, under 示例：) as shell
+  lines. An argument's name in the usage line and the errors is its `metavar=`.
 
 `usage_message(exc)` is the one Chinese line `main()` prints for a click usage error (an
 unknown command with its nearest names, once).
@@ -21,9 +24,11 @@ from __future__ import annotations
 
 import difflib
 import gettext
+import inspect
 import os
 import re
 import shutil
+import typing
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,28 +41,12 @@ import click
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN, LANGUAGE = "messages", "zh_CN"
 
-# Metavars in the usage line and the option list.
+# Type metavars in the usage line and the option list (an argument's is its metavar=).
 METAVARS = {
     "[OPTIONS]": "[选项]", "COMMAND [ARGS]...": "命令 [参数]…", "[ARGS]...": "[参数]…",
     "TEXT": "文本", "INTEGER": "整数", "FLOAT": "数字", "PATH": "路径", "FILENAME": "文件",
     "BOOLEAN": "是否", "...": "…",
 }  # fmt: skip
-# Argument names (click shows the parameter's name in capitals) in the usage line, the 参数
-# list and the usage errors. A name not listed stays as it is.
-ARG_NAMES = {
-    "CASE": "案件编号", "DEST": "目录", "DEVICE": "设备编号", "DOCUMENT": "文书代号", "DOCTYPE": "文书类型", "FILE": "文件",
-    "GRANT_ID": "批准编号", "HOLD_ID": "长期保存编号", "ID": "编号", "ITEM": "抽查项",
-    "KEY": "键", "OFFICER": "执法人员", "PATH": "路径", "RECORDING": "记录编号",
-    "RECORDINGS": "记录编号", "ROLE": "角色", "RULE_ID": "规则编号", "SOURCE": "来源目录",
-    "STATUS": "状态", "TARGET": "记录或案件", "USER": "用户", "VALUE": "值",
-}  # fmt: skip
-_ARG = re.compile(r"(?<![\w-])(" + "|".join(sorted(ARG_NAMES, key=len, reverse=True)) + r")(?![\w-])")
-
-
-def _arg_names(text: str) -> str:
-    return _ARG.sub(lambda m: ARG_NAMES[m.group(1)], text)
-
-
 _METAVAR = re.compile("|".join(re.escape(k) for k in sorted(METAVARS, key=len, reverse=True)))
 
 MIN_WIDTH, MAX_WIDTH = 40, 100
@@ -70,63 +59,91 @@ def _zh(message: str) -> str:
 
 
 def install() -> None:
-    """Chinese messages and help for click and typer (idempotent)."""
-    # click and typer mark their messages for the standard gettext: our catalog answers them,
-    # in Chinese whatever the machine's locale (zfjl speaks to a clerk in Chinese only).
+    """Chinese help and usage errors for click and typer (idempotent)."""
     gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
-    os.environ["LANGUAGE"] = LANGUAGE
+    click.Command.context_class = ZhContext
     if os.environ.get("_ZFJL_COMPLETE"):  # a shell asks for the completion script or words
-        register_typer_completion()
-    click.Context.formatter_class = ZhHelpFormatter
-    click.Context.make_formatter = _make_formatter  # type: ignore[method-assign,assignment]
-    keep_argument_help()
+        register_completion()
+
+
+# -- the language: Chinese while click speaks, the caller's while a command runs -------------
+_callers: list[str | None] = []  # LANGUAGE as it was outside each chinese() block
+
+
+def _set_language(value: str | None) -> None:
+    if value is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = value
+
+
+@contextmanager
+def chinese() -> Iterator[None]:
+    """click's and typer's messages in Chinese in this block, whatever the station's locale."""
+    _callers.append(os.environ.get("LANGUAGE"))
+    _set_language(LANGUAGE)
+    try:
+        yield
+    finally:
+        _set_language(_callers.pop())
+
+
+@contextmanager
+def as_the_caller() -> Iterator[None]:
+    """The environment as zfjl was given it (inside chinese()): for a command's own code."""
+    if not _callers:
+        yield
+        return
+    _set_language(_callers[-1])
+    try:
+        yield
+    finally:
+        _set_language(LANGUAGE)
 
 
 # -- what typer 0.25 offers no public way to do (tests/test_help.py fails when it changes) ----
-def register_typer_completion() -> None:
-    """typer reads `_ZFJL_COMPLETE=source_bash|complete_bash…` (its order, not click's
-    bash_source) and needs its own shell classes registered with click for that; it registers
-    them only for add_completion=True, which would add --install-completion and
-    --show-completion to `zfjl --help`. Its function is private (`typer._completion_classes`,
-    not re-exported): test_shell_completion_completes_words fails if it moves."""
-    from typer._completion_classes import completion_init
-
-    completion_init()
-
-
 def typer_drops_argument_help() -> bool:
-    """Whether typer's own `TyperArgument.__init__` loses its `help`: typer 0.25 sets it, then
-    calls click's `Argument.__init__` without it, which (click 8.3 and later) sets it back to
-    None — every argument of every command would lose its description under 参数.
-    test_typer_still_drops_argument_help fails when typer fixes this: remove the patch then."""
+    """Whether typer still loses an argument's `help=`: `TyperArgument.__init__` (typer 0.25)
+    sets it, then calls click's `Argument.__init__` without it, which (click 8.3 and later)
+    sets it back to None. test_typer_still_drops_argument_help fails when typer keeps it:
+    delete restore_argument_help then."""
     import typer.core
 
-    cls = typer.core.TyperArgument
-    init = getattr(cls.__init__, "typers_init", cls.__init__)
-    probe = cls.__new__(cls)
-    init(probe, param_decls=["probe"], help="说明")
-    return probe.help != "说明"
+    return typer.core.TyperArgument(param_decls=["probe"], help="说明").help != "说明"
 
 
-def keep_argument_help() -> None:
-    """Set an argument's help again after typer's `__init__`, while typer loses it."""
-    import typer.core
-
-    cls: Any = typer.core.TyperArgument
-    if hasattr(cls.__init__, "typers_init") or not typer_drops_argument_help():
+def restore_argument_help(command: click.Command) -> None:
+    """Give each argument typer built without its help the `help=` of its declaration
+    (`Annotated[str, typer.Argument(help=…)]` in the command's function)."""
+    lost = [p for p in command.params if isinstance(p, click.Argument) and p.help is None]
+    if not lost or command.callback is None:
         return
-    init = cls.__init__
+    from typer.models import ArgumentInfo
 
-    def __init__(self: Any, *args: Any, help: str | None = None, **kw: Any) -> None:
-        init(self, *args, help=help, **kw)
-        self.help = help
+    function = inspect.unwrap(command.callback)  # typer's wrapper names the function
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except (NameError, TypeError):  # a name only for type checkers: the command still runs,
+        return  # and test_help_is_chinese_fits_80_columns… names the undescribed argument
+    defaults = inspect.signature(function).parameters
+    for param in lost:
+        declared = [*getattr(hints.get(param.name or ""), "__metadata__", ())]
+        if param.name in defaults:
+            declared.append(defaults[param.name].default)
+        param.help = next((d.help for d in declared if isinstance(d, ArgumentInfo)), None)
 
-    __init__.typers_init = init  # type: ignore[attr-defined]
-    cls.__init__ = __init__
 
+def register_completion() -> None:
+    """typer asks for `_ZFJL_COMPLETE=source_bash|complete_bash` (its order: click's is
+    bash_source) and finds the shell's class in click's registry. click's own classes, whose
+    scripts ask back in typer's order, registered through click's public add_completion_class
+    (typer registers its own only with add_completion=True, which adds --install-completion
+    and --show-completion to `zfjl --help`)."""
+    from click import shell_completion as sc
 
-def _make_formatter(ctx: click.Context) -> click.HelpFormatter:
-    return ZhHelpFormatter(ctx)
+    for cls in (sc.BashComplete, sc.ZshComplete, sc.FishComplete):
+        template = cls.source_template.replace(f"={cls.name}_complete", f"=complete_{cls.name}")
+        sc.add_completion_class(type(cls.__name__, (cls,), {"source_template": template}))
 
 
 # -- wrapping by display cells --------------------------------------------------------------
@@ -136,10 +153,10 @@ def cells(text: str) -> int:
     return cell_len(text)
 
 
-_NO_LINE_START = set("，。、；：？！）》」』】〕,.;:!?)]}…％%")
+_NO_LINE_START = set("，。、；：？！）］》」』】〕,.;:!?)]}…％%")
 # A token is one CJK character or one run of other non-spaces (a word, an ID, a path), with
 # the opening brackets before it: a line never ends in （ or “.
-_OPEN = "（《「『【〔“‘"
+_OPEN = "（［《「『【〔“‘"
 _TOKEN = re.compile(rf"[{_OPEN}]*(?:[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s"
                     r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)|\s+")  # fmt: skip
 
@@ -167,8 +184,9 @@ def wrap(text: str, width: int) -> list[str]:
                     head += ch
                 lines.append(line + head)
                 line, token = "", token[len(head) :]
-            if cells(line + token) <= width:
-                last, line = len(line), line + token
+            if cells(line + token) <= width:  # a closing mark stays with the token before it
+                last = last if set(token) <= _NO_LINE_START else len(line)
+                line += token
             elif token[0] in _NO_LINE_START and line and last > 0 and cells(line) > 2:
                 # keep the punctuation with its character or word: move that down with it
                 lines.append(line[:last].rstrip())
@@ -197,17 +215,16 @@ def summary(help_text: str) -> str:
 class ZhHelpFormatter(click.HelpFormatter):
     """click's help layout, in Chinese and wrapped by display cells."""
 
-    def __init__(self, ctx: click.Context | None = None, **_: Any) -> None:
+    def __init__(self, **_: Any) -> None:  # click's width: the terminal's, by cells, here
         cols = shutil.get_terminal_size((80, 24)).columns
         super().__init__(width=10_000)  # click cuts short help to this: it is `cols` here
         self.cols = max(MIN_WIDTH, min(MAX_WIDTH, cols))
-        self.ctx = ctx
         self._section: str | None = None
         self._headings: set[str] = set()
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         head = f"{' ' * self.current_indent}{_zh('Usage:')}{prog} "
-        body = _arg_names(_METAVAR.sub(lambda m: METAVARS[m.group()], args))
+        body = _METAVAR.sub(lambda m: METAVARS[m.group()], args)
         lines = wrap(body, self.cols - cells(head))
         self.write(head + lines[0] + "\n")
         for line in lines[1:]:
@@ -253,8 +270,7 @@ class ZhHelpFormatter(click.HelpFormatter):
                 self.write(" " * (indent + first + col_spacing) + line + "\n")
 
     def _term(self, term: str) -> str:
-        term = _METAVAR.sub(lambda m: METAVARS[m.group()], term)
-        return _arg_names(term) if self._section == _zh("Arguments") else term
+        return _METAVAR.sub(lambda m: METAVARS[m.group()], term)
 
     def _definition(self, text: str) -> str:
         if self._section == _zh("Commands"):
@@ -271,6 +287,20 @@ class ZhHelpFormatter(click.HelpFormatter):
         indent = " " * self.current_indent
         for line in wrap(text, self.cols - self.current_indent):
             self.write(f"{indent}{line}\n" if line else "\n")
+
+
+class ZhContext(click.Context):
+    """click's context with zfjl's help formatter; a command's code runs as_the_caller()."""
+
+    formatter_class = ZhHelpFormatter
+
+    def __init__(self, command: click.Command, *args: Any, **kw: Any) -> None:
+        restore_argument_help(command)
+        super().__init__(command, *args, **kw)
+
+    def invoke(self, callback: Any, /, *args: Any, **kw: Any) -> Any:
+        with as_the_caller():
+            return super().invoke(callback, *args, **kw)
 
 
 def example_lines(example: str, cols: int) -> str:
@@ -308,10 +338,10 @@ def usage_message(exc: click.ClickException) -> str:
         options = "、".join(exc.possibilities or [])
         hint = f"；是否要用：{options}" if options else ""
         return f"没有选项 “{exc.option_name}”{hint}{where}"
-    message = exc.format_message()
-    if isinstance(exc, click.MissingParameter):
-        message = re.sub(r"'([A-Z_]+)'", lambda m: f"“{ARG_NAMES.get(m.group(1), m.group(1))}”",
-                         message)  # fmt: skip
-    for english, chinese in (("integer", "整数"), ("float", "数字"), ("boolean", "是/否值")):
-        message = message.replace(f"有效的{english}", f"有效的{chinese}")
+    with chinese():  # click words some messages only now (BadParameter, MissingParameter)
+        message = exc.format_message()
+    if isinstance(exc, click.MissingParameter):  # the argument's metavar, in Chinese quotes
+        message = re.sub(r"'([^'\s]+)'", r"“\1”", message)
+    for english, zh in (("integer", "整数"), ("float", "数字"), ("boolean", "是/否值")):
+        message = message.replace(f"有效的{english}", f"有效的{zh}")
     return f"{message.rstrip('。.')}{where}"

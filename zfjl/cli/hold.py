@@ -83,7 +83,9 @@ def _print_holds(rows: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl hold add CASE-2024-031 --reason 纠纷 --note 当事人申请行政复议",
 )
 def hold_add_cmd(
-    target: Annotated[str, typer.Argument(help="记录编号（前缀）或案件编号。")],
+    target: Annotated[
+        str, typer.Argument(help="记录编号（前缀）或案件编号。", metavar="记录或案件")
+    ],
     reason: Annotated[
         str | None,
         typer.Option(
@@ -122,7 +124,7 @@ def hold_ls_cmd(
     epilog="示例：\n  zfjl hold release H-12 --approval-no 城管〔2024〕9号",
 )
 def hold_release_cmd(
-    hold_id: Annotated[str, typer.Argument(help="长期保存编号（H-…）。")],
+    hold_id: Annotated[str, typer.Argument(help="长期保存编号（H-…）。", metavar="长期保存编号")],
     approval_no: Annotated[
         str | None, typer.Option("--approval-no", help="解除的批准文号。")
     ] = None,

@@ -120,7 +120,11 @@ def ingest_cmd(
     # str, not Path: Path("") is "." and would ingest (and with --clear-source empty) the
     # current folder; the library refuses an empty source as a usage error.
     sources: Annotated[
-        list[str], typer.Argument(help="记录仪挂载目录，如 /media/DSJ01；多台同时入库（超过上限的排队）。")
+        list[str],
+        typer.Argument(
+            help="记录仪挂载目录，如 /media/DSJ01；多台同时入库（超过上限的排队）。",
+            metavar="来源目录…",
+        ),
     ],
     device: Annotated[
         str | None, typer.Option(help="文件名与元数据未载明时使用的记录仪编号。")

@@ -71,7 +71,7 @@ def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl show 0ad1e9f62b22",
 )
 def show_cmd(
-    id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。")],
+    id: Annotated[str, typer.Argument(help="编号（BLAKE3 摘要或其唯一前缀）。", metavar="编号")],
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.vault.query import show_recording
@@ -141,6 +141,8 @@ def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
             f"长期保存：{h['id']}"
             + (f"（已解除 {h['released_at'][:10]}）" if h["released_at"] else "")
         )
+    for line in _derivative_lines(rec):
+        out.print(line, markup=False)
     if rec["destroyed"]:
         x = rec["destroyed"]
         out.print(
@@ -151,3 +153,26 @@ def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
     for e in rec["events"]:
         out.print(f"  #{e['seq']} {d.when(e['ts'], seconds=True)} {d.actor(e['actor'], names)} "
                   f"{label_of(e['kind'])}", markup=False)  # fmt: skip
+
+
+_DERIVED = {"proxy": "播放副本", "redaction": "删减副本"}
+
+
+def _derivative_lines(rec: dict[str, Any]) -> list[str]:
+    """派生件 lines: what was made from this recording (issue 26), or what it was made from."""
+    from zfjl.cli import display as d
+
+    lines = []
+    made_from = rec.get("derived_from")
+    if made_from:
+        lines.append(f"派生自：{made_from['source'][:12]}（{_DERIVED.get(made_from['kind'], made_from['kind'])}，"
+                     f"{d.when(made_from['made_at'])} {made_from['made_by']} 制作）")  # fmt: skip
+    for x in rec.get("derivatives") or []:
+        what = _DERIVED.get(x["kind"], x["kind"])
+        detail = ""
+        if x["kind"] == "redaction":
+            p = x["params"]
+            detail = f"，遮挡 {len(p.get('boxes') or [])} 处、静音 {len(p.get('mutes') or [])} 段"
+        lines.append(f"派生件：{x['id'][:12]} {what}{detail}，{d.size(x['size'])}，"
+                     f"{d.when(x['made_at'])} {x['made_by']} 制作，SHA-256 {x['sha256'][:16]}…")  # fmt: skip
+    return lines

@@ -20,10 +20,13 @@ app = typer.Typer()
     "  zfjl render CASE-2024-031 送达回证 --format html",
 )
 def render_cmd(
-    case: Annotated[str, typer.Argument(help="案件编号。")],
+    case: Annotated[str, typer.Argument(help="案件编号。", metavar="案件编号")],
     doctype: Annotated[
         str | None,
-        typer.Argument(help="文书类型（如 行政处罚决定书、送达回证、案卷封面）；省略则制作全部。"),
+        typer.Argument(
+            help="文书类型（如 行政处罚决定书、送达回证、案卷封面）；省略则制作全部。",
+            metavar="文书类型",
+        ),
     ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="输出目录。")] = Path("."),
     fmt: Annotated[str, typer.Option("--format", help="pdf / html / both。")] = "pdf",

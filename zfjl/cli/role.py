@@ -48,8 +48,8 @@ def _print_roles(rows: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl role add wangju director --approval 局批〔2024〕1号",
 )
 def role_add_cmd(
-    user: Annotated[str, typer.Argument(help="操作系统用户名。")],
-    role: Annotated[str, typer.Argument(help="clerk、legal、director 或 admin。")],
+    user: Annotated[str, typer.Argument(help="操作系统用户名。", metavar="用户")],
+    role: Annotated[str, typer.Argument(help="clerk、legal、director 或 admin。", metavar="角色")],
     approval: Annotated[str | None, typer.Option("--approval", help="审批编号。")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -63,8 +63,8 @@ def role_add_cmd(
     epilog="示例：\n  zfjl role rm zhangsan clerk --reason 调离",
 )
 def role_rm_cmd(
-    user: Annotated[str, typer.Argument(help="操作系统用户名。")],
-    role: Annotated[str, typer.Argument(help="要撤销的角色。")],
+    user: Annotated[str, typer.Argument(help="操作系统用户名。", metavar="用户")],
+    role: Annotated[str, typer.Argument(help="要撤销的角色。", metavar="角色")],
     reason: Annotated[str | None, typer.Option(help="撤销原因。")] = None,
     as_json: JsonOpt = False,
 ) -> None:

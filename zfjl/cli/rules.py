@@ -59,7 +59,9 @@ def _print_rules(rules: list[dict[str, Any]]) -> None:
     epilog="示例：\n  zfjl rules show R31-lodged-service",
 )
 def rules_show_cmd(
-    rule_id: Annotated[str, typer.Argument(help="规则编号，如 R31-lodged-service。")],
+    rule_id: Annotated[
+        str, typer.Argument(help="规则编号，如 R31-lodged-service。", metavar="规则编号")
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.checklists.engine import find_rule

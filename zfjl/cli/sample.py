@@ -19,7 +19,7 @@ app = typer.Typer()
     epilog="示例：\n  zfjl sample /tmp/DSJ01\n  zfjl sample --cases /tmp/样例",
 )
 def sample_cmd(
-    dest: Annotated[Path, typer.Argument(help="输出目录。")],
+    dest: Annotated[Path, typer.Argument(help="输出目录。", metavar="目录")],
     cases: Annotated[
         bool, typer.Option("--cases", help="改为生成三个样例案件所引用的录像和照片（2024 年）。")
     ] = False,

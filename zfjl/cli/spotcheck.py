@@ -65,7 +65,9 @@ def _print_draw(d: dict[str, Any], unit: str, period: str) -> None:
     epilog="示例：\n  zfjl spotcheck record 0ad1e9f62b22 --result minor --fail notice",
 )
 def spotcheck_record_cmd(
-    item: Annotated[str, typer.Argument(help="抽中的记录编号（前缀）或案件编号。")],
+    item: Annotated[
+        str, typer.Argument(help="抽中的记录编号（前缀）或案件编号。", metavar="抽查项")
+    ],
     result: Annotated[str, typer.Option(help="pass 合格 / minor 基本合格 / fail 不合格。")],
     fail: Annotated[
         str | None, typer.Option("--fail", help="有问题的检查项，逗号分隔（如 notice,civility）。")

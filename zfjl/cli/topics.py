@@ -68,14 +68,17 @@ def help_cmd(
     import typer.main
 
     from zfjl.cli.app import build_app
+    from zfjl.cli.helpfmt import ZhContext, chinese
     from zfjl.errors import UsageError
 
     # A run builds only the command it names (app.COMMANDS): here, all of them.
-    root = click.Context(typer.main.get_command(build_app()), info_name="zfjl")
+    root = ZhContext(typer.main.get_command(build_app()), info_name="zfjl")
     words = words or []
     if not words:
         topics = {name: {"title": title, "text": text} for name, (title, text) in TOPICS.items()}
-        emit({"help": root.get_help(), "topics": topics}, as_json, _print_index)
+        with chinese():
+            text = root.get_help()
+        emit({"help": text, "topics": topics}, as_json, _print_index)
         return
     topic = TOPICS.get(words[0]) or TOPICS.get(words[0].lower())
     if topic and len(words) == 1:
@@ -89,8 +92,10 @@ def help_cmd(
         if found is None:
             raise UsageError(f"没有帮助主题或命令 “{' '.join(words)}”（zfjl help 列出全部）")
         command = found
-        sub = click.Context(command, info_name=word, parent=sub)
-    emit({"command": " ".join(words), "help": command.get_help(sub)}, as_json,
+        sub = ZhContext(command, info_name=word, parent=sub)
+    with chinese():
+        text = command.get_help(sub)
+    emit({"command": " ".join(words), "help": text}, as_json,
          lambda h: out.print(h["help"], markup=False, highlight=False))  # fmt: skip
 
 

@@ -11,6 +11,7 @@ tombstones: a hold or a case link that arrived after the plan still saves the re
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -26,6 +27,7 @@ from zfjl.retention.holds import held_ids
 from zfjl.vault import events
 from zfjl.vault.objects import local_token
 from zfjl.vault.queries.cases import evidence_objects
+from zfjl.vault.queries.derivatives import derivative_sources, destroyed_class
 from zfjl.vault.queries.evidence import catalogued, tombstoned_ids
 from zfjl.vault.queries.journal import events_of_kind, latest_event_data, latest_time_by_subject
 from zfjl.vault.queries.retention import live_objects
@@ -112,12 +114,21 @@ def classify(
     classes: RetentionClasses | None = None,
 ) -> Iterator[Item]:  # fmt: skip
     """Every live object's class and expiry (or only those given): the first class, in the
-    order of the classes file, whose test applies."""
+    order of the classes file, whose test applies. A derivative (a playable proxy, a redacted
+    copy: docs/redact.md) has no class of its own: it is kept and destroyed with its original."""
     classes = classes or shipped_classes()
     held = held_ids(vault)
     linked = evidence_objects(vault)
     restored = latest_time_by_subject(vault, events.ObjectRestored.kind)
-    for o in live_objects(vault, only):
+    sources = derivative_sources(vault)
+    asked = None if only is None else set(only)
+    wanted = None if only is None else sorted(set(only) | {sources[o] for o in only if o in sources})
+    originals: dict[str, Item] = {}
+    derived = []
+    for o in live_objects(vault, wanted):
+        if o.id in sources:
+            derived.append(o)
+            continue
         facts = Facts(o.kind, bool(o.important), held.get(o.id), o.id in linked)
         cls, why = classes.first_applying(facts)
         item = Item(o.id, cls.id, o.size, o.kind, o.device, o.officer, o.original_name,
@@ -126,7 +137,27 @@ def classify(
         if cls.sweep:
             _set_expiry(item, classes.months(cls, vault.config.patrol_months), as_of,
                         _later(item.ingested_at, o.recorded_at, restored.get(o.id)))  # fmt: skip
-        yield item
+        originals[o.id] = item
+        if asked is None or o.id in asked:
+            yield item
+    for o in derived:
+        if asked is None or o.id in asked:
+            yield _with_original(vault, o.id, o.size, sources[o.id], originals.get(sources[o.id]),
+                                 classes)  # fmt: skip
+
+
+def _with_original(vault: Vault, oid: str, size: int, source: str, original: Item | None,
+                   classes: RetentionClasses) -> Item:  # fmt: skip
+    """A derivative's item: its original's class, expiry and facts; due at once when the
+    original is already destroyed (a proxy of destroyed footage is that footage)."""
+    if original is not None:
+        return dataclasses.replace(original, id=oid, size=size,
+                                   why=f"派生自 {source[:12]}，随原件：{original.why}")  # fmt: skip
+    cls_id, at = destroyed_class(vault, source) or ("patrol", "")
+    cls = next((c for c in classes if c.id == cls_id), None) or next(iter(classes))
+    return Item(oid, cls.id, size, None, None, None, None, None, at, due=True,
+                why=f"派生自 {source[:12]}，原件已于 {at[:10]} 销毁", class_name=cls.name,
+                basis=cls.basis)  # fmt: skip
 
 
 def _set_expiry(item: Item, months: int, as_of: dt.datetime, start: dt.datetime) -> None:

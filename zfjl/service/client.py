@@ -285,6 +285,7 @@ FILE_ARGS: dict[str, tuple[tuple[str | None, ...], dict[str, str], frozenset[str
     "render": ((), OUT, frozenset()),
     "sweep": ((), {"--pdf": WRITE}, frozenset()),
     "export": ((), OUT, frozenset()),
+    "disclose": ((), OUT, frozenset()),
     "log": ((), {"--pdf": WRITE}, frozenset()),
     "report": ((), OUT, frozenset()),
     "case import": ((READ,), {}, frozenset({"--reason"})),

@@ -52,7 +52,8 @@ FIRST_MESSAGE_TIMEOUT = 5.0  # seconds a new connection may take to send its req
 SERVED_COMMANDS = frozenset({
     "verify", "rebuild", "ingest", "seal", "ls", "show", "attach", "detach", "check", "render",
     "sweep", "view", "export", "log", "report", "help", "case", "bundle", "hold", "grant",
-    "checkpoint", "calendar", "rules", "device", "spotcheck", "role", "config", "custom", "web",
+    "checkpoint", "calendar", "rules", "device", "spotcheck", "role", "config", "custom",
+    "redact", "disclose", "web",
 })  # fmt: skip
 LOCAL_COMMANDS = frozenset({"serve", "station", "sample", "init"})
 # Options a client may put before the command word (flags only: an option taking a value

@@ -283,6 +283,21 @@ CREATE TABLE IF NOT EXISTS custom_files (
     seq INTEGER NOT NULL,
     PRIMARY KEY (kind, name)
 );
+-- Objects made from an original (issue 26): a playable proxy, a redacted copy.
+CREATE TABLE IF NOT EXISTS derivatives (
+    id TEXT PRIMARY KEY REFERENCES objects(id),
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    params TEXT NOT NULL,
+    tools TEXT NOT NULL,
+    made_at TEXT NOT NULL,
+    made_by TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS derivatives_source ON derivatives(source, kind);
 CREATE TABLE IF NOT EXISTS tombstones (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -321,6 +336,7 @@ DERIVED_TABLES = (
     "roles",
     "settings",
     "custom_files",
+    "derivatives",
 )
 
 RECORDING_COLUMNS = [
@@ -900,6 +916,18 @@ def _on_custom_remove(conn: Connection, ev: Event, d: events.CustomRemove) -> No
     conn.execute("DELETE FROM custom_files WHERE kind = ? AND name = ?", (d.folder, d.name))
 
 
+def _on_derivative_make(conn: Connection, ev: Event, d: events.DerivativeMake) -> None:
+    # The derivative is an object like any other (verify reads it back, resolve_id finds it);
+    # it has no recordings row, so retention classes it "unknown": never swept on its own.
+    _insert(conn, "objects", {"id": d.id, "sha256": d.sha256, "size": d.size,
+                              "stored_at": ev.ts, "seq": ev.seq}, "ignore")  # fmt: skip
+    _insert(conn, "derivatives", {
+        "id": d.id, "source": d.source, "kind": d.derivative_kind, "size": d.size,
+        "sha256": d.sha256, "source_sha256": d.source_sha256, "params": _as_text(d.params),
+        "tools": _as_text(d.tools), "made_at": ev.ts, "made_by": ev.actor, "seq": ev.seq,
+    }, "ignore")  # fmt: skip
+
+
 Handler = Callable[[Connection, Event, Any], None]
 
 HANDLERS: dict[type[events.EventData], Handler] = {
@@ -940,6 +968,7 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.RoleRemove: _on_role_remove,
     events.CustomInstall: _on_custom_install,
     events.CustomRemove: _on_custom_remove,
+    events.DerivativeMake: _on_derivative_make,
 }
 
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).
@@ -947,7 +976,8 @@ RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
     events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify, events.VaultJsonRestored,
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
-    events.CheckpointKey, events.CheckpointStateRestored,
+    events.CheckpointKey, events.CheckpointStateRestored, events.AccessRead,
+    events.DerivativeDisclose,
 })  # fmt: skip
 
 

@@ -619,6 +619,54 @@ class AccessExport(EventData):
     sha256: str
 
 
+# == derivatives: playable proxies and redacted copies (issue 26; zfjl/redact/) =============
+@declare("access.read", "读取原件（在保管库内处理）")
+@_event_class
+class AccessRead(EventData):
+    """The original read inside the vault, under a grant, to make a derivative or propose
+    face boxes: no byte leaves, but the content is used. Journaled before the first byte."""
+
+    user: str
+    grant: str
+    purpose: str | None
+    use: str  # proxy | redaction | faces
+
+
+@declare("derivative.make", "制作派生件")
+@_event_class
+class DerivativeMake(EventData):
+    """A new object made from an original (subject): its kind, every parameter, the tools'
+    versions and both objects' digests. The original is never changed."""
+
+    id: str  # the derivative's object id (BLAKE3)
+    source: str  # the original's object id
+    derivative_kind: str = field(metadata={"key": "kind"})  # proxy | redaction
+    size: int
+    sha256: str  # of the derivative
+    source_sha256: str  # the original's sealed SHA-256
+    params: dict[str, Any]  # boxes, mutes, method, encoder settings: all that decides the output
+    tools: dict[str, Any]  # {"ffmpeg": "5.1.9-0+deb12u1"}
+    grant: str | None  # the view grant under which the original was read
+
+
+@declare("derivative.disclose", "向当事人提供删减副本")
+@_event_class
+class DerivativeDisclose(EventData):
+    """A redacted copy handed to a party (art. 44) under a copy grant on its original
+    (subject), journaled before the first byte leaves."""
+
+    user: str
+    grant: str
+    derivative: str  # the derivative's object id
+    sha256: str  # of the copy handed out
+    source_sha256: str  # the original's
+    party: str  # to whom
+    approval_no: str  # the approval of this disclosure
+    dest: str
+    receipt: str  # the receipt PDF's path
+    purpose: str | None = None
+
+
 # == devices and spot checks ===================================================================
 @declare("device.add", "登记记录仪")
 @_event_class

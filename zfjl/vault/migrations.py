@@ -87,6 +87,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         10, "portable_projections",
         reshape=("cases", "case_scans", "journal_refs", "recordings", "device_assignments"),
     ),
+    # Issue 26: objects made from an original (playable proxies, redacted copies) and what
+    # they were made from, replayed from `derivative.make` (none in an older vault).
+    Migration(11, "derivatives", reshape=("derivatives",)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -367,6 +367,7 @@ class ObjectStore:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
+        self._prefix = f"{self.objects}{os.sep}"
         # Several ingests share a process (zfjl ingest SRC1 SRC2 …, one store each): each
         # removes only its own leftovers.
         self._tag = secrets.token_hex(4)
@@ -377,13 +378,19 @@ class ObjectStore:
             raise ValueError(f"not an object id: {oid!r}")
         return self.objects / oid[:2] / oid[2:]
 
+    def _file(self, oid: str) -> str:
+        """`path_for` as text: what verify's per-object calls pay (no pathlib objects)."""
+        if not is_oid(oid):
+            raise ValueError(f"not an object id: {oid!r}")
+        return f"{self._prefix}{oid[:2]}{os.sep}{oid[2:]}"
+
     def exists(self, oid: str) -> bool:
         return self.path_for(oid).is_file()
 
     # -- reading (zfjl.vault.store.ObjectStorage) ------------------------------------------
     def stat(self, oid: str) -> ObjectStat:
         """Size and tombstone token; FileNotFoundError when the object is not stored."""
-        st = self.path_for(oid).stat()
+        st = os.stat(self._file(oid))
         return ObjectStat(oid, st.st_size, local_token(st.st_ino, st.st_mtime_ns))
 
     def open(self, oid: str) -> BinaryIO:
@@ -412,8 +419,17 @@ class ObjectStore:
         return reread_uncached(self.path_for(oid))
 
     def list_oids(self) -> Iterator[str]:
-        """Every stored object's id (stray files are verify's business: iter_oids)."""
-        return (oid for oid, _ in self.iter_oids() if oid is not None)
+        """Every stored object's id (stray files are verify's business: `strays`)."""
+        return (oid for oid, _ in self._walk() if oid is not None)
+
+    def location(self, oid: str) -> str:
+        """Where the object lives, for a person to read (`show`, verify's object_missing):
+        its file's path here, whether it exists or not."""
+        return str(self.path_for(oid))
+
+    def strays(self) -> Iterator[str]:
+        """Every file under objects/ that is not an object's name, relative to the vault."""
+        return (f"objects/{name}" for oid, name in self._walk() if oid is None)
 
     # -- deleting, retention ---------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool:
@@ -454,20 +470,25 @@ class ObjectStore:
 
     def protection(self, oid: str) -> Protection:
         """What this folder promises for the object: read-only mode bits, nothing more."""
-        st = self.path_for(oid).stat()
+        st = os.stat(self._file(oid))
         read_only = not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
-        return Protection(read_only=read_only, worm=False, retain_until=None,
-                          legal_hold=False, notes=LOCAL_NOTES)  # fmt: skip
+        return Protection(read_only=read_only, worm=False, retain_until=None, legal_hold=False,
+                          notes=LOCAL_NOTES, shown=oct(st.st_mode & 0o777))  # fmt: skip
 
     def iter_oids(self) -> Iterator[tuple[str | None, Path]]:
         """Every file under objects/: (oid, path), oid None for a stray file."""
-        for sub in sorted(self.objects.iterdir()):
+        return ((oid, self.objects / name) for oid, name in self._walk())
+
+    def _walk(self) -> Iterator[tuple[str | None, str]]:
+        """(oid or None, name under objects/) of every file, sorted; os.scandir, no pathlib:
+        verify walks a store of 10⁵ objects twice (`list_oids`, `strays`)."""
+        for sub in sorted(os.scandir(self.objects), key=lambda e: e.name):
             if not sub.is_dir():
-                yield None, sub
+                yield None, sub.name
                 continue
-            for f in sorted(sub.iterdir()):
-                oid = sub.name + f.name
-                yield (oid if is_oid(oid) and len(sub.name) == 2 else None), f
+            for name in sorted(os.listdir(sub.path)):
+                oid = sub.name + name
+                yield (oid if len(sub.name) == 2 and is_oid(oid) else None), f"{sub.name}/{name}"
 
     # -- writing --------------------------------------------------------------------------
     def _new_temp(self) -> tuple[int, Path]:

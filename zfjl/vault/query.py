@@ -164,7 +164,7 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
             rec[key] = bool(rec[key])
     rec["important"] = bool(rec.get("important"))
     rec["clock_skew"] = bool(rec.get("clock_skew"))
-    rec["path"] = str(vault.objects.path_for(oid))
+    rec["path"] = vault.objects.location(oid)
     gone = list(vault.db.query("SELECT * FROM tombstones WHERE id = ?", [oid]))
     rec["destroyed"] = gone[0] if gone else None
     rec["holds"] = list(vault.db.query("SELECT * FROM holds WHERE target = ? ORDER BY seq", [oid]))
@@ -179,6 +179,12 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
             [oid],
         )
     )
+    # Issue 26: the playable proxies and redacted copies made from it, or what it was made from.
+    from zfjl.vault.queries.derivatives import derivative, derivatives_of
+
+    rec["derivatives"] = [d.as_dict() for d in derivatives_of(vault, oid)]
+    made_from = derivative(vault, oid)
+    rec["derived_from"] = made_from.as_dict() if made_from else None
     return rec
 
 

@@ -173,7 +173,8 @@ def seal(
 
 def _digests_or_none(vault: Vault, oid: str) -> dict[str, str] | None:
     try:
-        return digests_of(vault.objects.path_for(oid))
+        with vault.objects.local_path(oid) as path:  # free locally: the object's own file
+            return digests_of(path)
     except FileNotFoundError:
         return None
 

@@ -2,8 +2,8 @@
 
 Every module outside zfjl/vault/ reaches objects only through `ObjectStorage`; none builds a
 path under objects/. The local folder (`zfjl.vault.objects.ObjectStore`) is the first
-implementation; an S3 bucket with Object Lock is meant to be the second. Both must pass
-tests/test_store_conformance.py. Shaped after restic's internal/backend (one interface, one
+implementation; an S3 bucket with Object Lock (`zfjl.vault.s3store.S3ObjectStore`) is the
+second. Both pass tests/test_store_conformance.py. Shaped after restic's internal/backend (one interface, one
 suite run against every backend) and tessera's objStore (write-once is `link(2)` locally,
 `If-None-Match: *` on S3).
 
@@ -48,6 +48,8 @@ class Protection:
     retain_until: dt.datetime | None  # enforced by the store (None: not enforced here)
     legal_hold: bool  # a hold enforced by the store
     notes: tuple[str, ...] = ()  # what the store cannot promise, in plain words
+    shown: str = ""  # what the store shows of it, for a finding (locally the mode: 0o444)
+    mode: str | None = None  # the S3 Object Lock mode ("COMPLIANCE"); None where there is none
 
 
 @runtime_checkable
@@ -72,6 +74,8 @@ class ObjectStorage(Protocol):
     def local_path(self, oid: str) -> AbstractContextManager[Path]: ...
     def digest_uncached(self, oid: str) -> str: ...
     def list_oids(self) -> Iterator[str]: ...
+    def location(self, oid: str) -> str: ...  # where it lives, for a person (path, s3://…)
+    def strays(self) -> Iterator[str]: ...  # what the store holds that is no object's name
 
     # -- deleting, retention --------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool: ...

@@ -11,12 +11,10 @@ import itertools
 import json
 import os
 import sqlite3
-import stat
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import blake3
@@ -30,6 +28,7 @@ from zfjl.vault.custom import MESSAGES as CUSTOM_MESSAGES
 from zfjl.vault.custom import custom_findings
 from zfjl.vault.journal import check_chain
 from zfjl.vault.objects import file_digests
+from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 from zfjl.vault.vault import Vault
 
 MESSAGES = {
@@ -183,7 +182,8 @@ class _ObjectCheck:
 
 @dataclass(frozen=True)
 class _ObjectRead:
-    st: os.stat_result | None  # None: the file is missing
+    st: ObjectStat | None  # None: the object is missing
+    protection: Protection | None  # what its store enforces (None: missing)
     found: dict[str, str]  # "blake3" and every expected algorithm; empty when not read
 
 
@@ -273,7 +273,7 @@ def _read_ahead(
     The first reads are submitted now, before the caller walks the journal."""
 
     def submit(c: _ObjectCheck) -> tuple[_ObjectCheck, Future[_ObjectRead]]:
-        return c, pool.submit(_read_object, str(vault.objects.path_for(c.oid)), c, read_data)
+        return c, pool.submit(_read_object, vault.objects, c, read_data)
 
     ahead = deque(submit(c) for c in itertools.islice(checks, HASH_AHEAD))
 
@@ -287,16 +287,19 @@ def _read_ahead(
     return results()
 
 
-def _read_object(path: str, check: _ObjectCheck, read_data: bool) -> _ObjectRead:
+def _read_object(store: ObjectStorage, check: _ObjectCheck, read_data: bool) -> _ObjectRead:
+    """The object's size and protection as its store reports them, and its digests re-computed
+    from a local file (free on the local store: the object's own file)."""
     try:
-        st = os.stat(path)
+        st, protection = store.stat(check.oid), store.protection(check.oid)
+        if not read_data:
+            return _ObjectRead(st, protection, {})
+        with store.local_path(check.oid) as path:
+            if check.expected:
+                return _ObjectRead(st, protection, file_digests(path, ("blake3", *check.expected)))
+            return _ObjectRead(st, protection, {"blake3": blake3_of_file(str(path))})
     except FileNotFoundError:
-        return _ObjectRead(None, {})
-    if not read_data:
-        return _ObjectRead(st, {})
-    if check.expected:
-        return _ObjectRead(st, file_digests(Path(path), ("blake3", *check.expected)))
-    return _ObjectRead(st, {"blake3": blake3_of_file(path)})
+        return _ObjectRead(None, None, {})
 
 
 def _object_findings(
@@ -304,13 +307,13 @@ def _object_findings(
 ) -> Iterator[Finding]:
     oid, st = check.oid, read.st
     if st is None:
-        yield Finding("object_missing", oid, str(vault.objects.path_for(oid)), "不存在")
-    elif st.st_size != check.size:
-        yield Finding("size_mismatch", oid, str(check.size), str(st.st_size))
-    if st is not None and st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        yield Finding("not_readonly", oid, "0444", oct(st.st_mode & 0o777))
+        yield Finding("object_missing", oid, vault.objects.location(oid), "不存在")
+    elif st.size != check.size:
+        yield Finding("size_mismatch", oid, str(check.size), str(st.size))
+    if read.protection is not None and not read.protection.read_only:
+        yield Finding("not_readonly", oid, "0444", read.protection.shown or "可写")
     if st is not None and read.found:
-        report.bytes_read += st.st_size
+        report.bytes_read += st.size
         for a, digest in check.expected.items():
             if read.found[a] != digest:
                 yield Finding(f"{a}_mismatch", oid, digest, read.found[a])
@@ -324,12 +327,10 @@ def _object_findings(
 
 def _stray_and_uncatalogued(vault: Vault, conn: sqlite3.Connection) -> Iterator[Finding]:
     catalogued = {r[0] for r in conn.execute("SELECT id FROM objects")}
-    for oid, path in vault.objects.iter_oids():
-        if oid is None:
-            yield Finding(
-                "stray_file", str(path.relative_to(vault.root)), "对象文件", "无法识别的文件"
-            )
-        elif oid not in catalogued:
+    for name in vault.objects.strays():
+        yield Finding("stray_file", name, "对象文件", "无法识别的文件")
+    for oid in vault.objects.list_oids():
+        if oid not in catalogued:
             yield Finding("uncatalogued_object", oid, "已登记", "未登记")
 
 
