@@ -47,6 +47,7 @@ class Site:
     base: str
     first_link: str
     granted: str  # a video of CASE-2024-031 the user may view (a view grant on it)
+    hevc: str  # an H.265 camera file (no browser plays it) the user may view
     refused: str  # a video nobody granted
     draw: str  # SC-n, drawn by the user (legal)
     drawn: str  # a recording of that draw
@@ -59,7 +60,18 @@ def _journal(root: Path, kind: str, subject: str | None = None) -> list[dict[str
         return [e.as_dict() for e in read_events(v.conn, subject) if e.kind == kind]
 
 
-def _prepare(root: Path) -> tuple[str, str, str, str]:
+def _hevc_card(folder: Path) -> Path:
+    """A camera card holding one 2-s H.265/AAC recording, as newer cameras write them."""
+    folder.mkdir(parents=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=2", "-c:v", "libx265", "-preset", "ultrafast",
+                    "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "aac",
+                    str(folder / "DSJ05_20240801_100000_0001.MP4")], check=True)  # fmt: skip
+    return folder
+
+
+def _prepare(root: Path) -> tuple[str, str, str, str, str]:
     from zfjl import spotcheck
     from zfjl.access import add_grant
     from zfjl.devices.registry import add_device
@@ -77,7 +89,13 @@ def _prepare(root: Path) -> tuple[str, str, str, str]:
                    since="2024-01-01")  # fmt: skip
         drawn = spotcheck.draw(me, UNIT, "2024-06", 1, seed="web")
         item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
-        return granted, refused, drawn["draw"], item
+        from zfjl.ingest import ingest
+
+        ingest(me, _hevc_card(root.parent / "card"))
+        hevc = list_recordings(me, RecordingFilter(device="DSJ05"))[0]["id"]
+        add_grant(me, me.actor, hevc, scope="view", approved_by="王局长",
+                  approval_no="局批〔2024〕10号", until=FAR, purpose="核查")  # fmt: skip
+        return granted, hevc, refused, drawn["draw"], item
     finally:
         me.close()
 
@@ -85,7 +103,7 @@ def _prepare(root: Path) -> tuple[str, str, str, str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Iterator[Site]:
     root = copy_vault(sample_cases_template, tmp_path_factory.mktemp("web") / "vault")
-    granted, refused, draw, drawn = _prepare(root)
+    granted, hevc, refused, draw, drawn = _prepare(root)
     proc = subprocess.Popen(
         [sys.executable, "-m", "zfjl", "--vault", str(root), "web", "--listen", "127.0.0.1:0",
          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -96,8 +114,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) 
     assert first.get("expires_in") == 60, proc.stderr.read() if proc.stderr else ""
     parts = urlsplit(first["url"])
     try:
-        yield Site(root, f"{parts.scheme}://{parts.netloc}", first["url"], granted, refused,
-                   draw, drawn)  # fmt: skip
+        yield Site(root, f"{parts.scheme}://{parts.netloc}", first["url"], granted, hevc,
+                   refused, draw, drawn)  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(10)
@@ -202,6 +220,25 @@ def test_a_granted_recording_plays_and_its_view_is_journaled_first(page: Any, si
     assert views[-1]["data"]["grant"].startswith("G-") and "网页播放" in views[-1]["data"]["copy"]
     assert "G-" in page.inner_text("section.player") and "保管日志" in page.inner_text("main")
     _shot(page, "recording-granted")
+
+
+def test_an_hevc_recording_gets_a_playable_proxy_and_plays_it(page: Any, site: Site) -> None:
+    """No browser plays H.265: the page offers a proxy; made once (a derivative, the original
+    unchanged), it plays, and the view is journaled on the original naming the proxy."""
+    page.goto(f"{site.base}/recordings/{site.hevc[:12]}")
+    assert page.locator("video").count() == 1 and "浏览器无法播放" in page.inner_text(".player")
+    page.get_by_role("button", name="生成可播放副本").click()
+    page.wait_for_url("**derivative=**")
+    _wait_playable(page)
+    proxy = page.url.rsplit("derivative=", 1)[1]
+    made = _journal(site.root, "derivative.make", site.hevc)
+    assert made and made[-1]["data"]["id"] == proxy
+    views = _journal(site.root, "access.view", site.hevc)
+    assert views and f"派生件 {proxy[:12]}" in views[-1]["data"]["copy"]
+    assert "播放副本" in page.inner_text(".derivatives")
+    _shot(page, "recording-proxy")
+    page.goto(f"{site.base}/recordings/{site.hevc[:12]}")  # later: the proxy plays at once
+    assert f"derivative={proxy}" in (page.locator("video").get_attribute("src") or "")
 
 
 def test_media_answers_ranges(page: Any, site: Site) -> None:

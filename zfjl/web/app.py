@@ -46,11 +46,11 @@ def template_dir() -> Path:
 
 
 def derivatives(vault: Any, oid: str) -> list[dict[str, Any]]:
-    """Hook for `zfjl redact` (issue 26 item 3): the derivative objects of a recording — a
-    playable proxy of an HEVC/AVI/AMR original, redacted copies — each {id, kind, label,
-    sha256}. None exist before that work lands; the recording page lists whatever this
-    returns and plays a proxy when the original is not playable."""
-    return []
+    """The derivatives of a recording (`zfjl redact`: a playable proxy, redacted copies), each
+    as `Derivative.as_dict()` (id, kind, kind_text, sha256, params…), oldest first."""
+    from zfjl.redact.derivatives import list_derivatives
+
+    return [d.as_dict() for d in list_derivatives(vault, oid)]
 
 
 def make_app(
@@ -200,20 +200,37 @@ def make_app(
                     via = release.grants[rec["id"]]
             except AccessDenied as exc:
                 refusal, status = exc.message, 403
-        suffix = Path(rec.get("original_name") or "").suffix.lower()
+        made = derivatives(vault, rec["id"]) if not rec["destroyed"] else []
+        playable = _playable(vault, rec)
+        chosen = request.args.get("derivative") or None
+        if chosen is None and not playable:  # play the proxy when the original cannot be
+            chosen = next((d["id"] for d in made if d["kind"] == "proxy"), None)
         return _page(status, "recording.html", rec=rec, refusal=refusal, via=via, draw=draw,
-                     playable=suffix in PLAYABLE, derivatives=derivatives(vault, rec["id"]),
+                     playable=playable, derivatives=made, chosen=chosen and _hex(chosen),
                      custody=custody_log(vault, rec["id"]).entries)  # fmt: skip
+
+    @app.post("/recordings/<ident>/proxy")
+    def make_proxy(ident: str) -> Response:
+        """A playable H.264/AAC proxy, made once under the user's view grant (docs/redact.md);
+        ffmpeg runs while the browser waits (a few seconds a minute of 1080p)."""
+        from zfjl.redact.derivatives import playable_proxy
+        from zfjl.vault.query import resolve_id
+
+        oid = resolve_id(g.vault, _hex(ident))
+        made = playable_proxy(g.vault, oid, purpose="网页播放")
+        return redirect(f"/recordings/{oid}?derivative={made.id}", 303)
 
     @app.get("/recordings/<ident>/media")
     def media(ident: str) -> Response:
         from zfjl.access.reads import play
 
         session: Session = g.session
+        derived = request.args.get("derivative")
         pb = play(g.vault, _hex(ident), draw=_draw(request.args.get("draw")),
                   where=f"网页播放（会话 {session.key[:8]}）",
+                  derived=_hex(derived) if derived else None,
                   journaled=lambda oid, via: store.viewed(session, oid, via))  # fmt: skip
-        store.note_view(session, pb.id, pb.via, pb.seq)
+        store.note_view(session, pb.object, pb.via, pb.seq)
         mimetype = mimetypes.guess_type(pb.name or "")[0] or "application/octet-stream"
         stream = os.fdopen(pb.fd, "rb")
         size = os.fstat(stream.fileno()).st_size  # the descriptor's, as the store holds it
@@ -317,6 +334,7 @@ def _preload(app: Flask) -> None:
     import zfjl.access.reads
     import zfjl.cases.store
     import zfjl.checklists.run
+    import zfjl.redact.derivatives
     import zfjl.spotcheck
     import zfjl.vault.queries.web
     import zfjl.vault.query
@@ -361,6 +379,20 @@ def _page(status: int, template: str, **context: Any) -> Response:
     resp = Response(render_template(template, **context), status=status,
                     content_type="text/html; charset=utf-8")  # fmt: skip
     return resp
+
+
+def _playable(vault: Any, rec: dict[str, Any]) -> bool:
+    """Whether a browser plays the original as it is (ffprobe of its headers: HEVC, AVI,
+    AMR… are not); a file ffprobe cannot read is offered as it is."""
+    from zfjl.errors import ZfjlError as Failed
+    from zfjl.redact.derivatives import needs_proxy
+
+    if rec["destroyed"] or rec.get("kind") not in ("video", "audio"):
+        return True
+    try:
+        return not needs_proxy(vault, rec["id"])
+    except Failed:
+        return Path(rec.get("original_name") or "").suffix.lower() in PLAYABLE
 
 
 def _plain(status: int, message: str) -> Response:
