@@ -153,6 +153,9 @@ def main() -> None:
                      for _ in range(args.rounds)]  # fmt: skip
             print(f"\nmedia first 64 KiB (Range, 206): median {statistics.median(times):.0f} ms, "
                   f"best {min(times):.0f} ms")
+            times = [get(base, f"/recordings/{oid}", cookie)[0] * 1000 for _ in range(args.rounds)]
+            print(f"the recording's page: median {statistics.median(times):.0f} ms, "
+                  f"best {min(times):.0f} ms")
             if not args.no_browser and Path("/usr/bin/chromium").exists():
                 from zfjl.vault.web_sessions import SessionStore
 

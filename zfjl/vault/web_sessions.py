@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS sessions (digest TEXT PRIMARY KEY, uid INTEGER NOT NU
     csrf TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS session_views (session TEXT NOT NULL, object TEXT NOT NULL,
     via TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (session, object, via));
+CREATE TABLE IF NOT EXISTS playable (object TEXT PRIMARY KEY, playable INTEGER NOT NULL);
 """
 
 
@@ -135,3 +136,14 @@ class SessionStore:
         with self._db() as db:
             db.execute("INSERT OR REPLACE INTO session_views VALUES (?, ?, ?, ?)",
                        (session.key, oid, via, seq))  # fmt: skip
+
+
+    # -- whether a browser plays an object as it is (objects never change: asked once) --------
+    def playable(self, oid: str) -> bool | None:
+        with self._db() as db:
+            row = db.execute("SELECT playable FROM playable WHERE object = ?", (oid,)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def note_playable(self, oid: str, playable: bool) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO playable VALUES (?, ?)", (oid, int(playable)))

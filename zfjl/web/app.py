@@ -201,7 +201,10 @@ def make_app(
             except AccessDenied as exc:
                 refusal, status = exc.message, 403
         made = derivatives(vault, rec["id"]) if not rec["destroyed"] else []
-        playable = _playable(vault, rec)
+        playable = store.playable(rec["id"])
+        if playable is None:  # ffprobe once per object: its bytes never change
+            playable = _playable(vault, rec)
+            store.note_playable(rec["id"], playable)
         chosen = request.args.get("derivative") or None
         if chosen is None and not playable:  # play the proxy when the original cannot be
             chosen = next((d["id"] for d in made if d["kind"] == "proxy"), None)
