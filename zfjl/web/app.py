@@ -205,11 +205,12 @@ def make_app(
         if playable is None:  # ffprobe once per object: its bytes never change
             playable = _playable(vault, rec)
             store.note_playable(rec["id"], playable)
-        chosen = request.args.get("derivative") or None
+        asked = request.args.get("derivative") or ""
+        chosen = next((d["id"] for d in made if asked and d["id"].startswith(asked.lower())), None)
         if chosen is None and not playable:  # play the proxy when the original cannot be
             chosen = next((d["id"] for d in made if d["kind"] == "proxy"), None)
         return _page(status, "recording.html", rec=rec, refusal=refusal, via=via, draw=draw,
-                     playable=playable, derivatives=made, chosen=chosen and _hex(chosen),
+                     playable=playable, derivatives=made, chosen=chosen,
                      custody=custody_log(vault, rec["id"]).entries)  # fmt: skip
 
     @app.post("/recordings/<ident>/proxy")
