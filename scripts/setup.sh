@@ -13,6 +13,9 @@ command -v pdftotext >/dev/null || need+=(poppler-utils)  # the tests read rende
 command -v qpdf >/dev/null || need+=(qpdf)  # the render tests check every PDF with qpdf --check
 # The PostgreSQL catalog's tests start a real server (initdb, pg_ctl) from Debian's package.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# The browser tests (tests/test_web.py) drive Debian's Chromium through Playwright; Playwright's
+# own browser download (`playwright install`) is never used.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 # 执法文书. The list is read whole first: `fc-list | grep -q` under pipefail failed whenever
 # grep left early and fc-list died of SIGPIPE (about every other run for a non-root user).
 fonts=$(fc-list : family 2>/dev/null || true)

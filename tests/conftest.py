@@ -479,6 +479,7 @@ OS_USER_MODULES = frozenset(
         "test_service_fuzz.py",
         "test_service_hostile.py",
         "test_station_setup.py",
+        "test_web.py",
     }
 )
 

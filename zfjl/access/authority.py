@@ -52,7 +52,7 @@ class Release:
     an approving role acts under an approval number), and the only way to open them."""
 
     action: str
-    grants: dict[str, str | None] = field(default_factory=dict)
+    grants: dict[str, str | None] = field(default_factory=dict)  # or a spot-check draw SC-n
 
     def _released(self, oid: str) -> str:
         if oid not in self.grants:
@@ -113,3 +113,27 @@ def authorize(
 def _refused(action: str, refusals: list[Refusal]) -> AccessDenied:
     return AccessDenied("；".join(f"拒绝{SCOPES[action]} {r.item.oid[:12]}：{r.reason}"
                                   for r in refusals) + "。本次请求已记入日志")  # fmt: skip
+
+
+def authorize_drawn(vault: Vault, oid: str, draw_id: str, *, purpose: str | None) -> Release:
+    """A recording drawn in a spot check (art. 53), viewed to check it: a draw made by the
+    legal section (an approving role) is itself the approval to view what it drew, for
+    someone who holds an approving role too (the checker). Anything else is refused and
+    journaled like any refusal; the release names the draw (`SC-12`) where a grant would be."""
+    from zfjl.vault.queries import spotcheck as q
+
+    draw_id = draw_id.upper()
+    reason = ""
+    drawn = [r for r in q.items_drawn(vault, oid, draw_id) if r.item == oid]
+    found = q.journaled_draw(vault, int(draw_id.removeprefix("SC-"))) if drawn else None
+    if found is None:
+        reason = f"抽查批次 {draw_id} 没有抽中该记录"
+    elif not vault.roles_of(found.drawn_by) & APPROVING_ROLES:
+        reason = f"抽查批次 {draw_id} 不是法规科抽取的（{found.drawn_by}），不能代替查阅批准"
+    elif not vault.roles_of(vault.actor) & APPROVING_ROLES:
+        reason = "凭抽查查阅抽中的记录须为法规科、局长或管理员（第五十三条）；其他人须有查阅批准"
+    if reason:
+        vault.record(events.AccessDenial(user=vault.actor, action="view", reason=reason,
+                                         purpose=purpose), oid)  # fmt: skip
+        raise _refused("view", [Refusal(Item(oid, "抽查项"), reason)])
+    return Release("view", {oid: draw_id})

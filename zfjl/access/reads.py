@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zfjl import userfs
-from zfjl.access.authority import Item, Release, authorize
+from zfjl.access.authority import Item, Release, authorize, authorize_drawn
 from zfjl.errors import NotFoundError
 from zfjl.outputs import claim
 from zfjl.vault import events
@@ -154,3 +155,57 @@ def export(
     files.append_text(dest / "SHA256SUMS", lines)
     return report
 
+
+
+# -- playback in a browser (zfjl web) --------------------------------------------------------
+@dataclass
+class Playback:
+    """A recording released for playback: a read-only descriptor of it (the caller closes
+    it), the grant or spot-check draw it was released under, and the view's journal seq."""
+
+    id: str
+    fd: int
+    via: str
+    seq: int
+    name: str | None
+    object: str = ""  # what was opened: the recording, or the derivative played instead
+
+
+def play(
+    vault: Vault, prefix: str, *, where: str, draw: str | None = None,
+    purpose: str | None = None, journaled: Callable[[str, str], int | None] | None = None,
+    derived: str | None = None,
+) -> Playback:  # fmt: skip
+    """Release a recording for a browser to play: a view grant (or, with `draw`, a spot-check
+    draw of the legal section: `authorize_drawn`), checked on every call; the view journaled
+    (`access.view`, copy = `where`) before a descriptor is opened — unless `journaled` says
+    this playback's view already is (a browser asks for one video in many ranges).
+
+    `derived`: play that derivative of the recording instead (a playable proxy, a redacted
+    copy: docs/redact.md) — its bytes are the recording's content, so the same view of the
+    original is authorized and journaled (on the original, naming the derivative)."""
+    from zfjl.vault.queries.derivatives import derivative
+
+    oid = _live_object(vault, prefix)
+    made = None
+    if derived is not None:
+        made = derivative(vault, _live_object(vault, derived))
+        if made is None or made.source != oid:
+            raise NotFoundError(f"{derived[:12]} 不是 {oid[:12]} 的派生件（播放副本或删减副本）")
+    if draw:
+        release = authorize_drawn(vault, oid, draw, purpose=purpose or f"抽查 {draw.upper()}")
+    else:
+        release = authorize(vault, [Item(oid, "音像记录")], "view", purpose=purpose)
+    via = str(release.grants[oid])
+    require_sealed(vault, [oid])
+    shown = made.id if made else oid
+    if made:  # released with its original, under the same grant
+        release.grants[made.id] = release.grants[oid]
+        where = f"{where}；派生件 {made.id[:12]}（{made.kind}）"
+    seq = journaled(shown, via) if journaled else None
+    if seq is None:
+        seq = vault.record(events.AccessView(
+            user=vault.actor, grant=via, purpose=purpose or (f"抽查 {via}" if draw else None),
+            copy=where), oid).seq  # fmt: skip
+    name = original_name(vault, oid) if made is None else f"{made.id[:16]}.mp4"
+    return Playback(oid, release.open(vault, shown), via, seq, name, shown)

@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grant": ("grant", "app"), "checkpoint": ("checkpoint", "app"),
     "calendar": ("calendar", "app"), "rules": ("rules", "app"), "device": ("device", "app"),
     "spotcheck": ("spotcheck", "app"), "role": ("role", "app"), "config": ("config", "app"),
-    "station": ("station", "station_app"), "custom": ("custom", "app"),
+    "station": ("station", "station_app"), "custom": ("custom", "app"), "web": ("web", "app"),
 }  # fmt: skip
 
 

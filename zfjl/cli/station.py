@@ -30,6 +30,9 @@ def serve_cmd(
     socket_path: Annotated[
         Path, typer.Option("--socket", help="监听的套接字（默认 /run/zfjl/zfjl.sock）。")
     ] = Path("/run/zfjl/zfjl.sock"),
+    http: Annotated[str | None, typer.Option(
+        "--http", help="同时在本机地址上提供网页（如 127.0.0.1:8470；默认取设置 web.listen）。"
+    )] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.cli.app import build_app, main
@@ -38,15 +41,40 @@ def serve_cmd(
     from zfjl.vault import resolve_vault_path
 
     vault = resolve_vault_path(STATE.vault_path)
+    web, url = _web_listener(vault, http)
 
     def ready() -> None:  # one line once listening (for the service log, or a script)
-        emit({"vault": str(vault), "socket": str(socket_path), "pid": os.getpid()}, as_json,
-             lambda r: out.print(f"保管库服务已启动：{r['vault']}，监听 {r['socket']}（进程 {r['pid']}）",
-                                 markup=False))  # fmt: skip
+        emit({"vault": str(vault), "socket": str(socket_path), "pid": os.getpid(), "http": url},
+             as_json, lambda r: out.print(
+                 f"保管库服务已启动：{r['vault']}，监听 {r['socket']}（进程 {r['pid']}）"
+                 + (f"，网页 {url}" if url else ""), markup=False))  # fmt: skip
         sys.stdout.flush()
 
-    serve(vault, socket_path, ready=ready,
+    serve(vault, socket_path, ready=ready, web=web,
           commands=CommandLine(load=build_app, run=main, detect_terminal=detect_terminal))
+
+
+def _web_listener(vault: Path, http: str | None) -> tuple[Any, str | None]:
+    """The review pages' listener when `--http` or the setting `web.listen` asks for one
+    (docs/web.md): bound now, its app built once here and inherited by every child."""
+    from zfjl.vault import Vault
+
+    with Vault.open(vault) as v:
+        section = v.config.extra.get("web", {})
+    wanted = http or section.get("listen")
+    if not wanted:
+        return None, None
+    from zfjl.cli import web as web_cli
+    from zfjl.service.server import WebListener
+    from zfjl.web.app import make_app
+    from zfjl.web.http import allowed_hosts, bind_http, fork_http, parse_listen, refuse_busy
+
+    sock, listen = bind_http(parse_listen(wanted))
+    hosts = [h for h in section.get("hosts") or [] if isinstance(h, str)]
+    app = make_app(vault.resolve(), hosts=allowed_hosts(listen, hosts))
+    web_cli.SERVED_LISTEN[:] = [listen]
+    return WebListener(sock, fork=lambda close: fork_http(app, sock, listen, close),
+                       refuse=lambda: refuse_busy(sock)), listen.url  # fmt: skip
 
 
 @station_app.command(

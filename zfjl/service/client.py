@@ -82,9 +82,43 @@ def main(argv: list[str] | None = None) -> int:
 
         return direct(args)
     try:
+        if args == ["web"] and sys.stdout.isatty():
+            return open_web_link(path)
         return run_remote(path, args)
     except ZfjlError as exc:
         return fail(exc, args)
+
+
+def open_web_link(path: Path) -> int:
+    """`zfjl web` typed on a terminal, through the service (docs/web.md): the service cannot
+    open this user's browser, so the link is asked for with `--print-url` into a pipe here,
+    then printed and opened by this process, as the user."""
+    import select
+    import webbrowser
+
+    read_end, write_end = os.pipe()
+    saved = os.dup(1)
+    try:
+        os.dup2(write_end, 1)
+        os.close(write_end)
+        code = run_remote(path, ["web", "--print-url"])
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    try:
+        ready = select.select([read_end], [], [], 1.0)[0]
+        url = os.read(read_end, 4096).decode("ascii", "replace").strip() if ready else ""
+    finally:
+        os.close(read_end)
+    if code != 0:
+        return code
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        print("错误：保管库服务给出的登录链接格式不对", file=sys.stderr)
+        return 3
+    print(f"在浏览器中打开（60 秒内有效，只能使用一次）：\n{url}", flush=True)
+    webbrowser.open(url)
+    return 0
 
 
 def run() -> None:

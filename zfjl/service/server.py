@@ -53,7 +53,7 @@ SERVED_COMMANDS = frozenset({
     "verify", "rebuild", "ingest", "seal", "ls", "show", "attach", "detach", "check", "render",
     "sweep", "view", "export", "log", "report", "help", "case", "bundle", "hold", "grant",
     "checkpoint", "calendar", "rules", "device", "spotcheck", "role", "config", "custom",
-    "redact", "disclose",
+    "redact", "disclose", "web",
 })  # fmt: skip
 LOCAL_COMMANDS = frozenset({"serve", "station", "sample", "init"})
 # Options a client may put before the command word (flags only: an option taking a value
@@ -128,6 +128,7 @@ def serve(
     max_requests: int | None = None,
     ready: Any = None,
     seal_every: float = SEAL_EVERY,
+    web: WebListener | None = None,
 ) -> None:
     """Answer requests until SIGTERM/SIGINT (or `max_requests`, for tests). Between and after
     requests, a forked child seals what was stored unsealed (see `_start_sealer`)."""
@@ -155,8 +156,19 @@ def serve(
             _reap(set(children) | set(sealer), block=False, into=(children, sealer))
             request_ended = len(children) < before
             if not sealer and (request_ended or time.monotonic() - sealed_at >= seal_every):
-                sealer[_start_sealer(vault_root, sock)] = -1
+                sealer[_start_sealer(vault_root, sock, *([web.sock] if web else []))] = -1
                 sealed_at = time.monotonic()
+            if web is not None:  # HTTP on 127.0.0.1 beside the socket (docs/web.md)
+                try:
+                    ready = select.select([sock, web.sock], [], [], WAKE_EVERY)[0]
+                except (OSError, ValueError):
+                    if stopping.is_set():
+                        break
+                    raise
+                if web.sock in ready:
+                    _answer_web(web, sock, children)
+                if sock not in ready:
+                    continue
             try:
                 conn, _ = sock.accept()
             except TimeoutError:
@@ -183,6 +195,8 @@ def serve(
                 code = 70
                 try:
                     sock.close()
+                    if web is not None:
+                        web.sock.close()
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     signal.signal(signal.SIGINT, signal.default_int_handler)
                     code = answer(vault_root, conn, commands)
@@ -195,11 +209,39 @@ def serve(
             sock.close()
         with contextlib.suppress(OSError):
             socket_path.unlink()
-        for pid in sealer:  # a seal stops at once (the next service seals the rest)
+        if web is not None:
+            with contextlib.suppress(OSError):
+                web.sock.close()
+        for pid in [p for p, u in children.items() if u == WEB_UID] + list(sealer):
+            # a seal stops at once (the next service seals the rest); a page is asked again
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         while children or sealer:  # let requests under way finish
             _reap(set(children) | set(sealer), block=True, into=(children, sealer))
+
+
+WEB_UID = -1  # the children answering HTTP connections (their user is the session's)
+MAX_WEB_CHILDREN = 24  # HTTP connections answered at once (a browser opens up to 6)
+
+
+@dataclass(frozen=True)
+class WebListener:
+    """The review pages' listener (zfjl.web.http), handed to `serve` by `zfjl serve --http`:
+    `fork` accepts one connection and forks its child (closing the sockets it is given in
+    the child), `refuse` answers one with 503 at once."""
+
+    sock: socket.socket
+    fork: Callable[[list[socket.socket]], int | None]
+    refuse: Callable[[], None]
+
+
+def _answer_web(web: WebListener, unix: socket.socket, children: dict[int, int]) -> None:
+    if sum(1 for u in children.values() if u == WEB_UID) >= MAX_WEB_CHILDREN:
+        web.refuse()
+        return
+    pid = web.fork([unix])
+    if pid is not None:
+        children[pid] = WEB_UID
 
 
 def _over_cap(uid: int, children: dict[int, int]) -> str | None:
@@ -246,7 +288,7 @@ def _reap(waiting: set[int], *, block: bool, into: tuple[dict[int, int], ...]) -
         block = False
 
 
-def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
+def _start_sealer(vault_root: Path, listening: socket.socket, *more: socket.socket) -> int:
     """Fork a child that describes and seals every object of the vault that is stored but not
     yet described or sealed, as the service's user, and exits (at once when there is none).
     Safe beside an ingest's own: each object is journaled once, asked again under the lock."""
@@ -255,7 +297,8 @@ def _start_sealer(vault_root: Path, listening: socket.socket) -> int:
         return pid
     code = 0
     try:
-        listening.close()
+        for sock in (listening, *more):  # the sealer answers nobody
+            sock.close()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from zfjl.ingest.describe import finish

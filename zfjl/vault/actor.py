@@ -18,6 +18,11 @@ def act_for(uid: int) -> None:
     _SERVED_UID[:] = [uid]
 
 
+def served_uid() -> int | None:
+    """The peer's UID in a service child (`act_for`), None in direct mode."""
+    return _SERVED_UID[0] if _SERVED_UID else None
+
+
 def current_actor() -> str:
     """The acting user: the process's real UID as the kernel says (or the service's peer, see
     `act_for`), named by the password database. Never LOGNAME/USER (getpass.getuser reads

@@ -120,8 +120,10 @@ def seal(
     started = time.perf_counter()
     todo = unsealed(vault, oids)
     report = SealReport()
+    # Nothing to seal (a view of a sealed recording): no scan of every unsealed object.
     recorded = {r[0]: r[1] for r in vault.conn.execute(
-        "SELECT id, sha256 FROM objects WHERE sealed_at IS NULL AND sha256 IS NOT NULL")}  # fmt: skip
+        "SELECT id, sha256 FROM objects WHERE sealed_at IS NULL AND sha256 IS NOT NULL")
+    } if todo else {}  # fmt: skip
     batch: list[events.ObjectDigests] = []
 
     def flush() -> None:

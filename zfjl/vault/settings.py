@@ -34,7 +34,7 @@ APPROVAL_SECTIONS = ("retention",)
 # `devices.<ID>.<field>` (metadata_clock, serial, …) besides.
 TOP_KEYS = ("bureau", "timezone", "metadata_clock", "clock_skew_seconds",
             "upload_deadline_working_days", "name_patterns", "devices", "retention",
-            "checkpoint", "ingest", "check")  # fmt: skip
+            "checkpoint", "ingest", "check", "web")  # fmt: skip
 LEAF_DEFAULTS: dict[str, Any] = {
     "retention.patrol_months": MIN_PATROL_MONTHS,
     "retention.standing_approval": None,
@@ -46,8 +46,13 @@ LEAF_DEFAULTS: dict[str, Any] = {
     # 行政处罚法第六十三条's 较大数额罚款 (元), set by the province: Hunan's (docs/rules.md).
     "check.hearing_fine_individual": 1000,
     "check.hearing_fine_organisation": 20000,
+    # The review pages (docs/web.md): where `zfjl serve` answers HTTP (127.0.0.1:PORT), and
+    # the names a reverse proxy forwards as Host (anything else is refused: DNS rebinding).
+    "web.listen": None,
+    "web.hosts": [],
 }
-TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval"})
+TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval",
+                       "web.listen"})  # fmt: skip
 DEVICE_KEY = re.compile(r"^devices\.([^.\s]+)(?:\.([^.\s]+))?$")
 # A person's name for their login, shown for it wherever a person reads who did something
 # (`zfjl log`, `case history`, `show`); the journal keeps the login (docs/cli.md).

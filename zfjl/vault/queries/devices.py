@@ -27,25 +27,38 @@ OFFICER_SOURCES = {
 UNKNOWN_OFFICER = "未知"
 
 
-def officer_columns(r: str = "r") -> str:
-    """SQL select-list items `rec_officer, officer_source` for the recordings row aliased `r`
-    (the catalog's tables sightings, device_assignments and devices must be reachable). For
-    the statements under zfjl/vault/ only."""
-    at = f"{r}.at_utc"  # UTC keys (catalog.utc_key): compared as text, no date function
-    stated = (
+def _stated_officer(r: str) -> str:
+    return (
         f"COALESCE((SELECT s.officer FROM sightings s WHERE s.object_id = {r}.id"
         " AND s.officer IS NOT NULL ORDER BY s.seq LIMIT 1),"
         f" CASE WHEN NOT EXISTS (SELECT 1 FROM sightings s WHERE s.object_id = {r}.id)"
         f" THEN {r}.officer END)"
     )
-    assigned = (
+
+
+def _assigned_officer(r: str) -> str:
+    at = f"{r}.at_utc"  # UTC keys (catalog.utc_key): compared as text, no date function
+    return (
         f"(SELECT a.officer FROM device_assignments a WHERE a.device = {r}.device"
         f" AND a.since_utc <= {at} AND (a.until IS NULL OR {at} < a.until_utc)"
         " ORDER BY a.since DESC LIMIT 1)"
     )
+
+
+def derived_officer(r: str = "r") -> str:
+    """The SQL expression of a recording's officer as every listing derives it (stated, else
+    assigned), for the recordings row aliased `r`: what `rec_officer` is."""
+    return f"COALESCE({_stated_officer(r)}, {_assigned_officer(r)})"
+
+
+def officer_columns(r: str = "r") -> str:
+    """SQL select-list items `rec_officer, officer_source` for the recordings row aliased `r`
+    (the catalog's tables sightings, device_assignments and devices must be reachable). For
+    the statements under zfjl/vault/ only."""
+    stated, assigned = _stated_officer(r), _assigned_officer(r)
     registered = f"EXISTS (SELECT 1 FROM devices d WHERE d.id = {r}.device AND d.registered = 1)"
     return (
-        f"COALESCE({stated}, {assigned}) AS rec_officer,"
+        f"{derived_officer(r)} AS rec_officer,"
         f" CASE WHEN {stated} IS NOT NULL THEN 'stated'"
         f" WHEN {assigned} IS NOT NULL THEN 'assignment'"
         f" WHEN {r}.device IS NULL THEN 'no_device'"

@@ -1,0 +1,200 @@
+"""HTTP on 127.0.0.1 for the review pages: the listener, one forked child per connection
+(werkzeug's request handler, deadlines), and `zfjl web`'s direct-mode loop.
+
+The service (`zfjl serve --http 127.0.0.1:PORT`, or the setting `web.listen`) accepts these
+connections in its own accept loop, beside the Unix socket, and forks a child for each as it
+does for a command: the same vault, the same authority code, limits and deadlines, no
+long-running server of another kind (docs/web.md says why).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler
+
+from zfjl.errors import UsageError, VaultError
+
+IDLE_SECONDS = 15.0  # a connection silent this long (between or within requests) is closed
+REQUEST_SECONDS = 5  # the request line and headers, whole (as the socket's first message): a byte
+# now and then does not extend it
+LIFETIME_SECONDS = 3600  # no child lives longer (a slow reader of a long video included)
+MAX_HTTP_CHILDREN = 24  # connections served at once (a browser opens up to 6 per page)
+LOOPBACK = ("127.0.0.1", "localhost")
+DEFAULT_PORT = 8470
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def parse_listen(text: str) -> Listen:
+    """'127.0.0.1:8470' (or 'localhost:8470', or a bare port): loopback only — other machines
+    reach the pages through a reverse proxy with TLS (docs/web.md)."""
+    host, _, port = text.strip().rpartition(":")
+    host = host or "127.0.0.1"
+    if host not in LOOPBACK:
+        raise UsageError(f"网页服务只监听本机地址（127.0.0.1），收到 {text!r}：其他电脑经反向代理（TLS）访问，"
+                         "见 docs/web.md")  # fmt: skip
+    try:
+        number = int(port)
+    except ValueError:
+        raise UsageError(f"端口应为数字，收到 {text!r}（如 127.0.0.1:8470）") from None
+    if not 0 <= number < 65536:
+        raise UsageError(f"端口超出范围：{number}")
+    return Listen("127.0.0.1" if host == "localhost" else host, number)
+
+
+def bind_http(listen: Listen) -> tuple[socket.socket, Listen]:
+    """Listen on `listen` (port 0: one the kernel picks); returns the socket and the address
+    it really has."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((listen.host, listen.port))
+    except OSError as exc:
+        sock.close()
+        raise VaultError(f"无法在 {listen.host}:{listen.port} 上监听网页服务：{exc.strerror}") from None
+    sock.listen(128)
+    return sock, Listen(listen.host, sock.getsockname()[1])
+
+
+def allowed_hosts(listen: Listen, extra: list[str] | None = None) -> set[str]:
+    """The Host header values answered: this listener by address or as localhost, and the
+    names a reverse proxy forwards (setting `web.hosts`). Anything else is DNS rebinding."""
+    return {f"127.0.0.1:{listen.port}", f"localhost:{listen.port}", *(extra or [])}
+
+
+# -- one connection, in a forked child ----------------------------------------------------------
+class _Handler(WSGIRequestHandler):
+    # werkzeug answers "Connection: close" to every request: one request per connection and
+    # per child, as the service answers one command per connection.
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS
+
+    def parse_request(self) -> bool:
+        """Once the request line and headers are in, the connection's lifetime applies."""
+        complete = super().parse_request()
+        signal.alarm(LIFETIME_SECONDS)
+        return complete
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # the journal records what matters; access logs would be a second, unsigned one
+
+
+@dataclass
+class _OneConnection:
+    """What werkzeug's handler asks of its server, for the single connection of a child."""
+
+    app: Any
+    server_address: tuple[str, int]
+    multithread: bool = False
+    multiprocess: bool = True
+    passthrough_errors: bool = False
+    ssl_context: None = None
+    _server_version: str = "zfjl"
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if type == "error":
+            with contextlib.suppress(OSError, ValueError):
+                print(f"zfjl web: {message % args if args else message}", file=sys.__stderr__)
+
+
+def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen) -> None:
+    """Serve one HTTP connection until it closes, idles (IDLE_SECONDS) or ages (LIFETIME)."""
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # past a deadline the child simply ends
+    signal.alarm(REQUEST_SECONDS)  # then LIFETIME_SECONDS, from `parse_request`
+    conn.settimeout(IDLE_SECONDS)
+    with contextlib.suppress(OSError):
+        _Handler(conn, peer, _OneConnection(app, (listen.host, listen.port)))  # type: ignore[arg-type]
+    with contextlib.suppress(OSError):
+        conn.close()
+
+
+def fork_http(app: Any, listening: socket.socket, listen: Listen, close: list[socket.socket]) -> int | None:
+    """Accept one HTTP connection and fork a child for it (its pid); None if none was there."""
+    try:
+        conn, peer = listening.accept()
+    except (BlockingIOError, TimeoutError, InterruptedError):
+        return None
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            for sock in (listening, *close):
+                sock.close()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            answer_http(app, conn, peer, listen)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    conn.close()
+    return pid
+
+
+def refuse_busy(listening: socket.socket) -> None:
+    """Too many connections at once: a short 503 without forking (the accept loop never waits)."""
+    try:
+        conn, _ = listening.accept()
+    except (BlockingIOError, TimeoutError, InterruptedError):
+        return
+    with contextlib.suppress(OSError):
+        conn.setblocking(False)
+        body = "网页服务繁忙，请稍后刷新\n".encode()
+        conn.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    conn.close()
+
+
+def serve_direct(app: Any, listening: socket.socket, listen: Listen) -> None:
+    """`zfjl web` on a vault of one's own: answer connections until Ctrl-C, a child each."""
+    import select
+
+    children: set[int] = set()
+    listening.settimeout(1.0)
+    try:
+        while True:
+            _reap(children)
+            ready, _, _ = select.select([listening], [], [], 1.0)
+            if not ready:
+                continue
+            if len(children) >= MAX_HTTP_CHILDREN:
+                refuse_busy(listening)
+                continue
+            pid = fork_http(app, listening, listen, [])
+            if pid:
+                children.add(pid)
+    finally:
+        listening.close()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        while children:
+            _reap(children, block=True)
+
+
+def _reap(children: set[int], block: bool = False) -> None:
+    while children:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        block = False
