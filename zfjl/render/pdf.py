@@ -99,4 +99,3 @@ def compile_html(source: str, title: str) -> str:
         "width:210mm;margin:8mm auto;box-shadow:0 0 4px #000}}.page svg{{width:100%;height:auto}}"
         f"</style></head><body>{body}</body></html>"
     )
-
