@@ -425,10 +425,13 @@ def as_uid(uid: int, fn: Callable[[], object]) -> str:
 
 
 
-# Under `pytest -n 2 --dist loadgroup` (make test-parallel): the modules that make OS users share the
-# same test users and open /root to the service account, so they all run on one worker, in
-# order; every other module runs whole on one worker (its tests may share a module-scoped
-# fixture or what an earlier test made).
+# Machine-wide resources. The modules that make OS users reuse fixed user names (zfjlsvc_clerk,
+# …), delete them when done and open /root to the service account for a while: two such
+# modules at once, in two xdist workers, in `make test`'s run under Debian's Python beside the
+# main run, or in another checkout's run on this machine, would delete each other's users. So
+# each of them holds a lock for the whole module (files in /tmp, so every process on the
+# machine sees the same: flock, released by the kernel if the process dies). A module that
+# starts a server on a fixed port or name marks itself `pytest.mark.exclusive("that-name")`.
 OS_USER_MODULES = frozenset(
     {
         "test_bundle_service.py",
@@ -442,9 +445,88 @@ OS_USER_MODULES = frozenset(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "exclusive(name): the module uses a machine-wide resource `name`; no other test "
+        "process on this machine uses it meanwhile (a module-long lock)",
+    )
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Exclusive use of the resource `name` among every test process on this machine."""
+    import fcntl
+
+    path = Path(tempfile.gettempdir()) / f"zfjl-tests-{name}.lock"
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for the holder (its module, or its death)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def module_resources(module: pytest.Module) -> list[str]:
+    names = {str(mark.args[0]) for mark in module.iter_markers("exclusive")}
+    if module.path.name in OS_USER_MODULES:
+        names.add("os-users")
+    return sorted(names)  # always taken in the same order: no two processes wait on each other
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _exclusive_resources(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Held from before the module's first fixture until after its last (autouse fixtures of
+    a scope are set up first, so torn down last)."""
+    module = request.node.getparent(pytest.Module)
+    with contextlib.ExitStack() as stack:
+        for name in module_resources(module) if module is not None else []:
+            stack.enter_context(machine_lock(name))
+        yield
+
+
+# Under `pytest -n 2 --dist loadgroup` (make test): every module runs whole on one worker (its
+# tests share module-scoped fixtures: a running service, a server, what an earlier test made),
+# and the OS-user modules all on the same worker, in order (else the other worker would
+# only wait for their lock).
 def worker_group(nodeid: str) -> str:
     module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
     return "os-users" if module in OS_USER_MODULES else module
+
+
+# Longest first, so no long module is left to run alone at the end: the seconds each group took
+# in the last run on this machine (pytest's cache), else its number of tests as a guess, the
+# OS-user modules (a long run of slow tests) always first.
+GROUP_SECONDS = "zfjl/group-seconds"
+_group_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _group_seconds[worker_group(report.nodeid)] = (
+        _group_seconds.get(worker_group(report.nodeid), 0.0) + report.duration
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _group_seconds:
+        return
+    known = cache.get(GROUP_SECONDS, {})
+    cache.set(GROUP_SECONDS, {**known, **{k: round(v, 2) for k, v in _group_seconds.items()}})
+
+
+def _longest_first(config: pytest.Config, nodeids: list[str]) -> list[str]:
+    cache = getattr(config, "cache", None)
+    known: dict[str, float] = cache.get(GROUP_SECONDS, {}) if cache is not None else {}
+    counts: dict[str, int] = {}
+    for nodeid in nodeids:
+        counts[worker_group(nodeid)] = counts.get(worker_group(nodeid), 0) + 1
+
+    def weight(nodeid: str) -> tuple[bool, float]:
+        group = worker_group(nodeid)
+        return (group != "os-users", -known.get(group, 0.3 * counts[group]))
+
+    return sorted(nodeids, key=weight)  # stable: a module's tests keep their order
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -458,5 +540,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     class ModuleGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
+
+        def schedule(self) -> None:
+            if self.collection is None and self.collection_is_completed:
+                self.config.option.loadscopereorder = False  # our order, not by test count
+                for node, collected in self.registered_collections.items():
+                    self.registered_collections[node] = _longest_first(self.config, collected)
+            super().schedule()
 
     return ModuleGroupScheduling(config, log)  # type: ignore[arg-type]
