@@ -459,12 +459,24 @@ def machine_lock(name: str) -> Iterator[None]:
     import fcntl
 
     path = Path(tempfile.gettempdir()) / f"zfjl-tests-{name}.lock"
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for the holder (its module, or its death)
+    fd = _open_lock_file(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the holder (its module, or its death)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _open_lock_file(path: Path) -> int:
+    """Read-only is enough for flock, and lets a non-root run use root's file; created only
+    when missing (in sticky /tmp, O_CREAT on another user's file is refused)."""
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
         try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return os.open(path, os.O_RDONLY)
 
 
 def module_resources(module: pytest.Module) -> list[str]:
