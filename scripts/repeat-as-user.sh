@@ -39,7 +39,7 @@ as_user mkdir -p "$home/repeat-logs"
 bundle=$(mktemp --suffix=.bundle)
 git bundle create -q "$bundle" HEAD
 chmod 644 "$bundle"
-as_user git clone -q "$bundle" "$repo"
+as_user git -c advice.detachedHead=false clone -q "$bundle" "$repo"
 rm -f "$bundle"
 echo "$(git -C "$src" rev-parse --short HEAD) → $repo（用户 $user）：${targets[*]}，$times 轮"
 
