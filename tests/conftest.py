@@ -46,10 +46,36 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZFJL_VAULT", raising=False)
 
 
+def built_once(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> tuple[Path, object]:
+    """A folder `build(folder)` filled once per run, and what it returned (pickled). Under
+    xdist the workers of one run share it: the first to ask builds it, the others wait on its
+    lock and copy from the same folder (the media, vaults and bags below are never changed in
+    place: every test copies them). Serially, a folder of this session's own."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        return folder, build(folder)
+    import fcntl
+    import pickle
+
+    run = factory.getbasetemp().parent  # this run's base; each worker's basetemp is below it
+    folder, built = run / f"shared-{name}", run / f"shared-{name}.pickle"
+    with open(run / f"shared-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            built.write_bytes(pickle.dumps(build(folder)))
+        return folder, pickle.loads(built.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def sample_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SampleFile]]:
-    root = tmp_path_factory.mktemp("sample") / "DSJ01"
-    return root, make_camera_dump(root, RECORDED)
+    folder, files = built_once(
+        tmp_path_factory, "sample", lambda f: make_camera_dump(f / "DSJ01", RECORDED)
+    )
+    return folder / "DSJ01", files  # type: ignore[return-value]
 
 
 @pytest.fixture
@@ -78,9 +104,8 @@ def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The footage the three sample cases refer to (2024), generated once per run."""
     from zfjl.sample import make_case_dump
 
-    dest = tmp_path_factory.mktemp("casedump") / "DSJ"
-    make_case_dump(dest)
-    return dest
+    folder, _ = built_once(tmp_path_factory, "casedump", lambda f: make_case_dump(f / "DSJ"))
+    return folder / "DSJ"
 
 
 APPROVAL = "株城管复〔2024〕7号"  # the approval a legal-section bundle is made under (art. 44)
@@ -102,10 +127,13 @@ def copy_vault(src: Path, dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def case_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path) -> Path:
     """Built once: a vault holding the case footage, stored on time. Copy it, never open it."""
-    root = tmp_path_factory.mktemp("case-vault") / "vault"
-    with init_vault(root, bureau="株洲市城市管理和综合执法局", clock=fixed_clock(CASE_CLOCK)) as v:
-        ingest(v, case_dump)
-    return root
+
+    def build(folder: Path) -> None:
+        clock = fixed_clock(CASE_CLOCK)
+        with init_vault(folder / "vault", bureau="株洲市城市管理和综合执法局", clock=clock) as v:
+            ingest(v, case_dump)
+
+    return built_once(tmp_path_factory, "case-vault", build)[0] / "vault"
 
 
 @pytest.fixture(scope="session")
@@ -116,11 +144,13 @@ def sample_cases_template(
     from zfjl.cases.io import read_case_file
     from zfjl.cases.store import import_case
 
-    root = copy_vault(case_vault_template, tmp_path_factory.mktemp("sample-cases") / "vault")
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        for name in ("penalty", "demolition", "licensing"):
-            import_case(v, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
-    return root
+    def build(folder: Path) -> None:
+        root = copy_vault(case_vault_template, folder / "vault")
+        with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+            for name in ("penalty", "demolition", "licensing"):
+                import_case(v, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
+
+    return built_once(tmp_path_factory, "sample-cases", build)[0] / "vault"
 
 
 @pytest.fixture
@@ -394,11 +424,12 @@ def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_templ
     (`BAG`). Copy either before changing it."""
     from zfjl.bundle import bundle_case
 
-    base = tmp_path_factory.mktemp("bagged")
-    root = copy_vault(sample_cases_template, base / "vault")
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court", approval=APPROVAL)
-    return base
+    def build(base: Path) -> None:
+        root = copy_vault(sample_cases_template, base / "vault")
+        with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+            bundle_case(v, "CASE-2024-045", base / BAG, purpose="court", approval=APPROVAL)
+
+    return built_once(tmp_path_factory, "bagged", build)[0]
 
 
 def as_uid(uid: int, fn: Callable[[], object]) -> str:
