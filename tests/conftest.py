@@ -52,10 +52,36 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZFJL_VAULT", raising=False)
 
 
+def built_once(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> tuple[Path, object]:
+    """A folder `build(folder)` filled once per run, and what it returned (pickled). Under
+    xdist the workers of one run share it: the first to ask builds it, the others wait on its
+    lock and copy from the same folder (the media, vaults and bags below are never changed in
+    place: every test copies them). Serially, a folder of this session's own."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        return folder, build(folder)
+    import fcntl
+    import pickle
+
+    run = factory.getbasetemp().parent  # this run's base; each worker's basetemp is below it
+    folder, built = run / f"shared-{name}", run / f"shared-{name}.pickle"
+    with open(run / f"shared-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            built.write_bytes(pickle.dumps(build(folder)))
+        return folder, pickle.loads(built.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def sample_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SampleFile]]:
-    root = tmp_path_factory.mktemp("sample") / "DSJ01"
-    return root, make_camera_dump(root, RECORDED)
+    folder, files = built_once(
+        tmp_path_factory, "sample", lambda f: make_camera_dump(f / "DSJ01", RECORDED)
+    )
+    return folder / "DSJ01", files  # type: ignore[return-value]
 
 
 @pytest.fixture
@@ -84,9 +110,8 @@ def case_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The footage the three sample cases refer to (2024), generated once per run."""
     from zfjl.sample import make_case_dump
 
-    dest = tmp_path_factory.mktemp("casedump") / "DSJ"
-    make_case_dump(dest)
-    return dest
+    folder, _ = built_once(tmp_path_factory, "casedump", lambda f: make_case_dump(f / "DSJ"))
+    return folder / "DSJ"
 
 
 APPROVAL = "株城管复〔2024〕7号"  # the approval a legal-section bundle is made under (art. 44)
@@ -108,10 +133,13 @@ def copy_vault(src: Path, dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def case_vault_template(tmp_path_factory: pytest.TempPathFactory, case_dump: Path) -> Path:
     """Built once: a vault holding the case footage, stored on time. Copy it, never open it."""
-    root = tmp_path_factory.mktemp("case-vault") / "vault"
-    with init_vault(root, bureau="株洲市城市管理和综合执法局", clock=fixed_clock(CASE_CLOCK)) as v:
-        ingest(v, case_dump)
-    return root
+
+    def build(folder: Path) -> None:
+        clock = fixed_clock(CASE_CLOCK)
+        with init_vault(folder / "vault", bureau="株洲市城市管理和综合执法局", clock=clock) as v:
+            ingest(v, case_dump)
+
+    return built_once(tmp_path_factory, "case-vault", build)[0] / "vault"
 
 
 @pytest.fixture(scope="session")
@@ -122,11 +150,13 @@ def sample_cases_template(
     from zfjl.cases.io import read_case_file
     from zfjl.cases.store import import_case
 
-    root = copy_vault(case_vault_template, tmp_path_factory.mktemp("sample-cases") / "vault")
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        for name in ("penalty", "demolition", "licensing"):
-            import_case(v, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
-    return root
+    def build(folder: Path) -> None:
+        root = copy_vault(case_vault_template, folder / "vault")
+        with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+            for name in ("penalty", "demolition", "licensing"):
+                import_case(v, read_case_file(SAMPLE_CASES / f"{name}.yaml"))
+
+    return built_once(tmp_path_factory, "sample-cases", build)[0] / "vault"
 
 
 def on_catalog(request: pytest.FixtureRequest, root: Path) -> Path:
@@ -434,11 +464,12 @@ def bagged_template(tmp_path_factory: pytest.TempPathFactory, sample_cases_templ
     (`BAG`). Copy either before changing it."""
     from zfjl.bundle import bundle_case
 
-    base = tmp_path_factory.mktemp("bagged")
-    root = copy_vault(sample_cases_template, base / "vault")
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        bundle_case(v, "CASE-2024-045", base / BAG, purpose="court", approval=APPROVAL)
-    return base
+    def build(base: Path) -> None:
+        root = copy_vault(sample_cases_template, base / "vault")
+        with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+            bundle_case(v, "CASE-2024-045", base / BAG, purpose="court", approval=APPROVAL)
+
+    return built_once(tmp_path_factory, "bagged", build)[0]
 
 
 def as_uid(uid: int, fn: Callable[[], object]) -> str:
@@ -465,10 +496,13 @@ def as_uid(uid: int, fn: Callable[[], object]) -> str:
 
 
 
-# Under `pytest -n 2 --dist loadgroup` (make test-parallel): the modules that make OS users share the
-# same test users and open /root to the service account, so they all run on one worker, in
-# order; every other module runs whole on one worker (its tests may share a module-scoped
-# fixture or what an earlier test made).
+# Machine-wide resources. The modules that make OS users reuse fixed user names (zfjlsvc_clerk,
+# …), delete them when done and open /root to the service account for a while: two such
+# modules at once, in two xdist workers, in `make test`'s run under Debian's Python beside the
+# main run, or in another checkout's run on this machine, would delete each other's users. So
+# each of them holds a lock for the whole module (files in /tmp, so every process on the
+# machine sees the same: flock, released by the kernel if the process dies). A module that
+# starts a server on a fixed port or name marks itself `pytest.mark.exclusive("that-name")`.
 OS_USER_MODULES = frozenset(
     {
         "test_bundle_service.py",
@@ -484,9 +518,100 @@ OS_USER_MODULES = frozenset(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "exclusive(name): the module uses a machine-wide resource `name`; no other test "
+        "process on this machine uses it meanwhile (a module-long lock)",
+    )
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Exclusive use of the resource `name` among every test process on this machine."""
+    import fcntl
+
+    path = Path(tempfile.gettempdir()) / f"zfjl-tests-{name}.lock"
+    fd = _open_lock_file(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the holder (its module, or its death)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _open_lock_file(path: Path) -> int:
+    """Read-only is enough for flock, and lets a non-root run use root's file; created only
+    when missing (in sticky /tmp, O_CREAT on another user's file is refused)."""
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return os.open(path, os.O_RDONLY)
+
+
+def module_resources(module: pytest.Module) -> list[str]:
+    names = {str(mark.args[0]) for mark in module.iter_markers("exclusive")}
+    if module.path.name in OS_USER_MODULES:
+        names.add("os-users")
+    return sorted(names)  # always taken in the same order: no two processes wait on each other
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _exclusive_resources(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Held from before the module's first fixture until after its last (autouse fixtures of
+    a scope are set up first, so torn down last)."""
+    module = request.node.getparent(pytest.Module)
+    with contextlib.ExitStack() as stack:
+        for name in module_resources(module) if module is not None else []:
+            stack.enter_context(machine_lock(name))
+        yield
+
+
+# Under `pytest -n 2 --dist loadgroup` (make test): every module runs whole on one worker (its
+# tests share module-scoped fixtures: a running service, a server, what an earlier test made),
+# and the OS-user modules all on the same worker, in order (else the other worker would
+# only wait for their lock).
 def worker_group(nodeid: str) -> str:
     module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
     return "os-users" if module in OS_USER_MODULES else module
+
+
+# Longest first, so no long module is left to run alone at the end: the seconds each group took
+# in the last run on this machine (pytest's cache), else its number of tests as a guess, the
+# OS-user modules (a long run of slow tests) always first.
+GROUP_SECONDS = "zfjl/group-seconds"
+_group_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _group_seconds[worker_group(report.nodeid)] = (
+        _group_seconds.get(worker_group(report.nodeid), 0.0) + report.duration
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _group_seconds:
+        return
+    known = cache.get(GROUP_SECONDS, {})
+    cache.set(GROUP_SECONDS, {**known, **{k: round(v, 2) for k, v in _group_seconds.items()}})
+
+
+def _longest_first(config: pytest.Config, nodeids: list[str]) -> list[str]:
+    cache = getattr(config, "cache", None)
+    known: dict[str, float] = cache.get(GROUP_SECONDS, {}) if cache is not None else {}
+    counts: dict[str, int] = {}
+    for nodeid in nodeids:
+        counts[worker_group(nodeid)] = counts.get(worker_group(nodeid), 0) + 1
+
+    def weight(nodeid: str) -> tuple[bool, float]:
+        group = worker_group(nodeid)
+        return (group != "os-users", -known.get(group, 0.3 * counts[group]))
+
+    return sorted(nodeids, key=weight)  # stable: a module's tests keep their order
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -500,5 +625,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     class ModuleGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
+
+        def schedule(self) -> None:
+            if self.collection is None and self.collection_is_completed:
+                self.config.option.loadscopereorder = False  # our order, not by test count
+                for node, collected in self.registered_collections.items():
+                    self.registered_collections[node] = _longest_first(self.config, collected)
+            super().schedule()
 
     return ModuleGroupScheduling(config, log)  # type: ignore[arg-type]

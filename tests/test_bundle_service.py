@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import pwd
 import signal
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -100,7 +99,6 @@ client.Handler.op_tree_put = put
     res = station.run(LEGAL, "bundle", "make", "CASE-2026-202", "--purpose", "court",
                       "--approval", "株城管复〔2026〕7号", "-o", "bag", hook=die)  # fmt: skip
     assert res.code == -signal.SIGKILL, res.err
-    time.sleep(0.3)
     (row,) = _journal(station, "case.bundle", "case:CASE-2026-202")
     actor, data = row
     assert actor == LEGAL and data["approval"] == "株城管复〔2026〕7号"

@@ -580,7 +580,6 @@ client.Handler.op_copy_out = lambda self, args, fds: os.kill(os.getpid(), signal
 """
     res = station.run(LEGAL, "export", oid[:12], "-o", "gone", hook=die)
     assert res.code == -signal.SIGKILL
-    time.sleep(0.3)
     log = json.loads(station.direct("log", oid, "--json").out)
     assert (LEGAL, "access.export") in [(e["actor"], e["kind"]) for e in log["entries"]]
     assert not list((station.home(LEGAL) / "gone").glob("*.*"))  # no copy was made

@@ -528,6 +528,8 @@ def test_idle_connections_of_one_user_do_not_hold_the_service(station: Station) 
     answers at once; the clerk's over-cap connections are refused at once (exit 7), the rest
     cut off after the first-message deadline."""
     results: dict[str, Any] = {}
+    connected = station.home(CLERK) / "connected"
+    connected.unlink(missing_ok=True)
 
     def hold() -> int:
         socks = []
@@ -535,6 +537,7 @@ def test_idle_connections_of_one_user_do_not_hold_the_service(station: Station) 
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(str(station.layout.socket))
             socks.append(s)
+        connected.touch()
         time.sleep(1.0)
         refused = sum(_exit_of(s, 0.05) == 7 for s in socks)  # answered at accept
         time.sleep(FIRST_MESSAGE_TIMEOUT)
@@ -544,7 +547,9 @@ def test_idle_connections_of_one_user_do_not_hold_the_service(station: Station) 
 
     holder = threading.Thread(target=lambda: results.update(r=as_user(CLERK, hold, cwd=station.home(CLERK), env={})))
     holder.start()
-    time.sleep(0.5)  # the 100 connections are made
+    deadline = time.monotonic() + 60  # the 100 connections are made (however loaded we are)
+    while not connected.exists() and holder.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
     def ask() -> int:
         started = time.monotonic()
@@ -555,7 +560,8 @@ def test_idle_connections_of_one_user_do_not_hold_the_service(station: Station) 
     res = as_user(LEGAL, ask, cwd=station.home(LEGAL), env={})
     took = json.loads(res.out.strip().splitlines()[-1])
     holder.join(timeout=60)
-    assert took["answer"].get("exit") == 0 and took["took"] < 1.0, took
+    # At once: not after the idle connections' deadline (a loaded machine may take a second).
+    assert took["answer"].get("exit") == 0 and took["took"] < FIRST_MESSAGE_TIMEOUT / 2, took
     refused, cut = (int(n) for n in results["r"].out.split())
     assert refused == 100 - MAX_PER_USER  # refused at accept, not queued
     assert cut == MAX_PER_USER

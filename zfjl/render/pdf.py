@@ -8,8 +8,10 @@ import datetime as dt
 import hashlib
 import html
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from zfjl.errors import RenderError
 
@@ -44,12 +46,29 @@ def _alone(source: str) -> Iterator[tuple[Path, Path]]:
         yield main, Path(folder)
 
 
+# One Typst compiler per process: making one scans and loads the system's fonts (the CJK ones
+# are large), about 0.1-0.3 s, which was most of the cost of each document; its compile() of a
+# given source and root gives the same bytes as typst.compile(). Not reentrant: one lock.
+_COMPILER: list[Any] = []
+_COMPILER_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _compiler() -> Iterator[Any]:
+    import typst
+
+    with _COMPILER_LOCK:
+        if not _COMPILER:
+            _COMPILER.append(typst.Compiler())
+        yield _COMPILER[0]
+
+
 def _typeset(source: str, stamp: int) -> bytes:
     import typst
 
     try:
-        with _alone(source) as (main, root):
-            pdf = bytes(typst.compile(main, root=root, pdf_standards=["a-2b"], timestamp=stamp))
+        with _alone(source) as (main, root), _compiler() as compiler:
+            pdf = bytes(compiler.compile(main, root=root, pdf_standards=["a-2b"], timestamp=stamp))
     except typst.TypstError as exc:
         raise RenderError(f"排版失败：{str(exc).splitlines()[0]}") from None
     return without_suspects_flag(pdf)
@@ -70,10 +89,8 @@ def without_suspects_flag(pdf: bytes) -> bytes:
 
 def compile_html(source: str, title: str) -> str:
     """An HTML preview: each page as SVG, exactly as it will print."""
-    import typst
-
-    with _alone(source) as (main, root):
-        pages = typst.compile(main, root=root, format="svg")
+    with _alone(source) as (main, root), _compiler() as compiler:
+        pages = compiler.compile(main, root=root, format="svg")
     svgs = pages if isinstance(pages, list) else [pages]
     body = "\n".join(f'<div class="page">{bytes(p).decode("utf-8")}</div>' for p in svgs)
     return (
@@ -82,4 +99,3 @@ def compile_html(source: str, title: str) -> str:
         "width:210mm;margin:8mm auto;box-shadow:0 0 4px #000}}.page svg{{width:100%;height:auto}}"
         f"</style></head><body>{body}</body></html>"
     )
-
