@@ -189,6 +189,7 @@ def test_face_proposals_are_shown_and_only_a_ticked_one_is_applied(page: Any, si
     page.evaluate("() => { const v = document.querySelector('video'); v.pause(); v.currentTime = 1.0; }")
     while "1.0" not in page.inner_text("[data-frame-at]") and time.monotonic() < wait_canvas:
         time.sleep(0.05)
+    page.locator("#redact").scroll_into_view_if_needed()
     _shot(page, "redact-face-proposals")
     chosen = proposals.nth(0).get_attribute("value")
     proposals.nth(0).check()

@@ -19,6 +19,7 @@ import mimetypes
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -160,6 +161,7 @@ def make_app(
     @app.post("/logout")
     def logout() -> Response:
         store.end(g.session)
+        shutil.rmtree(vault_root / "web" / "handouts" / g.session.key[:32], ignore_errors=True)
         resp = _page(200, "error.html", message="已退出。再次使用请运行 zfjl web 获取新的登录链接。",
                      title="已退出")  # fmt: skip
         resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict")
@@ -454,9 +456,8 @@ def _purpose(default: str) -> str:
 
 
 def _sweep_handouts(base: Path) -> None:
-    """Handed-out copies stay only as long as a session lives: older folders are removed."""
-    import shutil
-
+    """Handed-out copies stay only as long as a session lives: older folders are removed
+    (and a session's own at logout)."""
     cutoff = time.time() - SESSION_SECONDS
     for folder in base.glob("*/*") if base.is_dir() else ():
         with contextlib.suppress(OSError):

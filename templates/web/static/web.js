@@ -47,9 +47,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const at = document.querySelector("[data-frame-at]");
   let drag = null;
 
+  // "x,y,w,h@t0-t1" -> [x, y, w, h], or null when the frame on the canvas is outside t0-t1.
   const parse = (text) => {
-    const m = String(text).match(/^(\d+),(\d+),(\d+),(\d+)/);
-    return m ? m.slice(1, 5).map(Number) : null;
+    const m = String(text).match(/^(\d+),(\d+),(\d+),(\d+)(?:@([\d.]+)-([\d.]*))?$/);
+    if (!m) return null;
+    const t = video.currentTime;
+    if (m[5] !== undefined && (t < parseFloat(m[5]) || (m[6] && t > parseFloat(m[6])))) return null;
+    return m.slice(1, 5).map(Number);
   };
   const typed = () => {
     const v = ["x", "y", "w", "h"].map((k) => field(k).value);
