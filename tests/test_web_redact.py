@@ -146,6 +146,12 @@ def _derivatives(site: Site) -> list[Any]:
 def test_a_box_drawn_with_the_mouse_blurs_those_pixels_only(page: Any, site: Site) -> None:
     with Vault.open(site.root) as v:
         before = object_version(v, site.oid)
+    page.goto(f"{site.base}/recordings/{site.oid[:12]}")
+    for name, value in zip(("x", "y", "w", "h", "t1"), ("600", "10", "80", "40", "1"), strict=True):
+        page.fill(f"input[name={name}]", value)  # typed, not drawn: past the frame's right edge
+    page.get_by_role("button", name="生成删减副本").click()
+    page.wait_for_load_state()
+    assert "超出画面" in page.inner_text("main") and not _derivatives(site)  # refused, named
     _open_at(page, site, 1.0)
     x, y, w, h = DRAWN
     _drag(page, (x, y), (x + w, y + h))
