@@ -261,3 +261,27 @@ def test_disclosure_is_refused_without_a_copy_grant_then_handed_out_with_a_recei
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(files["receipt"]),
                     str(ARTEFACTS / "disclose-receipt")], check=True)  # fmt: skip
     files["copy"].unlink()  # a copy of footage is no test artefact to keep
+
+
+def test_the_form_reads_as_the_clis_redaction_spec() -> None:
+    """Ticked boxes in the CLI's syntax, one typed box (an end alone starts at 0), muted ranges
+    however separated, mosaic; an unknown method is blur; a bad value is the CLI's refusal."""
+    from werkzeug.datastructures import MultiDict
+
+    from zfjl.errors import UsageError
+    from zfjl.redact import Box, Span
+    from zfjl.web.app import MAX_BOXES, redaction_spec
+
+    form = MultiDict([("box", "10,20,30,40@1-2"), ("box", " "), ("x", "5"), ("y", "6"),
+                      ("w", "16"), ("h", "16"), ("t1", "2.5"), ("mute", "0.5-1, 3-4；6-"),
+                      ("method", "mosaic")])  # fmt: skip
+    spec = redaction_spec(form)
+    assert spec.boxes == (Box(10, 20, 30, 40, Span(1.0, 2.0)), Box(5, 6, 16, 16, Span(0.0, 2.5)))
+    assert spec.mutes == (Span(0.5, 1.0), Span(3.0, 4.0), Span(6.0, None)) and spec.method == "mosaic"
+    assert redaction_spec(MultiDict([("x", "1"), ("y", "1"), ("w", "8"), ("h", "8"),
+                                     ("method", "x")])).boxes[0].span == Span(0.0, None)  # fmt: skip
+    assert redaction_spec(MultiDict([("method", "<script>")])).method == "blur"
+    many = redaction_spec(MultiDict([("box", "0,0,8,8")] * (MAX_BOXES + 5)))
+    assert len(many.boxes) == MAX_BOXES
+    with pytest.raises(UsageError, match="至少 8 像素"):
+        redaction_spec(MultiDict([("box", "0,0,4,4")]))
