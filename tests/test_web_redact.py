@@ -159,6 +159,7 @@ def test_a_box_drawn_with_the_mouse_blurs_those_pixels_only(page: Any, site: Sit
     assert all(abs(a - b) <= 2 for a, b in zip(got, DRAWN, strict=True)), got  # frame pixels, not CSS
     page.fill("input[name=t0]", "0.5")
     page.fill("input[name=t1]", "1.5")
+    page.locator("#redact").scroll_into_view_if_needed()
     _shot(page, "redact-box-drawn")
     page.get_by_role("button", name="生成删减副本").click()
     page.wait_for_url("**derivative=**")
