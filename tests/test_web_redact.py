@@ -151,7 +151,9 @@ def test_a_box_drawn_with_the_mouse_blurs_those_pixels_only(page: Any, site: Sit
         page.fill(f"input[name={name}]", value)  # typed, not drawn: past the frame's right edge
     page.get_by_role("button", name="生成删减副本").click()
     page.wait_for_load_state()
-    assert "超出画面" in page.inner_text("main") and not _derivatives(site)  # refused, named
+    shown = page.inner_text("main")
+    assert "遮挡框 600,10,80,40@0-1：超出画面" in shown and not _derivatives(site)  # refused, named
+    _shot(page, "redact-box-refused")
     _open_at(page, site, 1.0)
     x, y, w, h = DRAWN
     _drag(page, (x, y), (x + w, y + h))

@@ -258,7 +258,12 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
-        made = redact(g.vault, oid, redaction_spec(request.form), purpose=_purpose("网页删减"))
+        try:
+            spec = redaction_spec(request.form)
+            made = redact(g.vault, oid, spec, purpose=_purpose("网页删减"))
+        except UsageError as exc:  # the CLI's words for the CLI's options, the page's here
+            raise UsageError(exc.message.replace("--box ", "遮挡框 ").replace("--mute ", "静音时段 ")
+                             + "。请返回上一页修改。") from exc  # fmt: skip
         return redirect(f"/recordings/{oid}?derivative={made.id}#derivatives", 303)
 
     @app.post("/recordings/<ident>/disclose")
