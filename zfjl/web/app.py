@@ -14,11 +14,16 @@ SameSite=Strict, responses forbid framing and scripts from elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
+import re
+import secrets
+import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, render_template, request
@@ -29,11 +34,16 @@ from werkzeug.wsgi import wrap_file
 from zfjl.errors import AccessDenied, AmbiguousIdError, NotFoundError, UsageError, ZfjlError
 from zfjl.vault.web_sessions import SESSION_SECONDS, Session, SessionStore
 
+if TYPE_CHECKING:
+    from zfjl.redact import RedactionSpec
+    from zfjl.redact.spec import Method
+
 COOKIE = "zfjl_session"
 MAX_FORM_BYTES = 64 * 1024  # every form of these pages is far smaller
 JUDGING_ROLES = frozenset({"legal", "director"})  # who enters approvals on /grants (art. 47)
 PLAYABLE = {".mp4", ".m4v", ".webm", ".mp3", ".m4a", ".aac", ".wav", ".ogg", ".jpg", ".jpeg",
             ".png", ".gif", ".webp"}  # fmt: skip
+MAX_BOXES = 64  # boxes or muted ranges in one redaction from the page
 
 
 def template_dir() -> Path:
@@ -151,6 +161,7 @@ def make_app(
     @app.post("/logout")
     def logout() -> Response:
         store.end(g.session)
+        shutil.rmtree(vault_root / "web" / "handouts" / g.session.key[:32], ignore_errors=True)
         resp = _page(200, "error.html", message="已退出。再次使用请运行 zfjl web 获取新的登录链接。",
                      title="已退出")  # fmt: skip
         resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict")
@@ -181,6 +192,10 @@ def make_app(
 
     @app.get("/recordings/<ident>")
     def recording(ident: str) -> Response:
+        return recording_page(ident)
+
+    def recording_page(ident: str, **extra: Any) -> Response:
+        """The recording's page; `extra`: what a POST adds to it (face proposals)."""
         from zfjl.access import custody_log
         from zfjl.access.authority import Item, authorize, authorize_drawn
         from zfjl.vault.query import show_recording
@@ -211,7 +226,7 @@ def make_app(
             chosen = next((d["id"] for d in made if d["kind"] == "proxy"), None)
         return _page(status, "recording.html", rec=rec, refusal=refusal, via=via, draw=draw,
                      playable=playable, derivatives=made, chosen=chosen,
-                     custody=custody_log(vault, rec["id"]).entries)  # fmt: skip
+                     custody=custody_log(vault, rec["id"]).entries, **extra)  # fmt: skip
 
     @app.post("/recordings/<ident>/proxy")
     def make_proxy(ident: str) -> Response:
@@ -223,6 +238,77 @@ def make_app(
         oid = resolve_id(g.vault, _hex(ident))
         made = playable_proxy(g.vault, oid, purpose="网页播放")
         return redirect(f"/recordings/{oid}?derivative={made.id}", 303)
+
+    # -- redaction and disclosure (docs/redact.md; art. 44) ----------------------------------
+    @app.post("/recordings/<ident>/faces")
+    def faces(ident: str) -> Response:
+        """Face proposals shown on the page, each unticked: nothing is applied unseen."""
+        from zfjl.redact.faces import propose_faces
+        from zfjl.vault.query import resolve_id
+
+        oid = resolve_id(g.vault, _hex(ident))
+        report = propose_faces(g.vault, oid, purpose=_purpose("人脸建议"))
+        return recording_page(oid, proposals=[p.as_dict() for p in report.proposals],
+                              faces_done=True)  # fmt: skip
+
+    @app.post("/recordings/<ident>/redact")
+    def redact_recording(ident: str) -> Response:
+        """The boxes ticked or typed and the muted ranges, through `zfjl redact`'s function."""
+        from zfjl.redact import redact
+        from zfjl.vault.query import resolve_id
+
+        oid = resolve_id(g.vault, _hex(ident))
+        try:
+            spec = redaction_spec(request.form)
+            made = redact(g.vault, oid, spec, purpose=_purpose("网页删减"))
+        except UsageError as exc:  # the CLI's words for the CLI's options, the page's here
+            raise UsageError(exc.message.replace("--box ", "遮挡框 ").replace("--mute ", "静音时段 ")
+                             + "。请返回上一页修改。") from exc  # fmt: skip
+        return redirect(f"/recordings/{oid}?derivative={made.id}#derivatives", 303)
+
+    @app.post("/recordings/<ident>/disclose")
+    def disclose_copy(ident: str) -> Response:
+        """A redacted copy for a party under a copy grant (`zfjl disclose`'s function): the copy
+        and its receipt are written into a folder of this session's, then downloaded."""
+        from zfjl.redact.disclose import disclose
+        from zfjl.vault.query import resolve_id
+
+        session: Session = g.session
+        oid = resolve_id(g.vault, _hex(ident))
+        f = request.form
+        token = secrets.token_hex(16)
+        done = disclose(g.vault, oid, _hex(f.get("derivative", "")), party=f.get("party", ""),
+                        approval_no=f.get("approval_no", ""), dest=handout_dir(session, token),
+                        purpose=_purpose("网页提供"))  # fmt: skip
+        return _page(200, "disclosed.html", done=done.as_dict(), token=token, oid=oid,
+                     copy_name=done.copy.name, receipt_name=done.receipt.name)  # fmt: skip
+
+    @app.get("/handouts/<token>/<which>")
+    def handout(token: str, which: str) -> Response:
+        """A disclosed copy or its receipt, to the session that made the disclosure only (the
+        disclosure was journaled before the copy was written)."""
+        from flask import send_file
+
+        if not re.fullmatch(r"[0-9a-f]{32}", token) or which not in ("copy", "receipt"):
+            abort(404)
+        folder = handout_dir(g.session, token)
+        wanted = "_删减副本_" if which == "copy" else "_提供回执_"
+        found = [p for p in (folder.iterdir() if folder.is_dir() else ()) if wanted in p.name
+                 and not p.is_symlink()]  # fmt: skip
+        if len(found) != 1:
+            abort(404)
+        resp = send_file(found[0], as_attachment=True, download_name=found[0].name,
+                         conditional=True, max_age=0)  # fmt: skip
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+
+    def handout_dir(session: Session, token: str) -> Path:
+        """web/handouts/<session>/<token>: the session's own folder; older ones are removed."""
+        base = vault_root / "web" / "handouts"
+        _sweep_handouts(base)
+        own = base / session.key[:32]
+        own.mkdir(mode=0o700, parents=True, exist_ok=True)  # the service account's, private
+        return own / token
 
     @app.get("/recordings/<ident>/media")
     def media(ident: str) -> Response:
@@ -326,7 +412,7 @@ def make_app(
 
 # -- helpers ----------------------------------------------------------------------------------
 TEMPLATES = ("base.html", "error.html", "login_needed.html", "logged_in.html", "recordings.html",
-             "recording.html", "case.html", "spotchecks.html", "grants.html")  # fmt: skip
+             "recording.html", "case.html", "spotchecks.html", "grants.html", "disclosed.html")  # fmt: skip
 
 
 def _preload(app: Flask) -> None:
@@ -349,6 +435,39 @@ def _preload(app: Flask) -> None:
 
     for name in TEMPLATES:
         app.jinja_env.get_template(name)
+
+
+def redaction_spec(form: Any) -> RedactionSpec:
+    """The page's redaction form as a RedactionSpec: ticked boxes (`box`, the CLI's
+    `x,y,w,h@t0-t1`), one typed box (x, y, w, h, t0, t1), muted ranges (`mute`: `t0-t1`, several
+    separated by spaces or commas), blur or mosaic. The library checks them against the
+    recording (UsageError naming the value)."""
+    from zfjl.redact import RedactionSpec, parse_box, parse_span
+
+    texts = [t.strip() for t in form.getlist("box") if t.strip()][:MAX_BOXES]
+    typed = [(form.get(k) or "").strip() for k in ("x", "y", "w", "h")]
+    if all(typed):
+        t0, t1 = ((form.get(k) or "").strip() for k in ("t0", "t1"))
+        texts.append(",".join(typed) + (f"@{t0 or '0'}-{t1}" if t0 or t1 else ""))
+    mutes = re.split(r"[\s,，;；]+", (form.get("mute") or "").strip())
+    method: Method = "mosaic" if form.get("method") == "mosaic" else "blur"
+    return RedactionSpec(boxes=tuple(parse_box(t) for t in texts),
+                         mutes=tuple(parse_span(m) for m in mutes if m)[:MAX_BOXES], method=method)  # fmt: skip
+
+
+def _purpose(default: str) -> str:
+    text = " ".join((request.form.get("purpose") or "").split())[:200]
+    return text or default
+
+
+def _sweep_handouts(base: Path) -> None:
+    """Handed-out copies stay only as long as a session lives: older folders are removed
+    (and a session's own at logout)."""
+    cutoff = time.time() - SESSION_SECONDS
+    for folder in base.glob("*/*") if base.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if folder.lstat().st_mtime < cutoff:
+                shutil.rmtree(folder)
 
 
 KIND_TEXT = {"video": "视频", "audio": "录音", "photo": "照片", "other": "其他"}
