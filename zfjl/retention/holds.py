@@ -10,6 +10,7 @@ from typing import Any
 
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.vault import events
+from zfjl.vault.bureau import reconcile_locks
 from zfjl.vault.queries import retention as catalog
 from zfjl.vault.queries.cases import resolve_target
 from zfjl.vault.roles import APPROVING_ROLES
@@ -51,6 +52,7 @@ def place_hold(vault: Vault, target: str, reason: str, note: str | None) -> dict
     ev = vault.record(
         events.HoldPlace(target=resolved, target_kind=kind, reason=code, note=note), subject
     )
+    reconcile_locks(vault)  # a bureau vault: the S3 legal hold on (the store down: next sync)
     return hold(vault, f"H-{ev.seq}")
 
 
@@ -65,6 +67,7 @@ def release_hold(
         raise UsageError(f"{hold_id} 已于 {h['released_at'][:16]} 解除")
     subject = f"case:{h['target']}" if h["target_kind"] == "case" else h["target"]
     vault.record(events.HoldRelease(hold=hold_id, approval=approval, note=note), subject)
+    reconcile_locks(vault)  # the S3 legal hold off, unless another hold still covers it
     return hold(vault, hold_id)
 
 

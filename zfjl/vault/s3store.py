@@ -307,6 +307,14 @@ class S3ObjectStore:
         # keeps that order within a second, the timestamps' resolution).
         return sorted(found, key=lambda v: (not v.latest, -v.modified.timestamp()))
 
+    def stored_checksum(self, oid: str) -> str:
+        """The checksum the store keeps of the object ("sha256:<base64>"; a multipart
+        upload's is the composite "…-N"), for the journal; "" when it keeps none."""
+        head = self._call(f"读取对象 {oid[:12]}", lambda c: c.head_object(
+            Bucket=self.bucket, Key=self.key_for(oid), ChecksumMode="ENABLED"))  # fmt: skip
+        value = head.get(self._field)
+        return f"{self.checksum.lower()}:{value}" if value else ""
+
     # -- deleting, retention ---------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool:
         """Delete exactly the version `token` names; False when that version is not there (gone,
