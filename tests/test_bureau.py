@@ -124,7 +124,7 @@ def test_a_station_without_its_link_loses_nothing_and_the_next_sync_finishes(
     vault = bureau_vault
     stopped = f"http://127.0.0.1:{free_ports(1)[0]}"  # nothing listens there
     down = zfjl_run("--vault", str(vault.root), "sync", env={"AWS_ENDPOINT_URL": stopped})
-    assert down.returncode != 0 and "无法连接对象存储" in down.stderr, down.stderr
+    assert down.returncode == 6 and "无法连接对象存储" in down.stderr, down.stderr
     assert "Traceback" not in down.stderr
     monkeypatch.setenv("AWS_ENDPOINT_URL", stopped)
     with pytest.raises(StoreUnreachable):
@@ -195,3 +195,23 @@ def test_verify_names_a_recording_removed_behind_the_stores_back(
     assert len(missing) == 1 and name in missing[0]["subject"] and rec[:12] in missing[0]["subject"]
     assert missing[0]["severity"] == "error"
     assert {f["code"] for f in findings} == {"store_object_missing"}  # the station copy is fine
+
+
+def test_a_vault_of_catalog_11_opens_as_a_station_vault(tmp_path: Path) -> None:
+    """Migration 12 (bureau_store): an older vault gets the empty tables, stays a station
+    vault, and its listings are as they were."""
+    from zfjl.vault import migrations
+    from zfjl.vault.setup import init_vault
+
+    root = tmp_path / "vault"
+    with init_vault(root, bureau="某市城市管理和综合执法局") as v:
+        for table in ("store_binding", "shipments"):
+            v.conn.execute(f"DROP TABLE {table}")
+        migrations.set_catalog_version(v.conn, 11)
+        v.conn.commit()
+    with Vault.open(root) as v:
+        assert migrations.catalog_version(v.conn) == migrations.SCHEMA_VERSION
+        (ev,) = events_of_kind(v, "vault.migrate")
+        assert ev.data["number"] == 12 and set(ev.data["rebuilt"]) == {"store_binding", "shipments"}
+        assert binding(v) is None and reconcile_locks(v) == 0
+        assert verify(v, read_data=False).ok
