@@ -126,6 +126,8 @@ def test_a_station_without_its_link_loses_nothing_and_the_next_sync_finishes(
     down = zfjl_run("--vault", str(vault.root), "sync", env={"AWS_ENDPOINT_URL": stopped})
     assert down.returncode == 6 and "无法连接对象存储" in down.stderr, down.stderr
     assert "Traceback" not in down.stderr
+    lost = zfjl_run("--vault", str(vault.root), "sync", env={"AWS_PROFILE": "no-such-profile"})
+    assert lost.returncode == 6 and "AWS 配置有误" in lost.stderr and "Traceback" not in lost.stderr
     monkeypatch.setenv("AWS_ENDPOINT_URL", stopped)
     with pytest.raises(StoreUnreachable):
         sync(vault)
@@ -169,10 +171,11 @@ def test_retention_is_the_stores_a_case_extends_the_lock_a_hold_is_a_legal_hold(
     c = seaweed.client(STATION_PROFILE)
     from botocore.exceptions import ClientError
 
-    with pytest.raises(ClientError):
-        c.put_object_retention(Bucket=seaweed.bucket, Key=store.key_for(rec), VersionId=version,
-                               Retention={"Mode": "COMPLIANCE",
-                                          "RetainUntilDate": patrol.retain_until})  # fmt: skip
+    for mode, until in (("COMPLIANCE", patrol.retain_until), ("GOVERNANCE", case.retain_until)):
+        with pytest.raises(ClientError):  # shortened, or downgraded
+            c.put_object_retention(Bucket=seaweed.bucket, Key=store.key_for(rec),
+                                   VersionId=version,
+                                   Retention={"Mode": mode, "RetainUntilDate": until})  # fmt: skip
     assert store.digest_uncached(rec) == rec and store.protection(rec).retain_until == case.retain_until
 
 

@@ -626,9 +626,16 @@ def _client(profile: str | None) -> Any:
     process, profile and AWS environment is kept (a forked child makes its own)."""
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     key = (os.getpid(), profile, env)
+    from botocore.exceptions import BotoCoreError
+
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = _new_client(profile)
+            try:
+                _clients[key] = _new_client(profile)
+            except BotoCoreError as exc:  # a profile that is not there, a config file unreadable
+                raise StoreRefused(
+                    f"对象存储的 AWS 配置有误：{exc}（请检查 AWS_PROFILE、AWS_CONFIG_FILE 与凭据文件）"
+                ) from exc
         return _clients[key]
 
 
