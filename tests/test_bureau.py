@@ -218,3 +218,24 @@ def test_a_vault_of_catalog_11_opens_as_a_station_vault(tmp_path: Path) -> None:
         assert ev.data["number"] == 12 and set(ev.data["rebuilt"]) == {"store_binding", "shipments"}
         assert binding(v) is None and reconcile_locks(v) == 0
         assert verify(v, read_data=False).ok
+
+
+def test_a_hold_placed_while_the_store_is_down_reaches_it_at_the_next_sync(
+    seaweed: Seaweed, bureau_vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = bureau_vault
+    sync(vault)
+    rec = catalog_column(vault, "recordings", "id", device="DSJ03")[0]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_ports(1)[0]}")
+    place_hold(vault, rec, "obstruction", None)  # journaled all the same
+    assert events_of_kind(vault, "object.store_lock") == []
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    store = open_store(vault.root, binding(vault).url)  # type: ignore[union-attr]
+    assert not store.protection(rec).legal_hold
+    report = verify(vault, read_data=False)
+    (finding,) = [f for f in report.findings if f.severity == "error"]
+    assert finding.code == "store_hold_missing" and rec[:12] in finding.subject
+
+    assert sync(vault).relocked == 1
+
+    assert store.protection(rec).legal_hold and verify(vault, read_data=False).ok

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zfjl.errors import StorageError, UsageError
+from zfjl.errors import BucketNotLocked, StorageError, UsageError
 from zfjl.vault import events
 from zfjl.vault.s3store import COMPLIANCE, S3ObjectStore
 from zfjl.vault.vault import Vault
@@ -207,25 +207,31 @@ def sync(vault: Vault) -> SyncReport:
     return report
 
 
-def reconcile_locks(vault: Vault) -> int:
-    """After a case link, a hold or its release: bring the store's locks to what the journal
-    asks. A station vault: nothing. The store down: left for the next `zfjl sync` (the
-    journal already holds the fact; `verify` names what is weaker meanwhile)."""
+def reconcile_locks(vault: Vault, oids: Iterable[str] | None = None) -> int:
+    """After a case link, a hold or its release: bring the store's locks of `oids` (None:
+    of every shipped object) to what the journal asks. A station vault: nothing. The store
+    down or refusing: left for the next `zfjl sync` (the journal already holds the fact;
+    `verify` names what is weaker meanwhile)."""
     bound = binding(vault)
     if bound is None:
         return 0
     try:
-        return _reconcile(vault, bound, None)
-    except StorageError:
+        return _reconcile(vault, bound, None, None if oids is None else list(oids))
+    except (StorageError, BucketNotLocked):
         return 0
 
 
-def _reconcile(vault: Vault, bound: Binding, store: S3ObjectStore | None) -> int:
+def _reconcile(vault: Vault, bound: Binding, store: S3ObjectStore | None,
+               oids: list[str] | None = None) -> int:  # fmt: skip
     """Extend locks and set holds where the journaled lock is weaker than required; the store
     is opened only when something is to change."""
-    shipped = {r[0]: (r[1], bool(r[2])) for r in vault.conn.execute(
-        "SELECT id, retain_until, legal_hold FROM shipments"
-        " WHERE id NOT IN (SELECT id FROM tombstones)")}  # fmt: skip
+    if oids is not None and not oids:
+        return 0
+    sql = ("SELECT id, retain_until, legal_hold FROM shipments"
+           " WHERE id NOT IN (SELECT id FROM tombstones)")  # fmt: skip
+    if oids is not None:
+        sql += f" AND id IN ({', '.join('?' for _ in oids)})"
+    shipped = {r[0]: (r[1], bool(r[2])) for r in vault.conn.execute(sql, oids or [])}
     locks = required_locks(vault, list(shipped), bound) if shipped else {}
     changed = 0
     for oid, lock in locks.items():
@@ -272,8 +278,10 @@ def where(vault: Vault, oids: Iterable[str]) -> dict[str, str]:
 
 
 # -- verify -------------------------------------------------------------------------------------
-def store_findings(vault: Vault, read_data: bool) -> Iterator[tuple[str, str, str, str]]:
-    """(code, subject, expected, found) for verify; nothing for a station vault."""
+def store_findings(vault: Vault, read_data: bool, part: Callable[[str], bool] = lambda _: True
+                   ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
+    """(code, subject, expected, found) for verify, of the shipped objects in `part` (verify's
+    --subset: a nightly share of the bucket, not all of it); nothing for a station vault."""
     bound = binding(vault)
     if bound is None:
         return
@@ -287,6 +295,7 @@ def store_findings(vault: Vault, read_data: bool) -> Iterator[tuple[str, str, st
         "SELECT s.id, s.version, s.legal_hold, o.size, r.original_name FROM shipments s"
         " JOIN objects o ON o.id = s.id LEFT JOIN recordings r ON r.id = s.id"
         " WHERE s.id NOT IN (SELECT id FROM tombstones) ORDER BY s.seq"))  # fmt: skip
+    rows = [r for r in rows if part(r[0])]
     locks = required_locks(vault, [r[0] for r in rows], bound) if rows else {}
     try:
         for oid, version, _held, size, name in rows:

@@ -234,7 +234,9 @@ def verify(
         pool.shutdown(cancel_futures=True)  # on Ctrl-C: no queued object is read after it
     report.findings.extend(_stray_and_uncatalogued(vault, conn))
     report.findings.extend(Finding(*c) for c in custom_findings(vault))
-    report.findings.extend(Finding(*f) for f in store_findings(vault, read_data))
+    report.findings.extend(
+        Finding(*f) for f in store_findings(vault, read_data, lambda oid: in_subset(oid, n, t))
+    )
     vault.record(
         events.VaultVerify(
             subset=report.subset,
