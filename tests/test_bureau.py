@@ -5,6 +5,7 @@ in its own key prefix of the shared bucket."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import secrets
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 from tests.seaweed import OWNER_PROFILE, STATION_PROFILE, Seaweed, free_ports
 from zfjl.cases.io import read_case_file
 from zfjl.cases.store import attach, import_case, reopen_case
-from zfjl.errors import StoreRefused, StoreUnreachable
+from zfjl.errors import Busy, StorageError, StoreRefused, StoreUnreachable
 from zfjl.retention.holds import place_hold, release_hold
 from zfjl.vault import Vault
 from zfjl.vault.bureau import binding, open_store, reconcile_locks, required_locks, sync, where
@@ -116,6 +117,10 @@ def test_sync_ships_reads_back_and_locks_each_object_as_its_class_asks(
     assert (again.shipped, again.already_there, again.relocked) == (0, 0, 0)
     assert len(events_of_kind(vault, "object.shipped")) == len(oids)
     assert verify(vault).ok
+    with open(vault.root / "locks" / "sync.lock", "w") as held:  # a timer's sync running
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(Busy, match="zfjl sync"):
+            sync(vault)
 
 
 def test_a_station_without_its_link_loses_nothing_and_the_next_sync_finishes(
@@ -239,3 +244,17 @@ def test_a_hold_placed_while_the_store_is_down_reaches_it_at_the_next_sync(
     assert sync(vault).relocked == 1
 
     assert store.protection(rec).legal_hold and verify(vault, read_data=False).ok
+
+
+def test_a_missing_station_copy_is_named_and_the_rest_is_shipped(bureau_vault: Vault) -> None:
+    vault = bureau_vault
+    oids = catalog_column(vault, "objects", "id")
+    gone = oids[0]
+    vault.objects.path_for(gone).unlink()  # lost on the station before it was shipped
+
+    with pytest.raises(StorageError, match=f"1 个对象未能上传.*{gone[:12]}.*站内副本缺失"):
+        sync(vault)
+
+    shipped = {e.data["id"] for e in events_of_kind(vault, "object.shipped")}
+    assert shipped == set(oids) - {gone}
+    assert where(vault, [gone]) == {gone: "none"}

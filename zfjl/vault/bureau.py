@@ -18,14 +18,17 @@ Lock (docs/scale.md) holds every object for the bureau, locked by the store itse
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zfjl.errors import BucketNotLocked, StorageError, UsageError
+from zfjl.errors import BucketNotLocked, Busy, StorageError, UsageError
 from zfjl.vault import events
 from zfjl.vault.s3store import COMPLIANCE, S3ObjectStore
 from zfjl.vault.vault import Vault
@@ -179,9 +182,28 @@ def sync(vault: Vault) -> SyncReport:
     """Ship what is pending and bring every lock up to date; returns when all are in the
     bucket, read back and locked, or raises (StorageError: the store is down or refused some;
     what was shipped is journaled, the rest is shipped by the next sync, nothing is lost)."""
+    bound = require_binding(vault)
+    with _sync_lock(vault):
+        return _sync(vault, bound)
+
+
+@contextlib.contextmanager
+def _sync_lock(vault: Vault) -> Iterator[None]:
+    """One sync at a time per station (a timer's and a person's): the second is told so."""
+    fd = os.open(vault.root / "locks" / "sync.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy("另一个同步任务（zfjl sync）正在运行，本次未执行") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _sync(vault: Vault, bound: Binding) -> SyncReport:
     from zfjl.vault.ship import ship
 
-    bound = require_binding(vault)
     store = open_store(vault.root, bound.url)
     report = SyncReport(str(bound.url))
     todo = unshipped(vault)

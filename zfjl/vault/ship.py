@@ -82,7 +82,11 @@ def _ship_batch(local: ObjectStore, bucket: S3ObjectStore, oids: list[str], unti
     with contextlib.ExitStack() as paths:  # the station's own files: local_path costs nothing
         for oid in oids:
             path = paths.enter_context(local.local_path(oid))
-            digests = hash_path(path)
+            try:
+                digests = hash_path(path)
+            except OSError as exc:
+                report.failed[oid] = f"站内副本缺失或无法读取（{exc.strerror}），未上传；请运行 zfjl verify"
+                continue
             if digests.blake3 != oid:
                 report.failed[oid] = "站内副本的摘要与名称不符（已损坏），未上传；请运行 zfjl verify"
                 continue
