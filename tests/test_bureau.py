@@ -225,25 +225,31 @@ def test_a_vault_of_catalog_11_opens_as_a_station_vault(tmp_path: Path) -> None:
         assert verify(v, read_data=False).ok
 
 
-def test_a_hold_placed_while_the_store_is_down_reaches_it_at_the_next_sync(
+def test_a_link_and_a_hold_made_while_the_store_is_down_reach_it_at_the_next_sync(
     seaweed: Seaweed, bureau_vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vault = bureau_vault
     sync(vault)
     rec = catalog_column(vault, "recordings", "id", device="DSJ03")[0]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_ports(1)[0]}")
-    place_hold(vault, rec, "obstruction", None)  # journaled all the same
+    reopen_case(vault, "CASE-2024-031", reason="补充关联")
+    attach(vault, "CASE-2024-031", recordings=[rec[:12]], activity="现场检查")
+    place_hold(vault, rec, "obstruction", None)  # both journaled all the same
     assert events_of_kind(vault, "object.store_lock") == []
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     store = open_store(vault.root, binding(vault).url)  # type: ignore[union-attr]
     assert not store.protection(rec).legal_hold
     report = verify(vault, read_data=False)
-    (finding,) = [f for f in report.findings if f.severity == "error"]
-    assert finding.code == "store_hold_missing" and rec[:12] in finding.subject
+    errors = {f.code: f for f in report.findings if f.severity == "error"}
+    assert set(errors) == {"store_hold_missing", "store_lock_weak"}
+    assert all(rec[:12] in f.subject for f in errors.values())
+    assert "案件证据" in errors["store_lock_weak"].expected
 
     assert sync(vault).relocked == 1
 
-    assert store.protection(rec).legal_hold and verify(vault, read_data=False).ok
+    p = store.protection(rec)
+    assert p.legal_hold and p.retain_until is not None and p.retain_until.year >= 2053
+    assert verify(vault, read_data=False).ok
 
 
 def test_a_missing_station_copy_is_named_and_the_rest_is_shipped(bureau_vault: Vault) -> None:
