@@ -210,21 +210,30 @@ def _sync(vault: Vault, bound: Binding) -> SyncReport:
     locks = required_locks(vault, todo, bound, shipping=True)
     result = ship(vault.objects, store, [o for o in todo if o in locks],
                   lambda oid: locks[oid].until)  # fmt: skip
-    for start in range(0, len(result.shipped), JOURNAL_BATCH):
+    records = []
+    for s in result.shipped:  # asked before the write transaction: no request holds the catalog
+        try:
+            checksum = store.stored_checksum(s.oid)
+        except StorageError as exc:
+            result.failed[s.oid] = exc.message
+            continue
+        records.append(events.ObjectShipped(id=s.oid, version=s.version,
+                       retain_until=_iso(s.retain_until), checksum=checksum,
+                       url=store.location(s.oid)))  # fmt: skip
+    for start in range(0, len(records), JOURNAL_BATCH):
         with vault.writing() as w:
-            for s in result.shipped[start : start + JOURNAL_BATCH]:
-                w.append(events.ObjectShipped(
-                    id=s.oid, version=s.version, retain_until=_iso(s.retain_until),
-                    checksum=store.stored_checksum(s.oid), url=store.location(s.oid)), s.oid)  # fmt: skip
-    report.shipped = sum(s.sent for s in result.shipped)
-    report.already_there = len(result.shipped) - report.shipped
+            for record in records[start : start + JOURNAL_BATCH]:
+                w.append(record, record.id)
+    journaled = {r.id for r in records}
+    report.shipped = sum(s.sent for s in result.shipped if s.oid in journaled)
+    report.already_there = len(journaled) - report.shipped
     report.failed = dict(result.failed)
     report.relocked = _reconcile(vault, bound, store)
     if report.failed:
         oid, why = next(iter(report.failed.items()))
         raise StorageError(
             f"{len(report.failed)} 个对象未能上传至局端存储（首个 {oid[:12]}：{why}）；"
-            f"已上传 {len(result.shipped)} 个，站内副本完好，再次运行 zfjl sync 继续"
+            f"已上传 {len(records)} 个，站内副本完好，再次运行 zfjl sync 继续"
         )
     return report
 
