@@ -16,10 +16,18 @@ import pytest
 from tests.seaweed import OWNER_PROFILE, STATION_PROFILE, Seaweed, free_ports
 from zfjl.cases.io import read_case_file
 from zfjl.cases.store import attach, import_case, reopen_case
-from zfjl.errors import Busy, StorageError, StoreRefused, StoreUnreachable
+from zfjl.errors import Busy, StorageError, StoreRefused, StoreUnreachable, UsageError
 from zfjl.retention.holds import place_hold, release_hold
 from zfjl.vault import Vault
-from zfjl.vault.bureau import binding, open_store, reconcile_locks, required_locks, sync, where
+from zfjl.vault.bureau import (
+    bind_store,
+    binding,
+    open_store,
+    reconcile_locks,
+    required_locks,
+    sync,
+    where,
+)
 from zfjl.vault.queries.journal import events_of_kind
 from zfjl.vault.verify import verify
 
@@ -40,8 +48,6 @@ def station_profile(monkeypatch: pytest.MonkeyPatch) -> None:
 def bureau_vault(seaweed: Seaweed, case_vault: Vault, station_profile: None) -> Iterator[Vault]:
     """The case footage's vault bound to the shared bucket (its own prefix), one case
     imported (its links made before anything is shipped), not yet synced."""
-    from zfjl.vault.bureau import bind_store
-
     import_case(case_vault, read_case_file(SAMPLE_DIR / "penalty.yaml"))
     bind_store(case_vault, f"s3://{seaweed.bucket}/{seaweed.prefix()}")
     yield case_vault
@@ -71,6 +77,8 @@ def test_init_names_its_store_and_refuses_a_bucket_without_object_lock(
         assert ev.data["url"] == f"s3://{bucket}/station-1"
         # nothing about the endpoint or a credential is journaled or written down
         assert seaweed.endpoint not in json.dumps(ev.data)
+        with pytest.raises(UsageError, match="已绑定"):  # its shipments are in that bucket
+            bind_store(v, f"s3://{seaweed.bucket}")
     assert seaweed.endpoint not in (root / "vault.json").read_text()
 
     seaweed.client().create_bucket(Bucket="zfjl-no-lock")

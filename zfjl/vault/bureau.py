@@ -105,6 +105,9 @@ def bind_store(vault: Vault, url: str, *, case_years: int = DEFAULT_CASE_YEARS,
     if case_years < 1 or keep_days < 0:
         raise UsageError("案卷保存年限应为正整数，站内副本保留天数不得为负")
     vault.require_role({"admin"}, "绑定局端存储")
+    bound = binding(vault)
+    if bound is not None:  # its shipments are in that bucket: moving them is another procedure
+        raise UsageError(f"本保管库已绑定局端存储 {bound.url}，不能改绑到 {parsed}")
     open_store(vault.root, parsed, create=True)
     vault.record(events.StoreBind(url=str(parsed), case_years=case_years, keep_days=keep_days),
                  None)  # fmt: skip
