@@ -137,7 +137,9 @@ class Seaweed:
         from botocore.config import Config
 
         cred = self.owner if profile == OWNER_PROFILE else self.station
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+        # A session of its own: boto3's default one caches the config file it read first,
+        # and a test may set AWS_PROFILE to a profile of the session's AWS_CONFIG_FILE.
+        return boto3.session.Session().client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id=cred.access_key,
                             aws_secret_access_key=cred.secret_key,
                             config=Config(retries={"max_attempts": 1}))  # fmt: skip

@@ -349,7 +349,16 @@ def attach(
         raise CaseError("请指定要附加的录音录像编号，或 --device 与 --from/--to 时间段")
     ensure_digests(vault, [m["recording"] for m in links])
     vault.record(events.CaseAttach(case=case_id, links=links), f"case:{case_id}")
+    _extend_store_locks(vault, [m["recording"] for m in links])
     return links
+
+
+def _extend_store_locks(vault: Vault, oids: list[str]) -> None:
+    """A bureau vault: the case's longer period reaches the S3 lock of what is shipped
+    (what is not yet shipped is locked for it when `zfjl sync` ships it)."""
+    from zfjl.vault.bureau import reconcile_locks
+
+    reconcile_locks(vault, oids)
 
 
 def detach(

@@ -57,7 +57,7 @@ def _print_recordings(vault: Any, rows: list[dict[str, Any]]) -> None:
                  text("原文件名", ratio=1))  # fmt: skip
     for r in rows:
         flags = ["逾期" if r["late"] else "逾期？" if r["late"] is None else "",
-                 "重要" if r["important"] else ""]  # fmt: skip
+                 "重要" if r["important"] else "", r.get("where_text", "")]  # fmt: skip
         who = "\n".join(d.safe(x) for x in (r["device"], r["officer"]) if x) or "—"
         span = d.when(r["recorded_at"]) + (f"\n{d.duration(r['duration'])}" if r["duration"] else "")
         grid.add_row(ids[r["id"]], "\n".join([d.kind(r["kind"]), *filter(None, flags)]), who,
@@ -90,7 +90,7 @@ _LABELS = {
     "important": "重要(IMP)", "name_time": "文件名时间", "meta_time": "元数据时间",
     "mtime": "文件修改时间", "clock_skew": "时钟偏差", "skew_seconds": "偏差",
     "make": "厂商", "model": "型号", "serial": "序列号", "gps_lat": "纬度",
-    "gps_lon": "经度", "path": "保管库路径",
+    "gps_lon": "经度", "path": "保管库路径", "where_text": "存放位置",
 }  # fmt: skip
 
 
@@ -123,6 +123,8 @@ def _print_recording(rec: dict[str, Any], names: dict[str, str]) -> None:
 
     grid = table(key("项目"), text("内容", ratio=1), show_header=False)
     for k, label in _LABELS.items():
+        if k == "where_text" and k not in rec:  # a station vault: everything is here
+            continue
         grid.add_row(label, _value(k, rec.get(k)))
     out.print(grid)
     for w in rec.get("warnings", []):

@@ -18,7 +18,8 @@ app = typer.Typer()
     epilog="示例：\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局\n"
     "  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局"
     " --catalog postgresql://zfjl_station@db:5432/zfjl"
-    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl",
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl"
+    "\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局 --store s3://zfjl-bureau/station-1",
 )
 def init_cmd(
     bureau: Annotated[
@@ -31,6 +32,11 @@ def init_cmd(
     catalog_owner: Annotated[
         str | None, typer.Option(help="与 --catalog 同用：建立目录结构的所有者角色的地址（同一数据库）。")
     ] = None,
+    store: Annotated[
+        str | None, typer.Option(metavar="s3://存储桶[/前缀]", help=(
+            "局端对象存储（须启用对象锁定；不存在且凭据允许时新建）。本地目录为本站副本；"
+            "地址与凭据取自 AWS_ENDPOINT_URL、AWS_PROFILE 或凭据文件。"))
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
@@ -42,9 +48,24 @@ def init_cmd(
     if bureau is None and sys.stdin.isatty() and sys.stderr.isatty():
         bureau = typer.prompt("执法机关全称（印在每份文书上）", err=True)
     vault = init_vault(resolve_vault_path(STATE.vault_path), bureau=bureau or "", catalog=catalog,
-                       catalog_owner=catalog_owner)  # fmt: skip
-    emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau},
-         as_json, f"已新建保管库：{vault.root}（{vault.config.bureau}）")  # fmt: skip
+                       catalog_owner=catalog_owner, store=store)  # fmt: skip
+    where = f"，局端存储 {store}" if store else ""
+    emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau,
+          "store": store}, as_json,
+         f"已新建保管库：{vault.root}（{vault.config.bureau}）{where}")  # fmt: skip
+
+
+@app.command(
+    "sync", help="把站内尚未上传的对象上传至局端存储，读回核对并锁定；全部完成后返回。",
+    epilog="示例：\n  zfjl sync\n  zfjl sync --json",
+)
+def sync_cmd(as_json: JsonOpt = False) -> None:
+    from zfjl.vault.bureau import sync
+
+    report = sync(open_vault())
+    emit(report.as_dict(), as_json,
+         f"已同步至 {report.store}：新上传 {report.shipped} 个，已在局端 {report.already_there} 个，"
+         f"调整锁定 {report.relocked} 个")  # fmt: skip
 
 
 @app.command(

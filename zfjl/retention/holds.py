@@ -10,6 +10,7 @@ from typing import Any
 
 from zfjl.errors import NotFoundError, UsageError
 from zfjl.vault import events
+from zfjl.vault.bureau import reconcile_locks
 from zfjl.vault.queries import retention as catalog
 from zfjl.vault.queries.cases import resolve_target
 from zfjl.vault.roles import APPROVING_ROLES
@@ -48,9 +49,12 @@ def place_hold(vault: Vault, target: str, reason: str, note: str | None) -> dict
     if code == "other" and not (note and note.strip()):
         raise UsageError("理由为“其他”（其他重要情况）时须用 --note 写明情况")
     subject, resolved, kind = resolve_target(vault, target)
+    before = set(held_ids(vault))
     ev = vault.record(
         events.HoldPlace(target=resolved, target_kind=kind, reason=code, note=note), subject
     )
+    # A bureau vault: the S3 legal hold on what it newly holds (the store down: next sync).
+    reconcile_locks(vault, set(held_ids(vault)) - before)
     return hold(vault, f"H-{ev.seq}")
 
 
@@ -64,7 +68,10 @@ def release_hold(
     if h["released_at"]:
         raise UsageError(f"{hold_id} 已于 {h['released_at'][:16]} 解除")
     subject = f"case:{h['target']}" if h["target_kind"] == "case" else h["target"]
+    before = set(held_ids(vault))
     vault.record(events.HoldRelease(hold=hold_id, approval=approval, note=note), subject)
+    # The S3 legal hold off on what no other hold still covers.
+    reconcile_locks(vault, before - set(held_ids(vault)))
     return hold(vault, hold_id)
 
 

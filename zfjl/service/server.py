@@ -53,7 +53,7 @@ SERVED_COMMANDS = frozenset({
     "verify", "rebuild", "ingest", "seal", "ls", "show", "attach", "detach", "check", "render",
     "sweep", "view", "export", "log", "report", "help", "case", "bundle", "hold", "grant",
     "checkpoint", "calendar", "rules", "device", "spotcheck", "role", "config", "custom",
-    "redact", "disclose", "web",
+    "redact", "disclose", "web", "sync",
 })  # fmt: skip
 LOCAL_COMMANDS = frozenset({"serve", "station", "sample", "init"})
 # Options a client may put before the command word (flags only: an option taking a value

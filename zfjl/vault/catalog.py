@@ -298,6 +298,25 @@ CREATE TABLE IF NOT EXISTS derivatives (
     seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS derivatives_source ON derivatives(source, kind);
+-- The bureau's store (issue 25): the bucket bound by `store.bind`, the objects shipped to it
+-- and their lock as last journaled (`object.shipped`, `object.store_lock`).
+CREATE TABLE IF NOT EXISTS store_binding (
+    url TEXT PRIMARY KEY,
+    case_years INTEGER NOT NULL,
+    keep_days INTEGER NOT NULL,
+    bound_at TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shipments (
+    id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    retain_until TEXT NOT NULL,
+    legal_hold INTEGER NOT NULL DEFAULT 0,
+    checksum TEXT NOT NULL,
+    url TEXT NOT NULL,
+    shipped_at TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tombstones (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -337,6 +356,8 @@ DERIVED_TABLES = (
     "settings",
     "custom_files",
     "derivatives",
+    "store_binding",
+    "shipments",
 )
 
 RECORDING_COLUMNS = [
@@ -781,6 +802,24 @@ def _on_object_restored(conn: Connection, ev: Event, d: events.ObjectRestored) -
     conn.execute("DELETE FROM tombstones WHERE id = ?", (ev.subject,))
 
 
+def _on_store_bind(conn: Connection, ev: Event, d: events.StoreBind) -> None:
+    conn.execute("DELETE FROM store_binding")  # one store per vault: the latest binding
+    _insert(conn, "store_binding", {"url": d.url, "case_years": d.case_years,
+            "keep_days": d.keep_days, "bound_at": ev.ts, "seq": ev.seq})  # fmt: skip
+
+
+def _on_object_shipped(conn: Connection, ev: Event, d: events.ObjectShipped) -> None:
+    conn.execute("DELETE FROM shipments WHERE id = ?", (d.id,))
+    _insert(conn, "shipments", {"id": d.id, "version": d.version, "retain_until": d.retain_until,
+            "legal_hold": 0, "checksum": d.checksum, "url": d.url, "shipped_at": ev.ts,
+            "seq": ev.seq})  # fmt: skip
+
+
+def _on_object_store_lock(conn: Connection, ev: Event, d: events.ObjectStoreLock) -> None:
+    conn.execute("UPDATE shipments SET retain_until = ?, legal_hold = ? WHERE id = ?",
+                 (d.retain_until, int(d.legal_hold), d.id))  # fmt: skip
+
+
 DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"}
 
 
@@ -973,6 +1012,9 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.CustomInstall: _on_custom_install,
     events.CustomRemove: _on_custom_remove,
     events.DerivativeMake: _on_derivative_make,
+    events.StoreBind: _on_store_bind,
+    events.ObjectShipped: _on_object_shipped,
+    events.ObjectStoreLock: _on_object_store_lock,
 }
 
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).

@@ -380,6 +380,42 @@ class ObjectTombstone(EventData):
     sweep: str
 
 
+# == the bureau's store (issue 25) ===============================================================
+@declare("store.bind", "绑定局端对象存储")
+@_event_class
+class StoreBind(EventData):
+    """The vault's objects are shipped to this S3 bucket (Object Lock), the station's folder
+    keeping its own copy; endpoint and credentials come from the AWS chain, never from here."""
+
+    url: str  # s3://BUCKET[/PREFIX]
+    case_years: int  # the lock of case evidence and of what is never swept (案卷保存期限)
+    keep_days: int  # how long the station keeps its copy after shipping
+
+
+@declare("object.shipped", "上传至局端存储")
+@_event_class
+class ObjectShipped(EventData):
+    """Read back whole from the bucket and COMPLIANCE-locked until `retain_until`."""
+
+    id: str
+    version: str  # the bucket's version ID
+    retain_until: str  # ISO 8601, UTC, as the store reported it
+    checksum: str  # the store's checksum of the object (SHA-256 by default), as it reported it
+    url: str  # s3://BUCKET/KEY
+
+
+@declare("object.store_lock", "调整局端存储锁定")
+@_event_class
+class ObjectStoreLock(EventData):
+    """The store's lock of a shipped object changed: a case's longer period, a legal hold on
+    (art. 43) or off (released with its approval)."""
+
+    id: str
+    retain_until: str  # ISO 8601, UTC, as the store reports it now
+    legal_hold: bool
+    why: str
+
+
 @declare("ingest.begin", "开始入库")
 @_event_class
 class IngestBegin(EventData):

@@ -90,6 +90,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Issue 26: objects made from an original (playable proxies, redacted copies) and what
     # they were made from, replayed from `derivative.make` (none in an older vault).
     Migration(11, "derivatives", reshape=("derivatives",)),
+    # Issue 25: the bureau's S3 store a vault is bound to (`store.bind`) and the objects
+    # shipped there with their lock (`object.shipped`, `object.store_lock`): none in an older
+    # vault, whose objects stay on its own folder.
+    Migration(12, "bureau_store", reshape=("store_binding", "shipments")),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -94,7 +94,21 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
     sql += " ORDER BY recorded_at IS NULL, recorded_at, id"
     if flt.limit:
         sql += f" LIMIT {int(flt.limit)}"
-    return [_ls_row(r) for r in vault.query(sql, params)]
+    return _with_where(vault, [_ls_row(r) for r in vault.query(sql, params)])
+
+
+def _with_where(vault: Vault, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A bureau vault (issue 25): where each recording is (`where`: station | bureau | both,
+    `where_text`: 站内 / 局端 / 两处). A station vault's rows are as they were."""
+    from zfjl.vault.bureau import WHERE, binding, where
+
+    if binding(vault) is None:
+        return rows
+    places = where(vault, [r["id"] for r in rows])
+    for r in rows:
+        r["where"] = places[r["id"]]
+        r["where_text"] = WHERE[r["where"]]
+    return rows
 
 
 MIN_PREFIX = 4  # hex digits a typed prefix needs; listings show at least 12 (cli/display.py)
@@ -185,7 +199,7 @@ def show_recording(vault: Vault, prefix: str) -> dict[str, Any]:
     rec["derivatives"] = [d.as_dict() for d in derivatives_of(vault, oid)]
     made_from = derivative(vault, oid)
     rec["derived_from"] = made_from.as_dict() if made_from else None
-    return rec
+    return _with_where(vault, [rec])[0]
 
 
 def object_digests(vault: Vault, oid: str) -> dict[str, str]:

@@ -307,6 +307,14 @@ class S3ObjectStore:
         # keeps that order within a second, the timestamps' resolution).
         return sorted(found, key=lambda v: (not v.latest, -v.modified.timestamp()))
 
+    def stored_checksum(self, oid: str) -> str:
+        """The checksum the store keeps of the object ("sha256:<base64>"; a multipart
+        upload's is the composite "…-N"), for the journal; "" when it keeps none."""
+        head = self._call(f"读取对象 {oid[:12]}", lambda c: c.head_object(
+            Bucket=self.bucket, Key=self.key_for(oid), ChecksumMode="ENABLED"))  # fmt: skip
+        value = head.get(self._field)
+        return f"{self.checksum.lower()}:{value}" if value else ""
+
     # -- deleting, retention ---------------------------------------------------------------
     def delete(self, oid: str, token: str) -> bool:
         """Delete exactly the version `token` names; False when that version is not there (gone,
@@ -618,9 +626,16 @@ def _client(profile: str | None) -> Any:
     process, profile and AWS environment is kept (a forked child makes its own)."""
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     key = (os.getpid(), profile, env)
+    from botocore.exceptions import BotoCoreError
+
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = _new_client(profile)
+            try:
+                _clients[key] = _new_client(profile)
+            except BotoCoreError as exc:  # a profile that is not there, a config file unreadable
+                raise StoreRefused(
+                    f"对象存储的 AWS 配置有误：{exc}（请检查 AWS_PROFILE、AWS_CONFIG_FILE 与凭据文件）"
+                ) from exc
         return _clients[key]
 
 

@@ -1,5 +1,5 @@
-"""Ship a station's objects to the bureau's bucket (issue 25): a sketch of what `zfjl sync`
-and the service's background shipper will run, not yet wired into a command.
+"""Ship a station's objects to the bureau's bucket (issue 25): what `zfjl sync` runs
+(zfjl/vault/bureau.py, which journals each shipment and decides each lock's date).
 
 A camera never waits for the bureau store: ingest stores at disk speed into the station's own
 folder (the local `ObjectStore`), and this ships afterwards. An object counts as shipped only
@@ -14,10 +14,8 @@ when the bucket serves it back whole and locked:
    when a copy already there had a shorter one: a patrol recording later linked to a case).
 
 The station's copy is never touched here: removing it after the configured days is the
-sweep's job, once the journal records the shipment. Still to do (issue 25): an
-`object.shipped` event (oid, store, version ID, retain-until) journaled per object, so that
-`ls`/`show` can say where a recording is and a station knows what is pending without asking
-the bucket.
+sweep's job, once the journal records the shipment (`object.shipped`, journaled by
+bureau.sync from the `Shipped` results).
 """
 
 from __future__ import annotations
@@ -84,7 +82,11 @@ def _ship_batch(local: ObjectStore, bucket: S3ObjectStore, oids: list[str], unti
     with contextlib.ExitStack() as paths:  # the station's own files: local_path costs nothing
         for oid in oids:
             path = paths.enter_context(local.local_path(oid))
-            digests = hash_path(path)
+            try:
+                digests = hash_path(path)
+            except OSError as exc:
+                report.failed[oid] = f"站内副本缺失或无法读取（{exc.strerror}），未上传；请运行 zfjl verify"
+                continue
             if digests.blake3 != oid:
                 report.failed[oid] = "站内副本的摘要与名称不符（已损坏），未上传；请运行 zfjl verify"
                 continue

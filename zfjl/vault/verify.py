@@ -23,6 +23,9 @@ from zfjl.errors import UsageError
 from zfjl.vault import catalog, events
 from zfjl.vault.anchors import outside_findings, restores_on_record
 from zfjl.vault.backend import Connection
+from zfjl.vault.bureau import ERRORS as STORE_ERRORS
+from zfjl.vault.bureau import MESSAGES as STORE_MESSAGES
+from zfjl.vault.bureau import store_findings
 from zfjl.vault.checkpoint import CheckpointWalk
 from zfjl.vault.custom import ERRORS as CUSTOM_ERRORS
 from zfjl.vault.custom import MESSAGES as CUSTOM_MESSAGES
@@ -95,6 +98,8 @@ ERRORS = {
 }
 MESSAGES.update(CUSTOM_MESSAGES)  # a bureau's templates, rules, document types (custom.py)
 ERRORS |= CUSTOM_ERRORS
+MESSAGES.update(STORE_MESSAGES)  # the bureau's S3 store (bureau.py)
+ERRORS |= STORE_ERRORS
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,9 @@ def verify(
         pool.shutdown(cancel_futures=True)  # on Ctrl-C: no queued object is read after it
     report.findings.extend(_stray_and_uncatalogued(vault, conn))
     report.findings.extend(Finding(*c) for c in custom_findings(vault))
+    report.findings.extend(
+        Finding(*f) for f in store_findings(vault, read_data, lambda oid: in_subset(oid, n, t))
+    )
     vault.record(
         events.VaultVerify(
             subset=report.subset,
