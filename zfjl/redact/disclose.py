@@ -26,6 +26,7 @@ from zfjl.redact.derivatives import REDACTION, _live
 from zfjl.redact.spec import METHODS
 from zfjl.vault import events
 from zfjl.vault.objects import storage_error
+from zfjl.vault.queries import derivatives as derivative_queries
 from zfjl.vault.queries.access import grant_row
 from zfjl.vault.queries.derivatives import DerivativeRow, derivative
 from zfjl.vault.queries.evidence import original_name
@@ -131,8 +132,7 @@ def receipt_pdf(
     from zfjl.render.registers import register_pdf
     from zfjl.vault.settings import user_names
 
-    recorded = vault.conn.execute("SELECT recorded_at FROM recordings WHERE id = ?",
-                                  (done.source,)).fetchone()  # fmt: skip
+    recorded = derivative_queries.recorded_at(vault, done.source)
     boxes = [{**b, "span": _span_text(b)} for b in row.params.get("boxes") or []]
     mutes = [_span_text(m) for m in row.params.get("mutes") or []]
     method = METHODS.get(row.params.get("method") or "blur", "模糊")
@@ -143,7 +143,7 @@ def receipt_pdf(
         "copy_name": done.copy.name, "summary": summary, "boxes": boxes, "mutes": mutes,
         "made_at": row.made_at, "made_by": row.made_by, "ffmpeg": row.tools.get("ffmpeg", ""),
         "original_name": original_name(vault, done.source),
-        "recorded_at": recorded[0] if recorded else None,
+        "recorded_at": recorded,
     }  # fmt: skip
     context = {"d": d, "grant": grant_row(vault, done.grant),
                "actor_name": user_names(vault).get(vault.actor)}  # fmt: skip

@@ -419,8 +419,6 @@ def _preload(app: Flask) -> None:
     """Import what the pages use and compile their templates once, in the process that forks
     the children: each connection's child then starts with them (copy-on-write), instead of
     paying ~100 ms of imports and compiling on every page."""
-    import sqlite_utils  # the catalog's helper (vault.db): 0.1 s to import
-
     import zfjl.access.reads
     import zfjl.cases.store
     import zfjl.checklists.run
@@ -430,7 +428,6 @@ def _preload(app: Flask) -> None:
     import zfjl.vault.query
     import zfjl.web.timeline  # noqa: F401
 
-    sqlite_utils.Database(memory=True)  # and the regular expressions it compiles on first use
     mimetypes.init()  # reads /etc/mime.types: 25 ms
 
     for name in TEMPLATES:

@@ -60,6 +60,12 @@ def recording_kind(vault: Vault, oid: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def recorded_at(vault: Vault, oid: str) -> str | None:
+    """When the recording was made, as catalogued (None: not described, or no time)."""
+    row = vault.conn.execute("SELECT recorded_at FROM recordings WHERE id = ?", (oid,)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def derivative_sources(vault: Vault) -> dict[str, str]:
     """Every derivative's id -> its original's id (retention: a derivative follows it)."""
     return {str(r[0]): str(r[1]) for r in vault.conn.execute("SELECT id, source FROM derivatives")}
