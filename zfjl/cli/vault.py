@@ -18,7 +18,8 @@ app = typer.Typer()
     epilog="示例：\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局\n"
     "  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局"
     " --catalog postgresql://zfjl_station@db:5432/zfjl"
-    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl",
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl\n"
+    "  zfjl --vault /srv/zfjl init --catalog postgresql://zfjl_station@db:5432/zfjl --station 芦淞中队",
 )
 def init_cmd(
     bureau: Annotated[
@@ -31,12 +32,24 @@ def init_cmd(
     catalog_owner: Annotated[
         str | None, typer.Option(help="与 --catalog 同用：建立目录结构的所有者角色的地址（同一数据库）。")
     ] = None,
+    station: Annotated[
+        str | None, typer.Option(help="以此站点名加入 --catalog 中已有的全局保管库（本目录存放本站的对象、"
+                                      "锁与签名密钥；不需 --catalog-owner、--bureau）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
     from zfjl.vault import resolve_vault_path
-    from zfjl.vault.setup import init_vault
+    from zfjl.vault.setup import init_vault, join_station
 
+    if station is not None:
+        if catalog is None:
+            raise UsageError("--station 须与 --catalog 同用：加入目录数据库中已有的全局保管库")
+        vault = join_station(resolve_vault_path(STATE.vault_path), catalog=catalog, station=station)
+        emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau,
+              "station": vault.station}, as_json,
+             f"站点 {vault.station} 已加入{vault.config.bureau}的保管库：{vault.root}")  # fmt: skip
+        return
     if (catalog is None) != (catalog_owner is None):
         raise UsageError("--catalog 与 --catalog-owner 须同时给出（工作角色与所有者角色）")
     if bureau is None and sys.stdin.isatty() and sys.stderr.isatty():

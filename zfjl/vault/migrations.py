@@ -90,6 +90,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Issue 26: objects made from an original (playable proxies, redacted copies) and what
     # they were made from, replayed from `derivative.make` (none in an older vault).
     Migration(11, "derivatives", reshape=("derivatives",)),
+    # Issue 25: several stations write one bureau's catalog; each journal row says which
+    # (NULL: the vault's own folder), hashed with the row when present (journal.row_hash).
+    Migration(13, "journal_station", sql="ALTER TABLE journal ADD COLUMN station TEXT"),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -6,10 +6,13 @@ composes the two, and takes the signer as a parameter so a caller may hand in an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from zfjl.errors import UsageError
+from zfjl.vault import events
+from zfjl.vault.checkpoint import PublicKey
 from zfjl.vault.signer import create_key
 from zfjl.vault.vault import Clock, Vault
 
@@ -29,6 +32,32 @@ def init_vault(
     vault = Vault.create(root, bureau=bureau.strip(), clock=clock, catalog=catalog,
                          catalog_owner=catalog_owner)  # fmt: skip
     signer(vault)
+    return vault
+
+
+STATION_NAME = re.compile(r"^[\w.-]{1,64}$")  # letters (CJK too), digits, _ . -
+
+
+def check_station_name(station: str) -> str:
+    name = station.strip() if isinstance(station, str) else ""
+    if not STATION_NAME.fullmatch(name):
+        raise UsageError(
+            f"站点名 {station!r:.80} 无效：须为 1–64 个字母、数字、汉字或 _ . -（如 --station 芦淞中队）"
+        )
+    return name
+
+
+def join_station(
+    root: Path, *, catalog: str, station: str, clock: Clock | None = None,
+    signer: Callable[[Vault], PublicKey] = create_key,
+) -> Vault:  # fmt: skip
+    """`zfjl init --catalog URL --station NAME` on a catalog that holds the bureau's vault:
+    this station's own folder, its own signing key and signer state, and `station.join`
+    (its name and public key), every row it writes naming it (docs/scale.md)."""
+    vault = Vault.join(root, catalog=catalog, station=check_station_name(station), clock=clock)
+    public = signer(vault)
+    vault.record(events.StationJoin(station=str(vault.station), vkey=public.vkey,
+                                    host=vault.host), None)  # fmt: skip
     return vault
 
 

@@ -207,7 +207,7 @@ def verify(
     report = VerifyReport(subset=f"{n}/{t}")
     conn = vault.conn
     want = ("sha256", "sha512", "sm3") if digests else ("sha256",) if sha256 else ()
-    checks, pending_sweeps = _object_checks(conn, n, t, want)
+    checks, pending_sweeps = _object_checks(conn, n, t, want, held_elsewhere(vault))
     pool = ThreadPoolExecutor(hash_workers(), thread_name_prefix="zfjl-verify")
     try:
         reads = _read_ahead(pool, vault, checks, read_data)
@@ -243,8 +243,24 @@ def verify(
     return report
 
 
+def held_elsewhere(vault: Vault) -> set[str]:
+    """The objects another station of a bureau's vault stored (its own folder holds them; it
+    verifies them, or the bucket does once shipped): the last `object.add`/`object.restored`
+    row of each names the station that holds it. Empty for a vault no station joined."""
+    from zfjl.vault.vault import joined_stations
+
+    if not joined_stations(vault.conn):
+        return set()
+    rows = vault.conn.execute(
+        "SELECT subject, station FROM journal WHERE kind IN (?, ?) ORDER BY seq",
+        (events.ObjectAdd.kind, events.ObjectRestored.kind),
+    )
+    holder = {oid: station for oid, station in rows if oid is not None}
+    return {oid for oid, station in holder.items() if station != vault.station}
+
+
 def _object_checks(
-    conn: Connection, n: int, t: int, want: tuple[str, ...]
+    conn: Connection, n: int, t: int, want: tuple[str, ...], elsewhere: frozenset[str] | set[str] = frozenset()
 ) -> tuple[Iterator[_ObjectCheck], list[str]]:
     """The catalogued objects of subset n/t, by id, with the digests to re-compute; and the
     ids destroyed by a sweep (their tombstones stand for the bytes, which must be gone)."""
@@ -258,7 +274,7 @@ def _object_checks(
 
     def checks() -> Iterator[_ObjectCheck]:
         for oid, size, unsealed, undescribed, *recorded in rows:
-            if oid in gone or not in_subset(oid, n, t):
+            if oid in gone or oid in elsewhere or not in_subset(oid, n, t):
                 continue
             have = dict(zip(("sha256", "sha512", "sm3"), recorded, strict=True))
             # An unsealed object has none recorded yet: only its BLAKE3 can be checked.
