@@ -46,6 +46,7 @@ from zfjl.vault.config import (
 from zfjl.vault.connection import writer_queue
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
+from zfjl.vault.stations import joined_stations
 from zfjl.vault.sqlite_backend import BUSY_WAIT_SECONDS, sqlite_utils_db
 from zfjl.vault.witness import witness_dirs
 
@@ -422,18 +423,6 @@ def _make_folder(root: Path) -> None:
         os.chmod(root, 0o700)  # also when the folder was made beforehand
     except OSError as exc:
         raise VaultError(f"无法创建保管库目录 {root}：{exc.strerror}") from exc
-
-
-def joined_stations(conn: Connection) -> dict[str, dict[str, Any]]:
-    """The stations that joined the vault (`station.join` rows): name -> payload."""
-    rows = conn.execute("SELECT data FROM journal WHERE kind = ? ORDER BY seq",
-                        (events.StationJoin.kind,))  # fmt: skip
-    out: dict[str, dict[str, Any]] = {}
-    for (data,) in rows:
-        payload = json.loads(data)
-        if isinstance(payload, dict) and isinstance(payload.get("station"), str):
-            out[payload["station"]] = payload
-    return out
 
 
 def _station_of(data: dict[str, Any]) -> str | None:

@@ -30,6 +30,7 @@ from zfjl.vault.custom import custom_findings
 from zfjl.vault.journal import JOURNAL_COLUMNS, check_chain, run_script
 from zfjl.vault.journal import SCHEMA as journal_schema
 from zfjl.vault.objects import file_digests
+from zfjl.vault.stations import held_elsewhere
 from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 from zfjl.vault.vault import Vault
 
@@ -241,22 +242,6 @@ def verify(
         None,
     )
     return report
-
-
-def held_elsewhere(vault: Vault) -> set[str]:
-    """The objects another station of a bureau's vault stored (its own folder holds them; it
-    verifies them, or the bucket does once shipped): the last `object.add`/`object.restored`
-    row of each names the station that holds it. Empty for a vault no station joined."""
-    from zfjl.vault.vault import joined_stations
-
-    if not joined_stations(vault.conn):
-        return set()
-    rows = vault.conn.execute(
-        "SELECT subject, station FROM journal WHERE kind IN (?, ?) ORDER BY seq",
-        (events.ObjectAdd.kind, events.ObjectRestored.kind),
-    )
-    holder = {oid: station for oid, station in rows if oid is not None}
-    return {oid for oid, station in holder.items() if station != vault.station}
 
 
 def _object_checks(
