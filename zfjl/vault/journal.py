@@ -19,6 +19,8 @@ from zfjl.vault.backend import Connection, backend_of
 
 GENESIS = "0" * 64
 
+# `station` as migration 13's ALTER TABLE leaves it in SQLite's stored schema: an upgraded
+# catalog and a new one have the very same shape (test_migrations checks).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY,
@@ -28,9 +30,8 @@ CREATE TABLE IF NOT EXISTS journal (
     subject TEXT,
     data TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    station TEXT
-);
+    hash TEXT NOT NULL
+    , station TEXT);
 CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject);
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
 """

@@ -46,8 +46,8 @@ from zfjl.vault.config import (
 from zfjl.vault.connection import writer_queue
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
-from zfjl.vault.stations import joined_stations
 from zfjl.vault.sqlite_backend import BUSY_WAIT_SECONDS, sqlite_utils_db
+from zfjl.vault.stations import joined_stations
 from zfjl.vault.witness import witness_dirs
 
 if TYPE_CHECKING:
