@@ -165,3 +165,48 @@ def test_two_stations_ingest_at_once_into_one_catalog(
     there, here = (json.loads(c.stdout) for c in checks)
     assert here == there
     assert "CASE-2024-031" in checks[1].stdout
+
+
+def test_a_station_vault_moves_into_the_bureau_catalog_from_the_command_line(
+    vault: Vault, dump: Path, tmp_path: Path, pg_empty_database: PgDatabase, pg_database: PgDatabase
+) -> None:
+    """`zfjl migrate-to-bureau`: verify passes before and after, every row moved as it was,
+    the move journaled; then another station joins the vault it became."""
+    from zfjl.ingest import IngestOptions, ingest
+
+    ingest(vault, dump, IngestOptions())
+    make_checkpoint(vault)
+    root = vault.root
+    before = [tuple(r) for r in vault.conn.execute(
+        f"SELECT {journal.JOURNAL_COLUMNS} FROM journal ORDER BY seq")]  # fmt: skip
+    assert verify(vault).ok
+    vault.close()
+    db = pg_empty_database
+    taken = zfjl_run("--vault", str(root), "migrate-to-bureau", "--catalog", pg_database.station_url,
+                     "--catalog-owner", pg_database.owner_url)  # fmt: skip
+    assert taken.returncode == 3 and "已有日志" in taken.stderr  # a database holding a vault
+    moved = zfjl_run("--vault", str(root), "migrate-to-bureau", "--catalog", db.station_url,
+                     "--catalog-owner", db.owner_url, "--json")  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    with sqlite3.connect(root / "catalog.db") as old:  # kept as it was, read by nothing since
+        kept = old.execute(f"SELECT {journal.JOURNAL_COLUMNS} FROM journal ORDER BY seq").fetchall()
+    assert kept[: len(before)] == before and kept[-1][3] == events.VaultVerify.kind
+    assert json.loads(moved.stdout)["rows"] == len(kept)
+    assert json.loads((root / "vault.json").read_text("utf-8"))["catalog"] == db.station_url
+    again = zfjl_run("--vault", str(root), "migrate-to-bureau", "--catalog", db.station_url,
+                     "--catalog-owner", db.owner_url)  # fmt: skip
+    assert again.returncode == 2 and "已在 PostgreSQL 上" in again.stderr
+    station = _join(tmp_path, db, "石峰中队")
+    with Vault.open(root) as v:
+        rows = [tuple(r) for r in v.conn.execute(
+            f"SELECT {journal.JOURNAL_COLUMNS} FROM journal ORDER BY seq")]  # fmt: skip
+        assert rows[: len(kept)] == kept
+        assert rows[len(kept)][3] == events.VaultCatalogMoved.kind
+        report = verify(v)
+        assert report.ok, [f.as_dict() for f in report.findings]
+        assert report.objects_checked == len([f for f in dump.rglob("*") if f.is_file()])
+        make_checkpoint(v)  # its signer goes on from its state, over the moved journal
+    with Vault.open(station) as s:
+        make_checkpoint(s)
+        report = verify(s)
+        assert report.ok and report.objects_checked == 0, [f.as_dict() for f in report.findings]

@@ -109,6 +109,33 @@ def _verdict(report: Any) -> str:
 
 
 @app.command(
+    "migrate-to-bureau", help="把本站保管库的目录迁入全局（局）目录数据库 PostgreSQL（须为空库；对象仍在本站，由 zfjl sync 上传）。",
+    epilog="示例：\n  zfjl --vault /srv/zfjl migrate-to-bureau"
+    " --catalog postgresql://zfjl_station@db:5432/zfjl"
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl",
+)
+def migrate_to_bureau_cmd(
+    catalog: Annotated[
+        str, typer.Option(help="全局目录数据库中工作角色的地址 postgresql://角色@主机:端口/数据库"
+                               "（密码由 PGPASSWORD、PGPASSFILE 或 PGSERVICE 提供）。")
+    ],
+    catalog_owner: Annotated[
+        str, typer.Option(help="同一数据库所有者角色的地址（建立目录结构、写入日志）。")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault import resolve_vault_path
+    from zfjl.vault.pg_backend import _safe_url
+    from zfjl.vault.setup import migrate_to_bureau
+
+    root = resolve_vault_path(STATE.vault_path)
+    rows = migrate_to_bureau(root, catalog=catalog, catalog_owner=catalog_owner)
+    emit({"vault": str(root), "catalog": _safe_url(catalog), "rows": rows}, as_json,
+         f"已把 {rows} 条日志及目录迁入 {_safe_url(catalog)}；本站对象仍在 {root}，"
+         "请运行 zfjl sync 上传")  # fmt: skip
+
+
+@app.command(
     "rebuild", help="由日志重建全部目录表。",
     epilog="示例：\n  zfjl rebuild",
 )

@@ -61,6 +61,29 @@ def join_station(
     return vault
 
 
+def migrate_to_bureau(root: Path, *, catalog: str, catalog_owner: str) -> int:
+    """`zfjl migrate-to-bureau`: a station vault's catalog (catalog.db) moved onto the bureau's
+    PostgreSQL database, which must be empty (pg_backend.move_catalog: every row copied,
+    hashes and all, the move journaled there). Administrators only; refused while `verify`
+    finds an error, so nothing wrong is carried over unseen. The station's objects stay in its
+    folder (the bucket gets them by `zfjl sync`). Returns the journal rows moved."""
+    from zfjl.errors import JournalInconsistent
+    from zfjl.vault.pg_backend import move_catalog
+    from zfjl.vault.verify import verify
+
+    with Vault.open(root) as vault:
+        vault.require_role({"admin"}, "把保管库目录迁入全局目录数据库")
+        if vault.catalog is not None:
+            raise UsageError(f"此保管库的目录已在 PostgreSQL 上，无需迁移：{root}")
+        report = verify(vault, read_data=False)
+        if not report.ok:
+            first = next(f for f in report.findings if f.severity == "error")
+            raise JournalInconsistent(
+                f"校验未通过，不迁移目录（{first.code}：{first.subject}）：请先运行 zfjl verify 处理"
+            )
+    return move_catalog(root, catalog_owner, catalog)
+
+
 def grant_admins(vault: Vault, users: list[str], approval_no: str | None) -> None:
     """Give the station's administrators (people, not the service account) the admin role,
     journaled as `role.add` under the approval that named them."""
