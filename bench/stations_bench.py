@@ -11,7 +11,8 @@ repeats across stations). All N `zfjl ingest` processes start together; the cloc
 the last exits (stored, described and sealed). Then: every file catalogued once, in its own
 station's folder; the journal's chain intact with no gap; no process failed or met a lock
 error; `verify` clean from every station. Beside it, one station alone on SQLite ingests the
-same N dumps in one `zfjl ingest` (N cameras at once): its MB/s is the reference.
+same N dumps in one `zfjl ingest` (N cameras at once): its MB/s is the reference; and as a
+control, N separate SQLite vaults ingest the N dumps at once (N processes, no shared catalog).
 """
 
 from __future__ import annotations
@@ -81,15 +82,33 @@ def pg_server() -> tuple[object, str, str]:
     return server, server.url(STATION, db), server.url(OWNER, db)
 
 
-def ingest_all(roots: list[Path], dumps: list[Path]) -> tuple[float, list[tuple[int, str]]]:
-    """Every station's ingest started at once; (seconds until the last exits, [(code, stderr)])."""
+STAGES: dict[str, list[float]] = {}  # label -> each process's seconds in its stages
+
+
+def ingest_all(roots: list[Path], dumps: list[Path], label: str = ""
+               ) -> tuple[float, list[tuple[int, str]]]:  # fmt: skip
+    """Every station's ingest started at once; (seconds until the last exits, [(code, stderr)]).
+    Each process's stage times (its --json report) are collected into STAGES[label…]."""
     t0 = time.perf_counter()
     procs = [subprocess.Popen([*ZFJL, "--vault", str(r), "ingest", str(d), "--json"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
              for r, d in zip(roots, dumps, strict=True)]  # fmt: skip
-    results = [(p.wait(), p.stderr.read() if p.stderr else "") for p in procs]
-    return time.perf_counter() - t0, results
+    outs = [p.communicate() for p in procs]
+    seconds = time.perf_counter() - t0
+    for out, _ in outs:
+        try:
+            report = json.loads(out)
+            summary = report["summary"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        stages = {**summary.get("stage_seconds", {}), "stored": summary.get("stored_seconds"),
+                  "described": summary.get("described_seconds"),
+                  "seal": report.get("seal", {}).get("seconds")}  # fmt: skip
+        for stage, value in stages.items():
+            if value is not None:
+                STAGES.setdefault(f"{label}{stage}", []).append(value)
+    return seconds, [(p.returncode, err) for p, (_, err) in zip(procs, outs, strict=True)]
 
 
 def check_bureau(roots: list[Path], files_per_station: int) -> list[str]:
@@ -135,7 +154,7 @@ def main() -> int:
         for n, root in enumerate(roots[1:], 1):
             join_station(root, catalog=station_url, station=f"station-{n}").close()
         os.sync()  # the dumps' pages written out before the clock starts
-        seconds, results = ingest_all(roots, dumps)
+        seconds, results = ingest_all(roots, dumps, "pg:")
         failed = [(n, code, err.strip()[-300:]) for n, (code, err) in enumerate(results) if code]
         locks = [n for n, (_, err) in enumerate(results) if "锁" in err or "locked" in err]
         problems = check_bureau(roots, args.files)
@@ -150,6 +169,14 @@ def main() -> int:
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)  # fmt: skip
         solo_seconds = time.perf_counter() - t0
+        # The control: N stations on N separate SQLite vaults, at once — N processes on the
+        # same cores and disk without a shared catalog, to tell the catalog's cost from theirs.
+        separate = [DATA / f"station-sqlite-{n}" for n in range(args.stations)]
+        for root in separate:
+            shutil.rmtree(root, ignore_errors=True)
+            init_vault(root, bureau=BUREAU).close()
+        os.sync()
+        separate_seconds, separate_results = ingest_all(separate, dumps, "separate:")
         mb = 1024 * 1024
         figures = {
             "stations": args.stations, "files_per_station": args.files,
@@ -157,15 +184,21 @@ def main() -> int:
             "aggregate_mb_s": round(size / mb / seconds, 1),
             "one_station_sqlite_mb_s": round(size / mb / solo_seconds, 1),
             "one_station_sqlite_seconds": round(solo_seconds, 2),
+            "separate_sqlite_vaults_mb_s": round(size / mb / separate_seconds, 1),
             "failed": failed, "lock_errors": locks, "problems": problems,
             "sqlite_failed": [solo.returncode] if solo.returncode else [],
+            "separate_failed": [c for c, _ in separate_results if c],
         }
+        figures["mean_stage_seconds"] = {k: round(sum(v) / len(v), 2) for k, v in STAGES.items()}
         figures["ratio"] = round(figures["aggregate_mb_s"] / figures["one_station_sqlite_mb_s"], 2)
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         print(f"\n{args.stations} stations → one PostgreSQL catalog: {figures['aggregate_mb_s']} MB/s"
               f" aggregate ({figures['mb_total']} MB in {figures['seconds']} s); one station on"
-              f" SQLite: {figures['one_station_sqlite_mb_s']} MB/s; ratio {figures['ratio']}×")  # fmt: skip
-        ok = not (failed or locks or problems or figures["sqlite_failed"])
+              f" SQLite: {figures['one_station_sqlite_mb_s']} MB/s; ratio {figures['ratio']}×;"
+              f" {args.stations} separate SQLite vaults at once:"
+              f" {figures['separate_sqlite_vaults_mb_s']} MB/s")  # fmt: skip
+        ok = not (failed or locks or problems or figures["sqlite_failed"]
+                  or figures["separate_failed"])  # fmt: skip
         print("every file once, chain intact, no lock error, verify clean" if ok else "FAILED")
         return 0 if ok else 1
     finally:
