@@ -210,3 +210,27 @@ def test_a_station_vault_moves_into_the_bureau_catalog_from_the_command_line(
         make_checkpoint(s)
         report = verify(s)
         assert report.ok and report.objects_checked == 0, [f.as_dict() for f in report.findings]
+
+
+def test_one_init_command_makes_the_bureau_vault_then_joins_it(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """The issue's interface: the same `init --bureau --catalog --catalog-owner --station` on
+    every station; the first makes the bureau's vault (its folder a named station), the next
+    ones join it."""
+    def init(name: str) -> subprocess.CompletedProcess[str]:
+        return zfjl_run("--vault", str(tmp_path / name), "init", *BUREAU, "--catalog",
+                        pg_database.station_url, "--catalog-owner", pg_database.owner_url,
+                        "--station", name, "--json")  # fmt: skip
+
+    first, second = init("天元中队"), init("石峰中队")
+    assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
+    with Vault.open(tmp_path / "天元中队") as v:
+        kinds = [(e.kind, e.station) for e in journal.read_events(v.conn)]
+        assert kinds[0] == (events.VaultInit.kind, "天元中队")
+        joins = [s for k, s in kinds if k == events.StationJoin.kind]
+        assert joins == ["天元中队", "石峰中队"]
+        assert verify(v).ok
+    with Vault.open(tmp_path / "石峰中队") as s:
+        assert s.config.id == v.config.id and s.station == "石峰中队"
+        assert verify(s).ok

@@ -34,21 +34,23 @@ def init_cmd(
     ] = None,
     station: Annotated[
         str | None, typer.Option(help="以此站点名加入 --catalog 中已有的全局保管库（本目录存放本站的对象、"
-                                      "锁与签名密钥；不需 --catalog-owner、--bureau）。")
+                                      "锁与签名密钥）；库中尚无保管库且给出 --catalog-owner、--bureau 时，"
+                                      "新建全局保管库，本目录为其第一个站点。")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
     from zfjl.vault import resolve_vault_path
-    from zfjl.vault.setup import init_vault, join_station
+    from zfjl.vault.setup import init_station, init_vault
 
     if station is not None:
         if catalog is None:
             raise UsageError("--station 须与 --catalog 同用：加入目录数据库中已有的全局保管库")
-        vault = join_station(resolve_vault_path(STATE.vault_path), catalog=catalog, station=station)
+        vault = init_station(resolve_vault_path(STATE.vault_path), bureau=bureau or "",
+                             catalog=catalog, catalog_owner=catalog_owner, station=station)  # fmt: skip
         emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau,
               "station": vault.station}, as_json,
-             f"站点 {vault.station} 已加入{vault.config.bureau}的保管库：{vault.root}")  # fmt: skip
+             f"站点 {vault.station}：{vault.config.bureau}的保管库，本站目录 {vault.root}")  # fmt: skip
         return
     if (catalog is None) != (catalog_owner is None):
         raise UsageError("--catalog 与 --catalog-owner 须同时给出（工作角色与所有者角色）")

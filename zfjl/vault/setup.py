@@ -21,7 +21,7 @@ Signer = Callable[[Vault], object]  # makes and journals the vault's first signi
 
 def init_vault(
     root: Path, *, bureau: str, clock: Clock | None = None, signer: Signer = create_key,
-    catalog: str | None = None, catalog_owner: str | None = None,
+    catalog: str | None = None, catalog_owner: str | None = None, station: str | None = None,
 ) -> Vault:  # fmt: skip
     """`zfjl init`: create the vault at `root` and give it a signing key. `bureau`, the
     enforcement body's full name, is printed on every document: there is no default (a
@@ -30,8 +30,10 @@ def init_vault(
     if not isinstance(bureau, str) or not bureau.strip():
         raise UsageError("须用 --bureau 给出执法机关全称（印在每份文书上），如 --bureau 某某市城市管理和综合执法局")
     vault = Vault.create(root, bureau=bureau.strip(), clock=clock, catalog=catalog,
-                         catalog_owner=catalog_owner)  # fmt: skip
-    signer(vault)
+                         catalog_owner=catalog_owner, station=station)  # fmt: skip
+    public = signer(vault)
+    if station is not None and isinstance(public, PublicKey):
+        vault.record(events.StationJoin(station=station, vkey=public.vkey, host=vault.host), None)
     return vault
 
 
@@ -45,6 +47,41 @@ def check_station_name(station: str) -> str:
             f"站点名 {station!r:.80} 无效：须为 1–64 个字母、数字、汉字或 _ . -（如 --station 芦淞中队）"
         )
     return name
+
+
+def init_station(
+    root: Path, *, bureau: str, catalog: str, catalog_owner: str | None, station: str,
+    clock: Clock | None = None,
+) -> Vault:  # fmt: skip
+    """`zfjl init --catalog URL --station NAME [--catalog-owner URL --bureau NAME]`: join the
+    bureau's vault the catalog holds; when it holds none and the owner role is given, make the
+    bureau's vault with this folder as its station NAME."""
+    name = check_station_name(station)
+    if catalog_owner is not None and not catalog_holds_vault(root, catalog_owner):
+        return init_vault(root, bureau=bureau, clock=clock, catalog=catalog,
+                          catalog_owner=catalog_owner, station=name)  # fmt: skip
+    return join_station(root, catalog=catalog, station=name, clock=clock)
+
+
+def catalog_holds_vault(root: Path, url: str) -> bool:
+    """Whether the PostgreSQL catalog at `url` holds a vault's journal already."""
+    from zfjl.vault import journal
+    from zfjl.vault.backend import backend_for
+
+    backend = backend_for(url)
+    try:
+        conn = backend.connect(root)
+        try:
+            return journal.has_table(conn) and conn.execute(
+                "SELECT 1 FROM journal WHERE kind = ? LIMIT 1", (events.VaultInit.kind,)
+            ).fetchone() is not None
+        finally:
+            conn.close()
+    except backend.errors as exc:
+        fault = backend.fault(exc, root)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 def join_station(

@@ -89,11 +89,12 @@ class Vault:
     @classmethod
     def create(
         cls, root: Path, *, bureau: str | None = None, clock: Clock | None = None,
-        catalog: str | None = None, catalog_owner: str | None = None,
+        catalog: str | None = None, catalog_owner: str | None = None, station: str | None = None,
     ) -> Vault:  # fmt: skip
         """A new vault at `root`; its catalog in catalog.db there, or in the PostgreSQL
         database `catalog` names (the working role), whose schema `catalog_owner` (the owner
-        role, same database) creates."""
+        role, same database) creates. `station`: this folder is that station of the new
+        bureau vault (others join it: `join`)."""
         root = Path(root)
         if (root / "vault.json").exists():
             raise VaultError(f"此处已有保管库：{root}")
@@ -101,7 +102,9 @@ class Vault:
         config = VaultConfig(id=str(uuid.uuid4()), created_at="")
         if bureau:
             config.bureau = bureau
-        vault = cls(root, config, clock, catalog)
+        if station is not None and catalog is None:
+            raise VaultError("站点名（--station）只用于目录在 PostgreSQL 上的全局保管库（--catalog）")
+        vault = cls(root, config, clock, catalog, station)
         if catalog is not None:
             vault._prepare_catalog(catalog_owner)
         vault.objects.make_all_fanout_dirs()
