@@ -98,12 +98,12 @@ class Vault:
         root = Path(root)
         if (root / "vault.json").exists():
             raise VaultError(f"此处已有保管库：{root}")
+        if station is not None and catalog is None:
+            raise VaultError("站点名（--station）只用于目录在 PostgreSQL 上的全局保管库（--catalog）")
         _make_folder(root)
         config = VaultConfig(id=str(uuid.uuid4()), created_at="")
         if bureau:
             config.bureau = bureau
-        if station is not None and catalog is None:
-            raise VaultError("站点名（--station）只用于目录在 PostgreSQL 上的全局保管库（--catalog）")
         vault = cls(root, config, clock, catalog, station)
         if catalog is not None:
             vault._prepare_catalog(catalog_owner)
@@ -137,7 +137,8 @@ class Vault:
         try:
             init = _vault_init(vault.conn)
             if init is None:
-                raise VaultError("目录数据库中还没有全局保管库：请先不带 --station 运行 zfjl init 建立")
+                raise VaultError("目录数据库中还没有全局保管库：请先建立（zfjl init --bureau 机关全称"
+                                 " --catalog … --catalog-owner …），再加入")
             if station in joined_stations(vault.conn):
                 raise VaultError(f"站点 {station} 已加入该保管库，不能重复加入（请换一个站点名）")
             vault.reload_config()
