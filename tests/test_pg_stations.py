@@ -234,3 +234,22 @@ def test_one_init_command_makes_the_bureau_vault_then_joins_it(
     with Vault.open(tmp_path / "石峰中队") as s:
         assert s.config.id == v.config.id and s.station == "石峰中队"
         assert verify(s).ok
+
+
+def test_two_folders_joining_under_one_name_at_once_make_one_station(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    _bureau(tmp_path, pg_database)
+    procs = [subprocess.Popen([sys.executable, "-m", "zfjl", "--vault", str(tmp_path / f"s{n}"),
+                               "init", "--catalog", pg_database.station_url, "--station", "芦淞中队"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for n in range(2)]  # fmt: skip
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 3], outs
+    assert any("已加入" in err for _, err in outs)
+    # The loser keeps no vault.json: no second folder acts as the same station.
+    assert sum((tmp_path / f"s{n}" / "vault.json").exists() for n in range(2)) == 1
+    with Vault.open(tmp_path / "bureau") as v:
+        rows = v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = ?",
+                              (events.StationJoin.kind,)).fetchone()  # fmt: skip
+        assert rows[0] == 1

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from zfjl.errors import UsageError
+from zfjl.errors import UsageError, VaultError
 from zfjl.vault import events
 from zfjl.vault.checkpoint import PublicKey
 from zfjl.vault.signer import create_key
@@ -84,17 +84,33 @@ def catalog_holds_vault(root: Path, url: str) -> bool:
         raise fault from exc
 
 
-def join_station(
-    root: Path, *, catalog: str, station: str, clock: Clock | None = None,
-    signer: Callable[[Vault], PublicKey] = create_key,
-) -> Vault:  # fmt: skip
+def join_station(root: Path, *, catalog: str, station: str, clock: Clock | None = None) -> Vault:
     """`zfjl init --catalog URL --station NAME` on a catalog that holds the bureau's vault:
     this station's own folder, its own signing key and signer state, and `station.join`
-    (its name and public key), every row it writes naming it (docs/scale.md)."""
+    (its name and public key), every row it writes naming it (docs/scale.md). The key's
+    `checkpoint.key` and `station.join` are one transaction, the name asked again under the
+    journal's lock, and vault.json is written last: of two folders joining under one name at
+    once, one becomes the station and the other is left without vault.json or journaled key."""
+    from zfjl.vault import anchors
+    from zfjl.vault.signer import write_key
+    from zfjl.vault.stations import joined_stations
+
     vault = Vault.join(root, catalog=catalog, station=check_station_name(station), clock=clock)
-    public = signer(vault)
-    vault.record(events.StationJoin(station=str(vault.station), vkey=public.vkey,
-                                    host=vault.host), None)  # fmt: skip
+    try:
+        public = write_key(vault)
+        with vault.writing() as w:
+            if vault.station in joined_stations(vault.conn):
+                raise VaultError(
+                    f"站点 {vault.station} 已加入该保管库，不能重复加入（请换一个站点名）"
+                )
+            w.append(events.CheckpointKey(name=public.name, vkey=public.vkey), None)
+            w.append(events.StationJoin(station=str(vault.station), vkey=public.vkey,
+                                        host=vault.host), None)  # fmt: skip
+        anchors.start_state(vault)
+        vault.write_config()
+    except BaseException:
+        vault.close()
+        raise
     return vault
 
 

@@ -147,8 +147,7 @@ class Vault:
             vault.close()
             raise
         vault.objects.make_all_fanout_dirs()
-        vault._write_config()
-        return vault
+        return vault  # vault.json written by the caller once the station is journaled
 
     @classmethod
     def open(cls, root: Path, *, clock: Clock | None = None) -> Vault:
@@ -243,6 +242,10 @@ class Vault:
         if changes:
             self.record(events.VaultJsonRestored(changes=changes), None)
             self._write_config()
+
+    def write_config(self) -> None:
+        """vault.json as the journal says it must be (a station that joined: once journaled)."""
+        self._write_config()
 
     def _write_config(self) -> None:
         path = self.root / "vault.json"
