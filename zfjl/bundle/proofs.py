@@ -74,7 +74,7 @@ def write_proofs(vault: Vault, folder: Path, seqs: list[int]) -> None:
 def _recomputed_hash(r: dict[str, Any]) -> str:
     """A custody row's chain hash from its own columns, as the vault computes it."""
     return row_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["kind"], r["subject"],
-                    canonical_json(r["data"]))  # fmt: skip
+                    canonical_json(r["data"]), r.get("station"))  # fmt: skip
 
 
 def custody_findings(bag: Path, vault: Vault | None) -> list[BundleFinding]:

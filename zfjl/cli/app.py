@@ -37,7 +37,7 @@ helpfmt.install()  # the help and click's usage errors in Chinese, wrapped by di
 # them all: a command not listed here does not exist.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("vault", "app"), "verify": ("vault", "app"), "rebuild": ("vault", "app"),
-    "sync": ("vault", "app"),
+    "sync": ("vault", "app"), "migrate-to-bureau": ("vault", "app"),
     "ingest": ("ingest", "app"), "seal": ("ingest", "app"), "ls": ("records", "app"),
     "show": ("records", "app"), "attach": ("case", "attach_app"),
     "detach": ("case", "attach_app"), "check": ("check", "app"), "render": ("render", "app"),

@@ -18,8 +18,9 @@ app = typer.Typer()
     epilog="示例：\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局\n"
     "  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局"
     " --catalog postgresql://zfjl_station@db:5432/zfjl"
-    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl"
-    "\n  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局 --store s3://zfjl-bureau/station-1",
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl\n"
+    "  zfjl --vault /srv/zfjl init --catalog postgresql://zfjl_station@db:5432/zfjl --station 芦淞中队\n"
+    "  zfjl --vault /srv/zfjl init --bureau 株洲市城市管理和综合执法局 --store s3://zfjl-bureau/station-1",
 )
 def init_cmd(
     bureau: Annotated[
@@ -37,12 +38,28 @@ def init_cmd(
             "局端对象存储（须启用对象锁定；不存在且凭据允许时新建）。本地目录为本站副本；"
             "地址与凭据取自 AWS_ENDPOINT_URL、AWS_PROFILE 或凭据文件。"))
     ] = None,
+    station: Annotated[
+        str | None, typer.Option(help="以此站点名加入 --catalog 中已有的全局保管库（本目录存放本站的对象、"
+                                      "锁与签名密钥）；库中尚无保管库且给出 --catalog-owner、--bureau 时，"
+                                      "新建全局保管库，本目录为其第一个站点。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     from zfjl.errors import UsageError
     from zfjl.vault import resolve_vault_path
-    from zfjl.vault.setup import init_vault
+    from zfjl.vault.setup import init_station, init_vault
 
+    if station is not None:
+        if catalog is None:
+            raise UsageError("--station 须与 --catalog 同用：加入目录数据库中已有的全局保管库")
+        if store is not None:  # the bucket is the bureau's, bound once (store.bind) for all
+            raise UsageError("--station 不能与 --store 同用：局端存储由全局保管库登记一次，各站点共用")
+        vault = init_station(resolve_vault_path(STATE.vault_path), bureau=bureau or "",
+                             catalog=catalog, catalog_owner=catalog_owner, station=station)  # fmt: skip
+        emit({"vault": str(vault.root), "id": vault.config.id, "bureau": vault.config.bureau,
+              "station": vault.station}, as_json,
+             f"站点 {vault.station}：{vault.config.bureau}的保管库，本站目录 {vault.root}")  # fmt: skip
+        return
     if (catalog is None) != (catalog_owner is None):
         raise UsageError("--catalog 与 --catalog-owner 须同时给出（工作角色与所有者角色）")
     if bureau is None and sys.stdin.isatty() and sys.stderr.isatty():
@@ -114,6 +131,33 @@ def _verdict(report: Any) -> str:
     if others:
         return f"[yellow]⚠ 校验通过，但有提示 {others} 项（见上）[/]"
     return "[green]✔ 校验通过，没有发现问题[/]"
+
+
+@app.command(
+    "migrate-to-bureau", help="把本站保管库的目录迁入全局（局）目录数据库 PostgreSQL（须为空库；对象仍在本站，由 zfjl sync 上传）。",
+    epilog="示例：\n  zfjl --vault /srv/zfjl migrate-to-bureau"
+    " --catalog postgresql://zfjl_station@db:5432/zfjl"
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl",
+)
+def migrate_to_bureau_cmd(
+    catalog: Annotated[
+        str, typer.Option(help="全局目录数据库中工作角色的地址 postgresql://角色@主机:端口/数据库"
+                               "（密码由 PGPASSWORD、PGPASSFILE 或 PGSERVICE 提供）。")
+    ],
+    catalog_owner: Annotated[
+        str, typer.Option(help="同一数据库所有者角色的地址（建立目录结构、写入日志）。")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    from zfjl.vault import resolve_vault_path
+    from zfjl.vault.pg_backend import _safe_url
+    from zfjl.vault.setup import migrate_to_bureau
+
+    root = resolve_vault_path(STATE.vault_path)
+    rows = migrate_to_bureau(root, catalog=catalog, catalog_owner=catalog_owner)
+    emit({"vault": str(root), "catalog": _safe_url(catalog), "rows": rows}, as_json,
+         f"已把 {rows} 条日志及目录迁入 {_safe_url(catalog)}；本站对象仍在 {root}，"
+         "请运行 zfjl sync 上传")  # fmt: skip
 
 
 @app.command(

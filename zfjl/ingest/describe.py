@@ -32,6 +32,7 @@ from zfjl.ingest.probe import Probe, Prober
 from zfjl.vault import events
 from zfjl.vault.queries import ingest as queries
 from zfjl.vault.seal import SealReport, seal
+from zfjl.vault.stations import held_elsewhere
 from zfjl.vault.vault import Vault
 from zfjl.workdays import load_calendar
 
@@ -81,10 +82,12 @@ class FinishReport:
 def undescribed(vault: Vault, oids: Iterable[str] | None = None) -> list[Undescribed]:
     """Catalogued, live objects with no recording yet (of `oids` only, when given), smallest
     first. An object never sighted (none is, but a hand-made journal could) cannot be."""
+    elsewhere = held_elsewhere(vault)
     found = [
         Undescribed(r.id, Seen(r.original_name, r.size, _parse(r.mtime)), r.run, r.started_at,
                     json.loads(r.options or "{}"))
         for r in queries.undescribed(vault, oids)
+        if r.id not in elsewhere  # another station's folder holds it: that station describes it
     ]  # fmt: skip
     return sorted(found, key=lambda u: (u.seen.size, u.id))
 

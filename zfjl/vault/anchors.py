@@ -26,12 +26,14 @@ from zfjl.errors import JournalInconsistent, UsageError, VaultError
 from zfjl.vault import events, merkle
 from zfjl.vault.checkpoint import (
     EVENT,
+    KEY_EVENT,
     Checkpoint,
     CheckpointWalk,
     PublicKey,
     journal_keys,
     leaves,
 )
+from zfjl.vault.journal import station_is
 from zfjl.vault.objects import fsync_dir
 from zfjl.vault.witness import former_witness_dirs, witness_dirs
 
@@ -96,9 +98,13 @@ def first_row_hash(vault: Vault) -> str | None:
 
 
 def journal_checkpoint_sizes(vault: Vault) -> list[int]:
-    """The size of each checkpoint row that can be read (an unreadable one is verify's)."""
+    """The size of each checkpoint row this station's signer made that can be read (an
+    unreadable one is verify's). Each station of a bureau's vault signs with its own key and
+    keeps its own state: another station's newer checkpoint does not make this one's stale."""
     sizes = []
-    for (data,) in vault.conn.execute("SELECT data FROM journal WHERE kind = ?", (EVENT,)):
+    where, args = station_is(vault.station)
+    rows = vault.conn.execute(f"SELECT data FROM journal WHERE kind = ? AND {where}", (EVENT, *args))
+    for (data,) in rows:
         try:
             sizes.append(int(json.loads(data)["size"]))
         except (ValueError, KeyError, TypeError):
@@ -106,11 +112,32 @@ def journal_checkpoint_sizes(vault: Vault) -> list[int]:
     return sizes
 
 
+def own_key_ids(vault: Vault) -> set[bytes]:
+    """The ids of the keys this station journaled (`checkpoint.key` rows of its station)."""
+    where, args = station_is(vault.station)
+    rows = vault.conn.execute(
+        f"SELECT data FROM journal WHERE kind = ? AND {where}", (KEY_EVENT, *args)
+    )
+    ids = set()
+    for (data,) in rows:
+        try:
+            ids.add(PublicKey.from_vkey(json.loads(data)["vkey"]).key_id)
+        except (VaultError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # verify's checkpoint_unreadable
+    return ids
+
+
 def anything_signed(vault: Vault) -> bool:
     """Has this log signed before: a checkpoint row in the journal or a copy at a witness?"""
     if journal_checkpoint_sizes(vault):
         return True
-    return any(_holds_copies(d) for d in witness_dirs(vault))
+    if vault.station is None:
+        return any(_holds_copies(d) for d in witness_dirs(vault))
+    # A station that joined a bureau's vault: the copies other stations' signers left there
+    # are theirs; this signer has signed before only if a copy bears one of its keys.
+    mine, keys = own_key_ids(vault), journal_keys(vault)
+    return any(any(kid in mine for _, kid, _ in c.signatures)
+               for d in witness_dirs(vault) for c in read_witness_folder(d, keys).valid)  # fmt: skip
 
 
 def _holds_copies(folder: Path) -> bool:
@@ -351,7 +378,9 @@ def outside_findings(
         state = read_state(vault)
     except VaultError as exc:
         return [("checkpoint_unreadable", str(STATE_FILE), "可读的签名状态", exc.message), *out]
-    copied = (c.size for w in witnesses for c in w.valid)
+    mine = own_key_ids(vault)
+    copied = (c.size for w in witnesses for c in w.valid
+              if any(kid in mine for _, kid, _ in c.signatures))  # fmt: skip
     signed = [*journal_checkpoint_sizes(vault), *copied]
     if state is None:
         if signed:

@@ -292,6 +292,18 @@ class VaultCatalogMoved(EventData):
     rows: int
 
 
+@declare("station.join", "站点加入全局保管库")
+@_event_class
+class StationJoin(EventData):
+    """A station joined a bureau's vault whose catalog is shared (issue 25): its name (every
+    row it writes says it, the journal's `station` column) and its own checkpoint signing
+    key's verifier string (journaled as `checkpoint.key` too, by the station)."""
+
+    station: str
+    vkey: str
+    host: str
+
+
 @declare("vault.verify", "校验保管库")
 @_event_class
 class VaultVerify(EventData):

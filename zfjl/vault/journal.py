@@ -19,6 +19,8 @@ from zfjl.vault.backend import Connection, backend_of
 
 GENESIS = "0" * 64
 
+# `station` as migration 13's ALTER TABLE leaves it in SQLite's stored schema: an upgraded
+# catalog and a new one have the very same shape (test_migrations checks).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY,
@@ -29,15 +31,23 @@ CREATE TABLE IF NOT EXISTS journal (
     data TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
-);
+    , station TEXT);
 CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject);
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
 """
 
-JOURNAL_COLUMNS = "seq, ts, actor, kind, subject, data, prev_hash, hash"
+JOURNAL_COLUMNS = "seq, ts, actor, kind, subject, data, prev_hash, hash, station"
+# Which station of a bureau's vault wrote the row (catalog migration 13, docs/scale.md): NULL
+# for a vault's own folder (a station alone, or the station that made a bureau's vault).
 
 # The guards' names (verify's trigger_missing names them); each backend makes them its way.
 GUARD_TRIGGERS = ("journal_no_update", "journal_no_delete", "journal_in_sequence")
+
+
+def station_is(station: str | None) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause and its parameters for the journal rows `station` wrote (NULL: the
+    vault's own folder), portable across backends (no `IS ?`)."""
+    return ("station IS NULL", ()) if station is None else ("station = ?", (station,))
 
 
 def canonical_json(value: Any) -> str:
@@ -54,9 +64,11 @@ class Event:
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    station: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        station = {} if self.station is None else {"station": self.station}
+        return {**station,
             "seq": self.seq,
             "ts": self.ts,
             "actor": self.actor,
@@ -69,9 +81,15 @@ class Event:
 
 
 def row_hash(
-    prev_hash: str, seq: int, ts: str, actor: str, kind: str, subject: str | None, data: str
-) -> str:
-    body = canonical_json([seq, ts, actor, kind, subject, data])
+    prev_hash: str, seq: int, ts: str, actor: str, kind: str, subject: str | None, data: str,
+    station: str | None = None,
+) -> str:  # fmt: skip
+    """The row's chain hash. The station is hashed when there is one, so it cannot be changed
+    unseen, and a row without one (every row before migration 13) hashes as it always did."""
+    fields: list[Any] = [seq, ts, actor, kind, subject, data]
+    if station is not None:
+        fields.append(station)
+    body = canonical_json(fields)
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
@@ -106,6 +124,7 @@ def append(
     kind: str,
     subject: str | None,
     data: dict[str, Any],
+    station: str | None = None,
 ) -> Event:
     """Append one event: the only way a row enters the journal. The caller holds the write
     transaction; the backend orders appenders first, so that the last row read here is still
@@ -114,22 +133,29 @@ def append(
     last_seq, prev = last_link(conn)
     seq = last_seq + 1
     text = canonical_json(data)
-    digest = row_hash(prev, seq, ts, actor, kind, subject, text)
-    conn.execute(
-        "INSERT INTO journal (seq, ts, actor, kind, subject, data, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, ts, actor, kind, subject, text, prev, digest),
-    )
-    return Event(seq, ts, actor, kind, subject, data, prev, digest)
+    digest = row_hash(prev, seq, ts, actor, kind, subject, text, station)
+    if station is None:  # the row as before migration 13 (and a catalog not yet migrated)
+        conn.execute(
+            "INSERT INTO journal (seq, ts, actor, kind, subject, data, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, ts, actor, kind, subject, text, prev, digest),
+        )
+    else:
+        conn.execute(
+            "INSERT INTO journal (seq, ts, actor, kind, subject, data, prev_hash, hash, station)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, ts, actor, kind, subject, text, prev, digest, station),
+        )
+    return Event(seq, ts, actor, kind, subject, data, prev, digest, station)
 
 
 def _event_from_row(row: tuple[Any, ...]) -> Event:
-    seq, ts, actor, kind, subject, data, prev, digest = row
-    return Event(int(seq), ts, actor, kind, subject, json.loads(data), prev, digest)
+    seq, ts, actor, kind, subject, data, prev, digest, station = row
+    return Event(int(seq), ts, actor, kind, subject, json.loads(data), prev, digest, station)
 
 
 def read_events(conn: Connection, subject: str | None = None) -> Iterator[Event]:
-    cols = "seq, ts, actor, kind, subject, data, prev_hash, hash"
+    cols = JOURNAL_COLUMNS
     if subject is None:
         cur = conn.execute(f"SELECT {cols} FROM journal ORDER BY seq")
     else:
@@ -148,7 +174,8 @@ class ChainProblem:
     found: str
 
 
-RowSink = Callable[[int, str, str, str], None]  # (seq, kind, data, recomputed hash)
+RowSink = Callable[[int, str, str, str, str | None], None]
+# (seq, kind, data, recomputed hash, station)
 
 
 def check_chain(conn: Connection, each_row: RowSink | None = None) -> list[ChainProblem]:
@@ -156,17 +183,15 @@ def check_chain(conn: Connection, each_row: RowSink | None = None) -> list[Chain
     every row with its recomputed hash, for checks that need it too (checkpoints)."""
     problems: list[ChainProblem] = []
     prev_seq, prev_hash = 0, GENESIS
-    cur = conn.execute(
-        "SELECT seq, ts, actor, kind, subject, data, prev_hash, hash FROM journal ORDER BY seq"
-    )
-    for seq, ts, actor, kind, subject, data, stored_prev, stored_hash in cur:
+    cur = conn.execute(f"SELECT {JOURNAL_COLUMNS} FROM journal ORDER BY seq")
+    for seq, ts, actor, kind, subject, data, stored_prev, stored_hash, station in cur:
         if seq != prev_seq + 1:
             problems.append(ChainProblem("row_missing", seq, f"#{prev_seq + 1}", f"#{seq}"))
         if stored_prev != prev_hash:
             problems.append(ChainProblem("chain_broken", seq, prev_hash, stored_prev))
-        recomputed = row_hash(stored_prev, seq, ts, actor, kind, subject, data)
+        recomputed = row_hash(stored_prev, seq, ts, actor, kind, subject, data, station)
         if each_row is not None:
-            each_row(seq, kind, data, recomputed)
+            each_row(seq, kind, data, recomputed, station)
         if recomputed != stored_hash:
             problems.append(ChainProblem("row_changed", seq, recomputed, stored_hash))
         prev_seq, prev_hash = seq, stored_hash

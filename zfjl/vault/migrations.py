@@ -39,6 +39,9 @@ class Migration:
     name: str
     reshape: tuple[str, ...] = ()  # derived tables to drop, recreate and replay
     sql: str = ""  # statements on the journal itself
+    # Columns added to the journal, (name, type), each only when missing: a catalog faked
+    # older by its version number alone (tests) or made by a newer create_schema has them.
+    journal_columns: tuple[tuple[str, str], ...] = ()
     # Journal vault.json's roles and settings as facts (role.add / setting.set, `via` this
     # migration), after which vault.json keeps only format, version, id and created_at.
     imports_vault_json: bool = False
@@ -94,6 +97,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # shipped there with their lock (`object.shipped`, `object.store_lock`): none in an older
     # vault, whose objects stay on its own folder.
     Migration(12, "bureau_store", reshape=("store_binding", "shipments")),
+    # Issue 25: several stations write one bureau's catalog; each journal row says which
+    # (NULL: the vault's own folder), hashed with the row when present (journal.row_hash).
+    Migration(13, "journal_station", journal_columns=(("station", "TEXT"),)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
@@ -124,9 +130,18 @@ def apply(conn: Connection, migration: Migration) -> None:
     the journal afterwards if any reshape asked for it."""
     if migration.sql:
         run_script(conn, migration.sql)
+    have = journal_column_names(conn) if migration.journal_columns else set()
+    for name, kind in migration.journal_columns:
+        if name not in have:
+            run_script(conn, f"ALTER TABLE journal ADD COLUMN {name} {kind}")
     if migration.reshape:
         catalog.drop_derived(conn, migration.reshape)
     catalog.create_schema(conn)
+
+
+def journal_column_names(conn: Connection) -> set[str]:
+    cur = conn.execute("SELECT * FROM journal LIMIT 0")
+    return {d[0] for d in cur.description or ()}
 
 
 def import_vault_json(

@@ -372,7 +372,7 @@ def move_catalog(root: Path, owner_url: str, working_url: str) -> int:
                 raise VaultError(f"目录数据库 {_safe_url(owner_url)} 已有日志，不能迁入")
             journal.create_schema(conn)
             catalog.create_schema(conn)
-            marks = ", ".join("?" * 8)
+            marks = ", ".join("?" * len(journal.JOURNAL_COLUMNS.split(",")))
             conn.executemany(f"INSERT INTO journal ({journal.JOURNAL_COLUMNS}) VALUES ({marks})",
                              rows)  # fmt: skip
             _, problems = catalog.replay(conn)

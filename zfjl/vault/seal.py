@@ -27,6 +27,7 @@ from typing import Any
 import blake3
 
 from zfjl.vault import events
+from zfjl.vault.stations import held_elsewhere
 from zfjl.vault.vault import Vault
 
 ALGORITHMS = ("blake3", "sha256", "sha512", "sm3")
@@ -102,7 +103,8 @@ def unsealed(vault: Vault, oids: Iterable[str] | None = None) -> list[tuple[str,
             rows += vault.conn.execute(
                 query + f" AND o.id IN ({','.join('?' for _ in part)})", part
             ).fetchall()
-    return sorted(((r[0], r[1]) for r in rows), key=lambda r: (r[1], r[0]))
+    elsewhere = held_elsewhere(vault)  # another station's folder holds them: it seals them
+    return sorted(((r[0], r[1]) for r in rows if r[0] not in elsewhere), key=lambda r: (r[1], r[0]))
 
 
 def seal(

@@ -37,6 +37,16 @@ def origin_of(vault: Vault) -> str:
 
 def create_key(vault: Vault) -> PublicKey:
     """Make the vault's signing key (at `zfjl init`) and journal its public half."""
+    public = write_key(vault)
+    vault.record(events.CheckpointKey(name=public.name, vkey=public.vkey), None)
+    anchors.start_state(vault)  # a new key keeps the state: it is the log's, not the key's
+    return public
+
+
+def write_key(vault: Vault) -> PublicKey:
+    """A new private key in the vault's folder (0400, written once); its public half, not yet
+    journaled (the caller journals it: `create_key`, or a station joining, in one transaction
+    with its `station.join`)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -54,10 +64,7 @@ def create_key(vault: Vault) -> PublicKey:
         f.flush()
         os.fsync(f.fileno())
     fsync_dir(path.parent)
-    public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
-    vault.record(events.CheckpointKey(name=public.name, vkey=public.vkey), None)
-    anchors.start_state(vault)  # a new key keeps the state: it is the log's, not the key's
-    return public
+    return PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
 
 
 def new_key(vault: Vault) -> PublicKey:

@@ -47,6 +47,7 @@ from zfjl.vault.connection import writer_queue
 from zfjl.vault.journal import Event
 from zfjl.vault.objects import ObjectStore, fsync_dir
 from zfjl.vault.sqlite_backend import BUSY_WAIT_SECONDS, sqlite_utils_db
+from zfjl.vault.stations import joined_stations
 from zfjl.vault.witness import witness_dirs
 
 if TYPE_CHECKING:
@@ -65,9 +66,12 @@ Clock = Callable[[], datetime]
 class Vault:
     def __init__(
         self, root: Path, config: VaultConfig, clock: Clock | None = None,
-        catalog: str | None = None,
+        catalog: str | None = None, station: str | None = None,
     ) -> None:  # fmt: skip
         self.root = root
+        # vault.json's `station`: this folder is one station of a bureau's vault (it joined a
+        # shared catalog); every journal row it writes says so. None: the vault's own folder.
+        self.station = station
         self._key = os.path.realpath(root)  # one queue of writers per vault, however named
         self.config = config
         self.objects = ObjectStore(root)
@@ -85,27 +89,22 @@ class Vault:
     @classmethod
     def create(
         cls, root: Path, *, bureau: str | None = None, clock: Clock | None = None,
-        catalog: str | None = None, catalog_owner: str | None = None,
+        catalog: str | None = None, catalog_owner: str | None = None, station: str | None = None,
     ) -> Vault:  # fmt: skip
         """A new vault at `root`; its catalog in catalog.db there, or in the PostgreSQL
         database `catalog` names (the working role), whose schema `catalog_owner` (the owner
-        role, same database) creates."""
+        role, same database) creates. `station`: this folder is that station of the new
+        bureau vault (others join it: `join`)."""
         root = Path(root)
         if (root / "vault.json").exists():
             raise VaultError(f"此处已有保管库：{root}")
-        try:
-            # 0700: only the vault's owner (the service account on a station) reaches objects,
-            # catalog and key; everyone else goes through `zfjl serve`.
-            root.parent.mkdir(parents=True, exist_ok=True)
-            for sub in ("", "objects", "tmp", "locks"):
-                (root / sub).mkdir(mode=0o700, exist_ok=True)
-            os.chmod(root, 0o700)  # also when the folder was made beforehand
-        except OSError as exc:
-            raise VaultError(f"无法创建保管库目录 {root}：{exc.strerror}") from exc
+        if station is not None and catalog is None:
+            raise VaultError("站点名（--station）只用于目录在 PostgreSQL 上的全局保管库（--catalog）")
+        _make_folder(root)
         config = VaultConfig(id=str(uuid.uuid4()), created_at="")
         if bureau:
             config.bureau = bureau
-        vault = cls(root, config, clock, catalog)
+        vault = cls(root, config, clock, catalog, station)
         if catalog is not None:
             vault._prepare_catalog(catalog_owner)
         vault.objects.make_all_fanout_dirs()
@@ -125,6 +124,30 @@ class Vault:
         vault.reload_config()
         vault._write_config()
         return vault  # no signing key: zfjl.vault.setup.init_vault composes one in
+
+    @classmethod
+    def join(cls, root: Path, *, catalog: str, station: str, clock: Clock | None = None) -> Vault:
+        """This station's own folder (objects, locks, keys) at `root`, joining the bureau's
+        vault whose catalog `catalog` (the working role) holds already. Its signing key and the
+        journaled `station.join` are zfjl.vault.setup's (join_station)."""
+        root = Path(root)
+        if (root / "vault.json").exists():
+            raise VaultError(f"此处已有保管库：{root}")
+        vault = cls(root, VaultConfig(id="", created_at=""), clock, catalog, station)
+        try:
+            init = _vault_init(vault.conn)
+            if init is None:
+                raise VaultError("目录数据库中还没有全局保管库：请先建立（zfjl init --bureau 机关全称"
+                                 " --catalog … --catalog-owner …），再加入")
+            if station in joined_stations(vault.conn):
+                raise VaultError(f"站点 {station} 已加入该保管库，不能重复加入（请换一个站点名）")
+            vault.reload_config()
+            _make_folder(root)
+        except BaseException:
+            vault.close()
+            raise
+        vault.objects.make_all_fanout_dirs()
+        return vault  # vault.json written by the caller once the station is journaled
 
     @classmethod
     def open(cls, root: Path, *, clock: Clock | None = None) -> Vault:
@@ -147,7 +170,7 @@ class Vault:
             raise VaultError(f"保管库配置文件 vault.json 无法读取：{exc}") from exc
         check_format(data)
         refuse_foreign(root)
-        vault = cls(root, bootstrap_config(data), clock, _catalog_of(data))
+        vault = cls(root, bootstrap_config(data), clock, _catalog_of(data), _station_of(data))
         vault._vault_json = data
         try:
             vault.conn  # noqa: B018 - migrates an older catalog (and imports vault.json's roles)
@@ -197,6 +220,8 @@ class Vault:
         expected = self.config.vault_json()
         if self.catalog is not None:
             expected.update(version=CATALOG_FORMAT_VERSION, catalog=self.catalog)
+        if self.station is not None:
+            expected["station"] = self.station
         return expected
 
     def _prepare_catalog(self, owner: str | None) -> None:
@@ -217,6 +242,10 @@ class Vault:
         if changes:
             self.record(events.VaultJsonRestored(changes=changes), None)
             self._write_config()
+
+    def write_config(self) -> None:
+        """vault.json as the journal says it must be (a station that joined: once journaled)."""
+        self._write_config()
 
     def _write_config(self) -> None:
         path = self.root / "vault.json"
@@ -391,6 +420,25 @@ class Vault:
             )
 
 
+def _make_folder(root: Path) -> None:
+    try:
+        # 0700: only the vault's owner (the service account on a station) reaches objects,
+        # catalog and key; everyone else goes through `zfjl serve`.
+        root.parent.mkdir(parents=True, exist_ok=True)
+        for sub in ("", "objects", "tmp", "locks"):
+            (root / sub).mkdir(mode=0o700, exist_ok=True)
+        os.chmod(root, 0o700)  # also when the folder was made beforehand
+    except OSError as exc:
+        raise VaultError(f"无法创建保管库目录 {root}：{exc.strerror}") from exc
+
+
+def _station_of(data: dict[str, Any]) -> str | None:
+    station = data.get("station")
+    if station is not None and (not isinstance(station, str) or not station):
+        raise VaultError(f"vault.json：station 应为站点名（文本），收到 {station!r:.60}")
+    return station
+
+
 def _catalog_of(data: dict[str, Any]) -> str | None:
     catalog = data.get("catalog")
     if catalog is not None and not isinstance(catalog, str):
@@ -425,6 +473,7 @@ class Writer:
             kind=event.kind,
             subject=subject,
             data=data,
+            station=self.vault.station,
         )
         catalog.apply_typed(self.vault.conn, ev, event)
         return ev

@@ -33,6 +33,7 @@ from zfjl.vault.custom import custom_findings
 from zfjl.vault.journal import JOURNAL_COLUMNS, check_chain, run_script
 from zfjl.vault.journal import SCHEMA as journal_schema
 from zfjl.vault.objects import file_digests
+from zfjl.vault.stations import held_elsewhere
 from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 from zfjl.vault.vault import Vault
 
@@ -212,7 +213,7 @@ def verify(
     report = VerifyReport(subset=f"{n}/{t}")
     conn = vault.conn
     want = ("sha256", "sha512", "sm3") if digests else ("sha256",) if sha256 else ()
-    checks, pending_sweeps = _object_checks(conn, n, t, want)
+    checks, pending_sweeps = _object_checks(conn, n, t, want, held_elsewhere(vault))
     pool = ThreadPoolExecutor(hash_workers(), thread_name_prefix="zfjl-verify")
     try:
         reads = _read_ahead(pool, vault, checks, read_data)
@@ -252,7 +253,7 @@ def verify(
 
 
 def _object_checks(
-    conn: Connection, n: int, t: int, want: tuple[str, ...]
+    conn: Connection, n: int, t: int, want: tuple[str, ...], elsewhere: frozenset[str] | set[str] = frozenset()
 ) -> tuple[Iterator[_ObjectCheck], list[str]]:
     """The catalogued objects of subset n/t, by id, with the digests to re-compute; and the
     ids destroyed by a sweep (their tombstones stand for the bytes, which must be gone)."""
@@ -266,7 +267,7 @@ def _object_checks(
 
     def checks() -> Iterator[_ObjectCheck]:
         for oid, size, unsealed, undescribed, *recorded in rows:
-            if oid in gone or not in_subset(oid, n, t):
+            if oid in gone or oid in elsewhere or not in_subset(oid, n, t):
                 continue
             have = dict(zip(("sha256", "sha512", "sm3"), recorded, strict=True))
             # An unsealed object has none recorded yet: only its BLAKE3 can be checked.
