@@ -93,7 +93,7 @@ def test_join_needs_a_bureau_vault_in_the_catalog(tmp_path: Path, pg_database: P
 
 
 def test_a_vault_of_the_previous_schema_gains_the_station_column(vault: Vault, dump: Path) -> None:
-    """A catalog.db of schema 11 (no `station` column): opened, migrated by number 13, its
+    """A catalog.db of schema 12 (no `station` column): opened, migrated by number 13, its
     rows hash as before and verify is clean; new rows of a station-less folder stay NULL."""
     from zfjl.ingest import IngestOptions, ingest
 
@@ -102,8 +102,8 @@ def test_a_vault_of_the_previous_schema_gains_the_station_column(vault: Vault, d
     vault.close()
     db = sqlite3.connect(root / "catalog.db")
     db.execute("ALTER TABLE journal DROP COLUMN station")
-    db.execute("UPDATE schema_version SET version = 11")
-    db.execute("PRAGMA user_version = 11")
+    db.execute("UPDATE schema_version SET version = 12")
+    db.execute("PRAGMA user_version = 12")
     db.commit()
     db.close()
     with Vault.open(root, clock=fixed_clock(INGEST_CLOCK)) as v:
