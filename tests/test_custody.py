@@ -610,3 +610,25 @@ def test_a_tombstone_of_the_previous_format_still_finishes_its_deletion(
     assert vault.objects.exists(old) and sweep.pending_tombstones(vault) == [old]
     assert sweep.finish_pending(vault) == 1 and not vault.objects.exists(old)
     assert verify(vault).ok
+
+
+def test_a_grant_forged_or_unrevoked_in_the_catalog_authorizes_nothing(aged: dict) -> None:
+    """The grants table is derived (and on a bureau's PostgreSQL catalog writable by every
+    station's working role): only what the journal says authorizes a view."""
+    vault, linked = aged["vault"], aged["linked"]
+    _admin(vault)
+    g = add_grant(vault, vault.actor, linked, scope="view", approved_by="王局长",
+                  approval_no="局批〔2024〕8号", until="2024-09-30")  # fmt: skip
+    revoke_grant(vault, g["id"], "复核结束", approval_no="局批〔2024〕9号")
+    forge_catalog(vault.root, f"UPDATE grants SET revoked_at = NULL WHERE id = '{g['id']}'")
+    with pytest.raises(AccessDenied):
+        view(vault, linked, "复核")
+    forged_seq = journal_count(vault)  # a real row, but not a grant.add
+    forge_catalog(vault.root, "INSERT INTO grants (id, user, target, target_kind, scope, "
+                  "approved_by, approval_no, until, granted_at, granted_by, seq) VALUES "
+                  f"('G-{forged_seq}', '{vault.actor}', '{linked}', 'recording', 'view', "
+                  f"'王局长', '伪造', '2024-09-30', '2024-08-15', '{vault.actor}', {forged_seq})")
+    with pytest.raises(AccessDenied):
+        view(vault, linked, "复核")
+    report = verify(vault, read_data=False)
+    assert any(f.code == "catalog_drift" for f in report.findings)

@@ -11,6 +11,7 @@ from zfjl.errors import NotFoundError, UsageError
 from zfjl.vault import events
 from zfjl.vault.queries import access as catalog
 from zfjl.vault.queries.cases import cases_relying_on, resolve_target
+from zfjl.vault.queries.journal import event_at, grant_revoked_on_record
 from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import Vault
 
@@ -99,6 +100,20 @@ def linked_before(vault: Vault, case_id: str, oid: str, seq: int) -> bool:
     return catalog.case_relied_on_before(vault, case_id, oid, seq)
 
 
+def on_record(vault: Vault, g: dict[str, Any]) -> bool:
+    """Whether the journal itself says what this grants row says: a `grant.add` at its seq with
+    the same user, target, scope and term, and no `grant.revoke` of it. The grants table is
+    derived and, on a bureau's PostgreSQL catalog, writable by every station's working role:
+    a row forged or un-revoked there must not authorize anything (docs/security.md)."""
+    ev = event_at(vault, int(g["seq"]))
+    if ev is None or ev.kind != events.GrantAdd.kind:
+        return False
+    fields = ("user", "target", "target_kind", "scope", "until")
+    if any(ev.data.get(k) != g[k] for k in fields):
+        return False
+    return not grant_revoked_on_record(vault, str(g["id"]))
+
+
 def covering_grant(
     vault: Vault, user: str, oid: str, scope: str
 ) -> tuple[dict[str, Any] | None, str]:
@@ -114,7 +129,7 @@ def covering_grant(
         if g["target"] == oid or (g in on_cases and g not in later)
     ]  # fmt: skip
     active = [g for g in candidates if not g["revoked_at"] and g["until"] >= today]
-    fitting = [g for g in active if g["scope"] in scopes]
+    fitting = [g for g in active if g["scope"] in scopes and on_record(vault, g)]
     if scope == "copy":
         names = confidential_names(vault, oid)
         if names is not None:

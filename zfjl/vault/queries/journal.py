@@ -50,6 +50,20 @@ def hash_at(vault: Vault, seq: int) -> str | None:
     return str(row[0]) if row else None
 
 
+def event_at(vault: Vault, seq: int) -> Event | None:
+    """The journal row `seq` as an event; None if the journal has no such row."""
+    row = vault.conn.execute(f"SELECT {_COLUMNS} FROM journal WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else _event(row)
+
+
+def grant_revoked_on_record(vault: Vault, grant_id: str) -> bool:
+    """Whether the journal holds a `grant.revoke` of this grant (whatever the grants table says)."""
+    return any(
+        json.loads(str(data)).get("grant") == grant_id
+        for (data,) in vault.conn.execute("SELECT data FROM journal WHERE kind = 'grant.revoke'")
+    )
+
+
 def _event(row: tuple[object, ...]) -> Event:
     seq, ts, actor, kind, subject, data, prev, digest = row
     return Event(int(str(seq)), str(ts), str(actor), str(kind),
