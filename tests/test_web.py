@@ -349,6 +349,8 @@ def test_zfjl_web_through_the_service_gives_a_link_bound_to_the_callers_uid(
     """`zfjl serve --http 127.0.0.1:0`: `zfjl web --print-url`, run by another OS user, asks
     over the socket; the service knows the caller by SO_PEERCRED and the link it hands out
     acts as that user — their refusal is journaled under their name, not the service's."""
+    if os.geteuid() != 0:
+        pytest.skip("a station is set up as root")
     from .test_service import _ensure_user, as_user
 
     clerk = _ensure_user(CLERK)

@@ -55,7 +55,7 @@ SERVED_COMMANDS = frozenset({
     "checkpoint", "calendar", "rules", "device", "spotcheck", "role", "config", "custom",
     "redact", "disclose", "web", "sync",
 })  # fmt: skip
-LOCAL_COMMANDS = frozenset({"serve", "station", "sample", "init"})
+LOCAL_COMMANDS = frozenset({"serve", "station", "sample", "init", "migrate-to-bureau"})
 # Options a client may put before the command word (flags only: an option taking a value
 # there could hide the real command from this check).
 ROOT_FLAGS = frozenset({"--help", "-h", "--version", "--json"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from zfjl.vault import journal
+from zfjl.vault import events, journal
 from zfjl.vault.journal import Event
 from zfjl.vault.vault import Vault
 
@@ -60,7 +60,9 @@ def grant_revoked_on_record(vault: Vault, grant_id: str) -> bool:
     """Whether the journal holds a `grant.revoke` of this grant (whatever the grants table says)."""
     return any(
         json.loads(str(data)).get("grant") == grant_id
-        for (data,) in vault.conn.execute("SELECT data FROM journal WHERE kind = 'grant.revoke'")
+        for (data,) in vault.conn.execute(
+            "SELECT data FROM journal WHERE kind = ?", (events.GrantRevoke.kind,)
+        )
     )
 
 
