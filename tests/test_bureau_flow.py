@@ -16,7 +16,7 @@ import pytest
 
 from tests.seaweed import STATION_PROFILE, Seaweed
 from zfjl.vault import Vault
-from zfjl.vault.bureau import unshipped
+from zfjl.vault.bureau import binding, unshipped
 from zfjl.vault.stations import held_elsewhere
 
 from .conftest import zfjl_run
@@ -153,3 +153,49 @@ def test_the_demo_flow_on_seaweedfs_and_postgresql_matches_a_local_vault(
         assert unshipped(v) == [] and not held_elsewhere(v)
         assert v.conn.execute("SELECT COUNT(*) FROM shipments").fetchone()[0] == \
             v.conn.execute("SELECT COUNT(*) FROM objects").fetchone()[0]  # fmt: skip
+
+
+def test_each_station_ships_its_own_objects_into_the_one_bucket(
+    tmp_path: Path, seaweed: Seaweed, pg_database: PgDatabase, station_profile: None,
+    dump: Path, case_dump: Path,
+) -> None:  # fmt: skip
+    """Two stations, one catalog, one bucket: `zfjl sync` on each ships what its own folder
+    holds, counts the other's pending objects as the other's (not as missing), and `verify`
+    from each then passes with every object in the bucket once."""
+    db, store = pg_database, f"s3://{seaweed.bucket}/{seaweed.prefix()}"
+    bureau, station = tmp_path / "bureau", tmp_path / "荷塘中队"
+    _ok("--vault", str(bureau), "init", "--bureau", BUREAU, "--catalog", db.station_url,
+        "--catalog-owner", db.owner_url, "--store", store)  # fmt: skip
+    # A station joins the vault, and with it the bureau's one binding (registered once).
+    joined = _json("--vault", str(station), "init", "--catalog", db.station_url,
+                   "--station", "荷塘中队")  # fmt: skip
+    assert joined["station"] == "荷塘中队"
+    with Vault.open(station) as v:
+        bound = binding(v)
+        assert bound is not None and str(bound.url) == store.rstrip("/")
+    _ok("--vault", str(bureau), "ingest", str(dump))
+    _ok("--vault", str(station), "ingest", str(case_dump))
+    counts = {bureau: sum(1 for f in dump.rglob("*") if f.is_file()),
+              station: sum(1 for f in case_dump.rglob("*") if f.is_file())}  # fmt: skip
+    first = _json("--vault", str(bureau), "sync")
+    assert first["failed"] == {} and first["shipped"] == counts[bureau]
+    assert first["pending_elsewhere"] == counts[station]
+    with Vault.open(bureau) as v:  # before the station ships: its objects are its own to ship
+        assert unshipped(v) == [] and len(unshipped(v, everywhere=True)) == counts[station]
+    second = _json("--vault", str(station), "sync")
+    assert second["failed"] == {} and second["shipped"] == counts[station]
+    assert second["pending_elsewhere"] == 0
+    for root in (bureau, station):
+        checked = zfjl_run("--vault", str(root), "verify", "--json")
+        report = json.loads(checked.stdout)
+        assert checked.returncode == 0 and report["ok"], report["findings"]
+        assert not [f for f in report["findings"] if f["code"].startswith("store_")]
+    with Vault.open(station) as v:
+        shippers = dict(v.conn.execute(
+            "SELECT subject, station FROM journal WHERE kind = 'object.shipped'").fetchall())  # fmt: skip
+        holders = dict(v.conn.execute(
+            "SELECT subject, station FROM journal WHERE kind = 'object.add'").fetchall())  # fmt: skip
+    assert shippers == holders and len(shippers) == sum(counts.values())
+    keys = seaweed.client().list_object_versions(Bucket=seaweed.bucket,
+                                                 Prefix=store.split("/", 3)[3])  # fmt: skip
+    assert len(keys.get("Versions", [])) == sum(counts.values())
