@@ -18,6 +18,7 @@ from tests.seaweed import STATION_PROFILE, Seaweed
 from zfjl.vault import Vault
 from zfjl.vault.bureau import binding, unshipped
 from zfjl.vault.stations import held_elsewhere
+from zfjl.vault.verify import verify
 
 from .conftest import zfjl_run
 from .postgres import PgDatabase
@@ -199,3 +200,38 @@ def test_each_station_ships_its_own_objects_into_the_one_bucket(
     keys = seaweed.client().list_object_versions(Bucket=seaweed.bucket,
                                                  Prefix=store.split("/", 3)[3])  # fmt: skip
     assert len(keys.get("Versions", [])) == sum(counts.values())
+
+
+def test_the_service_ships_in_the_background(
+    tmp_path: Path, seaweed: Seaweed, station_profile: None, dump: Path
+) -> None:
+    """`zfjl serve`'s background shipper (a forked child, as the sealer) ships what the
+    station holds unshipped; with nothing pending, or no store, it asks the bucket nothing."""
+    import os
+    import socket
+
+    from zfjl.service.server import _start_shipper
+    from zfjl.vault.bureau import ship_pending
+
+    root = tmp_path / "station"
+    _ok("--vault", str(root), "init", "--bureau", BUREAU, "--store",
+        f"s3://{seaweed.bucket}/{seaweed.prefix()}")  # fmt: skip
+    _ok("--vault", str(root), "ingest", str(dump))
+    with Vault.open(root) as v:
+        pending = len(unshipped(v))
+    assert pending > 0
+    with socket.socket(socket.AF_UNIX) as listening:  # what the child closes: the service's
+        pid = _start_shipper(root, listening)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with Vault.open(root) as v:
+        assert unshipped(v) == []
+        assert v.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'object.shipped'"
+                              ).fetchone()[0] == pending  # fmt: skip
+        assert ship_pending(v) is None  # nothing pending: no sync at all
+        report = verify(v)
+        assert report.ok, [f.as_dict() for f in report.findings]
+    local = tmp_path / "local"
+    _ok("--vault", str(local), "init", "--bureau", BUREAU)
+    with Vault.open(local) as v:
+        assert ship_pending(v) is None

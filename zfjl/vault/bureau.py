@@ -196,6 +196,18 @@ def sync(vault: Vault) -> SyncReport:
         return _sync(vault, bound)
 
 
+def ship_pending(vault: Vault) -> SyncReport | None:
+    """The service's background shipping: `sync` when this station holds something
+    unshipped; None when there is no store, nothing pending (no request is made), or a
+    sync is under way already (it ships the same)."""
+    if binding(vault) is None or not unshipped(vault):
+        return None
+    try:
+        return sync(vault)
+    except Busy:
+        return None
+
+
 @contextlib.contextmanager
 def _sync_lock(vault: Vault) -> Iterator[None]:
     """One sync at a time per station (a timer's and a person's): the second is told so."""
