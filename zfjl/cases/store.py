@@ -29,7 +29,7 @@ from zfjl.vault.queries.cases import RecordingFacts, case_exists, no_such_case
 from zfjl.vault.queries.journal import events_of
 from zfjl.vault.query import ensure_digests, resolve_id
 from zfjl.vault.roles import APPROVING_ROLES
-from zfjl.vault.vault import Vault
+from zfjl.vault.vault import Vault, Writer
 
 CATALOG_FACTS = {"device", "from", "to", "recording", "kind", "start", "end", "late", "officer"}
 
@@ -198,18 +198,25 @@ def import_case(
     with vault.writing() as w:
         if not case_exists(vault, case_id):
             w.append(events.CaseImport(case=data), f"case:{case_id}")
-            return data
-        old = changeable_case(vault, case_id, "以案件文件覆盖")
-        changes = import_changes(old, data)
-        why = None
-        if any(k in changes for k in CORRECTING):
-            what = "、".join(_CHANGE_NAMES[k] for k in CORRECTING if k in changes)
-            why = require_reason(reason, f"案件文件更改了现有案件 {case_id} 的内容（{what}），"
-                                         "导入即更正，")  # fmt: skip
-        elif reason and reason.strip():
-            why = reason.strip()
-        w.append(events.CaseImport(case=data, reason=why, changes=changes), f"case:{case_id}")
+        else:
+            _reimport(vault, w, case_id, data, reason)
+    # A case file links like `attach`: shipped footage gets the case's lock in the store.
+    _extend_store_locks(vault, [m["recording"] for m in data["media"]])
     return data
+
+
+def _reimport(vault: Vault, w: Writer, case_id: str, data: dict[str, Any], reason: str | None) -> None:
+    """The new state of an existing case: progress, or a correction that needs a reason."""
+    old = changeable_case(vault, case_id, "以案件文件覆盖")
+    changes = import_changes(old, data)
+    why = None
+    if any(k in changes for k in CORRECTING):
+        what = "、".join(_CHANGE_NAMES[k] for k in CORRECTING if k in changes)
+        why = require_reason(reason, f"案件文件更改了现有案件 {case_id} 的内容（{what}），"
+                                     "导入即更正，")  # fmt: skip
+    elif reason and reason.strip():
+        why = reason.strip()
+    w.append(events.CaseImport(case=data, reason=why, changes=changes), f"case:{case_id}")
 
 
 _CHANGE_NAMES = {"documents_changed": "改动文书", "documents_withdrawn": "去掉文书",

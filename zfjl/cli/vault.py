@@ -82,7 +82,9 @@ def sync_cmd(as_json: JsonOpt = False) -> None:
     report = sync(open_vault())
     emit(report.as_dict(), as_json,
          f"已同步至 {report.store}：新上传 {report.shipped} 个，已在局端 {report.already_there} 个，"
-         f"调整锁定 {report.relocked} 个")  # fmt: skip
+         f"调整锁定 {report.relocked} 个"
+         + (f"；其他站点尚有 {report.pending_elsewhere} 个待其自行上传" if report.pending_elsewhere
+            else ""))  # fmt: skip
 
 
 @app.command(

@@ -62,6 +62,9 @@ ROOT_FLAGS = frozenset({"--help", "-h", "--version", "--json"})
 # How often the service looks for undescribed or unsealed objects when idle (stored by `ingest
 # --no-seal`, or left by an ingest killed between "stored" and "sealed"); also after each request.
 SEAL_EVERY = 30.0
+# How often a bureau station's service ships what is pending to the bureau store when idle
+# (issue 25: a camera never waits for the bucket); also after each request.
+SHIP_EVERY = 60.0
 WAKE_EVERY = 1.0
 SCRATCH_PREFIX = "serve-"
 
@@ -129,9 +132,11 @@ def serve(
     ready: Any = None,
     seal_every: float = SEAL_EVERY,
     web: WebListener | None = None,
+    ship_every: float = SHIP_EVERY,
 ) -> None:
     """Answer requests until SIGTERM/SIGINT (or `max_requests`, for tests). Between and after
-    requests, a forked child seals what was stored unsealed (see `_start_sealer`)."""
+    requests, a forked child seals what was stored unsealed (see `_start_sealer`), and on a
+    bureau station another ships what is pending to the bucket (`_start_shipper`)."""
     vault_root = Path(vault_root).resolve()
     prepare(vault_root, commands)
     sock = bind(socket_path)
@@ -147,17 +152,23 @@ def serve(
         ready()
     children: dict[int, int] = {}  # pid -> the UID it answers
     sealer: dict[int, int] = {}  # the background sealer, while one runs
+    shipper: dict[int, int] = {}  # the background shipper, while one runs
     served = 0
     sock.settimeout(WAKE_EVERY)  # accept() wakes to reap and to start the sealer
     sealed_at = -seal_every  # at start: what a killed ingest left unsealed
+    shipped_at = -ship_every  # at start: what a stopped service left unshipped
     try:
         while not stopping.is_set() and (max_requests is None or served < max_requests):
             before = len(children)
-            _reap(set(children) | set(sealer), block=False, into=(children, sealer))
+            _reap(set(children) | set(sealer) | set(shipper), block=False,
+                  into=(children, sealer, shipper))  # fmt: skip
             request_ended = len(children) < before
             if not sealer and (request_ended or time.monotonic() - sealed_at >= seal_every):
                 sealer[_start_sealer(vault_root, sock, *([web.sock] if web else []))] = -1
                 sealed_at = time.monotonic()
+            if not shipper and (request_ended or time.monotonic() - shipped_at >= ship_every):
+                shipper[_start_shipper(vault_root, sock, *([web.sock] if web else []))] = -1
+                shipped_at = time.monotonic()
             if web is not None:  # HTTP on 127.0.0.1 beside the socket (docs/web.md)
                 try:
                     ready = select.select([sock, web.sock], [], [], WAKE_EVERY)[0]
@@ -177,7 +188,8 @@ def serve(
                 if stopping.is_set():
                     break
                 raise
-            _reap(set(children) | set(sealer), block=False, into=(children, sealer))
+            _reap(set(children) | set(sealer) | set(shipper), block=False,
+                  into=(children, sealer, shipper))  # fmt: skip
             try:
                 uid = peer_credentials(conn)[1]
             except OSError:  # gone already: nothing to answer
@@ -212,12 +224,15 @@ def serve(
         if web is not None:
             with contextlib.suppress(OSError):
                 web.sock.close()
-        for pid in [p for p, u in children.items() if u == WEB_UID] + list(sealer):
-            # a seal stops at once (the next service seals the rest); a page is asked again
+        for pid in [p for p, u in children.items() if u == WEB_UID] + list(sealer) + list(shipper):
+            # a seal or a shipment stops at once (the next service goes on: an object
+            # uploaded but not journaled is found in the bucket, not sent again); a page is
+            # asked again
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-        while children or sealer:  # let requests under way finish
-            _reap(set(children) | set(sealer), block=True, into=(children, sealer))
+        while children or sealer or shipper:  # let requests under way finish
+            _reap(set(children) | set(sealer) | set(shipper), block=True,
+                  into=(children, sealer, shipper))  # fmt: skip
 
 
 WEB_UID = -1  # the children answering HTTP connections (their user is the session's)
@@ -308,6 +323,38 @@ def _start_sealer(vault_root: Path, listening: socket.socket, *more: socket.sock
         with Vault.open(vault_root) as vault:
             if not ingest_running(vault):  # a station's cameras are stored first, sealed after
                 finish(vault)
+    except BaseException:  # a child: never back into the accept loop
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _start_shipper(vault_root: Path, listening: socket.socket, *more: socket.socket) -> int:
+    """Fork a child that ships what this station holds unshipped to the bureau's bucket
+    (`bureau.ship_pending`: nothing for a vault without a store, or with nothing pending;
+    a person's `zfjl sync` under way: left to it) and exits. Not while an ingest runs: the
+    camera's "stored" comes first. A store that is down: the next round tries again."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        for sock in (listening, *more):  # the shipper answers nobody
+            sock.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from zfjl.errors import ZfjlError
+        from zfjl.ingest.station import ingest_running
+        from zfjl.vault import Vault
+        from zfjl.vault.bureau import ship_pending
+
+        with Vault.open(vault_root) as vault:
+            if not ingest_running(vault):
+                try:
+                    ship_pending(vault)
+                except ZfjlError as exc:  # the store down or refusing: one line in the log
+                    _note(f"后台上传未完成：{exc}")
+                    code = 1
     except BaseException:  # a child: never back into the accept loop
         code = 1
     finally:

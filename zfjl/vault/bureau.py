@@ -166,19 +166,25 @@ class SyncReport:
     already_there: int = 0
     relocked: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    pending_elsewhere: int = 0  # other stations' objects not yet shipped: theirs to ship
 
     def as_dict(self) -> dict[str, Any]:
         return {"store": self.store, "shipped": self.shipped, "already_there": self.already_there,
-                "relocked": self.relocked, "failed": self.failed}  # fmt: skip
+                "relocked": self.relocked, "failed": self.failed,
+                "pending_elsewhere": self.pending_elsewhere}  # fmt: skip
 
 
-def unshipped(vault: Vault) -> list[str]:
-    """Live objects the journal has not seen shipped."""
+def unshipped(vault: Vault, *, everywhere: bool = False) -> list[str]:
+    """Live objects the journal has not seen shipped that THIS station holds (another
+    station's folder holds its own: that station ships them); `everywhere`: every station's."""
+    from zfjl.vault.stations import held_elsewhere
+
     rows = vault.conn.execute(
         "SELECT id FROM objects WHERE id NOT IN (SELECT id FROM tombstones)"
         " AND id NOT IN (SELECT id FROM shipments) ORDER BY seq"
     )
-    return [r[0] for r in rows]
+    elsewhere = set() if everywhere else held_elsewhere(vault)
+    return [r[0] for r in rows if r[0] not in elsewhere]
 
 
 def sync(vault: Vault) -> SyncReport:
@@ -188,6 +194,18 @@ def sync(vault: Vault) -> SyncReport:
     bound = require_binding(vault)
     with _sync_lock(vault):
         return _sync(vault, bound)
+
+
+def ship_pending(vault: Vault) -> SyncReport | None:
+    """The service's background shipping: `sync` when this station holds something
+    unshipped; None when there is no store, nothing pending (no request is made), or a
+    sync is under way already (it ships the same)."""
+    if binding(vault) is None or not unshipped(vault):
+        return None
+    try:
+        return sync(vault)
+    except Busy:
+        return None
 
 
 @contextlib.contextmanager
@@ -210,6 +228,7 @@ def _sync(vault: Vault, bound: Binding) -> SyncReport:
     store = open_store(vault.root, bound.url)
     report = SyncReport(str(bound.url))
     todo = unshipped(vault)
+    report.pending_elsewhere = len(unshipped(vault, everywhere=True)) - len(todo)
     locks = required_locks(vault, todo, bound, shipping=True)
     result = ship(vault.objects, store, [o for o in todo if o in locks],
                   lambda oid: locks[oid].until)  # fmt: skip
