@@ -122,10 +122,21 @@ def vault_files(station: Station) -> set[str]:
 
 
 def settle(station: Station) -> None:
-    """Wait until no request child of the service has its scratch folder any more."""
+    """Wait until no living request child of the service has its scratch folder any more
+    (serve-PID-…; a child killed mid-way leaves its own, removed at the next start: waiting
+    for it cost 20 s per fuzz example)."""
     deadline = time.monotonic() + 20
-    while list((station.layout.vault / "tmp").glob("serve-*")) and time.monotonic() < deadline:
+    while _live_scratches(station) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _live_scratches(station: Station) -> list[Path]:
+    live = []
+    for folder in (station.layout.vault / "tmp").glob("serve-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            live.append(folder)
+    return live
 
 
 def listing_of(dirs: list[str], files: list[str]) -> Responder:
