@@ -54,14 +54,16 @@ demo: setup
 	$(ZFJL) bundle verify $(DEMO)/CASE-2024-045-court-2 --checkpoint $(DEMO)/checkpoint.txt
 
 # The whole suite on two workers (pytest-xdist; tests/conftest.py keeps each module whole on
-# one worker, the modules making OS users together, longest first). Beside it, the service
-# and identity tests run again under Debian 12's own Python (3.11.2, what a station's
-# /opt/zfjl gets; .venv-debian, made by setup when /usr/bin/python3 is not .venv's); the two
-# runs never make OS users at once (a lock per module, tests/conftest.py). Either run failing
-# fails the target; the suite's summary is the last line.
+# one worker, longest first; the OS-user modules on both, each with users of its own). Beside
+# it, tests/test_service.py runs again under Debian 12's own Python (3.11.2, what a station's
+# /opt/zfjl gets; .venv-debian, made by setup when /usr/bin/python3 is not .venv's), with
+# users of its own (zfjldeb_*): it sets a station up, serves, and runs the client as OS users
+# (SO_PEERCRED, SCM_RIGHTS, subprocess as another user: what differs between Pythons); the
+# identity and station-setup modules test logic over those same calls, so only the main run
+# repeats them. Either run failing fails the target; the suite's summary is the last line.
 # TESTS: what the main run runs (all by default), e.g. make test TESTS=tests/test_ingest.py
 # WORKERS: pytest-xdist workers (2; `auto` = one per core; 0 = serial, in this process).
-DEBIAN_TESTS := tests/test_service.py tests/test_identity.py tests/test_station_setup.py
+DEBIAN_TESTS := tests/test_service.py
 TESTS :=
 WORKERS := 2
 
@@ -69,13 +71,13 @@ test: setup
 	@ZFJL_TEST=1 bash scripts/setup.sh
 	@mkdir -p build; status=0; debian=; \
 	if [ -x .venv-debian/bin/python ]; then \
-	  .venv-debian/bin/python -m pytest -q -p no:cacheprovider $(DEBIAN_TESTS) \
+	  ZFJL_TEST_USERS=zfjldeb .venv-debian/bin/python -m pytest -q -p no:cacheprovider $(DEBIAN_TESTS) \
 	    >build/test-debian.log 2>&1 & debian=$$!; \
 	fi; \
 	{ .venv/bin/python -m pytest -q -n $(WORKERS) --dist loadgroup $(TESTS); \
 	  echo $$? >build/test-status; } | tee build/test.log; \
 	if [ -n "$$debian" ]; then \
-	  echo "--- $$(.venv-debian/bin/python --version)（Debian 12 自带）：服务与身份测试 ---"; \
+	  echo "--- $$(.venv-debian/bin/python --version)（Debian 12 自带）：服务测试 ---"; \
 	  if wait $$debian; then tail -n 1 build/test-debian.log; else cat build/test-debian.log; status=1; fi; \
 	  echo "--- $$(.venv/bin/python --version)：全部测试 ---"; tail -n 1 build/test.log; \
 	fi; \

@@ -496,26 +496,27 @@ def as_uid(uid: int, fn: Callable[[], object]) -> str:
 
 
 
-# Machine-wide resources. The modules that make OS users reuse fixed user names (zfjlsvc_clerk,
-# …), delete them when done and open /root to the service account for a while: two such
-# modules at once, in two xdist workers, in `make test`'s run under Debian's Python beside the
-# main run, or in another checkout's run on this machine, would delete each other's users. So
-# each of them holds a lock for the whole module (files in /tmp, so every process on the
-# machine sees the same: flock, released by the kernel if the process dies). A module that
-# starts a server on a fixed port or name marks itself `pytest.mark.exclusive("that-name")`.
-OS_USER_MODULES = frozenset(
-    {
-        "test_bundle_service.py",
-        "test_identity.py",
-        "test_ingest_unstored.py",
-        "test_redact_service.py",
-        "test_service.py",
-        "test_service_fuzz.py",
-        "test_service_hostile.py",
-        "test_station_setup.py",
-        "test_web.py",
-    }
-)
+# Machine-wide resources. The modules that make OS users make and delete users of fixed names:
+# two runs of one module at once (the two xdist workers, `make test`'s run under Debian's
+# Python beside the main run, another checkout's run on this machine) would delete each other's
+# users. So each module names its users with a prefix of its own (below), and holds a lock named
+# after it for the whole module (files in /tmp, so every process on the machine sees the same:
+# flock, released by the kernel if the process dies); modules of different prefixes run at once.
+# They all also hold "os-users" shared: older checkouts take it exclusively, as they open /root
+# to the service account without counting who else did (`traversable_by_all` counts).
+# A module that starts a server on a fixed port or name marks itself
+# `pytest.mark.exclusive("that-name")`.
+OS_USER_MODULES = {
+    "test_bundle_service.py": "zfjlbag",
+    "test_identity.py": "zfjltest_clerk",
+    "test_ingest_unstored.py": "zfjlunst",
+    "test_redact_service.py": "zfjlred",
+    "test_service.py": os.environ.get("ZFJL_TEST_USERS", "zfjlsvc"),  # zfjldeb: the Debian run
+    "test_service_fuzz.py": "zfjlfuzz",
+    "test_service_hostile.py": "zfjlhst",
+    "test_station_setup.py": "zfjltest_set",
+    "test_web.py": "zfjlweb",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -527,17 +528,57 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @contextlib.contextmanager
-def machine_lock(name: str) -> Iterator[None]:
-    """Exclusive use of the resource `name` among every test process on this machine."""
+def machine_lock(name: str, *, shared: bool = False) -> Iterator[None]:
+    """Exclusive (or shared) use of the resource `name` among every test process on this
+    machine."""
     import fcntl
 
     path = Path(tempfile.gettempdir()) / f"zfjl-tests-{name}.lock"
     fd = _open_lock_file(path)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the holder (its module, or its death)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)  # waits for the holder
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+REACHABLE_STATE = Path(tempfile.gettempdir()) / "zfjl-tests-reachable.json"
+
+
+@contextlib.contextmanager
+def traversable_by_all(paths: set[Path]) -> Iterator[None]:
+    """Every folder above `paths` traversable by others (o+x) while any test process on the
+    machine still needs it; the modes as found are put back by the last one to leave. The
+    modes found are kept in a file, the users counted by a shared flock (a dead user's lock
+    goes with it): two modules at once never restore /root under each other's feet."""
+    import fcntl
+    import json
+
+    users = _open_lock_file(Path(tempfile.gettempdir()) / "zfjl-tests-reachable-users.lock")
+    try:
+        with machine_lock("reachable"):
+            found = json.loads(REACHABLE_STATE.read_text()) if REACHABLE_STATE.exists() else {}
+            for folder in {f for p in paths for f in p.parents}:
+                mode = folder.stat().st_mode & 0o7777
+                if not mode & 0o001:
+                    found.setdefault(str(folder), mode)
+                    os.chmod(folder, mode | 0o001)
+            REACHABLE_STATE.write_text(json.dumps(found))
+            fcntl.flock(users, fcntl.LOCK_SH)
+        yield
+    finally:
+        with machine_lock("reachable"):
+            fcntl.flock(users, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else in?
+            except BlockingIOError:
+                pass
+            else:
+                found = json.loads(REACHABLE_STATE.read_text()) if REACHABLE_STATE.exists() else {}
+                for folder, mode in sorted(found.items(), key=lambda item: -len(item[0])):
+                    os.chmod(folder, mode)
+                REACHABLE_STATE.unlink(missing_ok=True)
+            os.close(users)
 
 
 def _open_lock_file(path: Path) -> int:
@@ -552,10 +593,11 @@ def _open_lock_file(path: Path) -> int:
             return os.open(path, os.O_RDONLY)
 
 
-def module_resources(module: pytest.Module) -> list[str]:
-    names = {str(mark.args[0]) for mark in module.iter_markers("exclusive")}
+def module_resources(module: pytest.Module) -> list[tuple[str, bool]]:
+    """(lock name, shared?) the module holds while it runs."""
+    names = {(str(mark.args[0]), False) for mark in module.iter_markers("exclusive")}
     if module.path.name in OS_USER_MODULES:
-        names.add("os-users")
+        names |= {("os-users", True), (f"users-{OS_USER_MODULES[module.path.name]}", False)}
     return sorted(names)  # always taken in the same order: no two processes wait on each other
 
 
@@ -565,23 +607,21 @@ def _exclusive_resources(request: pytest.FixtureRequest) -> Iterator[None]:
     a scope are set up first, so torn down last)."""
     module = request.node.getparent(pytest.Module)
     with contextlib.ExitStack() as stack:
-        for name in module_resources(module) if module is not None else []:
-            stack.enter_context(machine_lock(name))
+        for name, shared in module_resources(module) if module is not None else []:
+            stack.enter_context(machine_lock(name, shared=shared))
         yield
 
 
 # Under `pytest -n 2 --dist loadgroup` (make test): every module runs whole on one worker (its
-# tests share module-scoped fixtures: a running service, a server, what an earlier test made),
-# and the OS-user modules all on the same worker, in order (else the other worker would
-# only wait for their lock).
+# tests share module-scoped fixtures: a running service, a server, what an earlier test made).
+# The OS-user modules spread over both workers (each has users of its own, above).
 def worker_group(nodeid: str) -> str:
-    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
-    return "os-users" if module in OS_USER_MODULES else module
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
 
 
 # Longest first, so no long module is left to run alone at the end: the seconds each group took
 # in the last run on this machine (pytest's cache), else its number of tests as a guess, the
-# OS-user modules (a long run of slow tests) always first.
+# OS-user modules (slow tests: a station each) first.
 GROUP_SECONDS = "zfjl/group-seconds"
 _group_seconds: dict[str, float] = {}
 
@@ -609,7 +649,7 @@ def _longest_first(config: pytest.Config, nodeids: list[str]) -> list[str]:
 
     def weight(nodeid: str) -> tuple[bool, float]:
         group = worker_group(nodeid)
-        return (group != "os-users", -known.get(group, 0.3 * counts[group]))
+        return (group not in OS_USER_MODULES, -known.get(group, 0.3 * counts[group]))
 
     return sorted(nodeids, key=weight)  # stable: a module's tests keep their order
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_service import CLERK, Station, _base_env, as_user, station  # noqa: F401 (the fixture)
+from tests.test_service import Station, _base_env, as_user, module_station
 from zfjl.vault import Vault
 
 from .conftest import write_random_files, zfjl_run
@@ -33,6 +33,13 @@ from .doors import CatalogBusy, catalog_column, catalog_rows, catalog_rows_at
 UNPLUG = "可以拔下记录仪"
 DEEP_NAME = "d" * 200
 DEEP_LEVELS = 25  # 25 × 201 bytes: past PATH_MAX (4096)
+# Users of this module's own (tests/conftest.py: OS_USER_MODULES).
+SERVICE, ADMIN, CLERK, LEGAL = "zfjlunst_svc", "zfjlunst_admin", "zfjlunst_clerk", "zfjlunst_legal"
+
+
+@pytest.fixture(scope="module")
+def station() -> Iterator[Station]:
+    yield from module_station(service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
 
 
 def _deep_file(top: Path, data: bytes) -> str:
@@ -115,7 +122,7 @@ def test_a_card_mounted_past_path_max_is_ingested_by_its_relative_name(
 
 # -- through the service ---------------------------------------------------------------------
 def test_through_the_service_unreadable_and_special_entries_exit_1_and_are_journaled(
-    station: Station,  # noqa: F811
+    station: Station,
 ) -> None:
     card = station.home(CLERK) / "CARD-BAD"
 
@@ -180,7 +187,7 @@ def test_ctrl_c_while_sealing_says_what_is_kept_and_exits_130(vault: Vault, tmp_
 
 
 def test_ctrl_c_of_the_client_while_the_service_stores_says_what_is_kept(
-    station: Station,  # noqa: F811
+    station: Station,
 ) -> None:
     card = station.home(CLERK) / "CARD-INT"
 
@@ -204,7 +211,7 @@ def test_ctrl_c_of_the_client_while_the_service_stores_says_what_is_kept(
 
 
 def test_ctrl_c_of_the_client_while_the_service_seals_says_what_is_kept(
-    station: Station,  # noqa: F811
+    station: Station,
 ) -> None:
     card = station.home(CLERK) / "CARD-SEAL"
 

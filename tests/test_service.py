@@ -32,10 +32,13 @@ from zfjl.sample import make_camera_dump
 from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
 
+from .conftest import traversable_by_all
 from .doors import catalog_rows_at
 
-# Names of this file's own (other test files make and delete users of theirs, maybe at once).
-SERVICE, ADMIN, CLERK, LEGAL = "zfjlsvc_svc", "zfjlsvc_admin", "zfjlsvc_clerk", "zfjlsvc_legal"
+# Names of this file's own (other test files make and delete users of theirs, maybe at once);
+# the run under Debian's Python beside the main one names its own (Makefile, conftest).
+USERS = os.environ.get("ZFJL_TEST_USERS", "zfjlsvc")
+SERVICE, ADMIN, CLERK, LEGAL = f"{USERS}_svc", f"{USERS}_admin", f"{USERS}_clerk", f"{USERS}_legal"
 
 
 def _ensure_user(name: str, *, system: bool = False) -> pwd.struct_passwd:
@@ -88,7 +91,7 @@ class Station:
 
     def direct(self, *args: str) -> Result:
         """`zfjl --vault VAULT ARGS` as the service account itself (direct mode)."""
-        return run_as(SERVICE, [sys.executable, "-m", "zfjl", "--vault", str(self.layout.vault),
+        return run_as(self.layout.account, [sys.executable, "-m", "zfjl", "--vault", str(self.layout.vault),
                                 *args], cwd=self.layout.state, env={"HOME": str(self.layout.state)})  # fmt: skip
 
 
@@ -185,20 +188,11 @@ def _start_server(layout: StationLayout) -> subprocess.Popen[str]:
 def _reachable_install() -> Iterator[None]:
     """This checkout's Python may live under root's private folder (/root is 0700): let the
     test's users traverse (not list) the folders above it while the test runs, as a
-    system-wide installation would be — `setup_station` refuses one they cannot run."""
-    changed: list[tuple[Path, int]] = []
+    system-wide installation would be — `setup_station` refuses one they cannot run. Modules
+    on both workers (and other runs) do this at once: conftest counts them machine-wide."""
     needed = {Path(sys.executable).resolve(), Path(__file__).resolve(), Path(zfjl.__file__).resolve()}
-    for path in needed:
-        for folder in path.parents:
-            mode = folder.stat().st_mode & 0o7777
-            if not mode & 0o001:
-                changed.append((folder, mode))
-                os.chmod(folder, mode | 0o001)
-    try:
+    with traversable_by_all(needed):
         yield
-    finally:
-        for folder, mode in reversed(changed):
-            os.chmod(folder, mode)
 
 
 def _give_role(station: Station, user: str, role: str, admin: str = ADMIN) -> None:
@@ -221,9 +215,9 @@ def module_station(**users: str) -> Iterator[Station]:
         yield from _station(**users)
 
 
-def _clerks_card(station: Station, name: str, files: dict[str, int]) -> Path:
+def _clerks_card(station: Station, name: str, files: dict[str, int], clerk: str = CLERK) -> Path:
     """A card in the clerk's home, written by the clerk: random bytes of the given sizes."""
-    card = station.home(CLERK) / name
+    card = station.home(clerk) / name
 
     def make_card() -> int:
         card.mkdir()
@@ -231,7 +225,7 @@ def _clerks_card(station: Station, name: str, files: dict[str, int]) -> Path:
             (card / file).write_bytes(os.urandom(size))
         return 0
 
-    as_user(CLERK, make_card, cwd=station.home(CLERK), env={})
+    as_user(clerk, make_card, cwd=station.home(clerk), env={})
     return card
 
 

@@ -19,14 +19,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.test_service import CLERK, LEGAL, Station, as_user, module_station
+from tests.test_service import Station, as_user, module_station
 from tests.test_service_hostile import raw_request, settle, vault_files
 from zfjl.service.protocol import MAX_FDS, PROTOCOL
+
+# Users of this module's own (tests/conftest.py: OS_USER_MODULES).
+SERVICE, ADMIN, CLERK, LEGAL = "zfjlfuzz_svc", "zfjlfuzz_admin", "zfjlfuzz_clerk", "zfjlfuzz_legal"
 
 
 @pytest.fixture(scope="module", name="station")
 def station_here() -> Iterator[Station]:
-    yield from module_station()
+    yield from module_station(service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
 
 
 JUNK = st.one_of(

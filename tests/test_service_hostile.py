@@ -24,10 +24,6 @@ import pytest
 import typer
 
 from tests.test_service import (
-    ADMIN,
-    CLERK,
-    LEGAL,
-    SERVICE,
     Result,
     Station,
     _clerks_card,
@@ -45,11 +41,14 @@ from zfjl.service.server import (
     SERVED_COMMANDS,
 )
 
+# Users of this module's own (tests/conftest.py: OS_USER_MODULES).
+SERVICE, ADMIN, CLERK, LEGAL = "zfjlhst_svc", "zfjlhst_admin", "zfjlhst_clerk", "zfjlhst_legal"
+
 
 @pytest.fixture(scope="module", name="station")
 def station_here() -> Iterator[Station]:
     """A station of this module's (as tests/test_service.py makes one)."""
-    yield from module_station()
+    yield from module_station(service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
 
 
 Responder = Callable[[dict[str, Any], list[int]], tuple[dict[str, Any], list[int]] | None]
@@ -123,10 +122,21 @@ def vault_files(station: Station) -> set[str]:
 
 
 def settle(station: Station) -> None:
-    """Wait until no request child of the service has its scratch folder any more."""
+    """Wait until no living request child of the service has its scratch folder any more
+    (serve-PID-…; a child killed mid-way leaves its own, removed at the next start: waiting
+    for it cost 20 s per fuzz example)."""
     deadline = time.monotonic() + 20
-    while list((station.layout.vault / "tmp").glob("serve-*")) and time.monotonic() < deadline:
+    while _live_scratches(station) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _live_scratches(station: Station) -> list[Path]:
+    live = []
+    for folder in (station.layout.vault / "tmp").glob("serve-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            live.append(folder)
+    return live
 
 
 def listing_of(dirs: list[str], files: list[str]) -> Responder:
@@ -334,7 +344,7 @@ def test_a_service_asking_for_files_the_command_line_did_not_name_is_refused(
 def test_a_service_cannot_unlink_a_source_without_clear_source(
     station: Station, record_for: Callable[[str, Path], Path]
 ) -> None:
-    card = _clerks_card(station, "NOCLEAR", {"K.MP4": 4096})
+    card = _clerks_card(station, "NOCLEAR", {"K.MP4": 4096}, CLERK)
     calls = [{"call": "discover", "args": {"source": "NOCLEAR"}},
              {"call": "unlink_source", "args": {"token": "dump-0", "index": 0}}]  # fmt: skip
     fake = FakeService(station.base, SERVICE, calls)
