@@ -379,36 +379,54 @@ def test_zfjl_web_through_the_service_gives_a_link_bound_to_the_callers_uid(
             assert asked.code == 0, asked.err
             link = urlsplit(asked.out.strip())
             assert f"{link.scheme}://{link.netloc}" == started["http"]
-            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-            conn.request("GET", f"/login?{link.query}")
-            login = conn.getresponse()
-            login.read()
-            cookie = login.getheader("Set-Cookie") or ""
-            assert login.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-            session = {"Cookie": cookie.split(";")[0]}
-            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-            conn.request("GET", f"/recordings/{site.granted}", headers=session)
-            page = conn.getresponse()
-            assert page.status == 403 and CLERK in page.read().decode()  # root's grant is not theirs
+
+            def ask(path: str, cookie: str = "") -> dict[str, Any]:
+                conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
+                conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+                resp = conn.getresponse()
+                return {"status": resp.status, "cookie": resp.getheader("Set-Cookie") or "",
+                        "body": resp.read().decode("utf-8", "replace")}  # fmt: skip
+
+            def as_clerk(path: str, cookie: str = "") -> dict[str, Any]:
+                """From the clerk's own process: the kernel's owner of the connection."""
+                done = as_user(CLERK, lambda: print(json.dumps(ask(path, cookie))) or 0, cwd=home,
+                               env={})  # fmt: skip
+                assert done.code == 0, done.err
+                return dict(json.loads(done.out))
+
+            assert ask(f"/login?{link.query}")["status"] == 403  # root's browser: not its link
+            login = as_clerk(f"/login?{link.query}")  # and that did not use it up
+            cookie = login["cookie"]
+            assert login["status"] == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            session = cookie.split(";")[0]
+            page = as_clerk(f"/recordings/{site.granted}", session)
+            assert page["status"] == 403 and CLERK in page["body"]  # root's grant is not theirs
             denied = _journal(root, "access.denied", site.granted)
             assert denied[-1]["actor"] == CLERK and denied[-1]["data"]["user"] == CLERK
-            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-            conn.request("GET", f"/login?{link.query}")  # once only
-            assert conn.getresponse().status == 403
+            assert ask("/recordings", session)["status"] == 401  # the cookie replayed by root
+            assert as_clerk(f"/login?{link.query}")["status"] == 403  # once only
 
             import webbrowser  # here: the test's user cannot read this Python's own folder
 
             from zfjl.service import client
 
             def typed_on_a_terminal() -> int:  # plain `zfjl web`: the client opens the link
-                webbrowser.open = lambda url, *a, **k: print(f"OPENED {url}") is None
+                def opened(url: str, *a: Any, **k: Any) -> bool:
+                    page = Path(url.removeprefix("file://"))
+                    print(f"OPENED {url} {oct(page.stat().st_mode & 0o777)} {page.read_text()}")
+                    return True
+
+                webbrowser.open = opened
                 return client.open_web_link(sock)
 
             opened = as_user(CLERK, typed_on_a_terminal, cwd=home,
                              env={"ZFJL_SOCKET": str(sock), "ZFJL_ETC": str(run / "etc")})  # fmt: skip
             assert opened.code == 0, opened.err
             shown, _, line = opened.out.partition("OPENED ")
-            assert line.strip().startswith(started["http"] + "/login?t=") and line.strip() in shown
+            url, mode, html = line.split(" ", 2)
+            secret = shown.strip().rsplit("/login?t=", 1)[1]
+            assert url.startswith("file:///") and secret not in url  # a browser's command line
+            assert mode == "0o600" and f"url={started['http']}/login?t={secret}" in html
         finally:
             serve.terminate()
             serve.wait(10)
