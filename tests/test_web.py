@@ -87,7 +87,7 @@ def _prepare(root: Path) -> tuple[str, str, str, str, str]:
                   approval_no="局批〔2024〕9号", until=FAR, purpose="核查")  # fmt: skip
         add_device(me, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
                    since="2024-01-01")  # fmt: skip
-        drawn = spotcheck.draw(me, UNIT, "2024-06", 1, seed="web")
+        drawn = spotcheck.draw(me, UNIT, "2024-06", 1)  # the vault's seed: a view approval
         item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
         from zfjl.ingest import ingest
 
@@ -174,7 +174,7 @@ def test_a_login_link_works_once_and_starts_a_strict_httponly_session(
     try:
         tab = other.new_page()
         reused = tab.goto(site.first_link)  # the same link a second time: refused
-        assert reused.status == 403 and "已用过或已过期" in tab.inner_text("main")
+        assert reused.status == 403 and "已用过、已过期" in tab.inner_text("main")
         expired = tab.goto(_link(site, age=61))  # made 61 s ago: past its minute
         assert expired.status == 403
         assert tab.goto(f"{site.base}/recordings").status == 401  # and no session came of it
@@ -472,26 +472,44 @@ def test_a_draw_approves_viewing_only_its_items_and_only_for_the_legal_section(
     from zfjl.errors import AccessDenied
     from zfjl.vault.actor import _SERVED_UID, act_for
     from zfjl.vault.query import RecordingFilter, list_recordings
+    from zfjl.vault.settings import add_role
 
     v = sample_cases_vault
+    add_role(v, v.actor, "legal", approval_no="局批〔2024〕8号")  # the vault's admin, now legal too
     add_device(v, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
                since="2024-01-01")  # fmt: skip
-    drawn = spotcheck.draw(v, UNIT, "2024-06", 1, seed="web")
+    drawn = spotcheck.draw(v, UNIT, "2024-06", 1)
     item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
     other = next(r["id"] for r in list_recordings(v, RecordingFilter(kind="video")) if r["id"] != item)
     assert authorize_drawn(v, item, drawn["draw"], purpose=None).grants == {item: drawn["draw"]}
     with pytest.raises(AccessDenied, match="没有抽中"):
         authorize_drawn(v, other, drawn["draw"], purpose=None)
+    # a seed the drawer chose picks what they want to see; a huge n is a fishing trip
+    chosen = spotcheck.draw(v, UNIT, "2024-06", 1, seed="web")
+    rigged = next(i["id"] for i in chosen["items"] if i["kind"] == "recording")
+    with pytest.raises(AccessDenied, match="随机种子由抽取人指定"):
+        authorize_drawn(v, rigged, chosen["draw"], purpose=None)
+    wide = spotcheck.draw(v, UNIT, "2024-06", 21)
+    wide_item = next(i["id"] for i in wide["items"] if i["kind"] == "recording")
+    with pytest.raises(AccessDenied, match="超过 20 项"):
+        authorize_drawn(v, wide_item, wide["draw"], purpose=None)
+    add_role(v, "uid:54322", "admin", approval_no="局批〔2024〕12号")
     act_for(54321)  # a clerk of no role, as a service child acts for its peer
     try:
         clerk = Vault.open(v.root)
         with pytest.raises(AccessDenied, match="法规科"):
             authorize_drawn(clerk, item, drawn["draw"], purpose=None)
         clerk.close()
+        act_for(54322)  # an administrator keeps the vault: a draw is no approval for them
+        admin = Vault.open(v.root)
+        with pytest.raises(AccessDenied, match="法规科或局长"):
+            authorize_drawn(admin, item, drawn["draw"], purpose=None)
+        admin.close()
     finally:
         _SERVED_UID.clear()
     refusals = [e for e in _journal(v.root, "access.denied") if e["subject"] in (item, other)]
-    assert [(e["subject"], e["actor"]) for e in refusals][-2:] == [(other, v.actor), (item, "uid:54321")]
+    pairs = [(e["subject"], e["actor"]) for e in refusals]
+    assert (other, v.actor) in pairs and pairs[-2:] == [(item, "uid:54321"), (item, "uid:54322")]
 
 
 def test_the_search_agrees_with_zfjl_ls(sample_cases_vault: Vault) -> None:
