@@ -218,3 +218,73 @@ def test_the_proxy_is_answered_only_over_https_with_a_host_cookie_and_hsts(serve
         assert refused.status_code == 401
     finally:
         _SERVED_UID.clear()
+
+
+# -- 5 and 11. ffmpeg under an HTTP child -------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_ffmpeg_does_not_outlive_its_http_child(how: str) -> None:
+    """An HTTP child stopped (SIGTERM, its deadline's SIGALRM alike) unwinds and kills its
+    ffmpeg; one killed outright takes ffmpeg with it (PR_SET_PDEATHSIG)."""
+    import signal
+    import socket
+    import time
+
+    from zfjl.redact import media
+    from zfjl.web.http import Listen, fork_http
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        media.run_ffmpeg(["-re", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=600",
+                          "-f", "null", "-"], "测试")  # fmt: skip
+        return []
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    client = socket.create_connection(listening.getsockname())
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    child = fork_http(app, listening, Listen("127.0.0.1", listening.getsockname()[1]), [])
+    assert child
+    try:
+        deadline = time.monotonic() + 10
+        while not (ffmpeg := _children(child)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ffmpeg, "ffmpeg did not start"
+        os.kill(child, getattr(signal, how))
+        os.waitpid(child, 0)
+        deadline = time.monotonic() + 5
+        while _alive(ffmpeg[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(ffmpeg[0])
+    finally:
+        client.close()
+        listening.close()
+        for pid in _children(child):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_file_of_kind_other_is_never_given_to_ffmpeg(served: Served) -> None:
+    from zfjl.errors import UsageError
+    from zfjl.redact import media
+    from zfjl.redact.derivatives import playable_proxy
+    from zfjl.vault import Vault
+
+    with Vault.open(served.root) as v, pytest.raises(UsageError, match="不是音视频"):
+        playable_proxy(v, served.note, purpose="测试")
+    assert media.files_only(["-i", "file:a", "-map", "0", "-i", "file:b"]) == [
+        "-protocol_whitelist", "file", "-i", "file:a", "-map", "0",
+        "-protocol_whitelist", "file", "-i", "file:b"]  # fmt: skip

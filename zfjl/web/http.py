@@ -173,9 +173,20 @@ class _OneConnection:
                 print(f"zfjl web: {message % args if args else message}", file=sys.__stderr__)
 
 
+class ChildStopped(BaseException):
+    """A deadline or SIGTERM in an HTTP child: not an Exception, so no handler swallows it."""
+
+
+def _unwind(signum: int, frame: Any) -> None:
+    raise ChildStopped(signum)
+
+
 def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen) -> None:
     """Serve one HTTP connection until it closes, idles (IDLE_SECONDS) or ages (LIFETIME)."""
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # past a deadline the child simply ends
+    # Past a deadline, or told to stop, the child unwinds: `finally` blocks kill an ffmpeg
+    # under way (a signal's default action would end the child and leave ffmpeg running).
+    signal.signal(signal.SIGALRM, _unwind)
+    signal.signal(signal.SIGTERM, _unwind)
     signal.alarm(REQUEST_SECONDS)  # then LIFETIME_SECONDS, from `parse_request`
     conn.settimeout(IDLE_SECONDS)
     owner = peer_uid(conn)  # now, while the client's socket is surely established
@@ -197,7 +208,7 @@ def fork_http(app: Any, listening: socket.socket, listen: Listen, close: list[so
         try:
             for sock in (listening, *close):
                 sock.close()
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until answer_http's own handler
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             answer_http(app, conn, peer, listen)
         except BaseException:
