@@ -469,7 +469,7 @@ def test_a_draw_approves_viewing_only_its_items_and_only_for_the_legal_section(
     from zfjl import spotcheck
     from zfjl.access.authority import authorize_drawn
     from zfjl.devices.registry import add_device
-    from zfjl.errors import AccessDenied
+    from zfjl.errors import AccessDenied, NotPermitted
     from zfjl.vault.actor import _SERVED_UID, act_for
     from zfjl.vault.query import RecordingFilter, list_recordings
     from zfjl.vault.settings import add_role
@@ -499,6 +499,8 @@ def test_a_draw_approves_viewing_only_its_items_and_only_for_the_legal_section(
         clerk = Vault.open(v.root)
         with pytest.raises(AccessDenied, match="法规科"):
             authorize_drawn(clerk, item, drawn["draw"], purpose=None)
+        with pytest.raises(NotPermitted, match="登记抽查结果"):  # nor record its result
+            spotcheck.record(clerk, item, "pass", draw_id=drawn["draw"])
         clerk.close()
         act_for(54322)  # an administrator keeps the vault: a draw is no approval for them
         admin = Vault.open(v.root)

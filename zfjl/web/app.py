@@ -31,7 +31,14 @@ from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
-from zfjl.errors import AccessDenied, AmbiguousIdError, NotFoundError, UsageError, ZfjlError
+from zfjl.errors import (
+    AccessDenied,
+    AmbiguousIdError,
+    NotFoundError,
+    NotPermitted,
+    UsageError,
+    ZfjlError,  # fmt: skip
+)
 from zfjl.vault.web_sessions import SESSION_SECONDS, Session, SessionStore
 from zfjl.web.http import PEER_UID
 
@@ -152,7 +159,7 @@ def make_app(
 
     @app.errorhandler(ZfjlError)
     def library_error(exc: ZfjlError) -> Response:
-        status = (403 if isinstance(exc, AccessDenied) else 404 if isinstance(exc, NotFoundError)
+        status = (403 if isinstance(exc, (AccessDenied, NotPermitted)) else 404 if isinstance(exc, NotFoundError)
                   else 400 if isinstance(exc, (UsageError, AmbiguousIdError)) else 500)  # fmt: skip
         return _page(status, "error.html", message=exc.message)
 
