@@ -288,3 +288,44 @@ def test_a_file_of_kind_other_is_never_given_to_ffmpeg(served: Served) -> None:
     assert media.files_only(["-i", "file:a", "-map", "0", "-i", "file:b"]) == [
         "-protocol_whitelist", "file", "-i", "file:a", "-map", "0",
         "-protocol_whitelist", "file", "-i", "file:b"]  # fmt: skip
+
+
+def test_a_user_with_every_ffmpeg_slot_taken_gets_503(served: Served) -> None:
+    """Derivative jobs are capped per UID (flock slots): with both of root's slots held by
+    jobs under way, a third proxy request is 503 and runs no ffmpeg."""
+    import fcntl
+
+    from zfjl.vault.actor import _SERVED_UID
+    from zfjl.web.app import JOBS_PER_UID, make_app
+    from zfjl.web.http import PEER_UID
+
+    app = make_app(served.root, hosts={"127.0.0.1:8470"})
+    mine = {PEER_UID: os.getuid()}
+    client = app.test_client()
+    base = "http://127.0.0.1:8470"
+    try:
+        login = client.get(served.link(os.getuid()), base_url=base, environ_base=mine)
+        assert login.status_code == 200
+        cookie = login.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+        session = SessionStore(served.root).session(cookie)
+        assert session is not None
+        folder = served.root / "web" / "jobs"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        held = [os.open(folder / f"{os.getuid()}.{n}", os.O_RDWR | os.O_CREAT, 0o600)
+                for n in range(JOBS_PER_UID)]  # fmt: skip
+        for fd in held:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            busy = client.post(f"/recordings/{served.video}/proxy", base_url=base,
+                               environ_base=mine, headers={"Origin": base},
+                               data={"csrf": session.csrf})  # fmt: skip
+            assert busy.status_code == 503 and "任务在进行" in busy.get_data(as_text=True)
+        finally:
+            for fd in held:
+                os.close(fd)
+        freed = client.post(f"/recordings/{served.video}/proxy", base_url=base,
+                            environ_base=mine, headers={"Origin": base},
+                            data={"csrf": session.csrf})  # fmt: skip
+        assert freed.status_code == 303  # a slot free: the proxy is made
+    finally:
+        _SERVED_UID.clear()

@@ -63,6 +63,7 @@ HSTS = "max-age=31536000"
 PLAYABLE = {".mp4", ".m4v", ".webm", ".mp3", ".m4a", ".aac", ".wav", ".ogg", ".jpg", ".jpeg",
             ".png", ".gif", ".webp"}  # fmt: skip
 MAX_BOXES = 64  # boxes or muted ranges in one redaction from the page
+JOBS_PER_UID = 2  # ffmpeg jobs (proxies, redactions, face proposals) a user runs at once
 
 
 def template_dir() -> Path:
@@ -275,6 +276,8 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
+        if not job_slot():
+            return _busy()
         made = playable_proxy(g.vault, oid, purpose="网页播放")
         return redirect(f"/recordings/{oid}?derivative={made.id}", 303)
 
@@ -286,6 +289,8 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
+        if not job_slot():
+            return _busy()
         report = propose_faces(g.vault, oid, purpose=_purpose("人脸建议"))
         return recording_page(oid, proposals=[p.as_dict() for p in report.proposals],
                               faces_done=True)  # fmt: skip
@@ -297,6 +302,8 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
+        if not job_slot():
+            return _busy()
         try:
             spec = redaction_spec(request.form)
             made = redact(g.vault, oid, spec, purpose=_purpose("网页删减"))
@@ -340,6 +347,25 @@ def make_app(
                          conditional=True, max_age=0)  # fmt: skip
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
+
+    def job_slot() -> bool:
+        """One of the session user's JOBS_PER_UID ffmpeg slots (a flock held until this child
+        ends), or False when all are taken: a user cannot fill the machine with encoders."""
+        import fcntl
+
+        folder = vault_root / "web" / "jobs"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for n in range(JOBS_PER_UID):
+            fd = os.open(folder / f"{g.session.uid}.{n}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600)  # fmt: skip
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            g.job_slot = fd  # released when the child exits
+            return True
+        return False
 
     def handout_dir(session: Session, token: str) -> Path:
         """web/handouts/<session>/<token>: the session's own folder; older ones are removed."""
@@ -569,6 +595,11 @@ def _inline_type(vault: Any, pb: Any) -> str | None:
 def _proxied_ok(hosts: set[str]) -> bool:
     """A request the reverse proxy forwards: HTTPS (as the proxy says) to a configured name."""
     return request.host.lower() in hosts and request.headers.get("X-Forwarded-Proto") == "https"
+
+
+def _busy() -> Response:
+    return _page(503, "error.html", message=f"您已有 {JOBS_PER_UID} 个删减或播放副本任务在进行："
+                 "请等其结束后再试")  # fmt: skip
 
 
 def _plain(status: int, message: str) -> Response:
