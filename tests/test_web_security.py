@@ -329,3 +329,52 @@ def test_a_user_with_every_ffmpeg_slot_taken_gets_503(served: Served) -> None:
         assert freed.status_code == 303  # a slot free: the proxy is made
     finally:
         _SERVED_UID.clear()
+
+
+# -- 6. one user cannot take every HTTP child ----------------------------------------------------
+def test_one_user_holding_connections_does_not_lock_the_others_out(served: Served) -> None:
+    """Another local user holds MAX_HTTP_PER_UID connections open: their next one is 503 at
+    once, while root's own request is still answered."""
+    import socket
+    import threading
+
+    from zfjl.web.http import MAX_HTTP_PER_UID
+
+    _ensure_user(OTHER)
+    home = Path(tempfile.mkdtemp(prefix="zfjl-websec-"))
+    os.chmod(home, 0o755)
+    held_r, held_w = os.pipe()  # the hog says when it holds its connections,
+    done_r, done_w = os.pipe()  # then waits until root has asked too
+
+    def hold_then_ask() -> int:
+        held = [socket.create_connection((served.host, served.port)) for _ in range(MAX_HTTP_PER_UID)]
+        try:
+            extra = socket.create_connection((served.host, served.port), timeout=10)
+            extra.sendall(f"GET /recordings HTTP/1.1\r\nHost: {served.host}:{served.port}\r\n\r\n".encode())
+            print(extra.recv(200).decode("ascii", "replace").split("\r\n", 1)[0], flush=True)
+            os.write(held_w, b"x")
+            os.read(done_r, 1)
+        finally:
+            for conn in held:
+                conn.close()
+        return 0
+
+    results: dict[str, Any] = {}
+
+    def run_hog() -> None:
+        results["hog"] = as_user(OTHER, hold_then_ask, cwd=home, env={})
+
+    thread = threading.Thread(target=run_hog)
+    thread.start()
+    try:
+        assert os.read(held_r, 1) == b"x"
+        results["root"] = _get(served, "/recordings")["status"]
+    finally:
+        os.write(done_w, b"y")
+        thread.join(30)
+        for fd in (held_r, held_w, done_r, done_w):
+            os.close(fd)
+        os.rmdir(home)
+    assert results["hog"].code == 0, results["hog"].err
+    assert results["hog"].out.strip() == "HTTP/1.1 503 Service Unavailable"
+    assert results["root"] == 401  # answered (no session), not refused as busy

@@ -27,6 +27,7 @@ REQUEST_SECONDS = 5  # the request line and headers, whole (as the socket's firs
 # now and then does not extend it
 LIFETIME_SECONDS = 3600  # no child lives longer (a slow reader of a long video included)
 MAX_HTTP_CHILDREN = 24  # connections served at once (a browser opens up to 6 per page)
+MAX_HTTP_PER_UID = 12  # of them, from one local user's connections (the proxy's included)
 LOOPBACK = ("127.0.0.1", "localhost")
 DEFAULT_PORT = 8470
 
@@ -181,7 +182,8 @@ def _unwind(signum: int, frame: Any) -> None:
     raise ChildStopped(signum)
 
 
-def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen) -> None:
+def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen,
+                owner: int | None = None) -> None:  # fmt: skip
     """Serve one HTTP connection until it closes, idles (IDLE_SECONDS) or ages (LIFETIME)."""
     # Past a deadline, or told to stop, the child unwinds: `finally` blocks kill an ffmpeg
     # under way (a signal's default action would end the child and leave ffmpeg running).
@@ -189,7 +191,8 @@ def answer_http(app: Any, conn: socket.socket, peer: Any, listen: Listen) -> Non
     signal.signal(signal.SIGTERM, _unwind)
     signal.alarm(REQUEST_SECONDS)  # then LIFETIME_SECONDS, from `parse_request`
     conn.settimeout(IDLE_SECONDS)
-    owner = peer_uid(conn)  # now, while the client's socket is surely established
+    if owner is None:
+        owner = peer_uid(conn)  # now, while the client's socket is surely established
     with contextlib.suppress(OSError):
         _Handler(conn, peer, _OneConnection(app, (listen.host, listen.port), peer_uid=owner))  # type: ignore[arg-type]
     with contextlib.suppress(OSError):
@@ -202,6 +205,10 @@ def fork_http(app: Any, listening: socket.socket, listen: Listen, close: list[so
         conn, peer = listening.accept()
     except (BlockingIOError, TimeoutError, InterruptedError):
         return None
+    owner = peer_uid(conn)
+    if _serving(owner) >= MAX_HTTP_PER_UID:  # one user cannot take every child
+        _answer_busy(conn)
+        return None
     pid = os.fork()
     if pid == 0:
         code = 0
@@ -210,13 +217,30 @@ def fork_http(app: Any, listening: socket.socket, listen: Listen, close: list[so
                 sock.close()
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until answer_http's own handler
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            answer_http(app, conn, peer, listen)
+            answer_http(app, conn, peer, listen, owner)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
     conn.close()
+    _by_uid[pid] = owner
     return pid
+
+
+# The HTTP children this (accepting) process forked, by the peer UID they answer. The accept
+# loop reaps them itself: a pid no longer there has ended.
+_by_uid: dict[int, int | None] = {}
+
+
+def _serving(uid: int | None) -> int:
+    for pid in list(_by_uid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            del _by_uid[pid]
+        except PermissionError:
+            pass
+    return sum(1 for u in _by_uid.values() if u == uid)
 
 
 def refuse_busy(listening: socket.socket) -> None:
@@ -225,6 +249,10 @@ def refuse_busy(listening: socket.socket) -> None:
         conn, _ = listening.accept()
     except (BlockingIOError, TimeoutError, InterruptedError):
         return
+    _answer_busy(conn)
+
+
+def _answer_busy(conn: socket.socket) -> None:
     with contextlib.suppress(OSError):
         conn.setblocking(False)
         body = "网页服务繁忙，请稍后刷新\n".encode()
