@@ -87,7 +87,7 @@ def _prepare(root: Path) -> tuple[str, str, str, str, str]:
                   approval_no="局批〔2024〕9号", until=FAR, purpose="核查")  # fmt: skip
         add_device(me, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
                    since="2024-01-01")  # fmt: skip
-        drawn = spotcheck.draw(me, UNIT, "2024-06", 1, seed="web")
+        drawn = spotcheck.draw(me, UNIT, "2024-06", 1)  # the vault's seed: a view approval
         item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
         from zfjl.ingest import ingest
 
@@ -174,7 +174,7 @@ def test_a_login_link_works_once_and_starts_a_strict_httponly_session(
     try:
         tab = other.new_page()
         reused = tab.goto(site.first_link)  # the same link a second time: refused
-        assert reused.status == 403 and "已用过或已过期" in tab.inner_text("main")
+        assert reused.status == 403 and "已用过、已过期" in tab.inner_text("main")
         expired = tab.goto(_link(site, age=61))  # made 61 s ago: past its minute
         assert expired.status == 403
         assert tab.goto(f"{site.base}/recordings").status == 401  # and no session came of it
@@ -381,36 +381,54 @@ def test_zfjl_web_through_the_service_gives_a_link_bound_to_the_callers_uid(
             assert asked.code == 0, asked.err
             link = urlsplit(asked.out.strip())
             assert f"{link.scheme}://{link.netloc}" == started["http"]
-            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-            conn.request("GET", f"/login?{link.query}")
-            login = conn.getresponse()
-            login.read()
-            cookie = login.getheader("Set-Cookie") or ""
-            assert login.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-            session = {"Cookie": cookie.split(";")[0]}
-            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-            conn.request("GET", f"/recordings/{site.granted}", headers=session)
-            page = conn.getresponse()
-            assert page.status == 403 and CLERK in page.read().decode()  # root's grant is not theirs
+
+            def ask(path: str, cookie: str = "") -> dict[str, Any]:
+                conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
+                conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+                resp = conn.getresponse()
+                return {"status": resp.status, "cookie": resp.getheader("Set-Cookie") or "",
+                        "body": resp.read().decode("utf-8", "replace")}  # fmt: skip
+
+            def as_clerk(path: str, cookie: str = "") -> dict[str, Any]:
+                """From the clerk's own process: the kernel's owner of the connection."""
+                done = as_user(CLERK, lambda: print(json.dumps(ask(path, cookie))) or 0, cwd=home,
+                               env={})  # fmt: skip
+                assert done.code == 0, done.err
+                return dict(json.loads(done.out))
+
+            assert ask(f"/login?{link.query}")["status"] == 403  # root's browser: not its link
+            login = as_clerk(f"/login?{link.query}")  # and that did not use it up
+            cookie = login["cookie"]
+            assert login["status"] == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            session = cookie.split(";")[0]
+            page = as_clerk(f"/recordings/{site.granted}", session)
+            assert page["status"] == 403 and CLERK in page["body"]  # root's grant is not theirs
             denied = _journal(root, "access.denied", site.granted)
             assert denied[-1]["actor"] == CLERK and denied[-1]["data"]["user"] == CLERK
-            conn = http.client.HTTPConnection(link.hostname or "", link.port, timeout=5)
-            conn.request("GET", f"/login?{link.query}")  # once only
-            assert conn.getresponse().status == 403
+            assert ask("/recordings", session)["status"] == 401  # the cookie replayed by root
+            assert as_clerk(f"/login?{link.query}")["status"] == 403  # once only
 
             import webbrowser  # here: the test's user cannot read this Python's own folder
 
             from zfjl.service import client
 
             def typed_on_a_terminal() -> int:  # plain `zfjl web`: the client opens the link
-                webbrowser.open = lambda url, *a, **k: print(f"OPENED {url}") is None
+                def opened(url: str, *a: Any, **k: Any) -> bool:
+                    page = Path(url.removeprefix("file://"))
+                    print(f"OPENED {url} {oct(page.stat().st_mode & 0o777)} {page.read_text()}")
+                    return True
+
+                webbrowser.open = opened
                 return client.open_web_link(sock)
 
             opened = as_user(CLERK, typed_on_a_terminal, cwd=home,
                              env={"ZFJL_SOCKET": str(sock), "ZFJL_ETC": str(run / "etc")})  # fmt: skip
             assert opened.code == 0, opened.err
             shown, _, line = opened.out.partition("OPENED ")
-            assert line.strip().startswith(started["http"] + "/login?t=") and line.strip() in shown
+            url, mode, html = line.split(" ", 2)
+            secret = shown.strip().rsplit("/login?t=", 1)[1]
+            assert url.startswith("file:///") and secret not in url  # a browser's command line
+            assert mode == "0o600" and f"url={started['http']}/login?t={secret}" in html
         finally:
             serve.terminate()
             serve.wait(10)
@@ -453,29 +471,49 @@ def test_a_draw_approves_viewing_only_its_items_and_only_for_the_legal_section(
     from zfjl import spotcheck
     from zfjl.access.authority import authorize_drawn
     from zfjl.devices.registry import add_device
-    from zfjl.errors import AccessDenied
+    from zfjl.errors import AccessDenied, NotPermitted
     from zfjl.vault.actor import _SERVED_UID, act_for
     from zfjl.vault.query import RecordingFilter, list_recordings
+    from zfjl.vault.settings import add_role
 
     v = sample_cases_vault
+    add_role(v, v.actor, "legal", approval_no="局批〔2024〕8号")  # the vault's admin, now legal too
     add_device(v, "DSJ02", model=None, serial=None, unit=UNIT, assigned_to="10002",
                since="2024-01-01")  # fmt: skip
-    drawn = spotcheck.draw(v, UNIT, "2024-06", 1, seed="web")
+    drawn = spotcheck.draw(v, UNIT, "2024-06", 1)
     item = next(i["id"] for i in drawn["items"] if i["kind"] == "recording")
     other = next(r["id"] for r in list_recordings(v, RecordingFilter(kind="video")) if r["id"] != item)
     assert authorize_drawn(v, item, drawn["draw"], purpose=None).grants == {item: drawn["draw"]}
     with pytest.raises(AccessDenied, match="没有抽中"):
         authorize_drawn(v, other, drawn["draw"], purpose=None)
+    # a seed the drawer chose picks what they want to see; a huge n is a fishing trip
+    chosen = spotcheck.draw(v, UNIT, "2024-06", 1, seed="web")
+    rigged = next(i["id"] for i in chosen["items"] if i["kind"] == "recording")
+    with pytest.raises(AccessDenied, match="随机种子由抽取人指定"):
+        authorize_drawn(v, rigged, chosen["draw"], purpose=None)
+    wide = spotcheck.draw(v, UNIT, "2024-06", 21)
+    wide_item = next(i["id"] for i in wide["items"] if i["kind"] == "recording")
+    with pytest.raises(AccessDenied, match="超过 20 项"):
+        authorize_drawn(v, wide_item, wide["draw"], purpose=None)
+    add_role(v, "uid:54322", "admin", approval_no="局批〔2024〕12号")
     act_for(54321)  # a clerk of no role, as a service child acts for its peer
     try:
         clerk = Vault.open(v.root)
         with pytest.raises(AccessDenied, match="法规科"):
             authorize_drawn(clerk, item, drawn["draw"], purpose=None)
+        with pytest.raises(NotPermitted, match="登记抽查结果"):  # nor record its result
+            spotcheck.record(clerk, item, "pass", draw_id=drawn["draw"])
         clerk.close()
+        act_for(54322)  # an administrator keeps the vault: a draw is no approval for them
+        admin = Vault.open(v.root)
+        with pytest.raises(AccessDenied, match="法规科或局长"):
+            authorize_drawn(admin, item, drawn["draw"], purpose=None)
+        admin.close()
     finally:
         _SERVED_UID.clear()
     refusals = [e for e in _journal(v.root, "access.denied") if e["subject"] in (item, other)]
-    assert [(e["subject"], e["actor"]) for e in refusals][-2:] == [(other, v.actor), (item, "uid:54321")]
+    pairs = [(e["subject"], e["actor"]) for e in refusals]
+    assert (other, v.actor) in pairs and pairs[-2:] == [(item, "uid:54321"), (item, "uid:54322")]
 
 
 def test_the_search_agrees_with_zfjl_ls(sample_cases_vault: Vault) -> None:

@@ -115,11 +115,17 @@ def _refused(action: str, refusals: list[Refusal]) -> AccessDenied:
                                   for r in refusals) + "。本次请求已记入日志")  # fmt: skip
 
 
+MAX_DRAW_APPROVING = 20  # a draw of more items per kind is no view approval: a fishing trip
+DRAW_APPROVING_ROLES = frozenset({"legal", "director"})  # not admin: it keeps the vault, not cases
+
+
 def authorize_drawn(vault: Vault, oid: str, draw_id: str, *, purpose: str | None) -> Release:
     """A recording drawn in a spot check (art. 53), viewed to check it: a draw made by the
-    legal section (an approving role) is itself the approval to view what it drew, for
-    someone who holds an approving role too (the checker). Anything else is refused and
-    journaled like any refusal; the release names the draw (`SC-12`) where a grant would be."""
+    legal section or the director, with a seed the vault picked (a seed the drawer chose
+    picks the recordings they want) and at most MAX_DRAW_APPROVING items, is itself the
+    approval to view what it drew, for a checker of those roles too (not admin). Anything
+    else is refused and journaled like any refusal; the release names the draw (`SC-12`)
+    where a grant would be."""
     from zfjl.vault.queries import spotcheck as q
 
     draw_id = draw_id.upper()
@@ -128,10 +134,14 @@ def authorize_drawn(vault: Vault, oid: str, draw_id: str, *, purpose: str | None
     found = q.journaled_draw(vault, int(draw_id.removeprefix("SC-"))) if drawn else None
     if found is None:
         reason = f"抽查批次 {draw_id} 没有抽中该记录"
-    elif not vault.roles_of(found.drawn_by) & APPROVING_ROLES:
+    elif not vault.roles_of(found.drawn_by) & DRAW_APPROVING_ROLES:
         reason = f"抽查批次 {draw_id} 不是法规科抽取的（{found.drawn_by}），不能代替查阅批准"
-    elif not vault.roles_of(vault.actor) & APPROVING_ROLES:
-        reason = "凭抽查查阅抽中的记录须为法规科、局长或管理员（第五十三条）；其他人须有查阅批准"
+    elif found.data.get("seed_chosen") is not False:
+        reason = f"抽查批次 {draw_id} 的随机种子由抽取人指定（或未记明），不能代替查阅批准：请不指定种子重新抽取"
+    elif int(found.data.get("n") or 0) > MAX_DRAW_APPROVING:
+        reason = f"抽查批次 {draw_id} 每类抽取超过 {MAX_DRAW_APPROVING} 项，不能代替查阅批准"
+    elif not vault.roles_of(vault.actor) & DRAW_APPROVING_ROLES:
+        reason = "凭抽查查阅抽中的记录须为法规科或局长（第五十三条）；其他人须有查阅批准"
     if reason:
         vault.record(events.AccessDenial(user=vault.actor, action="view", reason=reason,
                                          purpose=purpose), oid)  # fmt: skip

@@ -67,11 +67,18 @@ def _web_listener(vault: Path, http: str | None) -> tuple[Any, str | None]:
     from zfjl.cli import web as web_cli
     from zfjl.service.server import WebListener
     from zfjl.web.app import make_app
-    from zfjl.web.http import allowed_hosts, bind_http, fork_http, parse_listen, refuse_busy
+    from zfjl.web.http import (
+        allowed_hosts,
+        bind_http,
+        fork_http,
+        parse_listen,
+        proxy_settings,
+        refuse_busy,
+    )
 
     sock, listen = bind_http(parse_listen(wanted))
     hosts = [h for h in section.get("hosts") or [] if isinstance(h, str)]
-    app = make_app(vault.resolve(), hosts=allowed_hosts(listen, hosts))
+    app = make_app(vault.resolve(), hosts=allowed_hosts(listen, hosts), **proxy_settings(section))
     web_cli.SERVED_LISTEN[:] = [listen]
     return WebListener(sock, fork=lambda close: fork_http(app, sock, listen, close),
                        refuse=lambda: refuse_busy(sock)), listen.url  # fmt: skip

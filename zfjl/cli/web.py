@@ -80,9 +80,9 @@ def _serve_direct(listen: str | None, print_url: bool, as_json: bool) -> None:
     url = f"{actual.url}/login?t={SessionStore(root).new_link(os.getuid())}"
     _show(url, LINK_SECONDS, print_url, as_json)
     if not print_url and not as_json and sys.stdout.isatty():
-        import webbrowser
+        from zfjl.web.linkfile import open_link
 
-        webbrowser.open(url)
+        open_link(url)  # through a 0600 page: never the secret on a command line
     if not as_json and not print_url:
         out.print("网页服务运行中，按 Ctrl-C 结束。", markup=False)
     try:

@@ -192,8 +192,11 @@ def _live(vault: Vault, prefix: str, *, media_only: bool = False) -> str:
     """The original's id: not destroyed, not itself a derivative; with `media_only`, not a
     photo (a redacted or proxied photo would come out as a one-frame video)."""
     oid = resolve_id(vault, prefix)
-    if media_only and recording_kind(vault, oid) == "photo":
+    kind = recording_kind(vault, oid) if media_only else None
+    if kind == "photo":
         raise UsageError(f"{oid[:12]} 是照片：本命令只处理音视频（照片的删减尚未提供）")
+    if kind == "other":  # not media by ingest's probe: never handed to ffmpeg's demuxers
+        raise UsageError(f"{oid[:12]} 不是音视频文件（类别“其他”）：本命令只处理音视频")
     gone = tombstoned_at(vault, oid)
     if gone:
         raise NotFoundError(f"{oid[:12]} 已于 {gone[:10]} 按保存期限销毁（见 zfjl log {oid[:12]}）")

@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +52,21 @@ def file_url(path: Path) -> str:
     return f"file:{path}"
 
 
+# An input may open no other protocol (a playlist or concat list inside a crafted file naming
+# http:, tcp:, …): the file protocol only.
+FILES_ONLY = ("-protocol_whitelist", "file")
+
+
+def files_only(args: Sequence[str]) -> list[str]:
+    """`args` with every input (`-i`) restricted to the file protocol."""
+    out: list[str] = []
+    for arg in args:
+        if arg == "-i":
+            out.extend(FILES_ONLY)
+        out.append(arg)
+    return out
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -88,7 +104,7 @@ def _rotation(stream: dict[str, Any]) -> int:
 def probe(path: Path) -> MediaInfo:
     """The first video and audio streams of `path`; MediaError when ffprobe cannot read it."""
     args = [_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
-            "-show_streams", file_url(path)]  # fmt: skip
+            "-show_streams", *FILES_ONLY, file_url(path)]  # fmt: skip
     try:
         done = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                               timeout=PROBE_SECONDS)  # fmt: skip
@@ -133,7 +149,7 @@ def run_ffmpeg(args: Sequence[str], what: str, *, duration: float = 0.0,
     `progress` is told how far it is (its output time over `duration`) as it goes. ffmpeg is
     killed if this is interrupted, so an abandoned command leaves no encoder behind."""
     report = ["-progress", "pipe:1", "-nostats"] if progress and duration > 0 else []
-    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", *report, *args]
+    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", *report, *files_only(args)]
     # stderr into a file, not a pipe: read only at the end, it can never block ffmpeg.
     with tempfile.TemporaryFile() as stderr, _process(
         cmd, stdout=subprocess.PIPE if report else subprocess.DEVNULL, stderr=stderr
@@ -158,11 +174,22 @@ def _follow(stream: IO[bytes], duration: float, progress: Progress) -> None:
             progress(1.0)
 
 
+def _die_with_parent() -> None:
+    """In ffmpeg's child before exec: SIGKILL when the process that started it dies, however
+    it dies (an HTTP child killed past its deadline runs no `finally`)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def _process(
     cmd: list[str], stdout: int, stderr: int | IO[bytes] = subprocess.PIPE
 ) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                            preexec_fn=_die_with_parent)  # fmt: skip
     try:
         yield proc
     finally:
@@ -178,7 +205,7 @@ def _process(
 def ffmpeg_frames(args: Sequence[str]) -> Iterator[IO[bytes]]:
     """ffmpeg writing raw frames to a pipe (`args` end with `-f rawvideo -`): the stream to
     read them from. The process is killed when the block ends early."""
-    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *args]
+    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *files_only(args)]
     with _process(cmd, stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         yield proc.stdout

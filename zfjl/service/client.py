@@ -94,7 +94,8 @@ def open_web_link(path: Path) -> int:
     open this user's browser, so the link is asked for with `--print-url` into a pipe here,
     then printed and opened by this process, as the user."""
     import select
-    import webbrowser
+
+    from zfjl.web.linkfile import open_link
 
     read_end, write_end = os.pipe()
     saved = os.dup(1)
@@ -117,7 +118,7 @@ def open_web_link(path: Path) -> int:
         print("错误：保管库服务给出的登录链接格式不对", file=sys.stderr)
         return 3
     print(f"在浏览器中打开（60 秒内有效，只能使用一次）：\n{url}", flush=True)
-    webbrowser.open(url)
+    open_link(url)  # through a 0600 page of the user's: never the secret on a command line
     return 0
 
 

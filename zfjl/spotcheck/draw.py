@@ -45,6 +45,7 @@ def draw(vault: Vault, unit: str, period: str, n: int, seed: str | None = None) 
     """Draw up to n recordings and up to n case files of the unit's month."""
     if n < 1:
         raise UsageError("--n 至少为 1")
+    seed_chosen = bool(seed)
     seed = seed or f"{secrets.randbits(64):016x}"
     period = month_text(period, "--period")  # journaled as 2024-05, however it was typed
     recs, cases = population(vault, unit, period)
@@ -55,7 +56,7 @@ def draw(vault: Vault, unit: str, period: str, n: int, seed: str | None = None) 
     ev = vault.record(events.SpotcheckDraw(
         unit=unit, period=period, n=n, seed=seed, items=items,
         population={"recordings": len(recs), "cases": len(cases)},
-        method="SHA-256(seed:id) 由小到大取前 n 个",
+        method="SHA-256(seed:id) 由小到大取前 n 个", seed_chosen=seed_chosen,
     ), None)  # fmt: skip
     return get_draw(vault, f"SC-{ev.seq}")
 

@@ -16,6 +16,7 @@ from zfjl.spotcheck.checklist import (
 )
 from zfjl.vault import events
 from zfjl.vault.queries import spotcheck as q
+from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.vault import Vault
 
 
@@ -23,6 +24,8 @@ def record(
     vault: Vault, item: str, result: str, *, draw_id: str | None = None,
     failed: list[str] | None = None, note: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    # a result is the legal section's conclusion (art. 53), not whoever could open the page
+    vault.require_role(APPROVING_ROLES, "登记抽查结果（第五十三条）")
     code = RESULT_ALIASES.get(result, result)
     if code not in RESULTS:
         raise UsageError(f"--result 只能是：{'、'.join(f'{k}（{v}）' for k, v in RESULTS.items())}")

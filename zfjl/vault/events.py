@@ -773,6 +773,9 @@ class SpotcheckDraw(EventData):
     items: list[Any]  # {kind, id}
     population: dict[str, Any]
     method: str
+    # the drawer chose the seed (--seed): such a draw is no view approval (None: drawn before
+    # this was journaled, so unknown, and no approval either)
+    seed_chosen: bool | None = None
 
 
 @declare("spotcheck.record", "抽查结果")

@@ -50,9 +50,12 @@ LEAF_DEFAULTS: dict[str, Any] = {
     # the names a reverse proxy forwards as Host (anything else is refused: DNS rebinding).
     "web.listen": None,
     "web.hosts": [],
+    # The OS account the reverse proxy runs as: its connections are the only ones not bound to
+    # the session's UID (they must be HTTPS with a __Host- cookie; docs/web.md).
+    "web.proxy_user": None,
 }
 TEXT_KEYS = frozenset({"bureau", "timezone", "metadata_clock", "retention.standing_approval",
-                       "web.listen"})  # fmt: skip
+                       "web.listen", "web.proxy_user"})  # fmt: skip
 DEVICE_KEY = re.compile(r"^devices\.([^.\s]+)(?:\.([^.\s]+))?$")
 # A person's name for their login, shown for it wherever a person reads who did something
 # (`zfjl log`, `case history`, `show`); the journal keeps the login (docs/cli.md).

@@ -87,15 +87,17 @@ class SessionStore:
                        (_digest(secret), uid, self._time() + LINK_SECONDS))  # fmt: skip
         return secret
 
-    def redeem(self, secret: str) -> tuple[str, Session] | None:
+    def redeem(self, secret: str, uid: int | None = None) -> tuple[str, Session] | None:
         """Use a login link once: a new session (its cookie value and record), or None when
-        the link is unknown, used or expired. Marked used in the same transaction."""
+        the link is unknown, used, expired, or (with `uid`: the redeeming connection's owner)
+        made for another UID — then it is left unused, for its own user. Marked used in the
+        same transaction."""
         now = self._time()
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT uid, expires, used FROM links WHERE digest = ?",
                              (_digest(secret),)).fetchone()  # fmt: skip
-            if row is None or row[2] or row[1] < now:
+            if row is None or row[2] or row[1] < now or (uid is not None and int(row[0]) != uid):
                 db.execute("COMMIT")
                 return None
             db.execute("UPDATE links SET used = 1 WHERE digest = ?", (_digest(secret),))

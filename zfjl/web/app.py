@@ -31,19 +31,39 @@ from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
-from zfjl.errors import AccessDenied, AmbiguousIdError, NotFoundError, UsageError, ZfjlError
+from zfjl.errors import (
+    AccessDenied,
+    AmbiguousIdError,
+    NotFoundError,
+    NotPermitted,
+    UsageError,
+    ZfjlError,  # fmt: skip
+)
 from zfjl.vault.web_sessions import SESSION_SECONDS, Session, SessionStore
+from zfjl.web.http import PEER_UID
 
 if TYPE_CHECKING:
     from zfjl.redact import RedactionSpec
     from zfjl.redact.spec import Method
 
 COOKIE = "zfjl_session"
+PROXY_COOKIE = "__Host-zfjl_session"  # behind the reverse proxy: Secure, host-only, path /
 MAX_FORM_BYTES = 64 * 1024  # every form of these pages is far smaller
 JUDGING_ROLES = frozenset({"legal", "director"})  # who enters approvals on /grants (art. 47)
+# What /media serves inline, by catalogued kind and name: anything else (a NOTE.html, an x.js
+# of kind `other`) is a download that never runs in this origin (issue 26 item 3).
+INLINE_TYPES = {
+    "video": {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm"},
+    "audio": {".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".wav": "audio/wav",
+              ".ogg": "audio/ogg"},
+    "photo": {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"},
+}  # fmt: skip
+SANDBOXED = "sandbox; default-src 'none'"  # the CSP of every byte handed out (media, handouts)
+HSTS = "max-age=31536000"
 PLAYABLE = {".mp4", ".m4v", ".webm", ".mp3", ".m4a", ".aac", ".wav", ".ogg", ".jpg", ".jpeg",
             ".png", ".gif", ".webp"}  # fmt: skip
 MAX_BOXES = 64  # boxes or muted ranges in one redaction from the page
+JOBS_PER_UID = 2  # ffmpeg jobs (proxies, redactions, face proposals) a user runs at once
 
 
 def template_dir() -> Path:
@@ -65,11 +85,14 @@ def derivatives(vault: Any, oid: str) -> list[dict[str, Any]]:
 
 def make_app(
     vault_root: Path, *, hosts: set[str], direct_uid: int | None = None,
-    clock: Callable[[], Any] | None = None,
+    clock: Callable[[], Any] | None = None, proxy_uid: int | None = None,
+    proxy_hosts: set[str] | None = None,
 ) -> Flask:  # fmt: skip
     """The app for the vault at `vault_root`. `hosts`: the Host header values it answers
     (127.0.0.1:PORT, localhost:PORT, a reverse proxy's name). `direct_uid`: in direct mode,
-    the only UID a session may act as (the process's own)."""
+    the only UID a session may act as (the process's own). `proxy_uid`: the reverse proxy's
+    account (setting `web.proxy_user`), whose connections answer only `proxy_hosts` over
+    HTTPS; every other connection acts only for the UID owning its client socket."""
     folder = template_dir()
     app = Flask("zfjl.web", template_folder=str(folder),
                 static_folder=str(folder / "static"), static_url_path="/static")  # fmt: skip
@@ -78,6 +101,7 @@ def make_app(
     app.jinja_env.autoescape = True  # every template, whatever its name
     store = SessionStore(vault_root)
     allowed = {h.lower() for h in hosts}
+    proxied_hosts = {h.lower() for h in proxy_hosts or ()}
     app.jinja_env.filters.update(when=_when, duration=_duration, kind=_kind, clock=_clock,
                                  source=lambda v: TIME_SOURCE_TEXT.get(v, v or "—"))  # fmt: skip
     _preload(app)
@@ -90,10 +114,16 @@ def make_app(
             return _plain(405, "不支持的请求方法")
         if request.method == "POST" and not _same_origin(allowed):
             return _plain(403, "拒绝：请求不是来自本站页面（Origin 不符）")
+        peer = request.environ.get(PEER_UID)
+        g.proxied = proxy_uid is not None and peer == proxy_uid
+        if g.proxied and not _proxied_ok(proxied_hosts):
+            return _plain(403, "拒绝：经反向代理访问须用 HTTPS 及 web.hosts 中的主机名")
         if request.endpoint in ("login", "static"):
             return None
-        session = store.session(request.cookies.get(COOKIE))
+        session = store.session(request.cookies.get(PROXY_COOKIE if g.proxied else COOKIE))
         if session is None or (direct_uid is not None and session.uid != direct_uid):
+            return _page(401, "login_needed.html")
+        if not g.proxied and session.uid != peer:  # a cookie replayed by another local user
             return _page(401, "login_needed.html")
         g.session = session
         if request.method == "POST" and not session.csrf_ok(request.form.get("csrf")):
@@ -120,14 +150,17 @@ def make_app(
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "same-origin"
-        resp.headers["Content-Security-Policy"] = (
+        resp.headers["Content-Security-Policy"] = SANDBOXED if request.endpoint in (
+            "media", "handout") else (
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self';"
-            " media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+            " media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")  # fmt: skip
+        if g.get("proxied"):
+            resp.headers["Strict-Transport-Security"] = HSTS
         return resp
 
     @app.errorhandler(ZfjlError)
     def library_error(exc: ZfjlError) -> Response:
-        status = (403 if isinstance(exc, AccessDenied) else 404 if isinstance(exc, NotFoundError)
+        status = (403 if isinstance(exc, (AccessDenied, NotPermitted)) else 404 if isinstance(exc, NotFoundError)
                   else 400 if isinstance(exc, (UsageError, AmbiguousIdError)) else 500)  # fmt: skip
         return _page(status, "error.html", message=exc.message)
 
@@ -146,16 +179,22 @@ def make_app(
     # -- login ------------------------------------------------------------------------------
     @app.get("/login")
     def login() -> Response:
-        got = store.redeem(request.args.get("t", "")[:200])
+        # A link works only from a browser of the user it was made for (the kernel's owner of
+        # the connection): another user's redirect cannot log a victim in as someone else
+        # (login CSRF), nor can a stolen link be used by another local user. Through the proxy
+        # the connection's owner is the proxy: the link alone counts there.
+        owner = request.environ.get(PEER_UID)
+        peer = None if g.proxied else (-1 if owner is None else owner)  # unknown: matches none
+        got = store.redeem(request.args.get("t", "")[:200], uid=peer)
         if got is None:
-            return _page(403, "error.html", message="登录链接无效、已用过或已过期（链接 60 秒内有效，"
-                         "只能使用一次）：请重新运行 zfjl web")  # fmt: skip
+            return _page(403, "error.html", message="登录链接无效、已用过、已过期或不是给本用户的"
+                         "（链接 60 秒内有效，只能由申请它的用户使用一次）：请重新运行 zfjl web")  # fmt: skip
         cookie, _ = got
         # A page of our own, not a redirect: a SameSite=Strict cookie set while following a
         # link from elsewhere is sent from the next same-site navigation on.
         resp = _page(200, "logged_in.html")
-        resp.set_cookie(COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="Strict",
-                        secure=request.is_secure, path="/")  # fmt: skip
+        resp.set_cookie(PROXY_COOKIE if g.proxied else COOKIE, cookie, max_age=SESSION_SECONDS,
+                        httponly=True, samesite="Strict", secure=bool(g.proxied), path="/")  # fmt: skip
         return resp
 
     @app.post("/logout")
@@ -164,7 +203,8 @@ def make_app(
         shutil.rmtree(vault_root / "web" / "handouts" / g.session.key[:32], ignore_errors=True)
         resp = _page(200, "error.html", message="已退出。再次使用请运行 zfjl web 获取新的登录链接。",
                      title="已退出")  # fmt: skip
-        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict")
+        resp.delete_cookie(PROXY_COOKIE if g.proxied else COOKIE, path="/", httponly=True,
+                           samesite="Strict", secure=bool(g.proxied))  # fmt: skip
         return resp
 
     @app.get("/")
@@ -236,6 +276,8 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
+        if not job_slot():
+            return _busy()
         made = playable_proxy(g.vault, oid, purpose="网页播放")
         return redirect(f"/recordings/{oid}?derivative={made.id}", 303)
 
@@ -247,6 +289,8 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
+        if not job_slot():
+            return _busy()
         report = propose_faces(g.vault, oid, purpose=_purpose("人脸建议"))
         return recording_page(oid, proposals=[p.as_dict() for p in report.proposals],
                               faces_done=True)  # fmt: skip
@@ -258,6 +302,8 @@ def make_app(
         from zfjl.vault.query import resolve_id
 
         oid = resolve_id(g.vault, _hex(ident))
+        if not job_slot():
+            return _busy()
         try:
             spec = redaction_spec(request.form)
             made = redact(g.vault, oid, spec, purpose=_purpose("网页删减"))
@@ -302,6 +348,25 @@ def make_app(
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
 
+    def job_slot() -> bool:
+        """One of the session user's JOBS_PER_UID ffmpeg slots (a flock held until this child
+        ends), or False when all are taken: a user cannot fill the machine with encoders."""
+        import fcntl
+
+        folder = vault_root / "web" / "jobs"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for n in range(JOBS_PER_UID):
+            fd = os.open(folder / f"{g.session.uid}.{n}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600)  # fmt: skip
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            g.job_slot = fd  # released when the child exits
+            return True
+        return False
+
     def handout_dir(session: Session, token: str) -> Path:
         """web/handouts/<session>/<token>: the session's own folder; older ones are removed."""
         base = vault_root / "web" / "handouts"
@@ -321,14 +386,14 @@ def make_app(
                   derived=_hex(derived) if derived else None,
                   journaled=lambda oid, via: store.viewed(session, oid, via))  # fmt: skip
         store.note_view(session, pb.object, pb.via, pb.seq)
-        mimetype = mimetypes.guess_type(pb.name or "")[0] or "application/octet-stream"
+        mimetype = _inline_type(g.vault, pb)
         stream = os.fdopen(pb.fd, "rb")
         size = os.fstat(stream.fileno()).st_size  # the descriptor's, as the store holds it
-        resp = Response(wrap_file(request.environ, stream), mimetype=mimetype,
+        resp = Response(wrap_file(request.environ, stream), mimetype=mimetype or DOWNLOAD,
                         direct_passthrough=True)  # fmt: skip
         resp.content_length = size
         resp.set_etag(pb.id)  # content-addressed: the id is the content's digest
-        resp.headers["Content-Disposition"] = "inline"
+        resp.headers["Content-Disposition"] = "inline" if mimetype else "attachment"
         resp.headers["Cache-Control"] = "private, no-store"
         try:  # 206 for a range, 416 for one past the end (werkzeug; one range at a time)
             return resp.make_conditional(request.environ, accept_ranges=True, complete_length=size)
@@ -513,6 +578,28 @@ def _playable(vault: Any, rec: dict[str, Any]) -> bool:
         return not needs_proxy(vault, rec["id"])
     except Failed:
         return Path(rec.get("original_name") or "").suffix.lower() in PLAYABLE
+
+
+DOWNLOAD = "application/octet-stream"
+
+
+def _inline_type(vault: Any, pb: Any) -> str | None:
+    """The type /media serves `pb` inline as, from the allow-list by catalogued kind (a
+    derivative is an MP4 video); None: a download."""
+    from zfjl.vault.queries.derivatives import recording_kind
+
+    kind = "video" if pb.object != pb.id else recording_kind(vault, pb.id)
+    return INLINE_TYPES.get(kind or "", {}).get(Path(pb.name or "").suffix.lower())
+
+
+def _proxied_ok(hosts: set[str]) -> bool:
+    """A request the reverse proxy forwards: HTTPS (as the proxy says) to a configured name."""
+    return request.host.lower() in hosts and request.headers.get("X-Forwarded-Proto") == "https"
+
+
+def _busy() -> Response:
+    return _page(503, "error.html", message=f"您已有 {JOBS_PER_UID} 个删减或播放副本任务在进行："
+                 "请等其结束后再试")  # fmt: skip
 
 
 def _plain(status: int, message: str) -> Response:
