@@ -678,7 +678,13 @@ def test_every_command_that_touches_the_users_files_still_works_through_the_serv
     reads or writes a file of the user's, given the place on its command line (or `render`
     with none: the current folder), still works."""
     home = station.home(LEGAL)
-    imported = station.run(LEGAL, "case", "import", "case.yaml")  # written by the test above
+
+    def write_case() -> int:  # its own copy: tests may run in any order
+        (home / "case.yaml").write_text(CASE_FILE, encoding="utf-8")
+        return 0
+
+    as_user(LEGAL, write_case, cwd=home, env={})
+    imported = station.run(LEGAL, "case", "import", "case.yaml")
     assert imported.code == 0 or "已存在" in imported.err, imported.err
 
     def write_inputs() -> int:
