@@ -63,7 +63,7 @@ demo: setup
 # repeats them. Either run failing fails the target; the suite's summary is the last line.
 # TESTS: what the main run runs (all by default), e.g. make test TESTS=tests/test_ingest.py
 # WORKERS: pytest-xdist workers (2; `auto` = one per core; 0 = serial, in this process).
-DEBIAN_TESTS := tests/test_service.py
+DEBIAN_TESTS := -m debian tests/test_service.py
 TESTS :=
 WORKERS := 2
 

@@ -525,6 +525,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "exclusive(name): the module uses a machine-wide resource `name`; no other test "
         "process on this machine uses it meanwhile (a module-long lock)",
     )
+    config.addinivalue_line(
+        "markers",
+        "debian: run again under Debian's own Python by `make test` (the service's paths a "
+        "station's /opt/zfjl takes; the rest of the module is the same code)",
+    )
 
 
 @contextlib.contextmanager

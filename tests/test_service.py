@@ -275,6 +275,7 @@ def ingested(station: Station) -> list[str]:
 
 
 # -- set-up ----------------------------------------------------------------------------------
+@pytest.mark.debian
 def test_setup_made_the_station_and_is_idempotent(station: Station) -> None:
     layout = station.layout
     svc = pwd.getpwnam(SERVICE)
@@ -296,6 +297,7 @@ def test_setup_made_the_station_and_is_idempotent(station: Station) -> None:
     assert again.done == [] and len(again.present) >= 6
 
 
+@pytest.mark.debian
 def test_setup_refuses_an_installation_the_account_cannot_run(station: Station) -> None:
     import sys
 
@@ -317,6 +319,7 @@ def test_setup_needs_root_and_a_bureau(station: Station) -> None:
 
 
 # -- no file permission, no way around -------------------------------------------------------
+@pytest.mark.debian
 def test_a_clerk_cannot_reach_objects_catalog_or_key(station: Station, ingested: list[str]) -> None:
     vault = station.layout.vault
     obj = next(p for p in (vault / "objects").rglob("*") if p.is_file())
@@ -369,6 +372,7 @@ def test_ls_through_the_service_equals_direct_mode(station: Station, ingested: l
     assert human.code == 0 and "共 " in human.out
 
 
+@pytest.mark.debian
 def test_the_actor_is_the_peer_not_the_environment(station: Station, ingested: list[str]) -> None:
     spoof = {"LOGNAME": LEGAL, "USER": LEGAL, "USERNAME": LEGAL}
     refused = station.run(CLERK, "grant", "add", CLERK, "--recording", ingested[0], "--scope",
@@ -411,6 +415,7 @@ client.Handler.op_discover = swapped
     assert files["B.MP4"]["status"] == "skipped" and "符号链接" in files["B.MP4"]["reason"]
 
 
+@pytest.mark.debian
 def test_a_card_is_opened_many_files_a_round_trip_and_a_file_written_after_is_caught(
     station: Station,
 ) -> None:
@@ -538,6 +543,7 @@ def _grant_copy(station: Station, user: str, oid: str) -> None:
     assert res.code == 0, res.err
 
 
+@pytest.mark.debian
 def test_export_is_written_by_the_user_and_journaled(station: Station, ingested: list[str]) -> None:
     oid = ingested[0]
     denied = station.run(CLERK, "export", oid[:12], "-o", "out-denied")
@@ -671,6 +677,7 @@ def test_only_an_administrator_installs_a_rule_pack_through_the_service(station:
     assert gone.code == 0, gone.err
 
 
+@pytest.mark.debian
 def test_every_command_that_touches_the_users_files_still_works_through_the_service(
     station: Station, ingested: list[str]
 ) -> None:

@@ -9,6 +9,7 @@ from this process (root) and from a forked process running as a real OS user of 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -228,6 +229,28 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _execed(pids: list[int], program: str) -> list[int]:
+    """The children that run `program` already: one caught between fork and exec is still
+    Popen's half of the HTTP child, and a signal to the parent then tests nothing."""
+    out = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == program:
+                out.append(pid)
+    return out
+
+
+def _reaped(pid: int, within: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -261,11 +284,11 @@ def test_ffmpeg_does_not_outlive_its_http_child(how: str) -> None:
     assert child
     try:
         deadline = time.monotonic() + 10
-        while not (ffmpeg := _children(child)) and time.monotonic() < deadline:
+        while not (ffmpeg := _execed(_children(child), "ffmpeg")) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ffmpeg, "ffmpeg did not start"
         os.kill(child, getattr(signal, how))
-        os.waitpid(child, 0)
+        assert _reaped(child, within=10), f"the HTTP child outlived {how}"
         deadline = time.monotonic() + 5
         while _alive(ffmpeg[0]) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -275,6 +298,9 @@ def test_ffmpeg_does_not_outlive_its_http_child(how: str) -> None:
         listening.close()
         for pid in _children(child):
             os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(child, signal.SIGKILL)  # the assertion failed: never leave it behind
+            os.waitpid(child, 0)
 
 
 def test_a_file_of_kind_other_is_never_given_to_ffmpeg(served: Served) -> None:

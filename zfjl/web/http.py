@@ -281,11 +281,30 @@ def serve_direct(app: Any, listening: socket.socket, listen: Listen) -> None:
                 children.add(pid)
     finally:
         listening.close()
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        while children:
-            _reap(children, block=True)
+        stop_children(children)
+
+
+STOP_GRACE_SECONDS = 5.0  # a child told to stop unwinds (and kills its ffmpeg) within this
+
+
+def stop_children(children: set[int]) -> None:
+    """SIGTERM each child, then SIGKILL what still runs after the grace period: shutting
+    down never hangs on one child (its ffmpeg dies with it: PR_SET_PDEATHSIG)."""
+    import time
+
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while children and time.monotonic() < deadline:
+        _reap(children)
+        if children:
+            time.sleep(0.05)
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    while children:
+        _reap(children, block=True)
 
 
 def _reap(children: set[int], block: bool = False) -> None:
