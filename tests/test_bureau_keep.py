@@ -36,7 +36,9 @@ def keep_vault(seaweed: Seaweed, vault: Vault, keep_days: int) -> Vault:
 
 
 @pytest.fixture
-def station(seaweed: Seaweed, case_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> Iterator[Vault]:
+def station(
+    seaweed: Seaweed, case_vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Vault]:
     monkeypatch.setenv("AWS_PROFILE", STATION_PROFILE)  # the station's credential, as served
     yield keep_vault(seaweed, case_vault, 30)
 
@@ -91,7 +93,9 @@ def test_a_station_copy_is_released_after_keep_days_and_read_from_the_bucket(
     exported = zfjl_run(*v, "export", rec[:12], "-o", str(out), "--json")
     assert exported.returncode == 0, exported.stderr
     (copied,) = json.loads(exported.stdout)["files"]
-    assert copied["sha256"] == sha256 == hashlib.sha256(Path(copied["path"]).read_bytes()).hexdigest()
+    assert (
+        copied["sha256"] == sha256 == hashlib.sha256(Path(copied["path"]).read_bytes()).hexdigest()
+    )
     kinds = [e.kind for e in events_of_kind(vault, "access.view") + events_of_kind(vault, "access.export")
              if e.subject == rec]  # fmt: skip
     assert kinds == ["access.view", "access.export"]
