@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import os
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,10 +95,11 @@ class ReadThroughStore(ObjectStore):
 
     @contextlib.contextmanager
     def local_path(self, oid: str) -> Iterator[Path]:
-        if self.exists(oid):
-            yield self.path_for(oid)
+        copy = None if self.exists(oid) else self._locate(oid)
+        if copy is None:  # here, or nowhere: a missing object is the tool's error, as before
+            with super().local_path(oid) as path:
+                yield path
             return
-        copy = self._bucket(oid)
         fd, name = tempfile.mkstemp(dir=copy.store.spool / "tmp", prefix=f"{os.getpid()}-dl-",
                                     suffix=".tmp")  # fmt: skip
         path = Path(name)
@@ -145,10 +147,14 @@ def bucket_locator(vault: Vault) -> Callable[[str], BucketCopy | None]:
     """The vault's `locate` for ReadThroughStore: the journaled version of a shipped, live
     object and the bucket (opened once, on the first object read from it)."""
     stores: dict[str, S3ObjectStore] = {}
+    ref = weakref.ref(vault)  # the vault holds its store: no cycle keeping a closed one alive
 
     def locate(oid: str) -> BucketCopy | None:
         from zfjl.vault.bureau import binding, open_store
 
+        vault = ref()
+        if vault is None:
+            return None
         row = vault.conn.execute(
             "SELECT s.version, o.size FROM shipments s JOIN objects o ON o.id = s.id"
             " WHERE s.id = ? AND s.id NOT IN (SELECT id FROM tombstones)", (oid,)
