@@ -14,17 +14,18 @@ from pathlib import Path
 import pytest
 
 from tests.seaweed import STATION_PROFILE, Seaweed, free_ports
+from zfjl.bundle import bundle_case, verify_bundle
 from zfjl.cases.io import read_case_file
 from zfjl.cases.store import attach, import_case, reopen_case
 from zfjl.ingest import ingest
 from zfjl.vault import Vault
-from zfjl.vault.bureau import bind_store, binding, open_store, sync, where
+from zfjl.vault.bureau import bind_store, binding, open_store, ship_pending, sync, where
 from zfjl.vault.queries.journal import events_of_kind
 from zfjl.vault.seal import seal
 from zfjl.vault.station_copy import release_due
 from zfjl.vault.verify import verify
 
-from .conftest import CASE_CLOCK, SAMPLE_CASES, fixed_clock, zfjl_run
+from .conftest import APPROVAL, CASE_CLOCK, SAMPLE_CASES, fixed_clock, zfjl_run
 from .doors import catalog_column
 
 
@@ -111,8 +112,10 @@ def test_a_station_copy_is_released_after_keep_days_and_read_from_the_bucket(
     assert len(events_of_kind(vault, "object.restored")) == len(oids)
     assert set(where(vault, oids).values()) == {"both"}
     assert sync(vault).released == 0 and verify(vault, read_data=False).ok
-    days_on(vault, 62)
-    assert sync(vault).released == len(oids)
+    days_on(vault, 62)  # the service's background shipper releases them too
+    background = ship_pending(vault)
+    assert background is not None and background.released == len(oids)
+    assert ship_pending(vault) is None  # nothing due, nothing pending: no request
 
 
 def test_a_bucket_version_missing_or_weakly_locked_blocks_the_release(
@@ -148,12 +151,19 @@ def test_a_bucket_version_missing_or_weakly_locked_blocks_the_release(
     assert not vault.objects.exists(weak) and vault.objects.exists(gone)
 
 
-def test_keep_days_0_releases_in_the_sync_that_ships(
-    seaweed: Seaweed, case_vault: Vault, monkeypatch: pytest.MonkeyPatch
+def test_keep_days_0_releases_in_the_sync_that_ships_and_a_bundle_reads_the_bucket(
+    seaweed: Seaweed, sample_cases_vault: Vault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AWS_PROFILE", STATION_PROFILE)
-    vault = keep_vault(seaweed, case_vault, 0)
+    vault = keep_vault(seaweed, sample_cases_vault, 0)
     oids = catalog_column(vault, "objects", "id")
-    report = sync(vault)
-    assert report.released == len(oids) and not any(vault.objects.exists(o) for o in oids)
+    shown = zfjl_run("--vault", str(vault.root), "sync")
+    assert shown.returncode == 0 and f"释放站内副本 {len(oids)} 个" in shown.stdout, shown.stderr
+    assert not any(vault.objects.exists(o) for o in oids)
     assert verify(vault).ok
+
+    bag = tmp_path / "bag"
+    bundle_case(vault, "CASE-2024-031", bag, purpose="review", approval=APPROVAL)
+    assert verify_bundle(bag, vault).ok
+    originals = list((bag / "data" / "originals").iterdir())
+    assert originals and {blake3_hex(p) for p in originals} <= set(oids)
