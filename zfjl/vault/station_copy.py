@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import os
 import tempfile
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -148,12 +149,15 @@ def bucket_locator(vault: Vault) -> Callable[[str], BucketCopy | None]:
     object and the bucket (opened once, on the first object read from it)."""
     stores: dict[str, S3ObjectStore] = {}
     ref = weakref.ref(vault)  # the vault holds its store: no cycle keeping a closed one alive
+    # The catalog is the vault's thread's: worker threads (seal's and verify's hashing pools)
+    # read only this station's own copies, so a file missing there stays missing, as before.
+    owner = threading.get_ident()
 
     def locate(oid: str) -> BucketCopy | None:
         from zfjl.vault.bureau import binding, open_store
 
         vault = ref()
-        if vault is None:
+        if vault is None or threading.get_ident() != owner:
             return None
         row = vault.conn.execute(
             "SELECT s.version, o.size FROM shipments s JOIN objects o ON o.id = s.id"
