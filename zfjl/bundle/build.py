@@ -110,9 +110,18 @@ def plan_contents(vault: Vault, case: dict[str, Any], approval: str | None) -> t
             rel = "data/scans/" + safe_name(f"{doc['id']}_{doc['type']}.pdf")
             planned.append(Copied(rel, doc["scan"], f"文书 {doc['id']} 的扫描件"))
     for item in planned:
-        if not vault.objects.exists(item.oid):
+        if not _readable(vault, item.oid):
             raise BundleError(f"{item.via} {item.oid[:12]} 的对象文件缺失，请先运行 zfjl verify 查明")
     return planned, withheld
+
+
+def _readable(vault: Vault, oid: str) -> bool:
+    """The station's copy, or the bucket's journaled version (a released station copy)."""
+    try:
+        vault.objects.readable_stat(oid)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def require_copy_authority(
@@ -207,7 +216,7 @@ def _build(vault: Vault, case: dict[str, Any], bag: Path, purpose: str, approval
     for c in contents if not copy_in else []:
         (bag / c.rel).parent.mkdir(parents=True, exist_ok=True)  # its folder, for the tar
     known = {c.rel: object_digests(vault, c.oid) for c in contents}
-    sizes = {c.rel: vault.objects.stat(c.oid).size for c in contents}
+    sizes = {c.rel: vault.objects.readable_stat(c.oid).size for c in contents}
     write_json(bag / "data" / "case.json", case)
     custody = custody_rows(vault, case["case"], [c.oid for c in originals])
     write_json(bag / "data" / "custody" / "custody-log.json", custody)

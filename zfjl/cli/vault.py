@@ -84,7 +84,10 @@ def sync_cmd(as_json: JsonOpt = False) -> None:
          f"已同步至 {report.store}：新上传 {report.shipped} 个，已在局端 {report.already_there} 个，"
          f"调整锁定 {report.relocked} 个"
          + (f"；其他站点尚有 {report.pending_elsewhere} 个待其自行上传" if report.pending_elsewhere
-            else ""))  # fmt: skip
+            else "")
+         + (f"；释放站内副本 {report.released} 个（局端锁定版本为原件）" if report.released else "")
+         + (f"；{len(report.kept)} 个到期副本保留（首个 {next(iter(report.kept))[:12]}："
+            f"{next(iter(report.kept.values()))}）" if report.kept else ""))  # fmt: skip
 
 
 @app.command(

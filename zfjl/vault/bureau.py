@@ -31,6 +31,7 @@ from typing import Any
 from zfjl.errors import BucketNotLocked, Busy, StorageError, UsageError
 from zfjl.vault import events
 from zfjl.vault.s3store import COMPLIANCE, S3ObjectStore
+from zfjl.vault.station_copy import release_due
 from zfjl.vault.vault import Vault
 
 DEFAULT_CASE_YEARS = 30  # 案卷 kept long-term: the lock of case evidence and of the unswept
@@ -167,11 +168,14 @@ class SyncReport:
     relocked: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     pending_elsewhere: int = 0  # other stations' objects not yet shipped: theirs to ship
+    released: int = 0  # station copies released after keep_days (station_copy.py)
+    kept: dict[str, str] = field(default_factory=dict)  # due, kept: why
 
     def as_dict(self) -> dict[str, Any]:
         return {"store": self.store, "shipped": self.shipped, "already_there": self.already_there,
                 "relocked": self.relocked, "failed": self.failed,
-                "pending_elsewhere": self.pending_elsewhere}  # fmt: skip
+                "pending_elsewhere": self.pending_elsewhere, "released": self.released,
+                "kept": self.kept}  # fmt: skip
 
 
 def unshipped(vault: Vault, *, everywhere: bool = False) -> list[str]:
@@ -198,9 +202,12 @@ def sync(vault: Vault) -> SyncReport:
 
 def ship_pending(vault: Vault) -> SyncReport | None:
     """The service's background shipping: `sync` when this station holds something
-    unshipped; None when there is no store, nothing pending (no request is made), or a
-    sync is under way already (it ships the same)."""
-    if binding(vault) is None or not unshipped(vault):
+    unshipped or a station copy past `keep_days`; None when there is no store, nothing
+    pending (no request is made), or a sync is under way already (it ships the same)."""
+    from zfjl.vault.station_copy import due
+
+    bound = binding(vault)
+    if bound is None or not (unshipped(vault) or due(vault, bound)):
         return None
     try:
         return sync(vault)
@@ -251,6 +258,8 @@ def _sync(vault: Vault, bound: Binding) -> SyncReport:
     report.already_there = len(journaled) - report.shipped
     report.failed = dict(result.failed)
     report.relocked = _reconcile(vault, bound, store)
+    released = release_due(vault, bound, store)
+    report.released, report.kept = len(released.released), released.kept
     if report.failed:
         oid, why = next(iter(report.failed.items()))
         raise StorageError(

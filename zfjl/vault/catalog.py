@@ -1024,7 +1024,7 @@ RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
     events.CheckpointKey, events.CheckpointStateRestored, events.AccessRead,
-    events.DerivativeDisclose,
+    events.DerivativeDisclose, events.ObjectStationReleased,
 })  # fmt: skip
 
 

@@ -428,6 +428,19 @@ class ObjectStoreLock(EventData):
     why: str
 
 
+@declare("object.station_released", "释放站内副本")
+@_event_class
+class ObjectStationReleased(EventData):
+    """The station's working copy of a shipped object is removed after `keep_days`: the
+    bucket's locked version (checked just before: there, its size, its lock) is the original
+    of record, and reads fall back to it. Not a deletion of evidence."""
+
+    id: str
+    version: str  # the bucket's version ID kept as the original
+    retain_until: str  # ISO 8601, UTC: that version's lock as the store reported it
+    keep_days: int  # the binding's keep_days this release honoured
+
+
 @declare("ingest.begin", "开始入库")
 @_event_class
 class IngestBegin(EventData):

@@ -45,8 +45,9 @@ from zfjl.vault.config import (
 )
 from zfjl.vault.connection import writer_queue
 from zfjl.vault.journal import Event
-from zfjl.vault.objects import ObjectStore, fsync_dir
+from zfjl.vault.objects import fsync_dir
 from zfjl.vault.sqlite_backend import BUSY_WAIT_SECONDS, sqlite_utils_db
+from zfjl.vault.station_copy import ReadThroughStore, bucket_locator
 from zfjl.vault.stations import joined_stations
 from zfjl.vault.witness import witness_dirs
 
@@ -74,7 +75,8 @@ class Vault:
         self.station = station
         self._key = os.path.realpath(root)  # one queue of writers per vault, however named
         self.config = config
-        self.objects = ObjectStore(root)
+        # Local first; a shipped object not held here is read from the bucket (station_copy).
+        self.objects = ReadThroughStore(root, bucket_locator(self))
         self.actor = current_actor()
         self.host = socket.gethostname()
         self._clock = clock

@@ -33,6 +33,7 @@ from zfjl.vault.custom import custom_findings
 from zfjl.vault.journal import JOURNAL_COLUMNS, check_chain, run_script
 from zfjl.vault.journal import SCHEMA as journal_schema
 from zfjl.vault.objects import file_digests
+from zfjl.vault.station_copy import released_here
 from zfjl.vault.stations import held_elsewhere
 from zfjl.vault.store import ObjectStat, ObjectStorage, Protection
 from zfjl.vault.vault import Vault
@@ -213,7 +214,9 @@ def verify(
     report = VerifyReport(subset=f"{n}/{t}")
     conn = vault.conn
     want = ("sha256", "sha512", "sm3") if digests else ("sha256",) if sha256 else ()
-    checks, pending_sweeps = _object_checks(conn, n, t, want, held_elsewhere(vault))
+    # Another station's objects and the copies released here: the bucket's part checks them.
+    not_here = held_elsewhere(vault) | released_here(vault)
+    checks, pending_sweeps = _object_checks(conn, n, t, want, not_here)
     pool = ThreadPoolExecutor(hash_workers(), thread_name_prefix="zfjl-verify")
     try:
         reads = _read_ahead(pool, vault, checks, read_data)
