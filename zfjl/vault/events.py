@@ -390,6 +390,9 @@ class ObjectTombstone(EventData):
     policy: dict[str, Any]
     approval: str
     sweep: str
+    # Issue 25: the bureau bucket's version ID the sweep deletes once its lock has lapsed
+    # (`object.shipped`'s); None: never shipped, or a tombstone of before (its local copy only).
+    bucket_version: str | None = None
 
 
 # == the bureau's store (issue 25) ===============================================================
@@ -426,6 +429,20 @@ class ObjectStoreLock(EventData):
     retain_until: str  # ISO 8601, UTC, as the store reports it now
     legal_hold: bool
     why: str
+
+
+@declare("object.store_delete", "删除局端存储版本")
+@_event_class
+class ObjectStoreDelete(EventData):
+    """A tombstoned object's version (the tombstone's `bucket_version`) deleted from the
+    bureau's bucket by a sweep, the store having reported its lock lapsed and no legal hold
+    (`outcome` "deleted"); or found already gone there ("absent": a sweep stopped between the
+    deletion and this record). Journaled after the deletion; the tombstone came before it."""
+
+    id: str
+    version: str
+    retain_until: str | None  # ISO 8601, UTC, as the store reported it before; None: absent
+    outcome: str  # "deleted" | "absent"
 
 
 @declare("ingest.begin", "开始入库")
