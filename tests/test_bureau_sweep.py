@@ -167,7 +167,8 @@ def test_where_names_the_station_holding_a_recording_not_yet_shipped(
 
     listed = {r["original_name"]: r for r in json.loads(
         zfjl_run("--vault", str(bureau_root), "ls", "--json").stdout)}  # fmt: skip
-    ours, theirs = (next(r for n, r in listed.items() if n.startswith(p)) for p in ("card-b", "card-s"))
+    ours, theirs = (next(r for n, r in listed.items() if n.startswith(p))
+                    for p in ("card-b", "card-s"))  # fmt: skip
     assert (ours["where"], ours["where_station"], ours["where_text"]) == ("station", None, "站内")
     assert (theirs["where"], theirs["where_station"], theirs["where_text"]) == \
         ("elsewhere", "荷塘中队", "其他站点（荷塘中队）")  # fmt: skip
