@@ -341,7 +341,10 @@ def placed(vault: Vault, oids: Iterable[str]) -> dict[str, tuple[str, str | None
         elif oid in shipped:
             place = "bureau"
         else:
-            holders = holders_elsewhere(vault) if holders is None else holders
+            if holders is None:  # destroyed ones are nowhere, whoever held them
+                gone = {r[0] for r in vault.conn.execute(
+                    f"SELECT id FROM tombstones WHERE id IN ({marks})", ids)}  # fmt: skip
+                holders = {o: h for o, h in holders_elsewhere(vault).items() if o not in gone}
             place = "elsewhere" if oid in holders else "none"
         if place == "elsewhere":
             name = (holders or {}).get(oid) or FIRST_STATION
