@@ -61,7 +61,13 @@ def _print_sweep(result: Any, executing: bool, pdf: Path | None = None) -> None:
     if pdf is not None:
         out.print(f"已写入清册 {pdf}" + ("（无到期资料，清册写“无”）" if not result.due else ""),
                   markup=False)  # fmt: skip
-    if executing and not result.due and not result.finished_pending:
+    store = result.store
+    if store is not None and store.message:  # pending for a person: said even when quiet
+        from zfjl.cli.output import note
+
+        note(store.message)
+    acted = store is not None and (store.deleted or store.absent)
+    if executing and not result.due and not result.finished_pending and not acted:
         return  # quiet for cron (unless a register was asked for, above)
     from zfjl.cli import display as d
     from zfjl.cli.tables import para
@@ -75,5 +81,9 @@ def _print_sweep(result: Any, executing: bool, pdf: Path | None = None) -> None:
               (f"（批准文号 {result.approval}，清理编号 {result.sweep}）" if result.executed and result.due else ""))  # fmt: skip
     if result.finished_pending:
         out.print(f"已完成上次中断的销毁：{result.finished_pending} 件")
+    if store is not None and (acted or store.not_lapsed):
+        out.print(f"局端存储：已删除到期版本 {store.deleted + store.absent} 个" +
+                  (f"，{len(store.not_lapsed)} 个保存期限未届满或法律封存中，届满后清理时删除"
+                   if store.not_lapsed else ""))  # fmt: skip
     kept = "，".join(f"{result.classes[c].name} {n}" for c, n in sorted(result.kept.items()))
     out.print(f"保留：未到期日常巡查 {result.not_yet_due}" + (f"，{kept}" if kept else ""))

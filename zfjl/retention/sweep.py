@@ -6,6 +6,8 @@ journaled *before* its bytes are unlinked, so a crash can leave a tombstone whos
 there (the next sweep finishes it, `verify` reports it meanwhile) but never a missing file
 without a trace. Classification is done again inside the write transaction that journals the
 tombstones: a hold or a case link that arrived after the plan still saves the recording.
+In a bureau vault the tombstone also names the object's version in the bucket, which the
+bucket's part (bucket.py) deletes once the store reports its lock lapsed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zfjl.errors import Busy, NotPermitted
+from zfjl.retention.bucket import BucketSweep, delete_lapsed
 from zfjl.retention.classes import Facts, RetentionClasses, shipped_classes
 from zfjl.retention.holds import held_ids
 from zfjl.vault import events
@@ -76,6 +79,7 @@ class SweepPlan:
     deleted: int = 0
     deleted_bytes: int = 0
     finished_pending: int = 0
+    store: BucketSweep | None = None  # a bureau vault: the bucket's part (bucket.py)
     classes: RetentionClasses = field(default_factory=shipped_classes, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +96,7 @@ class SweepPlan:
             "deleted": self.deleted,
             "deleted_bytes": self.deleted_bytes,
             "finished_pending": self.finished_pending,
+            "store": self.store.as_dict() if self.store else None,
         }
 
 
@@ -227,26 +232,36 @@ def destroy_due(
         finished = finish_pending(vault)
         result = plan(vault, classes=classes)
         result.executed, result.approval, result.finished_pending = True, chosen, finished
-        if not result.due:
-            return result
-        result.sweep = f"S-{vault.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
-        as_of_dt = dt.datetime.fromisoformat(result.as_of)
-        for start in range(0, len(result.due), BATCH):
-            batch = result.due[start : start + BATCH]
-            require_sealed(vault, [i.id for i in batch])  # a tombstone records the SHA-256
-            done = _tombstone_batch(vault, batch, result, as_of_dt)
-            _unlink_objects(vault, [i.id for i in done])  # journaled first: see module doc
-            result.deleted += len(done)
-            result.deleted_bytes += sum(i.size for i in done)
-        vault.record(
-            events.RetentionSweep(
-                sweep=result.sweep, as_of=result.as_of, approval=chosen, deleted=result.deleted,
-                bytes=result.deleted_bytes, patrol_months=result.patrol_months,
-            ),
-            None,
-        )  # fmt: skip
-        result.due = [i for i in result.due if i.due]
+        if result.due:
+            _destroy(vault, result)
+        # A bureau vault: the bucket's versions of what is tombstoned (now or before), once
+        # their locks have lapsed; journaled first, deleted after, like the local copies.
+        result.store = delete_lapsed(vault)
         return result
+
+
+def _destroy(vault: Vault, result: SweepPlan) -> None:
+    """Tombstone the due objects in batches, each batch's local copies unlinked once it is
+    committed, then the sweep's summary."""
+    assert result.approval, "destroy_due() sets the approval first"
+    result.sweep = f"S-{vault.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    as_of_dt = dt.datetime.fromisoformat(result.as_of)
+    for start in range(0, len(result.due), BATCH):
+        batch = result.due[start : start + BATCH]
+        require_sealed(vault, [i.id for i in batch])  # a tombstone records the SHA-256
+        done = _tombstone_batch(vault, batch, result, as_of_dt)
+        _unlink_objects(vault, [i.id for i in done])  # journaled first: see module doc
+        result.deleted += len(done)
+        result.deleted_bytes += sum(i.size for i in done)
+    vault.record(
+        events.RetentionSweep(
+            sweep=result.sweep, as_of=result.as_of, approval=result.approval,
+            deleted=result.deleted, bytes=result.deleted_bytes,
+            patrol_months=result.patrol_months,
+        ),
+        None,
+    )  # fmt: skip
+    result.due = [i for i in result.due if i.due]
 
 
 def _tombstone_batch(
@@ -290,7 +305,15 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
                 "counted_from": item.counted_from, "expires_at": item.expires_at},
         approval=result.approval,
         sweep=result.sweep,
+        bucket_version=_shipped_version(vault, item.id),
     )  # fmt: skip
+
+
+def _shipped_version(vault: Vault, oid: str) -> str | None:
+    """The bucket's version of the object (`object.shipped`), which the tombstone names for
+    the bucket's part of the sweep (bucket.py); None for an object never shipped."""
+    row = vault.conn.execute("SELECT version FROM shipments WHERE id = ?", (oid,)).fetchone()
+    return str(row[0]) if row else None
 
 
 def _unlink_objects(vault: Vault, oids: list[str]) -> int:

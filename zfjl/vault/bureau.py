@@ -42,7 +42,8 @@ JOURNAL_BATCH = 200  # object.shipped rows per write transaction
 # s3://BUCKET[/PREFIX]: a DNS-style bucket name, a prefix of plain path components.
 STORE_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/((?:[A-Za-z0-9._-]+/?)*))?$")
 
-WHERE = {"station": "站内", "bureau": "局端", "both": "两处", "none": "无"}
+WHERE = {"station": "站内", "bureau": "局端", "both": "两处", "elsewhere": "其他站点", "none": "无"}
+FIRST_STATION = "建库站点"  # the vault's own folder (no station name), as another station sees it
 
 MESSAGES = {
     "store_unreachable": "无法连接局端对象存储，未能核对其中的对象",
@@ -323,19 +324,42 @@ def _iso(when: dt.datetime) -> str:
 
 # -- where a recording is -------------------------------------------------------------------------
 def where(vault: Vault, oids: Iterable[str]) -> dict[str, str]:
-    """station | bureau | both | none, per object: the station's copy by its file, the
-    bureau's by the journal (`verify` checks the bucket itself)."""
+    """station | bureau | both | elsewhere | none, per object: the station's copy by its file,
+    the bureau's by the journal (`verify` checks the bucket itself), `elsewhere` another
+    station's folder holding it not yet shipped (that station ships it: `placed` names it)."""
+    return {oid: p[0] for oid, p in placed(vault, oids).items()}
+
+
+def placed(vault: Vault, oids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
+    """(where, station, text) per object: `where` as above, `station` the other station's
+    name when `elsewhere` (else None), `text` what ls/show print: 站内 / 局端 / 两处 /
+    其他站点（站名） / 无."""
+    from zfjl.vault.stations import holders_elsewhere
+
     ids = list(oids)
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
     shipped = {r[0] for r in vault.conn.execute(
         f"SELECT id FROM shipments WHERE id IN ({marks})", ids)}  # fmt: skip
-    out = {}
+    holders: dict[str, str | None] | None = None  # asked once, only when something is nowhere here
+    out: dict[str, tuple[str, str | None, str]] = {}
     for oid in ids:
-        local = vault.objects.exists(oid)
-        out[oid] = ("both" if oid in shipped else "station") if local else \
-            ("bureau" if oid in shipped else "none")  # fmt: skip
+        if vault.objects.exists(oid):
+            place = "both" if oid in shipped else "station"
+        elif oid in shipped:
+            place = "bureau"
+        else:
+            if holders is None:  # destroyed ones are nowhere, whoever held them
+                gone = {r[0] for r in vault.conn.execute(
+                    f"SELECT id FROM tombstones WHERE id IN ({marks})", ids)}  # fmt: skip
+                holders = {o: h for o, h in holders_elsewhere(vault).items() if o not in gone}
+            place = "elsewhere" if oid in holders else "none"
+        if place == "elsewhere":
+            name = (holders or {}).get(oid) or FIRST_STATION
+            out[oid] = (place, name, f"{WHERE[place]}（{name}）")
+        else:
+            out[oid] = (place, None, WHERE[place])
     return out
 
 

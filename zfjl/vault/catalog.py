@@ -299,7 +299,8 @@ CREATE TABLE IF NOT EXISTS derivatives (
 );
 CREATE INDEX IF NOT EXISTS derivatives_source ON derivatives(source, kind);
 -- The bureau's store (issue 25): the bucket bound by `store.bind`, the objects shipped to it
--- and their lock as last journaled (`object.shipped`, `object.store_lock`).
+-- and their lock as last journaled (`object.shipped`, `object.store_lock`); a version a sweep
+-- deleted from the bucket (`object.store_delete`) is no longer a shipment.
 CREATE TABLE IF NOT EXISTS store_binding (
     url TEXT PRIMARY KEY,
     case_years INTEGER NOT NULL,
@@ -820,6 +821,11 @@ def _on_object_store_lock(conn: Connection, ev: Event, d: events.ObjectStoreLock
                  (d.retain_until, int(d.legal_hold), d.id))  # fmt: skip
 
 
+def _on_object_store_delete(conn: Connection, ev: Event, d: events.ObjectStoreDelete) -> None:
+    # That version is no longer in the bucket: `shipments` holds what the bucket keeps.
+    conn.execute("DELETE FROM shipments WHERE id = ? AND version = ?", (d.id, d.version))
+
+
 DEVICE_STATUS_AFTER = {"fault": "fault", "repair": "active", "retire": "retired"}
 
 
@@ -1015,6 +1021,7 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.StoreBind: _on_store_bind,
     events.ObjectShipped: _on_object_shipped,
     events.ObjectStoreLock: _on_object_store_lock,
+    events.ObjectStoreDelete: _on_object_store_delete,
 }
 
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).

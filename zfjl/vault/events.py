@@ -390,6 +390,9 @@ class ObjectTombstone(EventData):
     policy: dict[str, Any]
     approval: str
     sweep: str
+    # Issue 25: the bureau bucket's version ID the sweep deletes once its lock has lapsed
+    # (`object.shipped`'s); None: never shipped, or a tombstone of before (its local copy only).
+    bucket_version: str | None = None
 
 
 # == the bureau's store (issue 25) ===============================================================
@@ -439,6 +442,20 @@ class ObjectStationReleased(EventData):
     version: str  # the bucket's version ID kept as the original
     retain_until: str  # ISO 8601, UTC: that version's lock as the store reported it
     keep_days: int  # the binding's keep_days this release honoured
+
+
+@declare("object.store_delete", "删除局端存储版本")
+@_event_class
+class ObjectStoreDelete(EventData):
+    """A tombstoned object's version (the tombstone's `bucket_version`) deleted from the
+    bureau's bucket by a sweep, the store having reported its lock lapsed and no legal hold
+    (`outcome` "deleted"); or found already gone there ("absent": a sweep stopped between the
+    deletion and this record). Journaled after the deletion; the tombstone came before it."""
+
+    id: str
+    version: str
+    retain_until: str | None  # ISO 8601, UTC, as the store reported it before; None: absent
+    outcome: str  # "deleted" | "absent"
 
 
 @declare("ingest.begin", "开始入库")

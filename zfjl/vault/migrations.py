@@ -100,6 +100,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Issue 25: several stations write one bureau's catalog; each journal row says which
     # (NULL: the vault's own folder), hashed with the row when present (journal.row_hash).
     Migration(13, "journal_station", journal_columns=(("station", "TEXT"),)),
+    # Issue 25 item 3: the sweep deletes a tombstoned object's lapsed version from the bucket
+    # (`object.store_delete`, which removes its `shipments` row; a tombstone names the
+    # version, `bucket_version`). No table changes shape and an older vault has no such
+    # event; the version says an older zfjl, which knows neither, must not write here.
+    Migration(14, "bucket_deletions"),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -98,16 +98,17 @@ def list_recordings(vault: Vault, flt: RecordingFilter) -> list[dict[str, Any]]:
 
 
 def _with_where(vault: Vault, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A bureau vault (issue 25): where each recording is (`where`: station | bureau | both,
-    `where_text`: 站内 / 局端 / 两处). A station vault's rows are as they were."""
-    from zfjl.vault.bureau import WHERE, binding, where
+    """A bureau vault (issue 25): where each recording is (`where`: station | bureau | both |
+    elsewhere | none, `where_station`: the other station holding it when elsewhere, else
+    null, `where_text`: 站内 / 局端 / 两处 / 其他站点（站名） / 无). A station vault's rows are as
+    they were."""
+    from zfjl.vault.bureau import binding, placed
 
     if binding(vault) is None:
         return rows
-    places = where(vault, [r["id"] for r in rows])
+    places = placed(vault, [r["id"] for r in rows])
     for r in rows:
-        r["where"] = places[r["id"]]
-        r["where_text"] = WHERE[r["where"]]
+        r["where"], r["where_station"], r["where_text"] = places[r["id"]]
     return rows
 
 

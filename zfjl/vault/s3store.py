@@ -369,9 +369,10 @@ class S3ObjectStore:
             Bucket=self.bucket, Key=self.key_for(oid), VersionId=version,
             LegalHold={"Status": "ON" if on else "OFF"}))  # fmt: skip
 
-    def protection(self, oid: str) -> Protection:
-        """Mode, retain-until and legal hold as the store reports them (one HEAD)."""
-        head = self._head(oid)
+    def protection(self, oid: str, *, version: str | None = None) -> Protection:
+        """Mode, retain-until and legal hold as the store reports them (one HEAD), of the
+        current version or of `version`; FileNotFoundError when that version is not there."""
+        head = self._head(oid, version)
         mode = head.get("ObjectLockMode")
         until = head.get("ObjectLockRetainUntilDate")
         until = until.astimezone(dt.UTC) if until is not None else None

@@ -30,11 +30,17 @@ def held_elsewhere(vault: Vault) -> set[str]:
     """The objects another station stored: its own folder holds them (it describes, seals and
     verifies them; the bucket does once shipped). The last `object.add`/`object.restored` row
     of each names the station holding it. Empty for a vault no station joined."""
+    return set(holders_elsewhere(vault))
+
+
+def holders_elsewhere(vault: Vault) -> dict[str, str | None]:
+    """`held_elsewhere` with the station holding each (None: the vault's own folder, the
+    station that made it). Empty for a vault no station joined."""
     if not joined_stations(vault.conn):
-        return set()
+        return {}
     rows = vault.conn.execute(
         "SELECT subject, station FROM journal WHERE kind IN (?, ?) ORDER BY seq",
         (events.ObjectAdd.kind, events.ObjectRestored.kind),
     )
     holder = {oid: station for oid, station in rows if oid is not None}
-    return {oid for oid, station in holder.items() if station != vault.station}
+    return {oid: station for oid, station in holder.items() if station != vault.station}

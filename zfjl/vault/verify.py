@@ -20,6 +20,8 @@ from typing import Any
 import blake3
 
 from zfjl.errors import UsageError
+from zfjl.retention.bucket import MESSAGES as BUCKET_MESSAGES
+from zfjl.retention.bucket import bucket_findings
 from zfjl.vault import catalog, events
 from zfjl.vault.anchors import outside_findings, restores_on_record
 from zfjl.vault.backend import Connection
@@ -102,6 +104,7 @@ MESSAGES.update(CUSTOM_MESSAGES)  # a bureau's templates, rules, document types 
 ERRORS |= CUSTOM_ERRORS
 MESSAGES.update(STORE_MESSAGES)  # the bureau's S3 store (bureau.py)
 ERRORS |= STORE_ERRORS
+MESSAGES.update(BUCKET_MESSAGES)  # the sweep's deletions in that store (warnings only)
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ def verify(
     report.findings.extend(
         Finding(*f) for f in store_findings(vault, read_data, lambda oid: in_subset(oid, n, t))
     )
+    report.findings.extend(Finding(*f) for f in bucket_findings(vault))
     vault.record(
         events.VaultVerify(
             subset=report.subset,
