@@ -17,7 +17,8 @@ from zfjl.cases.io import read_case_file
 from zfjl.cases.store import import_case
 from zfjl.ingest import ingest
 from zfjl.retention.holds import place_hold, release_hold
-from zfjl.vault import Vault, catalog, events, journal
+from zfjl.errors import VaultError
+from zfjl.vault import Vault, catalog, events, journal, merge
 from zfjl.vault.anchors import STATE_FILE
 from zfjl.vault.settings import add_role
 from zfjl.vault.setup import init_vault
@@ -76,9 +77,20 @@ def _merge(root: Path, db: PgDatabase, *more: str) -> Any:
 
 
 def test_a_station_vault_merges_into_a_bureau_that_holds_one(
-    bureau: Path, station_b: Path, pg_database: PgDatabase
+    bureau: Path, station_b: Path, pg_database: PgDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checked = _check(station_b)
+    with Vault.open(bureau) as a:
+        untouched = _rows(a.conn)
+    # A replay whose derived rows differ from the station's (here: the hold's release left
+    # naming its old id) is rolled back whole, before COMMIT.
+    with monkeypatch.context() as m:
+        m.setattr(merge, "_SEQ_ID_KEYS", ())
+        with pytest.raises(VaultError, match="holds"):
+            merge.merge_station(station_b, catalog_url=pg_database.station_url, station=STATION)
+    with Vault.open(bureau) as a:
+        assert _rows(a.conn) == untouched
+    assert "station" not in json.loads((station_b / "vault.json").read_text("utf-8"))
     with sqlite3.connect(station_b / "catalog.db") as db:
         old = _rows(db)
         old_holds = db.execute("SELECT target, reason, released_at FROM holds ORDER BY seq").fetchall()
