@@ -15,9 +15,9 @@ import pytest
 
 from zfjl.cases.io import read_case_file
 from zfjl.cases.store import import_case
+from zfjl.errors import VaultError
 from zfjl.ingest import ingest
 from zfjl.retention.holds import place_hold, release_hold
-from zfjl.errors import VaultError
 from zfjl.vault import Vault, catalog, events, journal, merge
 from zfjl.vault.anchors import STATE_FILE
 from zfjl.vault.settings import add_role
@@ -160,8 +160,9 @@ def test_a_station_vault_merges_into_a_bureau_that_holds_one(
     # Committed but vault.json not yet rewritten (a crash): run again, it finishes, once.
     kept_json = station_b / f"vault.json.before-merge-{source.source_vault}"
     (station_b / "vault.json").write_bytes(kept_json.read_bytes())
-    again = _merge(station_b, pg_database, "--json")
+    again = _merge(station_b, pg_database)
     assert again.returncode == 0, again.stderr
+    assert f"作为站点 {STATION}" in again.stdout and "请运行 zfjl sync" in again.stdout
     with Vault.open(station_b) as b:
         assert b.station == STATION
         merges = b.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = ?",

@@ -264,8 +264,8 @@ def _replay_rows(conn: Connection, name: str, rows: list[tuple[Any, ...]]) -> di
                 payload[key] = _renamed(payload[key], seqs)
         payload[events.MERGED_FROM] = {"seq": int(seq), "hash": str(digest)}
         ev = journal.append(conn, ts=ts, actor=actor, kind=kind,
-                            subject=None if subject is None else _renamed(subject, seqs),
-                            data=payload, station=name)  # fmt: skip
+                            subject=_renamed_subject(subject, seqs), data=payload,
+                            station=name)  # fmt: skip
         catalog.apply(conn, ev)
         seqs[int(seq)] = ev.seq
     return seqs
@@ -279,18 +279,31 @@ def _renamed(value: str, seqs: dict[int, int]) -> str:
     return value if new is None else f"{m.group(1)}-{new}"
 
 
+def _renamed_subject(subject: str | None, seqs: dict[int, int]) -> str | None:
+    """A spot check's rows are about `spotcheck:SC-n` (holds and grants name their target)."""
+    prefix = "spotcheck:"
+    if subject is None or not subject.startswith(prefix):
+        return subject
+    return prefix + _renamed(subject[len(prefix):], seqs)
+
+
 def _table(conn: Connection, table: str) -> list[dict[str, Any]]:
     cur = conn.execute(f"SELECT * FROM {table}")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _mapped(row: dict[str, Any], seqs: dict[int, int]) -> dict[str, Any]:
+# The derived columns holding a seq-made id.
+_SEQ_ID_COLUMNS = {"holds": "id", "grants": "id", "spotcheck_items": "draw"}
+
+
+def _mapped(table: str, row: dict[str, Any], seqs: dict[int, int]) -> dict[str, Any]:
+    """A station's derived row as the replay must make it: seqs and seq-made ids renumbered."""
     out = {}
     for col, value in row.items():
         if (col == "seq" or col.endswith("_seq")) and isinstance(value, int):
             value = seqs.get(value, -value)  # an unmapped seq can match nothing
-        elif isinstance(value, str) and col in ("id", *_SEQ_ID_KEYS):
+        elif isinstance(value, str) and col == _SEQ_ID_COLUMNS.get(table):
             value = _renamed(value, seqs)
         out[col] = value
     return out
@@ -307,7 +320,7 @@ def _compare(conn: Connection, expected: dict[str, list[dict[str, Any]]],
     for table in COMPARED:
         gained = Counter(map(_key, _table(conn, table)))
         gained.subtract(Counter(map(_key, before[table])))
-        want = Counter(_key(_mapped(r, seqs)) for r in expected[table])
+        want = Counter(_key(_mapped(table, r, seqs)) for r in expected[table])
         if +gained != want or -gained:
             raise VaultError(f"合并后目录表 {table} 与本站原目录不一致，未合并（未写入任何内容）")
     for table in CONTENT:
