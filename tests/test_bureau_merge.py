@@ -15,9 +15,12 @@ import pytest
 
 from zfjl.cases.io import read_case_file
 from zfjl.cases.store import import_case
+from zfjl.devices.registry import add_device
 from zfjl.errors import VaultError
 from zfjl.ingest import ingest
 from zfjl.retention.holds import place_hold, release_hold
+from zfjl.spotcheck.draw import draw as spotcheck_draw
+from zfjl.spotcheck.ledger import record as spotcheck_record
 from zfjl.vault import Vault, catalog, events, journal, merge
 from zfjl.vault.anchors import STATE_FILE
 from zfjl.vault.settings import add_role
@@ -55,6 +58,10 @@ def station_b(sample_cases_vault: Vault, dump: Path) -> Path:
     release_hold(v, first["id"], "株城管复〔2024〕7号", None)
     place_hold(v, CASE, "阻碍", None)
     add_role(v, "zfjl-clerk-b", "clerk")
+    add_device(v, "DSJ02", model=None, serial=None, unit="天元大队", assigned_to=None,
+               since="2024-01-01")  # fmt: skip
+    drawn = spotcheck_draw(v, "天元大队", "2024-05", 2, seed="s")
+    spotcheck_record(v, drawn["items"][0]["id"], "pass", draw_id=drawn["draw"])
     make_checkpoint(v)
     root = v.root
     v.close()
@@ -134,8 +141,11 @@ def test_a_station_vault_merges_into_a_bureau_that_holds_one(
             origin = data.pop(events.MERGED_FROM)
             was = by_seq[origin["seq"]]
             assert origin["hash"] == was[7] and row[1:4] == was[1:4]  # ts, actor, kind
-            if row[3] != events.HoldRelease.kind:
-                assert data == json.loads(was[5])
+            renamed = {"hold.release": "hold", "spotcheck.record": "draw"}.get(row[3])
+            was_data = json.loads(was[5])
+            if renamed:  # the seq-made id it names, renumbered
+                assert data.pop(renamed) != was_data.pop(renamed)
+            assert data == was_data
             origins.append(origin["seq"])
         assert origins == sorted(origins)
         # The bureau's settings and roles stand; the station's are recorded only.
@@ -145,6 +155,12 @@ def test_a_station_vault_merges_into_a_bureau_that_holds_one(
         holds = a.conn.execute("SELECT target, reason, released_at FROM holds WHERE seq > ?"
                                " ORDER BY seq", (bureau_rows,)).fetchall()  # fmt: skip
         assert holds == old_holds and holds[0][2] is not None and holds[1][2] is None
+        draw_row = next(r for r in replayed if r[3] == events.SpotcheckDraw.kind)
+        results = a.conn.execute("SELECT draw, result FROM spotcheck_items WHERE result IS NOT NULL"
+                                 ).fetchall()  # fmt: skip
+        assert results == [(f"SC-{draw_row[0]}", "pass")]  # the result names the new draw
+        mark = next(r for r in replayed if r[3] == events.SpotcheckRecord.kind)
+        assert mark[4] == f"spotcheck:SC-{draw_row[0]}"
         ids = [r[0] for r in a.conn.execute("SELECT id FROM objects")]
         assert len(ids) == len(set(ids)) and set(ids) == a_objects | b_objects
         # Each re-reads what it holds: one both held is the station's since (its row is last).
