@@ -184,6 +184,8 @@ def test_a_station_vault_merges_into_a_bureau_that_holds_one(
         merges = b.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = ?",
                                 (events.StationMerged.kind,)).fetchone()  # fmt: skip
         assert merges[0] == 1 and verify(b, read_data=False).ok
+    twice = _merge(station_b, pg_database)
+    assert twice.returncode == 2 and "已在 PostgreSQL 上" in twice.stderr
 
 
 def test_a_merge_is_refused_with_nothing_written_when_a_case_number_clashes(
