@@ -139,10 +139,14 @@ def _verdict(report: Any) -> str:
 
 
 @app.command(
-    "migrate-to-bureau", help="把本站保管库的目录迁入全局（局）目录数据库 PostgreSQL（须为空库；对象仍在本站，由 zfjl sync 上传）。",
+    "migrate-to-bureau",
+    help="把本站保管库迁入全局（局）保管库：目录数据库为空库时本站目录整体迁入；已有全局保管库时"
+    "用 --station 以站点身份并入（日志逐条重放）。对象仍在本站，由 zfjl sync 上传。",
     epilog="示例：\n  zfjl --vault /srv/zfjl migrate-to-bureau"
     " --catalog postgresql://zfjl_station@db:5432/zfjl"
-    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl",
+    " --catalog-owner postgresql://zfjl_owner@db:5432/zfjl\n"
+    "  zfjl --vault /srv/zfjl migrate-to-bureau"
+    " --catalog postgresql://zfjl_station@db:5432/zfjl --station 石峰中队",
 )
 def migrate_to_bureau_cmd(
     catalog: Annotated[
@@ -150,15 +154,32 @@ def migrate_to_bureau_cmd(
                                "（密码由 PGPASSWORD、PGPASSFILE 或 PGSERVICE 提供）。")
     ],
     catalog_owner: Annotated[
-        str, typer.Option(help="同一数据库所有者角色的地址（建立目录结构、写入日志）。")
-    ],
+        str | None, typer.Option(help="同一数据库所有者角色的地址（迁入空库时必需：建立目录结构、写入日志）。")
+    ] = None,
+    station: Annotated[
+        str | None, typer.Option(help="并入已有全局保管库时本站的站点名（本站日志作为该站点的记录重放）。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
+    from zfjl.errors import UsageError
     from zfjl.vault import resolve_vault_path
-    from zfjl.vault.pg_backend import _safe_url
-    from zfjl.vault.setup import migrate_to_bureau
+    from zfjl.vault.pg_backend import _safe_url, refuse_password
 
     root = resolve_vault_path(STATE.vault_path)
+    if station is not None:
+        from zfjl.vault.merge import merge_station
+
+        refuse_password(catalog)
+        merged = merge_station(root, catalog_url=catalog, station=station)
+        emit({"vault": str(root), "catalog": _safe_url(catalog), **merged.as_dict()}, as_json,
+             f"已把本站 {merged.rows} 条日志并入 {_safe_url(catalog)}，作为站点 {merged.station}："
+             f"重放 {merged.replayed} 条，仅记录未应用 {merged.not_applied} 条（设置、角色、检查点等）；"
+             f"本站对象仍在 {root}，请运行 zfjl sync 上传")  # fmt: skip
+        return
+    if catalog_owner is None:
+        raise UsageError("迁入空库须给出 --catalog-owner；并入已有全局保管库须给出 --station 站点名")
+    from zfjl.vault.setup import migrate_to_bureau
+
     rows = migrate_to_bureau(root, catalog=catalog, catalog_owner=catalog_owner)
     emit({"vault": str(root), "catalog": _safe_url(catalog), "rows": rows}, as_json,
          f"已把 {rows} 条日志及目录迁入 {_safe_url(catalog)}；本站对象仍在 {root}，"

@@ -1027,7 +1027,7 @@ HANDLERS: dict[type[events.EventData], Handler] = {
 # Kept for the record only: no table is derived from them (`log` and `verify` read them).
 RECORD_ONLY: frozenset[type[events.EventData]] = frozenset({
     events.VaultMigrate, events.VaultGuardsRestored, events.VaultVerify, events.VaultJsonRestored,
-    events.VaultCatalogMoved, events.StationJoin,
+    events.VaultCatalogMoved, events.StationJoin, events.StationMerged,
     events.IngestFileWarning, events.CaseRender, events.CaseBundle, events.RetentionSweep,
     events.AccessDenial, events.AccessView, events.AccessExport, events.JournalCheckpoint,
     events.CheckpointKey, events.CheckpointStateRestored, events.AccessRead,

@@ -192,12 +192,23 @@ def check_payload(cls: type[EventData], data: dict[str, Any]) -> list[str]:
     return problems
 
 
+# A row replayed from a station's own journal merged into a bureau's (zfjl/vault/merge.py)
+# carries its original's place there beside the payload: {"seq": N, "hash": HEX}.
+MERGED_FROM = "merged_from"
+
+
 def parse(kind: str, data: Any) -> EventData:
     """The typed event of a journal row; MalformedEvent for an undeclared kind or a payload
-    that does not fit."""
+    that does not fit (a merged row's `merged_from` is checked here and set aside)."""
     cls = REGISTRY.get(kind)
     if cls is None:
         raise MalformedEvent(f"未声明的事件类型 {kind!r}")
+    if isinstance(data, dict) and MERGED_FROM in data:
+        origin = data[MERGED_FROM]
+        if not (isinstance(origin, dict) and set(origin) == {"seq", "hash"}
+                and type(origin["seq"]) is int and isinstance(origin["hash"], str)):  # fmt: skip
+            raise MalformedEvent(f"{kind}：字段 {MERGED_FROM} 应为 {{seq, hash}}，实为 {origin!r:.60}")
+        data = {k: v for k, v in data.items() if k != MERGED_FROM}
     return cls.from_payload(data)
 
 
@@ -302,6 +313,27 @@ class StationJoin(EventData):
     station: str
     vkey: str
     host: str
+
+
+@declare("station.merged", "站点原有保管库并入全局保管库")
+@_event_class
+class StationMerged(EventData):
+    """A station's own vault merged into the bureau's (zfjl/vault/merge.py): its old journal
+    is the source, named by its final row and tree head and its last signed checkpoint; its
+    rows follow, replayed as this station's, each with `merged_from` (old seq and hash). The
+    rows not replayed (its settings, roles, checkpoints, schema history) are recorded here,
+    whole, and applied nowhere."""
+
+    station: str
+    source_vault: str  # the old vault's id
+    source_rows: int
+    source_head: str  # hash of its last row
+    source_tree_head: str  # RFC 6962 tree head over all its rows, hex
+    source_keys: list[Any]  # its checkpoint.key vkeys
+    last_checkpoint: dict[str, Any] | None  # {seq, hash, size, root, note}
+    replayed: int  # rows replayed after this one
+    not_applied: list[Any]  # {seq, hash, kind, data} of each row recorded only
+    kept: str  # the old catalog, kept in the station's folder and read by nothing
 
 
 @declare("vault.verify", "校验保管库")
