@@ -198,6 +198,8 @@ def test_a_merge_is_refused_with_nothing_written_when_a_case_number_clashes(
     vault_json = (station_b / "vault.json").read_bytes()
     with sqlite3.connect(station_b / "catalog.db") as db:
         old = _rows(db)
+    mixed = _merge(station_b, pg_database, "--catalog-owner", pg_database.owner_url)
+    assert mixed.returncode == 2 and "不用 --catalog-owner" in mixed.stderr  # never silently ignored
     refused = _merge(station_b, pg_database)
     assert refused.returncode == 3, refused.stderr
     assert "案件编号在全局保管库中已存在" in refused.stderr and "CASE-2024-031" in refused.stderr

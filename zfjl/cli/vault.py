@@ -166,6 +166,9 @@ def migrate_to_bureau_cmd(
     from zfjl.vault.pg_backend import _safe_url, refuse_password
 
     root = resolve_vault_path(STATE.vault_path)
+    if station is not None and catalog_owner is not None:
+        raise UsageError("并入已有全局保管库（--station）不用 --catalog-owner：目录结构已由局端建立，"
+                         "本站以工作角色写入")
     if station is not None:
         from zfjl.vault.merge import merge_station
 
