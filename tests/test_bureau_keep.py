@@ -72,6 +72,8 @@ def test_a_station_copy_is_released_after_keep_days_and_read_from_the_bucket(
     shipped = {e.data["id"]: e.data["version"] for e in events_of_kind(vault, "object.shipped")}
     released = {e.subject: e.data for e in events_of_kind(vault, "object.station_released")}
     assert {o: d["version"] for o, d in released.items()} == shipped
+    assert all(vault.objects.location(o).endswith(f"?versionId={shipped[o]}")
+               and vault.objects.location(o).startswith("s3://") for o in oids)  # show's 保管库路径
     assert all(d["keep_days"] == 30 for d in released.values())
     store = open_store(vault.root, binding(vault).url)  # type: ignore[union-attr]
     assert all(store.stat(o).token == shipped[o] for o in oids)  # the bucket has each

@@ -115,6 +115,13 @@ class ReadThroughStore(ObjectStore):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
+    def location(self, oid: str) -> str:
+        """The station's file while it is here; once released, the bucket's version that
+        reads fall back to (what `show` prints as 保管库路径)."""
+        if not self.exists(oid) and (copy := self._locate(oid)) is not None:
+            return f"{copy.store.location(oid)}?versionId={copy.version}"
+        return super().location(oid)
+
     def readable_stat(self, oid: str) -> ObjectStat:
         """`stat` of the station's copy, else of the bucket's journaled version (its size as
         catalogued and checked on release; its token the version ID)."""
