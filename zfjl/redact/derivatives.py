@@ -57,28 +57,19 @@ PLAYABLE_AUDIO = {"aac", "mp3"}
 
 
 @dataclass(frozen=True)
-class Derivative:
-    """A derivative as the library hands it out (`created`: made by this call)."""
+class Derivative(DerivativeRow):
+    """A derivative as the library hands it out: its catalog row, and `created` (made by
+    this call)."""
 
-    id: str
-    source: str
-    kind: str  # proxy | redaction
-    size: int
-    sha256: str
-    source_sha256: str
-    params: dict[str, Any]
-    tools: dict[str, Any]
-    made_at: str
-    made_by: str
     created: bool = False
 
     @classmethod
     def of(cls, row: DerivativeRow, created: bool = False) -> Derivative:
-        return cls(row.id, row.source, row.kind, row.size, row.sha256, row.source_sha256,
-                   row.params, row.tools, row.made_at, row.made_by, created)  # fmt: skip
+        return cls(**row.__dict__, created=created)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "kind_text": KIND_NAMES.get(self.kind, self.kind)}
+        fields = {k: v for k, v in self.__dict__.items() if k != "seq"}  # the journal's business
+        return {**fields, "kind_text": KIND_NAMES.get(self.kind, self.kind)}
 
 
 def list_derivatives(vault: Vault, prefix: str, kind: str | None = None) -> list[Derivative]:

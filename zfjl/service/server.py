@@ -303,62 +303,67 @@ def _reap(waiting: set[int], *, block: bool, into: tuple[dict[int, int], ...]) -
         block = False
 
 
-def _start_sealer(vault_root: Path, listening: socket.socket, *more: socket.socket) -> int:
-    """Fork a child that describes and seals every object of the vault that is stored but not
-    yet described or sealed, as the service's user, and exits (at once when there is none).
-    Safe beside an ingest's own: each object is journaled once, asked again under the lock."""
+def _fork_background(job: Callable[[Path], int], vault_root: Path, listening: socket.socket,
+                     *more: socket.socket) -> int:  # fmt: skip
+    """Fork a child that runs `job(vault_root)` as the service's user and exits with its code:
+    it answers nobody, stops at once on SIGTERM and ignores Ctrl-C (the service's to handle)."""
     pid = os.fork()
     if pid:
         return pid
-    code = 0
+    code = 1
     try:
-        for sock in (listening, *more):  # the sealer answers nobody
+        for sock in (listening, *more):
             sock.close()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        from zfjl.ingest.describe import finish
-        from zfjl.ingest.station import ingest_running
-        from zfjl.vault import Vault
-
-        with Vault.open(vault_root) as vault:
-            if not ingest_running(vault):  # a station's cameras are stored first, sealed after
-                finish(vault)
+        code = job(vault_root)
     except BaseException:  # a child: never back into the accept loop
         code = 1
     finally:
         os._exit(code)
+
+
+def _seal_stored(vault_root: Path) -> int:
+    """Describe and seal every object stored but not yet described or sealed, then exit (at
+    once when there is none). Safe beside an ingest's own: each object is journaled once,
+    asked again under the lock."""
+    from zfjl.ingest.describe import finish
+    from zfjl.ingest.station import ingest_running
+    from zfjl.vault import Vault
+
+    with Vault.open(vault_root) as vault:
+        if not ingest_running(vault):  # a station's cameras are stored first, sealed after
+            finish(vault)
+    return 0
+
+
+def _ship_held(vault_root: Path) -> int:
+    """Ship what this station holds unshipped to the bureau's bucket (`bureau.ship_pending`:
+    nothing for a vault without a store, or with nothing pending; a person's `zfjl sync`
+    under way: left to it). Not while an ingest runs: the camera's "stored" comes first. A
+    store that is down: one line in the log, and the next round tries again."""
+    from zfjl.errors import ZfjlError
+    from zfjl.ingest.station import ingest_running
+    from zfjl.vault import Vault
+    from zfjl.vault.bureau import ship_pending
+
+    with Vault.open(vault_root) as vault:
+        if ingest_running(vault):
+            return 0
+        try:
+            ship_pending(vault)
+        except ZfjlError as exc:
+            _note(f"后台上传未完成：{exc}")
+            return 1
+    return 0
+
+
+def _start_sealer(vault_root: Path, listening: socket.socket, *more: socket.socket) -> int:
+    return _fork_background(_seal_stored, vault_root, listening, *more)
 
 
 def _start_shipper(vault_root: Path, listening: socket.socket, *more: socket.socket) -> int:
-    """Fork a child that ships what this station holds unshipped to the bureau's bucket
-    (`bureau.ship_pending`: nothing for a vault without a store, or with nothing pending;
-    a person's `zfjl sync` under way: left to it) and exits. Not while an ingest runs: the
-    camera's "stored" comes first. A store that is down: the next round tries again."""
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 0
-    try:
-        for sock in (listening, *more):  # the shipper answers nobody
-            sock.close()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        from zfjl.errors import ZfjlError
-        from zfjl.ingest.station import ingest_running
-        from zfjl.vault import Vault
-        from zfjl.vault.bureau import ship_pending
-
-        with Vault.open(vault_root) as vault:
-            if not ingest_running(vault):
-                try:
-                    ship_pending(vault)
-                except ZfjlError as exc:  # the store down or refusing: one line in the log
-                    _note(f"后台上传未完成：{exc}")
-                    code = 1
-    except BaseException:  # a child: never back into the accept loop
-        code = 1
-    finally:
-        os._exit(code)
+    return _fork_background(_ship_held, vault_root, listening, *more)
 
 
 # -- in the child -----------------------------------------------------------------------------
