@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -423,6 +424,22 @@ def test_nothing_outside_the_vault_reaches_objects_by_path() -> None:
         if py.relative_to(package).parts[0] != "vault"
         for n, line in enumerate(py.read_text("utf-8").splitlines(), 1)
         if any(s in line for s in ("path_for(", "iter_oids(", '"objects/', "objects.tmp"))
+    ]
+    assert offenders == []
+
+
+def test_nothing_outside_the_vault_speaks_sql() -> None:
+    """Issue 24's grep: no module outside zfjl/vault/ holds a connection or runs SQL; the
+    catalog's answers live in zfjl/vault/queries/, so a second catalog backend needs no other
+    module changed."""
+    package = Path(__file__).resolve().parent.parent / "zfjl"
+    pattern = re.compile(r"path_for|\.conn\b|execute\(")
+    offenders = [
+        f"{py.relative_to(package)}:{n}"
+        for py in package.rglob("*.py")
+        if py.relative_to(package).parts[0] != "vault"
+        for n, line in enumerate(py.read_text("utf-8").splitlines(), 1)
+        if pattern.search(line) or re.match(r"\s*(import|from) (sqlite3|sqlite_utils)\b", line)
     ]
     assert offenders == []
 

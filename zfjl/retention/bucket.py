@@ -33,6 +33,7 @@ from zfjl.errors import StorageError, StoreRefused
 from zfjl.vault import events
 from zfjl.vault.bureau import JOURNAL_BATCH, Binding, binding, open_store
 from zfjl.vault.queries.journal import latest_event_data
+from zfjl.vault.queries.retention import tombstoned_names, tombstoned_shipments
 from zfjl.vault.s3store import S3ObjectStore
 from zfjl.vault.vault import Vault
 
@@ -66,12 +67,8 @@ def pending_deletions(vault: Vault) -> list[tuple[str, str]]:
     """(object, version) of every tombstoned object whose bucket version is still on record:
     the version its tombstone names, and only when it is the one `object.shipped` recorded
     (bytes shipped again since are not what was destroyed)."""
-    rows = vault.conn.execute(
-        "SELECT s.id, s.version FROM shipments s JOIN tombstones t ON t.id = s.id"
-        " WHERE s.seq < t.seq ORDER BY t.seq"
-    ).fetchall()
     out = []
-    for oid, version in rows:
+    for oid, version in tombstoned_shipments(vault):
         named = (latest_event_data(vault, oid, events.ObjectTombstone.kind) or {}).get(
             "bucket_version"
         )
@@ -175,9 +172,7 @@ def bucket_findings(vault: Vault) -> Iterator[tuple[str, str, str, str]]:
     record (no request to the store: `store_findings` checks the bucket's live objects)."""
     if binding(vault) is None:
         return
-    names = dict(vault.conn.execute(
-        "SELECT r.id, r.original_name FROM recordings r JOIN tombstones t ON t.id = r.id"
-    ).fetchall())  # fmt: skip
+    names = tombstoned_names(vault)
     for oid, version in pending_deletions(vault):
         yield ("store_delete_pending", f"{names.get(oid) or '—'}（{oid[:12]}）", "已删除",
                f"版本 {version} 仍在局端存储")  # fmt: skip

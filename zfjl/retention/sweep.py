@@ -33,7 +33,7 @@ from zfjl.vault.queries.cases import evidence_objects
 from zfjl.vault.queries.derivatives import derivative_sources, destroyed_class
 from zfjl.vault.queries.evidence import catalogued, tombstoned_ids
 from zfjl.vault.queries.journal import events_of_kind, latest_event_data, latest_time_by_subject
-from zfjl.vault.queries.retention import live_objects
+from zfjl.vault.queries.retention import live_objects, shipped_version
 from zfjl.vault.roles import APPROVING_ROLES
 from zfjl.vault.seal import require_sealed
 from zfjl.vault.vault import Vault
@@ -305,15 +305,8 @@ def _tombstone(vault: Vault, item: Item, result: SweepPlan) -> events.ObjectTomb
                 "counted_from": item.counted_from, "expires_at": item.expires_at},
         approval=result.approval,
         sweep=result.sweep,
-        bucket_version=_shipped_version(vault, item.id),
+        bucket_version=shipped_version(vault, item.id),  # the bucket's part: bucket.py
     )  # fmt: skip
-
-
-def _shipped_version(vault: Vault, oid: str) -> str | None:
-    """The bucket's version of the object (`object.shipped`), which the tombstone names for
-    the bucket's part of the sweep (bucket.py); None for an object never shipped."""
-    row = vault.conn.execute("SELECT version FROM shipments WHERE id = ?", (oid,)).fetchone()
-    return str(row[0]) if row else None
 
 
 def _unlink_objects(vault: Vault, oids: list[str]) -> int:

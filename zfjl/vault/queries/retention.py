@@ -80,3 +80,28 @@ def live_objects(vault: Vault, only: list[str] | None = None) -> Iterator[LiveOb
         params = only
     for row in vault.conn.execute(sql + " ORDER BY r.recorded_at, o.id", params):
         yield LiveObject(*row)
+
+
+# -- the bureau's bucket (issue 25 item 3: the sweep deletes lapsed versions) ------------------
+def shipped_version(vault: Vault, oid: str) -> str | None:
+    """The bucket's version of the object (`object.shipped`); None when never shipped."""
+    row = vault.conn.execute("SELECT version FROM shipments WHERE id = ?", (oid,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def tombstoned_shipments(vault: Vault) -> list[tuple[str, str]]:
+    """(object, version) of each tombstoned object still shipped in the bucket as of its
+    tombstone (shipped before it), in the tombstones' order."""
+    rows = vault.conn.execute(
+        "SELECT s.id, s.version FROM shipments s JOIN tombstones t ON t.id = s.id"
+        " WHERE s.seq < t.seq ORDER BY t.seq"
+    ).fetchall()
+    return [(str(oid), str(version)) for oid, version in rows]
+
+
+def tombstoned_names(vault: Vault) -> dict[str, str | None]:
+    """Each tombstoned recording's original file name, for a person to recognise it."""
+    rows = vault.conn.execute(
+        "SELECT r.id, r.original_name FROM recordings r JOIN tombstones t ON t.id = r.id"
+    ).fetchall()
+    return {str(oid): name for oid, name in rows}
