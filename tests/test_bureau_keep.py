@@ -21,6 +21,7 @@ from zfjl.ingest import ingest
 from zfjl.vault import Vault
 from zfjl.vault.bureau import bind_store, binding, open_store, ship_pending, sync, where
 from zfjl.vault.queries.journal import events_of_kind
+from zfjl.vault.s3store import S3ObjectStore
 from zfjl.vault.seal import seal
 from zfjl.vault.station_copy import release_due
 from zfjl.vault.verify import verify
@@ -106,6 +107,20 @@ def test_a_station_copy_is_released_after_keep_days_and_read_from_the_bucket(
     with vault.objects.local_path(rec) as path:  # what render, bundle and redaction use
         assert blake3_hex(path) == rec
     assert not list((vault.root / "spool" / "tmp").iterdir())  # downloads are cleaned up
+    # view and export opened it from the bucket once: one verified, read-only cache entry
+    # (a browser's many range requests each open it), which a sweep's destruction removes.
+    cached = vault.root / "spool" / "read-cache" / f"{rec}.{shipped[rec]}"
+    assert [p.name for p in cached.parent.iterdir()] == [cached.name]
+    assert cached.stat().st_mode & 0o777 == 0o400 and blake3_hex(cached) == rec
+    with pytest.MonkeyPatch.context() as patch:  # any request to the bucket would be seen
+        asked: list[str] = []
+        real_read = S3ObjectStore.read
+        patch.setattr(S3ObjectStore, "read",
+                      lambda self, oid, *a, **k: asked.append(oid) or real_read(self, oid, *a, **k))  # fmt: skip
+        with vault.objects.open(rec) as again_opened:
+            assert again_opened.read() == cached.read_bytes()
+    assert asked == []  # served from the cache
+    assert vault.objects.forget([rec]) == 1 and not cached.exists()
 
     # The same card again: the station copy is back, kept another keep_days from now.
     again = ingest(vault, case_dump)

@@ -313,6 +313,7 @@ def _unlink_objects(vault: Vault, oids: list[str]) -> int:
     """Delete tombstoned objects — only the very version each tombstone named (its token):
     bytes a camera presented again since are a restore in progress, not ours."""
     named = [(oid, token) for oid in oids if (token := _tombstoned_token(vault, oid))]
+    vault.objects.forget(oids)  # a bucket copy read since the station's was released
     return len(vault.objects.delete_many(named))
 
 

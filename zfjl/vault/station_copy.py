@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -76,16 +76,9 @@ class ReadThroughStore(ObjectStore):
             return super().open(oid)
         except FileNotFoundError:
             copy = self._bucket(oid)
-        # A real file (callers dup its descriptor for the service's client): a private,
-        # already-unlinked temporary in the bucket store's spool.
-        f = tempfile.TemporaryFile(dir=copy.store.spool / "tmp", prefix=f"{os.getpid()}-dl-")  # noqa: SIM115 (returned open)
-        try:
-            _download(copy, oid, f.fileno())
-            f.seek(0)
-        except BaseException:
-            f.close()
-            raise
-        return f
+        # A real file (callers dup its descriptor for the service's client), from the read
+        # cache: a browser playing a released video asks for many ranges, each one an open.
+        return _cached(copy, oid)
 
     def read(self, oid: str, offset: int, length: int) -> bytes:
         try:
@@ -115,6 +108,17 @@ class ReadThroughStore(ObjectStore):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
+    def forget(self, oids: Iterable[str]) -> int:
+        """Remove the read cache's copies of destroyed objects (a sweep, after their
+        tombstones): nothing of them outlives the destruction on this station."""
+        cache, gone = self.root / "spool" / READ_CACHE, 0
+        for oid in oids:
+            for entry in cache.glob(f"{oid}.*") if cache.is_dir() else ():
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+                    gone += 1
+        return gone
+
     def location(self, oid: str) -> str:
         """The station's file while it is here; once released, the bucket's version that
         reads fall back to (what `show` prints as 保管库路径)."""
@@ -130,6 +134,51 @@ class ReadThroughStore(ObjectStore):
         except FileNotFoundError:
             copy = self._bucket(oid)
         return ObjectStat(oid, copy.size, copy.version)
+
+
+READ_CACHE_SECONDS = 3600  # a bucket copy read once stays this long after its last open
+READ_CACHE = "read-cache"  # in the bucket store's private spool (the service account's, 0700)
+
+
+def _cached(copy: BucketCopy, oid: str) -> BinaryIO:
+    """The bucket's version of `oid`, opened read-only from the spool's read cache, downloaded
+    (and re-hashed: `_download`) on the first open. Each entry is written once, under its
+    object's name and the version's (never another version's bytes), and published by an
+    atomic rename; entries not opened for READ_CACHE_SECONDS are removed on the next miss."""
+    cache = copy.store.spool / READ_CACHE
+    path = cache / f"{oid}.{copy.version}"
+    with contextlib.suppress(FileNotFoundError):
+        f = open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")  # noqa: SIM115
+        if os.fstat(f.fileno()).st_size == copy.size:
+            os.utime(f.fileno())  # its last use: what eviction counts from
+            return f
+        f.close()  # a short entry (never published so): fetched again below
+    cache.mkdir(mode=0o700, exist_ok=True)
+    _evict(cache)
+    fd, name = tempfile.mkstemp(dir=copy.store.spool / "tmp", prefix=f"{os.getpid()}-dl-")
+    try:
+        try:
+            _download(copy, oid, fd)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(name, 0o400)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+
+
+def _evict(cache: Path) -> None:
+    import time
+
+    stale = time.time() - READ_CACHE_SECONDS
+    for entry in cache.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if entry.lstat().st_mtime < stale:
+                entry.unlink()
 
 
 def _download(copy: BucketCopy, oid: str, fd: int) -> None:
