@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,7 +14,7 @@ import pytest
 
 from zfjl.cases.io import parse_case, read_case_file
 from zfjl.cases.store import attach, get_case, import_case, reopen_case
-from zfjl.checklists import check, check_all, load_rules
+from zfjl.checklists import check, check_all, examples, load_rules
 from zfjl.checklists.engine import Rule, check_case
 from zfjl.checklists.examples import SAMPLES, apply_edits, example_cases, load_sample, sample_text
 from zfjl.checklists.examples import offline_links as offline
@@ -39,6 +42,22 @@ def finding(case: dict, rule_id: str, ctx: Context = CTX):  # type: ignore[no-un
 
 
 # -- every rule: an example that passes and one that fails ------------------------------------
+@pytest.fixture(scope="module")
+def samples_parsed_once() -> Iterator[None]:
+    """The examples of a hundred rules are edits of a few sample cases: each sample is parsed
+    once for them (parsing its YAML takes ten times longer than checking a rule), and each
+    example still gets a copy of its own to edit."""
+    parsed = functools.cache(examples.load_sample)
+
+    def load_sample_copy(name: str, tz: str = "Asia/Shanghai") -> dict:  # type: ignore[type-arg]
+        return copy.deepcopy(parsed(name, tz))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(examples, "load_sample", load_sample_copy)
+        yield
+
+
+@pytest.mark.usefixtures("samples_parsed_once")
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_passes_its_good_example_and_fails_its_bad_one(rule: Rule) -> None:
     good, bad = example_cases(rule.examples)

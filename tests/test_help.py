@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -55,10 +56,16 @@ def test_help_is_chinese_fits_80_columns_and_has_an_example(words: list[str]) ->
     assert len(_described_arguments(text)) == len(arguments), text
 
 
-def _command(words: list[str]) -> click.Command:
+@functools.cache
+def _app_command() -> click.Command:
+    """The click tree of the app, built once (building it takes longer than a help page)."""
     import typer.main
 
-    command = typer.main.get_command(build_app())
+    return typer.main.get_command(build_app())
+
+
+def _command(words: list[str]) -> click.Command:
+    command = _app_command()
     for word in words:
         command = command.commands[word]  # type: ignore[attr-defined]
     return command

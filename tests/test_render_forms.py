@@ -4,6 +4,7 @@ rendered once each, read back with pdftotext, checked with qpdf and poppler."""
 
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import re
@@ -30,10 +31,17 @@ BUREAU = "株洲市城市管理和综合执法局"
 TEMPLATE_DIR = builtin_template_dirs()[-1]
 
 
+@functools.cache
+def pdftotext(path: Path, mode: str) -> str:
+    """What `pdftotext MODE PATH -` prints, read once: the PDFs of this module are rendered
+    once (a session's or a module's fixture) and never changed, and several tests read each."""
+    return subprocess.run(["pdftotext", mode, str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+
+
 def page_texts(path: Path) -> list[str]:
     """Each page's text, whitespace removed (pdftotext separates pages with a form feed)."""
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    out = pdftotext(path, "-layout")
     return [re.sub(r"\s+", "", page) for page in out.split("\f")[:-1]]
 
 
@@ -248,8 +256,7 @@ def overflowing_words(path: Path) -> list[str]:
     """Words set outside the text area (left and right margins; 18 mm on a landscape page).
     Half an em of slack: a CJK bracket opening a line is set with its blank half in the margin
     (pdftotext's box is the glyph's advance, not its ink)."""
-    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    out = pdftotext(path, "-bbox")
     bad = []
     for page in re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', out, re.S):
         width, height = float(page[0]), float(page[1])
@@ -269,8 +276,7 @@ CJK_PUNCT = "》）」】，。、；：“”‘’（《「【〔〕"
 
 def overlapping_words(path: Path) -> list[tuple[str, str]]:
     """Pairs of words set over each other on a line (a value run into the next label)."""
-    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    out = pdftotext(path, "-bbox")
     bad = []
     for page in re.findall(r"<page [^>]*>(.*?)</page>", out, re.S):
         words = [(float(y0), float(x0), float(x1), float(y1), w) for x0, y0, x1, y1, w in re.findall(
