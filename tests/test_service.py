@@ -28,7 +28,7 @@ import pytest
 
 import zfjl
 from zfjl.errors import ServiceError, UsageError
-from zfjl.sample import make_camera_dump
+from zfjl.sample import SampleFile
 from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
 
@@ -82,12 +82,11 @@ class Station:
             hook: str = "", cwd: Path | None = None) -> Result:
         """The real `zfjl ARGS` as `user` (a process of its own with that real UID), through
         the station's socket. `hook`: Python run in that process first (to swap a file, die)."""
-        home = cwd or self.home(user)
-        code = f"import sys\n{hook}\nfrom zfjl.service.client import main\nsys.exit(main(sys.argv[1:]))"
-        return run_as(user, [sys.executable, "-c", code, *args], cwd=home,
-                      env={"ZFJL_SOCKET": str(self.layout.socket), "ZFJL_ETC": str(self.layout.etc),
-                           "HOME": str(home),
-                           "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
+        home = self.home(user)
+        return stock_client(user, list(args), cwd=cwd or home, hook=hook,
+                            env={"ZFJL_SOCKET": str(self.layout.socket), "ZFJL_ETC": str(self.layout.etc),
+                                 "HOME": str(home),
+                                 "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
 
     def direct(self, *args: str) -> Result:
         """`zfjl --vault VAULT ARGS` as the service account itself (direct mode)."""
@@ -106,6 +105,30 @@ def run_as(user: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> Res
                           group=entry.pw_gid, extra_groups=[], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def stock_client(user: str, args: list[str], *, cwd: Path, env: dict[str, str],
+                 hook: str = "") -> Result:  # fmt: skip
+    """The real client entry point (`zfjl.service.client.main`, what the `zfjl` command runs
+    on a station) as `user`: a forked process with that real UID, the environment exactly
+    `env` (and PATH, LANG…), `hook` (Python) run in it first. Forked from this process rather
+    than a new interpreter: the same code as `python -c "…main(sys.argv[1:])"`, without an
+    interpreter's start-up per command."""
+
+    def client() -> int:
+        os.environ.clear()
+        os.environ.update({**_base_env(), **env})
+        sys.argv = ["-c", *args]
+        try:
+            if hook:
+                exec(compile(hook, "<hook>", "exec"), {"__name__": "__main__"})
+            from zfjl.service.client import main
+
+            return main(args)
+        except SystemExit as stop:  # what `sys.exit(main(…))` would have exited with
+            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+
+    return as_user(user, client, cwd=cwd, env=env)
 
 
 def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str]) -> Result:
@@ -255,11 +278,12 @@ def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
 
 
 @pytest.fixture(scope="module")
-def ingested(station: Station) -> list[str]:
+def ingested(station: Station, sample_template: tuple[Path, list[SampleFile]]) -> list[str]:
     """The clerk docks a camera: a card in the clerk's own 0700 folder, ingested through the
-    service (which could not open it with its own rights)."""
+    service (which could not open it with its own rights). The card: a copy of the run's
+    sample camera dump (made once with ffmpeg, mtimes kept)."""
     card = station.home(CLERK) / "DSJ01"
-    make_camera_dump(card)
+    shutil.copytree(sample_template[0], card)
     entry = pwd.getpwnam(CLERK)
     for folder, _, names in os.walk(card):
         os.chown(folder, entry.pw_uid, entry.pw_gid)

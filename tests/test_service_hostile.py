@@ -11,7 +11,6 @@ import json
 import os
 import pwd
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -29,7 +28,7 @@ from tests.test_service import (
     _clerks_card,
     as_user,
     module_station,
-    run_as,
+    stock_client,
 )
 from zfjl.errors import ServiceError
 from zfjl.service.client import FILE_ARGS, READ, SOURCE, TREE, WRITE, named_files
@@ -276,8 +275,7 @@ def client_of(station: Station, user: str, fake: FakeService, etc: Path | None, 
     env = {"ZFJL_SOCKET": str(fake.path), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
     if etc is not None:
         env["ZFJL_ETC"] = str(etc)
-    code = "import sys\nfrom zfjl.service.client import main\nsys.exit(main(sys.argv[1:]))"
-    return run_as(user, [sys.executable, "-c", code, *args], cwd=home, env=env)
+    return stock_client(user, list(args), cwd=home, env=env)
 
 
 def test_the_client_talks_only_to_the_recorded_service_account(
