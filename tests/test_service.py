@@ -187,14 +187,17 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
                   b"".join(chunks[err_r]).decode())  # fmt: skip
 
 
-def _start_server(layout: StationLayout) -> subprocess.Popen[str]:
-    """`zfjl serve` as the service account, as the systemd unit runs it."""
+def _start_server(layout: StationLayout, hook: str = "") -> subprocess.Popen[str]:
+    """`zfjl serve` as the service account, as the systemd unit runs it. `hook`: Python run
+    first in its process (a module constant made smaller for a test module)."""
     entry = pwd.getpwnam(layout.account)
+    entry_point = ["-c", f"import sys\n{hook}\nfrom zfjl.service.client import run\nrun()"] if hook \
+        else ["-m", "zfjl"]  # fmt: skip
     # Its log (refusals, one line each) in a file: a pipe nobody reads would stall it when full.
     log = layout.state.parent / "serve.log"
     with open(log, "a") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
+            [sys.executable, *entry_point, "--vault", str(layout.vault), "serve", "--socket",
              str(layout.socket)],
             cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
             group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=err,
@@ -224,18 +227,25 @@ def _give_role(station: Station, user: str, role: str, admin: str = ADMIN) -> No
     assert res.code == 0, res.err
 
 
+# This module's service opens a card's files OPEN_AHEAD at a time, not 16: the same round
+# trips with a card of 10 files rather than 40 (each file stored costs the service ~0.1 s).
+OPEN_AHEAD = 4
+SERVER_HOOK = f"import zfjl.service.remote as remote\nremote.OPEN_AHEAD = {OPEN_AHEAD}"
+
+
 @pytest.fixture(scope="module")
 def station() -> Iterator[Station]:
-    yield from module_station()
+    yield from module_station(server_hook=SERVER_HOOK)
 
 
-def module_station(**users: str) -> Iterator[Station]:
+def module_station(server_hook: str = "", **users: str) -> Iterator[Station]:
     """A station for one test module (skipped unless root), with `users` naming its service
-    account, admin, clerk and legal users when they must differ from this module's."""
+    account, admin, clerk and legal users when they must differ from this module's;
+    `server_hook`: Python its `zfjl serve` runs first."""
     if os.geteuid() != 0:
         pytest.skip("a station is set up as root")
     with _reachable_install():
-        yield from _station(**users)
+        yield from _station(**users, server_hook=server_hook)
 
 
 def _clerks_card(station: Station, name: str, files: dict[str, int], clerk: str = CLERK) -> Path:
@@ -253,7 +263,7 @@ def _clerks_card(station: Station, name: str, files: dict[str, int], clerk: str 
 
 
 def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
-             legal: str = LEGAL) -> Iterator[Station]:  # fmt: skip
+             legal: str = LEGAL, server_hook: str = "") -> Iterator[Station]:  # fmt: skip
     for name in (admin, clerk, legal):
         _ensure_user(name)
     base = Path(tempfile.mkdtemp(prefix=f"zfjl-station-{service}-"))
@@ -262,7 +272,7 @@ def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
                            run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
     report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[admin],
                            approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
-    server = _start_server(layout)
+    server = _start_server(layout, server_hook)
     st = Station(layout, base, report, server)
     _give_role(st, clerk, "clerk", admin)
     _give_role(st, legal, "legal", admin)
@@ -445,10 +455,9 @@ def test_a_card_is_opened_many_files_a_round_trip_and_a_file_written_after_is_ca
 ) -> None:
     """The service asks the client to open OPEN_AHEAD files at a time; one written to after
     it was opened ahead (a camera still recording) is caught by the size check after its
-    copy, opened again and stored as it is then."""
-    from zfjl.service.remote import OPEN_AHEAD
-
-    sizes = {f"F{n:02d}.JPG": 4096 + n for n in range(40)}
+    copy, opened again and stored as it is then. (OPEN_AHEAD: this module's station's.)"""
+    count = 2 * OPEN_AHEAD + 2  # two full round trips and a part one
+    sizes = {f"F{n:02d}.JPG": 4096 + n for n in range(count)}
     card = _clerks_card(station, "AHEAD", sizes)
     log = station.home(CLERK) / "ahead.log"
     hook = f"""
@@ -468,12 +477,12 @@ client.Handler.op_open_sources = counted
     res = station.run(CLERK, "ingest", "AHEAD", "--json", hook=hook)
     assert res.code == 0, res.err
     files = {f["path"]: f for f in json.loads(res.out)["files"]}
-    assert all(f["status"] == "new" for f in files.values()) and len(files) == 40
+    assert all(f["status"] == "new" for f in files.values()) and len(files) == count
     grown = blake3.blake3((card / "F01.JPG").read_bytes()).hexdigest()
     assert files["F01.JPG"]["id"] == grown and (card / "F01.JPG").stat().st_size == 4097 + 5
     batches = [int(n) for n in log.read_text().split()]
     assert max(batches) == OPEN_AHEAD
-    assert len(batches) <= -(-40 // OPEN_AHEAD) + 1  # the retry of F01 is one more at most
+    assert len(batches) <= -(-count // OPEN_AHEAD) + 1  # the retry of F01 is one more at most
 
 
 def test_a_reply_that_does_not_fit_stops_the_ingest_with_a_protocol_error(

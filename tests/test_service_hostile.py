@@ -34,7 +34,6 @@ from zfjl.errors import ServiceError
 from zfjl.service.client import FILE_ARGS, READ, SOURCE, TREE, WRITE, named_files
 from zfjl.service.protocol import PROTOCOL, Channel, Hangup, safe_name, safe_relative
 from zfjl.service.server import (
-    FIRST_MESSAGE_TIMEOUT,
     LOCAL_COMMANDS,
     MAX_PER_USER,
     SERVED_COMMANDS,
@@ -42,12 +41,16 @@ from zfjl.service.server import (
 
 # Users of this module's own (tests/conftest.py: OS_USER_MODULES).
 SERVICE, ADMIN, CLERK, LEGAL = "zfjlhst_svc", "zfjlhst_admin", "zfjlhst_clerk", "zfjlhst_legal"
+# This module's service gives a new connection this long (not 5 s) to send its request: the
+# test of idle connections waits for that deadline.
+FIRST_MESSAGE_TIMEOUT = 3.0
 
 
 @pytest.fixture(scope="module", name="station")
 def station_here() -> Iterator[Station]:
     """A station of this module's (as tests/test_service.py makes one)."""
-    yield from module_station(service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
+    hook = f"import zfjl.service.server as server\nserver.FIRST_MESSAGE_TIMEOUT = {FIRST_MESSAGE_TIMEOUT}"
+    yield from module_station(hook, service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
 
 
 Responder = Callable[[dict[str, Any], list[int]], tuple[dict[str, Any], list[int]] | None]
