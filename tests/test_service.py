@@ -90,8 +90,8 @@ class Station:
 
     def direct(self, *args: str) -> Result:
         """`zfjl --vault VAULT ARGS` as the service account itself (direct mode)."""
-        return run_as(self.layout.account, [sys.executable, "-m", "zfjl", "--vault", str(self.layout.vault),
-                                *args], cwd=self.layout.state, env={"HOME": str(self.layout.state)})  # fmt: skip
+        return stock_client(self.layout.account, ["--vault", str(self.layout.vault), *args],
+                            cwd=self.layout.state, env={"HOME": str(self.layout.state)})  # fmt: skip
 
 
 def _base_env() -> dict[str, str]:
