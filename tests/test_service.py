@@ -116,6 +116,7 @@ def stock_client(user: str, args: list[str], *, cwd: Path, env: dict[str, str],
     interpreter's start-up per command."""
 
     def client() -> int:
+        signal.alarm(120)  # a client that hangs is killed (SIGALRM), as run_as's timeout would
         os.environ.clear()
         os.environ.update({**_base_env(), **env})
         sys.argv = ["-c", *args]
