@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from zfjl.sample import make_camera_dump
+from zfjl.sample import SampleFile
 
 from .doors import catalog_rows_at, journal_events_at
 from .test_service import Station, as_user, module_station
@@ -26,9 +28,10 @@ def station() -> Iterator[Station]:
 
 
 @pytest.fixture(scope="module")
-def ingested(station: Station) -> list[str]:
+def ingested(station: Station, sample_template: tuple[Path, list[SampleFile]]) -> list[str]:
+    """The run's sample camera dump (made once), copied into the clerk's home and ingested."""
     card = station.home(CLERK) / "DSJ01"
-    make_camera_dump(card)
+    shutil.copytree(sample_template[0], card)
     entry = pwd.getpwnam(CLERK)
     for folder, _, names in os.walk(card):
         for p in [folder, *(os.path.join(folder, n) for n in names)]:

@@ -28,7 +28,7 @@ import pytest
 
 import zfjl
 from zfjl.errors import ServiceError, UsageError
-from zfjl.sample import make_camera_dump
+from zfjl.sample import SampleFile
 from zfjl.service.protocol import PROTOCOL
 from zfjl.service.station import SetupReport, StationLayout, setup_station
 
@@ -82,17 +82,16 @@ class Station:
             hook: str = "", cwd: Path | None = None) -> Result:
         """The real `zfjl ARGS` as `user` (a process of its own with that real UID), through
         the station's socket. `hook`: Python run in that process first (to swap a file, die)."""
-        home = cwd or self.home(user)
-        code = f"import sys\n{hook}\nfrom zfjl.service.client import main\nsys.exit(main(sys.argv[1:]))"
-        return run_as(user, [sys.executable, "-c", code, *args], cwd=home,
-                      env={"ZFJL_SOCKET": str(self.layout.socket), "ZFJL_ETC": str(self.layout.etc),
-                           "HOME": str(home),
-                           "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
+        home = self.home(user)
+        return stock_client(user, list(args), cwd=cwd or home, hook=hook,
+                            env={"ZFJL_SOCKET": str(self.layout.socket), "ZFJL_ETC": str(self.layout.etc),
+                                 "HOME": str(home),
+                                 "XDG_CACHE_HOME": str(home / ".cache"), **(env or {})})  # fmt: skip
 
     def direct(self, *args: str) -> Result:
         """`zfjl --vault VAULT ARGS` as the service account itself (direct mode)."""
-        return run_as(self.layout.account, [sys.executable, "-m", "zfjl", "--vault", str(self.layout.vault),
-                                *args], cwd=self.layout.state, env={"HOME": str(self.layout.state)})  # fmt: skip
+        return stock_client(self.layout.account, ["--vault", str(self.layout.vault), *args],
+                            cwd=self.layout.state, env={"HOME": str(self.layout.state)})  # fmt: skip
 
 
 def _base_env() -> dict[str, str]:
@@ -106,6 +105,31 @@ def run_as(user: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> Res
                           group=entry.pw_gid, extra_groups=[], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def stock_client(user: str, args: list[str], *, cwd: Path, env: dict[str, str],
+                 hook: str = "") -> Result:  # fmt: skip
+    """The real client entry point (`zfjl.service.client.main`, what the `zfjl` command runs
+    on a station) as `user`: a forked process with that real UID, the environment exactly
+    `env` (and PATH, LANG…), `hook` (Python) run in it first. Forked from this process rather
+    than a new interpreter: the same code as `python -c "…main(sys.argv[1:])"`, without an
+    interpreter's start-up per command."""
+
+    def client() -> int:
+        signal.alarm(120)  # a client that hangs is killed (SIGALRM), as run_as's timeout would
+        os.environ.clear()
+        os.environ.update({**_base_env(), **env})
+        sys.argv = ["-c", *args]
+        try:
+            if hook:
+                exec(compile(hook, "<hook>", "exec"), {"__name__": "__main__"})
+            from zfjl.service.client import main
+
+            return main(args)
+        except SystemExit as stop:  # what `sys.exit(main(…))` would have exited with
+            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+
+    return as_user(user, client, cwd=cwd, env=env)
 
 
 def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str]) -> Result:
@@ -164,14 +188,17 @@ def as_user(user: str, fn: Callable[[], int], *, cwd: Path, env: dict[str, str])
                   b"".join(chunks[err_r]).decode())  # fmt: skip
 
 
-def _start_server(layout: StationLayout) -> subprocess.Popen[str]:
-    """`zfjl serve` as the service account, as the systemd unit runs it."""
+def _start_server(layout: StationLayout, hook: str = "") -> subprocess.Popen[str]:
+    """`zfjl serve` as the service account, as the systemd unit runs it. `hook`: Python run
+    first in its process (a module constant made smaller for a test module)."""
     entry = pwd.getpwnam(layout.account)
+    entry_point = ["-c", f"import sys\n{hook}\nfrom zfjl.service.client import run\nrun()"] if hook \
+        else ["-m", "zfjl"]  # fmt: skip
     # Its log (refusals, one line each) in a file: a pipe nobody reads would stall it when full.
     log = layout.state.parent / "serve.log"
     with open(log, "a") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "zfjl", "--vault", str(layout.vault), "serve", "--socket",
+            [sys.executable, *entry_point, "--vault", str(layout.vault), "serve", "--socket",
              str(layout.socket)],
             cwd=layout.state, env={**_base_env(), "HOME": str(layout.state)}, user=entry.pw_uid,
             group=entry.pw_gid, extra_groups=[], stdout=subprocess.PIPE, stderr=err,
@@ -201,18 +228,25 @@ def _give_role(station: Station, user: str, role: str, admin: str = ADMIN) -> No
     assert res.code == 0, res.err
 
 
+# This module's service opens a card's files OPEN_AHEAD at a time, not 16: the same round
+# trips with a card of 10 files rather than 40 (each file stored costs the service ~0.1 s).
+OPEN_AHEAD = 4
+SERVER_HOOK = f"import zfjl.service.remote as remote\nremote.OPEN_AHEAD = {OPEN_AHEAD}"
+
+
 @pytest.fixture(scope="module")
 def station() -> Iterator[Station]:
-    yield from module_station()
+    yield from module_station(server_hook=SERVER_HOOK)
 
 
-def module_station(**users: str) -> Iterator[Station]:
+def module_station(server_hook: str = "", **users: str) -> Iterator[Station]:
     """A station for one test module (skipped unless root), with `users` naming its service
-    account, admin, clerk and legal users when they must differ from this module's."""
+    account, admin, clerk and legal users when they must differ from this module's;
+    `server_hook`: Python its `zfjl serve` runs first."""
     if os.geteuid() != 0:
         pytest.skip("a station is set up as root")
     with _reachable_install():
-        yield from _station(**users)
+        yield from _station(**users, server_hook=server_hook)
 
 
 def _clerks_card(station: Station, name: str, files: dict[str, int], clerk: str = CLERK) -> Path:
@@ -230,7 +264,7 @@ def _clerks_card(station: Station, name: str, files: dict[str, int], clerk: str 
 
 
 def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
-             legal: str = LEGAL) -> Iterator[Station]:  # fmt: skip
+             legal: str = LEGAL, server_hook: str = "") -> Iterator[Station]:  # fmt: skip
     for name in (admin, clerk, legal):
         _ensure_user(name)
     base = Path(tempfile.mkdtemp(prefix=f"zfjl-station-{service}-"))
@@ -239,7 +273,7 @@ def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
                            run=base / "run", units=base / "units", bin=base / "bin")  # fmt: skip
     report = setup_station(layout, bureau="测试市城市管理综合执法局", admins=[admin],
                            approval_no="站设〔2026〕1号", check_install=False, start=False)  # fmt: skip
-    server = _start_server(layout)
+    server = _start_server(layout, server_hook)
     st = Station(layout, base, report, server)
     _give_role(st, clerk, "clerk", admin)
     _give_role(st, legal, "legal", admin)
@@ -255,11 +289,12 @@ def _station(service: str = SERVICE, admin: str = ADMIN, clerk: str = CLERK,
 
 
 @pytest.fixture(scope="module")
-def ingested(station: Station) -> list[str]:
+def ingested(station: Station, sample_template: tuple[Path, list[SampleFile]]) -> list[str]:
     """The clerk docks a camera: a card in the clerk's own 0700 folder, ingested through the
-    service (which could not open it with its own rights)."""
+    service (which could not open it with its own rights). The card: a copy of the run's
+    sample camera dump (made once with ffmpeg, mtimes kept)."""
     card = station.home(CLERK) / "DSJ01"
-    make_camera_dump(card)
+    shutil.copytree(sample_template[0], card)
     entry = pwd.getpwnam(CLERK)
     for folder, _, names in os.walk(card):
         os.chown(folder, entry.pw_uid, entry.pw_gid)
@@ -421,10 +456,9 @@ def test_a_card_is_opened_many_files_a_round_trip_and_a_file_written_after_is_ca
 ) -> None:
     """The service asks the client to open OPEN_AHEAD files at a time; one written to after
     it was opened ahead (a camera still recording) is caught by the size check after its
-    copy, opened again and stored as it is then."""
-    from zfjl.service.remote import OPEN_AHEAD
-
-    sizes = {f"F{n:02d}.JPG": 4096 + n for n in range(40)}
+    copy, opened again and stored as it is then. (OPEN_AHEAD: this module's station's.)"""
+    count = 2 * OPEN_AHEAD + 2  # two full round trips and a part one
+    sizes = {f"F{n:02d}.JPG": 4096 + n for n in range(count)}
     card = _clerks_card(station, "AHEAD", sizes)
     log = station.home(CLERK) / "ahead.log"
     hook = f"""
@@ -444,12 +478,12 @@ client.Handler.op_open_sources = counted
     res = station.run(CLERK, "ingest", "AHEAD", "--json", hook=hook)
     assert res.code == 0, res.err
     files = {f["path"]: f for f in json.loads(res.out)["files"]}
-    assert all(f["status"] == "new" for f in files.values()) and len(files) == 40
+    assert all(f["status"] == "new" for f in files.values()) and len(files) == count
     grown = blake3.blake3((card / "F01.JPG").read_bytes()).hexdigest()
     assert files["F01.JPG"]["id"] == grown and (card / "F01.JPG").stat().st_size == 4097 + 5
     batches = [int(n) for n in log.read_text().split()]
     assert max(batches) == OPEN_AHEAD
-    assert len(batches) <= -(-40 // OPEN_AHEAD) + 1  # the retry of F01 is one more at most
+    assert len(batches) <= -(-count // OPEN_AHEAD) + 1  # the retry of F01 is one more at most
 
 
 def test_a_reply_that_does_not_fit_stops_the_ingest_with_a_protocol_error(
