@@ -28,15 +28,13 @@ from zfjl.vault import Vault
 from zfjl.vault.web_sessions import SessionStore
 
 from .conftest import copy_vault, zfjl_run
+from .web_fixtures import CHROMIUM, shared_browser, start_web, stop_web
 
-CHROMIUM = Path("/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artefacts" / "web"
 VIEWPORT = {"width": 1366, "height": 768}
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 UNIT = "天元大队"
 FAR = "2099-12-31"
 
@@ -100,33 +98,29 @@ def _prepare(root: Path) -> tuple[str, str, str, str, str]:
         me.close()
 
 
+# The request deadline of this module's server (zfjl.web.http.REQUEST_SECONDS is 5): the
+# trickling test waits for it, and a browser's requests arrive whole within milliseconds.
+REQUEST_SECONDS = 2
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path) -> Iterator[Site]:
     root = copy_vault(sample_cases_template, tmp_path_factory.mktemp("web") / "vault")
     granted, hevc, refused, draw, drawn = _prepare(root)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zfjl", "--vault", str(root), "web", "--listen", "127.0.0.1:0",
-         "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    first = json.loads(proc.stdout.readline() or "{}")
-    assert first.get("expires_in") == 60, proc.stderr.read() if proc.stderr else ""
+    proc, first = start_web(root, request_seconds=REQUEST_SECONDS)
+    assert first.get("expires_in") == 60, first
     parts = urlsplit(first["url"])
     try:
         yield Site(root, f"{parts.scheme}://{parts.netloc}", first["url"], granted, hevc,
                    refused, draw, drawn)  # fmt: skip
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_web(proc)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield b
-        b.close()
+def browser(request: pytest.FixtureRequest) -> Any:
+    """One Chromium for the test process (tests/web_fixtures.py): this module's contexts."""
+    return shared_browser(request.config)
 
 
 @pytest.fixture(scope="module")
@@ -547,10 +541,8 @@ def test_the_search_agrees_with_zfjl_ls(sample_cases_vault: Vault) -> None:
 
 def test_a_client_trickling_its_request_is_cut_off(site: Site) -> None:
     """A byte now and then does not hold a child: the request line and headers must arrive
-    whole within REQUEST_SECONDS (slowloris)."""
+    whole within REQUEST_SECONDS (slowloris; this module's server runs with 2 s, not 5)."""
     import socket as sockets
-
-    from zfjl.web import http as web_http
 
     parts = urlsplit(site.base)
     conn = sockets.create_connection((parts.hostname or "", parts.port or 0), timeout=30)
@@ -558,10 +550,10 @@ def test_a_client_trickling_its_request_is_cut_off(site: Site) -> None:
     try:
         conn.sendall(b"GET /recordings HTTP/1.1\r\n")
         with contextlib.suppress(OSError):
-            while time.monotonic() - started < web_http.REQUEST_SECONDS + 5:
-                conn.sendall(b"X")  # one byte every 2 s: never idle for IDLE_SECONDS
-                time.sleep(2)
+            while time.monotonic() - started < REQUEST_SECONDS + 5:
+                conn.sendall(b"X")  # a byte every 0.5 s: never idle for IDLE_SECONDS
+                time.sleep(0.5)
         assert conn.recv(100) == b""  # closed without an answer
     finally:
         conn.close()
-    assert time.monotonic() - started < web_http.REQUEST_SECONDS + 5
+    assert time.monotonic() - started < REQUEST_SECONDS + 5

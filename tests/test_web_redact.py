@@ -2,16 +2,14 @@
 docs/redact.md): a box drawn with the mouse on the player's frame, face proposals ticked
 before they apply, and a redacted copy handed to a party under a copy grant with its receipt.
 
-The browser is test_web.py's fixture (Debian's Chromium through Playwright, one per module);
+The browser is test_web.py's fixture (Debian's Chromium through Playwright, one per process);
 the vault is a small one of its own: one 3-s 640x360 recording with a real photographed face
 (test_redact.py's card), so that redaction and face detection take a second or two."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +27,13 @@ from .doors import object_bytes, object_version
 from .test_redact import _face_card
 from .test_web import (
     ARTEFACTS,
-    CHROMIUM,
     VIEWPORT,
     _journal,
     _shot,
     _wait_playable,
-    browser,  # noqa: F401  (the shared browser fixture, one per module)
+    browser,  # noqa: F401  (the browser fixture: one Chromium per test process)
 )
+from .web_fixtures import CHROMIUM, start_web, stop_web
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
@@ -65,19 +63,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         (oid,) = [f.id for f in ingest(v, card, IngestOptions()).files if f.id]
         add_grant(v, v.actor, oid, scope="view", approved_by="王局长",
                   approval_no="局批〔2024〕9号", until=FAR, purpose="信息公开")  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zfjl", "--vault", str(base / "vault"), "web", "--listen",
-         "127.0.0.1:0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    first = json.loads(proc.stdout.readline() or "{}")
+    proc, first = start_web(base / "vault")
     parts = urlsplit(first["url"])
     try:
         yield Site(base / "vault", f"{parts.scheme}://{parts.netloc}", oid)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_web(proc)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from zfjl.vault.web_sessions import SessionStore
 
 from .conftest import INGEST_CLOCK, fixed_clock
 from .test_service import _ensure_user, as_user
+from .web_fixtures import start_web, stop_web
 
 OTHER = "zfjlwebsec"  # a local user of this file's own, made by the test
 FAR = "2099-12-31"
@@ -71,20 +71,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         for oid in files.values():
             add_grant(v, v.actor, str(oid), scope="view", approved_by="王局长",
                       approval_no="局批〔2024〕9号", until=FAR, purpose="核查")  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zfjl", "--vault", str(base / "vault"), "web", "--listen",
-         "127.0.0.1:0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    parts = urlsplit(json.loads(proc.stdout.readline() or "{}")["url"])
+    proc, first = start_web(base / "vault")
+    parts = urlsplit(first["url"])
     try:
         yield Served(base / "vault", parts.hostname or "", parts.port or 0,
                      str(files["DSJ01_20240503_100000_0001.MP4"]), str(files["NOTE.html"]),
                      str(files["x.js"]))  # fmt: skip
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_web(proc)
 
 
 def _get(s: Served, path: str, cookie: str = "") -> dict[str, Any]:
