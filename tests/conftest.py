@@ -645,18 +645,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     cache.set(GROUP_SECONDS, {**known, **{k: round(v, 2) for k, v in _group_seconds.items()}})
 
 
-def _longest_first(config: pytest.Config, nodeids: list[str]) -> list[str]:
+def _group_weights(config: pytest.Config, nodeids: list[str]) -> dict[str, tuple[bool, float]]:
+    """Each group's place in the queue (smallest first): the OS-user modules first, then the
+    longest (seconds of the last run, else 0.3 s a test)."""
     cache = getattr(config, "cache", None)
     known: dict[str, float] = cache.get(GROUP_SECONDS, {}) if cache is not None else {}
     counts: dict[str, int] = {}
     for nodeid in nodeids:
         counts[worker_group(nodeid)] = counts.get(worker_group(nodeid), 0) + 1
-
-    def weight(nodeid: str) -> tuple[bool, float]:
-        group = worker_group(nodeid)
-        return (group not in OS_USER_MODULES, -known.get(group, 0.3 * counts[group]))
-
-    return sorted(nodeids, key=weight)  # stable: a module's tests keep their order
+    return {group: (group not in OS_USER_MODULES, -known.get(group, 0.3 * n))
+            for group, n in counts.items()}  # fmt: skip
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -666,16 +664,28 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
+    from xdist.workermanage import WorkerController
 
     class ModuleGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
 
+        weights: dict[str, tuple[bool, float]] | None = None
+
         def schedule(self) -> None:
             if self.collection is None and self.collection_is_completed:
                 self.config.option.loadscopereorder = False  # our order, not by test count
-                for node, collected in self.registered_collections.items():
-                    self.registered_collections[node] = _longest_first(self.config, collected)
+                collected: list[str] = list(next(iter(self.registered_collections.values()), []))
+                self.weights = _group_weights(self.config, collected)
             super().schedule()
 
-    return ModuleGroupScheduling(config, log)  # type: ignore[arg-type]
+        def _assign_work_unit(self, node: WorkerController) -> None:
+            # The heaviest group left goes next. Only the queue is reordered: the nodes'
+            # collections must stay as the workers collected them (tests are sent by index).
+            if self.weights and self.workqueue:
+                weights = self.weights
+                best = min(self.workqueue, key=lambda group: weights.get(group, (True, 0.0)))
+                self.workqueue.move_to_end(best, last=False)
+            super()._assign_work_unit(node)
+
+    return ModuleGroupScheduling(config, log)
