@@ -9,15 +9,16 @@ mkdir relative to a folder descriptor), real signals to a real child process.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from tests.test_service import Station, _base_env, as_user, module_station
 from zfjl.vault import Vault
 
 from .conftest import write_random_files, zfjl_run
-from .doors import CatalogBusy, catalog_column, catalog_rows, catalog_rows_at
+from .doors import catalog_column, catalog_rows, catalog_rows_at
 
 UNPLUG = "可以拔下记录仪"
 DEEP_NAME = "d" * 200
@@ -37,9 +38,47 @@ DEEP_LEVELS = 25  # 25 × 201 bytes: past PATH_MAX (4096)
 SERVICE, ADMIN, CLERK, LEGAL = "zfjlunst_svc", "zfjlunst_admin", "zfjlunst_clerk", "zfjlunst_legal"
 
 
+# The service's seal waits at a gate while `armed` is in it (after saying `sealing`) until the
+# client has left (Ctrl-C), so the signal always lands while it seals: a real seal of a few MB
+# ends in a fraction of a second, before or after the signal as the machine's load has it.
+def _gated_seal(gate: Path) -> str:
+    armed, sealing = str(gate / "armed"), str(gate / "sealing")
+    return f"""
+import os, time
+import zfjl.service.remote as _remote
+import zfjl.vault.seal as _seal
+_real_seal, _real_left, _left = _seal._digests_or_none, _remote.client_left, []
+def _client_left():
+    if _real_left():
+        _left.append(True)
+        return True
+    return False
+def _gated(*args):
+    if os.path.exists({armed!r}):
+        open({sealing!r}, "w").close()
+        deadline = time.monotonic() + 60
+        while not _left and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # the command's own SIGINT (server._watch_hangup) is under way
+    return _real_seal(*args)
+_seal._digests_or_none, _remote.client_left = _gated, _client_left
+"""
+
+
 @pytest.fixture(scope="module")
-def station() -> Iterator[Station]:
-    yield from module_station(service=SERVICE, admin=ADMIN, clerk=CLERK, legal=LEGAL)
+def seal_gate() -> Iterator[Path]:
+    gate = Path(tempfile.mkdtemp(prefix="zfjl-seal-gate-"))
+    gate.chmod(0o777)  # the service account says `sealing` there
+    try:
+        yield gate
+    finally:
+        shutil.rmtree(gate, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def station(seal_gate: Path) -> Iterator[Station]:
+    yield from module_station(server_hook=_gated_seal(seal_gate), service=SERVICE, admin=ADMIN,
+                              clerk=CLERK, legal=LEGAL)  # fmt: skip
 
 
 def _deep_file(top: Path, data: bytes) -> str:
@@ -211,7 +250,7 @@ def test_ctrl_c_of_the_client_while_the_service_stores_says_what_is_kept(
 
 
 def test_ctrl_c_of_the_client_while_the_service_seals_says_what_is_kept(
-    station: Station,
+    station: Station, seal_gate: Path
 ) -> None:
     card = station.home(CLERK) / "CARD-SEAL"
 
@@ -232,11 +271,13 @@ def test_ctrl_c_of_the_client_while_the_service_seals_says_what_is_kept(
         stderr=subprocess.PIPE, text=True,
         env={**_base_env(), "ZFJL_SOCKET": str(station.layout.socket), "HOME": str(home)},
     )  # fmt: skip
+    (seal_gate / "armed").touch()
     try:
-        _wait_until_described(station.layout.vault, proc)
-        proc.send_signal(signal.SIGINT)  # the service stops exiftool or seals: Ctrl-C
+        _wait_until_sealing(seal_gate, proc)
+        proc.send_signal(signal.SIGINT)  # the service seals: Ctrl-C
         out, err = proc.communicate(timeout=60)
     finally:
+        (seal_gate / "armed").unlink()  # the service's seal goes on (or stops: its business)
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, (out, err)
@@ -249,13 +290,11 @@ def test_ctrl_c_of_the_client_while_the_service_seals_says_what_is_kept(
 BIG = 32 << 20
 
 
-def _wait_until_described(vault: Path, proc: subprocess.Popen[str]) -> None:
-    """Until the card's recording is journaled (describe done): the seal comes right behind.
-    (Known by its size: the station's earlier cards are described too.)"""
+def _wait_until_sealing(gate: Path, proc: subprocess.Popen[str]) -> None:
+    """Until the service's seal is at the gate: the card is stored and described."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(CatalogBusy):  # the service may be writing: try again
-            if catalog_rows_at(vault, "recordings", size=BIG):
-                return
+        if (gate / "sealing").exists():
+            return
         time.sleep(0.01)
-    raise AssertionError("the card was never described")
+    raise AssertionError(f"the service never started sealing the card (client exit {proc.poll()})")
