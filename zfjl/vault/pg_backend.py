@@ -235,8 +235,12 @@ def _pg(conn: Connection) -> PgConnection:
 
 
 def _raw_connect(url: str) -> psycopg.Connection[Any]:
+    # JIT off: the catalog's statements are short, and the planner's estimate for the
+    # correlated look-ups (a recording's officer) passes jit_above_cost on a month of
+    # footage, so each search paid ~0.1-2 s of LLVM compiling for ms of work.
+    options = f"{conninfo_to_dict(url).get('options') or ''} -c jit=off".strip()
     raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor,
-                          application_name="zfjl")  # fmt: skip
+                          application_name="zfjl", options=options)  # fmt: skip
     raw.adapters.register_loader("numeric", _NumberLoader)
     raw.adapters.register_loader("bool", _BoolLoader)
     return raw
