@@ -28,8 +28,10 @@ from tests.postgres import OWNER, STATION, _start, _stop  # noqa: E402
 from zfjl.vault import Vault  # noqa: E402
 
 
-def _pg_server() -> tuple[object, str, str]:
-    folder = Path(tempfile.mkdtemp(prefix="zfjl-pg-bench-"))
+def bench_pg_server(prefix: str = "zfjl-pg-bench-") -> tuple[object, str, str]:
+    """tests/postgres.py's server for a bench: its roles' passwords in a pgpass file named by
+    PGPASSFILE (the children inherit it), one fresh database; (server, working URL, owner URL)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     server = _start(folder)
     passfile = folder / "pgpass"
     passfile.write_text("".join(f"127.0.0.1:{server.port}:*:{role}:{pw}\n"
@@ -44,7 +46,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=10_000)
     args = ap.parse_args()
-    server, station_url, owner_url = _pg_server()
+    server, station_url, owner_url = bench_pg_server()
     roots = {"SQLite": HERE / "data" / "catalog-sqlite", "PostgreSQL": HERE / "data" / "catalog-pg"}
     try:
         figures: dict[str, dict[str, float]] = {}

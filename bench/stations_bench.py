@@ -23,14 +23,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-from tests.postgres import OWNER, STATION, _start, _stop  # noqa: E402
+from catalog_bench import bench_pg_server  # noqa: E402
+
+from tests.postgres import _stop  # noqa: E402
 from zfjl.vault import Vault, events, journal  # noqa: E402
 from zfjl.vault.setup import init_vault, join_station  # noqa: E402
 from zfjl.vault.verify import verify  # noqa: E402
@@ -68,18 +70,6 @@ def make_dump(dest: Path, station: int, files: int, template: Path) -> int:
         (dest / name).write_bytes(data)
         total += len(data)
     return total
-
-
-def pg_server() -> tuple[object, str, str]:
-    folder = Path(tempfile.mkdtemp(prefix="zfjl-pg-stations-"))
-    server = _start(folder)
-    passfile = folder / "pgpass"
-    passfile.write_text("".join(f"127.0.0.1:{server.port}:*:{role}:{pw}\n"
-                                for role, pw in server.passwords.items()))  # fmt: skip
-    passfile.chmod(0o600)
-    os.environ["PGPASSFILE"] = str(passfile)  # the children inherit it
-    db = server.new_database()
-    return server, server.url(STATION, db), server.url(OWNER, db)
 
 
 STAGES: dict[str, list[float]] = {}  # label -> each process's seconds in its stages
@@ -143,7 +133,7 @@ def main() -> int:
     ap.add_argument("--mb", type=int, default=24, help="MB per video")
     args = ap.parse_args()
     template = template_video(args.mb)
-    server, station_url, owner_url = pg_server()
+    server, station_url, owner_url = bench_pg_server("zfjl-pg-stations-")
     try:
         roots = [DATA / f"station-{n}" for n in range(args.stations)]
         dumps = [DATA / f"dump-{n}" / f"DSJ{n:02d}" for n in range(args.stations)]

@@ -88,11 +88,17 @@ class CatalogBackend(Protocol):
         """Undo the open write transaction, if there is one."""
         ...
 
-    def order_appends(self, conn: Connection) -> None:
+    def order_appends(self, conn: Connection) -> tuple[int, str] | None:
         """Called by `journal.append` before it reads the last row: from here to COMMIT no
         other writer may append, so the next `seq` (last + 1) and `prev_hash` are this
         transaction's alone. SQLite: the write lock `begin_write` took (checked, not taken
-        again); PostgreSQL: pg_advisory_xact_lock(<vault key>)."""
+        again); PostgreSQL: pg_advisory_xact_lock(<vault key>). Returns the (seq, hash) this
+        transaction last appended when the backend kept it (`appended`; PostgreSQL: a round
+        trip saved an append), else None: the last row is read."""
+        ...
+
+    def appended(self, conn: Connection, seq: int, digest: str) -> None:
+        """`journal.append` wrote row `seq` with hash `digest` in the open transaction."""
         ...
 
     def run_script(self, conn: Connection, script: str) -> None:

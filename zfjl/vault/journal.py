@@ -129,8 +129,8 @@ def append(
     """Append one event: the only way a row enters the journal. The caller holds the write
     transaction; the backend orders appenders first, so that the last row read here is still
     the last at COMMIT and `seq` = last + 1 is taken once (SQLite: its write lock)."""
-    backend_of(conn).order_appends(conn)
-    last_seq, prev = last_link(conn)
+    backend = backend_of(conn)
+    last_seq, prev = backend.order_appends(conn) or last_link(conn)
     seq = last_seq + 1
     text = canonical_json(data)
     digest = row_hash(prev, seq, ts, actor, kind, subject, text, station)
@@ -146,6 +146,7 @@ def append(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, ts, actor, kind, subject, text, prev, digest, station),
         )
+    backend.appended(conn, seq, digest)
     return Event(seq, ts, actor, kind, subject, data, prev, digest, station)
 
 

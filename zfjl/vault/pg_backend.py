@@ -29,6 +29,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +136,17 @@ class PgConnection:
         self.raw = raw
         self.backend = backend
         self.holds_journal_lock = False  # this transaction took JOURNAL_LOCK
+        # The last row this transaction appended, (seq, hash): under the lock it is the
+        # journal's last, so the next append need not ask (a round trip) — forgotten at
+        # COMMIT and ROLLBACK, when another writer may append.
+        self.appended_link: tuple[int, str] | None = None
+        self._pipeline: AbstractContextManager[psycopg.Pipeline] | None = None
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        if parameters and self.holds_journal_lock and _writes_only(sql):
+            self._pipelined()
+        else:
+            self.flush()
         cur = self.raw.cursor()
         try:
             if parameters:
@@ -148,12 +158,44 @@ class PgConnection:
         return cur
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        if self.holds_journal_lock and _writes_only(sql):
+            self._pipelined()
+        else:
+            self.flush()
         cur = self.raw.cursor()
         try:
             cur.executemany(pg_placeholders(sql), [_bound(p) for p in parameters])
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from exc
         return cur
+
+    def _pipelined(self) -> None:
+        """Queue this write transaction's writes without waiting for each answer (psycopg's
+        pipeline mode): a statement that returns nothing costs no round trip of its own. The
+        next read, statement without parameters, or COMMIT sends them and waits (`flush`), so
+        a read sees every write before it and an error still surfaces before COMMIT."""
+        if self._pipeline is None:
+            pipeline = self.raw.pipeline()
+            pipeline.__enter__()
+            self._pipeline = pipeline
+
+    def flush(self) -> None:
+        """Leave pipeline mode: the queued writes are sent and their answers awaited; the
+        first failed one raises here (the transaction is then aborted, as it would be)."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is None:
+            return
+        try:
+            pipeline.__exit__(None, None, None)
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from exc
+
+    def abandon(self) -> None:
+        """Leave pipeline mode after a failure, whatever is queued (ROLLBACK follows)."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            exc = RuntimeError("write transaction abandoned")
+            pipeline.__exit__(type(exc), exc, None)  # errors are logged, not raised
 
     def _lost(self, exc: psycopg.OperationalError) -> Exception:
         """A connection the server dropped (restart, failover, network) is a machine's
@@ -177,14 +219,28 @@ class PgConnection:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
 
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.I)
+_RETURNING = re.compile(r"\bRETURNING\b", re.I)
+
+
+@functools.lru_cache(maxsize=1024)
+def _writes_only(sql: str) -> bool:
+    """A statement whose answer nobody reads (no rows come back): it may be pipelined."""
+    return bool(_WRITE.match(sql)) and not _RETURNING.search(sql)
+
+
 def _pg(conn: Connection) -> PgConnection:
     assert isinstance(conn, PgConnection)
     return conn
 
 
 def _raw_connect(url: str) -> psycopg.Connection[Any]:
+    # JIT off: the catalog's statements are short, and the planner's estimate for the
+    # correlated look-ups (a recording's officer) passes jit_above_cost on a month of
+    # footage, so each search paid ~0.1-2 s of LLVM compiling for ms of work.
+    options = f"{conninfo_to_dict(url).get('options') or ''} -c jit=off".strip()
     raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor,
-                          application_name="zfjl")  # fmt: skip
+                          application_name="zfjl", options=options)  # fmt: skip
     raw.adapters.register_loader("numeric", _NumberLoader)
     raw.adapters.register_loader("bool", _BoolLoader)
     return raw
@@ -205,25 +261,34 @@ class PostgresBackend:
     def begin_write(self, conn: Connection) -> None:
         # One round trip: a writer holds the lock for its whole transaction.
         conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
-        _pg(conn).holds_journal_lock = True
+        pg = _pg(conn)
+        pg.holds_journal_lock, pg.appended_link = True, None
 
     def commit(self, conn: Connection) -> None:
-        _pg(conn).holds_journal_lock = False
+        pg = _pg(conn)
+        pg.flush()  # the queued writes answered first: one failed, nothing is committed
+        pg.holds_journal_lock, pg.appended_link = False, None
         conn.execute("COMMIT")
 
     def rollback(self, conn: Connection) -> None:
         pg = _pg(conn)
-        pg.holds_journal_lock = False
+        pg.abandon()
+        pg.holds_journal_lock, pg.appended_link = False, None
         if pg.in_transaction and not pg.raw.broken:  # a dropped connection rolled back itself
             conn.execute("ROLLBACK")
 
-    def order_appends(self, conn: Connection) -> None:
+    def order_appends(self, conn: Connection) -> tuple[int, str] | None:
         pg = _pg(conn)
         if not pg.in_transaction:
             raise RuntimeError("journal append outside a write transaction (begin_write)")
         if not pg.holds_journal_lock:  # a transaction begun otherwise: take it now
             conn.execute(f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")
             pg.holds_journal_lock = True
+            pg.appended_link = None
+        return pg.appended_link
+
+    def appended(self, conn: Connection, seq: int, digest: str) -> None:
+        _pg(conn).appended_link = (seq, digest)
 
     def run_script(self, conn: Connection, script: str) -> None:
         conn.execute(pg_ddl(script))

@@ -55,11 +55,15 @@ class SQLiteBackend:
         if _sqlite(conn).in_transaction:
             conn.execute("ROLLBACK")
 
-    def order_appends(self, conn: Connection) -> None:
+    def order_appends(self, conn: Connection) -> tuple[int, str] | None:
         # BEGIN IMMEDIATE holds the database's write lock until COMMIT: nothing to take. An
         # append outside a write transaction could interleave with another writer's.
         if not _sqlite(conn).in_transaction:
             raise RuntimeError("journal append outside a write transaction (begin_write)")
+        return None  # reading the last row is a call, not a round trip
+
+    def appended(self, conn: Connection, seq: int, digest: str) -> None:
+        pass
 
     def run_script(self, conn: Connection, script: str) -> None:
         # Not executescript: it would COMMIT the caller's transaction, and migrations must

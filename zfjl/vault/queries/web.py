@@ -42,10 +42,17 @@ _COLUMNS = ("id", "kind", "device", "recorded_at", "duration", "original_name", 
             "important", "clock_skew")  # fmt: skip
 
 
+def _row_key(vault: Vault) -> str:
+    """A row's physical key, valid within one request: SQLite's rowid, PostgreSQL's ctid (the
+    row's place; a TID scan fetches a page's rows by it)."""
+    return "ctid" if vault.backend.name == "postgresql" else "rowid"
+
+
 def _conditions(vault: Vault, s: RecordingSearch) -> tuple[list[str], list[Any]]:
     # By rowid, not id: with no other condition the page is chosen from the time index alone
     # (recorded_at, rowid), never the table (0.01 s instead of 0.3 s for page 500).
-    where = ["r.rowid NOT IN (SELECT d.rowid FROM tombstones t JOIN recordings d ON d.id = t.id)"]
+    key = _row_key(vault)
+    where = [f"r.{key} NOT IN (SELECT d.{key} FROM tombstones t JOIN recordings d ON d.id = t.id)"]
     params: list[Any] = []
     tz = vault.config.tz
     if s.kind:
@@ -81,33 +88,35 @@ def search_recordings(vault: Vault, s: RecordingSearch, page: int = 1) -> Search
     when the search names an officer, for the rows that could be theirs (stated on the
     recording or a sighting, or carried on a camera ever assigned to them), never all."""
     where, params = _conditions(vault, s)
+    key = _row_key(vault)
     if s.officer:
         where.append("(r.officer = ? OR r.device IN (SELECT device FROM device_assignments"
                      " WHERE officer = ?) OR r.id IN (SELECT object_id FROM sightings"
                      " WHERE officer = ?))")  # fmt: skip
         params += [s.officer] * 3
-        base = (f"SELECT k, recorded_at FROM (SELECT r.rowid AS k, r.recorded_at,"
+        base = (f"SELECT k, recorded_at FROM (SELECT r.{key} AS k, r.recorded_at,"
                 f" {derived_officer('r')} AS o FROM recordings r WHERE {' AND '.join(where)})"
-                " WHERE o = ?")  # fmt: skip
+                " AS c WHERE o = ?")  # fmt: skip
         params.append(s.officer)
     else:
-        base = f"SELECT r.rowid AS k, r.recorded_at FROM recordings r WHERE {' AND '.join(where)}"
-    total = int(vault.conn.execute(f"SELECT count(*) FROM ({base})", params).fetchone()[0])
+        base = f"SELECT r.{key} AS k, r.recorded_at FROM recordings r WHERE {' AND '.join(where)}"
+    total = int(vault.conn.execute(f"SELECT count(*) FROM ({base}) AS b", params).fetchone()[0])
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages, MAX_PAGE)
     keys = [r[0] for r in vault.conn.execute(
-        f"SELECT k FROM ({base}) ORDER BY recorded_at DESC, k DESC LIMIT ? OFFSET ?",
+        f"SELECT k FROM ({base}) AS b ORDER BY recorded_at DESC, k DESC LIMIT ? OFFSET ?",
         [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE])]  # fmt: skip
     return SearchPage(_page_rows(vault, keys), total, page, pages)
 
 
-def _page_rows(vault: Vault, keys: list[int]) -> list[dict[str, Any]]:
+def _page_rows(vault: Vault, keys: list[Any]) -> list[dict[str, Any]]:
     """The rows of one page, in the page's order, by their rowids (valid within the request)."""
     if not keys:
         return []
+    key = _row_key(vault)
     cur = vault.conn.execute(
-        f"SELECT r.rowid, {', '.join('r.' + c for c in _COLUMNS)}, {officer_columns('r')}"
-        f" FROM recordings r WHERE r.rowid IN ({', '.join('?' * len(keys))})", keys)  # fmt: skip
+        f"SELECT r.{key}, {', '.join('r.' + c for c in _COLUMNS)}, {officer_columns('r')}"
+        f" FROM recordings r WHERE r.{key} IN ({', '.join('?' * len(keys))})", keys)  # fmt: skip
     names = [d[0] for d in cur.description][1:]
     found = {}
     for key, *values in cur.fetchall():
