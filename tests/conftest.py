@@ -52,6 +52,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZFJL_VAULT", raising=False)
 
 
+_TEMPLATES: list[Path] = []  # the folders built_once filled (closed when built: see there)
+
+
 def built_once(
     factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
 ) -> tuple[Path, object]:
@@ -61,7 +64,10 @@ def built_once(
     place: every test copies them). Serially, a folder of this session's own."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         folder = factory.mktemp(name)
-        return folder, build(folder)
+        built = build(folder)
+        gc.collect()  # whatever the build left open is closed before anyone copies it
+        _TEMPLATES.append(folder)
+        return folder, built
     import fcntl
     import pickle
 
@@ -73,6 +79,8 @@ def built_once(
             shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
             folder.mkdir()
             built.write_bytes(pickle.dumps(build(folder)))
+            gc.collect()  # whatever the build left open is closed before anyone copies it
+        _TEMPLATES.append(folder)
         return folder, pickle.loads(built.read_bytes())
 
 
@@ -125,7 +133,8 @@ def copy_vault(src: Path, dest: Path) -> Path:
     a consistent copy either way. Objects stay 0444 (copy2 keeps modes and mtimes); they get
     new inodes, as after a restore from backup.
     """
-    gc.collect()  # a Vault the command line left to the garbage collector closes its catalog
+    if not any(src.is_relative_to(t) for t in _TEMPLATES):  # built and closed: nothing to settle
+        gc.collect()  # a Vault the command line left to the garbage collector closes its catalog
     shutil.copytree(src, dest, symlinks=True)
     return dest
 
