@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import os
+import pwd
 import stat
 import subprocess
 import tempfile
@@ -31,6 +32,14 @@ from .test_service import _ensure_user, as_user
 from .web_fixtures import start_web, stop_web
 
 OTHER = "zfjlwebsec"  # a local user of this file's own, made by the test
+
+
+def _other_user() -> pwd.struct_passwd:
+    """OTHER, made when missing: only root makes users and becomes them (else the test is
+    skipped — a forked "other user" that cannot setuid would leave its test waiting)."""
+    if os.geteuid() != 0:
+        pytest.skip("需要 root：测试要建立并切换到另一个本地用户")
+    return _ensure_user(OTHER)
 FAR = "2099-12-31"
 
 
@@ -93,7 +102,7 @@ def _get(s: Served, path: str, cookie: str = "") -> dict[str, Any]:
 
 def _as_other(s: Served, path: str, cookie: str = "") -> dict[str, Any]:
     """The same request from a process of another local user (its own TCP connection)."""
-    _ensure_user(OTHER)
+    _other_user()
     home = Path(tempfile.mkdtemp(prefix="zfjl-websec-"))
     os.chmod(home, 0o755)
     try:
@@ -133,7 +142,7 @@ def test_a_login_link_redeemed_by_another_uid_is_refused_and_not_burned(served: 
 def test_another_users_link_does_not_log_a_victim_in(served: Served) -> None:
     """Login CSRF/fixation: the attacker makes the victim's browser open the attacker's link;
     the victim's connection is not the attacker's UID, so no session comes of it."""
-    attacker = _ensure_user(OTHER).pw_uid
+    attacker = _other_user().pw_uid
     forced = _get(served, served.link(attacker))
     assert forced["status"] == 403 and "set-cookie" not in forced["headers"]
 
@@ -183,7 +192,7 @@ def test_the_proxy_is_answered_only_over_https_with_a_host_cookie_and_hsts(serve
     from zfjl.web.app import make_app
     from zfjl.web.http import PEER_UID
 
-    proxy = _ensure_user(OTHER).pw_uid
+    proxy = _other_user().pw_uid
     app = make_app(served.root, hosts={"127.0.0.1:8470", "zfjl.example"}, proxy_uid=proxy,
                    proxy_hosts={"zfjl.example"})  # fmt: skip
     via_proxy = {PEER_UID: proxy}
@@ -360,7 +369,7 @@ def test_one_user_holding_connections_does_not_lock_the_others_out(served: Serve
 
     from zfjl.web.http import MAX_HTTP_PER_UID
 
-    _ensure_user(OTHER)
+    _other_user()
     home = Path(tempfile.mkdtemp(prefix="zfjl-websec-"))
     os.chmod(home, 0o755)
     held_r, held_w = os.pipe()  # the hog says when it holds its connections,
