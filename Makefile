@@ -8,6 +8,11 @@ DEMO := build/demo
 
 .PHONY: setup demo test test-parallel lint bench clean
 
+# Python keeps the bytecode it compiles (zfjl's and pytest's rewritten test modules): a shell
+# exporting PYTHONDONTWRITEBYTECODE made every run, and every child of a test, compile them
+# all again.
+unexport PYTHONDONTWRITEBYTECODE
+
 setup:
 	@bash scripts/setup.sh
 
@@ -53,8 +58,9 @@ demo: setup
 	$(ZFJL) --vault $(DEMO)/vault bundle make CASE-2024-045 --purpose court --approval 株城管复〔2024〕7号 -o $(DEMO)/CASE-2024-045-court-2
 	$(ZFJL) bundle verify $(DEMO)/CASE-2024-045-court-2 --checkpoint $(DEMO)/checkpoint.txt
 
-# The whole suite on two workers (pytest-xdist; tests/conftest.py keeps each module whole on
-# one worker, longest first; the OS-user modules on both, each with users of its own). Beside
+# The whole suite on three workers (pytest-xdist; on two cores the third fills the time the
+# others wait; tests/conftest.py keeps each module whole on one worker, longest first; the
+# OS-user modules spread like the others, each with users of its own). Beside
 # it, tests/test_service.py runs again under Debian 12's own Python (3.11.2, what a station's
 # /opt/zfjl gets; .venv-debian, made by setup when /usr/bin/python3 is not .venv's), with
 # users of its own (zfjldeb_*): it sets a station up, serves, and runs the client as OS users
@@ -62,10 +68,10 @@ demo: setup
 # identity and station-setup modules test logic over those same calls, so only the main run
 # repeats them. Either run failing fails the target; the suite's summary is the last line.
 # TESTS: what the main run runs (all by default), e.g. make test TESTS=tests/test_ingest.py
-# WORKERS: pytest-xdist workers (2; `auto` = one per core; 0 = serial, in this process).
+# WORKERS: pytest-xdist workers (3; `auto` = one per core; 0 = serial, in this process).
 DEBIAN_TESTS := -m debian tests/test_service.py
 TESTS :=
-WORKERS := 2
+WORKERS := 3
 
 test: setup
 	@ZFJL_TEST=1 bash scripts/setup.sh

@@ -52,9 +52,6 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZFJL_VAULT", raising=False)
 
 
-_TEMPLATES: list[Path] = []  # the folders built_once filled (closed when built: see there)
-
-
 def built_once(
     factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
 ) -> tuple[Path, object]:
@@ -66,7 +63,6 @@ def built_once(
         folder = factory.mktemp(name)
         built = build(folder)
         gc.collect()  # whatever the build left open is closed before anyone copies it
-        _TEMPLATES.append(folder)
         return folder, built
     import fcntl
     import pickle
@@ -80,7 +76,6 @@ def built_once(
             folder.mkdir()
             built.write_bytes(pickle.dumps(build(folder)))
             gc.collect()  # whatever the build left open is closed before anyone copies it
-        _TEMPLATES.append(folder)
         return folder, pickle.loads(built.read_bytes())
 
 
@@ -127,14 +122,14 @@ CASE_CLOCK = dt.datetime(2024, 5, 7, 9, tzinfo=TZ)  # the day after the first ca
 
 
 def copy_vault(src: Path, dest: Path) -> Path:
-    """Copy a closed vault (a folder: vault.json, objects/, catalog.db, keys/, tmp/).
+    """Copy a vault no one is writing to (a folder: vault.json, objects/, catalog.db, keys/,
+    tmp/).
 
-    Everything is copied, -wal/-shm included should a connection still be open somewhere:
-    a consistent copy either way. Objects stay 0444 (copy2 keeps modes and mtimes); they get
-    new inodes, as after a restore from backup.
+    Everything is copied, -wal/-shm included should a connection still be open somewhere (a
+    Vault the command line left to the garbage collector): between transactions the copy is
+    consistent either way, and its first opening replays the WAL. Objects stay 0444 (copy2
+    keeps modes and mtimes); they get new inodes, as after a restore from backup.
     """
-    if not any(src.is_relative_to(t) for t in _TEMPLATES):  # built and closed: nothing to settle
-        gc.collect()  # a Vault the command line left to the garbage collector closes its catalog
     shutil.copytree(src, dest, symlinks=True)
     return dest
 
@@ -626,9 +621,9 @@ def _exclusive_resources(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-# Under `pytest -n 2 --dist loadgroup` (make test): every module runs whole on one worker (its
+# Under `pytest -n 3 --dist loadgroup` (make test): every module runs whole on one worker (its
 # tests share module-scoped fixtures: a running service, a server, what an earlier test made).
-# The OS-user modules spread over both workers (each has users of its own, above).
+# The OS-user modules spread over the workers (each has users of its own, above).
 def worker_group(nodeid: str) -> str:
     return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
 

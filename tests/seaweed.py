@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,19 +130,24 @@ class Seaweed:
     station: Credential
     config_file: Path
     bucket: str = BUCKET
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def client(self, profile: str = OWNER_PROFILE) -> Any:
-        """A plain boto3 client as `profile` (the tests' own hands, not the store's)."""
-        import boto3
-        from botocore.config import Config
+        """A plain boto3 client as `profile` (the tests' own hands, not the store's), made
+        once per server and credential: a new one costs 0.1 s of loading botocore's models."""
+        if profile not in self._clients:
+            import boto3
+            from botocore.config import Config
 
-        cred = self.owner if profile == OWNER_PROFILE else self.station
-        # A session of its own: boto3's default one caches the config file it read first,
-        # and a test may set AWS_PROFILE to a profile of the session's AWS_CONFIG_FILE.
-        return boto3.session.Session().client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=cred.access_key,
-                            aws_secret_access_key=cred.secret_key,
-                            config=Config(retries={"max_attempts": 1}))  # fmt: skip
+            cred = self.owner if profile == OWNER_PROFILE else self.station
+            # A session of its own: boto3's default one caches the config file it read
+            # first, and a test may set AWS_PROFILE to a profile of the session's
+            # AWS_CONFIG_FILE. Its keys are given: nothing of the environment is read later.
+            self._clients[profile] = boto3.session.Session().client(
+                "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                aws_access_key_id=cred.access_key, aws_secret_access_key=cred.secret_key,
+                config=Config(retries={"max_attempts": 1}))  # fmt: skip
+        return self._clients[profile]
 
     def prefix(self) -> str:
         """A fresh key prefix: one test's own corner of the shared bucket."""

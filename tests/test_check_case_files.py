@@ -97,3 +97,19 @@ def test_footage_not_in_the_vault_names_the_line_of_its_media_entry(tmp_path: Pa
     assert proc.returncode == 4, proc.stderr
     assert f"{case_file} 第 {first_entry} 行 media[0]：保管库中没有设备" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["penalty", "demolition", "licensing"])
+def test_case_files_read_the_same_on_libyaml_as_on_the_python_parser(name: str) -> None:
+    """Case files are parsed by libyaml; PyYAML's own parser (kept for the messages) reads
+    them to the same data and the same node lines."""
+    import yaml
+
+    from zfjl.cases.io import _compose_and_load, _FastLoader, _Loader
+
+    text = sample_text(name)
+    fast_root, fast = _compose_and_load(text, _FastLoader)
+    slow_root, slow = _compose_and_load(text, _Loader)
+    assert _FastLoader is not _Loader and issubclass(_FastLoader, yaml.CSafeLoader)
+    assert fast == slow and isinstance(fast["documents"][0]["date"], str)  # dates stay text
+    assert [n.start_mark.line for n, _ in fast_root.value] == [n.start_mark.line for n, _ in slow_root.value]

@@ -170,3 +170,20 @@ def test_render_errors_from_the_command_line(sample_cases_vault: Vault, tmp_path
     assert unknown.returncode == 4 and "未知的文书类型" in unknown.stderr
     ok = zfjl_run("render", "CASE-2024-052", "送达回证", "-o", str(tmp_path), "--json", env=env)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_compiled_templates_are_kept_by_source_so_an_edit_is_compiled_anew() -> None:
+    """Renders share compiled templates (a process-wide cache); a template of the same name
+    with other text — a bureau's edit, another vault's — is never served the old code."""
+    from zfjl.render.templates import _COMPILED, template_environment
+
+    def render(text: str) -> str:
+        return str(template_environment([{"通知.typ.j2": text}]).get_template("通知.typ.j2").render(n=3))
+
+    assert render("甲 {{ n }}") == "甲 3"
+    kept = dict(_COMPILED._code)
+    assert render("乙 {{ n * 2 }}") == "乙 6"
+    assert render("甲 {{ n }}") == "甲 3"
+    env = template_environment([{"通知.typ.j2": "乙 {{ n * 2 }}"}])
+    assert env.get_template("通知.typ.j2").render(n=1) == "乙 2"
+    assert len(_COMPILED._code) == len(kept)  # one entry per name and file, replaced in place

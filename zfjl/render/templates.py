@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 from jinja2.sandbox import SandboxedEnvironment
 
 from zfjl.render.markup import (
@@ -93,11 +94,36 @@ def _loader(source: TemplateSource) -> jinja2.BaseLoader:
     return jinja2.DictLoader(dict(source))
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """The code each template compiled to, kept for the process: every render made a new
+    environment (its sources are the vault's, read and checked each time) and so parsed and
+    compiled every template again, most of a document's rendering time. Jinja keys a template
+    by its name and file and checks the SHA-1 of its source, so an edited or installed
+    template is compiled anew. Only `template_environment` uses it: every environment it
+    makes has the same settings and filters, which the compiled code depends on."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, types.CodeType]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self._code.get(bucket.key, ("", None))
+        if code is not None and checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = _CompiledTemplates()
+
+
 def template_environment(
     dirs: Sequence[TemplateSource], cache: Path | None = None
 ) -> jinja2.Environment:
     """Templates from exactly these sources, first match wins, in the sandbox."""
     env = TemplateEnvironment(
+        bytecode_cache=_COMPILED,
         loader=jinja2.ChoiceLoader([_loader(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         finalize=finalize,
