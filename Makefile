@@ -6,7 +6,7 @@
 ZFJL := .venv/bin/zfjl
 DEMO := build/demo
 
-.PHONY: setup demo test test-parallel lint bench clean
+.PHONY: setup demo test test-parallel timings lint bench clean
 
 # Python keeps the bytecode it compiles (zfjl's and pytest's rewritten test modules): a shell
 # exporting PYTHONDONTWRITEBYTECODE made every run, and every child of a test, compile them
@@ -89,6 +89,13 @@ test: setup
 	fi; \
 	main=$$(cat build/test-status); [ "$$main" = 0 ] || exit $$main; \
 	exit $$status
+
+# The seconds each test module took in the last run (pytest's cache), kept in the repository:
+# how a fresh clone (CI) orders the modules over the workers, longest first (tests/conftest.py).
+timings:
+	.venv/bin/python -c 'import json, os; d = json.load(open(".pytest_cache/v/zfjl/group-seconds")); \
+	  print(json.dumps({k: round(v, 1) for k, v in sorted(d.items()) if os.path.exists(f"tests/{k}")}, indent=1))' \
+	  >tests/group-seconds.json
 
 # Kept for habit: the same as make test's main run.
 test-parallel: setup

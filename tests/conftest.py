@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import gc
 import io
+import json
 import os
 import pwd
 import shutil
@@ -629,9 +630,13 @@ def worker_group(nodeid: str) -> str:
 
 
 # Longest first, so no long module is left to run alone at the end: the seconds each group took
-# in the last run on this machine (pytest's cache), else its number of tests as a guess, the
-# OS-user modules (slow tests: a station each) first.
+# in the last run on this machine (pytest's cache), else in a run here when tests/
+# group-seconds.json was written (a fresh clone — CI — has no cache: ordered by test counts,
+# a 3-test module of 20 s came last and ran alone for its 20 s), else its number of tests as a
+# guess; the OS-user modules (slow tests: a station each) first. `make timings` writes the
+# file again from the cache of the last run.
 GROUP_SECONDS = "zfjl/group-seconds"
+RECORDED_SECONDS = Path(__file__).with_name("group-seconds.json")
 _group_seconds: dict[str, float] = {}
 
 
@@ -653,7 +658,8 @@ def _group_weights(config: pytest.Config, nodeids: list[str]) -> dict[str, tuple
     """Each group's place in the queue (smallest first): the OS-user modules first, then the
     longest (seconds of the last run, else 0.3 s a test)."""
     cache = getattr(config, "cache", None)
-    known: dict[str, float] = cache.get(GROUP_SECONDS, {}) if cache is not None else {}
+    known: dict[str, float] = json.loads(RECORDED_SECONDS.read_text(encoding="utf-8"))
+    known.update(cache.get(GROUP_SECONDS, {}) if cache is not None else {})
     counts: dict[str, int] = {}
     for nodeid in nodeids:
         counts[worker_group(nodeid)] = counts.get(worker_group(nodeid), 0) + 1
