@@ -99,14 +99,6 @@ def _base_env() -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
-def run_as(user: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> Result:
-    entry = pwd.getpwnam(user)
-    proc = subprocess.run(argv, cwd=cwd, env={**_base_env(), **env}, user=entry.pw_uid,
-                          group=entry.pw_gid, extra_groups=[], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
 def stock_client(user: str, args: list[str], *, cwd: Path, env: dict[str, str],
                  hook: str = "") -> Result:  # fmt: skip
     """The real client entry point (`zfjl.service.client.main`, what the `zfjl` command runs
@@ -116,7 +108,7 @@ def stock_client(user: str, args: list[str], *, cwd: Path, env: dict[str, str],
     interpreter's start-up per command."""
 
     def client() -> int:
-        signal.alarm(120)  # a client that hangs is killed (SIGALRM), as run_as's timeout would
+        signal.alarm(120)  # a client that hangs is killed (SIGALRM), not waited for forever
         os.environ.clear()
         os.environ.update({**_base_env(), **env})
         sys.argv = ["-c", *args]

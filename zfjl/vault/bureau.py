@@ -31,7 +31,7 @@ from typing import Any
 from zfjl.errors import BucketNotLocked, Busy, StorageError, UsageError
 from zfjl.vault import events
 from zfjl.vault.s3store import COMPLIANCE, S3ObjectStore
-from zfjl.vault.station_copy import release_due
+from zfjl.vault.station_copy import SPOOL, release_due
 from zfjl.vault.vault import Vault
 
 DEFAULT_CASE_YEARS = 30  # 案卷 kept long-term: the lock of case evidence and of the unswept
@@ -96,7 +96,7 @@ def open_store(root: Path, url: StoreUrl, *, create: bool = False) -> S3ObjectSt
     """The bucket through the AWS chain (AWS_PROFILE, AWS_ENDPOINT_URL, the shared files),
     downloads spooled in the station folder `root`; its Object Lock is checked on opening
     (BucketNotLocked), the bucket created with it when missing and `create`."""
-    return S3ObjectStore(url.bucket, root / "spool", prefix=url.prefix, create=create)
+    return S3ObjectStore(url.bucket, root / SPOOL, prefix=url.prefix, create=create)
 
 
 def bind_store(vault: Vault, url: str, *, case_years: int = DEFAULT_CASE_YEARS,

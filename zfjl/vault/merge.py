@@ -105,12 +105,12 @@ def merge_station(root: Path, *, catalog_url: str, station: str,
 
 
 def _merge_locked(local: Vault, catalog_url: str, name: str, clock: Clock | None) -> Merged:
-    from zfjl.vault.signer import _load_private, origin_of
+    from zfjl.vault.signer import load_signing_key, origin_of
 
     rows = local.conn.execute(
         f"SELECT {journal.JOURNAL_COLUMNS} FROM journal ORDER BY seq").fetchall()  # fmt: skip
     _refuse_foreign_rows(rows)
-    private = _load_private(local)
+    private = load_signing_key(local)
     expected = {t: _table(local.conn, t) for t in (*COMPARED, *CONTENT)}
     bureau = Vault(local.root, VaultConfig(id="", created_at=""), clock, catalog_url, name)
     try:

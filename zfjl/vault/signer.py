@@ -77,7 +77,9 @@ def new_key(vault: Vault) -> PublicKey:
     return create_key(vault)
 
 
-def _load_private(vault: Vault) -> Ed25519PrivateKey:
+def load_signing_key(vault: Vault) -> Ed25519PrivateKey:
+    """The vault's checkpoint signing key (the service account's file): what signs a
+    checkpoint; a station merging into a bureau registers its public half there."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -115,7 +117,7 @@ def append_checkpoint(vault: Vault) -> tuple[Checkpoint, int]:
 def make_checkpoint(vault: Vault) -> Made:
     """Sign the journal if it extends what this signer signed before (else JournalInconsistent),
     append the checkpoint, record it in the signer's state and copy it to the witnesses."""
-    private = _load_private(vault)
+    private = load_signing_key(vault)
     public = PublicKey(origin_of(vault), private.public_key().public_bytes_raw())
     known = {k.key_id for k in journal_keys(vault)}
     if public.key_id not in known:

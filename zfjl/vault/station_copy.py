@@ -78,7 +78,7 @@ class ReadThroughStore(ObjectStore):
             copy = self._bucket(oid)
         # A real file (callers dup its descriptor for the service's client), from the read
         # cache: a browser playing a released video asks for many ranges, each one an open.
-        return _cached(copy, oid)
+        return _cache_entry(copy, oid)[1]
 
     def read(self, oid: str, offset: int, length: int) -> bytes:
         try:
@@ -94,24 +94,16 @@ class ReadThroughStore(ObjectStore):
             with super().local_path(oid) as path:
                 yield path
             return
-        fd, name = tempfile.mkstemp(dir=copy.store.spool / "tmp", prefix=f"{os.getpid()}-dl-",
-                                    suffix=".tmp")  # fmt: skip
-        path = Path(name)
-        try:
-            try:
-                _download(copy, oid, fd)
-            finally:
-                os.close(fd)
-            path.chmod(0o400)
+        # The read cache's entry is such a file already (downloaded once, re-hashed, 0400 in
+        # the service account's private spool): held open while the tool reads it.
+        path, entry = _cache_entry(copy, oid)
+        with entry:
             yield path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
 
     def forget(self, oids: Iterable[str]) -> int:
         """Remove the read cache's copies of destroyed objects (a sweep, after their
         tombstones): nothing of them outlives the destruction on this station."""
-        cache, gone = self.root / "spool" / READ_CACHE, 0
+        cache, gone = self.root / SPOOL / READ_CACHE, 0
         for oid in oids:
             for entry in cache.glob(f"{oid}.*") if cache.is_dir() else ():
                 with contextlib.suppress(FileNotFoundError):
@@ -137,21 +129,23 @@ class ReadThroughStore(ObjectStore):
 
 
 READ_CACHE_SECONDS = 3600  # a bucket copy read once stays this long after its last open
+SPOOL = "spool"  # the bucket store's private folder in the station's vault (bureau.open_store)
 READ_CACHE = "read-cache"  # in the bucket store's private spool (the service account's, 0700)
 
 
-def _cached(copy: BucketCopy, oid: str) -> BinaryIO:
+def _cache_entry(copy: BucketCopy, oid: str) -> tuple[Path, BinaryIO]:
     """The bucket's version of `oid`, opened read-only from the spool's read cache, downloaded
-    (and re-hashed: `_download`) on the first open. Each entry is written once, under its
-    object's name and the version's (never another version's bytes), and published by an
-    atomic rename; entries not opened for READ_CACHE_SECONDS are removed on the next miss."""
+    (and re-hashed: `_download`) on the first open; and the entry's path. Each entry is
+    written once, under its object's name and the version's (never another version's bytes),
+    and published by an atomic rename; entries not opened for READ_CACHE_SECONDS are removed
+    on the next miss."""
     cache = copy.store.spool / READ_CACHE
     path = cache / f"{oid}.{copy.version}"
     with contextlib.suppress(FileNotFoundError):
         f = open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")  # noqa: SIM115
         if os.fstat(f.fileno()).st_size == copy.size:
             os.utime(f.fileno())  # its last use: what eviction counts from
-            return f
+            return path, f
         f.close()  # a short entry (never published so): fetched again below
     cache.mkdir(mode=0o700, exist_ok=True)
     _evict(cache)
@@ -168,7 +162,7 @@ def _cached(copy: BucketCopy, oid: str) -> BinaryIO:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
         raise
-    return open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+    return path, open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
 
 
 def _evict(cache: Path) -> None:
