@@ -199,18 +199,21 @@ def sample_cases_vault(
 def rendered_samples(
     tmp_path_factory: pytest.TempPathFactory, sample_cases_template: Path
 ) -> dict[str, object]:
-    """Every document of the three sample cases rendered once per session (the render tests
-    read them): case id → (case, RenderResult); "vault" → the closed vault they came from."""
+    """Every document of the three sample cases rendered once per run, shared by the workers
+    (the render tests read them): case id → (case, RenderResult); "vault" → the closed vault
+    they came from."""
     from zfjl.cases.store import get_case
     from zfjl.render import render_case
 
-    base = tmp_path_factory.mktemp("rendered-samples")
-    root = copy_vault(sample_cases_template, base / "vault")
-    out: dict[str, object] = {"vault": root}
-    with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
-        for case_id in ("CASE-2024-031", "CASE-2024-045", "CASE-2024-052"):
-            out[case_id] = (get_case(v, case_id), render_case(v, case_id, base / case_id))
-    return out
+    def build(base: Path) -> dict[str, object]:
+        root = copy_vault(sample_cases_template, base / "vault")
+        out: dict[str, object] = {"vault": root}
+        with Vault.open(root, clock=fixed_clock(CASE_CLOCK)) as v:
+            for case_id in ("CASE-2024-031", "CASE-2024-045", "CASE-2024-052"):
+                out[case_id] = (get_case(v, case_id), render_case(v, case_id, base / case_id))
+        return out
+
+    return built_once(tmp_path_factory, "rendered-samples", build)[1]  # type: ignore[return-value]
 
 
 @pytest.fixture
