@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import socket
 import tempfile
 import threading
@@ -269,6 +270,8 @@ def record_for(station: Station) -> Iterator[Callable[[str, Path], Path]]:
         return etc
 
     yield make
+    for etc in made:  # not left behind in /tmp: a run made some 60 of them
+        shutil.rmtree(etc, ignore_errors=True)
 
 
 def client_of(station: Station, user: str, fake: FakeService, etc: Path | None, *args: str,
@@ -322,11 +325,13 @@ FOREIGN_CALLS = [
 @pytest.mark.parametrize("user", [CLERK, "root"])
 @pytest.mark.parametrize("call", FOREIGN_CALLS, ids=lambda c: c["call"])
 def test_a_service_asking_for_files_the_command_line_did_not_name_is_refused(
-    station: Station, record_for: Callable[[str, Path], Path], user: str, call: dict[str, Any]
+    station: Station, record_for: Callable[[str, Path], Path], user: str, call: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     """The fake runs as the service account itself (SO_PEERCRED passes): the stock client
     still does nothing its own command line did not name, says so and exits 3."""
-    home = station.home(user) if user != "root" else Path(tempfile.mkdtemp(prefix="root-home-"))
+    home = station.home(user) if user != "root" else tmp_path / "root-home"
+    home.mkdir(exist_ok=True)
     secret = home / "secret"
     secret.write_text("root:$6$hash:19000:0:99999:7:::\n")
     entry = pwd.getpwnam(user)
